@@ -1,0 +1,1 @@
+"""ARGUS camera simulator: virtual IP cameras (RTSP, ONVIF, WS-Discovery) for demos and tests."""

@@ -1,0 +1,1 @@
+"""ARGUS management-service."""

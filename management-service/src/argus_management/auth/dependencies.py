@@ -1,0 +1,173 @@
+"""Authentication and authorization dependencies.
+
+Every route declares one of: ``require_permission(...)``, ``require_internal_key`` or a place
+in ``PUBLIC_ROUTES``; a test walks the OpenAPI routes and fails on any route without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from argus_common.bus import RedisBus
+from argus_common.errors import Forbidden, Unauthorized
+from argus_common.jwt import JwtCodec
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, union
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management import versions
+from argus_management.auth.principal import Actor, Principal
+from argus_management.auth.tokens import denylist_key
+from argus_management.users.models import CameraGrant, User, camera_group_members
+
+# Routes reachable without a permission check (path, method).
+PUBLIC_ROUTES: set[tuple[str, str]] = {
+    ("/healthz", "GET"),
+    ("/readyz", "GET"),
+    ("/api/v1/auth/login", "POST"),
+    ("/api/v1/auth/refresh", "POST"),
+    ("/api/v1/auth/logout", "POST"),
+    ("/api/v1/auth/signup", "POST"),
+    ("/api/v1/auth/password-reset", "POST"),
+    ("/api/v1/auth/password-reset/confirm", "POST"),
+}
+
+_bearer = HTTPBearer(auto_error=False)
+_PRINCIPAL_CACHE_MAX = 10_000
+
+
+async def load_principal(session: AsyncSession, user_id: int) -> Principal | None:
+    """Resolve a user's roles, permissions and camera grants from the database."""
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    permissions = frozenset(p.name for r in user.roles for p in r.permissions)
+    direct = select(CameraGrant.camera_id).where(
+        CameraGrant.user_id == user_id, CameraGrant.camera_id.is_not(None)
+    )
+    grouped = (
+        select(camera_group_members.c.camera_id)
+        .join(CameraGrant, CameraGrant.group_id == camera_group_members.c.group_id)
+        .where(CameraGrant.user_id == user_id)
+    )
+    camera_ids = frozenset((await session.scalars(union(direct, grouped))).all())
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        roles=tuple(user.role_names),
+        permissions=permissions,
+        ptz_priority=max((r.ptz_priority for r in user.roles), default=0),
+        camera_ids=frozenset(int(c) for c in camera_ids if c is not None),
+    )
+
+
+def _token_from(request: Request, creds: HTTPAuthorizationCredentials | None) -> str:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthorized("not authenticated")
+    return creds.credentials
+
+
+async def principal_from_token(request: Request, token: str) -> Principal:
+    """Verify an access token and resolve its user (cached per authz version)."""
+    app = request.app if hasattr(request, "app") else request.scope["app"]
+    codec: JwtCodec = app.state.jwt
+    bus: RedisBus = app.state.bus
+    claims = codec.decode(token, "access")
+    jti = str(claims["jti"])
+    pipe = bus.redis.pipeline(transaction=False)
+    pipe.exists(denylist_key(bus, jti))
+    pipe.get(bus.key(versions.AUTHZ))
+    pipe.get(bus.key(versions.CAMERAS))
+    denied, authz_v, cameras_v = await pipe.execute()
+    if denied:
+        raise Unauthorized("token revoked")
+    request.state.cameras_version = cameras_v or b"0"
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise Unauthorized("invalid token") from None
+    cache: dict[tuple[int, Any], Principal] = app.state.principal_cache
+    principal = cache.get((user_id, authz_v))
+    if principal is None:
+        maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+        async with maker() as session:
+            principal = await load_principal(session, user_id)
+        if principal is None:
+            raise Unauthorized("user disabled or deleted")
+        if len(cache) >= _PRINCIPAL_CACHE_MAX:
+            cache.clear()
+        cache[(user_id, authz_v)] = principal
+    return Principal(
+        **{**principal.__dict__, "jti": jti, "token_exp": int(claims["exp"])}
+    )
+
+
+async def get_principal(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await principal_from_token(request, _token_from(request, creds))
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require_permission(permission: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that returns the principal if it holds ``permission``, else 403."""
+
+    async def dependency(principal: CurrentUser) -> Principal:
+        if not principal.has(permission):
+            raise Forbidden(f"missing permission {permission}")
+        return principal
+
+    dependency.__argus_permission__ = permission  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{permission.replace(':', '_')}"
+    return dependency
+
+
+def require_authenticated() -> Callable[..., Awaitable[Principal]]:
+    """For routes every signed-in user may use on their own data (``/users/me``)."""
+
+    async def dependency(principal: CurrentUser) -> Principal:
+        return principal
+
+    dependency.__argus_permission__ = "authenticated"  # type: ignore[attr-defined]
+    return dependency
+
+
+async def require_internal_key(request: Request) -> None:
+    """Service-to-service calls carry ``X-Internal-Api-Key``."""
+    expected: str = request.app.state.settings.internal_api_key
+    given = request.headers.get("x-internal-api-key", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("invalid internal API key")
+
+
+require_internal_key.__argus_permission__ = "internal"  # type: ignore[attr-defined]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def actor_for(request: Request, principal: Principal | None) -> Actor:
+    """The audit identity of a request."""
+    return Actor(
+        user_id=principal.user_id if principal else None,
+        username=principal.username if principal else None,
+        ip=client_ip(request),
+        user_agent=(request.headers.get("user-agent") or "")[:256] or None,
+    )
+
+
+def permission_actor(permission: str) -> Callable[..., Awaitable[Actor]]:
+    """Dependency giving the audit ``Actor`` of a principal holding ``permission``."""
+    check = require_permission(permission)
+
+    async def dependency(request: Request, principal: Annotated[Principal, Depends(check)]) -> Actor:
+        return actor_for(request, principal)
+
+    return dependency

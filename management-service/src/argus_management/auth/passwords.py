@@ -1,0 +1,55 @@
+"""Password hashing (bcrypt through libpass's passlib API) and the password policy."""
+
+from __future__ import annotations
+
+import asyncio
+
+from argus_common.errors import Unprocessable
+from passlib.context import CryptContext
+
+_context = CryptContext(schemes=["bcrypt"], deprecated="auto", bcrypt__rounds=12)
+
+
+def configure(rounds: int) -> None:
+    """Set the bcrypt cost (12 in production; tests lower it to stay fast)."""
+    global _context, DUMMY_HASH
+    _context = CryptContext(schemes=["bcrypt"], deprecated="auto", bcrypt__rounds=rounds)
+    DUMMY_HASH = _context.hash("argus-dummy-password-for-timing")
+
+
+# A real hash of a random string: verifying against it costs what a real check costs, so an
+# unknown username takes as long as a wrong password.
+DUMMY_HASH = _context.hash("argus-dummy-password-for-timing")
+
+MIN_LENGTH = 8
+MAX_BYTES = 72  # bcrypt ignores what lies beyond
+
+
+def check_policy(password: str) -> None:
+    """Refuse passwords bcrypt cannot hold whole, or too short to resist guessing."""
+    if len(password) < MIN_LENGTH:
+        raise Unprocessable(f"password must be at least {MIN_LENGTH} characters")
+    if len(password.encode("utf-8")) > MAX_BYTES:
+        raise Unprocessable(f"password must be at most {MAX_BYTES} bytes in UTF-8")
+
+
+def policy_error(password: str) -> str | None:
+    """The policy violation as text for Pydantic validators, or None."""
+    try:
+        check_policy(password)
+    except Unprocessable as exc:
+        return exc.detail
+    return None
+
+
+async def hash_password(password: str) -> str:
+    """bcrypt hash, computed off the event loop (it takes ~0.2 s on purpose)."""
+    return await asyncio.to_thread(_context.hash, password)
+
+
+async def verify_password(password: str, hashed: str | None) -> bool:
+    """Constant-cost check; a missing hash still pays for one verification."""
+    if len(password.encode("utf-8")) > MAX_BYTES:
+        password = password.encode("utf-8")[:MAX_BYTES].decode("utf-8", "ignore")
+    ok = await asyncio.to_thread(_context.verify, password, hashed or DUMMY_HASH)
+    return bool(ok) and hashed is not None

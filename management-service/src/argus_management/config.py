@@ -1,0 +1,45 @@
+"""management-service settings (prefix ``MANAGEMENT_`` for its own, shared names unprefixed)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argus_common.settings import ArgusSettings
+from pydantic import Field
+
+
+class Settings(ArgusSettings):
+    """Settings of management-service; every field documented in ``.env.example``."""
+
+    database_url: str = Field("sqlite+aiosqlite:///./data/argus.db", alias="DATABASE_URL")
+    admin_username: str | None = Field(None, alias="ARGUS_ADMIN_USERNAME")
+    admin_password: str | None = Field(None, alias="ARGUS_ADMIN_PASSWORD")
+    allow_signup: bool = Field(False, alias="ARGUS_ALLOW_SIGNUP")
+    data_dir: str = Field("./data", alias="ARGUS_DATA_DIR")
+    camera_allowed_networks: str = Field("", alias="CAMERA_ALLOWED_NETWORKS")
+
+    access_token_ttl_s: int = Field(15 * 60, alias="MANAGEMENT_ACCESS_TOKEN_TTL_S", ge=60)
+    refresh_token_ttl_s: int = Field(7 * 24 * 3600, alias="MANAGEMENT_REFRESH_TOKEN_TTL_S")
+    reset_token_ttl_s: int = Field(30 * 60, alias="MANAGEMENT_RESET_TOKEN_TTL_S")
+    bcrypt_rounds: int = Field(12, alias="MANAGEMENT_BCRYPT_ROUNDS", ge=4, le=16)
+    login_max_failures: int = Field(5, alias="MANAGEMENT_LOGIN_MAX_FAILURES", ge=1)
+    login_window_s: int = Field(15 * 60, alias="MANAGEMENT_LOGIN_WINDOW_S", ge=1)
+    login_lockout_s: int = Field(15 * 60, alias="MANAGEMENT_LOGIN_LOCKOUT_S", ge=1)
+    login_ip_max_failures: int = Field(50, alias="MANAGEMENT_LOGIN_IP_MAX_FAILURES", ge=1)
+    smtp_host: str | None = Field(None, alias="MANAGEMENT_SMTP_HOST")
+    smtp_port: int = Field(587, alias="MANAGEMENT_SMTP_PORT")
+    smtp_username: str | None = Field(None, alias="MANAGEMENT_SMTP_USERNAME")
+    smtp_password: str | None = Field(None, alias="MANAGEMENT_SMTP_PASSWORD")
+    smtp_from: str = Field("argus@localhost", alias="MANAGEMENT_SMTP_FROM")
+    public_url: str = Field("http://127.0.0.1:3000", alias="ARGUS_PUBLIC_URL")
+    ws_ping_interval_s: float = Field(30.0, alias="MANAGEMENT_WS_PING_INTERVAL_S", gt=0)
+    max_page_size: int = Field(500, alias="MANAGEMENT_MAX_PAGE_SIZE", ge=1)
+    host: str = Field("127.0.0.1", alias="MANAGEMENT_HOST")
+    port: int = Field(8001, alias="MANAGEMENT_PORT")
+    workers: int = Field(1, alias="MANAGEMENT_WORKERS", ge=1)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once from the environment (and ``.env``)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Alembic migrations (run on PostgreSQL and SQLite)."""

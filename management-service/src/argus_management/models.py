@@ -1,0 +1,16 @@
+"""Imports every ORM model so the metadata is complete (Alembic, tests)."""
+
+from argus_management.alerts.models import Alert
+from argus_management.analysis.models import AnalysisResult
+from argus_management.audit.models import AuditEntry
+from argus_management.auth.models import PasswordResetToken, RefreshToken
+from argus_management.cameras.models import Camera
+from argus_management.db import Base
+from argus_management.events.models import Event
+from argus_management.layouts.models import Layout
+from argus_management.users.models import CameraGrant, CameraGroup, Permission, Role, User
+
+__all__ = [
+    "Alert", "AnalysisResult", "AuditEntry", "Base", "Camera", "CameraGrant", "CameraGroup",
+    "Event", "Layout", "PasswordResetToken", "Permission", "RefreshToken", "Role", "User",
+]

@@ -1,0 +1,1 @@
+"""Small factories for the management-service tests, one module per domain."""
