@@ -1,11 +1,36 @@
-"""Every router of the service, mounted in one place."""
+"""Every router of the service, mounted in one place (order matters: ``/users/me`` before
+``/users/{user_id}``)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from argus_management.alerts.router import router as alerts_router
+from argus_management.alerts.ws import router as alerts_ws_router
+from argus_management.audit.router import router as audit_router
+from argus_management.auth.me_router import router as me_router
+from argus_management.auth.router import router as auth_router
+from argus_management.cameras.router import router as cameras_router
+from argus_management.events.router import router as events_router
 from argus_management.health.router import router as health_router
+from argus_management.internal.router import router as internal_router
+from argus_management.layouts.router import router as layouts_router
+from argus_management.users.groups_router import router as groups_router
+from argus_management.users.router import router as users_router
+
+API = "/api/v1"
 
 
 def include_routers(app: FastAPI) -> None:
     app.include_router(health_router)
+    app.include_router(auth_router, prefix=f"{API}/auth", tags=["auth"])
+    app.include_router(me_router, prefix=f"{API}/users/me", tags=["users"])
+    app.include_router(users_router, prefix=f"{API}/users", tags=["users"])
+    app.include_router(groups_router, prefix=f"{API}/camera-groups", tags=["users"])
+    app.include_router(cameras_router, prefix=f"{API}/cameras", tags=["cameras"])
+    app.include_router(layouts_router, prefix=f"{API}/layouts", tags=["layouts"])
+    app.include_router(events_router, prefix=f"{API}/events", tags=["events"])
+    app.include_router(alerts_router, prefix=f"{API}/alerts", tags=["alerts"])
+    app.include_router(audit_router, prefix=f"{API}/audit", tags=["audit"])
+    app.include_router(internal_router, prefix="/internal", tags=["internal"])
+    app.include_router(alerts_ws_router)

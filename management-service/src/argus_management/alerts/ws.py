@@ -1,0 +1,5 @@
+"""Routes of this domain (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
