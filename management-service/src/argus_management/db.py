@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
+
+log = structlog.get_logger("argus.db")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -68,10 +76,31 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, action: AfterCommit) -> None:
+    """Run ``action`` once the request's transaction has committed (publish to Redis, bump a
+    cache version): never for a change that rolls back, never before it is visible."""
+    session.info.setdefault("after_commit", []).append(action)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """Run and clear the queued after-commit actions; a failing action is logged, not raised
+    (the change is already committed)."""
+    actions: list[AfterCommit] = session.info.pop("after_commit", [])
+    for action in actions:
+        try:
+            await action()
+        except Exception:
+            log.exception("after_commit_failed", action=getattr(action, "__name__", "?"))
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed on success, rolled back on error.
 
-    Services only ``flush()``; this is the one place that commits.
+    Services only ``flush()``; this is the one place that commits. Actions queued with
+    ``after_commit`` run after the commit succeeded.
     """
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
@@ -79,8 +108,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
             await session.commit()
         except BaseException:
+            session.info.pop("after_commit", None)
             await session.rollback()
             raise
+        await run_after_commit(session)
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 2xx.

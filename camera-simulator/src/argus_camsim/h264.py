@@ -1,0 +1,132 @@
+"""H.264 bitstream helpers: Annex B splitting and RTP packetization (RFC 6184).
+
+Only what a sender needs: split encoder output into NAL units, pick out the parameter
+sets, and cut NAL units into RTP payloads (single NAL unit packets and FU-A fragments).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+NAL_SLICE = 1
+NAL_IDR = 5
+NAL_SEI = 6
+NAL_SPS = 7
+NAL_PPS = 8
+NAL_AUD = 9
+NAL_FU_A = 28
+
+# Leaves room for the RTP header (12), the interleaved header (4) and IP/UDP headers
+# inside a 1500-byte Ethernet MTU.
+DEFAULT_MAX_PAYLOAD = 1400
+
+
+def nal_type(nal: bytes) -> int:
+    """Type field (low 5 bits of the first byte) of a NAL unit."""
+    return nal[0] & 0x1F
+
+
+def split_annexb(data: bytes) -> list[bytes]:
+    """Split an Annex B byte stream into NAL units, without start codes.
+
+    Access unit delimiters are dropped: they carry nothing an RTP receiver needs.
+    """
+    nals: list[bytes] = []
+    n = len(data)
+    start = -1
+    i = 0
+    while True:
+        j = data.find(b"\x00\x00\x01", i)
+        if j < 0:
+            break
+        if start >= 0:
+            end = j
+            # A 4-byte start code leaves one zero byte at the end of the previous unit.
+            while end > start and data[end - 1] == 0:
+                end -= 1
+            if end > start:
+                nals.append(data[start:end])
+        start = j + 3
+        i = start
+    if 0 <= start < n:
+        end = n
+        while end > start and data[end - 1] == 0:
+            end -= 1
+        if end > start:
+            nals.append(data[start:end])
+    return [nal for nal in nals if nal_type(nal) != NAL_AUD]
+
+
+def split_avcc(data: bytes, length_size: int = 4) -> list[bytes]:
+    """Split length-prefixed (MP4 "avcC" style) NAL units."""
+    nals: list[bytes] = []
+    i = 0
+    while i + length_size <= len(data):
+        size = int.from_bytes(data[i : i + length_size], "big")
+        i += length_size
+        if size <= 0 or i + size > len(data):
+            break
+        nals.append(data[i : i + size])
+        i += size
+    return [nal for nal in nals if nal_type(nal) != NAL_AUD]
+
+
+def packetize(nals: list[bytes], max_payload: int = DEFAULT_MAX_PAYLOAD) -> list[bytes]:
+    """Cut the NAL units of one access unit into RTP payloads.
+
+    A NAL unit that fits is sent as a single NAL unit packet; a larger one is split into
+    FU-A fragments (RFC 6184 section 5.8). The caller sets the marker bit on the last
+    payload of the access unit.
+    """
+    payloads: list[bytes] = []
+    for nal in nals:
+        if len(nal) <= max_payload:
+            payloads.append(nal)
+            continue
+        header = nal[0]
+        indicator = bytes([(header & 0xE0) | NAL_FU_A])
+        kind = header & 0x1F
+        body = nal[1:]
+        chunk = max_payload - 2
+        count = (len(body) + chunk - 1) // chunk
+        for k in range(count):
+            fu_header = kind
+            if k == 0:
+                fu_header |= 0x80
+            if k == count - 1:
+                fu_header |= 0x40
+            payloads.append(indicator + bytes([fu_header]) + body[k * chunk : (k + 1) * chunk])
+    return payloads
+
+
+@dataclass(frozen=True)
+class ParameterSets:
+    """SPS and PPS of a stream, as carried in SDP."""
+
+    sps: bytes
+    pps: bytes
+
+    @property
+    def profile_level_id(self) -> str:
+        """profile_idc, constraint flags and level_idc as six hex digits."""
+        return self.sps[1:4].hex()
+
+    @property
+    def sprop(self) -> str:
+        """Value of the SDP ``sprop-parameter-sets`` parameter."""
+        return ",".join(base64.b64encode(p).decode("ascii") for p in (self.sps, self.pps))
+
+
+def find_parameter_sets(nals: list[bytes]) -> ParameterSets | None:
+    """SPS and PPS from the NAL units of an access unit, if both are there."""
+    sps = pps = None
+    for nal in nals:
+        kind = nal_type(nal)
+        if kind == NAL_SPS and sps is None:
+            sps = nal
+        elif kind == NAL_PPS and pps is None:
+            pps = nal
+    if sps is None or pps is None:
+        return None
+    return ParameterSets(sps=sps, pps=pps)
