@@ -42,7 +42,7 @@ async def ensure_admin(maker: async_sessionmaker[AsyncSession], settings: Settin
         except Exception:  # another worker created it at the same time
             await session.rollback()
             return
-        log.info("admin_created", username=username, password_generated=generated)
+        log.info("admin_created", username=username, generated=generated)
         if generated:
             sys.stderr.write(
                 f"\n*** ARGUS first admin: username={username} password={password} "

@@ -7,6 +7,8 @@ from functools import lru_cache
 from argus_common.settings import ArgusSettings
 from pydantic import Field
 
+from argus_management.alerts.rules import AlertRule
+
 
 class Settings(ArgusSettings):
     """Settings of management-service; every field documented in ``.env.example``."""
@@ -33,6 +35,10 @@ class Settings(ArgusSettings):
     smtp_from: str = Field("argus@localhost", alias="MANAGEMENT_SMTP_FROM")
     public_url: str = Field("http://127.0.0.1:3000", alias="ARGUS_PUBLIC_URL")
     ws_ping_interval_s: float = Field(30.0, alias="MANAGEMENT_WS_PING_INTERVAL_S", gt=0)
+    # Event type -> alert rule (null silences a default); see alerts/rules.py.
+    alert_rules: dict[str, AlertRule | None] = Field(
+        default_factory=dict, alias="MANAGEMENT_ALERT_RULES"
+    )
     max_page_size: int = Field(500, alias="MANAGEMENT_MAX_PAGE_SIZE", ge=1)
     host: str = Field("127.0.0.1", alias="MANAGEMENT_HOST")
     port: int = Field(8001, alias="MANAGEMENT_PORT")

@@ -53,6 +53,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Fetch server-side defaults (created_at, updated_at) at flush, so a row can be
+    # serialized after flush without lazy loads (which async sessions cannot do).
+    __mapper_args__ = {"eager_defaults": True}
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JsonType}
 
 

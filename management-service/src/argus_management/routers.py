@@ -16,6 +16,7 @@ from argus_management.health.router import router as health_router
 from argus_management.internal.router import router as internal_router
 from argus_management.layouts.router import router as layouts_router
 from argus_management.users.groups_router import router as groups_router
+from argus_management.users.router import roles_router
 from argus_management.users.router import router as users_router
 
 API = "/api/v1"
@@ -26,6 +27,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(auth_router, prefix=f"{API}/auth", tags=["auth"])
     app.include_router(me_router, prefix=f"{API}/users/me", tags=["users"])
     app.include_router(users_router, prefix=f"{API}/users", tags=["users"])
+    app.include_router(roles_router, prefix=f"{API}/roles", tags=["users"])
     app.include_router(groups_router, prefix=f"{API}/camera-groups", tags=["users"])
     app.include_router(cameras_router, prefix=f"{API}/cameras", tags=["cameras"])
     app.include_router(layouts_router, prefix=f"{API}/layouts", tags=["layouts"])

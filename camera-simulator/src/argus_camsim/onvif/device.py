@@ -115,9 +115,9 @@ def _media_capabilities(ctx: RequestContext) -> str:
 
 def get_capabilities(ctx: RequestContext, op: Element) -> str:
     """Legacy capability exchange; lists the XAddrs of device, media and (if any) PTZ."""
-    requested = {
-        (el.text or "").strip() for el in op if local_name(el.tag) == "Category"
-    } or {"All"}
+    requested = {(el.text or "").strip() for el in op if local_name(el.tag) == "Category"} or {
+        "All"
+    }
     unknown = requested - _KNOWN_CATEGORIES
     if unknown:
         raise SoapFault("Sender", ("ter:InvalidArgVal",), f"Unknown category {unknown}")

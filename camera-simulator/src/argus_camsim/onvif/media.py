@@ -14,8 +14,9 @@ from argus_camsim.onvif.context import (
 )
 from argus_camsim.onvif.soap import attr, child, child_text, invalid_arg, required_text, text
 
-VIDEO_SOURCE_TOKEN = "vs0"
-VIDEO_SOURCE_CONFIG_TOKEN = "vsc0"
+# ONVIF "tokens" are entity ids, not secrets.
+VIDEO_SOURCE_TOKEN = "vs0"  # noqa: S105
+VIDEO_SOURCE_CONFIG_TOKEN = "vsc0"  # noqa: S105
 _PROFILE_NAMES = {"main": "MainStream", "sub": "SubStream"}
 # Advertised only; the RTSP side decides the real bitrate.
 _BITRATE_KBPS = {"main": 4096, "sub": 1024}
@@ -112,8 +113,7 @@ def get_stream_uri(ctx: RequestContext, op: Element) -> str:
     if stream == "RTP-Multicast":
         raise invalid_arg("Multicast streaming is not supported", "ter:InvalidStreamSetup")
     return (
-        f"<trt:GetStreamUriResponse>{_media_uri(ctx.stream_uri(token))}"
-        "</trt:GetStreamUriResponse>"
+        f"<trt:GetStreamUriResponse>{_media_uri(ctx.stream_uri(token))}</trt:GetStreamUriResponse>"
     )
 
 

@@ -39,8 +39,9 @@ from argus_camsim.onvif.soap import (
 
 log = logging.getLogger(__name__)
 
-NODE_TOKEN = "node0"
-CONFIG_TOKEN = "ptzcfg0"
+# ONVIF "tokens" are entity ids, not secrets.
+NODE_TOKEN = "node0"  # noqa: S105
+CONFIG_TOKEN = "ptzcfg0"  # noqa: S105
 MAX_PRESETS = 32
 DEFAULT_TIMEOUT_S = 10.0
 _MAX_PRESET_NAME = 64

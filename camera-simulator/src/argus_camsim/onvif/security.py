@@ -16,15 +16,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
 from argus_camsim.onvif.soap import NS_WSU, child, child_text, not_authorized
 
 log = logging.getLogger(__name__)
 
-_PASSWORD_TEXT = "#PasswordText"
-_PASSWORD_DIGEST = "#PasswordDigest"
+# Suffixes of the wsse:Password Type attribute, not passwords.
+_PASSWORD_TEXT = "#PasswordText"  # noqa: S105
+_PASSWORD_DIGEST = "#PasswordDigest"  # noqa: S105
 # Enough for a few hundred requests per second inside a 5-minute window; older nonces
 # are dropped first, which only weakens replay protection under a flood.
 _MAX_NONCES = 100_000
@@ -52,7 +53,7 @@ def _parse_created(raw: str) -> datetime | None:
         return None
     if moment.tzinfo is None:
         # WS-Security says Created is UTC; some clients omit the Z.
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -114,8 +115,7 @@ class UsernameTokenVerifier:
         skew = abs((self._clock() - created).total_seconds())
         if skew > self._auth.skew_window_s:
             log.info(
-                "onvif auth refused: Created is %.0f s away from the device clock "
-                "(window %.0f s)",
+                "onvif auth refused: Created is %.0f s away from the device clock (window %.0f s)",
                 skew,
                 self._auth.skew_window_s,
             )
@@ -153,4 +153,3 @@ def _created_text(token: Element) -> str | None:
     if element is None or element.text is None:
         return None
     return element.text.strip()
-

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -91,7 +91,7 @@ class OnvifServer:
 
     def device_time(self) -> datetime:
         """The camera's clock: UTC plus the configured offset (to simulate drift)."""
-        return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset_s)
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
 
     async def start(self, host: str, port: int) -> None:
         """Bind and start serving; ``port=0`` picks a free port (see ``self.port``)."""
@@ -102,7 +102,7 @@ class OnvifServer:
         app.router.add_post("/onvif/{service:.+}", self._handle_soap)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+        site = web.TCPSite(runner, host, port)
         try:
             await site.start()
         except BaseException:
@@ -159,8 +159,8 @@ class OnvifServer:
         except Exception:
             # A bug must still produce a SOAP fault so the client gets a usable error.
             log.exception("onvif %s: operation failed", self.camera.path)
-            fault = SoapFault("Receiver", ("ter:Action",), "Internal error")
-            return _soap_response(fault_envelope(fault), fault.http_status)
+            internal = SoapFault("Receiver", ("ter:Action",), "Internal error")
+            return _soap_response(fault_envelope(internal), internal.http_status)
         log.debug("onvif %s %s ok", self.camera.path, soap.name)
         return _soap_response(envelope(body), 200)
 
@@ -211,9 +211,7 @@ class OnvifServer:
 
 
 def _soap_response(xml: str, status: int) -> web.Response:
-    return web.Response(
-        status=status, text=xml, content_type=SOAP_CONTENT_TYPE, charset="utf-8"
-    )
+    return web.Response(status=status, text=xml, content_type=SOAP_CONTENT_TYPE, charset="utf-8")
 
 
 async def start_onvif(

@@ -31,6 +31,8 @@ def check_policy(password: str) -> None:
         raise Unprocessable(f"password must be at least {MIN_LENGTH} characters")
     if len(password.encode("utf-8")) > MAX_BYTES:
         raise Unprocessable(f"password must be at most {MAX_BYTES} bytes in UTF-8")
+    if "\x00" in password:
+        raise Unprocessable("password must not contain NUL characters")
 
 
 def policy_error(password: str) -> str | None:
@@ -48,8 +50,12 @@ async def hash_password(password: str) -> str:
 
 
 async def verify_password(password: str, hashed: str | None) -> bool:
-    """Constant-cost check; a missing hash still pays for one verification."""
-    if len(password.encode("utf-8")) > MAX_BYTES:
-        password = password.encode("utf-8")[:MAX_BYTES].decode("utf-8", "ignore")
-    ok = await asyncio.to_thread(_context.verify, password, hashed or DUMMY_HASH)
-    return bool(ok) and hashed is not None
+    """Constant-cost check; a missing hash still pays for one verification.
+
+    A password the policy could never have accepted (over 72 bytes, NUL bytes: bcrypt
+    refuses both) is checked as a wrong one, at the same cost, instead of raising.
+    """
+    acceptable = len(password.encode("utf-8")) <= MAX_BYTES and "\x00" not in password
+    candidate = password if acceptable else "argus-unacceptable-password"
+    ok = await asyncio.to_thread(_context.verify, candidate, hashed or DUMMY_HASH)
+    return bool(ok) and hashed is not None and acceptable

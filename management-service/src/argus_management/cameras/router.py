@@ -1,5 +1,79 @@
-"""Routes of this domain (being written)."""
+"""Camera REST API under ``/api/v1/cameras``."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from argus_management.auth.dependencies import actor_for, require_permission
+from argus_management.auth.principal import Principal
+from argus_management.cameras import cache
+from argus_management.cameras import service as svc
+from argus_management.cameras.dependencies import VisibleCamera
+from argus_management.cameras.schemas import CameraCreate, CameraOut, CameraUpdate
+from argus_management.db import SessionDep
+from argus_management.pagination import Page, PageDep
 
 router = APIRouter()
+Reader = Annotated[Principal, Depends(require_permission("cameras:read"))]
+Writer = Annotated[Principal, Depends(require_permission("cameras:write"))]
+
+
+@router.get("", response_model=Page[CameraOut])
+async def list_cameras(
+    request: Request, session: SessionDep, principal: Reader, page: PageDep
+) -> Response:
+    """Cameras the user may see (admins: all), paginated by id."""
+    scope = "all" if principal.sees_all_cameras else principal.camera_ids
+    key = cache.list_key(request.state.cameras_version, scope, page.limit, page.offset)
+    store = request.app.state.response_cache
+    body = cache.get(store, key)
+    if body is None:
+        rows, total = await svc.list_cameras(session, principal, page.limit, page.offset)
+        result = Page[CameraOut](
+            items=[svc.to_out(c) for c in rows], total=total, limit=page.limit,
+            offset=page.offset,
+        )
+        body = result.model_dump_json().encode()
+        cache.put(store, key, body)
+    return Response(body, media_type="application/json")
+
+
+@router.post("", response_model=CameraOut, status_code=status.HTTP_201_CREATED)
+async def create_camera(
+    request: Request, session: SessionDep, principal: Writer, data: CameraCreate
+) -> CameraOut:
+    """Add a camera; credentials in the URL are moved to the encrypted password field."""
+    s = request.app.state.settings
+    camera = await svc.create_camera(
+        session, request.app.state.bus, s.secret_key, s.camera_allowed_networks, data,
+        actor_for(request, principal),
+    )
+    return svc.to_out(camera)
+
+
+@router.get("/{camera_id}", response_model=CameraOut)
+async def get_camera(camera: VisibleCamera) -> CameraOut:
+    return svc.to_out(camera)
+
+
+@router.patch("/{camera_id}", response_model=CameraOut)
+async def update_camera(
+    request: Request, session: SessionDep, principal: Writer, camera: VisibleCamera,
+    data: CameraUpdate,
+) -> CameraOut:
+    s = request.app.state.settings
+    camera = await svc.update_camera(
+        session, request.app.state.bus, s.secret_key, s.camera_allowed_networks, camera, data,
+        actor_for(request, principal),
+    )
+    return svc.to_out(camera)
+
+
+@router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_camera(
+    request: Request, session: SessionDep, principal: Writer, camera: VisibleCamera
+) -> Response:
+    await svc.delete_camera(session, request.app.state.bus, camera, actor_for(request, principal))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,33 @@
-"""Routes of this domain (being written)."""
+"""Service-to-service API under ``/internal`` (``X-Internal-Api-Key``)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated
+
+from argus_common.errors import NotFound
+from fastapi import APIRouter, Depends, Path, Request
+
+from argus_management.auth.dependencies import require_internal_key
+from argus_management.cameras import service as cameras
+from argus_management.cameras.models import Camera
+from argus_management.cameras.schemas import CameraInternal
+from argus_management.db import SessionDep
+
+router = APIRouter(dependencies=[Depends(require_internal_key)])
+
+
+@router.get("/cameras", response_model=list[CameraInternal])
+async def internal_cameras(request: Request, session: SessionDep) -> list[CameraInternal]:
+    """Every camera with its credentials, for the media services."""
+    key = request.app.state.settings.secret_key
+    return [cameras.to_internal(c, key) for c in await cameras.all_cameras(session)]
+
+
+@router.get("/cameras/{camera_id}", response_model=CameraInternal)
+async def internal_camera(
+    request: Request, session: SessionDep, camera_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> CameraInternal:
+    camera = await session.get(Camera, camera_id)
+    if camera is None:
+        raise NotFound("camera not found")
+    return cameras.to_internal(camera, request.app.state.settings.secret_key)

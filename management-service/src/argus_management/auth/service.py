@@ -1,0 +1,231 @@
+"""Login, token refresh and logout.
+
+Successes are audited in the request's transaction; failures with ``record_detached``, because
+the request's transaction rolls back when the error is raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from argus_common.bus import RedisBus
+from argus_common.errors import Unauthorized
+from argus_common.jwt import JwtCodec
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.audit import service as audit
+from argus_management.auth import refresh as refresh_tokens
+from argus_management.auth.dependencies import actor_for
+from argus_management.auth.lockout import Block, LoginGuard
+from argus_management.auth.passwords import verify_password
+from argus_management.auth.principal import Actor, Principal
+from argus_management.auth.schemas import TokenResponse, UserSummary
+from argus_management.auth.tokens import deny
+from argus_management.config import Settings
+from argus_management.users.models import User
+
+INVALID_LOGIN = "invalid username or password"
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """What the auth flows need from the app and the request, without the request itself."""
+
+    settings: Settings
+    codec: JwtCodec
+    bus: RedisBus
+    maker: async_sessionmaker[AsyncSession]
+    actor: Actor  # the anonymous client: address and user agent
+
+    @classmethod
+    def of(cls, request: Request) -> AuthContext:
+        state = request.app.state
+        return cls(state.settings, state.jwt, state.bus, state.sessionmaker,
+                   actor_for(request, None))
+
+    @property
+    def guard(self) -> LoginGuard:
+        return LoginGuard(self.bus, self.settings)
+
+    def actor_as(self, user_id: int | None, username: str | None) -> Actor:
+        """The client acting as (or claiming to be) this user."""
+        return replace(self.actor, user_id=user_id, username=clean_text(username, 64))
+
+
+def clean_text(value: str | None, limit: int) -> str | None:
+    """``value`` made storable: NUL and unencodable characters replaced, then truncated."""
+    if value is None:
+        return None
+    value = value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    return value[:limit]
+
+
+def db_safe(value: str) -> bool:
+    """Whether PostgreSQL can take ``value`` as text (no NUL, no lone surrogate)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def user_summary(user: User) -> UserSummary:
+    return UserSummary(
+        id=user.id,
+        username=user.username,
+        roles=user.role_names,
+        permissions=sorted({p.name for r in user.roles for p in r.permissions}),
+    )
+
+
+async def find_user(session: AsyncSession, username: str) -> User | None:
+    """The user named exactly ``username``; None for names no account can have."""
+    if not username or len(username) > 64 or not db_safe(username):
+        return None
+    return await session.scalar(select(User).where(User.username == username))
+
+
+async def audit_blocks(ctx: AuthContext, actor: Actor, blocks: list[Block]) -> None:
+    """Audit the lockouts that a failure has just started."""
+    for block in blocks:
+        await audit.record_detached(
+            ctx.maker, actor, "auth.lockout", "user", actor.user_id,
+            {"scope": block.scope, "seconds": block.retry_after}, result="denied",
+        )
+
+
+async def issue_pair(
+    session: AsyncSession, ctx: AuthContext, user: User, family_id: str
+) -> TokenResponse:
+    """A new access token and the next refresh token of ``family_id``."""
+    settings = ctx.settings
+    # The access token names its family so logout and password change know the session.
+    access = ctx.codec.issue(
+        str(user.id), "access", settings.access_token_ttl_s, extra={"fam": family_id}
+    )
+    refresh = await refresh_tokens.issue(
+        session, ctx.codec, user.id, settings.refresh_token_ttl_s, family_id
+    )
+    return TokenResponse(
+        access_token=access.token,
+        expires_in=settings.access_token_ttl_s,
+        refresh_token=refresh.token,
+        refresh_expires_in=settings.refresh_token_ttl_s,
+        user=user_summary(user),
+    )
+
+
+async def login(
+    session: AsyncSession, ctx: AuthContext, username: str, password: str
+) -> TokenResponse:
+    """Check a username and password and open a new session (token family)."""
+    guard = ctx.guard
+    block = await guard.check(username, ctx.actor.ip)
+    if block is not None:
+        await audit.record_detached(
+            ctx.maker, ctx.actor_as(None, username), "auth.login_failed", "user", None,
+            {"reason": f"{block.scope}_locked"}, result="denied",
+        )
+        raise block.error()
+    user = await find_user(session, username)
+    # Always one bcrypt verification, known user or not, so timing tells nothing.
+    ok = await verify_password(password, user.password_hash if user else None)
+    if user is None or not ok or not user.is_active:
+        reason = "unknown_user" if user is None else "bad_password" if not ok else "disabled"
+        actor = ctx.actor_as(user.id if user else None, username)
+        blocks = await guard.failure(username, ctx.actor.ip)
+        await audit.record_detached(
+            ctx.maker, actor, "auth.login_failed", "user", actor.user_id, {"reason": reason}
+        )
+        await audit_blocks(ctx, actor, blocks)
+        raise Unauthorized(INVALID_LOGIN)
+    await guard.success(username)
+    user.last_login_at = datetime.now(UTC)
+    pair = await issue_pair(session, ctx, user, refresh_tokens.new_family_id())
+    await audit.record(session, ctx.actor_as(user.id, user.username), "auth.login", "user", user.id)
+    return pair
+
+
+_REFUSED = {"revoked": "token revoked", "expired": "token expired", "unknown": "invalid token"}
+
+
+async def refresh(session: AsyncSession, ctx: AuthContext, token: str) -> TokenResponse:
+    """Trade a refresh token for a new pair; a reused token revokes its family."""
+    claims = ctx.codec.decode(token, "refresh")
+    user_id = _subject(claims)
+    outcome = await refresh_tokens.consume(session, str(claims["jti"]), user_id)
+    if outcome.status == "reused" and outcome.family_id is not None:
+        # Committed apart from the request's transaction, which the 401 rolls back.
+        async with ctx.maker() as detached:
+            owner = await detached.get(User, user_id)
+            revoked = await refresh_tokens.revoke_family(detached, outcome.family_id)
+            await audit.record(
+                detached, ctx.actor_as(user_id, owner.username if owner else None),
+                "auth.refresh_reuse", "user", user_id, {"tokens_revoked": revoked},
+                result="denied",
+            )
+            await detached.commit()
+        raise Unauthorized("refresh token already used; session revoked")
+    if outcome.status != "ok" or outcome.family_id is None:
+        raise Unauthorized(_REFUSED.get(outcome.status, "invalid token"))
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("user disabled or deleted")
+    return await issue_pair(session, ctx, user, outcome.family_id)
+
+
+def _subject(claims: dict[str, Any]) -> int:
+    try:
+        return int(claims["sub"])
+    except (KeyError, TypeError, ValueError):
+        raise Unauthorized("invalid token") from None
+
+
+def access_family(ctx: AuthContext, access_token: str | None) -> str | None:
+    """The refresh family an (already verified) access token belongs to, if it says."""
+    if not access_token:
+        return None
+    try:
+        family = ctx.codec.decode(access_token, "access").get("fam")
+    except Unauthorized:
+        return None
+    return family if isinstance(family, str) else None
+
+
+async def logout(
+    session: AsyncSession,
+    ctx: AuthContext,
+    principal: Principal,
+    family: str | None,
+    refresh_token: str | None,
+) -> None:
+    """Revoke the caller's access token and the session's refresh family.
+
+    The family is the one the access token names, and the one of ``refresh_token`` when it is
+    a valid token of the same user; anything else in ``refresh_token`` is ignored, so logging
+    out never fails for a stale client-side token.
+    """
+    families = {family} if family else set()
+    if refresh_token:
+        try:
+            claims = ctx.codec.decode(refresh_token, "refresh")
+        except Unauthorized:
+            claims = None
+        if claims is not None and claims.get("sub") == str(principal.user_id):
+            found = await refresh_tokens.family_of(session, str(claims["jti"]), principal.user_id)
+            if found:
+                families.add(found)
+    revoked = 0
+    for fam in families:
+        revoked += await refresh_tokens.revoke_family(session, fam)
+    await deny(ctx.bus, principal.jti, principal.token_exp)
+    await audit.record(
+        session, ctx.actor_as(principal.user_id, principal.username), "auth.logout", "user",
+        principal.user_id, {"refresh_tokens_revoked": revoked},
+    )

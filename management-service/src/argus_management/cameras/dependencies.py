@@ -1,0 +1,29 @@
+"""Camera lookup with access check: an ungranted camera is a 404, like a missing one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from argus_common.errors import NotFound
+from fastapi import Depends, Path
+
+from argus_management.auth.dependencies import require_permission
+from argus_management.auth.principal import Principal
+from argus_management.cameras.models import Camera
+from argus_management.db import SessionDep
+
+CAMERA_ID = Path(ge=1, le=2**31 - 1, description="camera id")
+
+
+async def _visible_camera(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_permission("cameras:read"))],
+    camera_id: Annotated[int, CAMERA_ID],
+) -> Camera:
+    camera = await session.get(Camera, camera_id)
+    if camera is None or not principal.may_see_camera(camera.id):
+        raise NotFound("camera not found")
+    return camera
+
+
+VisibleCamera = Annotated[Camera, Depends(_visible_camera)]

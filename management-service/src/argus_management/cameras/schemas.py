@@ -1,0 +1,112 @@
+"""Camera API schemas. Passwords are write-only: no response model has a password field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RecordingMode = Literal["continuous", "events", "off"]
+Point = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
+Polygon = Annotated[list[Point], Field(min_length=3, max_length=64)]
+Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+Url = Annotated[str, Field(min_length=1, max_length=2048)]
+Secret = Annotated[str, Field(max_length=256)]
+
+
+class AnalysisSettings(BaseModel):
+    """Motion analysis of one camera; polygons in normalized [0, 1] coordinates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    sensitivity: int = Field(50, ge=1, le=100)
+    min_area: float = Field(0.002, ge=0.0, le=1.0, description="fraction of the picture")
+    zones: list[Polygon] = Field(default_factory=list, max_length=16)
+    masks: list[Polygon] = Field(default_factory=list, max_length=16)
+    start_frames: int = Field(3, ge=1, le=100)
+    end_quiet_s: float = Field(5.0, ge=0.0, le=600.0)
+
+
+class _CameraFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sub_stream_url: Url | None = None
+    username: Annotated[str, Field(max_length=128)] | None = None
+    password: Secret | None = None
+    onvif_host: Annotated[str, Field(max_length=255)] | None = None
+    onvif_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    has_ptz: bool = False
+    enabled: bool = True
+    recording_mode: RecordingMode = "continuous"
+    retention_days: int = Field(30, ge=1, le=3650)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    connect_timeout_s: float = Field(5.0, ge=0.5, le=60.0)
+    read_timeout_s: float = Field(3.0, ge=0.5, le=60.0)
+
+    @field_validator("onvif_host")
+    @classmethod
+    def _no_userinfo(cls, v: str | None) -> str | None:
+        if v is not None and ("@" in v or "/" in v or any(c.isspace() for c in v)):
+            raise ValueError("onvif_host must be a bare host name or address")
+        return v
+
+
+class CameraCreate(_CameraFields):
+    name: Name
+    stream_url: Url
+
+
+class CameraUpdate(BaseModel):
+    """Partial update: only the fields sent change. ``password: null`` clears it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name | None = None
+    stream_url: Url | None = None
+    sub_stream_url: Url | None = None
+    username: Annotated[str, Field(max_length=128)] | None = None
+    password: Secret | None = None
+    onvif_host: Annotated[str, Field(max_length=255)] | None = None
+    onvif_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    has_ptz: bool | None = None
+    enabled: bool | None = None
+    recording_mode: RecordingMode | None = None
+    retention_days: int | None = Field(None, ge=1, le=3650)
+    analysis: AnalysisSettings | None = None
+    connect_timeout_s: float | None = Field(None, ge=0.5, le=60.0)
+    read_timeout_s: float | None = Field(None, ge=0.5, le=60.0)
+
+
+class CameraOut(BaseModel):
+    """A camera as users see it: URLs without userinfo, no password."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    stream_url: str
+    sub_stream_url: str | None
+    username: str | None
+    has_password: bool
+    onvif_host: str | None
+    onvif_port: int | None
+    has_ptz: bool
+    enabled: bool
+    recording_mode: str
+    retention_days: int
+    analysis: AnalysisSettings
+    connect_timeout_s: float
+    read_timeout_s: float
+    status: str
+    last_seen: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CameraInternal(CameraOut):
+    """What media services get from ``/internal/cameras``: credentials included."""
+
+    password: str | None

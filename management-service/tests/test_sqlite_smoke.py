@@ -1,0 +1,49 @@
+"""The embedded default: migrate, log in and manage cameras on SQLite."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+from argus_management.config import Settings
+from argus_management.main import create_app
+
+from conftest import REDIS_URL
+
+
+async def test_sqlite_migrate_login_camera_crud(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "argus.db"
+    settings = Settings(
+        ARGUS_ENV="test", DATABASE_URL=f"sqlite+aiosqlite:///{db}", REDIS_URL=REDIS_URL,
+        ARGUS_REDIS_NAMESPACE=f"argus-sqlite-{uuid.uuid4().hex[:8]}",
+        SECRET_KEY="sqlite-secret-key-0123456789", INTERNAL_API_KEY="sqlite-internal-key-0123",
+        ARGUS_ADMIN_USERNAME="root", ARGUS_ADMIN_PASSWORD="sqlite-admin-pw",
+        ARGUS_DATA_DIR=str(tmp_path / "data"), MANAGEMENT_BCRYPT_ROUNDS=4,
+    )
+    app = create_app(settings)  # runs the migrations on start
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            resp = await client.post("/api/v1/auth/login",
+                                     data={"username": "root", "password": "sqlite-admin-pw"})
+            assert resp.status_code == 200, resp.text
+            h = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+            created = await client.post(
+                "/api/v1/cameras", headers=h,
+                json={"name": "Gate", "stream_url": "rtsp://u:p4ss@10.0.0.9/main"},
+            )
+            assert created.status_code == 201, created.text
+            cid = created.json()["id"]
+            assert created.json()["stream_url"] == "rtsp://10.0.0.9/main"
+            patched = await client.patch(f"/api/v1/cameras/{cid}", headers=h,
+                                         json={"retention_days": 7})
+            assert patched.json()["retention_days"] == 7
+            listing = await client.get("/api/v1/cameras", headers=h)
+            assert [c["name"] for c in listing.json()["items"]] == ["Gate"]
+            assert (await client.delete(f"/api/v1/cameras/{cid}", headers=h)).status_code == 204
+            assert (await client.get(f"/api/v1/cameras/{cid}", headers=h)).status_code == 404
+        keys = [k async for k in app.state.bus.redis.scan_iter(match=f"{settings.redis_namespace}:*")]
+        if keys:
+            await app.state.bus.redis.delete(*keys)
+    assert db.exists()
