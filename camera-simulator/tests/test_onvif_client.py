@@ -12,7 +12,6 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-
 from argus_camsim.model import CameraInfo
 from argus_camsim.onvif import OnvifAuth, OnvifServer, start_onvif
 
@@ -52,9 +51,7 @@ async def start() -> AsyncIterator[Starter]:
 
     async def _start(camera: CameraInfo, **kwargs: Any) -> OnvifServer:
         auth = kwargs.pop("auth", OnvifAuth(USER, PASSWORD, required=True))
-        server = await start_onvif(
-            camera, "127.0.0.1", 0, auth, fake_snapshot, RTSP_BASE, **kwargs
-        )
+        server = await start_onvif(camera, "127.0.0.1", 0, auth, fake_snapshot, RTSP_BASE, **kwargs)
         servers.append(server)
         return server
 
@@ -137,8 +134,14 @@ async def test_media_profiles_and_stream_uris(
     assert [p.token for p in profiles] == ["main", "sub"]
     main, sub = profiles
     assert main.VideoEncoderConfiguration.Encoding == "H264"
-    assert (main.VideoEncoderConfiguration.Resolution.Width, main.VideoEncoderConfiguration.Resolution.Height) == (1920, 1080)
-    assert (sub.VideoEncoderConfiguration.Resolution.Width, sub.VideoEncoderConfiguration.Resolution.Height) == (640, 360)
+    assert (
+        main.VideoEncoderConfiguration.Resolution.Width,
+        main.VideoEncoderConfiguration.Resolution.Height,
+    ) == (1920, 1080)
+    assert (
+        sub.VideoEncoderConfiguration.Resolution.Width,
+        sub.VideoEncoderConfiguration.Resolution.Height,
+    ) == (640, 360)
     assert main.VideoEncoderConfiguration.RateControl.FrameRateLimit == 25
     assert main.PTZConfiguration.token == "ptzcfg0"
     for token in ("main", "sub"):
@@ -150,9 +153,7 @@ async def test_media_profiles_and_stream_uris(
     assert fault_subcodes(err.value) == {"InvalidArgVal", "NoProfile"}
 
 
-async def test_snapshot_over_http_digest(
-    start: Starter, connect: Any, camera: CameraInfo
-) -> None:
+async def test_snapshot_over_http_digest(start: Starter, connect: Any, camera: CameraInfo) -> None:
     server = await start(camera)
     client = await connect(server)
     uri = await client.get_snapshot_uri("main")
@@ -162,9 +163,7 @@ async def test_snapshot_over_http_digest(
     assert JPEG[:2] == b"\xff\xd8"
 
 
-async def test_wrong_password_is_an_error(
-    start: Starter, connect: Any, camera: CameraInfo
-) -> None:
+async def test_wrong_password_is_an_error(start: Starter, connect: Any, camera: CameraInfo) -> None:
     server = await start(camera)
     with pytest.raises(zeep_exceptions.Fault) as err:
         await connect(server, password="wrong")
@@ -187,9 +186,7 @@ async def test_system_date_needs_no_credentials(
         await client.close()
 
 
-async def test_client_corrects_clock_skew(
-    start: Starter, connect: Any, camera: CameraInfo
-) -> None:
+async def test_client_corrects_clock_skew(start: Starter, connect: Any, camera: CameraInfo) -> None:
     # The camera's clock is an hour ahead: outside the 300 s window.
     server = await start(camera, clock_offset_s=3600)
     with pytest.raises(zeep_exceptions.Fault) as err:
@@ -208,9 +205,7 @@ async def test_small_skew_inside_window(start: Starter, connect: Any, camera: Ca
     assert (await device.GetDeviceInformation()).Manufacturer == "ARGUS"
 
 
-async def test_continuous_move_and_stop(
-    start: Starter, connect: Any, camera: CameraInfo
-) -> None:
+async def test_continuous_move_and_stop(start: Starter, connect: Any, camera: CameraInfo) -> None:
     client = await connect(await start(camera))
     ptz = await client.create_ptz_service()
     velocity = {"PanTilt": {"x": 1.0, "y": -0.5}, "Zoom": {"x": 0.0}}

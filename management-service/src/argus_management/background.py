@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import FastAPI
 
-BACKGROUND_TASKS: list[Callable[[FastAPI], Awaitable[None]]] = []
+from argus_management.alerts.hub import run_alert_fanout
+
+BACKGROUND_TASKS: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = [
+    run_alert_fanout,  # the process's one argus:alerts subscription, feeding /ws/alerts
+]

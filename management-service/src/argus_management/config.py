@@ -40,6 +40,7 @@ class Settings(ArgusSettings):
         default_factory=dict, alias="MANAGEMENT_ALERT_RULES"
     )
     max_page_size: int = Field(500, alias="MANAGEMENT_MAX_PAGE_SIZE", ge=1)
+    migrate_on_start: bool = Field(True, alias="MANAGEMENT_MIGRATE_ON_START")
     host: str = Field("127.0.0.1", alias="MANAGEMENT_HOST")
     port: int = Field(8001, alias="MANAGEMENT_PORT")
     workers: int = Field(1, alias="MANAGEMENT_WORKERS", ge=1)

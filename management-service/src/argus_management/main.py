@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _sqlite_dir(settings.database_url)
-        if run_migrations:
+        if run_migrations and settings.migrate_on_start:
             await migrate.upgrade_async(settings.database_url)
         engine = make_engine(settings.database_url)
         redis = Redis.from_url(settings.redis_url)
@@ -87,14 +87,18 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
 
 def run() -> None:
-    """Console entry point: ``argus-management`` (serve) or ``argus-management migrate``."""
+    """Console entry point: ``argus-management`` migrates once, then serves with
+    ``MANAGEMENT_WORKERS`` workers; ``argus-management migrate`` only migrates."""
+    import os
     import sys
 
     settings = get_settings()
+    _sqlite_dir(settings.database_url)
+    migrate.upgrade(settings.database_url)
     if sys.argv[1:2] == ["migrate"]:
-        _sqlite_dir(settings.database_url)
-        migrate.upgrade(settings.database_url)
         return
+    # Migrated above: workers must not race each other doing it again.
+    os.environ["MANAGEMENT_MIGRATE_ON_START"] = "false"
     uvicorn.run(
         "argus_management.main:create_app",
         factory=True,

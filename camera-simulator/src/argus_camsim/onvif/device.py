@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from argus_camsim.onvif import identity, media, ptz
+from argus_camsim.onvif import identity, media, ptz_xml
 from argus_camsim.onvif.context import (
     DEVICE_PATH,
     MEDIA_PATH,
@@ -176,7 +176,7 @@ def get_services(ctx: RequestContext, op: Element) -> str:
         (NS_TRT, MEDIA_PATH, media.service_capabilities_xml()),
     ]
     if ctx.camera.has_ptz:
-        services.append((NS_TPTZ, PTZ_PATH, ptz.service_capabilities_xml()))
+        services.append((NS_TPTZ, PTZ_PATH, ptz_xml.service_capabilities_xml()))
     items = []
     for namespace, path, capabilities in services:
         caps = f"<tds:Capabilities>{capabilities}</tds:Capabilities>" if include else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from argus_camsim.model import CameraInfo
-from argus_camsim.onvif import ptz
+from argus_camsim.onvif import ptz_xml
 from argus_camsim.onvif.context import (
     PROFILE_TOKENS,
     SNAPSHOT_PATH,
@@ -71,7 +71,7 @@ def _video_encoder_configuration(camera: CameraInfo, profile: str, tag: str) -> 
 
 
 def _profile(camera: CameraInfo, token: str, tag: str) -> str:
-    ptz_config = ptz.configuration_xml("tt:PTZConfiguration") if camera.has_ptz else ""
+    ptz_config = ptz_xml.configuration_xml("tt:PTZConfiguration") if camera.has_ptz else ""
     return (
         f'<{tag} token="{token}" fixed="true">'
         f"<tt:Name>{_PROFILE_NAMES[token]}</tt:Name>"

@@ -12,14 +12,13 @@ import time
 from xml.etree.ElementTree import Element
 
 from argus_camsim.model import CameraInfo, Preset
+from argus_camsim.onvif import ptz_xml
 from argus_camsim.onvif.context import PROFILE_TOKENS, Handler, RequestContext
 from argus_camsim.onvif.soap import (
     SPACE_PT_POSITION,
-    SPACE_PT_SPEED,
     SPACE_PT_TRANSLATION,
     SPACE_PT_VELOCITY,
     SPACE_ZOOM_POSITION,
-    SPACE_ZOOM_SPEED,
     SPACE_ZOOM_TRANSLATION,
     SPACE_ZOOM_VELOCITY,
     SoapFault,
@@ -27,8 +26,6 @@ from argus_camsim.onvif.soap import (
     child,
     child_text,
     float_attr,
-    fmt_float,
-    format_duration,
     invalid_arg,
     parse_bool,
     parse_duration,
@@ -39,81 +36,7 @@ from argus_camsim.onvif.soap import (
 
 log = logging.getLogger(__name__)
 
-# ONVIF "tokens" are entity ids, not secrets.
-NODE_TOKEN = "node0"  # noqa: S105
-CONFIG_TOKEN = "ptzcfg0"  # noqa: S105
-MAX_PRESETS = 32
-DEFAULT_TIMEOUT_S = 10.0
 _MAX_PRESET_NAME = 64
-
-
-def _space_2d(tag: str, uri: str, low: float, high: float) -> str:
-    rng = f"<tt:Min>{fmt_float(low)}</tt:Min><tt:Max>{fmt_float(high)}</tt:Max>"
-    return (
-        f"<{tag}><tt:URI>{uri}</tt:URI><tt:XRange>{rng}</tt:XRange>"
-        f"<tt:YRange>{rng}</tt:YRange></{tag}>"
-    )
-
-
-def _space_1d(tag: str, uri: str, low: float, high: float) -> str:
-    return (
-        f"<{tag}><tt:URI>{uri}</tt:URI><tt:XRange><tt:Min>{fmt_float(low)}</tt:Min>"
-        f"<tt:Max>{fmt_float(high)}</tt:Max></tt:XRange></{tag}>"
-    )
-
-
-def _spaces_xml() -> str:
-    # Order follows tt:PTZSpaces.
-    return (
-        _space_2d("tt:AbsolutePanTiltPositionSpace", SPACE_PT_POSITION, -1, 1)
-        + _space_1d("tt:AbsoluteZoomPositionSpace", SPACE_ZOOM_POSITION, 0, 1)
-        + _space_2d("tt:RelativePanTiltTranslationSpace", SPACE_PT_TRANSLATION, -1, 1)
-        + _space_1d("tt:RelativeZoomTranslationSpace", SPACE_ZOOM_TRANSLATION, -1, 1)
-        + _space_2d("tt:ContinuousPanTiltVelocitySpace", SPACE_PT_VELOCITY, -1, 1)
-        + _space_1d("tt:ContinuousZoomVelocitySpace", SPACE_ZOOM_VELOCITY, -1, 1)
-        + _space_1d("tt:PanTiltSpeedSpace", SPACE_PT_SPEED, 0, 1)
-        + _space_1d("tt:ZoomSpeedSpace", SPACE_ZOOM_SPEED, 0, 1)
-    )
-
-
-def configuration_xml(tag: str) -> str:
-    """The single PTZ configuration (also embedded in the media profiles)."""
-    return (
-        f'<{tag} token="{CONFIG_TOKEN}"><tt:Name>PTZConfig</tt:Name>'
-        f"<tt:UseCount>2</tt:UseCount><tt:NodeToken>{NODE_TOKEN}</tt:NodeToken>"
-        f"<tt:DefaultAbsolutePantTiltPositionSpace>{SPACE_PT_POSITION}"
-        "</tt:DefaultAbsolutePantTiltPositionSpace>"
-        f"<tt:DefaultAbsoluteZoomPositionSpace>{SPACE_ZOOM_POSITION}"
-        "</tt:DefaultAbsoluteZoomPositionSpace>"
-        f"<tt:DefaultRelativePanTiltTranslationSpace>{SPACE_PT_TRANSLATION}"
-        "</tt:DefaultRelativePanTiltTranslationSpace>"
-        f"<tt:DefaultRelativeZoomTranslationSpace>{SPACE_ZOOM_TRANSLATION}"
-        "</tt:DefaultRelativeZoomTranslationSpace>"
-        f"<tt:DefaultContinuousPanTiltVelocitySpace>{SPACE_PT_VELOCITY}"
-        "</tt:DefaultContinuousPanTiltVelocitySpace>"
-        f"<tt:DefaultContinuousZoomVelocitySpace>{SPACE_ZOOM_VELOCITY}"
-        "</tt:DefaultContinuousZoomVelocitySpace>"
-        f'<tt:DefaultPTZSpeed><tt:PanTilt x="1" y="1" space="{SPACE_PT_SPEED}"/>'
-        f'<tt:Zoom x="1" space="{SPACE_ZOOM_SPEED}"/></tt:DefaultPTZSpeed>'
-        f"<tt:DefaultPTZTimeout>{format_duration(DEFAULT_TIMEOUT_S)}</tt:DefaultPTZTimeout>"
-        f"<tt:PanTiltLimits>{_space_2d('tt:Range', SPACE_PT_POSITION, -1, 1)}"
-        "</tt:PanTiltLimits>"
-        f"<tt:ZoomLimits>{_space_1d('tt:Range', SPACE_ZOOM_POSITION, 0, 1)}</tt:ZoomLimits>"
-        f"</{tag}>"
-    )
-
-
-def service_capabilities_xml() -> str:
-    """tptz:Capabilities (also embedded in GetServices)."""
-    return '<tptz:Capabilities EFlip="false" Reverse="false" GetCompatibleConfigurations="false"/>'
-
-
-def _position_xml(tag: str, pan: float, tilt: float, zoom: float) -> str:
-    return (
-        f'<{tag}><tt:PanTilt x="{fmt_float(pan)}" y="{fmt_float(tilt)}" '
-        f'space="{SPACE_PT_POSITION}"/>'
-        f'<tt:Zoom x="{fmt_float(zoom)}" space="{SPACE_ZOOM_POSITION}"/></{tag}>'
-    )
 
 
 def _check_profile(op: Element) -> None:
@@ -144,51 +67,41 @@ def _vector(
 
 def get_nodes(ctx: RequestContext, op: Element) -> str:
     """The single PTZ node with its spaces."""
-    return f"<tptz:GetNodesResponse>{_node_xml('tptz:PTZNode')}</tptz:GetNodesResponse>"
+    return f"<tptz:GetNodesResponse>{ptz_xml.node_xml('tptz:PTZNode')}</tptz:GetNodesResponse>"
 
 
 def get_node(ctx: RequestContext, op: Element) -> str:
     """The PTZ node by token."""
-    if required_text(op, "NodeToken") != NODE_TOKEN:
+    if required_text(op, "NodeToken") != ptz_xml.NODE_TOKEN:
         raise invalid_arg("No such PTZ node", "ter:NoEntity")
-    return f"<tptz:GetNodeResponse>{_node_xml('tptz:PTZNode')}</tptz:GetNodeResponse>"
-
-
-def _node_xml(tag: str) -> str:
-    return (
-        f'<{tag} token="{NODE_TOKEN}" FixedHomePosition="false">'
-        f"<tt:Name>PTZNode</tt:Name><tt:SupportedPTZSpaces>{_spaces_xml()}"
-        "</tt:SupportedPTZSpaces>"
-        f"<tt:MaximumNumberOfPresets>{MAX_PRESETS}</tt:MaximumNumberOfPresets>"
-        f"<tt:HomeSupported>true</tt:HomeSupported></{tag}>"
-    )
+    return f"<tptz:GetNodeResponse>{ptz_xml.node_xml('tptz:PTZNode')}</tptz:GetNodeResponse>"
 
 
 def get_configurations(ctx: RequestContext, op: Element) -> str:
     """The single PTZ configuration."""
     return (
-        f"<tptz:GetConfigurationsResponse>{configuration_xml('tptz:PTZConfiguration')}"
+        f"<tptz:GetConfigurationsResponse>{ptz_xml.configuration_xml('tptz:PTZConfiguration')}"
         "</tptz:GetConfigurationsResponse>"
     )
 
 
 def get_configuration(ctx: RequestContext, op: Element) -> str:
     """The PTZ configuration by token."""
-    if required_text(op, "PTZConfigurationToken") != CONFIG_TOKEN:
+    if required_text(op, "PTZConfigurationToken") != ptz_xml.CONFIG_TOKEN:
         raise invalid_arg("No such PTZ configuration", "ter:NoConfig")
     return (
-        f"<tptz:GetConfigurationResponse>{configuration_xml('tptz:PTZConfiguration')}"
+        f"<tptz:GetConfigurationResponse>{ptz_xml.configuration_xml('tptz:PTZConfiguration')}"
         "</tptz:GetConfigurationResponse>"
     )
 
 
 def get_configuration_options(ctx: RequestContext, op: Element) -> str:
     """Spaces and timeout range the configuration accepts."""
-    if required_text(op, "ConfigurationToken") != CONFIG_TOKEN:
+    if required_text(op, "ConfigurationToken") != ptz_xml.CONFIG_TOKEN:
         raise invalid_arg("No such PTZ configuration", "ter:NoConfig")
     return (
         "<tptz:GetConfigurationOptionsResponse><tptz:PTZConfigurationOptions>"
-        f"<tt:Spaces>{_spaces_xml()}</tt:Spaces>"
+        f"<tt:Spaces>{ptz_xml.spaces_xml()}</tt:Spaces>"
         "<tt:PTZTimeout><tt:Min>PT0.1S</tt:Min><tt:Max>PT600S</tt:Max></tt:PTZTimeout>"
         "</tptz:PTZConfigurationOptions></tptz:GetConfigurationOptionsResponse>"
     )
@@ -197,7 +110,7 @@ def get_configuration_options(ctx: RequestContext, op: Element) -> str:
 def get_service_capabilities(ctx: RequestContext, op: Element) -> str:
     """PTZ service capabilities."""
     return (
-        f"<tptz:GetServiceCapabilitiesResponse>{service_capabilities_xml()}"
+        f"<tptz:GetServiceCapabilitiesResponse>{ptz_xml.service_capabilities_xml()}"
         "</tptz:GetServiceCapabilitiesResponse>"
     )
 
@@ -213,7 +126,7 @@ def get_status(ctx: RequestContext, op: Element) -> str:
     zoom_status = "MOVING" if vz else "IDLE"
     return (
         "<tptz:GetStatusResponse><tptz:PTZStatus>"
-        f"{_position_xml('tt:Position', pan, tilt, zoom)}"
+        f"{ptz_xml.position_xml('tt:Position', pan, tilt, zoom)}"
         f"<tt:MoveStatus><tt:PanTilt>{pt_status}</tt:PanTilt>"
         f"<tt:Zoom>{zoom_status}</tt:Zoom></tt:MoveStatus>"
         f"<tt:UtcTime>{xml_datetime(ctx.device_time)}</tt:UtcTime>"
@@ -229,7 +142,7 @@ def continuous_move(ctx: RequestContext, op: Element) -> str:
     if any(abs(v) > 1.0 for v in velocity):
         raise invalid_arg("Velocity outside [-1, 1]", "ter:InvalidVelocity")
     raw_timeout = child_text(op, "Timeout")
-    timeout_s = parse_duration(raw_timeout) if raw_timeout else DEFAULT_TIMEOUT_S
+    timeout_s = parse_duration(raw_timeout) if raw_timeout else ptz_xml.DEFAULT_TIMEOUT_S
     ctx.camera.ptz.continuous_move(*velocity, timeout_s=timeout_s)
     log.info("%s ptz continuous move %s for %.2f s", ctx.camera.path, velocity, timeout_s)
     return "<tptz:ContinuousMoveResponse/>"
@@ -292,15 +205,15 @@ def get_presets(ctx: RequestContext, op: Element) -> str:
     _check_profile(op)
     items = "".join(
         f"<tptz:Preset token={attr(p.token)}><tt:Name>{text(p.name)}</tt:Name>"
-        f"{_position_xml('tt:PTZPosition', p.pan, p.tilt, p.zoom)}</tptz:Preset>"
+        f"{ptz_xml.position_xml('tt:PTZPosition', p.pan, p.tilt, p.zoom)}</tptz:Preset>"
         for p in ctx.camera.ptz.presets.values()
     )
     return f"<tptz:GetPresetsResponse>{items}</tptz:GetPresetsResponse>"
 
 
 def _new_preset_token(presets: dict[str, Preset]) -> str:
-    # Small integers, as most cameras use; bounded because len(presets) < MAX_PRESETS.
-    for n in range(1, MAX_PRESETS + 2):
+    # Small integers, as most cameras use; bounded because len(presets) < ptz_xml.MAX_PRESETS.
+    for n in range(1, ptz_xml.MAX_PRESETS + 2):
         if str(n) not in presets:
             return str(n)
     raise SoapFault("Receiver", ("ter:Action", "ter:TooManyPresets"), "No preset slot left")
@@ -317,7 +230,7 @@ def set_preset(ctx: RequestContext, op: Element) -> str:
     if token:
         if token not in presets:
             raise invalid_arg(f"No preset {token!r}", "ter:NoToken")
-    elif len(presets) >= MAX_PRESETS:
+    elif len(presets) >= ptz_xml.MAX_PRESETS:
         raise SoapFault("Receiver", ("ter:Action", "ter:TooManyPresets"), "Too many presets")
     else:
         token = _new_preset_token(presets)

@@ -1,5 +1,171 @@
-"""Routes of this domain (being written)."""
+"""``WS /ws/alerts``: live alerts of the cameras the user may see.
 
-from fastapi import APIRouter
+Authentication: the access token in the ``Sec-WebSocket-Protocol`` header as
+``bearer, <token>`` (browsers cannot set headers; the server answers with subprotocol
+``bearer``) or in a ``token`` query parameter. The permission is ``events:read``.
+
+Close codes (the socket is accepted first so that browsers see them): 4401 invalid, expired
+or revoked token; 4403 missing permission; 4408 no answer to a ping; 1013 the client fell
+behind (reconnect and re-read open alerts over REST).
+
+Frames sent: ``argus_common.events.AlertMessage`` JSON (``type`` ``alert.<kind>``, state
+open / acked / resolved) and ``{"type": "ping"}`` every ``MANAGEMENT_WS_PING_INTERVAL_S``.
+The client must answer each ping before the next one, with ``{"type": "pong"}`` (any frame
+counts). At every ping the token is verified again (expiry, logout denylist, changed grants).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import cast
+
+import structlog
+from argus_common.errors import Unauthorized
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+
+from argus_management.alerts.hub import HubClient, get_hub
+from argus_management.auth.dependencies import principal_from_token
+from argus_management.auth.principal import Principal
+
+log = structlog.get_logger("argus.alerts.ws")
 
 router = APIRouter()
+
+PERMISSION = "events:read"
+PING = '{"type":"ping"}'
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_PING_TIMEOUT = 4408
+_GONE = 0  # close_code meaning the peer already went away: nothing to send
+
+
+def _token_of(websocket: WebSocket) -> tuple[str, str | None]:
+    """The token and the subprotocol to accept with (``bearer`` when the client offered it)."""
+    offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
+    if "bearer" in offered:
+        index = offered.index("bearer")
+        token = offered[index + 1] if index + 1 < len(offered) else ""
+        return token, "bearer"
+    return websocket.query_params.get("token", ""), None
+
+
+async def _verify(websocket: WebSocket, token: str) -> Principal:
+    # principal_from_token only uses what every HTTPConnection has (.app, .state).
+    return await principal_from_token(cast(Request, websocket), token)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+        await websocket.close(code=code, reason=reason)
+
+
+@router.websocket("/ws/alerts")
+async def alerts_socket(websocket: WebSocket) -> None:
+    """Push alerts to an authenticated client until it leaves or its token stops being valid."""
+    token, subprotocol = _token_of(websocket)
+    await websocket.accept(subprotocol=subprotocol)
+    try:
+        principal = await _verify(websocket, token)
+    except Unauthorized as exc:
+        await _close(websocket, CLOSE_UNAUTHORIZED, exc.detail)
+        return
+    except Exception:
+        log.exception("ws_auth_failed")
+        await _close(websocket, 1011, "authentication unavailable")
+        return
+    if not principal.has(PERMISSION):
+        await _close(websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
+        return
+    hub = get_hub(websocket.app)
+    client = hub.add(principal)
+    session = _Session(websocket, client, token)
+    receiver = asyncio.create_task(session.receive_loop(), name="ws-alerts-receive")
+    try:
+        await session.send_loop()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.remove(client)
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver
+
+
+alerts_socket.__argus_permission__ = PERMISSION  # type: ignore[attr-defined]
+
+
+class _Session:
+    """The two halves of one connection: a receiver noting pongs and the disconnect, and the
+    sender, the only writer, which also runs the pings and token re-checks."""
+
+    def __init__(self, websocket: WebSocket, client: HubClient, token: str) -> None:
+        self.websocket = websocket
+        self.client = client
+        self.token = token
+        self.interval: float = websocket.app.state.settings.ws_ping_interval_s
+        self.loop = asyncio.get_running_loop()
+        self.last_heard = self.loop.time()
+
+    async def receive_loop(self) -> None:
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                self.last_heard = self.loop.time()  # a pong, or anything: the client is there
+        except Exception:  # noqa: S110 - any failure to read means the client is gone
+            pass
+        self.client.request_close(_GONE, "")
+
+    async def send_loop(self) -> None:
+        client, loop = self.client, self.loop
+        next_ping = loop.time() + self.interval
+        last_ping: float | None = None
+        while True:
+            # Wall-clock expiry mapped onto the loop clock, a hair late so it has passed.
+            expires_in = client.principal.token_exp - time.time() + 0.01
+            deadline = min(next_ping, loop.time() + max(expires_in, 0.0))
+            if not client.wakeup.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await client.wakeup.wait()
+            client.wakeup.clear()
+            if client.close_code is not None:
+                if client.close_code != _GONE:
+                    await _close(self.websocket, client.close_code, client.close_reason)
+                return
+            while client.pending:
+                await self.websocket.send_text(client.pending.popleft())
+            if loop.time() < deadline:
+                continue
+            if time.time() >= client.principal.token_exp:
+                await _close(self.websocket, CLOSE_UNAUTHORIZED, "token expired")
+                return
+            if loop.time() >= next_ping:
+                if not await self._still_authorized():
+                    return
+                if last_ping is not None and self.last_heard < last_ping:
+                    await _close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
+                    return
+                last_ping = loop.time()
+                await self.websocket.send_text(PING)
+                next_ping = last_ping + self.interval
+
+    async def _still_authorized(self) -> bool:
+        """Re-verify the token (expiry, denylist, grants); close with 4401/4403 if it fails."""
+        try:
+            principal = await _verify(self.websocket, self.token)
+        except Unauthorized as exc:
+            await _close(self.websocket, CLOSE_UNAUTHORIZED, exc.detail)
+            return False
+        except Exception as exc:
+            # Redis or the database briefly down: keep the client, check again next time.
+            log.warning("ws_recheck_failed", error=type(exc).__name__)
+            return True
+        if not principal.has(PERMISSION):
+            await _close(self.websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
+            return False
+        self.client.update_principal(principal)
+        return True

@@ -21,7 +21,7 @@ _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _to_utc(value: datetime) -> datetime:
-    """Naive times are UTC; times outside 1970–2200 are refused (they overflow in the
+    """Naive times are UTC; times outside 1970 to 2200 are refused (they overflow in the
     conversion or the database rather than failing cleanly)."""
     try:
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

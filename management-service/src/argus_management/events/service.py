@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from argus_management.alerts import service as alerts
+from argus_management.alerts.service import raise_alert
 from argus_management.alerts.rules import AlertRule
 from argus_management.auth.principal import Principal
 from argus_management.cameras.models import Camera
@@ -114,7 +114,7 @@ async def ingest_event(
     _publish_event_after_commit(session, bus, event, msg)
     rule = rules.get(msg.type)
     if rule is not None:
-        await alerts.raise_alert(
+        await raise_alert(
             session,
             bus,
             kind=rule.kind,

@@ -12,8 +12,10 @@ from argus_management.cameras import service as cameras
 from argus_management.cameras.models import Camera
 from argus_management.cameras.schemas import CameraInternal
 from argus_management.db import SessionDep
+from argus_management.internal.events_router import router as events_router
 
 router = APIRouter(dependencies=[Depends(require_internal_key)])
+router.include_router(events_router)  # POST /internal/events
 
 
 @router.get("/cameras", response_model=list[CameraInternal])

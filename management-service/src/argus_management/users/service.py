@@ -105,18 +105,20 @@ def _is_admin(roles: Sequence[Role]) -> bool:
 async def _ensure_another_admin(session: AsyncSession, user: User) -> None:
     """409 unless an active administrator other than ``user`` remains.
 
-    The other admins' rows are locked (PostgreSQL) so two concurrent requests cannot each
-    demote a different one of the last two admins.
+    Every active admin's row is locked, in id order (PostgreSQL; SQLite serializes writers
+    anyway), so two admins demoting each other at once cannot both succeed: the second
+    waits, then sees the first change and is refused.
     """
-    others = (
+    admins = (
         select(User.id)
         .join(user_roles, user_roles.c.user_id == User.id)
         .join(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
         .join(Permission, Permission.id == role_permissions.c.permission_id)
-        .where(Permission.name == ADMIN_PERMISSION, User.is_active, User.id != user.id)
+        .where(Permission.name == ADMIN_PERMISSION, User.is_active.is_(True))
+        .order_by(User.id)
         .with_for_update(of=User)
     )
-    if not (await session.scalars(others)).first():
+    if not any(i != user.id for i in (await session.scalars(admins)).all()):
         raise Conflict("cannot remove the last active administrator")
 
 

@@ -1,0 +1,110 @@
+"""Brute-force protection: per-account lockout and per-address limit, kept in Redis."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from argus_management.audit.models import AuditEntry
+from argus_management.auth.lockout import LoginGuard
+from conftest import ADMIN_PASSWORD
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+LOGIN = "/api/v1/auth/login"
+
+
+async def _login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post(LOGIN, data={"username": username, "password": password})
+
+
+def _guard(app: FastAPI) -> LoginGuard:
+    return LoginGuard(app.state.bus, app.state.settings)
+
+
+async def _actions(maker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
+    async with maker() as s:
+        return list((await s.scalars(select(AuditEntry).order_by(AuditEntry.id))).all())
+
+
+async def test_five_failures_lock_the_account(
+    client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    for _ in range(5):
+        assert (await _login(client, "admin", "wrong-password")).status_code == 401
+    resp = await _login(client, "admin", ADMIN_PASSWORD)  # right password, still refused
+    assert resp.status_code == 429
+    body = resp.json()
+    assert body["error"] == "TooManyRequests"
+    assert "temporarily locked" in body["detail"] and "15 minutes" in body["detail"]
+    assert 890 <= int(resp.headers["retry-after"]) <= 900
+    ttl = await app.state.bus.redis.ttl(_guard(app).lock_key("admin"))
+    assert 890 <= ttl <= 900
+    # Locked attempts are not counted: the lock is not extended by hammering.
+    assert (await _login(client, "admin", "wrong-password")).status_code == 429
+    assert await app.state.bus.redis.ttl(_guard(app).lock_key("admin")) <= ttl
+    rows = await _actions(maker)
+    assert [r.action for r in rows].count("auth.login_failed") == 7
+    [lock] = [r for r in rows if r.action == "auth.lockout"]
+    assert lock.username == "admin" and lock.summary == {"scope": "account", "seconds": 900}
+    denied = [r for r in rows if r.action == "auth.login_failed" and r.result == "denied"]
+    assert len(denied) == 2 and denied[0].summary == {"reason": "account_locked"}
+
+
+async def test_lock_expires_with_its_key(client: httpx.AsyncClient, app: FastAPI) -> None:
+    for _ in range(5):
+        await _login(client, "admin", "wrong-password")
+    assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 429
+    # Stand-in for waiting 15 minutes: the lock is only the Redis key and its TTL.
+    await app.state.bus.redis.delete(_guard(app).lock_key("admin"))
+    assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
+
+
+async def test_success_clears_the_failure_count(client: httpx.AsyncClient) -> None:
+    for _ in range(4):
+        assert (await _login(client, "admin", "wrong-password")).status_code == 401
+    assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
+    for _ in range(4):
+        assert (await _login(client, "admin", "wrong-password")).status_code == 401
+    assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
+
+
+async def test_unknown_accounts_lock_like_real_ones(client: httpx.AsyncClient) -> None:
+    # Otherwise a 429 would reveal which names exist.
+    for _ in range(5):
+        assert (await _login(client, "ghost-user", "wrong-password")).status_code == 401
+    resp = await _login(client, "ghost-user", "wrong-password")
+    assert resp.status_code == 429
+    assert "temporarily locked" in resp.json()["detail"]
+
+
+async def test_per_address_limit(
+    client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app.state.settings, "login_ip_max_failures", 3)
+    for i in range(3):  # a different name each time: no account reaches its own limit
+        assert (await _login(client, f"spray-{i}", "wrong-password")).status_code == 401
+    resp = await _login(client, "admin", ADMIN_PASSWORD)
+    assert resp.status_code == 429
+    assert "from this address" in resp.json()["detail"]
+    assert int(resp.headers["retry-after"]) > 0
+    # Another address still gets in.
+    transport = httpx.ASGITransport(app=app, client=("10.9.8.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        assert (await _login(other, "admin", ADMIN_PASSWORD)).status_code == 200
+    [lock] = [r for r in await _actions(maker) if r.action == "auth.lockout"]
+    assert lock.summary["scope"] == "ip" and lock.ip == "127.0.0.1"
+
+
+async def test_lockout_uses_configured_numbers(
+    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state.settings, "login_max_failures", 2)
+    monkeypatch.setattr(app.state.settings, "login_lockout_s", 120)
+    for _ in range(2):
+        assert (await _login(client, "admin", "wrong-password")).status_code == 401
+    resp = await _login(client, "admin", ADMIN_PASSWORD)
+    assert resp.status_code == 429
+    assert "2 minutes" in resp.json()["detail"]
+    assert 110 <= int(resp.headers["retry-after"]) <= 120

@@ -1,0 +1,165 @@
+"""Supervisor of the native stack started by ``make run``.
+
+Starts (in order) a private Redis when ``REDIS_URL`` is unset, management-service (SQLite by
+default), the camera simulator with two demo cameras (registered in management once), and
+every other service that exists; prints the URLs and admin credentials; stops them all, by
+PID, on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+VENV_BIN = ROOT / ".venv" / "bin"
+MANAGEMENT_PORT = int(os.environ.get("MANAGEMENT_PORT", "8001"))
+PRIVATE_REDIS_PORT = 6380
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        print(f"  starting {name}: {' '.join(argv[:3])}…", flush=True)
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
+        self.procs.append((name, proc))
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                print(f"  stopping {name} (pid {proc.pid})", flush=True)
+                proc.terminate()
+        deadline = time.monotonic() + 10
+        for _, proc in self.procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+    def wait_any(self) -> str:
+        """Block until one child exits; returns its name."""
+        while True:
+            for name, proc in self.procs:
+                if proc.poll() is not None:
+                    return name
+            time.sleep(0.5)
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                out[key.strip()] = value.strip().strip('"').strip("'")
+    return out
+
+
+def _persisted_secret(name: str) -> str:
+    """A random secret kept under data/ so restarts keep sessions and encrypted credentials."""
+    path = DATA / f".{name.lower()}"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_http(url: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def build_env() -> dict[str, str]:
+    DATA.mkdir(exist_ok=True)
+    env = {**_env_file(ROOT / ".env"), **os.environ}
+    env.setdefault("ARGUS_ENV", "development")
+    env.setdefault("SECRET_KEY", _persisted_secret("SECRET_KEY"))
+    env.setdefault("INTERNAL_API_KEY", _persisted_secret("INTERNAL_API_KEY"))
+    env.setdefault("ARGUS_ADMIN_USERNAME", "admin")
+    if "ARGUS_ADMIN_PASSWORD" not in env:
+        env["ARGUS_ADMIN_PASSWORD"] = _persisted_secret("ADMIN_PASSWORD")[:16]
+    env.setdefault("RECORDINGS_DIR", str(DATA / "recordings"))
+    env["MANAGEMENT_PORT"] = str(MANAGEMENT_PORT)
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    return env
+
+
+def start_redis(stack: Stack, env: dict[str, str]) -> None:
+    if env.get("REDIS_URL"):
+        return
+    server = shutil.which("redis-server")
+    if server is None:
+        sys.exit("REDIS_URL is unset and redis-server is not installed")
+    if not _port_open(PRIVATE_REDIS_PORT):
+        stack.start("redis", [server, "--port", str(PRIVATE_REDIS_PORT), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"], env)
+        for _ in range(50):
+            if _port_open(PRIVATE_REDIS_PORT):
+                break
+            time.sleep(0.1)
+    env["REDIS_URL"] = f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
+
+
+def main() -> None:
+    env = build_env()
+    stack = Stack()
+
+    def _stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    print("ARGUS: starting the native stack", flush=True)
+    try:
+        start_redis(stack, env)
+        stack.start("management-service", [str(VENV_BIN / "argus-management")], env)
+        api = f"http://127.0.0.1:{MANAGEMENT_PORT}"
+        if not _wait_http(f"{api}/readyz", 60):
+            raise SystemExit("management-service did not become ready")
+        from demo import start_demo_cameras  # after management is up
+
+        start_demo_cameras(stack, env, api)
+        print(
+            "\nARGUS is running:\n"
+            f"  management API  {api}/api/v1/docs\n"
+            f"  admin login     {env['ARGUS_ADMIN_USERNAME']} / {env['ARGUS_ADMIN_PASSWORD']}"
+            "  (only if the database was new when this password was set)\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        name = stack.wait_any()
+        print(f"{name} exited; stopping the stack", flush=True)
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
