@@ -31,9 +31,9 @@ class AacTone:
 
     def __init__(self, rtp_base: int) -> None:
         self._ctx = av.CodecContext.create("aac", "w")
-        self._ctx.sample_rate = SAMPLE_RATE  # type: ignore[attr-defined]
-        self._ctx.layout = "mono"  # type: ignore[attr-defined]
-        self._ctx.format = "fltp"  # type: ignore[attr-defined]
+        self._ctx.sample_rate = SAMPLE_RATE
+        self._ctx.layout = "mono"
+        self._ctx.format = "fltp"
         self._ctx.bit_rate = 32_000
         self._ctx.open()
         self._next_sample = 0
@@ -49,7 +49,7 @@ class AacTone:
             frame.sample_rate = SAMPLE_RATE
             frame.pts = self._next_sample
             self._next_sample += FRAME_SAMPLES
-            for packet in self._ctx.encode(frame):  # type: ignore[attr-defined]
+            for packet in self._ctx.encode(frame):
                 pts = packet.pts if packet.pts is not None else self._next_sample
                 out.append(((self._rtp_base + pts) & 0xFFFFFFFF, aac_payload(bytes(packet))))
         return out

@@ -64,6 +64,9 @@ class SimConfig:
     rtsp_port: int = 8554
     onvif_port: int = 8100
     onvif: bool = True
+    discovery: bool = False
+    discovery_host: str = "0.0.0.0"
+    discovery_port: int = 3702
     control_port: int = 8099
     auth: str = "none"
     username: str = "admin"

@@ -122,11 +122,11 @@ class StreamHub:
                     log.info("stopped idle stream %s/%s", self.camera.path, self.variant)
                 return
 
-    async def wait_params(self, timeout: float) -> ParameterSets | None:
+    async def wait_params(self, wait_s: float) -> ParameterSets | None:
         """Parameter sets of the stream, starting the source and waiting if needed."""
         self.touch()
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(wait_s):
                 while self.params is None:
                     self._params_changed.clear()
                     await self._params_changed.wait()

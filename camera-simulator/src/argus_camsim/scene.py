@@ -85,7 +85,9 @@ class Scene:
         cx = pano.width / 2 + pan * (pano.width - vw) / 2
         cy = pano.height / 2 - tilt * (pano.height - vh) / 2
         x0, y0 = cx - vw / 2, cy - vh / 2
-        xs = np.clip((x0 + (np.arange(width) + 0.5) * vw / width).astype(np.intp), 0, pano.width - 1)
+        xs = np.clip(
+            (x0 + (np.arange(width) + 0.5) * vw / width).astype(np.intp), 0, pano.width - 1
+        )
         ys = np.clip(
             (y0 + (np.arange(height) + 0.5) * vh / height).astype(np.intp), 0, pano.height - 1
         )

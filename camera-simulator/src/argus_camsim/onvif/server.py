@@ -84,7 +84,7 @@ class OnvifServer:
     @property
     def device_url(self) -> str:
         """The device service XAddr on the bound address."""
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}{DEVICE_PATH}"

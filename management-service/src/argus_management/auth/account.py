@@ -142,12 +142,13 @@ async def confirm_reset(
 ) -> None:
     """Set a new password with a reset token; the token dies, and so do all sessions."""
     now = datetime.now(UTC)
+    hashed = token_hash(body.token)
     # One conditional UPDATE: of two concurrent uses of a token, exactly one wins.
     user_id = (
         await session.execute(
             update(PasswordResetToken)
             .where(
-                PasswordResetToken.token_hash == token_hash(body.token),
+                PasswordResetToken.token_hash == hashed,
                 PasswordResetToken.used_at.is_(None),
                 PasswordResetToken.expires_at > now,
             )
@@ -157,6 +158,11 @@ async def confirm_reset(
     ).scalar_one_or_none()
     user = await session.get(User, user_id) if user_id is not None else None
     if user is None or not user.is_active:
+        if user_id is None:  # spent or expired: still worth knowing whose link it was
+            user_id = await session.scalar(
+                select(PasswordResetToken.user_id).where(PasswordResetToken.token_hash == hashed)
+            )
+            user = await session.get(User, user_id) if user_id is not None else None
         await audit.record_detached(
             ctx.maker, ctx.actor_as(user_id, user.username if user else None),
             "auth.password_reset", "user", user_id, {"reason": "invalid_token"},

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from argus_management.alerts.service import raise_alert
 from argus_management.alerts.rules import AlertRule
+from argus_management.alerts.service import raise_alert
 from argus_management.auth.principal import Principal
 from argus_management.cameras.models import Camera
 from argus_management.db import after_commit

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 MAX_ID = 2**31 - 1
 GRIDS = (1, 4, 9, 16)
 
-# Strict: ``true`` or ``"4"`` are type errors, not a 1-cell grid or camera 4.
-Grid = Annotated[Literal[1, 4, 9, 16], Field(strict=True)]
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON ``true`` would otherwise pass as the integer 1.
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+Grid = Annotated[Literal[1, 4, 9, 16], BeforeValidator(_not_bool)]
+# Strict: ``true`` or ``"4"`` are type errors, not camera 1 or 4.
 CameraId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Cells = Annotated[list[CameraId | None], Field(max_length=16)]
 # Stripped first (str_strip_whitespace); control characters are refused (PostgreSQL cannot

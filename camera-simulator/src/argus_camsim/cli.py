@@ -1,0 +1,178 @@
+"""Command line of the simulator: ``argus-camsim --cameras N ...``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from argus_camsim.app import Simulator
+from argus_camsim.config import (
+    AUTH_MODES,
+    PROFILES,
+    SOURCES,
+    EncodeSettings,
+    SimConfig,
+    default_cache_dir,
+    parse_size,
+)
+
+log = logging.getLogger("argus_camsim")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _kbps(text: str) -> int:
+    value = int(text)
+    if not 16 <= value <= 200_000:
+        raise argparse.ArgumentTypeError("bitrate is in kbit/s, 16..200000")
+    return value * 1000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also documents every flag in ``--help``)."""
+    p = argparse.ArgumentParser(
+        prog="argus-camsim",
+        description="Virtual IP cameras: RTSP (H.264, optional AAC), ONVIF, fault injection.",
+    )
+    a = p.add_argument
+    a("--cameras", type=int, default=1, help="number of cameras (cam1..camN)")
+    a("--host", default="127.0.0.1", help="address every server binds (0.0.0.0 in Docker)")
+    a("--public-host", default=None, help="host name put into URLs handed out")
+    a("--rtsp-port", type=int, default=8554)
+    a("--control-port", type=int, default=8099)
+    a("--onvif-port", type=int, default=8100,
+      help="ONVIF port of cam1; camN gets onvif-port+N-1 (0 = free ports)")
+    a("--no-onvif", action="store_true", help="do not start the ONVIF devices")
+    a("--discovery", action="store_true", help="answer WS-Discovery probes (UDP 3702)")
+    a("--discovery-port", type=int, default=3702)
+    a("--auth", choices=AUTH_MODES, default="none", help="RTSP authentication")
+    a("--username", default="admin")
+    a("--password", default="admin")
+    a("--no-digest-qop", action="store_true",
+      help="Digest challenge without qop (RFC 2069 style); answers with qop still work")
+    a("--resolution", type=_size, default=(1280, 720), help="main stream WxH")
+    a("--sub-resolution", type=_size, default=(640, 360), help="sub stream WxH")
+    a("--fps", type=int, default=30)
+    a("--sub-fps", type=int, default=None, help="sub stream frame rate (default: --fps)")
+    a("--bitrate", type=_kbps, default=None, help="main kbit/s (default: by size, 4000 @1080p)")
+    a("--sub-bitrate", type=_kbps, default=None, help="sub kbit/s (default: by size)")
+    a("--gop", type=float, default=1.0, help="keyframe interval in seconds")
+    a("--profile", choices=PROFILES, default="main", help="H.264 profile")
+    a("--bframes", type=int, default=0, help="B-frames between P-frames (default none)")
+    a("--audio", action="store_true", help="add an AAC tone track (live source)")
+    a("--source", choices=SOURCES, default="live",
+      help="live: render and encode; loop: replay a pre-encoded clip (no encoding)")
+    a("--loop-file", type=Path, default=None, help="H.264 file to loop as the main stream")
+    a("--loop-file-sub", type=Path, default=None, help="H.264 file to loop as the sub stream")
+    a("--loop-seconds", type=float, default=4.0, help="length of a generated loop clip")
+    a("--cache-dir", type=Path, default=default_cache_dir(), help="where clips are cached")
+    a("--motion", action="store_true", help="start with moving objects on every camera")
+    a("--fault", action="append", default=[], metavar="CAM:FAULT[=V]",
+      help="initial fault, e.g. cam2:stall, cam2:corrupt, cam3:offline_s=30 (repeatable)")
+    a("--session-timeout", type=float, default=60.0, help="RTSP session timeout, seconds")
+    a("--linger", type=float, default=10.0,
+      help="seconds a stream keeps encoding after its last client left")
+    a("--name-prefix", default="Camera", help="camera names are '<prefix> N'")
+    a("--log-level", default="INFO")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """Turn parsed arguments into a :class:`SimConfig`."""
+    if args.cameras < 1 or args.cameras > 1000:
+        raise SystemExit("--cameras must be between 1 and 1000")
+    if args.fps < 1 or args.fps > 120:
+        raise SystemExit("--fps must be between 1 and 120")
+    main = EncodeSettings(fps=args.fps, bitrate=args.bitrate, gop_s=args.gop,
+                          profile=args.profile, bframes=args.bframes)
+    sub = EncodeSettings(fps=args.sub_fps or args.fps, bitrate=args.sub_bitrate,
+                         gop_s=args.gop, profile=args.profile, bframes=args.bframes)
+    return SimConfig(
+        cameras=args.cameras,
+        host=args.host,
+        public_host=args.public_host,
+        rtsp_port=args.rtsp_port,
+        onvif_port=args.onvif_port,
+        onvif=not args.no_onvif,
+        discovery=args.discovery,
+        discovery_port=args.discovery_port,
+        control_port=args.control_port,
+        auth=args.auth,
+        username=args.username,
+        password=args.password,
+        digest_qop=not args.no_digest_qop,
+        width=args.resolution[0],
+        height=args.resolution[1],
+        sub_width=args.sub_resolution[0],
+        sub_height=args.sub_resolution[1],
+        main=main,
+        sub=sub,
+        audio=args.audio,
+        source=args.source,
+        loop_file=args.loop_file,
+        loop_file_sub=args.loop_file_sub,
+        loop_seconds=args.loop_seconds,
+        cache_dir=args.cache_dir,
+        motion=args.motion,
+        session_timeout=args.session_timeout,
+        linger_s=args.linger,
+        name_prefix=args.name_prefix,
+        faults=args.fault,
+        log_level=args.log_level,
+    )
+
+
+async def run(config: SimConfig) -> None:
+    """Run the simulator until SIGINT/SIGTERM."""
+    sim = Simulator(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await sim.start()
+        ready = {
+            "rtsp_port": sim.rtsp_port,
+            "control_port": sim.control_port,
+            "onvif_ports": sim.onvif_ports,
+            "cameras": list(sim.cameras),
+        }
+        # One machine-readable line for scripts and tests waiting for start-up.
+        print("argus-camsim ready " + json.dumps(ready), flush=True)
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await sim.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``argus-camsim`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    # libav's own messages (x264 banners) stay quiet unless debugging.
+    logging.getLogger("libav").setLevel(logging.WARNING)
+    config = config_from_args(args)
+    try:
+        asyncio.run(run(config))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
