@@ -56,7 +56,7 @@ def start_demo_cameras(stack: Stack, env: dict[str, str], api: str) -> None:
     stack.start("camera-simulator", [
         binary, "--cameras", "2", "--rtsp-port", str(RTSP_PORT), "--onvif-port", str(ONVIF_PORT),
         "--auth", "digest", "--username", "admin", "--password", "admin",
-        "--width", "1280", "--height", "720",
+        "--resolution", "1280x720", "--discovery",
     ], env)
     time.sleep(1.0)
     register_demo_cameras(api, env["ARGUS_ADMIN_USERNAME"], env["ARGUS_ADMIN_PASSWORD"])

@@ -259,7 +259,7 @@ async def test_bad_refresh_tokens_are_refused(
         "wrong_issuer": jwt.encode(_claims(admin, "refresh", iss="x"), SECRET, "HS256"),
         # Validly signed but never issued (not in refresh_tokens): refused as well.
         "not_issued": jwt.encode(_claims(admin, "refresh"), SECRET, "HS256"),
-        "empty_sub": jwt.encode(_claims(admin, "refresh", sub="abc"), SECRET, "HS256"),
+        "non_numeric_sub": jwt.encode(_claims(admin, "refresh", sub="abc"), SECRET, "HS256"),
     }
     for name, token in cases.items():
         resp = await client.post(REFRESH, json={"refresh_token": token})
@@ -284,3 +284,30 @@ async def _admin_id(maker: async_sessionmaker[AsyncSession]) -> int:
         user_id = await s.scalar(select(User.id).where(User.username == "admin"))
     assert user_id is not None
     return int(user_id)
+
+
+async def test_malformed_input_is_never_a_server_error(client: httpx.AsyncClient) -> None:
+    raw_json = {"Content-Type": "application/json"}
+    raw_form = {"Content-Type": "application/x-www-form-urlencoded"}
+    tokens = (await _login(client, "admin", ADMIN_PASSWORD)).json()
+    headers = _auth(tokens["access_token"])
+    requests = [
+        ("POST", LOGIN, raw_form, b"username=%FF%FE&password=%C3%28%00xxxxxxxx"),
+        ("POST", LOGIN, raw_form, b"username=admin"),
+        ("POST", LOGIN, raw_json, b'{"username": "admin", "password": "x"}'),
+        ("POST", REFRESH, raw_json, b'{"refresh_token": "\\ud800"}'),
+        ("POST", REFRESH, raw_json, b'{"refresh_token": 12}'),
+        ("POST", REFRESH, raw_json, b"not json"),
+        ("POST", "/api/v1/auth/password-reset", raw_json, b'{"email": "a\\u0000@x.org"}'),
+        ("POST", "/api/v1/auth/password-reset", raw_json, b'{"username": "\\ud800abc"}'),
+        ("POST", "/api/v1/auth/password-reset", raw_json, b'{"email": "\\udfff@x.org"}'),
+        ("POST", "/api/v1/auth/password-reset/confirm", raw_json,
+         b'{"token": "\\ud800", "new_password": "long-enough-pw"}'),
+        ("POST", "/api/v1/auth/signup", raw_json, b'{"username": "\\ud800\\ud800\\ud800"}'),
+        ("POST", LOGOUT, {**raw_json, **headers}, b'{"refresh_token": "\\ud800"}'),
+        ("POST", LOGOUT, {**raw_json, **headers}, b"[1, 2]"),
+    ]
+    for method, url, hdrs, content in requests:
+        resp = await client.request(method, url, headers=hdrs, content=content)
+        assert resp.status_code < 500, (url, content, resp.text)
+        assert set(resp.json()) == {"error", "detail"} or resp.status_code == 202, resp.text

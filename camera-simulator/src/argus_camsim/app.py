@@ -55,7 +55,7 @@ class Simulator:
 
         auth = RtspAuth(cfg.auth, cfg.username, cfg.password, offer_qop=cfg.digest_qop)
         self.rtsp = RtspServer(self.cameras, auth, cfg.session_timeout, self._fps_of,
-                               self._max_buffer_of)
+                               self._max_buffer_of, slow_drop_s=cfg.slow_drop_s)
         self.rtsp_port = await self.rtsp.start(cfg.host, cfg.rtsp_port)
         self.control = ControlServer(self.cameras, self.describe, self.metrics)
         self.control_port = await self.control.start(cfg.host, cfg.control_port)
@@ -109,6 +109,8 @@ class Simulator:
 
     def _max_buffer_of(self, hub: StreamHub) -> int:
         # About one second of video may queue per client before it starts skipping.
+        if self.config.client_buffer_bytes:
+            return self.config.client_buffer_bytes
         settings = self.config.main if hub.variant == "main" else self.config.sub
         return max(256 * 1024, settings.bitrate_for(hub.width, hub.height) // 8)
 

@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--session-timeout", type=float, default=60.0, help="RTSP session timeout, seconds")
     a("--linger", type=float, default=10.0,
       help="seconds a stream keeps encoding after its last client left")
+    a("--client-buffer-kb", type=int, default=None,
+      help="per-client send backlog before frames are skipped (default ~1 s of video)")
+    a("--slow-drop-s", type=float, default=10.0,
+      help="disconnect a client that stays backed up this long")
     a("--name-prefix", default="Camera", help="camera names are '<prefix> N'")
     a("--log-level", default="INFO")
     return p
@@ -127,6 +131,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         motion=args.motion,
         session_timeout=args.session_timeout,
         linger_s=args.linger,
+        client_buffer_bytes=args.client_buffer_kb * 1024 if args.client_buffer_kb else None,
+        slow_drop_s=args.slow_drop_s,
         name_prefix=args.name_prefix,
         faults=args.fault,
         log_level=args.log_level,

@@ -87,6 +87,8 @@ class SimConfig:
     motion: bool = False
     session_timeout: float = 60.0
     linger_s: float = 10.0
+    client_buffer_bytes: int | None = None  # per-client send backlog; None = ~1 s of video
+    slow_drop_s: float = 10.0  # a client backed up this long is disconnected
     name_prefix: str = "Camera"
     faults: list[str] = field(default_factory=list)
     log_level: str = "INFO"

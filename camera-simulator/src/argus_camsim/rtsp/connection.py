@@ -196,7 +196,7 @@ class RtspConnection:
         if session is None:
             sid = secrets.token_hex(8)
             session = RtspSession(sid, hub, self.transport, self.abort,
-                                  self.server.max_buffer_of(hub))
+                                  self.server.max_buffer_of(hub), self.server.slow_drop_s)
             self.sessions[sid] = session
         ssrc = hub.video_ssrc if track == VIDEO_TRACK else hub.audio_ssrc
         out = TrackOut(ssrc=ssrc)

@@ -25,12 +25,14 @@ class RtspServer:
         session_timeout: float,
         fps_of: Callable[[StreamHub], int],
         max_buffer_of: Callable[[StreamHub], int],
+        slow_drop_s: float = 10.0,
     ) -> None:
         self.cameras = cameras
         self.auth = auth
         self.session_timeout = session_timeout
         self.fps_of = fps_of
         self.max_buffer_of = max_buffer_of
+        self.slow_drop_s = slow_drop_s
         self.connections: set[RtspConnection] = set()
         self._server: asyncio.Server | None = None
 

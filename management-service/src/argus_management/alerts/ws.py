@@ -8,8 +8,10 @@ Close codes (the socket is accepted first so that browsers see them): 4401 inval
 or revoked token; 4403 missing permission; 4408 no answer to a ping; 1013 the client fell
 behind (reconnect and re-read open alerts over REST).
 
-Frames sent: ``argus_common.events.AlertMessage`` JSON (``type`` ``alert.<kind>``, state
-open / acked / resolved) and ``{"type": "ping"}`` every ``MANAGEMENT_WS_PING_INTERVAL_S``.
+Frames sent: ``{"type": "ready", "ping_interval_s": …}`` once authenticated and registered
+(alerts published after it are delivered), then ``argus_common.events.AlertMessage`` JSON
+(``type`` ``alert.<kind>``, state open / acked / resolved) and ``{"type": "ping"}`` every
+``MANAGEMENT_WS_PING_INTERVAL_S``.
 The client must answer each ping before the next one, with ``{"type": "pong"}`` (any frame
 counts). At every ping the token is verified again (expiry, logout denylist, changed grants).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from typing import cast
 
@@ -81,16 +84,22 @@ async def alerts_socket(websocket: WebSocket) -> None:
     hub = get_hub(websocket.app)
     client = hub.add(principal)
     session = _Session(websocket, client, token)
-    receiver = asyncio.create_task(session.receive_loop(), name="ws-alerts-receive")
+    receiver: asyncio.Task[None] | None = None
     try:
+        # Sent once registered: every alert published after this frame reaches the client.
+        await websocket.send_text(
+            json.dumps({"type": "ready", "ping_interval_s": session.interval})
+        )
+        receiver = asyncio.create_task(session.receive_loop(), name="ws-alerts-receive")
         await session.send_loop()
     except WebSocketDisconnect:
         pass
     finally:
         hub.remove(client)
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await receiver
+        if receiver is not None:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
 
 
 alerts_socket.__argus_permission__ = PERMISSION  # type: ignore[attr-defined]
