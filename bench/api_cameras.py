@@ -16,6 +16,7 @@ import time
 
 import httpx
 from _stack import ADMIN_PASSWORD, SECRET, management, scratch_database
+
 from argus_common.jwt import JwtCodec
 
 DURATION_S = 20

@@ -42,7 +42,10 @@ def test_compose_requires_secrets(tmp_path: Path) -> None:
     assert result.returncode != 0 and "in .env" in result.stderr
 
 
-@pytest.mark.parametrize("dockerfile", sorted(ROOT.glob("*/Dockerfile")), ids=lambda p: p.parent.name)
+DOCKERFILES = sorted(ROOT.glob("*/Dockerfile"))
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
 def test_dockerfile_command_is_a_console_script(dockerfile: Path) -> None:
     """Every image runs the same console script as the native stack."""
     cmd = re.search(r'^CMD \["([^"]+)"', dockerfile.read_text(), re.MULTILINE)

@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import av
 import httpx
+import numpy as np
 import pytest
 
 READY_PREFIX = "argus-camsim ready "
@@ -47,15 +49,18 @@ class SimProcess:
         cred = f"{user}:{password}@" if user is not None else ""
         return f"rtsp://{cred}127.0.0.1:{self.rtsp_port}/cam{cam}/{variant}"
 
-    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    def post(self, path: str, body: Any) -> httpx.Response:
         """POST JSON to the control API."""
+        return httpx.post(f"http://127.0.0.1:{self.control_port}{path}", json=body, timeout=10)
+
+    def get(self, path: str) -> httpx.Response:
+        """GET from the control API."""
+        return httpx.get(f"http://127.0.0.1:{self.control_port}{path}", timeout=10)
+
+    async def apost(self, path: str, body: Any) -> httpx.Response:
+        """POST JSON to the control API without blocking the test's event loop."""
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(f"http://127.0.0.1:{self.control_port}{path}", json=body)
-
-    async def get(self, path: str) -> httpx.Response:
-        """GET from the control API."""
-        async with httpx.AsyncClient(timeout=10) as client:
-            return await client.get(f"http://127.0.0.1:{self.control_port}{path}")
 
     def log_text(self) -> str:
         """The last lines the simulator printed (for failure messages)."""
@@ -117,3 +122,47 @@ def camsim_launcher() -> Iterator[Callable[..., SimProcess]]:
     yield _launch
     for sim in started:
         sim.stop()
+
+
+Frames = list[np.ndarray]
+
+
+def read_frames(
+    url: str,
+    count: int,
+    until: Callable[[av.VideoFrame], bool] | None = None,
+    max_frames: int = 300,
+) -> list[av.VideoFrame]:
+    """Decode frames from an RTSP URL with PyAV over TCP.
+
+    Returns ``count`` frames, or with ``until`` the frames up to and including the first
+    one it accepts (at most ``max_frames``).
+    """
+    frames: list[av.VideoFrame] = []
+    with av.open(url, options={"rtsp_transport": "tcp", "timeout": "10000000"},
+                 timeout=10) as container:
+        for frame in container.decode(video=0):
+            frames.append(frame)
+            if until is not None:
+                if until(frame) or len(frames) >= max_frames:
+                    break
+            elif len(frames) >= count:
+                break
+    return frames
+
+
+def luma(frame: av.VideoFrame) -> np.ndarray:
+    """The Y plane of a decoded frame as a 2-D array."""
+    return frame.to_ndarray(format="gray")
+
+
+@pytest.fixture(scope="session")
+def pyav() -> Callable[..., list[av.VideoFrame]]:
+    """``read_frames(url, count, until=None)`` (see above)."""
+    return read_frames
+
+
+@pytest.fixture(scope="session")
+def gray() -> Callable[[av.VideoFrame], np.ndarray]:
+    """``luma(frame)``: the Y plane of a decoded frame."""
+    return luma

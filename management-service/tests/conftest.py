@@ -19,13 +19,14 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
-from argus_management import migrate
-from argus_management.config import Settings
-from argus_management.main import create_app
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management import migrate
+from argus_management.config import Settings
+from argus_management.main import create_app
 
 from factories.responses import ResponseRecorder
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from argus_management.alerts import service as alerts_service
-from argus_management.audit.models import AuditEntry
-from argus_management.config import Settings
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.alerts import service as alerts_service
+from argus_management.audit.models import AuditEntry
+from argus_management.config import Settings
 
 from factories.cameras import create_camera
 from factories.events import report_event

@@ -9,15 +9,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from argus_management.audit.models import AuditEntry
 from argus_management.auth.models import PasswordResetToken
 from argus_management.config import Settings
 from argus_management.users.models import User
+
 from conftest import ADMIN_PASSWORD
 from factories.users import DEFAULT_PASSWORD, create_user, login
-from fastapi import FastAPI
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 SIGNUP = "/api/v1/auth/signup"
 RESET = "/api/v1/auth/password-reset"

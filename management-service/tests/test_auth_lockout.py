@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from argus_management.audit.models import AuditEntry
-from argus_management.auth.lockout import LoginGuard
-from conftest import ADMIN_PASSWORD
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.audit.models import AuditEntry
+from argus_management.auth.lockout import LoginGuard
+
+from conftest import ADMIN_PASSWORD
 
 LOGIN = "/api/v1/auth/login"
 

@@ -9,14 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-from argus_management.audit.models import AuditEntry
-from argus_management.auth.models import RefreshToken
-from conftest import ADMIN_PASSWORD
-from factories.users import DEFAULT_PASSWORD, bearer, create_user
 from fastapi import FastAPI
 from jose import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.audit.models import AuditEntry
+from argus_management.auth.models import RefreshToken
+
+from conftest import ADMIN_PASSWORD
+from factories.users import DEFAULT_PASSWORD, bearer, create_user
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -311,3 +313,37 @@ async def test_malformed_input_is_never_a_server_error(client: httpx.AsyncClient
         resp = await client.request(method, url, headers=hdrs, content=content)
         assert resp.status_code < 500, (url, content, resp.text)
         assert set(resp.json()) == {"error", "detail"} or resp.status_code == 202, resp.text
+
+
+async def test_revoked_family_takes_its_access_tokens_along(
+    client: httpx.AsyncClient, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Refresh reuse and password changes end the family's access tokens at once."""
+    user = await create_user(maker, "operator")
+    first = await client.post("/api/v1/auth/login",
+                              data={"username": user.username, "password": DEFAULT_PASSWORD})
+    tokens = first.json()
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.get("/api/v1/users/me", headers=access)).status_code == 200
+    rotated = await client.post("/api/v1/auth/refresh",
+                                json={"refresh_token": tokens["refresh_token"]})
+    assert rotated.status_code == 200
+    reuse = await client.post("/api/v1/auth/refresh",
+                              json={"refresh_token": tokens["refresh_token"]})
+    assert reuse.status_code == 401
+    for token in (tokens["access_token"], rotated.json()["access_token"]):
+        resp = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 401, resp.text
+
+    # A password change keeps the caller's session and ends the others.
+    mine = (await client.post("/api/v1/auth/login", data={
+        "username": user.username, "password": DEFAULT_PASSWORD})).json()
+    other = (await client.post("/api/v1/auth/login", data={
+        "username": user.username, "password": DEFAULT_PASSWORD})).json()
+    h_mine = {"Authorization": f"Bearer {mine['access_token']}"}
+    changed = await client.put("/api/v1/users/me/password", headers=h_mine, json={
+        "current_password": DEFAULT_PASSWORD, "new_password": "a-brand-new-pass"})
+    assert changed.status_code == 204
+    assert (await client.get("/api/v1/users/me", headers=h_mine)).status_code == 200
+    h_other = {"Authorization": f"Bearer {other['access_token']}"}
+    assert (await client.get("/api/v1/users/me", headers=h_other)).status_code == 401

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from argus_management.audit.models import AuditEntry
-from argus_management.cameras.models import Camera
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.audit.models import AuditEntry
+from argus_management.cameras.models import Camera
 
 BIG = "x" * 1_000_000
 

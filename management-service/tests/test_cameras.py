@@ -7,13 +7,14 @@ import json
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from argus_management import versions
 from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
 from argus_management.users.models import CameraGrant
-from fastapi import FastAPI
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from factories.cameras import CAMERA_PASSWORD, create_camera
 from factories.users import bearer, create_user
@@ -33,7 +34,9 @@ async def count(maker: async_sessionmaker[AsyncSession], model: type) -> int:
 
 
 async def test_create_moves_url_credentials_out_and_never_returns_password(
-    client: httpx.AsyncClient, admin_headers: dict[str, str], maker: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    maker: async_sessionmaker[AsyncSession],
 ) -> None:
     body = {**NEW, "stream_url": "rtsp://op:s3cr%40t@10.1.2.3:554/stream1",
             "sub_stream_url": "rtsp://10.1.2.3:554/stream2"}
@@ -166,7 +169,8 @@ async def test_list_cache_follows_grants_and_changes(
     cam_b = await create_camera(maker, key, name="B")
     viewer = await create_user(maker, "viewer", camera_ids=[cam_a.id])
     h = bearer(app.state, viewer)
-    assert [c["name"] for c in (await client.get("/api/v1/cameras", headers=h)).json()["items"]] == ["A"]
+    listing = (await client.get("/api/v1/cameras", headers=h)).json()["items"]
+    assert [c["name"] for c in listing] == ["A"]
     async with maker() as s:  # grant B the way the users API does: change, commit, bump
         s.add(CameraGrant(user_id=viewer.id, camera_id=cam_b.id))
         await s.commit()

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from argus_management.config import Settings
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.config import Settings
 
 from factories.cameras import create_camera
 from factories.events import report_event

@@ -7,13 +7,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from argus_management.alerts.models import Alert
 from argus_management.alerts.rules import AlertRule
 from argus_management.config import Settings
 from argus_management.events.models import Event
-from fastapi import FastAPI
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from factories.cameras import create_camera
 from factories.events import event_body, internal_headers, report_event

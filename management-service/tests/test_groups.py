@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from argus_management.config import Settings
-from argus_management.users.models import CameraGroup, User
-from factories.cameras import create_camera
-from factories.users import bearer
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.config import Settings
+from argus_management.users.models import CameraGroup, User
+
+from factories.cameras import create_camera
+from factories.users import bearer
 
 GROUPS = "/api/v1/camera-groups"
 
@@ -69,7 +71,8 @@ async def test_group_crud_and_members(
 
 
 async def test_duplicate_group_name_409(
-    client: httpx.AsyncClient, admin_headers: dict[str, str], maker: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, admin_headers: dict[str, str],
+    maker: async_sessionmaker[AsyncSession],
 ) -> None:
     assert (await client.post(GROUPS, json={"name": "Lobby"}, headers=admin_headers)
             ).status_code == 201
@@ -118,6 +121,7 @@ async def test_members_unknown_camera_422_and_unchanged(
     for body in ({"camera_ids": [a.id, 777777]}, {"camera_ids": None}, {}, {"ids": [a.id]}):
         resp = await client.put(f"{GROUPS}/{gid}/cameras", json=body, headers=admin_headers)
         assert resp.status_code == 422, (body, resp.text)
-    assert (await client.get(f"{GROUPS}/{gid}", headers=admin_headers)).json()["camera_ids"] == [a.id]
+    got = await client.get(f"{GROUPS}/{gid}", headers=admin_headers)
+    assert got.json()["camera_ids"] == [a.id]
     assert (await client.put(f"{GROUPS}/999999/cameras", json={"camera_ids": []},
                              headers=admin_headers)).status_code == 404

@@ -6,15 +6,17 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.layouts.models import Layout
 from argus_management.users.models import User
+
 from factories.cameras import create_camera
 from factories.users import bearer, create_user
-from fastapi import FastAPI
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 LAYOUTS = "/api/v1/layouts"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus_management.auth.dependencies import PUBLIC_ROUTES
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+
+from argus_management.auth.dependencies import PUBLIC_ROUTES
 
 
 def _markers(dependant: Any) -> set[str]:

@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+
 from argus_management.config import Settings
 from argus_management.main import create_app
 
@@ -43,7 +44,8 @@ async def test_sqlite_migrate_login_camera_crud(tmp_path: Path) -> None:
             assert [c["name"] for c in listing.json()["items"]] == ["Gate"]
             assert (await client.delete(f"/api/v1/cameras/{cid}", headers=h)).status_code == 204
             assert (await client.get(f"/api/v1/cameras/{cid}", headers=h)).status_code == 404
-        keys = [k async for k in app.state.bus.redis.scan_iter(match=f"{settings.redis_namespace}:*")]
+        pattern = f"{settings.redis_namespace}:*"
+        keys = [k async for k in app.state.bus.redis.scan_iter(match=pattern)]
         if keys:
             await app.state.bus.redis.delete(*keys)
     assert db.exists()

@@ -6,15 +6,17 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from argus_management import versions
 from argus_management.auth.dependencies import load_principal
 from argus_management.config import Settings
 from argus_management.users.models import CameraGrant, User
+
 from factories.cameras import create_camera
 from factories.users import bearer, create_user
-from fastapi import FastAPI
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 USERS = "/api/v1/users"
 GROUPS = "/api/v1/camera-groups"
@@ -122,7 +124,8 @@ async def test_viewer_granted_a_group_sees_its_cameras(
     assert (await client.get(f"/api/v1/cameras/{c.id}", headers=vh)).status_code == 200
 
     # Deleting the group removes the grant made through it; the direct grant stays.
-    assert (await client.delete(f"{GROUPS}/{group['id']}", headers=admin_headers)).status_code == 204
+    resp = await client.delete(f"{GROUPS}/{group['id']}", headers=admin_headers)
+    assert resp.status_code == 204
     grants = (await client.get(f"{USERS}/{viewer.id}/cameras", headers=admin_headers)).json()
     assert grants["group_ids"] == [] and grants["effective_camera_ids"] == [a.id]
     assert (await client.get(f"/api/v1/cameras/{c.id}", headers=vh)).status_code == 404
@@ -132,7 +135,8 @@ async def test_viewer_granted_a_group_sees_its_cameras(
 
 
 async def test_admin_sees_all_cameras_flag(
-    client: httpx.AsyncClient, admin_headers: dict[str, str], maker: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, admin_headers: dict[str, str],
+    maker: async_sessionmaker[AsyncSession],
 ) -> None:
     async with maker() as s:
         admin_id = await s.scalar(select(User.id).where(User.username == "admin"))

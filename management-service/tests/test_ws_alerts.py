@@ -11,14 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from argus_management import versions
-from argus_management.alerts.rules import AlertRule
-from argus_management.auth.tokens import deny
-from argus_management.config import Settings
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from argus_management import versions
+from argus_management.alerts.rules import AlertRule
+from argus_management.auth.tokens import deny
+from argus_management.config import Settings
 
 from factories.cameras import create_camera
 from factories.events import report_event

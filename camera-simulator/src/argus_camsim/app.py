@@ -55,7 +55,8 @@ class Simulator:
 
         auth = RtspAuth(cfg.auth, cfg.username, cfg.password, offer_qop=cfg.digest_qop)
         self.rtsp = RtspServer(self.cameras, auth, cfg.session_timeout, self._fps_of,
-                               self._max_buffer_of, slow_drop_s=cfg.slow_drop_s)
+                               self._max_buffer_of, slow_drop_s=cfg.slow_drop_s,
+                               sndbuf=cfg.client_buffer_bytes)
         self.rtsp_port = await self.rtsp.start(cfg.host, cfg.rtsp_port)
         self.control = ControlServer(self.cameras, self.describe, self.metrics)
         self.control_port = await self.control.start(cfg.host, cfg.control_port)

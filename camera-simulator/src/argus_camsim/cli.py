@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--linger", type=float, default=10.0,
       help="seconds a stream keeps encoding after its last client left")
     a("--client-buffer-kb", type=int, default=None,
-      help="per-client send backlog before frames are skipped (default ~1 s of video)")
+      help="per-client send backlog before frames are skipped (default ~1 s of video); "
+      "also caps the socket's kernel send buffer")
     a("--slow-drop-s", type=float, default=10.0,
       help="disconnect a client that stays backed up this long")
     a("--name-prefix", default="Camera", help="camera names are '<prefix> N'")

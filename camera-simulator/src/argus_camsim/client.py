@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -59,6 +60,7 @@ class RtspClient:
         timeout: float = 10.0,
         prefer: str = "digest",
         digest_qop: bool = True,
+        rcvbuf: int | None = None,
     ) -> None:
         parts = urlsplit(url)
         self.username = username if username is not None else parts.username
@@ -72,6 +74,7 @@ class RtspClient:
         self.timeout = timeout
         self.prefer = prefer
         self.digest_qop = digest_qop
+        self.rcvbuf = rcvbuf
         self.session: str | None = None
         self.content_base = self.url.rstrip("/") + "/"
         self.sdp = ""
@@ -91,7 +94,19 @@ class RtspClient:
     async def open(self) -> None:
         """Connect the TCP socket."""
         async with asyncio.timeout(self.timeout):
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            if self.rcvbuf is None:
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+                return
+            # A small receive buffer (set before connecting) simulates a slow client.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            sock.setblocking(False)
+            try:
+                await asyncio.get_running_loop().sock_connect(sock, (self.host, self.port))
+            except BaseException:
+                sock.close()
+                raise
+            self._reader, self._writer = await asyncio.open_connection(sock=sock)
 
     def close(self) -> None:
         """Close the connection (no TEARDOWN)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from argus_common.settings import ArgusSettings
 from pydantic import Field
 
+from argus_common.settings import ArgusSettings
 from argus_management.alerts.rules import AlertRule
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
+from redis.asyncio import BlockingConnectionPool, Redis
+
 from argus_common.bus import RedisBus
 from argus_common.errors import install_error_handlers
 from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
 from argus_common.metrics import install_metrics
-from fastapi import FastAPI
-from redis.asyncio import Redis
-
 from argus_management import migrate
 from argus_management.auth import passwords
 from argus_management.bootstrap import ensure_admin
@@ -47,7 +47,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         if run_migrations and settings.migrate_on_start:
             await migrate.upgrade_async(settings.database_url)
         engine = make_engine(settings.database_url)
-        redis = Redis.from_url(settings.redis_url)
+        # Blocking pool: a burst (1,000 WebSockets authenticating) waits for a connection
+        # instead of failing with "Too many connections" (redis-py's default pool: 100).
+        redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
+        )
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)

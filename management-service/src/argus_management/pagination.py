@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from argus_common.errors import Unprocessable
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
+
+from argus_common.errors import Unprocessable
 
 T = TypeVar("T")
 

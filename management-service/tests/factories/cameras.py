@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from argus_management.cameras.crypto import encrypt_secret
 from argus_management.cameras.models import Camera
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 CAMERA_PASSWORD = "cam-secret-Pa55"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from argus_management.auth.passwords import hash_password
-from argus_management.users.models import CameraGrant, Role, User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.auth.passwords import hash_password
+from argus_management.users.models import CameraGrant, Role, User
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -41,7 +42,9 @@ async def create_user(
         return user
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = DEFAULT_PASSWORD
+) -> dict[str, str]:
     """Log in through the API; returns the Authorization header."""
     resp = await client.post(
         "/api/v1/auth/login", data={"username": username, "password": password}

@@ -26,6 +26,7 @@ class RtspServer:
         fps_of: Callable[[StreamHub], int],
         max_buffer_of: Callable[[StreamHub], int],
         slow_drop_s: float = 10.0,
+        sndbuf: int | None = None,
     ) -> None:
         self.cameras = cameras
         self.auth = auth
@@ -33,6 +34,7 @@ class RtspServer:
         self.fps_of = fps_of
         self.max_buffer_of = max_buffer_of
         self.slow_drop_s = slow_drop_s
+        self.sndbuf = sndbuf
         self.connections: set[RtspConnection] = set()
         self._server: asyncio.Server | None = None
 
@@ -50,6 +52,9 @@ class RtspServer:
         if sock is not None:
             # Small RTSP replies and RTP packets must not wait for Nagle.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.sndbuf:
+                # Bounds what the kernel queues too, so a backlog shows up quickly.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.sndbuf)
         conn = RtspConnection(self, reader, writer)
         self.connections.add(conn)
         try:

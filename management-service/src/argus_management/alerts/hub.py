@@ -14,12 +14,12 @@ import json
 from collections import deque
 
 import structlog
-from argus_common.bus import RedisBus
-from argus_common.events import CHANNEL_ALERTS
 from fastapi import FastAPI
 from prometheus_client import Counter, Gauge
 from starlette.datastructures import State
 
+from argus_common.bus import RedisBus
+from argus_common.events import CHANNEL_ALERTS
 from argus_management.auth.principal import Principal
 
 log = structlog.get_logger("argus.alerts.hub")
@@ -105,11 +105,15 @@ class AlertHub:
         how many clients it was queued for."""
         try:
             decoded = json.loads(raw)
-            camera_id = decoded.get("camera_id") if isinstance(decoded, dict) else None
         except ValueError:
+            decoded = None
+        if not isinstance(decoded, dict):
             log.warning("alert_message_unreadable", size=len(raw))
             return 0
-        if camera_id is not None and not isinstance(camera_id, int):
+        camera_id = decoded.get("camera_id")
+        if camera_id is not None and (
+            isinstance(camera_id, bool) or not isinstance(camera_id, int)
+        ):
             log.warning("alert_message_bad_camera", camera_id=str(camera_id)[:32])
             return 0
         ALERTS_DISPATCHED.inc()

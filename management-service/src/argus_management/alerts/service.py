@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from argus_common.bus import RedisBus
-from argus_common.errors import Conflict, NotFound
-from argus_common.events import CHANNEL_ALERTS, AlertMessage, utcnow
 from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.bus import RedisBus
+from argus_common.errors import Conflict, NotFound
+from argus_common.events import CHANNEL_ALERTS, AlertMessage, utcnow
 from argus_management.alerts.models import Alert
 from argus_management.alerts.rules import Severity
 from argus_management.alerts.schemas import AlertFilters

@@ -25,9 +25,9 @@ import time
 from typing import cast
 
 import structlog
-from argus_common.errors import Unauthorized
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 
+from argus_common.errors import Unauthorized
 from argus_management.alerts.hub import HubClient, get_hub
 from argus_management.auth.dependencies import principal_from_token
 from argus_management.auth.principal import Principal

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from argus_common.errors import Unprocessable
 from fastapi import APIRouter, Depends, Query
 
+from argus_common.errors import Unprocessable
 from argus_management.audit import queries
 from argus_management.audit.schemas import AuditFilters, AuditOut
 from argus_management.auth.dependencies import require_permission

@@ -7,11 +7,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from argus_common.errors import BadRequest, Conflict, Forbidden, Unauthorized
+import structlog
+from redis.exceptions import RedisError
 from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from argus_management.audit import service as audit
 from argus_management.auth import refresh as refresh_tokens
 from argus_management.auth.mailer import Mail
@@ -26,8 +28,16 @@ from argus_management.auth.schemas import (
     SignupRequest,
     SignupResponse,
 )
-from argus_management.auth.service import AuthContext, audit_blocks, db_safe, find_user
+from argus_management.auth.service import (
+    AuthContext,
+    audit_blocks,
+    db_safe,
+    deny_later,
+    find_user,
+)
 from argus_management.users.models import Role, User
+
+log = structlog.get_logger("argus.auth")
 
 SIGNUP_ROLE = "viewer"
 # At most one reset mail per account per this many seconds: the endpoint is anonymous and
@@ -97,8 +107,7 @@ async def request_reset(
     user = await _reset_target(session, body)
     mail: Mail | None = None
     if user is not None and user.is_active and user.email:
-        cooldown = ctx.bus.key(f"login:reset:{user.id}")
-        if await ctx.bus.redis.set(cooldown, b"1", ex=RESET_MAIL_COOLDOWN_S, nx=True):
+        if await _cooldown_free(ctx, user.id):
             now = datetime.now(UTC)
             # Only the newest link works.
             await session.execute(
@@ -122,6 +131,16 @@ async def request_reset(
         {"by": "username" if body.username else "email", "mail_sent": mail is not None},
     )
     return mail
+
+
+async def _cooldown_free(ctx: AuthContext, user_id: int) -> bool:
+    key = ctx.bus.key(f"login:reset:{user_id}")
+    try:
+        return bool(await ctx.bus.redis.set(key, b"1", ex=RESET_MAIL_COOLDOWN_S, nx=True))
+    except RedisError:
+        # Failing here only for existing accounts would reveal them: go on, unthrottled.
+        log.warning("reset_cooldown_unavailable")
+        return True
 
 
 def _reset_mail(ctx: AuthContext, user: User, token: str) -> Mail:
@@ -170,6 +189,7 @@ async def confirm_reset(
         raise BadRequest(INVALID_RESET)
     user.password_hash = await hash_password(body.new_password)
     user.password_changed_at = now
+    deny_later(session, ctx, await refresh_tokens.live_families(session, user.id))
     revoked = await refresh_tokens.revoke_user(session, user.id)
     # The owner proved control of the mailbox: an attacker's lockout no longer applies.
     await ctx.guard.unlock(user.username)
@@ -206,6 +226,7 @@ async def change_password(
         raise BadRequest("current password is incorrect")
     user.password_hash = await hash_password(body.new_password)
     user.password_changed_at = datetime.now(UTC)
+    deny_later(session, ctx, await refresh_tokens.live_families(session, user.id, family))
     revoked = await refresh_tokens.revoke_user(session, user.id, keep_family=family)
     await audit.record(
         session, actor, "auth.password_change", "user", user.id,

@@ -10,17 +10,17 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from argus_common.bus import RedisBus
-from argus_common.errors import Forbidden, Unauthorized
-from argus_common.jwt import JwtCodec
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from argus_common.bus import RedisBus
+from argus_common.errors import Forbidden, Unauthorized
+from argus_common.jwt import JwtCodec
 from argus_management import versions
 from argus_management.auth.principal import Actor, Principal
-from argus_management.auth.tokens import denylist_key
+from argus_management.auth.tokens import denylist_key, family_key
 from argus_management.users.models import CameraGrant, User, camera_group_members
 
 # Routes reachable without a permission check (path, method).
@@ -81,8 +81,11 @@ async def principal_from_token(request: Request, token: str) -> Principal:
     pipe.exists(denylist_key(bus, jti))
     pipe.get(bus.key(versions.AUTHZ))
     pipe.get(bus.key(versions.CAMERAS))
-    denied, authz_v, cameras_v = await pipe.execute()
-    if denied:
+    family = claims.get("fam")
+    if isinstance(family, str):
+        pipe.exists(family_key(bus, family))
+    denied, authz_v, cameras_v, *family_denied = await pipe.execute()
+    if denied or any(family_denied):
         raise Unauthorized("token revoked")
     request.state.cameras_version = cameras_v or b"0"
     try:
@@ -167,7 +170,9 @@ def permission_actor(permission: str) -> Callable[..., Awaitable[Actor]]:
     """Dependency giving the audit ``Actor`` of a principal holding ``permission``."""
     check = require_permission(permission)
 
-    async def dependency(request: Request, principal: Annotated[Principal, Depends(check)]) -> Actor:
+    async def dependency(
+        request: Request, principal: Annotated[Principal, Depends(check)]
+    ) -> Actor:
         return actor_for(request, principal)
 
     return dependency

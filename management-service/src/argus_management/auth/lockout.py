@@ -11,10 +11,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
-from argus_common.bus import RedisBus
-from argus_common.errors import TooManyRequests, Unavailable
 from redis.exceptions import RedisError
 
+from argus_common.bus import RedisBus
+from argus_common.errors import TooManyRequests, Unavailable
 from argus_management.config import Settings
 
 Scope = Literal["account", "ip"]

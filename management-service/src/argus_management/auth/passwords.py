@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from argus_common.errors import Unprocessable
 from passlib.context import CryptContext
+
+from argus_common.errors import Unprocessable
 
 _context = CryptContext(schemes=["bcrypt"], deprecated="auto", bcrypt__rounds=12)
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from argus_common.jwt import IssuedToken, JwtCodec
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.jwt import IssuedToken, JwtCodec
 from argus_management.auth.models import RefreshToken
 
 
@@ -104,6 +104,18 @@ async def revoke_family(session: AsyncSession, family_id: str) -> int:
         .values(revoked_at=_now())
     )
     return _rowcount(result)
+
+
+async def live_families(
+    session: AsyncSession, user_id: int, keep_family: str | None = None
+) -> list[str]:
+    """Families of ``user_id`` with a live token, except ``keep_family``."""
+    stmt = select(RefreshToken.family_id).distinct().where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+    )
+    if keep_family is not None:
+        stmt = stmt.where(RefreshToken.family_id != keep_family)
+    return list((await session.scalars(stmt)).all())
 
 
 async def revoke_user(

@@ -10,13 +10,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from argus_common.bus import RedisBus
-from argus_common.errors import Unauthorized
-from argus_common.jwt import JwtCodec
 from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from argus_common.bus import RedisBus
+from argus_common.errors import Unauthorized
+from argus_common.jwt import JwtCodec
 from argus_management.audit import service as audit
 from argus_management.auth import refresh as refresh_tokens
 from argus_management.auth.dependencies import actor_for
@@ -24,8 +24,9 @@ from argus_management.auth.lockout import Block, LoginGuard
 from argus_management.auth.passwords import verify_password
 from argus_management.auth.principal import Actor, Principal
 from argus_management.auth.schemas import TokenResponse, UserSummary
-from argus_management.auth.tokens import deny
+from argus_management.auth.tokens import deny, deny_families
 from argus_management.config import Settings
+from argus_management.db import after_commit
 from argus_management.users.models import User
 
 INVALID_LOGIN = "invalid username or password"
@@ -171,6 +172,8 @@ async def refresh(session: AsyncSession, ctx: AuthContext, token: str) -> TokenR
                 result="denied",
             )
             await detached.commit()
+        # Access tokens of the stolen family die with it, not 15 minutes later.
+        await deny_families(ctx.bus, [outcome.family_id], ctx.settings.access_token_ttl_s)
         raise Unauthorized("refresh token already used; session revoked")
     if outcome.status != "ok" or outcome.family_id is None:
         raise Unauthorized(_REFUSED.get(outcome.status, "invalid token"))
@@ -185,6 +188,16 @@ def _subject(claims: dict[str, Any]) -> int:
         return int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         raise Unauthorized("invalid token") from None
+
+
+def deny_later(session: AsyncSession, ctx: AuthContext, families: list[str]) -> None:
+    """Once the revocation commits, refuse the access tokens of ``families`` too."""
+
+    async def action() -> None:
+        await deny_families(ctx.bus, families, ctx.settings.access_token_ttl_s)
+
+    if families:
+        after_commit(session, action)
 
 
 def access_family(ctx: AuthContext, access_token: str | None) -> str | None:
@@ -224,6 +237,7 @@ async def logout(
     revoked = 0
     for fam in families:
         revoked += await refresh_tokens.revoke_family(session, fam)
+    deny_later(session, ctx, sorted(families))
     await deny(ctx.bus, principal.jti, principal.token_exp)
     await audit.record(
         session, ctx.actor_as(principal.user_id, principal.username), "auth.logout", "user",

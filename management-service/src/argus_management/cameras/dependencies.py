@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from argus_common.errors import NotFound
 from fastapi import Depends, Path
 
+from argus_common.errors import NotFound
 from argus_management.auth.dependencies import require_permission
 from argus_management.auth.principal import Principal
 from argus_management.cameras.models import Camera

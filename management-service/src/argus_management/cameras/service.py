@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from argus_common.bus import RedisBus
-from argus_common.errors import Conflict, Unprocessable
-from argus_common.events import CHANNEL_CAMERAS, CameraChanged
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.bus import RedisBus
+from argus_common.errors import Conflict, Unprocessable
+from argus_common.events import CHANNEL_CAMERAS, CameraChanged
 from argus_management import versions
 from argus_management.audit import service as audit
 from argus_management.auth.principal import Actor, Principal

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from argus_common.errors import Unprocessable
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import ValidationError
 
+from argus_common.errors import Unprocessable
 from argus_management.auth.dependencies import require_permission
 from argus_management.auth.principal import Principal
 from argus_management.db import SessionDep

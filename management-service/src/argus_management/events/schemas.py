@@ -6,8 +6,9 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from argus_common.events import SCHEMA_VERSION
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from argus_common.events import SCHEMA_VERSION
 
 Severity = Literal["info", "warning", "critical"]
 TYPE_PATTERN = r"^[a-z0-9_.-]{1,64}$"

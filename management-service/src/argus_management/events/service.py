@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import structlog
-from argus_common.bus import RedisBus
-from argus_common.errors import NotFound, PayloadTooLarge, Unprocessable
-from argus_common.events import STREAM_EVENTS, EventMessage, utcnow
 from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.bus import RedisBus
+from argus_common.errors import NotFound, PayloadTooLarge, Unprocessable
+from argus_common.events import STREAM_EVENTS, EventMessage, utcnow
 from argus_management.alerts.rules import AlertRule
 from argus_management.alerts.service import raise_alert
 from argus_management.auth.principal import Principal

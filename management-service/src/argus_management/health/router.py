@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from argus_common.errors import error_body
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+
+from argus_common.errors import error_body
 
 router = APIRouter(tags=["health"])
 

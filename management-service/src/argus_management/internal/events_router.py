@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus_common.errors import PayloadTooLarge
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from argus_common.errors import PayloadTooLarge
 from argus_management.alerts.rules import effective_rules
 from argus_management.auth.dependencies import require_internal_key
 from argus_management.db import SessionDep

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from argus_common.errors import NotFound
 from fastapi import APIRouter, Depends, Path, Request
 
+from argus_common.errors import NotFound
 from argus_management.auth.dependencies import require_internal_key
 from argus_management.cameras import service as cameras
 from argus_management.cameras.models import Camera

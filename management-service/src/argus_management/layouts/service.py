@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from argus_common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from argus_management.audit import service as audit
 from argus_management.auth.principal import Actor, Principal
 from argus_management.cameras.models import Camera

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from argus_common.bus import RedisBus
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.bus import RedisBus
 from argus_management import versions
 from argus_management.db import after_commit
 

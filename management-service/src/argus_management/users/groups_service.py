@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from argus_common.bus import RedisBus
-from argus_common.errors import Conflict, NotFound, Unprocessable
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.bus import RedisBus
+from argus_common.errors import Conflict, NotFound, Unprocessable
 from argus_management.audit import service as audit
 from argus_management.auth.principal import Actor
 from argus_management.cameras.models import Camera

@@ -40,7 +40,9 @@ class Role(Base):
     description: Mapped[str] = mapped_column(String(255), default="")
     # PTZ lock priority: a higher value may take control from a lower one.
     ptz_priority: Mapped[int] = mapped_column(default=0)
-    permissions: Mapped[list[Permission]] = relationship(secondary=role_permissions, lazy="selectin")
+    permissions: Mapped[list[Permission]] = relationship(
+        secondary=role_permissions, lazy="selectin"
+    )
 
 
 class User(Base):

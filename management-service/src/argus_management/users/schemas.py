@@ -20,7 +20,8 @@ MAX_IDS = 1000  # grants or members set in one request
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdList = Annotated[list[DbId], Field(max_length=MAX_IDS)]
 Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
-RoleName = Annotated[str, Field(min_length=1, max_length=32)]
+# No control characters: PostgreSQL cannot even compare a string holding NUL.
+RoleName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Email = Annotated[EmailStr, Field(max_length=254)]
 # Whitespace is stripped first (models set str_strip_whitespace), so blank names are refused.
 GroupName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from argus_common.bus import RedisBus
-from argus_common.errors import Conflict, NotFound, Unprocessable
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_common.bus import RedisBus
+from argus_common.errors import Conflict, NotFound, Unprocessable
 from argus_management.alerts.models import Alert
 from argus_management.audit import service as audit
 from argus_management.audit.models import AuditEntry

@@ -1,0 +1,1 @@
+"""auth of streaming-service."""

@@ -1,0 +1,1 @@
+"""cameras of streaming-service."""

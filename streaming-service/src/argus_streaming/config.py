@@ -1,0 +1,61 @@
+"""streaming-service settings (prefix ``STREAMING_`` for its own, shared names unprefixed)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from argus_common.settings import ArgusSettings
+from pydantic import Field
+
+
+class Settings(ArgusSettings):
+    """Settings of streaming-service; every field is documented in ``.env.example``."""
+
+    host: str = Field("127.0.0.1", alias="STREAMING_HOST")
+    port: int = Field(8080, alias="STREAMING_PORT", ge=1, le=65535)
+    management_url: str = Field("http://127.0.0.1:8001", alias="MANAGEMENT_URL")
+    recordings_dir: str = Field("./data/recordings", alias="RECORDINGS_DIR")
+
+    # Live sources: one RTSP pull per camera and stream, kept this long after the last viewer.
+    source_linger_s: float = Field(30.0, alias="STREAMING_SOURCE_LINGER_S", ge=0)
+    # Per-viewer queue of video access units; a full queue drops and resyncs at a keyframe.
+    viewer_queue_frames: int = Field(30, alias="STREAMING_VIEWER_QUEUE_FRAMES", ge=2, le=600)
+    # What a late viewer gets first: "gop" replays the cached GOP, "keyframe" waits for the
+    # next one (see README: replay is faster to first frame, at no cost to latency).
+    late_join: Literal["gop", "keyframe"] = Field("gop", alias="STREAMING_LATE_JOIN")
+    max_viewers_per_camera: int = Field(100, alias="STREAMING_MAX_VIEWERS_PER_CAMERA", ge=1)
+    # Ceiling on the connect timeout of a camera (the camera's own setting applies below it).
+    rtsp_connect_timeout_s: float = Field(10.0, alias="STREAMING_RTSP_CONNECT_TIMEOUT_S", gt=0)
+
+    # WebRTC / ICE. Host candidates only unless STUN/TURN are set.
+    ice_addresses: str = Field("", alias="STREAMING_ICE_ADDRESSES",
+                               description="comma-separated local IPs to offer; empty = all")
+    stun_urls: str = Field("", alias="STREAMING_STUN_URLS")
+    turn_url: str = Field("", alias="STREAMING_TURN_URL")
+    turn_username: str = Field("", alias="STREAMING_TURN_USERNAME")
+    turn_password: str = Field("", alias="STREAMING_TURN_PASSWORD")
+    public_ip: str = Field("", alias="STREAMING_PUBLIC_IP")
+    whep_connect_timeout_s: float = Field(20.0, alias="STREAMING_WHEP_CONNECT_TIMEOUT_S", gt=0)
+
+    # HLS live sessions.
+    hls_dir: str = Field("", alias="STREAMING_HLS_DIR", description="empty = a temp dir")
+    hls_session_ttl_s: float = Field(300.0, alias="STREAMING_HLS_SESSION_TTL_S", gt=0)
+    hls_idle_s: float = Field(120.0, alias="STREAMING_HLS_IDLE_S", gt=0)
+    hls_segment_s: float = Field(1.0, alias="STREAMING_HLS_SEGMENT_S", gt=0)
+    hls_list_size: int = Field(6, alias="STREAMING_HLS_LIST_SIZE", ge=2)
+    hls_sweep_s: float = Field(5.0, alias="STREAMING_HLS_SWEEP_S", gt=0)
+    media_token_ttl_s: int = Field(300, alias="STREAMING_MEDIA_TOKEN_TTL_S", ge=10)
+
+    # Access checks against management are cached this long per (token, camera).
+    access_cache_s: float = Field(5.0, alias="STREAMING_ACCESS_CACHE_S", ge=0)
+
+    def ice_address_list(self) -> list[str]:
+        """The local addresses ICE may use (empty: every interface but loopback)."""
+        return [a.strip() for a in self.ice_addresses.split(",") if a.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once from the environment (and ``.env``)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""health of streaming-service."""

@@ -1,0 +1,1 @@
+"""hls of streaming-service."""

@@ -1,0 +1,1 @@
+"""live of streaming-service."""

@@ -1,0 +1,1 @@
+"""media of streaming-service."""

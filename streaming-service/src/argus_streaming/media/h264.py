@@ -1,0 +1,174 @@
+"""H.264 bitstream helpers: NAL units, Annex-B, parameter sets, B-frame detection.
+
+Everything works on NAL units without start codes; an access unit leaves here as one Annex-B
+byte string (4-byte start codes), which is what WebRTC packetizers and MPEG-TS expect.
+"""
+
+from __future__ import annotations
+
+import base64
+
+NAL_SLICE = 1
+NAL_IDR = 5
+NAL_SEI = 6
+NAL_SPS = 7
+NAL_PPS = 8
+NAL_AUD = 9
+NAL_STAP_A = 24
+NAL_FU_A = 28
+START_CODE = b"\x00\x00\x00\x01"
+
+# slice_type values (7.4.3): 1 and 6 are B slices.
+_B_SLICE_TYPES = frozenset({1, 6})
+
+
+def nal_type(nal: bytes) -> int:
+    """Type of a NAL unit (low 5 bits of its header byte)."""
+    return nal[0] & 0x1F if nal else 0
+
+
+def split_annexb(data: bytes) -> list[bytes]:
+    """NAL units of an Annex-B byte stream, start codes removed."""
+    out: list[bytes] = []
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0:
+        start = i + 3
+        j = data.find(b"\x00\x00\x01", start)
+        end = len(data) if j < 0 else j
+        # A 4-byte start code leaves its leading zero at the end of the previous unit.
+        while end > start and data[end - 1] == 0:
+            end -= 1
+        if end > start:
+            out.append(data[start:end])
+        i = j
+    return out
+
+
+def split_avcc(data: bytes, length_size: int = 4) -> list[bytes]:
+    """NAL units of a length-prefixed (MP4 ``avcC``) sample."""
+    out: list[bytes] = []
+    i = 0
+    while i + length_size <= len(data):
+        size = int.from_bytes(data[i : i + length_size], "big")
+        i += length_size
+        if size <= 0 or i + size > len(data):
+            break
+        out.append(data[i : i + size])
+        i += size
+    return out
+
+
+def to_annexb(nals: list[bytes]) -> bytes:
+    """Join NAL units into Annex-B with 4-byte start codes."""
+    return b"".join(START_CODE + n for n in nals)
+
+
+def is_keyframe(nals: list[bytes]) -> bool:
+    """Whether an access unit holds an IDR slice."""
+    return any(nal_type(n) == NAL_IDR for n in nals)
+
+
+def parameter_sets_from_sprop(sprop: str) -> tuple[bytes | None, bytes | None]:
+    """SPS and PPS from an SDP ``sprop-parameter-sets`` value (base64, comma-separated)."""
+    sps = pps = None
+    for part in sprop.split(","):
+        try:
+            nal = base64.b64decode(part.strip(), validate=False)
+        except ValueError:
+            continue
+        if nal and nal_type(nal) == NAL_SPS:
+            sps = nal
+        elif nal and nal_type(nal) == NAL_PPS:
+            pps = nal
+    return sps, pps
+
+
+def profile_level_id(sps: bytes) -> str | None:
+    """``profile-level-id`` (6 hex digits) of an SPS NAL unit."""
+    return sps[1:4].hex() if len(sps) >= 4 else None
+
+
+class _Bits:
+    """Reads Exp-Golomb codes from RBSP bytes (emulation prevention removed)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def bit(self) -> int:
+        byte = self.pos >> 3
+        if byte >= len(self.data):
+            raise ValueError("end of data")
+        value = (self.data[byte] >> (7 - (self.pos & 7))) & 1
+        self.pos += 1
+        return value
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.bit() == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ValueError("bad exp-golomb code")
+        value = 1
+        for _ in range(zeros):
+            value = (value << 1) | self.bit()
+        return value - 1
+
+
+def _rbsp(nal: bytes, limit: int = 32) -> bytes:
+    """The first ``limit`` bytes of a NAL payload with emulation prevention bytes removed."""
+    out = bytearray()
+    zeros = 0
+    for b in nal[1 : limit + 1]:
+        if zeros >= 2 and b == 3:
+            zeros = 0
+            continue
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return bytes(out)
+
+
+def slice_type(nal: bytes) -> int | None:
+    """``slice_type`` of a coded slice NAL unit (types 1 and 5), None otherwise."""
+    if nal_type(nal) not in (NAL_SLICE, NAL_IDR):
+        return None
+    bits = _Bits(_rbsp(nal))
+    try:
+        bits.ue()  # first_mb_in_slice
+        return bits.ue()
+    except ValueError:
+        return None
+
+
+def has_b_slice(nals: list[bytes]) -> bool:
+    """Whether an access unit contains a B slice (WebRTC cannot carry reordered frames)."""
+    return any(slice_type(n) in _B_SLICE_TYPES for n in nals)
+
+
+class ParameterSetKeeper:
+    """Keeps the latest SPS/PPS and puts them in front of every IDR that lacks them.
+
+    Cameras that send parameter sets only in the SDP (``sprop-parameter-sets``) would leave
+    a late viewer, an HLS segment or a decoder after packet loss unable to decode.
+    """
+
+    def __init__(self, sps: bytes | None = None, pps: bytes | None = None) -> None:
+        self.sps = sps
+        self.pps = pps
+
+    def process(self, nals: list[bytes]) -> list[bytes]:
+        """The access unit with parameter sets added before its IDR when missing."""
+        has_sps = has_pps = False
+        idr = False
+        for n in nals:
+            t = nal_type(n)
+            if t == NAL_SPS:
+                self.sps, has_sps = n, True
+            elif t == NAL_PPS:
+                self.pps, has_pps = n, True
+            elif t == NAL_IDR:
+                idr = True
+        if not idr or (has_sps and has_pps) or self.sps is None or self.pps is None:
+            return nals
+        out = [n for n in nals if nal_type(n) not in (NAL_SPS, NAL_PPS, NAL_AUD)]
+        return [self.sps, self.pps, *out]

@@ -1,0 +1,1 @@
+"""playback of streaming-service."""

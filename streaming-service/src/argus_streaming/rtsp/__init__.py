@@ -1,0 +1,1 @@
+"""rtsp of streaming-service."""

@@ -1,0 +1,1 @@
+"""vod of streaming-service."""

@@ -1,0 +1,1 @@
+"""webrtc of streaming-service."""
