@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -55,7 +56,7 @@ def management(database_url: str, workers: int = 2, **extra: str) -> Iterator[st
         "SECRET_KEY": SECRET, "INTERNAL_API_KEY": INTERNAL, "ARGUS_REDIS_NAMESPACE": namespace,
         "ARGUS_ADMIN_USERNAME": "admin", "ARGUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "MANAGEMENT_PORT": str(port), "MANAGEMENT_WORKERS": str(workers), "LOG_LEVEL": "WARNING",
-        "ARGUS_DATA_DIR": f"/tmp/{namespace}", **extra,
+        "ARGUS_DATA_DIR": tempfile.mkdtemp(prefix="argus-bench-"), **extra,
     }
     proc = subprocess.Popen([str(ROOT / ".venv/bin/argus-management")], env=env,
                             stdout=subprocess.DEVNULL, start_new_session=True)
@@ -78,8 +79,18 @@ def management(database_url: str, workers: int = 2, **extra: str) -> Iterator[st
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        subprocess.run(["redis-cli", "--scan", "--pattern", f"{namespace}:*"],
-                       capture_output=True, check=False)
+        _drop_namespace(namespace)
+
+
+def _drop_namespace(namespace: str) -> None:
+    """Delete the Redis keys the benchmark's management process created."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def proc_cpu_seconds(pid: int) -> float:

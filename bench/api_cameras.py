@@ -69,7 +69,8 @@ def main() -> None:
         rps = re.search(r"Requests/sec:\s+([\d.]+)", report)
         lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", report, re.MULTILINE))
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
-        print(f"wrk {CONNECTIONS} connections, {DURATION_S} s: {rps.group(1) if rps else '?'} req/s, "
+        rate = rps.group(1) if rps else "?"
+        print(f"wrk {CONNECTIONS} connections, {DURATION_S} s: {rate} req/s, "
               f"p50 {lat.get('50')}, p90 {lat.get('90')}, p99 {lat.get('99')}, "
               f"non-2xx {errors.group(1) if errors else 0}")
 

@@ -158,6 +158,9 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
     finally:
+        # A second Ctrl-C / SIGTERM must not cut the orderly stop short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
 
 

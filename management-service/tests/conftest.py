@@ -62,7 +62,9 @@ def namespace() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     data_dir = tmp_path_factory.mktemp("data")
     return Settings(
         ARGUS_ENV="test",

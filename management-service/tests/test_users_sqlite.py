@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+
 from argus_management.config import Settings
 from argus_management.main import create_app
 

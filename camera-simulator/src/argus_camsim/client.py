@@ -113,6 +113,16 @@ class RtspClient:
         if self._writer is not None:
             self._writer.close()
 
+    def pause_reading(self, paused: bool = True) -> None:
+        """Stop (or resume) reading from the socket: a client that falls behind."""
+        assert self._writer is not None, "not connected"
+        transport = self._writer.transport
+        assert isinstance(transport, asyncio.ReadTransport)
+        if paused:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
     @property
     def reader(self) -> asyncio.StreamReader:
         """The socket's reader (for callers that parse packets themselves)."""

@@ -1,0 +1,65 @@
+"""JWT codec and the error envelope."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict
+
+from argus_common.errors import Conflict, Unauthorized, install_error_handlers
+from argus_common.jwt import JwtCodec
+
+CODEC = JwtCodec("unit-secret-0123456789abcdef", "argus", "argus-api")
+
+
+def test_roundtrip_and_type_check() -> None:
+    token = CODEC.issue("5", "access", 60).token
+    assert CODEC.decode(token, "access")["sub"] == "5"
+    with pytest.raises(Unauthorized):
+        CODEC.decode(token, "refresh")
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [
+        JwtCodec("another-secret-0123456789abcd", "argus", "argus-api"),
+        JwtCodec("unit-secret-0123456789abcdef", "someone-else", "argus-api"),
+        JwtCodec("unit-secret-0123456789abcdef", "argus", "other-audience"),
+    ],
+)
+def test_foreign_tokens_refused(codec: JwtCodec) -> None:
+    with pytest.raises(Unauthorized):
+        CODEC.decode(codec.issue("5", "access", 60).token, "access")
+
+
+def test_expired_refused() -> None:
+    with pytest.raises(Unauthorized, match="expired"):
+        CODEC.decode(CODEC.issue("5", "access", -10).token, "access")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n: int
+
+
+async def test_error_envelope_for_raised_validation_and_unknown() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/x")
+    async def x(body: Body) -> dict[str, int]:
+        if body.n == 1:
+            raise Conflict("taken")
+        if body.n == 2:
+            raise RuntimeError("boom with secret")
+        return {"n": body.n}
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.post("/x", json={"n": 1})).json() == {"error": "Conflict", "detail": "taken"}
+        bad = await c.post("/x", json={"n": "a", "extra": 1})
+        assert bad.status_code == 422 and bad.json()["error"] == "ValidationError"
+        boom = await c.post("/x", json={"n": 2})
+        assert boom.status_code == 500
+        assert boom.json() == {"error": "InternalError", "detail": "internal server error"}
