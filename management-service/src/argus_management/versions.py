@@ -7,6 +7,8 @@ cached answer never outlives the change that makes it stale.
 
 from __future__ import annotations
 
+import time
+
 from argus_common.bus import RedisBus
 
 AUTHZ = "version:authz"  # users, roles, grants, groups
@@ -19,3 +21,12 @@ async def bump(bus: RedisBus, *names: str) -> None:
     for name in names:
         pipe.incr(bus.key(name))
     await pipe.execute()
+
+
+# Caches keyed on a version also carry this bucket: should a bump ever be lost (Redis down at
+# the moment of a change), a stale entry still dies within a minute.
+CACHE_BUCKET_S = 60
+
+
+def cache_bucket() -> int:
+    return int(time.monotonic() // CACHE_BUCKET_S)

@@ -11,6 +11,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("argus.errors")
@@ -121,6 +123,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(name, str(exc.detail)), exc.status_code, headers=headers)
 
 
+async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
+    log.error("redis_unreachable", exc_type=type(exc).__name__)
+    return JSONResponse(error_body("Unavailable", "redis unreachable; try again shortly"), 503)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", exc_type=type(exc).__name__)
     return JSONResponse(error_body("InternalError", "internal server error"), 500)
@@ -131,4 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ArgusError, _argus_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # A dependency that is down is a 503 with a clear detail, not a 500.
+    app.add_exception_handler(RedisConnectionError, _redis_down)
+    app.add_exception_handler(RedisTimeoutError, _redis_down)
     app.add_exception_handler(Exception, _unexpected)

@@ -84,22 +84,26 @@ async def alerts_socket(websocket: WebSocket) -> None:
     hub = get_hub(websocket.app)
     client = hub.add(principal)
     session = _Session(websocket, client, token)
-    receiver: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
     try:
         # Sent once registered: every alert published after this frame reaches the client.
         await websocket.send_text(
             json.dumps({"type": "ready", "ping_interval_s": session.interval})
         )
-        receiver = asyncio.create_task(session.receive_loop(), name="ws-alerts-receive")
-        await session.send_loop()
+        # Own tasks, not awaited inline: each wake-up of a sender then resumes one shallow
+        # coroutine instead of the whole ASGI middleware chain (measurable at 1,000 clients).
+        tasks = [
+            asyncio.create_task(session.send_loop(), name="ws-alerts-send"),
+            asyncio.create_task(session.receive_loop(), name="ws-alerts-receive"),
+        ]
+        await tasks[0]
     except WebSocketDisconnect:
         pass
     finally:
         hub.remove(client)
-        if receiver is not None:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receiver
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 alerts_socket.__argus_permission__ = PERMISSION  # type: ignore[attr-defined]
@@ -107,7 +111,8 @@ alerts_socket.__argus_permission__ = PERMISSION  # type: ignore[attr-defined]
 
 class _Session:
     """The two halves of one connection: a receiver noting pongs and the disconnect, and the
-    sender, the only writer, which also runs the pings and token re-checks."""
+    sender, the only writer, which also runs the pings and token re-checks when its timer
+    fires (one timer per ping period, not one per message)."""
 
     def __init__(self, websocket: WebSocket, client: HubClient, token: str) -> None:
         self.websocket = websocket
@@ -116,6 +121,9 @@ class _Session:
         self.interval: float = websocket.app.state.settings.ws_ping_interval_s
         self.loop = asyncio.get_running_loop()
         self.last_heard = self.loop.time()
+        self.next_ping = self.loop.time() + self.interval
+        self.last_ping: float | None = None
+        self.tick_due = False
 
     async def receive_loop(self) -> None:
         try:
@@ -128,39 +136,57 @@ class _Session:
             pass
         self.client.request_close(_GONE, "")
 
+    def _arm_timer(self) -> asyncio.TimerHandle:
+        # Wall-clock expiry mapped onto the loop clock, a hair late so it has passed.
+        expires_in = self.client.principal.token_exp - time.time() + 0.01
+        deadline = min(self.next_ping, self.loop.time() + max(expires_in, 0.0))
+        return self.loop.call_at(deadline, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self.tick_due = True
+        self.client.wakeup.set()
+
     async def send_loop(self) -> None:
-        client, loop = self.client, self.loop
-        next_ping = loop.time() + self.interval
-        last_ping: float | None = None
-        while True:
-            # Wall-clock expiry mapped onto the loop clock, a hair late so it has passed.
-            expires_in = client.principal.token_exp - time.time() + 0.01
-            deadline = min(next_ping, loop.time() + max(expires_in, 0.0))
-            if not client.wakeup.is_set():
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(deadline):
-                        await client.wakeup.wait()
-            client.wakeup.clear()
-            if client.close_code is not None:
-                if client.close_code != _GONE:
-                    await _close(self.websocket, client.close_code, client.close_reason)
-                return
-            while client.pending:
-                await self.websocket.send_text(client.pending.popleft())
-            if loop.time() < deadline:
-                continue
-            if time.time() >= client.principal.token_exp:
-                await _close(self.websocket, CLOSE_UNAUTHORIZED, "token expired")
-                return
-            if loop.time() >= next_ping:
-                if not await self._still_authorized():
+        client, websocket = self.client, self.websocket
+        timer = self._arm_timer()
+        try:
+            while True:
+                await client.wakeup.wait()
+                client.wakeup.clear()
+                if client.close_code is not None:
+                    if client.close_code != _GONE:
+                        await _close(websocket, client.close_code, client.close_reason)
                     return
-                if last_ping is not None and self.last_heard < last_ping:
-                    await _close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
-                    return
-                last_ping = loop.time()
-                await self.websocket.send_text(PING)
-                next_ping = last_ping + self.interval
+                while client.pending:
+                    await websocket.send_text(client.pending.popleft())
+                if self.tick_due:
+                    self.tick_due = False
+                    if not await self._tick():
+                        return
+                    timer = self._arm_timer()
+        except WebSocketDisconnect:
+            return
+        finally:
+            timer.cancel()
+
+    async def _tick(self) -> bool:
+        """Token expiry; at ping time also re-verification, the pong check and the ping.
+        Returns False once the connection is closed."""
+        if time.time() >= self.client.principal.token_exp:
+            await _close(self.websocket, CLOSE_UNAUTHORIZED, "token expired")
+            return False
+        now = self.loop.time()
+        if now < self.next_ping:
+            return True
+        if not await self._still_authorized():
+            return False
+        if self.last_ping is not None and self.last_heard < self.last_ping:
+            await _close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
+            return False
+        self.last_ping = now
+        self.next_ping = now + self.interval
+        await self.websocket.send_text(PING)
+        return True
 
     async def _still_authorized(self) -> bool:
         """Re-verify the token (expiry, denylist, grants); close with 4401/4403 if it fails."""

@@ -87,13 +87,14 @@ async def principal_from_token(request: Request, token: str) -> Principal:
     denied, authz_v, cameras_v, *family_denied = await pipe.execute()
     if denied or any(family_denied):
         raise Unauthorized("token revoked")
-    request.state.cameras_version = cameras_v or b"0"
+    bucket = versions.cache_bucket()
+    request.state.cameras_version = (cameras_v or b"0", bucket)
     try:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise Unauthorized("invalid token") from None
-    cache: dict[tuple[int, Any], Principal] = app.state.principal_cache
-    principal = cache.get((user_id, authz_v))
+    cache: dict[tuple[int, Any, int], Principal] = app.state.principal_cache
+    principal = cache.get((user_id, authz_v, bucket))
     if principal is None:
         maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
         async with maker() as session:
@@ -102,7 +103,7 @@ async def principal_from_token(request: Request, token: str) -> Principal:
             raise Unauthorized("user disabled or deleted")
         if len(cache) >= _PRINCIPAL_CACHE_MAX:
             cache.clear()
-        cache[(user_id, authz_v)] = principal
+        cache[(user_id, authz_v, bucket)] = principal
     return Principal(
         **{**principal.__dict__, "jti": jti, "token_exp": int(claims["exp"])}
     )

@@ -1,0 +1,85 @@
+"""streaming-service: app factory and lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+import uvicorn
+from argus_common.errors import install_error_handlers
+from argus_common.jwt import JwtCodec
+from argus_common.logging import configure_logging
+from argus_common.metrics import install_metrics
+from fastapi import FastAPI
+
+from argus_streaming.cameras.client import ManagementClient
+from argus_streaming.config import Settings, get_settings
+from argus_streaming.health.router import router as health_router
+from argus_streaming.hls.router import router as hls_router
+from argus_streaming.hls.sessions import HlsManager
+from argus_streaming.live.manager import SourceManager
+from argus_streaming.vod.router import router as vod_router
+from argus_streaming.webrtc.codecs import install_h264_profiles
+from argus_streaming.webrtc.peer import restrict_ice_addresses
+from argus_streaming.webrtc.router import router as whep_router
+from argus_streaming.webrtc.sessions import WhepManager
+
+log = structlog.get_logger("argus.streaming")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The streaming FastAPI app for ``settings`` (read from the environment by default)."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_h264_profiles()
+        restrict_ice_addresses(settings.ice_address_list())
+        own_dir = not settings.hls_dir
+        hls_dir = Path(settings.hls_dir or tempfile.mkdtemp(prefix="argus-hls-"))
+        hls_dir.mkdir(parents=True, exist_ok=True)
+        management = ManagementClient(
+            settings.management_url, settings.internal_api_key, settings.access_cache_s
+        )
+        sources = SourceManager(management, settings)
+        app.state.management = management
+        app.state.sources = sources
+        app.state.whep = WhepManager(sources, settings)
+        app.state.hls = HlsManager(sources, settings, hls_dir)
+        app.state.hls.start()
+        log.info("started", port=settings.port)
+        try:
+            yield
+        finally:
+            await app.state.whep.close_all()
+            await app.state.hls.close()
+            await sources.close()
+            await management.aclose()
+            if own_dir:
+                shutil.rmtree(hls_dir, ignore_errors=True)
+
+    configure_logging("streaming-service", settings.log_level)
+    app = FastAPI(title="ARGUS streaming API", version="0.1.0", openapi_url="/v1/openapi.json",
+                  docs_url="/v1/docs", redoc_url=None, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.jwt = JwtCodec(settings.secret_key, settings.jwt_issuer, settings.jwt_audience)
+    install_error_handlers(app)
+    install_metrics(app, "streaming-service")
+    app.include_router(health_router)
+    app.include_router(whep_router)
+    app.include_router(hls_router)
+    app.include_router(vod_router)
+    return app
+
+
+def run() -> None:
+    """Console entry point ``argus-streaming``: one process, one asyncio loop."""
+    settings = get_settings()
+    uvicorn.run(
+        "argus_streaming.main:create_app", factory=True, host=settings.host, port=settings.port,
+        log_config=None, access_log=False, proxy_headers=False,
+    )
