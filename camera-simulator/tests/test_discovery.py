@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as SafeET
 import pytest
+
 from argus_camsim.discovery import DiscoveryResponder, probe, start_discovery
 from argus_camsim.model import CameraInfo
 from argus_camsim.onvif.identity import endpoint_reference

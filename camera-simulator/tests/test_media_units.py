@@ -6,6 +6,7 @@ import base64
 import struct
 
 import pytest
+
 from argus_camsim.faults import CommandError, parse_fault_flag
 from argus_camsim.h264 import ParameterSets, packetize, split_annexb
 from argus_camsim.rtp import MediaFrame, sender_report

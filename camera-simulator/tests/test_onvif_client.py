@@ -12,6 +12,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+
 from argus_camsim.model import CameraInfo
 from argus_camsim.onvif import OnvifAuth, OnvifServer, start_onvif
 

@@ -13,6 +13,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
+
 from argus_camsim.model import CameraInfo
 from argus_camsim.onvif import OnvifAuth, OnvifServer, start_onvif
 

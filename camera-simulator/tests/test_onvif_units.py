@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import defusedxml.ElementTree as SafeET
 import pytest
+
 from argus_camsim.model import CameraInfo
 from argus_camsim.onvif.context import RequestContext
 from argus_camsim.onvif.identity import device_uuid, endpoint_reference, scopes, serial_number

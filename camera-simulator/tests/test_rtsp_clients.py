@@ -14,6 +14,7 @@ from typing import Any
 
 import av
 import pytest
+
 from argus_camsim.client import RtspClient
 from argus_camsim.stamp import read_timestamp_ms
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
+
 from argus_camsim.config import EncodeSettings
 from argus_camsim.font import text_size
 from argus_camsim.live import open_h264_encoder

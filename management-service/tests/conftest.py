@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from argus_management import migrate
+from argus_management import migrate, versions
 from argus_management.config import Settings
 from argus_management.main import create_app
 
@@ -135,6 +135,11 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     keys = [k async for k in redis.scan_iter(match=f"{ns}:*", count=500)]
     if keys:
         await redis.delete(*keys)
+    # Ids restart with the emptied tables: fresh versions make every app instance (the
+    # in-process one and live_server's) drop what it cached about the previous test's users.
+    fresh = uuid.uuid4().hex
+    await redis.set(f"{ns}:{versions.AUTHZ}", fresh)
+    await redis.set(f"{ns}:{versions.CAMERAS}", fresh)
     app.state.principal_cache.clear()
     app.state.response_cache.clear()
     from argus_management.bootstrap import ensure_admin

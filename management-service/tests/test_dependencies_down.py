@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
+
 from argus_management.config import Settings
 from argus_management.db import make_engine, make_sessionmaker
 from argus_management.main import create_app
-from fastapi import FastAPI
 
 from conftest import free_port
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -134,7 +136,7 @@ BAD_BODIES: list[tuple[str, bytes]] = [
     ("bad type", _raw(id="a1", type="Motion Start", ts="2026-01-01T00:00:00Z")),
     ("type too long", _raw(id="a1", type="x" * 65, ts="2026-01-01T00:00:00Z")),
     ("unknown field", _raw(id="a1", type="manual", ts="2026-01-01T00:00:00Z", admin=True)),
-    ("missing ts", _raw(id="a1", type="manual")),
+    ("missing id", _raw(type="manual", ts="2026-01-01T00:00:00Z")),
     ("bad id", _raw(id="", type="manual", ts="2026-01-01T00:00:00Z")),
     ("long id", _raw(id="i" * 65, type="manual", ts="2026-01-01T00:00:00Z")),
     ("bad severity", _raw(id="a1", type="manual", ts="2026-01-01T00:00:00Z", severity="meh")),
@@ -190,14 +192,32 @@ async def test_oversized_payload_is_413(
     assert await _rows(maker, Event) == []
 
 
-async def test_events_metric_counts_stored_events(
+def _metric(text: str, name: str) -> float:
+    line = next((x for x in text.splitlines() if x.startswith(name + " ")), None)
+    return float(line.split()[1]) if line else 0.0
+
+
+async def test_events_and_alerts_metrics(
     client: httpx.AsyncClient, settings: Settings, maker: async_sessionmaker[AsyncSession]
 ) -> None:
     cam = await create_camera(maker, settings.secret_key)
+    alerts_before = _metric((await client.get("/metrics")).text,
+                            'argus_alerts_total{kind="rtmp.received"}')
     await report_event(client, settings, cam.id, "metric.probe")
+    await report_event(client, settings, cam.id, "rtmp.publish")
     text = (await client.get("/metrics")).text
-    assert 'argus_events_total{type="metric.probe"} 1.0' in text
-    assert 'argus_alerts_total{kind="motion"}' in text or "argus_alerts_total" in text
+    assert _metric(text, 'argus_events_total{type="metric.probe"}') == 1.0
+    assert _metric(text, 'argus_alerts_total{kind="rtmp.received"}') == alerts_before + 1
+
+
+async def test_ts_defaults_to_now(
+    client: httpx.AsyncClient, settings: Settings, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    cam = await create_camera(maker, settings.secret_key)
+    body = {"id": "no-ts-1", "type": "manual", "camera_id": cam.id}
+    resp = await client.post(URL, json=body, headers=internal_headers(settings))
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["started_at"].startswith(str(datetime.now(UTC).year))
 
 
 async def test_stored_event_row_fields(
@@ -211,3 +231,18 @@ async def test_stored_event_row_fields(
         row = await s.scalar(select(Event).where(Event.source_id == body["id"]))
         assert row is not None and row.ended_at is not None and row.ended_at.year == 2100
         assert await s.scalar(select(func.count()).select_from(Event)) == 1
+
+
+async def test_concurrent_redeliveries_store_one_row(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings,
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    cam = await create_camera(maker, settings.secret_key)
+    body = event_body(cam.id, "motion.start")
+    responses = await asyncio.gather(*(
+        client.post(URL, json=body, headers=internal_headers(settings)) for _ in range(5)
+    ))
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len(await _rows(maker, Event)) == 1 and len(await _rows(maker, Alert)) == 1
+    assert len(await _stream(app)) == 1

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -93,6 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def apply_env_defaults(parser: argparse.ArgumentParser) -> None:
+    """Let ``CAMSIM_<FLAG>`` environment variables set flag defaults (for Compose).
+
+    ``CAMSIM_CAMERAS=4`` acts like ``--cameras 4``; booleans take 1/true/yes/on; the
+    repeatable ``--fault`` takes a comma-separated list. Flags on the command line win.
+    """
+    for action in parser._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        raw = os.environ.get(f"CAMSIM_{action.dest.upper()}")
+        if raw is None:
+            continue
+        value: object
+        if isinstance(action, argparse._StoreTrueAction):
+            value = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(action, argparse._AppendAction):
+            value = [item.strip() for item in raw.split(",") if item.strip()]
+        elif callable(action.type):
+            try:
+                value = action.type(raw)
+            except (ValueError, argparse.ArgumentTypeError) as exc:
+                parser.error(f"CAMSIM_{action.dest.upper()}: {exc}")
+        else:
+            value = raw
+        parser.set_defaults(**{action.dest: value})
+
+
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """Turn parsed arguments into a :class:`SimConfig`."""
     if args.cameras < 1 or args.cameras > 1000:
@@ -166,7 +194,9 @@ async def run(config: SimConfig) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``argus-camsim`` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    apply_env_defaults(parser)
+    args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stdout,
         level=args.log_level.upper(),

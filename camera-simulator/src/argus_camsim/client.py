@@ -83,6 +83,7 @@ class RtspClient:
         self._cseq = 0
         self._auth: dict[str, str] | None = None
         self._nc = 0
+        self._rest = b""  # partial packet left over by count_frames
 
     async def __aenter__(self) -> RtspClient:
         await self.open()
@@ -265,7 +266,7 @@ class RtspClient:
         """
         reader = self.reader
         stats = FrameCount()
-        buf = b""
+        buf = self._rest
         deadline = time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()
@@ -305,4 +306,5 @@ class RtspClient:
                             stats.timestamps.append(ts)
                 pos += 4 + size
             buf = buf[pos:]
+        self._rest = buf  # the next call resumes mid-stream where this one stopped
         return stats

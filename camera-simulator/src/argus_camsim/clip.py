@@ -89,6 +89,7 @@ def generate_clip(
                     out.write(bytes(packet))
             for packet in ctx.encode(None):
                 out.write(bytes(packet))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache may be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -33,3 +33,17 @@ def test_structlog_and_stdlib_lines_are_json_with_context(capsys: pytest.Capture
 def test_redact_url_strips_userinfo_everywhere() -> None:
     text = "a rtsp://admin:pw@10.0.0.1:554/s and http://x@y/ b"
     assert redact_url(text) == "a rtsp://10.0.0.1:554/s and http://y/ b"
+
+
+def test_settings_refuse_default_secrets_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from argus_common.settings import ArgusSettings
+
+    monkeypatch.setenv("ARGUS_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "")  # empty counts as unset: the dev default applies
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        ArgusSettings(_env_file=None)
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("INTERNAL_API_KEY", "i" * 40)
+    assert ArgusSettings(_env_file=None).environment == "production"

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from argus_management.alerts.hub import run_alert_fanout
+from argus_management.recordings.consumer import run_segment_consumer
 
 BACKGROUND_TASKS: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = [
     run_alert_fanout,  # the process's one argus:alerts subscription, feeding /ws/alerts
+    run_segment_consumer,  # argus:segments -> recording_segments (the recording index)
 ]

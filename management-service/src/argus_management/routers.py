@@ -15,6 +15,8 @@ from argus_management.events.router import router as events_router
 from argus_management.health.router import router as health_router
 from argus_management.internal.router import router as internal_router
 from argus_management.layouts.router import router as layouts_router
+from argus_management.recordings.internal_router import router as recordings_internal_router
+from argus_management.recordings.router import router as recordings_router
 from argus_management.users.groups_router import router as groups_router
 from argus_management.users.router import roles_router
 from argus_management.users.router import router as users_router
@@ -30,9 +32,11 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(roles_router, prefix=f"{API}/roles", tags=["users"])
     app.include_router(groups_router, prefix=f"{API}/camera-groups", tags=["users"])
     app.include_router(cameras_router, prefix=f"{API}/cameras", tags=["cameras"])
+    app.include_router(recordings_router, prefix=f"{API}/cameras", tags=["recordings"])
     app.include_router(layouts_router, prefix=f"{API}/layouts", tags=["layouts"])
     app.include_router(events_router, prefix=f"{API}/events", tags=["events"])
     app.include_router(alerts_router, prefix=f"{API}/alerts", tags=["alerts"])
     app.include_router(audit_router, prefix=f"{API}/audit", tags=["audit"])
     app.include_router(internal_router, prefix="/internal", tags=["internal"])
+    app.include_router(recordings_internal_router, prefix="/internal", tags=["internal"])
     app.include_router(alerts_ws_router)

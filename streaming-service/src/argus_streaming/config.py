@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from argus_common.settings import ArgusSettings
 from pydantic import Field
+
+from argus_common.settings import ArgusSettings
 
 
 class Settings(ArgusSettings):
@@ -46,6 +47,10 @@ class Settings(ArgusSettings):
     hls_list_size: int = Field(6, alias="STREAMING_HLS_LIST_SIZE", ge=2)
     hls_sweep_s: float = Field(5.0, alias="STREAMING_HLS_SWEEP_S", gt=0)
     media_token_ttl_s: int = Field(300, alias="STREAMING_MEDIA_TOKEN_TTL_S", ge=10)
+
+    # Browser origins allowed to call this service (the console); comma-separated.
+    cors_origins: str = Field("http://127.0.0.1:3000,http://localhost:3000",
+                              alias="STREAMING_CORS_ORIGINS")
 
     # Access checks against management are cached this long per (token, camera).
     access_cache_s: float = Field(5.0, alias="STREAMING_ACCESS_CACHE_S", ge=0)

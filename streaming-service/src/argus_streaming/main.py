@@ -10,12 +10,14 @@ from pathlib import Path
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
 from argus_common.errors import install_error_handlers
 from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
 from argus_common.metrics import install_metrics
-from fastapi import FastAPI
-
 from argus_streaming.cameras.client import ManagementClient
 from argus_streaming.config import Settings, get_settings
 from argus_streaming.health.router import router as health_router
@@ -69,10 +71,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jwt = JwtCodec(settings.secret_key, settings.jwt_issuer, settings.jwt_audience)
     install_error_handlers(app)
     install_metrics(app, "streaming-service")
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        # WHEP clients must read Location (the session URL) across origins.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"], expose_headers=["Location"],
+        )
     app.include_router(health_router)
     app.include_router(whep_router)
     app.include_router(hls_router)
     app.include_router(vod_router)
+    # hls.js, vendored (no CDN): /static/hls.min.js
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
 
 

@@ -21,6 +21,8 @@ STREAM_ANALYSIS = "analysis"
 CHANNEL_ALERTS = "alerts"
 CHANNEL_CAMERAS = "cameras"
 CHANNEL_PTZ = "ptz"
+# Consumer groups whose names other services rely on
+SEGMENTS_GROUP = "management"  # management's group on argus:segments (the recording index)
 
 SCHEMA_VERSION = 1
 
@@ -86,3 +88,25 @@ class PtzLockChanged(Message):
     expires_at: datetime | None = None
     previous_user_id: int | None = None
     reason: Literal["acquired", "released", "expired", "takeover"] = "acquired"
+
+
+class SegmentClosed(Message):
+    """A finished recording segment on ``argus:segments``.
+
+    recording-service announces it only after write, fsync of the file and fsync of its
+    directory; management indexes it idempotently on ``path`` (relative to
+    ``RECORDINGS_DIR``: ``<camera_id>/<YYYY-MM-DD>/<HH>/<start-epoch-ms>.mp4``, UTC).
+    """
+
+    type: str = "segment.closed"
+    camera_id: int
+    path: str = Field(min_length=1, max_length=512)
+    start: datetime
+    end: datetime
+    duration: float = Field(ge=0)  # seconds of media in the file
+    bytes: int = Field(ge=0)
+    kind: Literal["continuous", "event"] = "continuous"
+    codec: str = Field(max_length=16)
+    width: int = Field(ge=0)
+    height: int = Field(ge=0)
+    has_audio: bool = False

@@ -18,7 +18,10 @@ class ArgusSettings(BaseSettings):
     prefix because every service must agree on them.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # Empty variables (as copied from .env.example) count as unset: the default applies.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     environment: Literal["development", "test", "production"] = Field(
         "development", alias="ARGUS_ENV"

@@ -2,7 +2,9 @@
 
 Authentication: the access token in the ``Sec-WebSocket-Protocol`` header as
 ``bearer, <token>`` (browsers cannot set headers; the server answers with subprotocol
-``bearer``) or in a ``token`` query parameter. The permission is ``events:read``.
+``bearer``) or in a ``token`` query parameter. The permission is ``events:read``. A client
+gets the alerts of the cameras it may see; system alerts (no camera, e.g. ``recorder.down``)
+go only to users who see every camera (the ``cameras:write`` holders: admins).
 
 Close codes (the socket is accepted first so that browsers see them): 4401 invalid, expired
 or revoked token; 4403 missing permission; 4408 no answer to a ping; 1013 the client fell

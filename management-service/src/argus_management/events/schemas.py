@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from argus_common.events import SCHEMA_VERSION
+from argus_common.events import SCHEMA_VERSION, utcnow
 
 Severity = Literal["info", "warning", "critical"]
 TYPE_PATTERN = r"^[a-z0-9_.-]{1,64}$"
@@ -74,7 +74,7 @@ class EventIn(BaseModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     type: str = Field(pattern=TYPE_PATTERN)
     camera_id: RowId | None = None
-    ts: UtcTime
+    ts: UtcTime = Field(default_factory=utcnow)  # as EventMessage: now when left out
     v: int = Field(SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
     event_id: int | None = None
     severity: Severity = "info"

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from argus_common.errors import Unauthorized
-from argus_common.jwt import JwtCodec
 from fastapi import Depends, Request
 
+from argus_common.errors import Unauthorized
+from argus_common.jwt import JwtCodec
 from argus_streaming.cameras.client import ManagementClient
 
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from argus_common.errors import NotFound, Unauthorized, Unavailable
 
+from argus_common.errors import NotFound, Unauthorized, Unavailable
 from argus_streaming.cameras.urls import with_userinfo
 
 _CACHE_MAX = 10_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from argus_common.errors import TooManyRequests
-
 from argus_streaming.cameras.client import CameraEndpoint, ManagementClient
 from argus_streaming.config import Settings
 from argus_streaming.live.queue import ViewerQueue

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
-from argus_common.errors import ArgusError, BadGateway, GatewayTimeout
 
+from argus_common.errors import ArgusError, BadGateway, GatewayTimeout
 from argus_streaming import metrics
 from argus_streaming.cameras.client import CameraEndpoint
 from argus_streaming.live.queue import ViewerQueue

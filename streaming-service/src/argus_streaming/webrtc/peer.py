@@ -16,8 +16,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
-from argus_common.errors import BadRequest
 
+from argus_common.errors import BadRequest
 from argus_streaming.config import Settings
 from argus_streaming.webrtc.codecs import h264_preferences
 from argus_streaming.webrtc.sdp import add_public_ip, strip_mdns_candidates

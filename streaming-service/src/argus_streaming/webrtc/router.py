@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from argus_common.errors import ArgusError, PayloadTooLarge
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from argus_common.errors import ArgusError, PayloadTooLarge
 from argus_streaming.auth.dependencies import CurrentUser, check_camera
 from argus_streaming.webrtc.sessions import WhepManager
 

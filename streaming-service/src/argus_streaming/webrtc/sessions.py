@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import structlog
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
-from argus_common.errors import NotFound, Unprocessable
 
+from argus_common.errors import NotFound, Unprocessable
 from argus_streaming import metrics
 from argus_streaming.config import Settings
 from argus_streaming.live.manager import SourceManager

@@ -1,0 +1,180 @@
+"""Camera simulator benchmark: CPU cost of looped and live streams.
+
+    .venv/bin/python bench/camsim_bench.py                 # both parts
+    .venv/bin/python bench/camsim_bench.py --part loop --streams 100 --seconds 20
+    .venv/bin/python bench/camsim_bench.py --part live --seconds 10
+
+Loop part: ``--streams`` cameras in ``--source loop`` mode (1080p30, 4 Mbit/s clip), one
+client per camera main stream. Clients are light raw RTSP/TCP readers in this process
+(``argus_camsim.client.RtspClient.count_frames``): they parse interleaved headers and
+count RTP marker bits, they do not decode, so the client side costs little next to the
+simulator. Figures: simulator CPU (from /proc/<pid>/stat, in % of one core), delivered
+frame rate per stream (min/median), delivered bitrate.
+
+Live part: one camera in ``--source live`` mode at 720p and at 1080p; CPU of the
+simulator with one client on the main stream, then with clients on main and sub.
+
+Every simulator started here is stopped by PID before the script exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from argus_camsim.client import RtspClient
+
+TICKS = os.sysconf("SC_CLK_TCK")
+READY = "argus-camsim ready "
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@dataclass
+class Sim:
+    proc: subprocess.Popen[str]
+    rtsp_port: int
+
+    def url(self, cam: int, variant: str = "main") -> str:
+        return f"rtsp://127.0.0.1:{self.rtsp_port}/cam{cam}/{variant}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+def start_sim(*args: str, ready_timeout: float = 300.0) -> Sim:
+    rtsp, control = free_port(), free_port()
+    cmd = [sys.executable, "-m", "argus_camsim", "--host", "127.0.0.1", "--rtsp-port",
+           str(rtsp), "--control-port", str(control), "--no-onvif", "--log-level",
+           "WARNING", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+    info: dict[str, object] = {}
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(READY):
+                info.update(json.loads(line[len(READY):]))
+                ready.set()
+            elif "WARNING" in line or "ERROR" in line:
+                sys.stderr.write("  sim: " + line)
+        ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(ready_timeout) or not info:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        raise RuntimeError("simulator did not start")
+    return Sim(proc, int(str(info["rtsp_port"])))
+
+
+async def measure(sim: Sim, urls: list[str], warmup: float, seconds: float,
+                  ) -> tuple[float, list[float], float, float]:
+    """Play every URL, then count for ``seconds``.
+
+    Returns (simulator CPU %, fps per stream, delivered Mbit/s, client CPU %).
+    """
+    clients = [RtspClient(u, timeout=30) for u in urls]
+    for c in clients:
+        await c.open()
+    await asyncio.gather(*(c.play() for c in clients))
+    await asyncio.gather(*(c.count_frames(warmup) for c in clients))
+    sim_cpu0, own0, t0 = cpu_seconds(sim.proc.pid), time.process_time(), time.monotonic()
+    counts = await asyncio.gather(*(c.count_frames(seconds) for c in clients))
+    elapsed = time.monotonic() - t0
+    sim_cpu = (cpu_seconds(sim.proc.pid) - sim_cpu0) / elapsed * 100
+    own_cpu = (time.process_time() - own0) / elapsed * 100
+    for c in clients:
+        c.close()
+    fps = [c.frames / elapsed for c in counts]
+    mbps = sum(c.bytes for c in counts) * 8 / elapsed / 1e6
+    return sim_cpu, fps, mbps, own_cpu
+
+
+def loop_part(streams: int, seconds: float, cache: Path) -> None:
+    print(f"== loop source: {streams} x 1080p30 4 Mbit/s, one raw client per stream ==")
+    sim = start_sim("--cameras", str(streams), "--source", "loop", "--resolution", "1920x1080",
+                    "--bitrate", "4000", "--fps", "30", "--gop", "1", "--sub-resolution",
+                    "640x360", "--cache-dir", str(cache))
+    try:
+        idle0, t0 = cpu_seconds(sim.proc.pid), time.monotonic()
+        time.sleep(3)
+        idle = (cpu_seconds(sim.proc.pid) - idle0) / (time.monotonic() - t0) * 100
+        urls = [sim.url(i) for i in range(1, streams + 1)]
+        cpu, fps, mbps, own = asyncio.run(measure(sim, urls, 3.0, seconds))
+    finally:
+        sim.stop()
+    print(f"simulator CPU, idle (no clients): {idle:.1f}% of one core")
+    print(f"simulator CPU, {streams} streams:  {cpu:.1f}% of one core")
+    print(f"per-stream frame rate: min {min(fps):.1f}  median {statistics.median(fps):.1f}"
+          f"  max {max(fps):.1f} fps (target 30)")
+    print(f"streams at >= 29 fps: {sum(f >= 29 for f in fps)}/{streams}")
+    print(f"delivered: {mbps:.1f} Mbit/s total, {mbps / streams:.2f} Mbit/s per stream")
+    print(f"client process CPU (raw readers, all {streams}): {own:.1f}% of one core")
+
+
+def live_part(seconds: float) -> None:
+    for size in ("1280x720", "1920x1080"):
+        print(f"== live source: 1 camera, main {size}, sub 640x360, 30 fps ==")
+        sim = start_sim("--cameras", "1", "--resolution", size, "--fps", "30")
+        try:
+            cpu, fps, mbps, _ = asyncio.run(measure(sim, [sim.url(1)], 3.0, seconds))
+            print(f"main only:  simulator CPU {cpu:.1f}% of one core, {fps[0]:.1f} fps, "
+                  f"{mbps:.2f} Mbit/s")
+            cpu2, fps2, mbps2, _ = asyncio.run(
+                measure(sim, [sim.url(1), sim.url(1, "sub")], 3.0, seconds))
+            print(f"main + sub: simulator CPU {cpu2:.1f}% of one core, "
+                  f"{fps2[0]:.1f}/{fps2[1]:.1f} fps, {mbps2:.2f} Mbit/s")
+        finally:
+            sim.stop()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--part", choices=("loop", "live", "all"), default="all")
+    p.add_argument("--streams", type=int, default=100)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="clip cache (default: a temporary directory)")
+    args = p.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.cache_dir or Path(tmp)
+        if args.part in ("loop", "all"):
+            loop_part(args.streams, args.seconds, cache)
+        if args.part in ("live", "all"):
+            live_part(min(args.seconds, 10.0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""A camera the caller may act on for recordings: unknown and ungranted are both 404."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Query
+from pydantic import ValidationError
+
+from argus_common.errors import NotFound, Unprocessable
+from argus_management.auth.dependencies import require_permission
+from argus_management.auth.principal import Principal
+from argus_management.cameras.dependencies import CAMERA_ID
+from argus_management.cameras.models import Camera
+from argus_management.db import SessionDep
+from argus_management.events.schemas import UtcTime
+from argus_management.recordings.schemas import TimelineWindow
+
+
+def camera_with(permission: str) -> Callable[..., Awaitable[tuple[Camera, Principal]]]:
+    """Dependency: the path's camera if the caller holds ``permission`` and may see it."""
+    check = require_permission(permission)
+
+    async def dependency(
+        session: SessionDep,
+        principal: Annotated[Principal, Depends(check)],
+        camera_id: Annotated[int, CAMERA_ID],
+    ) -> tuple[Camera, Principal]:
+        camera = await session.get(Camera, camera_id)
+        if camera is None or not principal.may_see_camera(camera.id):
+            raise NotFound("camera not found")
+        return camera, principal
+
+    return dependency
+
+
+def timeline_window(
+    start: Annotated[UtcTime, Query(description="ISO-8601; naive times are UTC")],
+    end: Annotated[UtcTime, Query(description="after start, at most 7 days later")],
+) -> TimelineWindow:
+    """The window of a timeline request, checked as a whole (422 when invalid)."""
+    try:
+        return TimelineWindow(start=start, end=end)
+    except ValidationError as exc:
+        raise Unprocessable("; ".join(str(e["msg"]) for e in exc.errors())) from None
+
+
+ReadableCamera = Annotated[tuple[Camera, Principal], Depends(camera_with("recordings:read"))]
+TriggerableCamera = Annotated[
+    tuple[Camera, Principal], Depends(camera_with("recordings:trigger"))
+]
+Window = Annotated[TimelineWindow, Depends(timeline_window)]

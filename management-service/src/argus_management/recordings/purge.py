@@ -1,0 +1,161 @@
+"""Choosing segments to delete (retention by age, the disk guard) and forgetting them.
+
+Deletion is three steps so that the index never points at a missing file and no file is
+left unindexed by a crash: this module marks the rows (``deleted_at``; they leave the
+timeline at once) and hands them to the recorder; the recorder unlinks each file and
+fsyncs its directory; then it confirms and the rows are removed. A recorder that died in
+between finds the marked rows again when it reconciles its cameras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from argus_management.cameras.models import Camera
+from argus_management.events.models import Event
+from argus_management.recordings.models import RecordingSegment
+from argus_management.recordings.ranges import resolve_event_ends
+from argus_management.recordings.schemas import PurgeItem, PurgeRequest
+
+# Retention of segments whose camera was deleted (the cameras table default).
+DEFAULT_RETENTION_DAYS = 30
+_PAGE = 500
+_MAX_KEPT_EVENTS = 10_000
+
+Ranges = dict[int, list[tuple[datetime, datetime]]]
+
+
+async def _protected(session: AsyncSession, req: PurgeRequest, now: datetime) -> Ranges:
+    """Per camera, the ranges covered by kept events (widened by pre/post-roll)."""
+    query = select(Event).where(Event.kept.is_(True), Event.camera_id.is_not(None))
+    if req.camera_ids:
+        query = query.where(Event.camera_id.in_(req.camera_ids))
+    kept = list(await session.scalars(query.limit(_MAX_KEPT_EVENTS)))
+    ends = await resolve_event_ends(session, kept)
+    before, after = timedelta(seconds=req.pre_roll_s), timedelta(seconds=req.post_roll_s)
+    ranges: Ranges = {}
+    for event in kept:
+        assert event.camera_id is not None
+        end = ends[event.id] or now  # an open kept event protects up to now
+        ranges.setdefault(event.camera_id, []).append(
+            (event.started_at - before, max(end, event.started_at) + after)
+        )
+    return ranges
+
+
+def _is_protected(seg: RecordingSegment, ranges: Ranges) -> bool:
+    return any(
+        seg.started_at <= hi and seg.ended_at >= lo for lo, hi in ranges.get(seg.camera_id, ())
+    )
+
+
+async def _oldest(session: AsyncSession, *conditions: Any) -> AsyncIterator[RecordingSegment]:
+    """Live, unkept segments matching ``conditions``, oldest first (keyset pages)."""
+    last: tuple[datetime, int] | None = None
+    while True:
+        query = select(RecordingSegment).where(
+            RecordingSegment.deleted_at.is_(None), RecordingSegment.kept.is_(False), *conditions
+        )
+        if last is not None:
+            query = query.where(
+                tuple_(RecordingSegment.started_at, RecordingSegment.id) > tuple_(*last)
+            )
+        rows = list(
+            await session.scalars(
+                query.order_by(RecordingSegment.started_at, RecordingSegment.id).limit(_PAGE)
+            )
+        )
+        for row in rows:
+            yield row
+        if len(rows) < _PAGE:
+            return
+        last = (rows[-1].started_at, rows[-1].id)
+
+
+async def _by_age(
+    session: AsyncSession, req: PurgeRequest, now: datetime, ranges: Ranges
+) -> list[RecordingSegment]:
+    retention = {cid: days for cid, days in await session.execute(
+        select(Camera.id, Camera.retention_days)
+    )}
+    if req.camera_ids:
+        camera_ids = sorted(set(req.camera_ids))
+    else:
+        camera_ids = sorted(
+            (await session.scalars(
+                select(RecordingSegment.camera_id)
+                .where(RecordingSegment.deleted_at.is_(None))
+                .distinct()
+            )).all()
+        )
+    picked: list[RecordingSegment] = []
+    for camera_id in camera_ids:
+        cutoff = now - timedelta(days=retention.get(camera_id, DEFAULT_RETENTION_DAYS))
+        async for seg in _oldest(
+            session, RecordingSegment.camera_id == camera_id, RecordingSegment.ended_at < cutoff
+        ):
+            if len(picked) >= req.limit:
+                return picked
+            if not _is_protected(seg, ranges):
+                picked.append(seg)
+    return picked
+
+
+async def _by_space(
+    session: AsyncSession, req: PurgeRequest, ranges: Ranges
+) -> list[RecordingSegment]:
+    picked: list[RecordingSegment] = []
+    freed = 0
+    scope = [RecordingSegment.camera_id.in_(req.camera_ids)] if req.camera_ids else []
+    # Continuous recordings go first; event recordings only when those are exhausted.
+    for kind_condition in (
+        RecordingSegment.kind == "continuous", RecordingSegment.kind != "continuous"
+    ):
+        async for seg in _oldest(session, kind_condition, *scope):
+            if freed >= req.bytes or len(picked) >= req.limit:
+                return picked
+            if not _is_protected(seg, ranges):
+                picked.append(seg)
+                freed += seg.bytes
+    return picked
+
+
+async def purge_candidates(
+    session: AsyncSession, req: PurgeRequest, now: datetime
+) -> list[PurgeItem]:
+    """Pick segments to delete for ``req``, mark them deleted, and return them."""
+    ranges = await _protected(session, req, now)
+    if req.mode == "age":
+        picked = await _by_age(session, req, now, ranges)
+    else:
+        picked = await _by_space(session, req, ranges) if req.bytes > 0 else []
+    ids = [seg.id for seg in picked]
+    for i in range(0, len(ids), _PAGE):
+        await session.execute(
+            update(RecordingSegment)
+            .where(RecordingSegment.id.in_(ids[i : i + _PAGE]))
+            .values(deleted_at=now)
+        )
+    return [
+        PurgeItem(id=s.id, camera_id=s.camera_id, path=s.path, bytes=s.bytes, kind=s.kind)
+        for s in picked
+    ]
+
+
+async def confirm_purged(session: AsyncSession, ids: list[int]) -> int:
+    """Remove marked rows whose files the recorder has unlinked; returns how many."""
+    removed = 0
+    for i in range(0, len(ids), _PAGE):
+        result = await session.execute(
+            delete(RecordingSegment).where(
+                RecordingSegment.id.in_(ids[i : i + _PAGE]),
+                RecordingSegment.deleted_at.is_not(None),
+            )
+        )
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed

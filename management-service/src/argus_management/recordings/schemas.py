@@ -1,0 +1,148 @@
+"""Bodies of the timeline and manual-trigger API, and of the recorder's internal API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from argus_management.events.schemas import RowId, UtcTime
+
+MAX_WINDOW = timedelta(days=7)
+MAX_MANUAL_S = 600.0
+RelPath = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class TimelineWindow(BaseModel):
+    """``start``/``end`` of a timeline request: end after start, at most 7 days apart."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: UtcTime
+    end: UtcTime
+
+    @model_validator(mode="after")
+    def _bounded(self) -> TimelineWindow:
+        if self.end <= self.start:
+            raise ValueError("end must come after start")
+        if self.end - self.start > MAX_WINDOW:
+            raise ValueError("the window may span at most 7 days")
+        return self
+
+
+class RangeOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class TimelineEventOut(BaseModel):
+    """An event drawn over the recordings; ``end`` is null while it is still open."""
+
+    id: int
+    type: str
+    start: datetime
+    end: datetime | None
+    kept: bool
+
+
+class TimelineSegmentOut(BaseModel):
+    """A segment file to play (``path`` relative to ``RECORDINGS_DIR``)."""
+
+    id: int
+    path: str
+    start: datetime
+    end: datetime
+    kind: str
+    codec: str
+    width: int
+    height: int
+    has_audio: bool
+    bytes: int
+
+
+class TimelineOut(BaseModel):
+    camera_id: int
+    start: datetime
+    end: datetime
+    recordings: list[RangeOut]
+    events: list[TimelineEventOut]
+    segments: list[TimelineSegmentOut]
+
+
+class RecordRequest(BaseModel):
+    """``POST /api/v1/cameras/{id}/record``: record now for ``duration_s`` seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    duration_s: float = Field(ge=1, le=MAX_MANUAL_S)
+
+
+class RecordOut(BaseModel):
+    event_id: int
+    camera_id: int
+    started_at: datetime
+    ends_at: datetime
+
+
+# --- internal API (recording-service) ------------------------------------------------------
+
+
+class PurgeItem(BaseModel):
+    id: int
+    camera_id: int
+    path: str
+    bytes: int
+    kind: str
+
+
+class SegmentIndexOut(BaseModel):
+    """What the index holds for one camera: live paths, and rows marked for deletion."""
+
+    camera_id: int
+    paths: list[str]
+    deleted: list[PurgeItem]
+
+
+class PurgeRequest(BaseModel):
+    """Ask for segments to delete; the answer's rows are already marked deleted.
+
+    ``age``: segments older than their camera's ``retention_days``. ``space``: the oldest
+    segments (continuous before event recordings) until ``bytes`` are freed. Neither mode
+    returns a kept segment or one overlapping a kept event (widened by the pre/post-roll).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["age", "space"]
+    camera_ids: list[RowId] | None = Field(None, max_length=10_000)
+    bytes: int = Field(0, ge=0, le=2**62)
+    limit: int = Field(500, ge=1, le=5000)
+    pre_roll_s: float = Field(0.0, ge=0, le=3600)
+    post_roll_s: float = Field(0.0, ge=0, le=3600)
+
+
+class PurgeOut(BaseModel):
+    items: list[PurgeItem]
+
+
+class PurgedRequest(BaseModel):
+    """Files of these marked rows are gone from disk: remove the rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[RowId] = Field(max_length=5000)
+
+
+class MissingRequest(BaseModel):
+    """Indexed paths of ``camera_id`` whose files do not exist: drop them from the index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: RowId
+    paths: list[RelPath] = Field(max_length=10_000)
+
+
+class CountOut(BaseModel):
+    count: int
+

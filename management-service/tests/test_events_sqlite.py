@@ -1,0 +1,53 @@
+"""The embedded default: report, redeliver, list and acknowledge on SQLite."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+
+from argus_management.config import Settings
+from argus_management.main import create_app
+
+from conftest import REDIS_URL
+
+
+async def test_sqlite_events_and_alerts(tmp_path: Path) -> None:
+    settings = Settings(
+        ARGUS_ENV="test", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'argus.db'}",
+        REDIS_URL=REDIS_URL, ARGUS_REDIS_NAMESPACE=f"argus-sqlite-{uuid.uuid4().hex[:8]}",
+        SECRET_KEY="sqlite-secret-key-0123456789", INTERNAL_API_KEY="sqlite-internal-key-0123",
+        ARGUS_ADMIN_USERNAME="root", ARGUS_ADMIN_PASSWORD="sqlite-admin-pw",
+        ARGUS_DATA_DIR=str(tmp_path), MANAGEMENT_BCRYPT_ROUNDS=4,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        try:
+            h = {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+            internal = {"X-Internal-Api-Key": settings.internal_api_key}
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                cam = await client.post("/api/v1/cameras", headers=h,
+                                        json={"name": "Gate", "stream_url": "rtsp://10.0.0.9/m"})
+                assert cam.status_code == 201, cam.text
+                body = {"id": "sqlite-1", "type": "motion.start", "camera_id": cam.json()["id"],
+                        "ts": "2026-11-22T10:00:00+01:00", "payload": {"score": 1}}
+                first = await client.post("/internal/events", json=body, headers=internal)
+                assert first.status_code == 201, first.text
+                assert first.json()["started_at"].startswith("2026-11-22T09:00:00")
+                again = await client.post("/internal/events", json=body, headers=internal)
+                assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+                events = (await client.get("/api/v1/events", headers=h)).json()
+                assert events["total"] == 1
+                alerts = (await client.get("/api/v1/alerts", headers=h)).json()["items"]
+                assert [a["kind"] for a in alerts] == ["motion"]
+                ack = await client.post(f"/api/v1/alerts/{alerts[0]['id']}/ack", headers=h)
+                assert ack.status_code == 200 and ack.json()["state"] == "acked"
+                again_ack = await client.post(f"/api/v1/alerts/{alerts[0]['id']}/ack", headers=h)
+                assert again_ack.status_code == 409
+        finally:
+            redis = app.state.bus.redis
+            keys = [k async for k in redis.scan_iter(match=f"{settings.redis_namespace}:*")]
+            if keys:
+                await redis.delete(*keys)

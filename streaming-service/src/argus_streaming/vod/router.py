@@ -1,0 +1,7 @@
+"""HLS over recorded segment files (filled in below)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,50 @@
+"""Headless Debian Chromium driven by Playwright (never ``playwright install``)."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from playwright.async_api import BrowserContext, Page, async_playwright
+
+PAGES = Path(__file__).parent / "pages"
+HLS_JS = Path(__file__).parents[1] / "src" / "argus_streaming" / "static" / "hls.min.js"
+CHROMIUM = "/usr/bin/chromium"
+BASE_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # WebRTC between two processes of this machine: candidates on loopback are needed.
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@contextlib.asynccontextmanager
+async def chromium(*, mdns: bool = True) -> AsyncIterator[BrowserContext]:
+    """A fresh Chromium profile. ``mdns=True`` keeps Chrome's default of hiding host
+    addresses behind ``.local`` names, as a real browser does."""
+    args = list(BASE_ARGS)
+    if not mdns:
+        args.append("--disable-features=WebRtcHideLocalIpsWithMdns")
+    with tempfile.TemporaryDirectory(prefix="argus-chromium-") as profile:
+        async with async_playwright() as pw:
+            context = await pw.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=args,
+            )
+            try:
+                yield context
+            finally:
+                await context.close()
+
+
+async def open_player(context: BrowserContext, base_url: str, *, hls: bool = False) -> Page:
+    """A page on the service's origin with the test player (and hls.js) loaded."""
+    page = await context.new_page()
+    await page.goto(f"{base_url}/healthz")
+    await page.set_content("<!doctype html><html><body></body></html>")
+    if hls:
+        await page.add_script_tag(path=str(HLS_JS))
+    await page.add_script_tag(path=str(PAGES / "player.js"))
+    return page

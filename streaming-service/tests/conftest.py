@@ -1,0 +1,9 @@
+"""Fixtures of the streaming-service tests (defined in ``streaming_support``)."""
+
+from streaming_support import (  # noqa: F401 - fixtures are found by name
+    camsim,
+    client,
+    database_url,
+    management_url,
+    world,
+)
