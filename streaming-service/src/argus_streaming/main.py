@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         restrict_ice_addresses(settings.ice_address_list())
         own_dir = not settings.hls_dir
         hls_dir = Path(settings.hls_dir or tempfile.mkdtemp(prefix="argus-hls-"))
-        hls_dir.mkdir(parents=True, exist_ok=True)
+        hls_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
         management = ManagementClient(
             settings.management_url, settings.internal_api_key, settings.access_cache_s
         )

@@ -24,6 +24,7 @@ from argus_streaming.hls.writer import HlsWriter
 from argus_streaming.live.manager import SourceManager
 from argus_streaming.live.queue import QueueClosed
 from argus_streaming.live.source import CameraSource, Subscriber
+from argus_streaming.tasks import spawn
 
 log = structlog.get_logger("argus.streaming.hls")
 
@@ -117,7 +118,7 @@ class HlsManager:
         except Exception as exc:  # the source failed: the session ends with it
             log.info("hls_source_ended", camera_id=session.camera_id, reason=str(exc))
         if session.id in self.sessions:
-            asyncio.ensure_future(self.stop(session.id))
+            spawn(self.stop(session.id))
 
     async def stop(self, session_id: str) -> None:
         """Stop a session: its task, its writer thread, its directory."""

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -23,6 +24,7 @@ from argus_streaming.media.frames import AccessUnit, StreamInfo
 from argus_streaming.media.h264 import profile_level_id
 from argus_streaming.rtsp.client import RtspClient
 from argus_streaming.rtsp.errors import RtspError, RtspTimeout, RtspUnsupported
+from argus_streaming.tasks import spawn
 
 log = structlog.get_logger("argus.streaming.source")
 Resolver = Callable[[], Awaitable[CameraEndpoint]]
@@ -131,7 +133,7 @@ class CameraSource:
         if self._stopping or self._linger is not None:
             return
         self._linger = self._loop.call_later(
-            self.linger_s, lambda: asyncio.ensure_future(self.stop())
+            self.linger_s, lambda: spawn(self.stop())
         )
 
     def _cancel_linger(self) -> None:
@@ -254,8 +256,9 @@ class CameraSource:
     async def _watch(self, client: RtspClient, read_timeout_s: float) -> None:
         """Return or raise when the connection ends, stalls or the stream is refused."""
         while True:
-            done, _ = await asyncio.wait(
-                {client.closed, self._failed}, timeout=read_timeout_s / 2,
+            waiting: list[asyncio.Future[Any]] = [client.closed, self._failed]
+            await asyncio.wait(
+                waiting, timeout=read_timeout_s / 2,
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if self._failed.done():
@@ -272,4 +275,4 @@ class CameraSource:
             self._ready.set_exception(error)
             self._ready.exception()
         # stop() cancels this very task: run it in its own task.
-        asyncio.ensure_future(self.stop(error))
+        spawn(self.stop(error))

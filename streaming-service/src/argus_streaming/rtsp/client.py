@@ -13,6 +13,7 @@ import contextlib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from argus_streaming.rtsp.auth import Authenticator
@@ -266,8 +267,9 @@ class RtspClient:
         proto.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         get = asyncio.ensure_future(proto.responses.get())
         try:
+            waiting: list[asyncio.Future[Any]] = [get, proto.closed]
             done, _ = await asyncio.wait(
-                {get, proto.closed}, timeout=self.request_timeout_s,
+                waiting, timeout=self.request_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
@@ -289,11 +291,11 @@ class RtspClient:
         if proto is None or proto.transport is None:
             return
         if not proto.transport.is_closing() and self._session:
-            with contextlib.suppress(RtspError, OSError):
-                async with asyncio.timeout(1.0):
-                    lines = [f"TEARDOWN {self.url} RTSP/1.0", f"CSeq: {self._cseq + 1}",
-                             f"Session: {self._session}"]
-                    if self._auth is not None and (v := self._auth.header("TEARDOWN", self.url)):
-                        lines.append(f"Authorization: {v}")
-                    proto.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            # Best effort and without waiting for the answer: the camera frees the session
+            # at once instead of after its timeout.
+            lines = [f"TEARDOWN {self.url} RTSP/1.0", f"CSeq: {self._cseq + 1}",
+                     f"Session: {self._session}"]
+            if self._auth is not None and (v := self._auth.header("TEARDOWN", self.url)):
+                lines.append(f"Authorization: {v}")
+            proto.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         proto.transport.close()

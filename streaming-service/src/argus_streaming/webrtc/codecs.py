@@ -21,7 +21,7 @@ def install_h264_profiles() -> None:
     """Add main and high profile H.264 to aiortc's video codecs (idempotent)."""
     video = CODECS["video"]
     have = {c.parameters.get("profile-level-id") for c in video if c.mimeType == "video/H264"}
-    pt = max(c.payloadType for c in video) + 1
+    pt = max(c.payloadType or 0 for c in video) + 1
     feedback = [RTCRtcpFeedback(type="nack"), RTCRtcpFeedback(type="nack", parameter="pli"),
                 RTCRtcpFeedback(type="goog-remb")]
     for plid in _EXTRA_PROFILES:

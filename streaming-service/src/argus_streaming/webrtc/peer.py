@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
 import aioice.ice
@@ -19,6 +18,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from argus_common.errors import BadRequest
 from argus_streaming.config import Settings
+from argus_streaming.tasks import spawn
 from argus_streaming.webrtc.codecs import h264_preferences
 from argus_streaming.webrtc.sdp import add_public_ip, strip_mdns_candidates
 
@@ -82,7 +82,7 @@ async def answer_offer(
         await pc.close()
         raise
     if clean.mdns:
-        asyncio.ensure_future(_add_mdns_candidates(pc, clean.mdns))
+        spawn(_add_mdns_candidates(pc, clean.mdns))
     answer = add_public_ip(pc.localDescription.sdp, settings.public_ip)
     return pc, answer
 

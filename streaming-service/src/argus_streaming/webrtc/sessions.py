@@ -18,6 +18,7 @@ from argus_streaming import metrics
 from argus_streaming.config import Settings
 from argus_streaming.live.manager import SourceManager
 from argus_streaming.live.source import CameraSource, Subscriber
+from argus_streaming.tasks import spawn
 from argus_streaming.webrtc.peer import answer_offer
 from argus_streaming.webrtc.sdp import offer_has_audio, offer_has_h264
 from argus_streaming.webrtc.tracks import RelayAudioTrack, RelayVideoTrack
@@ -118,7 +119,7 @@ class WhepManager:
             if pc.connectionState in ("failed", "closed"):
                 await self.close(session.id)
 
-        asyncio.ensure_future(self._connect_watchdog(session))
+        spawn(self._connect_watchdog(session))
         log.info("whep_session", camera_id=session.camera_id, kind=session.kind,
                  session_id=session.id[:8])
 

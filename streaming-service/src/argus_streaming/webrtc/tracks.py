@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -42,7 +43,7 @@ class RelayVideoTrack(MediaStreamTrack):
         self.frames = 0
         self.first_frame_at: float | None = None
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet[Any]:
         if self.readyState != "live":
             raise MediaStreamError
         try:
@@ -86,7 +87,7 @@ class RelayAudioTrack(MediaStreamTrack):
         self._tb = Fraction(1, clock)
         self._first: int | None = None
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet[Any]:
         if self.readyState != "live":
             raise MediaStreamError
         try:
