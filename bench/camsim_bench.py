@@ -11,8 +11,9 @@ count RTP marker bits, they do not decode, so the client side costs little next 
 simulator. Figures: simulator CPU (from /proc/<pid>/stat, in % of one core), delivered
 frame rate per stream (min/median), delivered bitrate.
 
-Live part: one camera in ``--source live`` mode at 720p and at 1080p; CPU of the
-simulator with one client on the main stream, then with clients on main and sub.
+Live part: one camera in ``--source live`` mode at 720p and at 1080p, with a static
+scene and with moving objects; CPU of the simulator with one client on the main stream,
+then with clients on main and sub (the sub stream has its own encoder).
 
 Every simulator started here is stopped by PID before the script exits.
 """
@@ -73,9 +74,21 @@ class Sim:
 
 def start_sim(*args: str, ready_timeout: float = 300.0) -> Sim:
     rtsp, control = free_port(), free_port()
-    cmd = [sys.executable, "-m", "argus_camsim", "--host", "127.0.0.1", "--rtsp-port",
-           str(rtsp), "--control-port", str(control), "--no-onvif", "--log-level",
-           "WARNING", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "argus_camsim",
+        "--host",
+        "127.0.0.1",
+        "--rtsp-port",
+        str(rtsp),
+        "--control-port",
+        str(control),
+        "--no-onvif",
+        "--log-level",
+        "WARNING",
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ready = threading.Event()
     info: dict[str, object] = {}
@@ -84,7 +97,7 @@ def start_sim(*args: str, ready_timeout: float = 300.0) -> Sim:
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith(READY):
-                info.update(json.loads(line[len(READY):]))
+                info.update(json.loads(line[len(READY) :]))
                 ready.set()
             elif "WARNING" in line or "ERROR" in line:
                 sys.stderr.write("  sim: " + line)
@@ -98,8 +111,12 @@ def start_sim(*args: str, ready_timeout: float = 300.0) -> Sim:
     return Sim(proc, int(str(info["rtsp_port"])))
 
 
-async def measure(sim: Sim, urls: list[str], warmup: float, seconds: float,
-                  ) -> tuple[float, list[float], float, float]:
+async def measure(
+    sim: Sim,
+    urls: list[str],
+    warmup: float,
+    seconds: float,
+) -> tuple[float, list[float], float, float]:
     """Play every URL, then count for ``seconds``.
 
     Returns (simulator CPU %, fps per stream, delivered Mbit/s, client CPU %).
@@ -123,9 +140,24 @@ async def measure(sim: Sim, urls: list[str], warmup: float, seconds: float,
 
 def loop_part(streams: int, seconds: float, cache: Path) -> None:
     print(f"== loop source: {streams} x 1080p30 4 Mbit/s, one raw client per stream ==")
-    sim = start_sim("--cameras", str(streams), "--source", "loop", "--resolution", "1920x1080",
-                    "--bitrate", "4000", "--fps", "30", "--gop", "1", "--sub-resolution",
-                    "640x360", "--cache-dir", str(cache))
+    sim = start_sim(
+        "--cameras",
+        str(streams),
+        "--source",
+        "loop",
+        "--resolution",
+        "1920x1080",
+        "--bitrate",
+        "4000",
+        "--fps",
+        "30",
+        "--gop",
+        "1",
+        "--sub-resolution",
+        "640x360",
+        "--cache-dir",
+        str(cache),
+    )
     try:
         idle0, t0 = cpu_seconds(sim.proc.pid), time.monotonic()
         time.sleep(3)
@@ -136,8 +168,10 @@ def loop_part(streams: int, seconds: float, cache: Path) -> None:
         sim.stop()
     print(f"simulator CPU, idle (no clients): {idle:.1f}% of one core")
     print(f"simulator CPU, {streams} streams:  {cpu:.1f}% of one core")
-    print(f"per-stream frame rate: min {min(fps):.1f}  median {statistics.median(fps):.1f}"
-          f"  max {max(fps):.1f} fps (target 30)")
+    print(
+        f"per-stream frame rate: min {min(fps):.1f}  median {statistics.median(fps):.1f}"
+        f"  max {max(fps):.1f} fps (target 30)"
+    )
     print(f"streams at >= 29 fps: {sum(f >= 29 for f in fps)}/{streams}")
     print(f"delivered: {mbps:.1f} Mbit/s total, {mbps / streams:.2f} Mbit/s per stream")
     print(f"client process CPU (raw readers, all {streams}): {own:.1f}% of one core")
@@ -145,18 +179,25 @@ def loop_part(streams: int, seconds: float, cache: Path) -> None:
 
 def live_part(seconds: float) -> None:
     for size in ("1280x720", "1920x1080"):
-        print(f"== live source: 1 camera, main {size}, sub 640x360, 30 fps ==")
-        sim = start_sim("--cameras", "1", "--resolution", size, "--fps", "30")
-        try:
-            cpu, fps, mbps, _ = asyncio.run(measure(sim, [sim.url(1)], 3.0, seconds))
-            print(f"main only:  simulator CPU {cpu:.1f}% of one core, {fps[0]:.1f} fps, "
-                  f"{mbps:.2f} Mbit/s")
-            cpu2, fps2, mbps2, _ = asyncio.run(
-                measure(sim, [sim.url(1), sim.url(1, "sub")], 3.0, seconds))
-            print(f"main + sub: simulator CPU {cpu2:.1f}% of one core, "
-                  f"{fps2[0]:.1f}/{fps2[1]:.1f} fps, {mbps2:.2f} Mbit/s")
-        finally:
-            sim.stop()
+        for motion in (False, True):
+            scene = "moving objects" if motion else "static scene"
+            print(f"== live source: 1 camera, main {size}, sub 640x360, 30 fps, {scene} ==")
+            extra = ("--motion",) if motion else ()
+            sim = start_sim("--cameras", "1", "--resolution", size, "--fps", "30", *extra)
+            try:
+                cpu, fps, mbps, _ = asyncio.run(measure(sim, [sim.url(1)], 3.0, seconds))
+                print(
+                    f"main only:  simulator CPU {cpu:.1f}% of one core, {fps[0]:.1f} fps, "
+                    f"{mbps:.2f} Mbit/s"
+                )
+                urls = [sim.url(1), sim.url(1, "sub")]
+                cpu2, fps2, mbps2, _ = asyncio.run(measure(sim, urls, 3.0, seconds))
+                print(
+                    f"main + sub: simulator CPU {cpu2:.1f}% of one core, "
+                    f"{fps2[0]:.1f}/{fps2[1]:.1f} fps, {mbps2:.2f} Mbit/s"
+                )
+            finally:
+                sim.stop()
 
 
 def main() -> None:
@@ -164,8 +205,9 @@ def main() -> None:
     p.add_argument("--part", choices=("loop", "live", "all"), default="all")
     p.add_argument("--streams", type=int, default=100)
     p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="clip cache (default: a temporary directory)")
+    p.add_argument(
+        "--cache-dir", type=Path, default=None, help="clip cache (default: a temporary directory)"
+    )
     args = p.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:

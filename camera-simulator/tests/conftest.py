@@ -43,8 +43,13 @@ class SimProcess:
     onvif_ports: dict[str, int]
     output: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=400))
 
-    def url(self, cam: int = 1, variant: str = "main", user: str | None = None,
-            password: str | None = None) -> str:
+    def url(
+        self,
+        cam: int = 1,
+        variant: str = "main",
+        user: str | None = None,
+        password: str | None = None,
+    ) -> str:
         """RTSP URL of a stream, with credentials when given."""
         cred = f"{user}:{password}@" if user is not None else ""
         return f"rtsp://{cred}127.0.0.1:{self.rtsp_port}/cam{cam}/{variant}"
@@ -80,8 +85,20 @@ class SimProcess:
 def launch(*args: str, ready_timeout: float = 90.0) -> SimProcess:
     """Start the simulator on free ports and wait for its ready line."""
     rtsp, control = free_port(), free_port()
-    cmd = [sys.executable, "-m", "argus_camsim", "--host", "127.0.0.1", "--rtsp-port",
-           str(rtsp), "--control-port", str(control), "--linger", "2", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "argus_camsim",
+        "--host",
+        "127.0.0.1",
+        "--rtsp-port",
+        str(rtsp),
+        "--control-port",
+        str(control),
+        "--linger",
+        "2",
+        *args,
+    ]
     if "--onvif-port" not in args:
         cmd.append("--no-onvif")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -95,7 +112,7 @@ def launch(*args: str, ready_timeout: float = 90.0) -> SimProcess:
         for line in proc.stdout:
             output.append(line.rstrip())
             if line.startswith(READY_PREFIX):
-                info.update(json.loads(line[len(READY_PREFIX):]))
+                info.update(json.loads(line[len(READY_PREFIX) :]))
                 ready.set()
         ready.set()
 
@@ -105,8 +122,9 @@ def launch(*args: str, ready_timeout: float = 90.0) -> SimProcess:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         raise RuntimeError("simulator did not start:\n" + "\n".join(output))
-    return SimProcess(proc, int(info["rtsp_port"]), int(info["control_port"]),
-                      dict(info["onvif_ports"]), output)
+    return SimProcess(
+        proc, int(info["rtsp_port"]), int(info["control_port"]), dict(info["onvif_ports"]), output
+    )
 
 
 @pytest.fixture(scope="session")
@@ -139,8 +157,9 @@ def read_frames(
     one it accepts (at most ``max_frames``).
     """
     frames: list[av.VideoFrame] = []
-    with av.open(url, options={"rtsp_transport": "tcp", "timeout": "10000000"},
-                 timeout=10) as container:
+    with av.open(
+        url, options={"rtsp_transport": "tcp", "timeout": "10000000"}, timeout=10
+    ) as container:
         for frame in container.decode(video=0):
             frames.append(frame)
             if until is not None:

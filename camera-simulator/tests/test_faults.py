@@ -20,8 +20,7 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ff
 @pytest.fixture(scope="module")
 def sim(camsim_launcher: Callable[..., Any]) -> Iterator[Any]:
     # One camera per test, so faults never leak from one test into another.
-    sim = camsim_launcher("--cameras", "5", "--resolution", "320x180",
-                          "--sub-resolution", "160x90")
+    sim = camsim_launcher("--cameras", "5", "--resolution", "320x180", "--sub-resolution", "160x90")
     yield sim
     sim.stop()
 
@@ -120,9 +119,24 @@ async def test_offline_refuses_then_comes_back(sim: Any) -> None:
 def ffmpeg_errors(url: str, frames: int = 45, limit_s: float = 15.0) -> str:
     """What ffmpeg reports while decoding ``frames`` frames (stopped after ``limit_s``)."""
     proc = subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", url,
-         "-frames:v", str(frames), "-f", "null", "-"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-rtsp_transport",
+            "tcp",
+            "-i",
+            url,
+            "-frames:v",
+            str(frames),
+            "-f",
+            "null",
+            "-",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _, errors = proc.communicate(timeout=limit_s)
@@ -144,9 +158,7 @@ def test_corrupt_makes_decoders_fail(sim: Any) -> None:
     assert ffmpeg_errors(sim.url(4)) == ""
 
 
-def test_resolution_change_mid_stream(
-    sim: Any, pyav: Callable[..., list[av.VideoFrame]]
-) -> None:
+def test_resolution_change_mid_stream(sim: Any, pyav: Callable[..., list[av.VideoFrame]]) -> None:
     changed: list[bool] = []
 
     def watch(frame: av.VideoFrame) -> bool:

@@ -19,9 +19,22 @@ def loop_sim(
     camsim_launcher: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Any, Path]]:
     cache = tmp_path_factory.mktemp("clips")
-    sim = camsim_launcher("--cameras", "3", "--source", "loop", "--cache-dir", str(cache),
-                          "--resolution", "320x180", "--sub-resolution", "160x90",
-                          "--loop-seconds", "1", "--gop", "0.5")
+    sim = camsim_launcher(
+        "--cameras",
+        "3",
+        "--source",
+        "loop",
+        "--cache-dir",
+        str(cache),
+        "--resolution",
+        "320x180",
+        "--sub-resolution",
+        "160x90",
+        "--loop-seconds",
+        "1",
+        "--gop",
+        "0.5",
+    )
     yield sim, cache
     sim.stop()
 
@@ -93,8 +106,16 @@ def test_loop_file_given_by_path(
 ) -> None:
     clip = tmp_path / "clip.mp4"
     make_mp4(clip, 192, 108, 30)
-    sim = camsim_launcher("--source", "loop", "--loop-file", str(clip), "--loop-file-sub",
-                          str(clip), "--cache-dir", str(tmp_path / "cache"))
+    sim = camsim_launcher(
+        "--source",
+        "loop",
+        "--loop-file",
+        str(clip),
+        "--loop-file-sub",
+        str(clip),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
     try:
         frames = pyav(sim.url(1), 40)
         assert {(f.width, f.height) for f in frames} == {(192, 108)}

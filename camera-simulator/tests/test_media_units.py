@@ -54,8 +54,16 @@ def test_packetize_uses_single_nal_and_fu_a() -> None:
 
 
 def test_media_frame_framing_sets_marker_on_last_packet_only() -> None:
-    frame = MediaFrame(0, [b"a" * 10, b"b" * 20], rtp_ts=0x1_0000_0005, seq0=0xFFFF,
-                       ssrc=0xDEADBEEF, pt=96, keyframe=True, wall_ms=0)
+    frame = MediaFrame(
+        0,
+        [b"a" * 10, b"b" * 20],
+        rtp_ts=0x1_0000_0005,
+        seq0=0xFFFF,
+        ssrc=0xDEADBEEF,
+        pt=96,
+        keyframe=True,
+        wall_ms=0,
+    )
     data = frame.tcp(2)
     first_len = struct.unpack("!H", data[2:4])[0]
     assert data[0] == 0x24 and data[1] == 2 and first_len == 22
@@ -97,8 +105,10 @@ def test_digest_accepts_answers_with_and_without_qop(qop: bool) -> None:
     else:
         resp = digest_response("user", "pw", "DESCRIBE", uri, nonce)
         extra = ""
-    header = (f'Digest username="user", realm="{REALM}", nonce="{nonce}", uri="{uri}", '
-              f'response="{resp}"{extra}')
+    header = (
+        f'Digest username="user", realm="{REALM}", nonce="{nonce}", uri="{uri}", '
+        f'response="{resp}"{extra}'
+    )
     assert auth.check("DESCRIBE", header)
     assert not auth.check("SETUP", header)  # method is part of the hash
     assert not auth.check("DESCRIBE", header.replace(nonce, "0" + nonce[1:]))
@@ -119,8 +129,10 @@ def test_basic_and_both_modes() -> None:
 
 
 def test_request_transport_and_target_parsing() -> None:
-    req = parse_head(b"SETUP rtsp://h:1/cam2/sub/trackID=0 RTSP/1.0\r\nCSeq: 3\r\n"
-                     b"Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
+    req = parse_head(
+        b"SETUP rtsp://h:1/cam2/sub/trackID=0 RTSP/1.0\r\nCSeq: 3\r\n"
+        b"Transport: RTP/AVP/TCP;unicast;interleaved=0-1"
+    )
     assert req.method == "SETUP" and req.cseq == "3"
     target = parse_target(req.url)
     assert target is not None

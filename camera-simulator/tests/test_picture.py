@@ -18,8 +18,16 @@ W, H = 320, 180
 
 @pytest.fixture(scope="module")
 def sim(camsim_launcher: Callable[..., Any]) -> Iterator[Any]:
-    sim = camsim_launcher("--cameras", "2", "--resolution", f"{W}x{H}", "--sub-resolution",
-                          "160x90", "--onvif-port", "0")
+    sim = camsim_launcher(
+        "--cameras",
+        "2",
+        "--resolution",
+        f"{W}x{H}",
+        "--sub-resolution",
+        "160x90",
+        "--onvif-port",
+        "0",
+    )
     yield sim
     sim.stop()
 

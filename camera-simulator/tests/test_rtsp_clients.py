@@ -27,25 +27,58 @@ SMALL = ("--resolution", "320x180", "--sub-resolution", "160x90", "--fps", "30")
 
 @pytest.fixture(scope="module")
 def digest_sim(camsim_launcher: Callable[..., Any]) -> Iterator[Any]:
-    sim = camsim_launcher("--cameras", "3", *SMALL, "--audio", "--auth", "digest",
-                          "--username", USER, "--password", PASSWORD)
+    sim = camsim_launcher(
+        "--cameras",
+        "3",
+        *SMALL,
+        "--audio",
+        "--auth",
+        "digest",
+        "--username",
+        USER,
+        "--password",
+        PASSWORD,
+    )
     yield sim
     sim.stop()
 
 
 @pytest.fixture(scope="module")
 def basic_sim(camsim_launcher: Callable[..., Any]) -> Iterator[Any]:
-    sim = camsim_launcher("--cameras", "1", *SMALL, "--auth", "basic",
-                          "--username", USER, "--password", PASSWORD, "--profile", "high")
+    sim = camsim_launcher(
+        "--cameras",
+        "1",
+        *SMALL,
+        "--auth",
+        "basic",
+        "--username",
+        USER,
+        "--password",
+        PASSWORD,
+        "--profile",
+        "high",
+    )
     yield sim
     sim.stop()
 
 
 def ffprobe(url: str, transport: str = "tcp") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["ffprobe", "-v", "error", "-rtsp_transport", transport, "-show_entries",
-         "stream=codec_name,codec_type,width,height,profile,sample_rate", "-of", "json", url],
-        capture_output=True, text=True, timeout=30,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-rtsp_transport",
+            transport,
+            "-show_entries",
+            "stream=codec_name,codec_type,width,height,profile,sample_rate",
+            "-of",
+            "json",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 
@@ -98,10 +131,26 @@ async def test_digest_answer_without_qop_is_accepted(digest_sim: Any) -> None:
 
 def test_ffmpeg_over_udp(digest_sim: Any) -> None:
     result = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "udp", "-i",
-         digest_sim.url(2, "sub", USER, PASSWORD), "-map", "0:v", "-frames:v", "20",
-         "-f", "null", "-"],
-        capture_output=True, text=True, timeout=30,
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-rtsp_transport",
+            "udp",
+            "-i",
+            digest_sim.url(2, "sub", USER, PASSWORD),
+            "-map",
+            "0:v",
+            "-frames:v",
+            "20",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
 
@@ -151,8 +200,7 @@ def test_five_clients_share_one_encoder(
 
     def client(_: int) -> list[int | None]:
         frames = pyav(url, 20)
-        return [read_timestamp_ms(f.to_ndarray(format="gray"), f.width, f.height)
-                for f in frames]
+        return [read_timestamp_ms(f.to_ndarray(format="gray"), f.width, f.height) for f in frames]
 
     with ThreadPoolExecutor(5) as pool:
         results = list(pool.map(client, range(5)))
@@ -177,9 +225,7 @@ async def test_session_times_out_without_keepalive(camsim_launcher: Callable[...
                     frames += (await alive.count_frames(0.5)).frames
                 return frames
 
-            alive_frames, quiet_stats = await asyncio.gather(
-                keep_alive(), quiet.count_frames(10.0)
-            )
+            alive_frames, quiet_stats = await asyncio.gather(keep_alive(), quiet.count_frames(10.0))
         # The quiet client's connection was closed well before the 10 s read ended.
         assert quiet_stats.frames < 30 * 5
         assert alive_frames >= 30 * 3
@@ -191,8 +237,17 @@ async def test_session_times_out_without_keepalive(camsim_launcher: Callable[...
 async def test_slow_client_is_dropped_without_slowing_others(
     camsim_launcher: Callable[..., Any],
 ) -> None:
-    sim = camsim_launcher("--resolution", "640x360", "--bitrate", "2000", "--motion",
-                          "--client-buffer-kb", "32", "--slow-drop-s", "1.5")
+    sim = camsim_launcher(
+        "--resolution",
+        "640x360",
+        "--bitrate",
+        "2000",
+        "--motion",
+        "--client-buffer-kb",
+        "32",
+        "--slow-drop-s",
+        "1.5",
+    )
     try:
         slow = RtspClient(sim.url(1), rcvbuf=4096)
         await slow.open()

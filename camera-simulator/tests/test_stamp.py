@@ -62,8 +62,9 @@ def test_stamp_survives_low_bitrate_h264(profile: str) -> None:
     width, height = 320, 180
     cam = CameraInfo(index=1, name="Camera 1", width=width, height=height, motion=True)
     scene = Scene(cam)
-    encoder = open_h264_encoder(width, height, EncodeSettings(fps=30, bitrate=100_000,
-                                                              profile=profile))
+    encoder = open_h264_encoder(
+        width, height, EncodeSettings(fps=30, bitrate=100_000, profile=profile)
+    )
     decoder = av.CodecContext.create("h264", "r")
     expected = [BASE_MS + n * 33 for n in range(60)]
     got: list[int | None] = []

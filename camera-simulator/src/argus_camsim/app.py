@@ -54,9 +54,15 @@ class Simulator:
             apply_faults(self.cameras[path], payload)
 
         auth = RtspAuth(cfg.auth, cfg.username, cfg.password, offer_qop=cfg.digest_qop)
-        self.rtsp = RtspServer(self.cameras, auth, cfg.session_timeout, self._fps_of,
-                               self._max_buffer_of, slow_drop_s=cfg.slow_drop_s,
-                               sndbuf=cfg.client_buffer_bytes)
+        self.rtsp = RtspServer(
+            self.cameras,
+            auth,
+            cfg.session_timeout,
+            self._fps_of,
+            self._max_buffer_of,
+            slow_drop_s=cfg.slow_drop_s,
+            sndbuf=cfg.client_buffer_bytes,
+        )
         self.rtsp_port = await self.rtsp.start(cfg.host, cfg.rtsp_port)
         self.control = ControlServer(self.cameras, self.describe, self.metrics)
         self.control_port = await self.control.start(cfg.host, cfg.control_port)
@@ -90,18 +96,21 @@ class Simulator:
                 self._fps[id(hub)] = settings.fps
                 continue
             path = cfg.loop_file if variant == "main" else cfg.loop_file_sub
-            width, height = (info.width, info.height) if variant == "main" else (
-                info.sub_width, info.sub_height)
-            clip = await asyncio.to_thread(get_clip, path, cfg.cache_dir, width, height,
-                                           settings, cfg.loop_seconds)
+            width, height = (
+                (info.width, info.height)
+                if variant == "main"
+                else (info.sub_width, info.sub_height)
+            )
+            clip = await asyncio.to_thread(
+                get_clip, path, cfg.cache_dir, width, height, settings, cfg.loop_seconds
+            )
             # A given file fixes the stream's picture size.
             if variant == "main":
-                info.width, info.height = clip.width, clip.height
+                info.width, info.height, info.fps = clip.width, clip.height, clip.fps
             else:
                 info.sub_width, info.sub_height = clip.width, clip.height
             scheduler = self._schedulers.setdefault(clip.fps, LoopScheduler(clip.fps))
-            hub.source = LoopStream(hub, clip, scheduler, settings, cfg.cache_dir,
-                                    cfg.loop_seconds)
+            hub.source = LoopStream(hub, clip, scheduler, settings, cfg.cache_dir, cfg.loop_seconds)
             self._fps[id(hub)] = clip.fps
         return CameraRuntime(info, scene, hubs)
 
@@ -119,8 +128,7 @@ class Simulator:
         from argus_camsim.onvif import OnvifAuth, start_onvif  # the ONVIF side is optional
 
         cfg = self.config
-        auth = OnvifAuth(username=cfg.username, password=cfg.password,
-                         required=cfg.auth != "none")
+        auth = OnvifAuth(username=cfg.username, password=cfg.password, required=cfg.auth != "none")
         rtsp_base = f"rtsp://{cfg.host}:{self.rtsp_port}"
         for offset, cam in enumerate(self.cameras.values()):
             port = cfg.onvif_port + offset if cfg.onvif_port else 0
@@ -131,8 +139,9 @@ class Simulator:
             from argus_camsim.discovery import start_discovery
 
             entries = [(s.camera, s.device_url) for s in self.onvif_servers]
-            self.discovery = await start_discovery(entries, host=cfg.discovery_host,
-                                                   port=cfg.discovery_port)
+            self.discovery = await start_discovery(
+                entries, host=cfg.discovery_host, port=cfg.discovery_port
+            )
 
     def describe(self, cam: CameraRuntime, host: str | None = None) -> dict[str, Any]:
         """JSON view of one camera for ``GET /cameras``."""
@@ -152,8 +161,10 @@ class Simulator:
             "onvif_url": (
                 f"http://{rtsp_host}:{onvif_port}/onvif/device_service" if onvif_port else None
             ),
-            "resolution": {"main": f"{info.width}x{info.height}",
-                           "sub": f"{info.sub_width}x{info.sub_height}"},
+            "resolution": {
+                "main": f"{info.width}x{info.height}",
+                "sub": f"{info.sub_width}x{info.sub_height}",
+            },
             "fps": info.fps,
             "source": cfg.source,
             "ptz": {"pan": pan, "tilt": tilt, "zoom": zoom, "moving": info.ptz.is_moving()},
@@ -175,14 +186,20 @@ class Simulator:
         ]
         for cam in self.cameras.values():
             for variant, hub in cam.hubs.items():
-                lines.append(f'camsim_clients{{camera="{cam.path}",stream="{variant}"}} '
-                             f"{len(hub.subscribers)}")
-        lines += ["# HELP camsim_frames_sent_total Frames fanned out.",
-                  "# TYPE camsim_frames_sent_total counter"]
+                lines.append(
+                    f'camsim_clients{{camera="{cam.path}",stream="{variant}"}} '
+                    f"{len(hub.subscribers)}"
+                )
+        lines += [
+            "# HELP camsim_frames_sent_total Frames fanned out.",
+            "# TYPE camsim_frames_sent_total counter",
+        ]
         for cam in self.cameras.values():
             for variant, hub in cam.hubs.items():
-                lines.append(f'camsim_frames_sent_total{{camera="{cam.path}",'
-                             f'stream="{variant}"}} {hub.frames_out}')
+                lines.append(
+                    f'camsim_frames_sent_total{{camera="{cam.path}",'
+                    f'stream="{variant}"}} {hub.frames_out}'
+                )
         return "\n".join(lines) + "\n"
 
     async def close(self) -> None:

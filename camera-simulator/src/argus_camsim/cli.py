@@ -52,16 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     a("--public-host", default=None, help="host name put into URLs handed out")
     a("--rtsp-port", type=int, default=8554)
     a("--control-port", type=int, default=8099)
-    a("--onvif-port", type=int, default=8100,
-      help="ONVIF port of cam1; camN gets onvif-port+N-1 (0 = free ports)")
+    a(
+        "--onvif-port",
+        type=int,
+        default=8100,
+        help="ONVIF port of cam1; camN gets onvif-port+N-1 (0 = free ports)",
+    )
     a("--no-onvif", action="store_true", help="do not start the ONVIF devices")
     a("--discovery", action="store_true", help="answer WS-Discovery probes (UDP 3702)")
     a("--discovery-port", type=int, default=3702)
     a("--auth", choices=AUTH_MODES, default="none", help="RTSP authentication")
     a("--username", default="admin")
     a("--password", default="admin")
-    a("--no-digest-qop", action="store_true",
-      help="Digest challenge without qop (RFC 2069 style); answers with qop still work")
+    a(
+        "--no-digest-qop",
+        action="store_true",
+        help="Digest challenge without qop (RFC 2069 style); answers with qop still work",
+    )
     a("--resolution", type=_size, default=(1280, 720), help="main stream WxH")
     a("--sub-resolution", type=_size, default=(640, 360), help="sub stream WxH")
     a("--fps", type=int, default=30)
@@ -72,23 +79,44 @@ def build_parser() -> argparse.ArgumentParser:
     a("--profile", choices=PROFILES, default="main", help="H.264 profile")
     a("--bframes", type=int, default=0, help="B-frames between P-frames (default none)")
     a("--audio", action="store_true", help="add an AAC tone track (live source)")
-    a("--source", choices=SOURCES, default="live",
-      help="live: render and encode; loop: replay a pre-encoded clip (no encoding)")
+    a(
+        "--source",
+        choices=SOURCES,
+        default="live",
+        help="live: render and encode; loop: replay a pre-encoded clip (no encoding)",
+    )
     a("--loop-file", type=Path, default=None, help="H.264 file to loop as the main stream")
     a("--loop-file-sub", type=Path, default=None, help="H.264 file to loop as the sub stream")
     a("--loop-seconds", type=float, default=4.0, help="length of a generated loop clip")
     a("--cache-dir", type=Path, default=default_cache_dir(), help="where clips are cached")
     a("--motion", action="store_true", help="start with moving objects on every camera")
-    a("--fault", action="append", default=[], metavar="CAM:FAULT[=V]",
-      help="initial fault, e.g. cam2:stall, cam2:corrupt, cam3:offline_s=30 (repeatable)")
+    a(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="CAM:FAULT[=V]",
+        help="initial fault, e.g. cam2:stall, cam2:corrupt, cam3:offline_s=30 (repeatable)",
+    )
     a("--session-timeout", type=float, default=60.0, help="RTSP session timeout, seconds")
-    a("--linger", type=float, default=10.0,
-      help="seconds a stream keeps encoding after its last client left")
-    a("--client-buffer-kb", type=int, default=None,
-      help="per-client send backlog before frames are skipped (default ~1 s of video); "
-      "also caps the socket's kernel send buffer")
-    a("--slow-drop-s", type=float, default=10.0,
-      help="disconnect a client that stays backed up this long")
+    a(
+        "--linger",
+        type=float,
+        default=10.0,
+        help="seconds a stream keeps encoding after its last client left",
+    )
+    a(
+        "--client-buffer-kb",
+        type=int,
+        default=None,
+        help="per-client send backlog before frames are skipped (default ~1 s of video); "
+        "also caps the socket's kernel send buffer",
+    )
+    a(
+        "--slow-drop-s",
+        type=float,
+        default=10.0,
+        help="disconnect a client that stays backed up this long",
+    )
     a("--name-prefix", default="Camera", help="camera names are '<prefix> N'")
     a("--log-level", default="INFO")
     return p
@@ -127,10 +155,20 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         raise SystemExit("--cameras must be between 1 and 1000")
     if args.fps < 1 or args.fps > 120:
         raise SystemExit("--fps must be between 1 and 120")
-    main = EncodeSettings(fps=args.fps, bitrate=args.bitrate, gop_s=args.gop,
-                          profile=args.profile, bframes=args.bframes)
-    sub = EncodeSettings(fps=args.sub_fps or args.fps, bitrate=args.sub_bitrate,
-                         gop_s=args.gop, profile=args.profile, bframes=args.bframes)
+    main = EncodeSettings(
+        fps=args.fps,
+        bitrate=args.bitrate,
+        gop_s=args.gop,
+        profile=args.profile,
+        bframes=args.bframes,
+    )
+    sub = EncodeSettings(
+        fps=args.sub_fps or args.fps,
+        bitrate=args.sub_bitrate,
+        gop_s=args.gop,
+        profile=args.profile,
+        bframes=args.bframes,
+    )
     return SimConfig(
         cameras=args.cameras,
         host=args.host,

@@ -137,17 +137,31 @@ class RtspClient:
             token = base64.b64encode(f"{self.username}:{self.password or ''}".encode())
             return "Basic " + token.decode()
         realm, nonce = self._auth["realm"], self._auth["nonce"]
-        fields = [f'username="{self.username}"', f'realm="{realm}"', f'nonce="{nonce}"',
-                  f'uri="{url}"']
+        fields = [
+            f'username="{self.username}"',
+            f'realm="{realm}"',
+            f'nonce="{nonce}"',
+            f'uri="{url}"',
+        ]
         if "qop" in self._auth and self.digest_qop:
             self._nc += 1
             nc, cnonce = f"{self._nc:08x}", os.urandom(8).hex()
-            resp = digest_response(self.username, self.password or "", method, url, nonce,
-                                   qop="auth", nc=nc, cnonce=cnonce, realm=realm)
+            resp = digest_response(
+                self.username,
+                self.password or "",
+                method,
+                url,
+                nonce,
+                qop="auth",
+                nc=nc,
+                cnonce=cnonce,
+                realm=realm,
+            )
             fields += [f'response="{resp}"', "qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
         else:
-            resp = digest_response(self.username, self.password or "", method, url, nonce,
-                                   realm=realm)
+            resp = digest_response(
+                self.username, self.password or "", method, url, nonce, realm=realm
+            )
             fields.append(f'response="{resp}"')
         return "Digest " + ", ".join(fields)
 
@@ -224,8 +238,9 @@ class RtspClient:
         await self.describe()
         for track in tracks:
             transport = f"RTP/AVP/TCP;unicast;interleaved={2 * track}-{2 * track + 1}"
-            resp = await self.request("SETUP", f"{self.content_base}trackID={track}",
-                                      {"Transport": transport})
+            resp = await self.request(
+                "SETUP", f"{self.content_base}trackID={track}", {"Transport": transport}
+            )
             if resp.status != 200:
                 raise RtspError(resp.status, resp.reason)
             self.session = resp.headers.get("session", "").split(";", 1)[0]
@@ -257,8 +272,9 @@ class RtspClient:
             lines.append(f"Session: {self.session}")
         self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
 
-    async def count_frames(self, seconds: float, channel: int = 0,
-                           keep_timestamps: bool = False) -> FrameCount:
+    async def count_frames(
+        self, seconds: float, channel: int = 0, keep_timestamps: bool = False
+    ) -> FrameCount:
         """Count RTP packets and frames (marker bits) on ``channel`` for ``seconds``.
 
         Parses whole read buffers at once rather than awaiting every packet, so one

@@ -148,8 +148,7 @@ def load_clip(path: Path, default_fps: int) -> LoopClip:
             frames.append((packetize(nals), keyframe))
     if not frames or params is None:
         raise ValueError(f"{path}: no decodable H.264 keyframe found")
-    return LoopClip(frames=frames, params=params, width=width, height=height, fps=fps,
-                    path=path)
+    return LoopClip(frames=frames, params=params, width=width, height=height, fps=fps, path=path)
 
 
 _CLIPS: dict[Path, LoopClip] = {}

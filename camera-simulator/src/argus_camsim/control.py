@@ -27,8 +27,14 @@ from argus_camsim.faults import CommandError, apply_faults, apply_motion, apply_
 log = logging.getLogger(__name__)
 _REQUEST_TIMEOUT_S = 10.0
 _MAX_BODY = 64 * 1024
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
 
 Describe = Callable[[CameraRuntime, str | None], dict[str, Any]]
 
@@ -83,8 +89,12 @@ class ControlServer:
         except HttpError as exc:
             status = exc.status
             body = json.dumps({"error": exc.error, "detail": exc.detail}).encode()
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError,
-                asyncio.LimitOverrunError):
+        except (
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.LimitOverrunError,
+        ):
             writer.close()
             return
         except Exception:
@@ -104,9 +114,7 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def _read(
-        self, reader: asyncio.StreamReader
-    ) -> tuple[str, str, dict[str, str], bytes]:
+    async def _read(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes]:
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         lines = head.split("\r\n")
         parts = lines[0].split()

@@ -76,7 +76,7 @@ def apply_faults(cam: CameraRuntime, payload: dict[str, Any]) -> dict[str, Any]:
 def apply_motion(cam: CameraRuntime, payload: dict[str, Any]) -> dict[str, Any]:
     """Apply ``{"on": bool}``."""
     if "on" not in payload:
-        raise CommandError("body must be {\"on\": true|false}")
+        raise CommandError('body must be {"on": true|false}')
     on = _bool(payload, "on")
     cam.set_motion(on)
     return {"motion": on}

@@ -159,8 +159,9 @@ class StreamHub:
             return
         if faults.corrupt:
             payloads = corrupt_payloads(payloads)
-        frame = MediaFrame(0, payloads, rtp_ts, self._vseq, self.video_ssrc, VIDEO_PT,
-                           keyframe, wall_ms)
+        frame = MediaFrame(
+            0, payloads, rtp_ts, self._vseq, self.video_ssrc, VIDEO_PT, keyframe, wall_ms
+        )
         self._vseq = (self._vseq + len(payloads)) & 0xFFFF
         self._fanout(frame)
 
@@ -169,8 +170,17 @@ class StreamHub:
         if not self._subs or self.camera.faults.stall:
             return
         for rtp_ts, payload in frames:
-            frame = MediaFrame(1, [payload], rtp_ts, self._aseq, self.audio_ssrc, AUDIO_PT,
-                               False, wall_ms, marker_all=True)
+            frame = MediaFrame(
+                1,
+                [payload],
+                rtp_ts,
+                self._aseq,
+                self.audio_ssrc,
+                AUDIO_PT,
+                False,
+                wall_ms,
+                marker_all=True,
+            )
             self._aseq = (self._aseq + 1) & 0xFFFF
             self._fanout(frame)
 

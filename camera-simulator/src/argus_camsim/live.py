@@ -106,8 +106,9 @@ class LiveEncoder:
             return
         self._stop = threading.Event()
         name = f"enc-{self.hub.camera.path}-{self.hub.variant}"
-        self._thread = threading.Thread(target=self._run, args=(self._stop,), name=name,
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name=name, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -156,8 +157,7 @@ class LiveEncoder:
             if ctx is None or want != size:
                 ctx = open_h264_encoder(want[0], want[1], self.settings)
                 size = want
-                log.info("encoding %s/%s at %dx%d", self.hub.camera.path, self.hub.variant,
-                         *size)
+                log.info("encoding %s/%s at %dx%d", self.hub.camera.path, self.hub.variant, *size)
             wall_ms = now_ms()
             buf = self.scene.render(size[0], size[1], wall_ms)
             frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
@@ -165,8 +165,9 @@ class LiveEncoder:
             wall_of_pts[n] = wall_ms
             for packet in ctx.encode(frame):
                 pts = packet.pts if packet.pts is not None else n
-                self._emit(bytes(packet), pts, packet.is_keyframe,
-                           wall_of_pts.pop(pts, wall_ms), size)
+                self._emit(
+                    bytes(packet), pts, packet.is_keyframe, wall_of_pts.pop(pts, wall_ms), size
+                )
             if len(wall_of_pts) > 64:  # B-frame reordering never holds this many
                 wall_of_pts.clear()
             if tone is not None:
@@ -175,8 +176,9 @@ class LiveEncoder:
                     break
             n += 1
 
-    def _emit(self, data: bytes, pts: int, keyframe: bool, wall_ms: int,
-              size: tuple[int, int]) -> None:
+    def _emit(
+        self, data: bytes, pts: int, keyframe: bool, wall_ms: int, size: tuple[int, int]
+    ) -> None:
         nals = split_annexb(data)
         params = find_parameter_sets(nals) if keyframe else None
         payloads = packetize(nals)

@@ -80,9 +80,7 @@ class LoopStream:
         self.seconds = seconds
         self.active = False
         # Spread keyframes of many cameras over the clip.
-        self.offset = (hub.camera.index * 7 + (3 if hub.variant == "sub" else 0)) % len(
-            clip.frames
-        )
+        self.offset = (hub.camera.index * 7 + (3 if hub.variant == "sub" else 0)) % len(clip.frames)
         self._start_n = 0
         self._ts_base = int.from_bytes(os.urandom(4), "big")
         self._ts_step = VIDEO_CLOCK // scheduler.fps

@@ -109,9 +109,7 @@ class MediaFrame:
         return len(self.payloads)
 
 
-def sender_report(
-    ssrc: int, wall_ms: int, rtp_ts: int, packets: int, octets: int
-) -> bytes:
+def sender_report(ssrc: int, wall_ms: int, rtp_ts: int, packets: int, octets: int) -> bytes:
     """An RTCP sender report (RFC 3550 6.4.1) without report blocks.
 
     It maps ``rtp_ts`` to the wall-clock time ``wall_ms`` so clients can recover the

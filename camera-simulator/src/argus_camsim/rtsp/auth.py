@@ -124,7 +124,13 @@ class RtspAuth:
         if qop not in (None, "auth"):
             return False
         expected = digest_response(
-            self.username, self.password, method, p["uri"], p["nonce"],
-            qop=qop, nc=p.get("nc", ""), cnonce=p.get("cnonce", ""),
+            self.username,
+            self.password,
+            method,
+            p["uri"],
+            p["nonce"],
+            qop=qop,
+            nc=p.get("nc", ""),
+            cnonce=p.get("cnonce", ""),
         )
         return hmac.compare_digest(expected, p["response"].lower())

@@ -171,8 +171,14 @@ class RtspConnection:
         if params is None:
             return response(503, req.cseq)
         title = f"{cam.info.name} {target.variant}"
-        sdp = build_sdp(self.local_ip, title, params, self.server.fps_of(hub),
-                        (hub.width, hub.height), hub.with_audio)
+        sdp = build_sdp(
+            self.local_ip,
+            title,
+            params,
+            self.server.fps_of(hub),
+            (hub.width, hub.height),
+            hub.with_audio,
+        )
         base = req.url if req.url.endswith("/") else req.url + "/"
         headers = [("Content-Type", "application/sdp"), ("Content-Base", base)]
         return response(200, req.cseq, headers, sdp.encode())
@@ -195,8 +201,14 @@ class RtspConnection:
             return response(459, req.cseq)
         if session is None:
             sid = secrets.token_hex(8)
-            session = RtspSession(sid, hub, self.transport, self.abort,
-                                  self.server.max_buffer_of(hub), self.server.slow_drop_s)
+            session = RtspSession(
+                sid,
+                hub,
+                self.transport,
+                self.abort,
+                self.server.max_buffer_of(hub),
+                self.server.slow_drop_s,
+            )
             self.sessions[sid] = session
         ssrc = hub.video_ssrc if track == VIDEO_TRACK else hub.audio_ssrc
         out = TrackOut(ssrc=ssrc)
@@ -207,8 +219,9 @@ class RtspConnection:
         else:
             assert spec.client_port is not None
             try:
-                out.udp = await open_udp_pair(self.local_ip, self.peer_ip, spec.client_port,
-                                              session.touch)
+                out.udp = await open_udp_pair(
+                    self.local_ip, self.peer_ip, spec.client_port, session.touch
+                )
             except OSError:
                 return response(461, req.cseq)
             sp = out.udp.server_port

@@ -55,9 +55,7 @@ async def open_udp_pair(
     """Bind an even/odd port pair for RTP/RTCP (bounded number of attempts)."""
     loop = asyncio.get_running_loop()
     for _ in range(20):
-        rtp, _ = await loop.create_datagram_endpoint(
-            asyncio.DatagramProtocol, local_addr=(host, 0)
-        )
+        rtp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=(host, 0))
         port = rtp.get_extra_info("sockname")[1]
         if port % 2 == 0 and port < 65535:
             try:
@@ -161,8 +159,7 @@ class RtspSession:
         self._backed_up_since = None
         if now - track.last_sr >= SR_INTERVAL_S:
             track.last_sr = now
-            sr = sender_report(track.ssrc, frame.wall_ms, frame.rtp_ts, track.packets,
-                               track.octets)
+            sr = sender_report(track.ssrc, frame.wall_ms, frame.rtp_ts, track.packets, track.octets)
             transport.write(struct.pack("!BBH", 0x24, track.channel + 1, len(sr)) + sr)
         transport.write(frame.tcp(track.channel))
         track.packets += frame.packet_count
@@ -173,8 +170,7 @@ class RtspSession:
         assert udp is not None
         if now - track.last_sr >= SR_INTERVAL_S:
             track.last_sr = now
-            sr = sender_report(track.ssrc, frame.wall_ms, frame.rtp_ts, track.packets,
-                               track.octets)
+            sr = sender_report(track.ssrc, frame.wall_ms, frame.rtp_ts, track.packets, track.octets)
             udp.rtcp.sendto(sr, (udp.client_host, udp.client_ports[1]))
         addr = (udp.client_host, udp.client_ports[0])
         for packet in frame.datagrams():
@@ -188,9 +184,14 @@ class RtspSession:
         self.skipped_frames += 1
         if self._backed_up_since is None:
             self._backed_up_since = now
-            log.info("client of %s/%s is slow, skipping frames", self.hub.camera.path,
-                     self.hub.variant)
+            log.info(
+                "client of %s/%s is slow, skipping frames", self.hub.camera.path, self.hub.variant
+            )
         elif now - self._backed_up_since > self.slow_drop_s:
-            log.warning("dropping client of %s/%s: backed up for %.0f s",
-                        self.hub.camera.path, self.hub.variant, self.slow_drop_s)
+            log.warning(
+                "dropping client of %s/%s: backed up for %.0f s",
+                self.hub.camera.path,
+                self.hub.variant,
+                self.slow_drop_s,
+            )
             self._on_slow()

@@ -171,9 +171,9 @@ def permission_actor(permission: str) -> Callable[..., Awaitable[Actor]]:
     """Dependency giving the audit ``Actor`` of a principal holding ``permission``."""
     check = require_permission(permission)
 
-    async def dependency(
-        request: Request, principal: Annotated[Principal, Depends(check)]
-    ) -> Actor:
+    # A default rather than Annotated[...]: annotations are strings here, and a string
+    # cannot name the local ``check``.
+    async def dependency(request: Request, principal: Principal = Depends(check)) -> Actor:
         return actor_for(request, principal)
 
     return dependency

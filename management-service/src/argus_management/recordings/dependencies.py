@@ -22,10 +22,11 @@ def camera_with(permission: str) -> Callable[..., Awaitable[tuple[Camera, Princi
     """Dependency: the path's camera if the caller holds ``permission`` and may see it."""
     check = require_permission(permission)
 
+    # ``principal`` as a default: string annotations cannot name the local ``check``.
     async def dependency(
         session: SessionDep,
-        principal: Annotated[Principal, Depends(check)],
         camera_id: Annotated[int, CAMERA_ID],
+        principal: Principal = Depends(check),
     ) -> tuple[Camera, Principal]:
         camera = await session.get(Camera, camera_id)
         if camera is None or not principal.may_see_camera(camera.id):

@@ -1,7 +1,89 @@
-"""HLS over recorded segment files (filled in below)."""
+"""HLS for recordings: ``GET /vod/{camera_id}/index.m3u8?start=&end=`` over segment files.
+
+The playlist needs the user's bearer token (hls.js: ``xhrSetup``), because the segments
+come from management's timeline with the user's own rights. File URLs in it carry a media
+token for that camera, so the player fetches them without headers.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from argus_common.errors import NotFound, Unprocessable
+from argus_common.jwt import JwtCodec
+from argus_streaming.auth.dependencies import CurrentUser, check_camera, management, media_claims
+from argus_streaming.vod.files import IndexCache, recording_path
+from argus_streaming.vod.playlist import IndexedSegment, build_playlist
 
 router = APIRouter()
+CameraId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_WINDOW = timedelta(days=7)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _cache(request: Request) -> IndexCache:
+    cache = getattr(request.app.state, "vod_index", None)
+    if cache is None:
+        cache = request.app.state.vod_index = IndexCache()
+    return cache
+
+
+@router.get("/vod/{camera_id}/index.m3u8")
+async def vod_playlist(
+    request: Request,
+    camera_id: CameraId,
+    user: CurrentUser,
+    start: Annotated[datetime, Query()],
+    end: Annotated[datetime, Query()],
+) -> Response:
+    """An fMP4 HLS playlist of the recordings between ``start`` and ``end``."""
+    start, end = _utc(start), _utc(end)
+    if end <= start or end - start > MAX_WINDOW:
+        raise Unprocessable("end must come after start, at most 7 days later")
+    await check_camera(request, user, camera_id)
+    refs = await management(request).segments(user.token, camera_id, start, end)
+    root = FsPath(request.app.state.settings.recordings_dir)
+    cache = _cache(request)
+    indexed = []
+    for ref in refs:
+        try:
+            path = recording_path(root, ref.path, camera_id)
+        except NotFound:
+            continue
+        idx = await cache.get(path)
+        if idx is not None:
+            indexed.append(IndexedSegment(ref.path, _utc(ref.start), idx))
+    if not indexed:
+        raise NotFound("no recordings in that time range")
+    codec: JwtCodec = request.app.state.jwt
+    ttl = max(request.app.state.settings.media_token_ttl_s,
+              int((end - start).total_seconds()) + 3600)
+    token = codec.issue(user.sub, "media", ttl, {"camera_id": camera_id, "scope": "vod"}).token
+    text = build_playlist(indexed, start, end,
+                          lambda p: f"/vod/{camera_id}/files/{p}?token={token}")
+    return Response(text, media_type="application/vnd.apple.mpegurl",
+                    headers={"Cache-Control": "no-store"})
+
+
+@router.get("/vod/{camera_id}/files/{path:path}")
+async def vod_file(
+    request: Request,
+    camera_id: CameraId,
+    path: Annotated[str, Path(max_length=256)],
+    token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> Response:
+    """A recorded file (byte ranges supported), for URLs of a VOD playlist."""
+    claims = media_claims(request, token)
+    if claims.get("camera_id") != camera_id or claims.get("scope") != "vod":
+        raise NotFound("no such recording")
+    root = FsPath(request.app.state.settings.recordings_dir)
+    file = recording_path(root, path, camera_id)
+    return FileResponse(file, media_type="video/mp4", headers={"Cache-Control": "private"})

@@ -1,0 +1,1 @@
+"""ARGUS recording-service: records cameras into crash-safe fragmented MP4 segments."""

@@ -1,0 +1,64 @@
+"""recording-service settings: ``RECORDING_`` prefix for its own, shared names unprefixed."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from argus_common.settings import ArgusSettings
+from pydantic import Field, field_validator
+
+
+def default_instance_id() -> str:
+    """Unique per process: two recorders on one host must never share leases."""
+    return f"{socket.gethostname()}-{os.getpid()}"[:64]
+
+
+class Settings(ArgusSettings):
+    """Settings of recording-service; every field is documented in ``.env.example``."""
+
+    recordings_dir: Path = Field(Path("./data/recordings"), alias="RECORDINGS_DIR")
+    management_url: str = Field("http://127.0.0.1:8001", alias="MANAGEMENT_URL")
+    instance_id: str = Field(
+        default_factory=default_instance_id, alias="RECORDING_INSTANCE_ID",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+    )
+    segment_seconds: float = Field(60.0, alias="RECORDING_SEGMENT_SECONDS", ge=1, le=3600)
+    pre_roll_s: float = Field(5.0, alias="RECORDING_PRE_ROLL_S", ge=0, le=60)
+    post_roll_s: float = Field(10.0, alias="RECORDING_POST_ROLL_S", ge=0, le=600)
+    event_max_s: float = Field(600.0, alias="RECORDING_EVENT_MAX_S", ge=1, le=600)
+    # A dead recorder's cameras are taken within TTL plus one renewal period (TTL/3).
+    lease_ttl_s: float = Field(10.0, alias="RECORDING_LEASE_TTL_S", ge=1, le=20)
+    min_free_bytes: int = Field(2**30, alias="RECORDINGS_MIN_FREE_BYTES", ge=0)
+    min_free_percent: float = Field(5.0, alias="RECORDING_MIN_FREE_PERCENT", ge=0, le=99)
+    disk_check_interval_s: float = Field(10.0, alias="RECORDING_DISK_CHECK_INTERVAL_S", ge=0.2)
+    retention_interval_s: float = Field(600.0, alias="RECORDING_RETENTION_INTERVAL_S", ge=0.2)
+    purge_batch: int = Field(200, alias="RECORDING_PURGE_BATCH", ge=1, le=5000)
+    camera_refresh_s: float = Field(60.0, alias="RECORDING_CAMERA_REFRESH_S", ge=1)
+    backoff: str = Field("1,2,5,10", alias="RECORDING_BACKOFF_S")
+    probe_interval_s: float = Field(1.0, alias="RECORDING_PROBE_INTERVAL_S", ge=0.1, le=10)
+    max_clock_drift_ms: float = Field(2000.0, alias="RECORDING_MAX_CLOCK_DRIFT_MS", ge=50)
+    fsync: bool = Field(True, alias="RECORDING_FSYNC")
+    metrics_host: str = Field("127.0.0.1", alias="RECORDING_METRICS_HOST")
+    metrics_port: int = Field(9101, alias="RECORDING_METRICS_PORT", ge=0, le=65535)
+
+    @field_validator("backoff")
+    @classmethod
+    def _backoff_steps(cls, value: str) -> str:
+        steps = [float(p) for p in value.split(",") if p.strip()]
+        if not steps or any(s <= 0 or s > 300 for s in steps):
+            raise ValueError("RECORDING_BACKOFF_S: comma-separated seconds, each in (0, 300]")
+        return value
+
+    @property
+    def backoff_steps(self) -> list[float]:
+        """Reconnect delays in seconds; the last one repeats."""
+        return [float(p) for p in self.backoff.split(",") if p.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once from the environment (and ``.env``)."""
+    return Settings()

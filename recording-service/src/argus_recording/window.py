@@ -1,0 +1,77 @@
+"""Which events keep a camera's event recording open (shared by the loop and a worker).
+
+Start events (``motion.start``, ``rtmp.publish``, ``manual``) open a recording; the end
+events (``motion.end``, ``rtmp.unpublish``) or a manual event's ``ends_at`` close it. Each
+event records until its end plus the post-roll, at most ``max_ms`` after its start; any
+events whose spans overlap make one recording.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+START_TYPES = {"motion.start": "motion", "rtmp.publish": "rtmp", "manual": "manual"}
+END_TYPES = {"motion.end": "motion", "rtmp.unpublish": "rtmp"}
+_FORGET_AFTER_MS = 60_000.0
+
+
+@dataclass
+class _Event:
+    group: str
+    start_ms: float
+    end_ms: float | None
+
+
+class EventWindow:
+    """Active events of one camera. The event consumer writes; the camera thread reads."""
+
+    def __init__(self, post_roll_ms: float, max_ms: float) -> None:
+        self.post_roll_ms = post_roll_ms
+        self.max_ms = max_ms
+        self._lock = threading.Lock()
+        self._events: dict[str, _Event] = {}
+
+    def apply(self, event_type: str, key: str, ts_ms: float, ends_at_ms: float | None) -> bool:
+        """Take one event message into account; False when its type is not ours."""
+        with self._lock:
+            if event_type in START_TYPES:
+                if key not in self._events:
+                    self._events[key] = _Event(START_TYPES[event_type], ts_ms, ends_at_ms)
+                return True
+            group = END_TYPES.get(event_type)
+            if group is None:
+                return False
+            for event in self._events.values():
+                if event.group == group and event.end_ms is None and event.start_ms <= ts_ms:
+                    event.end_ms = ts_ms
+            return True
+
+    def _until(self, event: _Event) -> float:
+        cap = event.start_ms + self.max_ms
+        end = cap if event.end_ms is None else min(event.end_ms, cap)
+        return max(end, event.start_ms) + self.post_roll_ms
+
+    def span(self, now_ms: float) -> tuple[float, float] | None:
+        """``(first start, until)`` of the events still recording at ``now_ms``."""
+        with self._lock:
+            start: float | None = None
+            until = 0.0
+            stale = []
+            for key, event in self._events.items():
+                end = self._until(event)
+                if end <= now_ms:
+                    if end < now_ms - _FORGET_AFTER_MS:
+                        stale.append(key)
+                    continue
+                if event.start_ms > now_ms:
+                    continue  # reported ahead of our clock: not yet
+                start = event.start_ms if start is None else min(start, event.start_ms)
+                until = max(until, end)
+            for key in stale:
+                del self._events[key]
+        return None if start is None else (start, until)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()

@@ -1,0 +1,48 @@
+"""Playback over WebRTC: ``POST /whep/{camera_id}?start=<ISO-8601>``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi import Request
+
+from argus_common.errors import NotFound
+from argus_streaming.auth.dependencies import User, management
+from argus_streaming.playback.reader import PlaybackFile, read_units
+from argus_streaming.playback.track import PlaybackVideoTrack
+from argus_streaming.vod.files import recording_path
+from argus_streaming.webrtc.sessions import WhepManager, WhepSession
+
+# How far ahead of ``start`` segments are looked up for one playback session.
+LOOKAHEAD = timedelta(hours=6)
+
+
+async def playback_files(
+    request: Request, user: User, camera_id: int, start: datetime
+) -> list[PlaybackFile]:
+    """Recorded files from ``start`` on, located through management's timeline."""
+    refs = await management(request).segments(user.token, camera_id, start, start + LOOKAHEAD)
+    root = Path(request.app.state.settings.recordings_dir)
+    files = []
+    for ref in refs:
+        if ref.end <= start:
+            continue
+        try:
+            files.append(PlaybackFile(recording_path(root, ref.path, camera_id), ref.start))
+        except NotFound:
+            continue
+    return files
+
+
+async def start_playback(
+    request: Request, user: User, camera_id: int, start: datetime, speed: float, offer: str
+) -> tuple[WhepSession, str]:
+    """Answer a WHEP offer with recordings of ``camera_id`` from ``start``."""
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    files = await playback_files(request, user, camera_id, start)
+    if not files:
+        raise NotFound("no recording at or after that time")
+    track = PlaybackVideoTrack(read_units(files, start), speed)
+    manager: WhepManager = request.app.state.whep
+    return await manager.create_playback(camera_id, offer, user.sub, track, cleanup=track.stop)
