@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -51,12 +52,13 @@ def management(database_url: str, workers: int = 2, **extra: str) -> Iterator[st
     """Run ``argus-management`` as a real process; yields its base URL."""
     port = free_port()
     namespace = f"argus-bench-{uuid.uuid4().hex[:8]}"
+    data_dir = tempfile.mkdtemp(prefix="argus-bench-")
     env = {
         **os.environ, "ARGUS_ENV": "test", "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET, "INTERNAL_API_KEY": INTERNAL, "ARGUS_REDIS_NAMESPACE": namespace,
         "ARGUS_ADMIN_USERNAME": "admin", "ARGUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "MANAGEMENT_PORT": str(port), "MANAGEMENT_WORKERS": str(workers), "LOG_LEVEL": "WARNING",
-        "ARGUS_DATA_DIR": tempfile.mkdtemp(prefix="argus-bench-"), **extra,
+        "ARGUS_DATA_DIR": data_dir, **extra,
     }
     proc = subprocess.Popen([str(ROOT / ".venv/bin/argus-management")], env=env,
                             stdout=subprocess.DEVNULL, start_new_session=True)
@@ -80,6 +82,7 @@ def management(database_url: str, workers: int = 2, **extra: str) -> Iterator[st
         except subprocess.TimeoutExpired:
             proc.kill()
         _drop_namespace(namespace)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _drop_namespace(namespace: str) -> None:

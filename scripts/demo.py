@@ -20,7 +20,9 @@ DEMO = [
 ]
 
 
-def register_demo_cameras(api: str, username: str, password: str) -> None:
+def register_demo_cameras(
+    api: str, username: str, password: str, camera_host: str = "127.0.0.1"
+) -> None:
     """Add the demo cameras through the API unless cameras with those names exist."""
     with httpx.Client(base_url=api, timeout=10) as client:
         token = client.post("/api/v1/auth/login", data={"username": username,
@@ -36,9 +38,9 @@ def register_demo_cameras(api: str, username: str, password: str) -> None:
                 continue
             body = {
                 "name": cam["name"],
-                "stream_url": f"rtsp://127.0.0.1:{RTSP_PORT}/{cam['path']}/main",
-                "sub_stream_url": f"rtsp://127.0.0.1:{RTSP_PORT}/{cam['path']}/sub",
-                "onvif_host": "127.0.0.1",
+                "stream_url": f"rtsp://{camera_host}:{RTSP_PORT}/{cam['path']}/main",
+                "sub_stream_url": f"rtsp://{camera_host}:{RTSP_PORT}/{cam['path']}/sub",
+                "onvif_host": camera_host,
                 "onvif_port": cam["onvif_port"],
                 "has_ptz": cam["has_ptz"],
                 "username": "admin",
@@ -60,3 +62,26 @@ def start_demo_cameras(stack: Stack, env: dict[str, str], api: str) -> None:
     ], env)
     time.sleep(1.0)
     register_demo_cameras(api, env["ARGUS_ADMIN_USERNAME"], env["ARGUS_ADMIN_PASSWORD"])
+
+
+def main() -> None:
+    """``python scripts/demo.py API CAMERA_HOST``: register the demo cameras (Compose demo
+    profile), with the admin credentials from ARGUS_ADMIN_USERNAME / ARGUS_ADMIN_PASSWORD."""
+    import sys
+
+    api, host = sys.argv[1], sys.argv[2]
+    if not os.environ.get("ARGUS_ADMIN_PASSWORD"):
+        sys.exit("set ARGUS_ADMIN_PASSWORD in .env to register the demo cameras")
+    for _ in range(60):  # management may still be starting
+        try:
+            if httpx.get(f"{api}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(2)
+    register_demo_cameras(api, os.environ.get("ARGUS_ADMIN_USERNAME", "admin"),
+                          os.environ["ARGUS_ADMIN_PASSWORD"], host)
+
+
+if __name__ == "__main__":
+    main()

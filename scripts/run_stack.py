@@ -142,6 +142,10 @@ def main() -> None:
         api = f"http://127.0.0.1:{MANAGEMENT_PORT}"
         if not _wait_http(f"{api}/readyz", 60):
             raise SystemExit("management-service did not become ready")
+        streaming = VENV_BIN / "argus-streaming"
+        if streaming.exists():  # live and recorded video to browsers (WHEP, HLS)
+            env.setdefault("MANAGEMENT_URL", api)
+            stack.start("streaming-service", [str(streaming)], env)
         from demo import start_demo_cameras  # after management is up
 
         start_demo_cameras(stack, env, api)
@@ -153,6 +157,9 @@ def main() -> None:
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
+        if streaming.exists():
+            port = env.get("STREAMING_PORT", "8080")
+            print(f"  streaming       http://127.0.0.1:{port}/v1/docs (WHEP, HLS)", flush=True)
         name = stack.wait_any()
         print(f"{name} exited; stopping the stack", flush=True)
     except KeyboardInterrupt:

@@ -52,3 +52,19 @@ def test_dockerfile_command_is_a_console_script(dockerfile: Path) -> None:
     assert cmd, f"{dockerfile}: no exec-form CMD"
     scripts = "".join(p.read_text() for p in ROOT.glob("*/pyproject.toml"))
     assert f"{cmd.group(1)} = " in scripts, f"{cmd.group(1)} is not a console script"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_dockerfile_install_step_resolves(dockerfile: Path, tmp_path: Path) -> None:
+    """No Docker engine here: check the image's `uv sync` against the lock instead."""
+    match = re.search(r"uv sync (--frozen --no-dev --package [\w-]+)", dockerfile.read_text())
+    assert match, f"{dockerfile}: expected `uv sync --frozen --no-dev --package <name>`"
+    uv = shutil.which("uv")
+    assert uv, "uv is required"
+    result = subprocess.run(
+        [uv, "sync", *match.group(1).split(), "--dry-run"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
+             "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

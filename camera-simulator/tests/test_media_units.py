@@ -156,3 +156,20 @@ def test_fault_flags() -> None:
     for bad in ("stall", "cam1:explode", "cam1:offline_s=soon"):
         with pytest.raises(CommandError):
             parse_fault_flag(bad)
+
+
+def test_environment_sets_flag_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from argus_camsim.cli import apply_env_defaults, build_parser, config_from_args
+
+    monkeypatch.setenv("CAMSIM_CAMERAS", "3")
+    monkeypatch.setenv("CAMSIM_MOTION", "true")
+    monkeypatch.setenv("CAMSIM_RESOLUTION", "640x360")
+    monkeypatch.setenv("CAMSIM_FAULT", "cam1:stall,cam2:corrupt")
+    parser = build_parser()
+    apply_env_defaults(parser)
+    config = config_from_args(parser.parse_args(["--cameras", "5"]))
+    assert config.cameras == 5  # the command line wins
+    assert config.motion is True
+    assert (config.width, config.height) == (640, 360)
+    assert config.faults == ["cam1:stall", "cam2:corrupt"]
+    assert config.main.gop_frames == 30 and config.main.bframes == 0

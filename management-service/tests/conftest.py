@@ -78,6 +78,9 @@ def settings(
         ARGUS_DATA_DIR=str(data_dir),
         MANAGEMENT_BCRYPT_ROUNDS=4,
         MANAGEMENT_WS_PING_INTERVAL_S=30,
+        # The liveness checker probes cameras and raises alerts on its own schedule: tests
+        # that want it run their own (test_liveness*.py).
+        MANAGEMENT_LIVENESS_ENABLED=False,
     )
 
 

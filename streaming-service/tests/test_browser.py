@@ -40,6 +40,10 @@ async def test_chromium_plays_whep(world: World) -> None:
         assert stats["framesDecoded"] > 10, stats
         assert stats["keyFramesDecoded"] >= 1
         assert (stats["frameWidth"], stats["frameHeight"]) == (WIDTH, HEIGHT)
+        status = await page.evaluate(
+            "([l, t]) => fetch(l, {method: 'DELETE', headers: {Authorization: 'Bearer ' + t}})"
+            ".then(r => r.status)", [result["location"], token])
+        assert status == 200
 
 
 async def test_chromium_plays_hls(world: World) -> None:

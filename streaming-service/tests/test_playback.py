@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import av
 import httpx
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from recordings_support import RecordedFile, record_segments
+from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, WIDTH, World
+
 from argus_camsim.stamp import read_timestamp_ms
 from argus_streaming.cameras.urls import with_userinfo
 from argus_streaming.media.mp4 import index_file
@@ -22,9 +26,6 @@ from argus_streaming.playback.reader import PlaybackFile, read_units
 from argus_streaming.playback.track import PlaybackVideoTrack
 from argus_streaming.vod.playlist import IndexedSegment, build_playlist
 from argus_streaming.webrtc.sessions import WhepManager
-
-from recordings_support import RecordedFile, record_segments
-from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, WIDTH, World
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ async def test_reader_starts_at_the_instant_and_is_seamless(
     assert stamps[-1] is not None
     assert abs(stamps[-1] - start.timestamp() * 1000) < 1000
     # Continuous across the boundary into the third file: no jump, no gap.
-    steps = [b.pts - a.pts for a, b in zip(live, live[1:], strict=False)]
+    steps = [b.pts - a.pts for a, b in itertools.pairwise(live)]
     assert all(0 < s <= 3 * 3000 for s in steps), steps
     expected = (recorded[-1].end_ms - start.timestamp() * 1000) / 1000 * 30
     assert abs(len(live) - expected) < 10

@@ -129,7 +129,8 @@ class Simulator:
 
         cfg = self.config
         auth = OnvifAuth(username=cfg.username, password=cfg.password, required=cfg.auth != "none")
-        rtsp_base = f"rtsp://{cfg.host}:{self.rtsp_port}"
+        # ONVIF substitutes the client's host for a wildcard bind; a public host wins.
+        rtsp_base = f"rtsp://{cfg.public_host or cfg.host}:{self.rtsp_port}"
         for offset, cam in enumerate(self.cameras.values()):
             port = cfg.onvif_port + offset if cfg.onvif_port else 0
             server = await start_onvif(cam.info, cfg.host, port, auth, cam.snapshot, rtsp_base)
@@ -138,9 +139,17 @@ class Simulator:
         if cfg.discovery:
             from argus_camsim.discovery import start_discovery
 
-            entries = [(s.camera, s.device_url) for s in self.onvif_servers]
+            entries = [
+                (
+                    s.camera,
+                    f"http://{cfg.public_host}:{s.port}/onvif/device_service"
+                    if cfg.public_host
+                    else s.device_url,
+                )
+                for s in self.onvif_servers
+            ]
             self.discovery = await start_discovery(
-                entries, host=cfg.discovery_host, port=cfg.discovery_port
+                entries, host=cfg.discovery_host or cfg.host, port=cfg.discovery_port
             )
 
     def describe(self, cam: CameraRuntime, host: str | None = None) -> dict[str, Any]:

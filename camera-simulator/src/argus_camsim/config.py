@@ -65,7 +65,7 @@ class SimConfig:
     onvif_port: int = 8100
     onvif: bool = True
     discovery: bool = False
-    discovery_host: str = "0.0.0.0"
+    discovery_host: str | None = None  # None = the same as host
     discovery_port: int = 3702
     control_port: int = 8099
     auth: str = "none"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -63,3 +65,18 @@ async def test_error_envelope_for_raised_validation_and_unknown() -> None:
         boom = await c.post("/x", json={"n": 2})
         assert boom.status_code == 500
         assert boom.json() == {"error": "InternalError", "detail": "internal server error"}
+
+
+def test_cached_verification_still_expires() -> None:
+    codec = JwtCodec("unit-secret-0123456789abcdef", "argus", "argus-api")
+    token = codec.issue("5", "access", 60).token
+    first = codec.decode(token, "access")
+    first["sub"] = "tampered"  # a caller changing its copy changes nothing cached
+    assert codec.decode(token, "access")["sub"] == "5"
+    with pytest.raises(Unauthorized):
+        codec.decode(token, "refresh")  # the cache is per type too
+    short = codec.issue("5", "access", 1)
+    assert codec.decode(short.token, "access")["sub"] == "5"  # now cached
+    time.sleep(max(0.0, short.expires_at + 0.05 - time.time()))  # its lifetime passes
+    with pytest.raises(Unauthorized, match="expired"):
+        codec.decode(short.token, "access")

@@ -44,6 +44,23 @@ class Settings(ArgusSettings):
     host: str = Field("127.0.0.1", alias="MANAGEMENT_HOST")
     port: int = Field(8001, alias="MANAGEMENT_PORT")
     workers: int = Field(1, alias="MANAGEMENT_WORKERS", ge=1)
+    # Camera liveness (liveness/): one process checks every camera each interval.
+    liveness_enabled: bool = Field(True, alias="MANAGEMENT_LIVENESS_ENABLED")
+    liveness_interval_s: float = Field(
+        10.0, alias="MANAGEMENT_LIVENESS_INTERVAL_S", ge=0.2, le=3600
+    )
+    liveness_concurrency: int = Field(100, alias="MANAGEMENT_LIVENESS_CONCURRENCY", ge=1, le=2000)
+    liveness_evidence_s: float = Field(60.0, alias="MANAGEMENT_LIVENESS_EVIDENCE_S", ge=0)
+    liveness_offline_after: int = Field(2, alias="MANAGEMENT_LIVENESS_OFFLINE_AFTER", ge=1, le=50)
+    liveness_alert_window_s: float = Field(
+        300.0, alias="MANAGEMENT_LIVENESS_ALERT_WINDOW_S", ge=0
+    )
+    # Outbound webhook for alerts (notify/webhook.py); unset: none.
+    webhook_url: str | None = Field(None, alias="MANAGEMENT_WEBHOOK_URL", pattern=r"^https?://")
+    webhook_secret: str | None = Field(None, alias="MANAGEMENT_WEBHOOK_SECRET")
+    webhook_queue_size: int = Field(1000, alias="MANAGEMENT_WEBHOOK_QUEUE_SIZE", ge=1)
+    webhook_max_attempts: int = Field(5, alias="MANAGEMENT_WEBHOOK_MAX_ATTEMPTS", ge=1, le=20)
+    webhook_timeout_s: float = Field(5.0, alias="MANAGEMENT_WEBHOOK_TIMEOUT_S", gt=0, le=60)
 
 
 @lru_cache

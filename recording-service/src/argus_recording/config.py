@@ -7,8 +7,9 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
-from argus_common.settings import ArgusSettings
 from pydantic import Field, field_validator
+
+from argus_common.settings import ArgusSettings
 
 
 def default_instance_id() -> str:

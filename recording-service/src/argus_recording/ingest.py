@@ -11,9 +11,11 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import av
+
 from argus_common.logging import redact_url
 
 VIDEO_CODECS = frozenset({"h264", "hevc"})
@@ -60,7 +62,7 @@ class Source:
     audio: av.AudioStream | None
     dropped_audio: str | None  # codec name of audio that MP4 cannot hold
 
-    def packets(self) -> Iterator[av.Packet]:
+    def packets(self) -> Iterator[av.Packet[Any]]:
         """Demuxed packets of the kept streams; read errors become ``IngestError``."""
         streams: list[av.stream.Stream] = [self.video]
         if self.audio is not None:
@@ -141,14 +143,19 @@ def _open(
 
 
 def rtsp_answers(url: str, timeout_s: float) -> bool:
-    """Whether an RTSP server answers OPTIONS at ``url`` (no credentials sent). Used while
-    backing off, to reconnect as soon as a camera that went away is back."""
+    """Whether the RTSP server answers DESCRIBE for ``url`` (no credentials sent: a 401
+    counts as an answer). Used while backing off, to reconnect as soon as a camera that
+    went away is back. DESCRIBE rather than OPTIONS: servers in front of several cameras
+    answer OPTIONS for all of them even when one is down."""
     parts = urlsplit(url)
     if parts.scheme.lower() != "rtsp" or not parts.hostname:
         return False
     hostport = parts.netloc.rpartition("@")[2]
     clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, ""))
-    request = f"OPTIONS {clean} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: argus-recording\r\n\r\n"
+    request = (
+        f"DESCRIBE {clean} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n"
+        "User-Agent: argus-recording\r\n\r\n"
+    )
     try:
         with socket.create_connection((parts.hostname, parts.port or 554), timeout_s) as sock:
             sock.settimeout(timeout_s)

@@ -65,7 +65,11 @@ class DirMaker:
         self.durable = durable
         self._known: set[Path] = set()
 
-    def ensure(self, directory: Path) -> None:
+    def ensure(self, directory: Path, *, recheck: bool = False) -> None:
+        """Create ``directory`` and missing parents (``recheck``: do not trust the cache,
+        retention may have pruned it)."""
+        if recheck:
+            self._known.discard(directory)
         if directory in self._known:
             return
         missing = []

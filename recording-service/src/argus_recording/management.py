@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import structlog
+
 from argus_common.errors import Unavailable
 from argus_common.events import EventMessage
-
 from argus_recording.cameras import CameraConfig
 
 log = structlog.get_logger("argus.recording.management")

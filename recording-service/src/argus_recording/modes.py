@@ -21,6 +21,8 @@ from argus_recording.window import EventWindow
 from argus_recording.writer import ClosedSegment, SegmentWriter
 
 log = structlog.get_logger("argus.recording.modes")
+# Keyframes land on whole seconds; float rounding must not push a cut a whole GOP later.
+_EPSILON_MS = 1.0
 
 
 @dataclass
@@ -73,7 +75,8 @@ class ContinuousRecorder:
                 return False
             writer = self.writer = self.ctx.open(item, self.kind)
         elif item.key and (
-            item.wall_ms - writer.start_ms >= self.segment_ms or item.params is not writer.params
+            item.wall_ms - writer.start_wall >= self.segment_ms - _EPSILON_MS
+            or item.params is not writer.params
         ):
             self.ctx.finish(writer, item.wall_ms)
             self.writer = None
@@ -127,7 +130,8 @@ class EventRecorder:
             self._close(item.wall_ms)
             return True
         if item.key and (
-            item.wall_ms - writer.start_ms >= self.max_ms or item.params is not writer.params
+            item.wall_ms - writer.start_wall >= self.max_ms - _EPSILON_MS
+            or item.params is not writer.params
         ):
             self.ctx.finish(writer, item.wall_ms)
             writer = self.writer = self.ctx.open(item, self.kind)

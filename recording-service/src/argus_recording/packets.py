@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import av
 
@@ -14,7 +15,7 @@ class Item:
     """One demuxed packet. ``pts``/``dts`` are the original values in the input stream's
     time base (``tb`` as a float); ``wall_ms`` is its wall-clock time (clock.py)."""
 
-    packet: av.Packet
+    packet: av.Packet[Any]
     stream_index: int
     is_video: bool
     key: bool

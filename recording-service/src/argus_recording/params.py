@@ -9,6 +9,7 @@ keyframes are looked at, and only their first few KB (parameter sets come first)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import structlog
@@ -90,9 +91,8 @@ def probe_dimensions(codec: str, keyframe: bytes) -> tuple[int, int] | None:
     """Picture size of a keyframe that carries its parameter sets (decodes one frame; a
     resolution change is rare, so this is cheap overall)."""
     try:
-        ctx = av.CodecContext.create(codec, "r")
-        frames = ctx.decode(av.Packet(keyframe))  # type: ignore[attr-defined]
-        frames = frames or ctx.decode(None)  # type: ignore[attr-defined]
+        ctx: Any = av.CodecContext.create(codec, "r")
+        frames = ctx.decode(av.Packet(keyframe)) or ctx.decode(None)
     except av.FFmpegError:
         return None
     if not frames:
@@ -109,13 +109,16 @@ class ParamTracker:
         units = split_annexb(extradata) if extradata else []
         self.current = VideoParams(codec, width, height, extradata, key_of(codec, units))
 
-    def on_keyframe(self, data: bytes) -> VideoParams:
+    def on_keyframe(self, packet: av.Packet[Any]) -> VideoParams:
         """Parameters of this keyframe; a new object only when its SPS differs."""
-        units = parameter_sets(self.codec, data[:SCAN_BYTES])
+        view = memoryview(packet)
+        units = parameter_sets(self.codec, bytes(view[:SCAN_BYTES]))
         key = key_of(self.codec, units)
         if not key or key == self.current.key:
             return self.current
-        size = probe_dimensions(self.codec, data) or (self.current.width, self.current.height)
+        size = probe_dimensions(self.codec, bytes(view)) or (
+            self.current.width, self.current.height
+        )
         log.info("video_parameters_changed", width=size[0], height=size[1])
         self.current = VideoParams(self.codec, size[0], size[1], annexb(units), key)
         return self.current

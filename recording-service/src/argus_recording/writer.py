@@ -71,6 +71,7 @@ class SegmentWriter:
         self.relpath = relpath
         self.path = root / relpath
         self.start_ms = start_ms
+        self.start_wall = first.wall_ms
         self.params: VideoParams = first.params
         self.durable = durable
         self.bytes = 0
@@ -78,10 +79,11 @@ class SegmentWriter:
         self.frame_ms = 0.0
         self._open = False
         self._closed = False
-        self._out = av.open(
-            str(self.path), "w", format="mp4",
-            options={"movflags": MOVFLAGS, "flush_packets": "1"},
-        )
+        try:
+            self._out = self._create()
+        except FileNotFoundError:
+            dirs.ensure(self.path.parent, recheck=True)  # pruned by retention meanwhile
+            self._out = self._create()
         try:
             self._out.metadata["comment"] = f"{KIND_TAG}{kind}"
             self._streams, self._base = self._add_streams(first, video_in, audio_in)
@@ -95,6 +97,12 @@ class SegmentWriter:
         self._flushed = 0
         ACTIVE_RECORDINGS.inc()
         self._open = True
+
+    def _create(self) -> av.container.OutputContainer:
+        return av.open(
+            str(self.path), "w", format="mp4",
+            options={"movflags": MOVFLAGS, "flush_packets": "1"},
+        )
 
     def _add_streams(
         self, first: Item, video_in: av.VideoStream, audio_in: av.AudioStream | None

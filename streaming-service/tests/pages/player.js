@@ -57,12 +57,16 @@ window.argus = {
     return out;
   },
 
-  hls(url, lowLatency) {
+  hls(url, lowLatency, bearer) {
     const video = this.makeVideo();
     const config = lowLatency ? {
       lowLatencyMode: true, liveSyncDuration: 0.5, liveMaxLatencyDuration: 3,
       maxLiveSyncPlaybackRate: 1.5, backBufferLength: 5,
     } : {};
+    if (bearer) {
+      // Only the playlist needs the bearer token; segment URLs carry a media token.
+      config.xhrSetup = (xhr, u) => { if (u.includes('.m3u8')) xhr.setRequestHeader('Authorization', 'Bearer ' + bearer); };
+    }
     const hls = new Hls(config);
     this.hlsPlayer = hls;
     const t0 = performance.now();
@@ -75,4 +79,91 @@ window.argus = {
     video.play().catch(() => {});
     return true;
   },
+};
+
+// --- burnt-in wall-clock stamp of the simulator (see argus_camsim/stamp.py) -------------
+argus.stampLayout = function (width, height) {
+  let block = 8 * Math.max(1, Math.floor(height / 360));
+  while (block > 4 && 34 * block > width) block -= 4;
+  const margin = Math.max(8, Math.ceil(block / 8) * 8);
+  return {block, x0: margin, y0: margin, w: 32 * block, h: 2 * block};
+};
+
+argus.crc16 = function (bytes) {
+  let crc = 0xffff;
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+};
+
+// luma(x, y) gives 0..255 inside the stamp rectangle; returns epoch ms or null.
+argus.decodeStamp = function (layout, luma, threshold) {
+  const b = layout.block, lo = Math.floor(b / 4), hi = b - Math.floor(b / 4);
+  const bits = [];
+  for (let row = 0; row < 2; row++) {
+    for (let col = 0; col < 32; col++) {
+      let sum = 0, n = 0;
+      for (let y = lo; y < hi; y++) for (let x = lo; x < hi; x++) { sum += luma(col * b + x, row * b + y); n++; }
+      bits.push(sum / n > threshold ? 1 : 0);
+    }
+  }
+  let ms = 0;
+  for (let i = 0; i < 48; i++) ms = ms * 2 + bits[i];
+  let check = 0;
+  for (let i = 48; i < 64; i++) check = check * 2 + bits[i];
+  const bytes = [];
+  let v = ms;
+  for (let i = 5; i >= 0; i--) { bytes[i] = v % 256; v = Math.floor(v / 256); }
+  return argus.crc16(bytes) === check ? ms : null;
+};
+
+// WebCodecs: copy only the stamp rectangle of the current frame (cheap, no canvas).
+argus.readStampFrame = async function (source) {
+  const frame = new VideoFrame(source);
+  try {
+    const L = argus.stampLayout(frame.displayWidth, frame.displayHeight);
+    const rect = {x: L.x0, y: L.y0, width: L.w, height: L.h};
+    const buf = new Uint8Array(frame.allocationSize({rect}));
+    const layout = await frame.copyTo(buf, {rect});
+    const fmt = frame.format || '';
+    if (fmt.startsWith('I4') || fmt.startsWith('NV')) {
+      const {offset, stride} = layout[0];
+      return argus.decodeStamp(L, (x, y) => buf[offset + y * stride + x], 125.5);
+    }
+    const {offset, stride} = layout[0];  // RGBA / BGRA / RGBX / BGRX
+    return argus.decodeStamp(L, (x, y) => buf[offset + y * stride + 4 * x + 1], 127);
+  } finally {
+    frame.close();
+  }
+};
+
+// Canvas fallback (slower): full-range RGB after decode.
+argus.readStampCanvas = function (video) {
+  const L = argus.stampLayout(video.videoWidth, video.videoHeight);
+  const c = argus.canvas || (argus.canvas = document.createElement('canvas'));
+  c.width = L.w; c.height = L.h;
+  const ctx = c.getContext('2d', {willReadFrequently: true});
+  ctx.drawImage(video, L.x0, L.y0, L.w, L.h, 0, 0, L.w, L.h);
+  const d = ctx.getImageData(0, 0, L.w, L.h).data;
+  return argus.decodeStamp(L, (x, y) => d[4 * (y * L.w + x) + 1], 127);
+};
+
+// Latency samples: page clock minus burnt-in stamp for each presented frame.
+argus.collectLatency = function (count) {
+  const video = argus.video;
+  argus.latency = [];
+  return new Promise((resolve) => {
+    const step = async (now, meta) => {
+      let ms = null;
+      try { ms = await argus.readStampFrame(video); } catch (e) { ms = argus.readStampCanvas(video); }
+      // performance.timeOrigin + meta.expectedDisplayTime: when this frame is shown.
+      const shown = performance.timeOrigin + (meta.expectedDisplayTime || now);
+      if (ms !== null) argus.latency.push(shown - ms);
+      if (argus.latency.length >= count) resolve(argus.latency);
+      else video.requestVideoFrameCallback(step);
+    };
+    video.requestVideoFrameCallback(step);
+  });
 };

@@ -16,6 +16,7 @@ from jose import JWTError, jwt
 from argus_common.errors import Unauthorized
 
 ALGORITHM = "HS256"
+_VERIFIED_MAX = 10_000
 TokenType = Literal["access", "refresh", "media", "reset"]
 
 
@@ -33,6 +34,9 @@ class JwtCodec:
         self._secret = secret
         self.issuer = issuer
         self.audience = audience
+        # token -> verified claims. A signature check of the same string always gives the
+        # same answer, so only the expiry needs checking again on a hit.
+        self._verified: dict[tuple[str, str], dict[str, Any]] = {}
 
     def issue(
         self, subject: str, typ: TokenType, ttl_s: int, extra: dict[str, Any] | None = None
@@ -52,6 +56,18 @@ class JwtCodec:
         """Verified claims of ``token``; raises ``Unauthorized`` for anything wrong with it."""
         if not token or len(token) > 4096:
             raise Unauthorized("invalid token")
+        cached = self._verified.get((token, typ))
+        if cached is not None:
+            if cached["exp"] > time.time():
+                return dict(cached)  # a copy: callers may not alter the cached claims
+            del self._verified[(token, typ)]
+        claims = self._verify(token, typ)
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[(token, typ)] = claims
+        return dict(claims)
+
+    def _verify(self, token: str, typ: TokenType) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM:
@@ -69,4 +85,7 @@ class JwtCodec:
             raise Unauthorized(detail) from None
         if claims.get("typ") != typ:
             raise Unauthorized("invalid token type")
+        # python-jose compares whole seconds; hold every path to the same exact instant.
+        if float(claims["exp"]) <= time.time():
+            raise Unauthorized("token expired")
         return claims

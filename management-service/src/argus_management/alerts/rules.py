@@ -7,7 +7,7 @@ JSON object mapping an event type to a rule (or to ``null`` to silence a default
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,16 @@ class AlertRule(BaseModel):
     kind: str = Field(pattern=NAME_PATTERN)
     severity: Severity = "warning"
     title: str = Field(min_length=1, max_length=256)
+    # One open alert per ongoing condition: while an alert of this kind is open (or acked)
+    # for the same camera and the same value of this payload field ("": camera alone),
+    # repeated events raise nothing new. None: every event raises an alert.
+    dedupe_by: str | None = Field(None, pattern=r"^[a-z0-9_]{0,64}$")
+
+    def dedupe_key(self, payload: dict[str, Any]) -> str | None:
+        """The ``raise_alert`` dedupe key for an event with ``payload`` (None: no dedupe)."""
+        if self.dedupe_by is None:
+            return None
+        return str(payload.get(self.dedupe_by, "")) if self.dedupe_by else ""
 
 
 DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
@@ -30,7 +40,31 @@ DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
     "rtmp.publish": AlertRule(
         kind="rtmp.received", severity="critical", title="RTMP stream received"
     ),
+    # recording-service reports the recordings volume crossing its low-space threshold
+    # (contract: docs/contracts.md); "disk.ok" resolves it.
+    "disk.low": AlertRule(
+        kind="disk.low", severity="critical", title="Recording disk space low",
+        dedupe_by="recorder",
+    ),
 }
+
+# Event types that end a condition: they resolve the open alerts raised by the rule of the
+# paired event type, for the same camera and dedupe key.
+RESOLVING_EVENTS: dict[str, str] = {"disk.ok": "disk.low"}
+
+# Alerts raised by management's own checks rather than by reported events (liveness/).
+CAMERA_OFFLINE = AlertRule(
+    kind="camera.offline", severity="warning", title="Camera offline", dedupe_by=""
+)
+# A camera that records continuously is losing footage while it is offline.
+CAMERA_OFFLINE_RECORDING_SEVERITY: Severity = "critical"
+CAMERA_ONLINE = AlertRule(
+    kind="camera.online", severity="info", title="Camera back online", dedupe_by=""
+)
+RECORDER_DOWN = AlertRule(
+    kind="recorder.down", severity="critical", title="Recorder stopped reporting",
+    dedupe_by="instance",
+)
 
 
 def effective_rules(overrides: dict[str, AlertRule | None]) -> dict[str, AlertRule]:

@@ -26,6 +26,7 @@ from argus_management.audit.service import record
 from argus_management.auth.principal import Actor, Principal
 from argus_management.db import after_commit
 from argus_management.events.visibility import visible_cameras
+from argus_management.notify import webhook
 from argus_management.pagination import PageParams
 
 log = structlog.get_logger("argus.alerts")
@@ -56,6 +57,8 @@ def publish_after_commit(session: AsyncSession, bus: RedisBus, alert: Alert) -> 
     message = alert_message(alert)
 
     async def publish() -> None:
+        # Outbound notification (webhook) first: a queue put that never blocks or raises.
+        webhook.offer(message)
         try:
             await bus.publish(CHANNEL_ALERTS, message)
         except Exception:
@@ -76,11 +79,20 @@ async def raise_alert(
     event_id: int | None = None,
     detail: str = "",
     payload: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
 ) -> Alert:
     """Create an open alert in the caller's transaction and publish it after commit.
 
     ``camera_id=None`` makes a system alert, shown only to principals who see every camera.
+    With ``dedupe_key`` (stored as ``payload["dedupe_key"]``), an open or acked alert of the
+    same kind, camera and key is returned instead of raising a second one: one alert per
+    ongoing condition (a camera offline, a recorder down, a disk low).
     """
+    if dedupe_key is not None:
+        existing = await _open_alerts(session, kind, camera_id, dedupe_key)
+        if existing:
+            return existing[0]
+        payload = {**(payload or {}), "dedupe_key": dedupe_key}
     alert = Alert(
         kind=kind,
         severity=severity,
@@ -106,19 +118,31 @@ async def raise_alert(
     return alert
 
 
+async def _open_alerts(
+    session: AsyncSession, kind: str, camera_id: int | None, dedupe_key: str | None = None,
+    *, for_update: bool = False,
+) -> list[Alert]:
+    """Open or acked alerts of ``kind`` for ``camera_id`` (and ``dedupe_key``, if given)."""
+    camera_match = Alert.camera_id.is_(None) if camera_id is None else Alert.camera_id == camera_id
+    stmt = select(Alert).where(Alert.kind == kind, camera_match, Alert.state.in_(("open", "acked")))
+    if for_update:
+        stmt = stmt.with_for_update()
+    alerts = list(await session.scalars(stmt))
+    if dedupe_key is None:
+        return alerts
+    # Filtered here rather than in SQL: JSON operators differ between PostgreSQL and SQLite,
+    # and a condition has few open alerts.
+    return [a for a in alerts if (a.payload or {}).get("dedupe_key") == dedupe_key]
+
+
 async def resolve_alerts(
-    session: AsyncSession, bus: RedisBus, *, kind: str, camera_id: int | None
+    session: AsyncSession, bus: RedisBus, *, kind: str, camera_id: int | None,
+    dedupe_key: str | None = None,
 ) -> list[Alert]:
     """Resolve the open or acked alerts of ``kind`` for ``camera_id`` (the condition is
-    over, e.g. a camera back online); each is published as resolved after commit."""
-    camera_match = Alert.camera_id.is_(None) if camera_id is None else Alert.camera_id == camera_id
-    alerts = list(
-        await session.scalars(
-            select(Alert)
-            .where(Alert.kind == kind, camera_match, Alert.state.in_(("open", "acked")))
-            .with_for_update()
-        )
-    )
+    over, e.g. a camera back online); each is published as resolved after commit. With
+    ``dedupe_key``, only the alerts raised with that key are resolved."""
+    alerts = await _open_alerts(session, kind, camera_id, dedupe_key, for_update=True)
     now = utcnow()
     for alert in alerts:
         alert.state = "resolved"

@@ -77,15 +77,17 @@ async def principal_from_token(request: Request, token: str) -> Principal:
     bus: RedisBus = app.state.bus
     claims = codec.decode(token, "access")
     jti = str(claims["jti"])
-    pipe = bus.redis.pipeline(transaction=False)
-    pipe.exists(denylist_key(bus, jti))
-    pipe.get(bus.key(versions.AUTHZ))
-    pipe.get(bus.key(versions.CAMERAS))
+    # One round trip for everything a request must know fresh: is the token (or its
+    # refresh family) revoked, and which versions of the cached authz and camera data hold.
     family = claims.get("fam")
-    if isinstance(family, str):
-        pipe.exists(family_key(bus, family))
-    denied, authz_v, cameras_v, *family_denied = await pipe.execute()
-    if denied or any(family_denied):
+    keys = [
+        denylist_key(bus, jti),
+        bus.key(versions.AUTHZ),
+        bus.key(versions.CAMERAS),
+        family_key(bus, family) if isinstance(family, str) else denylist_key(bus, jti),
+    ]
+    denied, authz_v, cameras_v, family_denied = await bus.redis.mget(keys)
+    if denied is not None or family_denied is not None:
         raise Unauthorized("token revoked")
     bucket = versions.cache_bucket()
     request.state.cameras_version = (cameras_v or b"0", bucket)

@@ -21,6 +21,7 @@ from argus_management.db import after_commit
 from argus_management.events.models import Event
 from argus_management.events.schemas import MAX_PAYLOAD_BYTES, EventFilters, EventIn
 from argus_management.events.visibility import visible_cameras
+from argus_management.liveness import hooks as liveness_hooks
 from argus_management.pagination import PageParams
 
 log = structlog.get_logger("argus.events")
@@ -112,6 +113,7 @@ async def ingest_event(
             raise Unprocessable(f"camera {msg.camera_id} does not exist") from None
         return winner, False
     _publish_event_after_commit(session, bus, event, msg)
+    await liveness_hooks.on_event_stored(session, bus, rules, msg)  # stream.up/down, disk.ok
     rule = rules.get(msg.type)
     if rule is not None:
         await raise_alert(
@@ -124,6 +126,7 @@ async def ingest_event(
             camera_id=msg.camera_id,
             event_id=event.id,
             payload={"event_type": msg.type, "camera_name": camera.name if camera else None},
+            dedupe_key=rule.dedupe_key(msg.payload),
         )
     return event, True
 

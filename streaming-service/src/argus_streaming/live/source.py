@@ -29,6 +29,7 @@ from argus_streaming.tasks import spawn
 log = structlog.get_logger("argus.streaming.source")
 Resolver = Callable[[], Awaitable[CameraEndpoint]]
 _MAX_BACKOFF_S = 5.0
+_PROBE_FRAMES = 4  # the keyframe and the three frames after it
 
 
 @dataclass(eq=False)
@@ -81,6 +82,7 @@ class CameraSource:
         self._audio_codec: str | None = None
         self._audio_clock: int | None = None
         self.restarts = 0
+        self._probe_left = _PROBE_FRAMES
         self._log = log.bind(camera_id=camera_id, stream=stream)
 
     @property
@@ -173,13 +175,17 @@ class CameraSource:
         gop = self.gop
         if unit.keyframe:
             self.gop = [unit]
-            if not self._ready.done():
-                self._ready.set_result(self._stream_info())
         elif gop:
             if len(gop) < self.gop_cache_max:
                 gop.append(unit)
             else:
                 self.gop = []  # GOP too long to replay: late viewers wait for a keyframe
+        if not self._ready.done() and self.gop:
+            # Ready a few frames after the first keyframe: B-frames (refused) show up in
+            # the first frames after an IDR, so the first viewer gets a clean error.
+            self._probe_left -= 1
+            if self._probe_left <= 0 and not self._failed.done():
+                self._ready.set_result(self._stream_info())
         for sub in self.subscribers:
             sub.video.put(unit)
 

@@ -1,0 +1,1 @@
+"""Camera liveness: evidence from the media services, active probes, hysteresis, alerts."""

@@ -1,0 +1,292 @@
+"""``OnvifDevice``: one camera's ONVIF device, media and PTZ services behind plain methods.
+
+Built on onvif-zeep-async. Every method returns our dataclasses (``onvif/types.py``) and
+raises only ARGUS errors (``onvif/errors.py``): a SOAP fault, a timeout or an auth failure
+never reaches a router as anything else.
+
+Time: cameras check the ``Created`` stamp of the WS-Security digest against their own clock
+(the simulator within 300 s), so a camera whose clock is wrong refuses every request.
+``connect`` reads ``GetSystemDateAndTime`` (allowed without credentials) and signs every later
+request in the camera's time; ``time_offset_s`` tells by how much it was off.
+
+Timeouts: the first contact (clock read and service list) must finish within the camera's
+``connect_timeout_s``; each later call within ``connect_timeout_s + read_timeout_s``. The
+library's own limits (30 s connect, 90 s read) are far longer, so ours are enforced around
+each call with ``asyncio.timeout``.
+
+An instance holds zeep clients and HTTP connection pools: build one per camera and keep it
+(``onvif/pool.py``); ``close()`` releases it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from onvif import ONVIFCamera
+
+from argus_common.errors import Conflict
+from argus_management.cameras.urls import strip_userinfo
+from argus_management.onvif.errors import AUTH_FAILED, translate
+from argus_management.onvif.types import (
+    DeviceInfo,
+    MediaProfile,
+    PtzPreset,
+    PtzStatus,
+    PtzVector,
+)
+
+# zeep logs whole envelopes (WS-Security digests included) at DEBUG, and the onvif package
+# logs every camera hiccup itself; we log the translated error once, where it is handled.
+logging.getLogger("zeep").setLevel(logging.WARNING)
+logging.getLogger("onvif").setLevel(logging.ERROR)
+
+T = TypeVar("T")
+
+_STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+_MAX_TEXT = 256
+
+
+def _text(obj: Any, name: str) -> str:
+    value = getattr(obj, name, None)
+    return "" if value is None else str(value)[:_MAX_TEXT]
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _vector(raw: Any) -> PtzVector | None:
+    if raw is None:
+        return None
+    pan_tilt = getattr(raw, "PanTilt", None)
+    zoom = getattr(raw, "Zoom", None)
+    return PtzVector(
+        pan=_float(getattr(pan_tilt, "x", None)),
+        tilt=_float(getattr(pan_tilt, "y", None)),
+        zoom=_float(getattr(zoom, "x", None)),
+    )
+
+
+def _profile(raw: Any) -> MediaProfile:
+    encoder = getattr(raw, "VideoEncoderConfiguration", None)
+    resolution = getattr(encoder, "Resolution", None)
+    rate = getattr(encoder, "RateControl", None)
+    ptz = getattr(raw, "PTZConfiguration", None)
+    width = _float(getattr(resolution, "Width", None))
+    height = _float(getattr(resolution, "Height", None))
+    encoding = getattr(encoder, "Encoding", None)
+    return MediaProfile(
+        token=str(getattr(raw, "token", ""))[:_MAX_TEXT],
+        name=_text(raw, "Name"),
+        encoding=None if encoding is None else str(encoding)[:32],
+        width=None if width is None else int(width),
+        height=None if height is None else int(height),
+        fps=_float(getattr(rate, "FrameRateLimit", None)),
+        ptz_config_token=None if ptz is None else str(getattr(ptz, "token", "") or "ptz"),
+    )
+
+
+def _axes(pan: float | None, tilt: float | None, zoom: float | None) -> dict[str, Any]:
+    """A tt:PTZVector / PTZSpeed: PanTilt when pan or tilt moves, Zoom when zoom does (a
+    camera without zoom may refuse a Zoom element, even a zero one)."""
+    vector: dict[str, Any] = {}
+    if pan or tilt or not zoom:
+        vector["PanTilt"] = {"x": pan or 0.0, "y": tilt or 0.0}
+    if zoom:
+        vector["Zoom"] = {"x": zoom}
+    return vector
+
+
+class OnvifDevice:
+    """The ONVIF services of one camera at ``host:port``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None,
+        password: str | None,
+        *,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 3.0,
+        adjust_time: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.connect_timeout_s = connect_timeout_s
+        self.call_timeout_s = connect_timeout_s + read_timeout_s
+        self.time_offset_s = 0.0
+        self._camera = ONVIFCamera(
+            host, port, username or None, password or None,
+            no_cache=True,  # WSDLs are bundled; the SQLite cache would only write files
+            adjust_time=adjust_time,
+        )
+        self._connected = False
+        self._connect_lock = asyncio.Lock()
+        self._profiles: list[MediaProfile] | None = None
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]], budget_s: float) -> T:
+        """Run one camera call within ``budget_s``, translating every failure."""
+        try:
+            async with asyncio.timeout(budget_s):
+                return await call()
+        except Exception as exc:
+            error = translate(exc, what, budget_s)
+            if error.detail == AUTH_FAILED:
+                # The camera's clock may have jumped: read it again before the next call.
+                self._connected = False
+            raise error from exc
+
+    async def connect(self) -> None:
+        """Read the camera clock and its service addresses (once; again after auth failures)."""
+        if self._connected:
+            return
+        async with self._connect_lock:
+            if self._connected:
+                return
+            try:
+                # Builds the zeep client (WSDL parsed once per process): no camera I/O, so it
+                # is not charged to the camera's connect timeout.
+                await self._camera.create_devicemgmt_service()
+            except Exception as exc:
+                raise translate(exc, "connect", self.connect_timeout_s) from exc
+            await self._call("connect", self._camera.update_xaddrs, self.connect_timeout_s)
+            diff = self._camera.dt_diff
+            self.time_offset_s = 0.0 if diff is None else round(diff.total_seconds(), 3)
+            self._profiles = None
+            self._connected = True
+
+    async def _service(self, name: str) -> Any:
+        await self.connect()
+        try:
+            return await self._camera.create_onvif_service(name)
+        except Exception as exc:
+            raise translate(exc, f"the {name} service", self.call_timeout_s) from exc
+
+    # -- device and media -----------------------------------------------------------------
+    async def device_info(self) -> DeviceInfo:
+        svc = await self._service("devicemgmt")
+        raw = await self._call("GetDeviceInformation", svc.GetDeviceInformation,
+                               self.call_timeout_s)
+        return DeviceInfo(
+            manufacturer=_text(raw, "Manufacturer"), model=_text(raw, "Model"),
+            firmware_version=_text(raw, "FirmwareVersion"),
+            serial_number=_text(raw, "SerialNumber"), hardware_id=_text(raw, "HardwareId"),
+        )
+
+    async def profiles(self) -> list[MediaProfile]:
+        """The media profiles (refreshed on every call; remembered for PTZ)."""
+        svc = await self._service("media")
+        raw = await self._call("GetProfiles", svc.GetProfiles, self.call_timeout_s)
+        self._profiles = [_profile(p) for p in raw or [] if getattr(p, "token", None)]
+        return self._profiles
+
+    async def stream_uri(self, profile_token: str) -> str:
+        """The RTSP URI of a profile, without any userinfo the camera put into it."""
+        svc = await self._service("media")
+        params = {"StreamSetup": _STREAM_SETUP, "ProfileToken": profile_token}
+        raw = await self._call("GetStreamUri", lambda: svc.GetStreamUri(params),
+                               self.call_timeout_s)
+        uri = getattr(raw, "Uri", None)
+        if not uri:
+            raise Conflict(f"camera gave no stream URI for profile {profile_token!r}")
+        return strip_userinfo(str(uri)) or ""
+
+    # -- PTZ --------------------------------------------------------------------------------
+    async def ptz_profile_token(self) -> str:
+        """The first profile with a PTZ configuration: the one PTZ commands address."""
+        profiles = self._profiles if self._profiles is not None else await self.profiles()
+        for profile in profiles:
+            if profile.has_ptz:
+                return profile.token
+        raise Conflict("camera has no media profile with PTZ")
+
+    async def _ptz(self) -> tuple[Any, str]:
+        svc = await self._service("ptz")
+        return svc, await self.ptz_profile_token()
+
+    async def _ptz_call(self, operation: str, extra: dict[str, Any] | None = None) -> Any:
+        svc, token = await self._ptz()
+        params = {"ProfileToken": token, **(extra or {})}
+        method = getattr(svc, operation)
+        return await self._call(operation, lambda: method(params), self.call_timeout_s)
+
+    async def continuous_move(self, pan: float, tilt: float, zoom: float, timeout_s: int) -> None:
+        """Move at a velocity; the camera stops by itself after ``timeout_s`` at the latest."""
+        await self._ptz_call("ContinuousMove", {
+            "Velocity": _axes(pan, tilt, zoom), "Timeout": f"PT{int(timeout_s)}S",
+        })
+
+    async def relative_move(self, pan: float, tilt: float, zoom: float) -> None:
+        await self._ptz_call("RelativeMove", {"Translation": _axes(pan, tilt, zoom)})
+
+    async def absolute_move(
+        self, pan: float | None, tilt: float | None, zoom: float | None
+    ) -> None:
+        """Go to a position; an axis left out keeps its current value."""
+        if (pan is None) != (tilt is None):
+            # PanTilt carries both coordinates: fill in the one not given.
+            here = (await self.status()).position
+            pan = here.pan if pan is None else pan
+            tilt = here.tilt if tilt is None else tilt
+        position: dict[str, Any] = {}
+        if pan is not None and tilt is not None:
+            position["PanTilt"] = {"x": pan, "y": tilt}
+        if zoom is not None:
+            position["Zoom"] = {"x": zoom}
+        await self._ptz_call("AbsoluteMove", {"Position": position})
+
+    async def stop(self) -> None:
+        await self._ptz_call("Stop", {"PanTilt": True, "Zoom": True})
+
+    async def status(self) -> PtzStatus:
+        raw = await self._ptz_call("GetStatus")
+        moves = getattr(raw, "MoveStatus", None)
+        return PtzStatus(
+            position=_vector(getattr(raw, "Position", None)) or PtzVector(None, None, None),
+            pan_tilt_moving=str(getattr(moves, "PanTilt", "") or "").upper() == "MOVING",
+            zoom_moving=str(getattr(moves, "Zoom", "") or "").upper() == "MOVING",
+        )
+
+    async def presets(self) -> list[PtzPreset]:
+        raw = await self._ptz_call("GetPresets")
+        return [
+            PtzPreset(
+                token=str(getattr(p, "token", ""))[:_MAX_TEXT], name=_text(p, "Name"),
+                position=_vector(getattr(p, "PTZPosition", None)),
+            )
+            for p in raw or []
+            if getattr(p, "token", None)
+        ]
+
+    async def set_preset(self, name: str) -> str:
+        """Store the current position as a new preset; returns its token."""
+        raw = await self._ptz_call("SetPreset", {"PresetName": name})
+        token = getattr(raw, "PresetToken", raw)
+        if not token:
+            raise Conflict("camera did not return a preset token")
+        return str(token)[:_MAX_TEXT]
+
+    async def remove_preset(self, token: str) -> None:
+        await self._ptz_call("RemovePreset", {"PresetToken": token})
+
+    async def goto_preset(self, token: str) -> None:
+        await self._ptz_call("GotoPreset", {"PresetToken": token})
+
+    async def goto_home(self) -> None:
+        await self._ptz_call("GotoHomePosition")
+
+    async def set_home(self) -> None:
+        await self._ptz_call("SetHomePosition")
+
+    async def close(self) -> None:
+        """Close the HTTP sessions of every service built so far."""
+        with contextlib.suppress(Exception):
+            await self._camera.close()

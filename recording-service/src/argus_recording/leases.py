@@ -1,0 +1,89 @@
+"""Leases in Redis: which recorder records which camera, and who runs retention.
+
+A lease is a key set with ``SET NX PX`` holding this process's token, renewed every
+third of its TTL by a script that extends it only if the token still matches. A recorder
+that dies stops renewing; its keys expire and another recorder takes them. A recorder that
+cannot reach Redis stops recording before its TTL runs out, so two recorders never write
+the same camera. Live recorders announce themselves in a sorted set (score = expiry), which
+is how each one computes its fair share of the cameras.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from redis.asyncio import Redis
+
+_RENEW = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then
+    redis.call('pexpire', key, ARGV[2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class Leases:
+    """Leases of one recorder process."""
+
+    def __init__(self, redis: Redis, namespace: str, instance_id: str, ttl_s: float) -> None:
+        self.redis = redis
+        self.namespace = namespace
+        self.instance_id = instance_id
+        self.token = f"{instance_id}:{uuid.uuid4().hex[:12]}"
+        self.ttl_ms = int(ttl_s * 1000)
+        self._renew: Any = redis.register_script(_RENEW)
+        self._release: Any = redis.register_script(_RELEASE)
+
+    def key(self, name: str) -> str:
+        return f"{self.namespace}:recording:lease:{name}"
+
+    @property
+    def instances_key(self) -> str:
+        return f"{self.namespace}:recording:instances"
+
+    async def acquire(self, name: str) -> bool:
+        """Take the lease ``name`` if nobody holds it."""
+        return bool(await self.redis.set(self.key(name), self.token, nx=True, px=self.ttl_ms))
+
+    async def renew(self, names: list[str]) -> set[str]:
+        """Extend the leases still ours; returns their names (the others were lost)."""
+        if not names:
+            return set()
+        result = await self._renew(
+            keys=[self.key(n) for n in names], args=[self.token, self.ttl_ms]
+        )
+        return {name for name, held in zip(names, result, strict=True) if int(held)}
+
+    async def release(self, name: str) -> None:
+        await self._release(keys=[self.key(name)], args=[self.token])
+
+    async def owner(self, name: str) -> str | None:
+        raw = await self.redis.get(self.key(name))
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def heartbeat(self) -> list[str]:
+        """Announce this recorder as alive for one TTL; returns every live recorder."""
+        now = int(time.time() * 1000)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.instances_key, {self.instance_id: now + self.ttl_ms})
+        pipe.zremrangebyscore(self.instances_key, "-inf", now)
+        pipe.zrange(self.instances_key, 0, -1)
+        *_, members = await pipe.execute()
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+    async def leave(self) -> None:
+        await self.redis.zrem(self.instances_key, self.instance_id)

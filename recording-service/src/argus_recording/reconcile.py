@@ -1,0 +1,55 @@
+"""Start-up reconcile of one camera's files with the index (before recording it).
+
+- rows marked deleted whose file is still there (a purge interrupted): unlink, confirm;
+- files the index does not know (never announced): repair a torn tail, announce; drop
+  files with nothing playable;
+- indexed files that are gone: removed from the index, but only when the camera's
+  directory exists (an unmounted volume must not wipe the index).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import structlog
+
+from argus_recording.announce import Announcer
+from argus_recording.layout import list_segments
+from argus_recording.management import ManagementClient
+from argus_recording.metrics import ADOPTED
+from argus_recording.retention import delete_files
+from argus_recording.salvage import salvage
+
+log = structlog.get_logger("argus.recording.reconcile")
+
+
+async def reconcile_camera(
+    camera_id: int, default_kind: str, root: Path, management: ManagementClient,
+    announcer: Announcer, durable: bool,
+) -> None:
+    """Make the files of ``camera_id`` and the index agree."""
+    index = await management.segment_index(camera_id)
+    if index.deleted:
+        gone = await asyncio.to_thread(delete_files, root, list(index.deleted), durable)
+        await management.confirm_purged(gone)
+    deleted_paths = {item.path for item in index.deleted}
+    on_disk = await asyncio.to_thread(list_segments, root, camera_id)
+    orphans = sorted(on_disk - index.paths - deleted_paths)
+    adopted = 0
+    for relpath in orphans:
+        segment = await asyncio.to_thread(salvage, root, relpath, camera_id, default_kind,
+                                          durable)
+        if segment is None:
+            ADOPTED.labels("dropped").inc()
+            continue
+        await announcer.announce(segment)
+        ADOPTED.labels("adopted").inc()
+        adopted += 1
+    missing = sorted(index.paths - on_disk)
+    if missing and (root / str(camera_id)).is_dir():
+        await management.forget_missing(camera_id, missing)
+    if orphans or missing or index.deleted:
+        log.info("reconciled", camera_id=camera_id, adopted=adopted,
+                 dropped=len(orphans) - adopted, missing=len(missing),
+                 purged=len(index.deleted))

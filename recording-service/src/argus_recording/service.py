@@ -1,0 +1,239 @@
+"""The recording service: wires Redis, management, the supervisor and the loops."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from argus_common.bus import RedisBus
+from argus_common.errors import Unavailable
+from argus_common.events import (
+    CHANNEL_CAMERAS,
+    SEGMENTS_GROUP,
+    STREAM_SEGMENTS,
+    CameraChanged,
+    EventMessage,
+)
+from argus_recording.announce import Announcer
+from argus_recording.cameras import CameraConfig
+from argus_recording.config import Settings
+from argus_recording.leases import Leases
+from argus_recording.management import ManagementClient
+from argus_recording.reconcile import reconcile_camera
+from argus_recording.retention import Retention
+from argus_recording.supervisor import Supervisor
+from argus_recording.triggers import Triggers, apply_message
+from argus_recording.window import EventWindow
+from argus_recording.worker import CameraWorker, WorkerSettings
+from argus_recording.writer import ClosedSegment
+
+log = structlog.get_logger("argus.recording")
+_RETRY_S = 2.0
+
+
+class RecordingService:
+    """Everything one recorder process runs on its asyncio loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.recordings_dir
+        self.redis = Redis.from_url(settings.redis_url)
+        self.bus = RedisBus(self.redis, settings.redis_namespace)
+        self.management = ManagementClient(settings.management_url, settings.internal_api_key)
+        self.announcer = Announcer(self.bus)
+        self.leases = Leases(self.redis, settings.redis_namespace, settings.instance_id,
+                             settings.lease_ttl_s)
+        self.supervisor = Supervisor(
+            self.leases, self._start_worker, self._prepare, self._window, settings.lease_ttl_s
+        )
+        self.triggers = Triggers(
+            self.bus, settings.instance_id, self._route_event,
+            lookback_s=settings.event_max_s + settings.post_roll_s + settings.pre_roll_s,
+        )
+        self.retention = Retention(settings, self.management, self.leases)
+        self.worker_settings = WorkerSettings(
+            root=self.root, segment_s=settings.segment_seconds, pre_roll_s=settings.pre_roll_s,
+            event_max_s=settings.event_max_s, backoff_s=tuple(settings.backoff_steps),
+            probe_interval_s=settings.probe_interval_s,
+            max_clock_drift_ms=settings.max_clock_drift_ms, durable=settings.fsync,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._announcing: asyncio.Task[None] | None = None
+        self._reports: set[asyncio.Task[None]] = set()
+
+    # -- hooks called from worker threads ------------------------------------------------
+    def segment_closed(self, segment: ClosedSegment) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self.announcer.submit, segment)
+
+    def stream_state(self, camera_id: int, up: bool, reason: str) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._report_state, camera_id, up, reason)
+
+    def _report_state(self, camera_id: int, up: bool, reason: str) -> None:
+        message = EventMessage(
+            type="stream.up" if up else "stream.down", camera_id=camera_id,
+            severity="info" if up else "warning",
+            payload={"reason": reason, "recorder": self.settings.instance_id},
+        )
+        task = asyncio.create_task(self._post_event(message))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _post_event(self, message: EventMessage) -> None:
+        for attempt in range(5):
+            try:
+                await self.management.report_event(message)
+                return
+            except Unavailable:
+                await asyncio.sleep(1.0 + attempt)
+        log.warning("stream_event_not_reported", camera_id=message.camera_id, type=message.type)
+
+    # -- supervisor callbacks ------------------------------------------------------------
+    def _window(self) -> EventWindow:
+        return EventWindow(self.settings.post_roll_s * 1000, self.settings.event_max_s * 1000)
+
+    def _start_worker(self, camera: CameraConfig, window: EventWindow) -> CameraWorker:
+        worker = CameraWorker(camera, self.worker_settings, self, window)
+        worker.start()
+        log.info("recording_started", camera_id=camera.id, mode=camera.recording_mode)
+        return worker
+
+    async def _prepare(self, camera: CameraConfig, window: EventWindow) -> None:
+        kind = "event" if camera.recording_mode == "events" else "continuous"
+        await reconcile_camera(camera.id, kind, self.root, self.management, self.announcer,
+                               self.settings.fsync)
+        if camera.recording_mode == "events":
+            await self.triggers.replay(camera.id, window)
+
+    def _route_event(self, message: EventMessage) -> None:
+        assert message.camera_id is not None
+        owned = self.supervisor.handle(message.camera_id)
+        if owned is None:
+            return
+        if message.type == "rtmp.publish" and owned.worker is not None:
+            owned.worker.wake()
+        if owned.camera.recording_mode == "events":
+            apply_message(owned.window, message)
+
+    # -- loops ---------------------------------------------------------------------------
+    async def _load_cameras(self) -> None:
+        """Full camera list from management; retried until it answers, then periodic."""
+        while True:
+            try:
+                self.supervisor.set_cameras(await self.management.cameras())
+                for camera in self.supervisor.desired.values():
+                    await self.supervisor.camera_changed(camera.id, camera)
+                delay = self.settings.camera_refresh_s
+            except Unavailable as exc:
+                log.warning("cameras_unavailable", detail=str(exc))
+                delay = _RETRY_S
+            await asyncio.sleep(delay)
+
+    async def _camera_changes(self) -> None:
+        while True:
+            try:
+                async for _channel, raw in self.bus.subscribe(CHANNEL_CAMERAS):
+                    try:
+                        msg = CameraChanged.model_validate_json(raw)
+                    except ValueError:
+                        continue
+                    if msg.camera_id is None:
+                        continue
+                    camera = None
+                    if msg.action != "deleted":
+                        camera = await self.management.camera(msg.camera_id)
+                    await self.supervisor.camera_changed(msg.camera_id, camera)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("camera_changes_failed", error=type(exc).__name__)
+                await asyncio.sleep(_RETRY_S)
+
+    async def _consume_events(self) -> None:
+        while True:
+            try:
+                await self.triggers.remove_stale_groups(self.supervisor.live_instances)
+                await self.triggers.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("event_consumer_failed", error=type(exc).__name__)
+                await asyncio.sleep(_RETRY_S)
+
+    async def _ensure_index_group(self) -> None:
+        # From the stream's start: segments announced before management first ran are kept.
+        while True:
+            try:
+                await self.bus.ensure_group(STREAM_SEGMENTS, SEGMENTS_GROUP, start="0")
+                return
+            except Exception as exc:
+                log.warning("redis_unavailable", error=type(exc).__name__)
+                await asyncio.sleep(_RETRY_S)
+
+    async def readiness(self) -> list[str]:
+        """What keeps the recorder from being ready (empty: ready)."""
+        problems = []
+        try:
+            await self.redis.ping()
+        except Exception:
+            problems.append("redis unreachable")
+        if not self.supervisor.loaded:
+            problems.append("cameras not loaded from management")
+        if not await asyncio.to_thread(_writable, self.root):
+            problems.append("recordings directory not writable")
+        return problems
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "instance_id": self.settings.instance_id,
+            "owned": sorted(self.supervisor.owned),
+            "recording": sorted(
+                c for c, o in self.supervisor.owned.items() if o.worker is not None
+            ),
+            "desired": sorted(self.supervisor.desired),
+            "live_instances": self.supervisor.live_instances,
+        }
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.root.mkdir(parents=True, exist_ok=True)
+        await self._ensure_index_group()
+        self._announcing = asyncio.create_task(self.announcer.run())
+        for coro in (
+            self._load_cameras(), self._camera_changes(), self.supervisor.run(),
+            self._consume_events(), self.retention.run(),
+        ):
+            self._tasks.append(asyncio.create_task(coro))
+
+    async def stop(self) -> None:
+        """Finish and announce open segments, give back leases, leave."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.shutdown()
+        await self.announcer.drain(15.0)
+        if self._announcing is not None:
+            self._announcing.cancel()
+            await asyncio.gather(self._announcing, return_exceptions=True)
+        for coro in (self.retention.release(), self.triggers.leave(), self.leases.leave()):
+            try:
+                await coro
+            except Exception as exc:
+                log.warning("shutdown_step_failed", error=type(exc).__name__)
+        await self.management.close()
+        await self.redis.aclose()
+
+
+def _writable(root: os.PathLike[str]) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=root):
+            return True
+    except OSError:
+        return False
