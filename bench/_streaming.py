@@ -52,6 +52,14 @@ def summary(values: list[float]) -> str:
             f"min={min(values):.1f} max={max(values):.1f} mean={statistics.fmean(values):.1f}")
 
 
+def bytes_sent(base: str) -> float:
+    """streaming-service's counter of media bytes handed to WebRTC viewers."""
+    for line in httpx.get(f"{base}/metrics", timeout=5).text.splitlines():
+        if line.startswith('argus_streaming_bytes_sent_total{kind="webrtc"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def load() -> str:
     return open("/proc/loadavg").read().split(" ", 3)[:3].__str__()
 
@@ -79,15 +87,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def camsim(resolution: str, fps: int = 30, gop: float = 1.0, cameras: int = 1
-           ) -> Iterator[int]:
+def camsim(resolution: str, fps: int = 30, gop: float = 1.0, cameras: int = 1,
+           motion: bool = True) -> Iterator[int]:
     """The camera simulator (no auth); yields its RTSP port."""
     port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "argus-camsim"), "--cameras", str(cameras), "--rtsp-port", str(port),
          "--control-port", str(free_port()), "--onvif-port", "0", "--no-onvif",
          "--resolution", resolution, "--fps", str(fps), "--gop", str(gop),
-         "--log-level", "WARNING"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+         "--log-level", "WARNING", *(["--motion"] if motion else [])], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     try:
         deadline = time.monotonic() + 60
@@ -106,10 +114,10 @@ def camsim(resolution: str, fps: int = 30, gop: float = 1.0, cameras: int = 1
 
 @contextmanager
 def streaming_stack(resolution: str = "1280x720", fps: int = 30, gop: float = 1.0,
-                    **env_extra: str) -> Iterator[StreamingStack]:
+                    motion: bool = True, **env_extra: str) -> Iterator[StreamingStack]:
     """Scratch database, management, one simulator camera and argus-streaming."""
     with scratch_database() as db, management(db, workers=1) as mgmt, \
-            camsim(resolution, fps, gop) as rtsp_port:
+            camsim(resolution, fps, gop, motion=motion) as rtsp_port:
         with httpx.Client(base_url=mgmt, timeout=10) as c:
             r = c.post("/api/v1/auth/login",
                        data={"username": "admin", "password": ADMIN_PASSWORD})

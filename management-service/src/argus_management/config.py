@@ -44,6 +44,10 @@ class Settings(ArgusSettings):
     host: str = Field("127.0.0.1", alias="MANAGEMENT_HOST")
     port: int = Field(8001, alias="MANAGEMENT_PORT")
     workers: int = Field(1, alias="MANAGEMENT_WORKERS", ge=1)
+    # PTZ (ptz/): lock TTL without renewal, per-user request rate, expiry sweep period.
+    ptz_lock_ttl_s: float = Field(30.0, alias="MANAGEMENT_PTZ_LOCK_TTL_S", ge=0.2, le=3600)
+    ptz_rate_per_s: int = Field(20, alias="MANAGEMENT_PTZ_RATE_PER_S", ge=1, le=10_000)
+    ptz_sweep_s: float = Field(5.0, alias="MANAGEMENT_PTZ_SWEEP_S", gt=0, le=3600)
     # Camera liveness (liveness/): one process checks every camera each interval.
     liveness_enabled: bool = Field(True, alias="MANAGEMENT_LIVENESS_ENABLED")
     liveness_interval_s: float = Field(

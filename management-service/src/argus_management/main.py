@@ -24,6 +24,7 @@ from argus_management.auth import passwords
 from argus_management.bootstrap import ensure_admin
 from argus_management.config import Settings, get_settings
 from argus_management.db import make_engine, make_sessionmaker
+from argus_management.openapi import install_openapi
 from argus_management.routers import include_routers
 
 log = structlog.get_logger("argus.management")
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.add_exception_handler(ConnectionRefusedError, _database_down)
     install_metrics(app, "management-service")
     include_routers(app)
+    install_openapi(app)
     return app
 
 

@@ -15,6 +15,8 @@ from argus_management.events.router import router as events_router
 from argus_management.health.router import router as health_router
 from argus_management.internal.router import router as internal_router
 from argus_management.layouts.router import router as layouts_router
+from argus_management.onvif.router import router as onvif_router
+from argus_management.ptz.router import router as ptz_router
 from argus_management.recordings.internal_router import router as recordings_internal_router
 from argus_management.recordings.router import router as recordings_router
 from argus_management.users.groups_router import router as groups_router
@@ -34,6 +36,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(roles_router, prefix=f"{API}/roles", tags=["users"])
     app.include_router(groups_router, prefix=f"{API}/camera-groups", tags=["users"])
     app.include_router(recordings_router, prefix=f"{API}/cameras", tags=["recordings"])
+    app.include_router(onvif_router, prefix=f"{API}/cameras", tags=["onvif"])
+    app.include_router(ptz_router, prefix=f"{API}/cameras", tags=["ptz"])
     app.include_router(layouts_router, prefix=f"{API}/layouts", tags=["layouts"])
     app.include_router(events_router, prefix=f"{API}/events", tags=["events"])
     app.include_router(alerts_router, prefix=f"{API}/alerts", tags=["alerts"])

@@ -19,9 +19,10 @@ import av
 from argus_common.logging import redact_url
 
 VIDEO_CODECS = frozenset({"h264", "hevc"})
-# FFmpeg error classes that mean "the network or the camera is away" (a probe can tell
-# when it is back), as opposed to "the camera refused us" (wrong credentials, bad path).
-_UNREACHABLE = (ConnectionError, TimeoutError, av.error.ExitError, EOFError)
+# Errors where the camera answered and refused us (credentials, path): waiting for it to
+# "come back" makes no sense. Anything else (resets, timeouts, garbage) may be a camera
+# that is away, and a probe can tell when it is back.
+_REFUSED = (av.error.HTTPClientError,)
 
 
 class IngestError(Exception):
@@ -72,10 +73,8 @@ class Source:
                 if packet.dts is None or packet.size == 0:
                     continue  # flush packets at end of stream
                 yield packet
-        except _UNREACHABLE as exc:
+        except (av.FFmpegError, OSError, EOFError) as exc:
             raise IngestError("read_failed", _describe(exc), unreachable=True) from None
-        except (av.FFmpegError, OSError) as exc:
-            raise IngestError("read_failed", _describe(exc)) from None
         raise IngestError("end_of_stream", unreachable=True)
 
     def close(self) -> None:
@@ -135,11 +134,10 @@ def _open(
         )
     except av.error.HTTPUnauthorizedError as exc:
         raise IngestError("unauthorized", _describe(exc)) from None
-    except _UNREACHABLE as exc:
+    except _REFUSED as exc:
+        raise IngestError("refused", _describe(exc)) from None
+    except (av.FFmpegError, OSError, EOFError) as exc:
         raise IngestError("connect_failed", _describe(exc), unreachable=True) from None
-    except (av.FFmpegError, OSError) as exc:
-        raise IngestError("connect_failed", _describe(exc),
-                          unreachable=isinstance(exc, OSError)) from None
 
 
 def rtsp_answers(url: str, timeout_s: float) -> bool:

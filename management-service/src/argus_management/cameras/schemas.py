@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RecordingMode = Literal["continuous", "events", "off"]
 Point = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
@@ -13,6 +13,7 @@ Polygon = Annotated[list[Point], Field(min_length=3, max_length=64)]
 Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Secret = Annotated[str, Field(max_length=256)]
+OnvifToken = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 
 
 class AnalysisSettings(BaseModel):
@@ -55,7 +56,22 @@ class _CameraFields(BaseModel):
 
 class CameraCreate(_CameraFields):
     name: Name
-    stream_url: Url
+    stream_url: Url | None = None  # required unless onvif_profile fills it in
+    # Register from an ONVIF probe: the stream URLs (GetStreamUri) and has_ptz (the profile's
+    # PTZ configuration) come from the camera at onvif_host:onvif_port (onvif/registration.py).
+    onvif_profile: OnvifToken | None = None
+    onvif_sub_profile: OnvifToken | None = None
+
+    @model_validator(mode="after")
+    def _stream_source(self) -> CameraCreate:
+        if self.onvif_profile is None:
+            if self.stream_url is None:
+                raise ValueError("stream_url is required (or onvif_profile with onvif_host)")
+            if self.onvif_sub_profile is not None:
+                raise ValueError("onvif_sub_profile needs onvif_profile")
+        elif not self.onvif_host:
+            raise ValueError("onvif_profile needs onvif_host")
+        return self
 
 
 class CameraUpdate(BaseModel):

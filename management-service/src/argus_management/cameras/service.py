@@ -100,7 +100,13 @@ async def create_camera(
     session: AsyncSession, bus: RedisBus, secret_key: str, allowed_networks: str,
     data: CameraCreate, actor: Actor,
 ) -> Camera:
-    values = _checked_urls(data.model_dump(), allowed_networks)
+    if data.onvif_profile is not None:
+        from argus_management.onvif.registration import fill_from_profile  # onvif imports us
+
+        data = await fill_from_profile(data, allowed_networks)
+    values = _checked_urls(
+        data.model_dump(exclude={"onvif_profile", "onvif_sub_profile"}), allowed_networks
+    )
     password = values.pop("password", None)
     camera = Camera(**values, kind="onvif" if values.get("onvif_host") else "rtsp")
     camera.password_enc = encrypt_secret(secret_key, password) if password else None

@@ -22,6 +22,18 @@ ENVELOPE = (
 HEADERS = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{_ACTION}"'}
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether a connect error was a refusal (httpx wraps the OSError a few levels deep)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def device_url(host: str, port: int | None) -> str:
     """The device service URL of an ONVIF camera (port 80 unless configured)."""
     bracketed = f"[{host}]" if ":" in host else host
@@ -51,8 +63,7 @@ async def probe_onvif(
     except httpx.TimeoutException:
         return done("timeout", f"ONVIF: no answer within {read_timeout:g} s")
     except httpx.ConnectError as exc:
-        refused = "refused" in str(exc).lower()
-        return done("refused" if refused else "unreachable", "ONVIF: cannot connect")
+        return done("refused" if _refused(exc) else "unreachable", "ONVIF: cannot connect")
     except httpx.HTTPError as exc:
         return done("unreachable", f"ONVIF: {type(exc).__name__}")
     if response.status_code == 200 and b"GetSystemDateAndTimeResponse" in response.content:

@@ -1,0 +1,37 @@
+"""ONVIF discovery and probe under ``/api/v1/cameras/onvif`` (admins: ``cameras:write``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from argus_management.auth.dependencies import actor_for, require_permission
+from argus_management.auth.principal import Principal
+from argus_management.db import SessionDep
+from argus_management.onvif import service as svc
+from argus_management.onvif.schemas import DiscoverOut, DiscoverRequest, ProbeOut, ProbeRequest
+
+router = APIRouter()
+Writer = Annotated[Principal, Depends(require_permission("cameras:write"))]
+
+
+@router.post("/onvif/discover", response_model=DiscoverOut)
+async def discover(
+    request: Request, session: SessionDep, principal: Writer, data: DiscoverRequest
+) -> DiscoverOut:
+    """WS-Discovery probe: multicast on the LAN (needs host networking under Docker), or
+    unicast to ``target``. Lists each device with its XAddrs and whether it is added."""
+    return await svc.discover(session, data, request.app.state.settings.camera_allowed_networks)
+
+
+@router.post("/onvif/probe", response_model=ProbeOut)
+async def probe(
+    request: Request, session: SessionDep, principal: Writer, data: ProbeRequest
+) -> ProbeOut:
+    """Connect to one ONVIF device: identity, profiles with stream URIs, PTZ and presets.
+    Register it with ``POST /cameras`` naming ``onvif_profile`` (and ``onvif_sub_profile``)."""
+    return await svc.probe(
+        session, request.app.state.sessionmaker, actor_for(request, principal), data,
+        request.app.state.settings.camera_allowed_networks,
+    )

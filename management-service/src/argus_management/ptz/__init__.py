@@ -1,0 +1,1 @@
+"""PTZ control: exclusive locks in Redis, bounded moves, presets and home, over ONVIF."""
