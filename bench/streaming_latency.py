@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "streaming-service" / "tests"))
-from _streaming import load, percentile, streaming_stack, summary  # noqa: E402
-from browser_support import chromium, open_player  # noqa: E402
+from browser_support import chromium, open_player
+from streaming_stack import load, percentile, streaming_stack, summary
 
 
 async def latency(base: str, token: str, camera_id: int, frames: int) -> list[float]:

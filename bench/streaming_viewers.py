@@ -23,9 +23,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "streaming-service" / "tests"))
-from _stack import proc_cpu_seconds  # noqa: E402
-from _streaming import bytes_sent, load, streaming_stack  # noqa: E402
-from whep_client import whep_close, whep_connect  # noqa: E402
+from _stack import proc_cpu_seconds
+from streaming_stack import bytes_sent, load, streaming_stack
+from whep_client import whep_close, whep_connect
 
 FRAMES: collections.Counter[int] = collections.Counter()
 
@@ -63,7 +63,8 @@ async def run(base: str, token: str, camera_id: int, pid: int, n: int, window_s:
         for v in viewers:
             await whep_close(client, v, headers)  # type: ignore[arg-type]
     dt = t1 - t0
-    return {"cpu": (cpu1 - cpu0) / dt, "mbps": (b1 - b0) * 8 / dt / n / 1e6, "fps_min": min(counts) / dt,
+    return {"cpu": (cpu1 - cpu0) / dt, "mbps": (b1 - b0) * 8 / dt / n / 1e6,
+            "fps_min": min(counts) / dt,
             "fps_mean": sum(counts) / len(counts) / dt, "client_cpu": (own1 - own0) / dt}
 
 
@@ -79,8 +80,8 @@ def main() -> None:
             r = asyncio.run(run(s.base_url, s.token, s.camera_id, s.pid, n, args.window))
             print(f"{n:3d} viewers {args.resolution}@30: streaming-service {r['cpu'] * 100:.1f}% "
                   f"of a core ({r['cpu'] * 100 / n:.2f}%/viewer), fps/viewer mean "
-                  f"{r['fps_mean']:.1f} min {r['fps_min']:.1f}, {r['mbps']:.2f} Mbit/s/viewer; client "
-                  f"{r['client_cpu'] * 100:.0f}%")
+                  f"{r['fps_mean']:.1f} min {r['fps_min']:.1f}, {r['mbps']:.2f} Mbit/s/viewer;"
+                  f" client {r['client_cpu'] * 100:.0f}%")
             time.sleep(2)
     print(f"load after {load()}")
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRETS = "SECRET_KEY=ci-secret\nINTERNAL_API_KEY=ci-internal\nPOSTGRES_PASSWORD=ci-db\n"
+SECRETS = (
+    "SECRET_KEY=ci-secret\nINTERNAL_API_KEY=ci-internal\nPOSTGRES_PASSWORD=ci-db\n"
+    "GRAFANA_ADMIN_PASSWORD=ci-grafana\n"
+)
 
 
 def _compose(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management import versions
 from argus_management.alerts.models import Alert
+from argus_management.alerts.service import raise_alert
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.liveness.checker import LivenessChecker
@@ -248,3 +249,21 @@ async def test_disk_low_dedupes_per_recorder_and_disk_ok_resolves(
     ]
     await report_event(client, settings, None, "disk.ok", payload={"recorder": "rec-1"})
     assert [a.state for a in await _alerts(maker, "disk.low")] == ["resolved", "open"]
+
+
+async def test_first_sighting_resolves_a_stale_offline_alert_quietly(
+    checker: LivenessChecker, app: FastAPI, settings: Settings, sim: Camsim,
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """An offline alert left open (status reset, restart) must not outlive the camera's
+    return, nor swallow the next outage's alert through dedupe."""
+    cam = await create_camera(maker, settings.secret_key, stream_url=sim.url(1))
+    async with maker() as session:
+        await raise_alert(session, app.state.bus, kind="camera.offline", title="old",
+                          camera_id=cam.id, dedupe_key="")
+        await session.commit()
+    report = await checker.cycle()
+    assert [(t.old, t.new) for t in report.transitions] == [("unknown", "online")]
+    [stale] = await _alerts(maker, "camera.offline")
+    assert stale.state == "resolved"
+    assert await _alerts(maker, "camera.online") == []

@@ -8,14 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.events.models import Event
 from argus_management.recordings.models import RecordingSegment
-from fastapi import FastAPI
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from factories.cameras import create_camera
 from factories.events import internal_headers

@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy as sa
 from alembic import command
+
 from argus_management import migrate
 
 from conftest import PG_DSN
@@ -17,16 +18,15 @@ from conftest import PG_DSN
 def _cycle(url: str) -> list[set[str]]:
     """Tables after: head, downgrade to 0001, head again."""
     cfg = migrate.alembic_config(url)
-    sync_url = url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
     seen = []
     for target, step in (("head", command.upgrade), ("0001", command.downgrade),
                          ("head", command.upgrade)):
         step(cfg, target)
-        seen.append(_tables(url, sync_url))
+        seen.append(_tables(url))
     return seen
 
 
-def _tables(url: str, sync_url: str) -> set[str]:
+def _tables(url: str) -> set[str]:
     async def inspect() -> set[str]:
         from argus_management.db import make_engine
 

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from argus_management.audit.models import AuditEntry
-from argus_management.config import Settings
-from argus_management.events.models import Event
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.audit.models import AuditEntry
+from argus_management.config import Settings
+from argus_management.events.models import Event
 
 from factories.cameras import create_camera
 from factories.users import bearer, create_user

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from argus_management.config import Settings
-from argus_management.events.models import Event
-from argus_management.users.models import User
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.config import Settings
+from argus_management.events.models import Event
+from argus_management.users.models import User
 
 from factories.cameras import create_camera
 from factories.recordings import add_segment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 
 import pytest
 
@@ -133,3 +134,24 @@ async def test_viewer_queue_drops_and_resyncs_at_keyframe() -> None:
     q.close()
     with pytest.raises(QueueClosed):
         await asyncio.wait_for(q.get(), 1)
+
+
+async def test_playback_track_paces_at_speed() -> None:
+    import time
+
+    from argus_streaming.playback.reader import PlaybackUnit
+    from argus_streaming.playback.track import PlaybackVideoTrack
+
+    pre = [PlaybackUnit(b"\x00\x00\x00\x01\x65", i * 3000, i == 0, True, 0) for i in range(3)]
+    live = [PlaybackUnit(b"\x00\x00\x00\x01\x41", (3 + i) * 3000, False, False, 0)
+            for i in range(24)]
+    track = PlaybackVideoTrack(iter(pre + live), speed=4.0)
+    t0 = time.monotonic()
+    packets = [await asyncio.wait_for(track.recv(), 5) for _ in range(27)]
+    elapsed = time.monotonic() - t0
+    pts = [p.pts for p in packets]
+    assert pts[:3] == [0, 1, 2]  # pre-roll: decoded at once
+    steps = {b - a for a, b in itertools.pairwise(pts[3:])}
+    assert steps == {750}  # 30 fps at 4x: a quarter of the real spacing
+    assert elapsed >= 23 * 3000 / 90000 / 4 * 0.9  # paced, not bursted
+    track.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-
 from streaming_support import World, _stop, start_camsim
 from whep_client import whep_connect
 

@@ -1,95 +1,109 @@
-"""The camera simulator as a real subprocess for management tests (liveness probes).
+"""The camera simulator (``argus-camsim``) as a subprocess on free 127.0.0.1 ports.
 
-Small, slow streams (320x180 at 5 fps) keep the encoder cheap: a probe's DESCRIBE starts
-the camera's encoder. The process binds 127.0.0.1 on free ports, is awaited through its
-ready line, and is stopped by PID.
+``launch(*flags)`` starts it, waits for its ready line and returns a ``Camsim`` with its ports;
+``stop()`` ends it by PID. Its output is read continuously (kept in ``lines``), so a chatty
+simulator never blocks on a full pipe.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-READY_PREFIX = "argus-camsim ready "
-SMALL = ("--resolution", "320x180", "--sub-resolution", "160x90", "--fps", "5", "--linger", "3")
+_READY = "argus-camsim ready "
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_udp_port() -> int:
+    """A UDP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 @dataclass
 class Camsim:
-    """A running simulator and how to reach it."""
+    """A running simulator: ports, output lines so far, and its control API."""
 
     proc: subprocess.Popen[str]
     rtsp_port: int
     control_port: int
     onvif_ports: dict[str, int]
-    output: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200))
+    lines: list[str] = field(default_factory=list)
 
-    def url(self, cam: int = 1, variant: str = "main") -> str:
-        return f"rtsp://127.0.0.1:{self.rtsp_port}/cam{cam}/{variant}"
+    @property
+    def control(self) -> str:
+        return f"http://127.0.0.1:{self.control_port}"
 
-    async def fault(self, cam: int, **body: Any) -> None:
-        """POST ``body`` to ``/faults/camN`` of the control API."""
-        async with httpx.AsyncClient(timeout=10) as client:
-            resp = await client.post(
-                f"http://127.0.0.1:{self.control_port}/faults/cam{cam}", json=body
-            )
-        assert resp.status_code == 200, resp.text
+    def url(self, index: int, variant: str = "main") -> str:
+        """RTSP URL of ``cam<index>`` (no credentials)."""
+        return f"rtsp://127.0.0.1:{self.rtsp_port}/cam{index}/{variant}"
+
+    async def fault(self, index: int, **payload: Any) -> dict[str, Any]:
+        """``POST /faults/cam<index>`` (stall, offline_s, corrupt, drop, resolution)."""
+        async with httpx.AsyncClient(timeout=5) as client:
+            resp = await client.post(f"{self.control}/faults/cam{index}", json=payload)
+        resp.raise_for_status()
+        data: dict[str, Any] = resp.json()
+        return data
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 10 s."""
+        """SIGTERM by PID, SIGKILL if it does not end within 10 s."""
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+                self.proc.wait(5)
 
 
-def launch(*args: str, onvif: bool = False, ready_timeout: float = 60.0) -> Camsim:
-    """Start ``argus-camsim`` with ``args`` on free ports; returns once it is ready."""
-    cmd = [
-        sys.executable, "-m", "argus_camsim", "--host", "127.0.0.1",
-        "--rtsp-port", str(free_port()), "--control-port", str(free_port()),
-        *SMALL, *args,
-    ]
-    cmd += ["--onvif-port", "0"] if onvif else ["--no-onvif"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: collections.deque[str] = collections.deque(maxlen=200)
-    ready = threading.Event()
-    info: dict[str, Any] = {}
+def launch(*flags: str, onvif: bool = False, timeout_s: float = 30.0) -> Camsim:
+    """Start ``argus-camsim`` with ``flags`` on free ports (ONVIF on free ports too when
+    ``onvif``, else off) and wait until it is ready."""
+    ports = ["--rtsp-port", str(free_port()), "--control-port", str(free_port())]
+    onvif_flags = ["--onvif-port", "0"] if onvif else ["--no-onvif"]
+    exe = Path(sys.executable).parent / "argus-camsim"
+    proc = subprocess.Popen(
+        [str(exe), *ports, *onvif_flags, *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: list[str] = []
+    ready: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
-        # Drains the pipe for the life of the process so it never blocks on output.
         assert proc.stdout is not None
         for line in proc.stdout:
-            output.append(line.rstrip())
-            if line.startswith(READY_PREFIX):
-                info.update(json.loads(line[len(READY_PREFIX):]))
-                ready.set()
-        ready.set()
+            lines.append(line.rstrip())
+            if line.startswith(_READY):
+                ready.put(line[len(_READY):])
 
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(ready_timeout) or not info:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        raise RuntimeError("simulator did not start:\n" + "\n".join(output))
-    return Camsim(proc, int(info["rtsp_port"]), int(info["control_port"]),
-                  {k: int(v) for k, v in info["onvif_ports"].items()}, output)
+    threading.Thread(target=pump, name="camsim-output", daemon=True).start()
+    try:
+        info = json.loads(ready.get(timeout=timeout_s))
+    except queue.Empty:
+        proc.kill()
+        proc.wait(5)
+        raise RuntimeError("camera simulator did not start:\n" + "\n".join(lines[-20:])) from None
+    return Camsim(
+        proc=proc, rtsp_port=int(info["rtsp_port"]), control_port=int(info["control_port"]),
+        onvif_ports={k: int(v) for k, v in (info.get("onvif_ports") or {}).items()},
+        lines=lines,
+    )

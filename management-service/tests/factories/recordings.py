@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from argus_management.recordings.models import RecordingSegment
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.recordings.models import RecordingSegment
 
 
 def segment_path(camera_id: int, start: datetime) -> str:

@@ -128,9 +128,13 @@ def _open(
     url: str, connect_timeout_s: float, read_timeout_s: float, probe: bool
 ) -> av.container.InputContainer:
     try:
+        # PyAV's own timeout is an interrupt callback that FFmpeg calls around every socket
+        # read and that takes the GIL: with a hundred cameras that costs more than the
+        # remux. So it bounds only the opening; reads are bounded by FFmpeg's socket
+        # timeout (``timeout``/``rw_timeout`` in the options), which needs no callback.
         return av.open(
             url, options=_options(url, read_timeout_s, probe),
-            timeout=(connect_timeout_s, read_timeout_s),
+            timeout=(connect_timeout_s, None),
         )
     except av.error.HTTPUnauthorizedError as exc:
         raise IngestError("unauthorized", _describe(exc)) from None

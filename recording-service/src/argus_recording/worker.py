@@ -7,6 +7,7 @@ thread talks to the asyncio loop only through ``WorkerHooks`` (thread-safe callb
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from dataclasses import dataclass
@@ -21,17 +22,21 @@ from argus_recording.ingest import IngestError, Source, open_source, rtsp_answer
 from argus_recording.layout import DirMaker
 from argus_recording.metrics import BYTES_WRITTEN, DROPPED_PACKETS, LAG, RECONNECTS
 from argus_recording.modes import ContinuousRecorder, EventRecorder, WriterContext
-from argus_recording.packets import Item
-from argus_recording.params import ParamTracker
 from argus_recording.salvage import salvage
+from argus_recording.stamping import Stamper
 from argus_recording.window import EventWindow
 from argus_recording.writer import ClosedSegment, SegmentWriter
 
 log = structlog.get_logger("argus.recording.worker")
 
-# A media timestamp running this far ahead of (or at all behind) arrival time is a
-# discontinuity (camera restart, RTP clock jump): the segment ends there.
-_JUMP_S = 5.0
+
+def _name_os_thread(name: str) -> None:
+    """Give the OS thread the camera's name (``top -H``, /proc/<pid>/task/*/comm)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
 
 
 class WorkerHooks(Protocol):
@@ -94,6 +99,7 @@ class CameraWorker(threading.Thread):
         return self._stop_flag.is_set()
 
     def run(self) -> None:
+        _name_os_thread(self.name)
         structlog.contextvars.bind_contextvars(
             service="recording-service", camera_id=self.camera.id
         )
@@ -199,56 +205,24 @@ class CameraWorker(threading.Thread):
             self._warned_audio = True
             log.warning("audio_dropped", codec=source.dropped_audio,
                         detail="MP4 cannot hold this audio codec; video only")
-        video = source.video
-        vindex = video.index
-        vtb = float(video.time_base or 0) or 1 / 90000
-        atb = float(source.audio.time_base or 0) if source.audio is not None else 0.0
-        ctx = video.codec_context
-        tracker = ParamTracker(ctx.name, ctx.extradata, ctx.width, ctx.height)
-        clock = MediaClock(self.settings.max_clock_drift_ms)
-        recorder = self._recorder(source, clock)
-        up = False
-        last_dts_s: float | None = None
-        last_recv = 0.0
+        stamper = Stamper(source.video, source.audio, self.settings.max_clock_drift_ms)
+        recorder = self._recorder(source, stamper.clock)
         stop = self._stop_flag
         try:
             for packet in source.packets():
                 if stop.is_set():
                     break
                 recv_ms = time.time() * 1000.0
-                is_video = packet.stream_index == vindex
-                dts = packet.dts
-                pts = packet.pts if packet.pts is not None else dts
-                assert dts is not None and pts is not None  # demux skips packets without
-                key = False
-                if is_video:
-                    dts_s = dts * vtb
-                    if last_dts_s is not None and (
-                        dts_s < last_dts_s or dts_s - last_dts_s > (recv_ms - last_recv) / 1000
-                        + _JUMP_S
-                    ):
-                        # Timestamps jumped: finish what we have, start over at a keyframe.
-                        log.warning("timestamp_discontinuity", jump_s=round(dts_s - last_dts_s, 3))
-                        recorder.stop()
-                        clock.reset()
-                    last_dts_s, last_recv = dts_s, recv_ms
-                    wall = clock.observe(dts_s, recv_ms) + (pts - dts) * vtb * 1000.0
-                    key = packet.is_keyframe
-                    params = tracker.on_keyframe(packet) if key else tracker.current
-                    if key and not up:
-                        up = self._session_up = True
+                item = stamper.stamp(packet, recv_ms)
+                if item is None:
+                    continue
+                if stamper.jumped:
+                    recorder.stop()  # finish what we have; start over at a keyframe
+                if item.key:
+                    if not self._session_up:
+                        self._session_up = True
                         self._set_state(True, "recording")
-                    if key:
-                        self._lag.set(max(0.0, (recv_ms - wall) / 1000.0))
-                    tb = vtb
-                else:
-                    if not clock.anchored:
-                        continue  # audio before the first video packet
-                    tb = atb
-                    wall = clock.wall_ms(pts * atb)
-                    params = tracker.current
-                item = Item(packet, packet.stream_index, is_video, key, pts, dts, tb,
-                            packet.size, wall, recv_ms, params)
+                    self._lag.set(max(0.0, (recv_ms - item.wall_ms) / 1000.0))
                 if not recorder.on_packet(item):
                     reason = "before_keyframe" if recorder.writer is None else "out_of_order"
                     self._dropped[reason].inc()

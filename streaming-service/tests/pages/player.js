@@ -18,7 +18,13 @@ window.argus = {
     this.pc = pc;
     pc.addTransceiver('video', {direction: 'recvonly'});
     const video = this.makeVideo();
-    pc.ontrack = (e) => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
+    pc.ontrack = (e) => {
+      // Optional: ask Chrome's jitter buffer for no added delay (benchmarks compare).
+      if (this.jitterTarget !== undefined && 'jitterBufferTarget' in e.receiver) {
+        e.receiver.jitterBufferTarget = this.jitterTarget;
+      }
+      video.srcObject = e.streams[0] || new MediaStream([e.track]);
+    };
     await pc.setLocalDescription(await pc.createOffer());
     if (waitGathering) {
       await new Promise((resolve) => {

@@ -57,13 +57,15 @@ def publish_after_commit(session: AsyncSession, bus: RedisBus, alert: Alert) -> 
     message = alert_message(alert)
 
     async def publish() -> None:
-        # Outbound notification (webhook) first: a queue put that never blocks or raises.
-        webhook.offer(message)
         try:
             await bus.publish(CHANNEL_ALERTS, message)
         except Exception:
             # Pub/sub is live-only: the alert row is committed and listed by the REST API.
             log.exception("alert_publish_failed", alert_id=alert.id, state=alert.state)
+        try:
+            webhook.offer(message)  # a bounded in-memory queue: never waits for the receiver
+        except Exception:
+            log.exception("alert_webhook_offer_failed", alert_id=alert.id)
 
     after_commit(session, publish)
 

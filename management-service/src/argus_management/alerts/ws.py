@@ -12,8 +12,9 @@ behind (reconnect and re-read open alerts over REST).
 
 Frames sent: ``{"type": "ready", "ping_interval_s": …}`` once authenticated and registered
 (alerts published after it are delivered), then ``argus_common.events.AlertMessage`` JSON
-(``type`` ``alert.<kind>``, state open / acked / resolved) and ``{"type": "ping"}`` every
-``MANAGEMENT_WS_PING_INTERVAL_S``.
+(``type`` ``alert.<kind>``, state open / acked / resolved), ``PtzLockChanged`` JSON
+(``type`` ``ptz.lock``: acquired / released / expired / takeover, fed by ``ptz/watch.py``)
+and ``{"type": "ping"}`` every ``MANAGEMENT_WS_PING_INTERVAL_S``.
 The client must answer each ping before the next one, with ``{"type": "pong"}`` (any frame
 counts). At every ping the token is verified again (expiry, logout denylist, changed grants).
 """

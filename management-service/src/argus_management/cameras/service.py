@@ -26,6 +26,7 @@ from argus_management.cameras.schemas import (
 )
 from argus_management.cameras.urls import CameraUrlError, check_url, parse_networks, split_userinfo
 from argus_management.db import after_commit
+from argus_management.onvif.registration import fill_from_profile
 
 _URL_FIELDS = ("stream_url", "sub_stream_url")
 
@@ -101,8 +102,6 @@ async def create_camera(
     data: CameraCreate, actor: Actor,
 ) -> Camera:
     if data.onvif_profile is not None:
-        from argus_management.onvif.registration import fill_from_profile  # onvif imports us
-
         data = await fill_from_profile(data, allowed_networks)
     values = _checked_urls(
         data.model_dump(exclude={"onvif_profile", "onvif_sub_profile"}), allowed_networks

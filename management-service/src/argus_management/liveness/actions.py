@@ -6,7 +6,8 @@
   ``camera.online`` of that camera is resolved, so at most one of the pair is open.
 - ``offline`` -> ``online``: the open ``camera.offline`` is resolved, and if there was one,
   ``camera.online`` (info) is raised to say so.
-- ``unknown`` -> ``online``: nothing (the first sighting after start or creation).
+- ``unknown`` -> ``online``: a stale open ``camera.offline`` is resolved quietly; nothing
+  is raised (the first sighting after start or creation is no news).
 
 RTMP cameras are pushed by phones and encoders that stop whenever their owner does: their
 status is kept, but they raise no alerts.
@@ -70,16 +71,18 @@ async def apply_transition(
     window: AlertWindow,
     now_mono: float,
     offline_since: datetime | None,
-) -> None:
-    """Raise and resolve the alerts of one status change (see the module docstring)."""
+) -> bool:
+    """Raise and resolve the alerts of one status change (see the module docstring).
+    Returns whether a ``camera.offline`` was raised: the caller notes it in the window once
+    the transaction has committed."""
     if camera.kind == "rtmp":
-        return
+        return False
     cid = camera.camera_id
     if transition.new == "offline":
         await resolve_alerts(session, bus, kind=CAMERA_ONLINE.kind, camera_id=cid)
         if not window.allows(cid, now_mono):
             ALERTS_SUPPRESSED.inc()
-            return
+            return False
         severity = (
             CAMERA_OFFLINE_RECORDING_SEVERITY
             if camera.recording_mode == "continuous" else CAMERA_OFFLINE.severity
@@ -94,11 +97,13 @@ async def apply_transition(
                      "reason_detail": result.detail},
             dedupe_key="",
         )
-        window.note(cid, now_mono)
-    elif transition.new == "online" and transition.old == "offline":
+        return True
+    elif transition.new == "online":
+        # Also from unknown: an offline alert left open from before (a restart, a status
+        # reset) must not stay open, nor swallow the next outage's alert through dedupe.
         resolved = await resolve_alerts(session, bus, kind=CAMERA_OFFLINE.kind, camera_id=cid)
-        if not resolved:
-            return  # its offline alert was rate-limited away: stay quiet on return too
+        if not resolved or transition.old != "offline":
+            return False  # no alert was raised for this outage (rate-limited): stay quiet
         payload: dict[str, object] = {"camera_name": camera.name}
         if offline_since is not None:
             payload["offline_since"] = offline_since.isoformat()
@@ -108,3 +113,4 @@ async def apply_transition(
             detail=f"{camera.name} answers again",
             camera_id=cid, payload=payload, dedupe_key="",
         )
+    return False

@@ -241,6 +241,7 @@ class LivenessChecker:
         self.window.forget(live_ids)
         if not (status_rows or seen_rows or stale_disabled or found.new or found.lost):
             return False
+        raised: list[int] = []
         async with self.maker() as session:
             try:
                 await self._write(session, status_rows + seen_rows, stale_disabled)
@@ -249,9 +250,10 @@ class LivenessChecker:
                         log.info("camera_status_changed", old=transition.old,
                                  new=transition.new, reason=result.outcome,
                                  detail=result.detail)
-                    await apply_transition(
+                    if await apply_transition(
                         session, self.bus, info, transition, result, self.window, now_mono, since
-                    )
+                    ):
+                        raised.append(info.camera_id)
                 for cid in stale_disabled:
                     for kind in (CAMERA_OFFLINE.kind, CAMERA_ONLINE.kind):
                         await resolve_alerts(session, self.bus, kind=kind, camera_id=cid)
@@ -264,6 +266,8 @@ class LivenessChecker:
                 await session.rollback()
                 raise
             await run_after_commit(session)
+        for cid in raised:
+            self.window.note(cid, now_mono)
         for _, transition, _, _ in todo:
             TRANSITIONS.labels(transition.new).inc()
             report.transitions.append(transition)

@@ -1,5 +1,8 @@
 """``argus_cameras{status}`` and ``argus_camera_up{camera_id}`` from the database.
 
+``argus_camera_up`` is 1 (online) or 0 (offline) per enabled camera; cameras whose status
+is unknown have no series, so that a camera nobody has checked yet never pages anyone.
+
 Refreshed by every worker process each interval, so the numbers do not depend on which
 worker a scrape lands on (each uvicorn worker has its own metrics registry).
 """
@@ -27,6 +30,8 @@ async def refresh_gauges(maker: async_sessionmaker[AsyncSession]) -> None:
     for cid, status in rows:
         value = coerce_status(status)
         counts[value] += 1
+        if value == "unknown":
+            continue  # never checked (yet): neither up nor down
         label = str(cid)
         current.add(label)
         CAMERA_UP.labels(label).set(1 if value == "online" else 0)

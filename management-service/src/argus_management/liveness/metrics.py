@@ -11,7 +11,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 CAMERAS = Gauge("argus_cameras", "Enabled cameras by liveness status", ["status"])
 CAMERA_UP = Gauge(
-    "argus_camera_up", "1 if the enabled camera is online, 0 if offline or unknown",
+    "argus_camera_up", "1 if the enabled camera is online, 0 if offline (unknown: no series)",
     ["camera_id"],
 )
 CHECKS = Counter(

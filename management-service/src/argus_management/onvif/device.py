@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -46,6 +47,7 @@ logging.getLogger("onvif").setLevel(logging.ERROR)
 
 T = TypeVar("T")
 
+_PROXY_VARS = ("http_proxy", "https_proxy")
 _STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 _MAX_TEXT = 256
 
@@ -123,11 +125,17 @@ class OnvifDevice:
         self.connect_timeout_s = connect_timeout_s
         self.call_timeout_s = connect_timeout_s + read_timeout_s
         self.time_offset_s = 0.0
-        self._camera = ONVIFCamera(
-            host, port, username or None, password or None,
-            no_cache=True,  # WSDLs are bundled; the SQLite cache would only write files
-            adjust_time=adjust_time,
-        )
+        # ONVIFCamera drops http(s)_proxy from os.environ, for the whole process; other
+        # clients here (the webhook notifier) may rely on them, so they are put back.
+        proxies = {k: os.environ[k] for k in _PROXY_VARS if k in os.environ}
+        try:
+            self._camera = ONVIFCamera(
+                host, port, username or None, password or None,
+                no_cache=True,  # WSDLs are bundled; the SQLite cache would only write files
+                adjust_time=adjust_time,
+            )
+        finally:
+            os.environ.update(proxies)
         self._connected = False
         self._connect_lock = asyncio.Lock()
         self._profiles: list[MediaProfile] | None = None

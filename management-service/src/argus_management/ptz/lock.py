@@ -211,5 +211,5 @@ class PtzLocks:
 
     async def known_cameras(self) -> list[int]:
         """Cameras with a lock (live, or expired and not yet noticed)."""
-        fields = await self.bus.redis.hkeys(self.registry)  # type: ignore[misc]
+        fields = await self.bus.redis.hkeys(self.registry)
         return [int(f) for f in fields]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import FastAPI
@@ -30,6 +30,8 @@ from argus_management.onvif.pool import CameraEndpoint, DevicePool, load_endpoin
 from argus_management.ptz.lock import LockResult, PtzLock, PtzLocks, now_ms
 
 log = structlog.get_logger("argus.ptz")
+
+LockReason = Literal["acquired", "released", "expired", "takeover"]
 
 _EXPIRY_GRACE_MS = 20  # fire just after the key's PX has run out
 _EXTENDED_MARGIN_MS = 50  # a move ending later than this was extended: wait for it
@@ -119,7 +121,7 @@ class PtzRuntime:
             await self.check_lock(camera_id)
 
     # -- effects -----------------------------------------------------------------------
-    async def lock_lost(self, lock: PtzLock, reason: str,
+    async def lock_lost(self, lock: PtzLock, reason: LockReason,
                         endpoint: CameraEndpoint | None = None) -> None:
         """``lock`` ended (released, expired or taken over): stop its running move, and
         announce an expiry (releases and takeovers are announced by their request)."""
@@ -145,12 +147,12 @@ class PtzRuntime:
         except ArgusError as exc:
             log.warning("ptz_stop_failed", camera_id=camera_id, why=why, error=exc.detail)
 
-    async def publish(self, camera_id: int, reason: str, lock: PtzLock | None,
+    async def publish(self, camera_id: int, reason: LockReason, lock: PtzLock | None,
                       previous: PtzLock | None) -> None:
         """Announce a lock change on ``argus:ptz`` (live only: a lost message is logged)."""
         message = PtzLockChanged(
             camera_id=camera_id,
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
             holder_user_id=lock.user_id if lock else None,
             holder_username=lock.username if lock else None,
             priority=lock.priority if lock else None,

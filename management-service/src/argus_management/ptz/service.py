@@ -19,6 +19,7 @@ from argus_management.db import after_commit
 from argus_management.onvif.types import PtzVector
 from argus_management.ptz.dependencies import PtzContext
 from argus_management.ptz.lock import PtzLock, now_ms
+from argus_management.ptz.runtime import LockReason
 from argus_management.ptz.schemas import (
     AbsoluteMove,
     CommandOut,
@@ -133,7 +134,7 @@ async def set_preset(session: AsyncSession, ctx: PtzContext, actor: Actor,
     await _control(ctx)
     token = await ctx.device.set_preset(name)
     await audit.record(session, actor, "ptz.preset_set", "camera", ctx.camera_id,
-                       {"token": token, "name": name})
+                       {"preset_token": token, "name": name})
     return PresetCreated(token=token, name=name)
 
 
@@ -142,7 +143,7 @@ async def remove_preset(session: AsyncSession, ctx: PtzContext, actor: Actor,
     await _control(ctx)
     await ctx.device.remove_preset(token)
     await audit.record(session, actor, "ptz.preset_remove", "camera", ctx.camera_id,
-                       {"token": token})
+                       {"preset_token": token})
 
 
 async def goto_preset(ctx: PtzContext, token: str) -> CommandOut:
@@ -216,7 +217,7 @@ async def current_lock(ctx: PtzContext) -> LockOut | None:
     return None if lock is None else lock_out(lock, ctx.principal.user_id)
 
 
-def _announce(session: AsyncSession, ctx: PtzContext, reason: str, lock: PtzLock | None,
+def _announce(session: AsyncSession, ctx: PtzContext, reason: LockReason, lock: PtzLock | None,
               previous: PtzLock | None) -> None:
     """After commit: publish the change; when a lock was lost, stop its running move."""
     runtime, endpoint = ctx.runtime, ctx.endpoint

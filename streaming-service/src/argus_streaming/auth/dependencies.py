@@ -44,6 +44,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def management(request: Request) -> ManagementClient:
+    """The app's management-service client."""
     client: ManagementClient = request.app.state.management
     return client
 

@@ -55,6 +55,7 @@ class ManagementClient:
         self._access: dict[tuple[str, int], float] = {}
 
     async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
         await self._http.aclose()
 
     async def _get(self, path: str, headers: dict[str, str], **params: Any) -> httpx.Response:

@@ -13,6 +13,7 @@ router = APIRouter()
 
 @router.get("/healthz", include_in_schema=False)
 async def healthz() -> dict[str, str]:
+    """The process is alive."""
     return {"status": "ok"}
 
 

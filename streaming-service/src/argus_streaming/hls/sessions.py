@@ -61,6 +61,7 @@ class HlsManager:
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Start the sweeper that stops expired and idle sessions."""
         self._sweeper = asyncio.create_task(self._sweep(), name="hls-sweeper")
 
     async def open(self, camera_id: int) -> HlsSession:
@@ -91,6 +92,7 @@ class HlsManager:
             return session
 
     def get(self, session_id: str) -> HlsSession:
+        """A running session; 404 otherwise."""
         session = self.sessions.get(session_id)
         if session is None:
             raise NotFound("stream session not found")
@@ -159,6 +161,7 @@ class HlsManager:
         return session.writer.playlist.exists()
 
     async def close(self) -> None:
+        """Stop the sweeper and every session (shutdown)."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -43,6 +43,7 @@ class HlsWriter:
         return self.directory / PLAYLIST
 
     def start(self) -> None:
+        """Create the directory and start the muxing thread."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self._thread.start()
 

@@ -92,6 +92,7 @@ class CameraSource:
 
     @property
     def running(self) -> bool:
+        """Whether the pull task is alive."""
         return self._task is not None and not self._task.done()
 
     async def attach(self, sub: Subscriber, *, replay: bool, timeout_s: float) -> StreamInfo:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from argus_common.errors import ArgusError, PayloadTooLarge
 from argus_streaming.auth.dependencies import CurrentUser, check_camera
+from argus_streaming.playback.service import start_playback
 from argus_streaming.webrtc.sessions import WhepManager
 
 router = APIRouter()
@@ -61,8 +62,6 @@ async def whep_offer(
     if start is None:
         session, answer = await manager.create_live(camera_id, stream, offer, user.sub)
     else:
-        from argus_streaming.playback.service import start_playback
-
         session, answer = await start_playback(request, user, camera_id, start, speed, offer)
     return Response(
         answer, status_code=201, media_type="application/sdp",

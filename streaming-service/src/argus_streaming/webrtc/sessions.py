@@ -53,6 +53,7 @@ class WhepManager:
         self.sessions: dict[str, WhepSession] = {}
 
     def count(self, kind: str | None = None) -> int:
+        """Open sessions (of one kind: "live" or "playback")."""
         return sum(1 for s in self.sessions.values() if kind is None or s.kind == kind)
 
     async def create_live(
@@ -156,5 +157,6 @@ class WhepManager:
             await session.pc.close()
 
     async def close_all(self) -> None:
+        """End every session (shutdown)."""
         await asyncio.gather(*(self.close(sid) for sid in list(self.sessions)),
                              return_exceptions=True)

@@ -1,4 +1,5 @@
-"""Helpers of the streaming benchmarks: management, a simulator camera, argus-streaming."""
+"""Helpers of the streaming benchmarks (not a benchmark itself): management, a simulator
+camera, argus-streaming."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import (  # noqa: E402
+from _stack import (
     ADMIN_PASSWORD,
     INTERNAL,
     ROOT,
@@ -95,7 +96,8 @@ def camsim(resolution: str, fps: int = 30, gop: float = 1.0, cameras: int = 1,
         [str(BIN / "argus-camsim"), "--cameras", str(cameras), "--rtsp-port", str(port),
          "--control-port", str(free_port()), "--onvif-port", "0", "--no-onvif",
          "--resolution", resolution, "--fps", str(fps), "--gop", str(gop),
-         "--log-level", "WARNING", *(["--motion"] if motion else [])], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+         "--log-level", "WARNING", *(["--motion"] if motion else [])],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     try:
         deadline = time.monotonic() + 60
