@@ -146,6 +146,10 @@ def main() -> None:
         if streaming.exists():  # live and recorded video to browsers (WHEP, HLS)
             env.setdefault("MANAGEMENT_URL", api)
             stack.start("streaming-service", [str(streaming)], env)
+        recording = VENV_BIN / "argus-recording"
+        if recording.exists():  # records every camera whose recording_mode is not off
+            env.setdefault("MANAGEMENT_URL", api)
+            stack.start("recording-service", [str(recording)], env)
         from demo import start_demo_cameras  # after management is up
 
         start_demo_cameras(stack, env, api)

@@ -150,20 +150,21 @@ async def test_lock_expires_without_renewal_and_the_camera_stops(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     cam: Camera, sim: OnvifSim, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app.state.settings, "ptz_lock_ttl_s", 0.5)
+    monkeypatch.setattr(app.state.settings, "ptz_lock_ttl_s", 1.0)
     user, op = await operator(app, maker, cam)
     bus = app.state.bus
     pubsub = bus.redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(bus.key("ptz"))
+    slow = {"mode": "continuous", "pan": 0.1, "timeout_s": 10}  # 0.1 unit/s for 10 s
     try:
         assert (await client.post(url(cam.id, "lock"), headers=op)).status_code == 200
-        moved = await client.post(url(cam.id, "move"), json=CONTINUOUS, headers=op)
-        assert moved.status_code == 200
-        assert (await sim.ptz())["moving"] is True
-        head = await sim.wait_ptz(lambda p: not p["moving"], timeout_s=3)
-        assert head["moving"] is False and head["pan"] < 0.5  # stopped long before 10 s
+        moved = await client.post(url(cam.id, "move"), json=slow, headers=op)
+        assert moved.status_code == 200, moved.text
+        head = await sim.wait_ptz(lambda p: not p["moving"], timeout_s=6)
+        # Stopped about a second in, when the lock ran out: far short of the 10 s move.
+        assert head["moving"] is False and 0 < head["pan"] < 0.5
         reasons = []
-        for _ in range(40):
+        for _ in range(100):
             message = await pubsub.get_message(timeout=0.05)
             if message is not None:
                 reasons.append(json.loads(message["data"]))
