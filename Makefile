@@ -13,7 +13,7 @@ lint: sync
 	.venv/bin/ruff check .
 
 typecheck: sync
-	.venv/bin/mypy libs/argus-common/src management-service/src camera-simulator/src recording-service/src streaming-service/src
+	.venv/bin/mypy libs/argus-common/src management-service/src camera-simulator/src recording-service/src streaming-service/src ai-analysis-service/src
 
 pytest: sync
 	.venv/bin/pytest -q -p no:cacheprovider

@@ -7,6 +7,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -191,25 +192,30 @@ async def test_register_straight_from_a_probe(
 
 
 @pytest.fixture
-async def skewed_device() -> AsyncIterator[tuple[int, float]]:
-    """An ONVIF device of the simulator whose clock is an hour ahead (in this process: the
-    command line has no flag for it, ``start_onvif`` has ``clock_offset_s``)."""
+async def skewed_server() -> AsyncIterator[Any]:
+    """An ONVIF device of the simulator whose clock is an hour ahead, run in this process:
+    the command line has no flag for it, ``start_onvif`` has ``clock_offset_s`` (and the
+    server reads ``clock_offset_s`` at each request, so a test can make the clock jump)."""
     from argus_camsim.model import CameraInfo
     from argus_camsim.onvif import OnvifAuth, start_onvif
 
     async def snapshot() -> bytes:
         return b""
 
-    offset = 3600.0
     server = await start_onvif(
         CameraInfo(index=1, name="Skewed", width=320, height=180), "127.0.0.1", 0,
         OnvifAuth(SIM_USER, SIM_PASSWORD), snapshot, "rtsp://127.0.0.1:8554",
-        clock_offset_s=offset,
+        clock_offset_s=3600.0,
     )
     try:
-        yield server.port, offset
+        yield server
     finally:
         await server.close()
+
+
+@pytest.fixture
+def skewed_device(skewed_server: Any) -> tuple[int, float]:
+    return int(skewed_server.port), float(skewed_server.clock_offset_s)
 
 
 async def test_clock_offset_is_corrected(skewed_device: tuple[int, float]) -> None:
@@ -239,3 +245,18 @@ async def test_probe_reports_the_corrected_offset(
     resp = await client.post(PROBE, json=body, headers=admin)
     assert resp.status_code == 200, resp.text
     assert abs(resp.json()["time_offset_s"] - offset) < 2
+
+
+async def test_a_camera_clock_that_jumps_is_read_again(skewed_server: Any) -> None:
+    device = OnvifDevice("127.0.0.1", skewed_server.port, SIM_USER, SIM_PASSWORD,
+                         connect_timeout_s=2)
+    try:
+        assert (await device.status()).moving is False
+        skewed_server.clock_offset_s = -7200.0  # the camera's clock is set back 3 hours
+        with pytest.raises(Exception, match="camera authentication failed"):
+            await device.status()
+        # The failure made the device read the clock again: the next call is signed right.
+        assert (await device.status()).moving is False
+        assert abs(device.time_offset_s + 7200) < 2
+    finally:
+        await device.close()

@@ -263,6 +263,17 @@ async def test_devices_are_reused_until_the_camera_changes(
     device = pool._devices[cam.id][1]
     assert (await client.get(url(cam.id, "presets"), headers=admin)).status_code == 200
     assert pool._devices[cam.id][1] is device
+    # Any change of the camera is announced on argus:cameras, which drops its device.
+    renamed = await client.patch(f"/api/v1/cameras/{cam.id}", json={"name": "renamed"},
+                                 headers=admin)
+    assert renamed.status_code == 200
+    for _ in range(100):
+        if cam.id not in pool._devices:
+            break
+        await asyncio.sleep(0.02)
+    assert cam.id not in pool._devices
+    assert (await client.get(url(cam.id, "status"), headers=admin)).status_code == 200
+    device = pool._devices[cam.id][1]
 
     patch = await client.patch(f"/api/v1/cameras/{cam.id}", json={"password": "changed"},
                                headers=admin)

@@ -10,6 +10,7 @@ pictures 320x180 at 15 fps, so the whole module stays around two to three minute
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import time
 import uuid
@@ -230,7 +231,8 @@ def test_drop_stall_and_offline_reconnect_and_leave_gaps(stack: Stack) -> None:
     downs = wait_until(lambda: stack.events(cam, "stream.down"), 10, 0.5, "stream.down")
     ups = stack.events(cam, "stream.up")
     assert len(downs) >= 3 and len(ups) >= 4, (downs, ups)
-    assert all(e["payload"]["reason"] for e in downs)
+    assert {e["payload"]["reason"] for e in downs} <= {"timeout", "eof", "refused", "error"}
+    assert all(e["payload"]["recorder"] == "rec-a" for e in downs + ups)
     ranges = wait_until(lambda: len(stack.timeline(cam, since)["recordings"]) >= 4
                         and stack.timeline(cam, since)["recordings"], 20, 1.0, "3 gaps")
     for a, b in itertools.pairwise(ranges):
@@ -401,8 +403,17 @@ def test_disk_guard_purges_oldest_first_and_keeps_kept_events(stack: Stack) -> N
         redis.close()
     proc, url = stack.recorders["rec-a"]
     assert proc.alive and httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    low = wait_until(lambda: [e for e in _system_events(stack, "disk.low")
+                              if e["payload"]["recorder"] == "rec-a"], 10, 0.5, "disk.low")
+    assert low[0]["severity"] == "critical" and low[0]["payload"]["threshold_ratio"] == 1.0
     proc.stop()
     stack.start_recorder("rec-a")
+
+
+def _system_events(stack: Stack, type: str) -> list[dict[str, Any]]:
+    resp = stack.api.get("/api/v1/events", params={"type": type})
+    assert resp.status_code == 200, resp.text
+    return list(resp.json()["items"])
 
 
 def test_two_recorders_share_cameras_and_take_over_within_30s(stack: Stack) -> None:
@@ -414,6 +425,13 @@ def test_two_recorders_share_cameras_and_take_over_within_30s(stack: Stack) -> N
         return bool(a and b and not (a & b) and a | b == everything)
 
     wait_until(shared, 40, 0.5, "cameras shared between two recorders")
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        beat = json.loads(redis.get(f"{stack.namespace}:recorder:rec-b") or b"{}")
+    finally:
+        redis.close()
+    assert beat["instance"] == "rec-b" and set(beat["cameras"]) == set(
+        stack.status("rec-b")["owned"])
     from_a = set(stack.status("rec-a")["owned"])
     stack.recorders["rec-a"][0].kill()
     killed = time.monotonic()

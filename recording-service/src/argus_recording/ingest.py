@@ -26,13 +26,27 @@ _REFUSED = (av.error.HTTPClientError,)
 
 
 class IngestError(Exception):
-    """The stream could not be opened or read. ``reason`` is short and safe to log."""
+    """The stream could not be opened or read. ``reason`` is short and safe to log, from the
+    vocabulary of ``stream.down`` events (docs/contracts.md): ``auth``, ``refused``,
+    ``timeout``, ``eof``, ``unsupported``, ``error``."""
 
     def __init__(self, reason: str, detail: str = "", *, unreachable: bool = False) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
         self.unreachable = unreachable
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, av.error.HTTPUnauthorizedError):
+        return "auth"
+    if isinstance(exc, av.error.HTTPClientError | ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, TimeoutError | av.error.ExitError):
+        return "timeout"
+    if isinstance(exc, EOFError | ConnectionResetError | BrokenPipeError):
+        return "eof"
+    return "error"
 
 
 def _describe(exc: BaseException) -> str:
@@ -74,8 +88,8 @@ class Source:
                     continue  # flush packets at end of stream
                 yield packet
         except (av.FFmpegError, OSError, EOFError) as exc:
-            raise IngestError("read_failed", _describe(exc), unreachable=True) from None
-        raise IngestError("end_of_stream", unreachable=True)
+            raise IngestError(_reason(exc), _describe(exc), unreachable=True) from None
+        raise IngestError("eof", "end of stream", unreachable=True)
 
     def close(self) -> None:
         try:
@@ -108,12 +122,12 @@ def open_source(url: str, connect_timeout_s: float, read_timeout_s: float) -> So
         container = _open(url, connect_timeout_s, read_timeout_s, probe=True)
     if not container.streams.video:
         container.close()
-        raise IngestError("no_video", "the stream has no video track")
+        raise IngestError("unsupported", "the stream has no video track")
     video = container.streams.video[0]
     if video.codec_context.name not in VIDEO_CODECS:
         name = video.codec_context.name
         container.close()
-        raise IngestError("unsupported_codec", f"video codec {name} (need H.264 or H.265)")
+        raise IngestError("unsupported", f"video codec {name} (need H.264 or H.265)")
     audio: av.AudioStream | None = None
     dropped: str | None = None
     for stream in container.streams.audio:
@@ -136,12 +150,10 @@ def _open(
             url, options=_options(url, read_timeout_s, probe),
             timeout=(connect_timeout_s, None),
         )
-    except av.error.HTTPUnauthorizedError as exc:
-        raise IngestError("unauthorized", _describe(exc)) from None
     except _REFUSED as exc:
-        raise IngestError("refused", _describe(exc)) from None
+        raise IngestError(_reason(exc), _describe(exc)) from None
     except (av.FFmpegError, OSError, EOFError) as exc:
-        raise IngestError("connect_failed", _describe(exc), unreachable=True) from None
+        raise IngestError(_reason(exc), _describe(exc), unreachable=True) from None
 
 
 def rtsp_answers(url: str, timeout_s: float) -> bool:

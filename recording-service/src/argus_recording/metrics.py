@@ -29,9 +29,10 @@ DROPPED_PACKETS = Counter(
 WRITE_LATENCY = Histogram(
     "argus_recording_write_latency_seconds",
     "From a fragment's first packet received to the fragment written to the file",
-    buckets=(0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30),
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10, 30),
 )
 DISK_FREE = Gauge("argus_recording_disk_free_bytes", "Free bytes on the recordings volume")
+DISK_TOTAL = Gauge("argus_recording_disk_total_bytes", "Size of the recordings volume")
 LAG = Gauge(
     "argus_recording_lag_seconds",
     "Wall-clock now minus the wall time of the newest packet handled, per camera",

@@ -13,16 +13,17 @@ import asyncio
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 import structlog
 
+from argus_common.events import EventMessage
 from argus_recording.config import Settings
 from argus_recording.layout import fsync_dir, safe_path
 from argus_recording.leases import Leases
 from argus_recording.management import ManagementClient, PurgeItem
-from argus_recording.metrics import DISK_FREE, PURGED
+from argus_recording.metrics import DISK_FREE, DISK_TOTAL, PURGED
 
 log = structlog.get_logger("argus.recording.retention")
 
@@ -78,13 +79,18 @@ def disk_threshold(settings: Settings, total: int) -> int:
 class Retention:
     """The retention loop of one recorder (acts only while it holds the lease)."""
 
-    def __init__(self, settings: Settings, management: ManagementClient, leases: Leases) -> None:
+    def __init__(
+        self, settings: Settings, management: ManagementClient, leases: Leases,
+        report: Callable[[EventMessage], Awaitable[None]] | None = None,
+    ) -> None:
         self.settings = settings
         self.management = management
         self.leases = leases
+        self.report = report
         self.root = settings.recordings_dir
         self._holding = False
         self._next_age = 0.0
+        self._disk_low: bool | None = None
 
     def _roll(self) -> dict[str, float]:
         return {"pre_roll_s": self.settings.pre_roll_s + 5.0,
@@ -103,14 +109,35 @@ class Retention:
     async def tick(self) -> None:
         usage = await asyncio.to_thread(shutil.disk_usage, self.root)
         DISK_FREE.set(usage.free)
+        DISK_TOTAL.set(usage.total)
+        threshold = disk_threshold(self.settings, usage.total)
+        low = usage.free < threshold
+        if low != self._disk_low and (low or self._disk_low is not None):
+            await self._disk_event(low, usage.free, usage.total, threshold)
+        self._disk_low = low
         if not await self._lease():
             return
-        threshold = disk_threshold(self.settings, usage.total)
-        if usage.free < threshold:
+        if low:
             await self._guard(threshold - usage.free)
         if time.monotonic() >= self._next_age:
             self._next_age = time.monotonic() + self.settings.retention_interval_s
             await self._by_age()
+
+    async def _disk_event(self, low: bool, free: int, total: int, threshold: int) -> None:
+        """``disk.low`` when the volume crosses below the threshold, ``disk.ok`` back above
+        (docs/contracts.md); each recorder reports for itself."""
+        if self.report is None:
+            return
+        payload = {
+            "recorder": self.settings.instance_id, "path": str(self.root),
+            "free_bytes": free, "total_bytes": total,
+            "free_ratio": round(free / total, 4) if total else 0.0,
+            "threshold_ratio": round(min(threshold / total, 1.0), 4) if total else 0.0,
+        }
+        await self.report(EventMessage(
+            type="disk.low" if low else "disk.ok", severity="critical" if low else "info",
+            payload=payload,
+        ))
 
     async def _lease(self) -> bool:
         if self._holding:

@@ -22,6 +22,7 @@ from argus_common.events import (
 from argus_recording.announce import Announcer
 from argus_recording.cameras import CameraConfig
 from argus_recording.config import Settings
+from argus_recording.heartbeat import Heartbeat
 from argus_recording.leases import Leases
 from argus_recording.management import ManagementClient
 from argus_recording.reconcile import reconcile_camera
@@ -55,7 +56,9 @@ class RecordingService:
             self.bus, settings.instance_id, self._route_event,
             lookback_s=settings.event_max_s + settings.post_roll_s + settings.pre_roll_s,
         )
-        self.retention = Retention(settings, self.management, self.leases)
+        self.retention = Retention(settings, self.management, self.leases, self._post_event)
+        self.heartbeat = Heartbeat(self.redis, settings.redis_namespace, settings.instance_id,
+                                   self._camera_lists)
         self.worker_settings = WorkerSettings(
             root=self.root, segment_s=settings.segment_seconds, pre_roll_s=settings.pre_roll_s,
             event_max_s=settings.event_max_s, backoff_s=tuple(settings.backoff_steps),
@@ -94,6 +97,12 @@ class RecordingService:
             except Unavailable:
                 await asyncio.sleep(1.0 + attempt)
         log.warning("stream_event_not_reported", camera_id=message.camera_id, type=message.type)
+
+    def _camera_lists(self) -> tuple[list[int], list[int]]:
+        """Cameras whose lease we hold, and those whose media is flowing now."""
+        owned = self.supervisor.owned
+        up = [c for c, o in owned.items() if o.worker is not None and o.worker.up]
+        return sorted(owned), sorted(up)
 
     # -- supervisor callbacks ------------------------------------------------------------
     def _window(self) -> EventWindow:
@@ -159,7 +168,9 @@ class RecordingService:
     async def _consume_events(self) -> None:
         while True:
             try:
-                await self.triggers.remove_stale_groups(self.supervisor.live_instances)
+                # The live list comes straight from Redis: at start the supervisor has not
+                # looked yet, and an empty list would remove every other recorder's group.
+                await self.triggers.remove_stale_groups(await self.leases.heartbeat())
                 await self.triggers.run()
             except asyncio.CancelledError:
                 raise
@@ -208,7 +219,7 @@ class RecordingService:
         self._announcing = asyncio.create_task(self.announcer.run())
         for coro in (
             self._load_cameras(), self._camera_changes(), self.supervisor.run(),
-            self._consume_events(), self.retention.run(),
+            self._consume_events(), self.retention.run(), self.heartbeat.run(),
         ):
             self._tasks.append(asyncio.create_task(coro))
 
@@ -222,7 +233,12 @@ class RecordingService:
         if self._announcing is not None:
             self._announcing.cancel()
             await asyncio.gather(self._announcing, return_exceptions=True)
-        for coro in (self.retention.release(), self.triggers.leave(), self.leases.leave()):
+        if self._reports:
+            await asyncio.wait(list(self._reports), timeout=5.0)
+        for coro in (
+            self.retention.release(), self.triggers.leave(), self.leases.leave(),
+            self.heartbeat.leave(),
+        ):
             try:
                 await coro
             except Exception as exc:

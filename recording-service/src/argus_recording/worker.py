@@ -98,6 +98,11 @@ class CameraWorker(threading.Thread):
     def stopping(self) -> bool:
         return self._stop_flag.is_set()
 
+    @property
+    def up(self) -> bool:
+        """Whether media is flowing from the camera right now."""
+        return self._state is True
+
     def run(self) -> None:
         _name_os_thread(self.name)
         structlog.contextvars.bind_contextvars(
@@ -126,10 +131,12 @@ class CameraWorker(threading.Thread):
                 error = exc
             except Exception:
                 log.exception("worker_failed")
-                error = IngestError("internal_error")
+                error = IngestError("error", "internal error")
             finally:
                 source.close()
             if self._stop_flag.is_set():
+                if self._state:
+                    self._set_state(False, "stopping")
                 break
             if error is not None:
                 self._set_state(False, error.reason, error.detail)

@@ -17,12 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 STREAM_EVENTS = "events"
 STREAM_SEGMENTS = "segments"
 STREAM_ANALYSIS = "analysis"
+STREAM_ANALYSIS_JOBS = "analysis_jobs"  # analysis jobs on files, run by ai-analysis-service
 # Pub/sub channels
 CHANNEL_ALERTS = "alerts"
 CHANNEL_CAMERAS = "cameras"
 CHANNEL_PTZ = "ptz"
+CHANNEL_ANALYSIS_FRAMES = "analysis.frames"  # every analysed frame, live (for /ws/analysis)
 # Consumer groups whose names other services rely on
 SEGMENTS_GROUP = "management"  # management's group on argus:segments (the recording index)
+ANALYSIS_GROUP = "management"  # management's group on argus:analysis (-> analysis_results)
+ANALYSIS_JOBS_GROUP = "analysis"  # ai-analysis-service's group on argus:analysis_jobs
 
 SCHEMA_VERSION = 1
 
@@ -110,3 +114,67 @@ class SegmentClosed(Message):
     width: int = Field(ge=0)
     height: int = Field(ge=0)
     has_audio: bool = False
+
+
+class MotionBox(BaseModel):
+    """A region with motion, normalized to the picture: ``x``, ``y`` of the top-left corner,
+    ``w``, ``h`` its size, all in [0, 1]."""
+
+    x: float = Field(ge=0.0, le=1.0)
+    y: float = Field(ge=0.0, le=1.0)
+    w: float = Field(ge=0.0, le=1.0)
+    h: float = Field(ge=0.0, le=1.0)
+
+
+class AnalysisFrame(Message):
+    """The analysis of one frame, or a summary of several, of a camera or a job.
+
+    Published on ``analysis.frames`` for every analysed frame (live, for ``/ws/analysis``)
+    and added to the ``argus:analysis`` stream for the frames worth keeping (every frame
+    with motion, one ``summary`` per interval otherwise), which management stores in
+    ``analysis_results``. ``ts`` is the capture time of the frame (of the last frame for a
+    summary); ``session_id`` is the analysis session: one camera connection of one
+    analyser, or an analysis job's id.
+    """
+
+    type: str = "analysis.frame"
+    session_id: str = Field(min_length=1, max_length=64)
+    kind: Literal["frame", "summary", "motion.start", "motion.end"] = "frame"
+    motion: bool = False
+    score: float = Field(0.0, ge=0.0, le=1.0)  # fraction of the watched pixels that changed
+    boxes: list[MotionBox] = Field(default_factory=list, max_length=64)
+    width: int = Field(0, ge=0)  # size of the analysed (downscaled) picture
+    height: int = Field(0, ge=0)
+    frames: int = Field(1, ge=0)  # frames this entry covers (a summary: since the last one)
+    motion_frames: int = Field(0, ge=0)
+    max_score: float = Field(0.0, ge=0.0, le=1.0)
+    event_id: int | None = None  # the motion.start event in progress, if any
+    media_s: float | None = None  # position in the file (jobs)
+
+
+class AnalysisJobSegment(BaseModel):
+    """A recorded file of an analysis job, relative to ``RECORDINGS_DIR``."""
+
+    path: str = Field(min_length=1, max_length=512)
+    start: datetime
+    end: datetime
+
+
+class AnalysisJobRequest(Message):
+    """An analysis job for ai-analysis-service on ``argus:analysis_jobs``.
+
+    ``source`` ``recording``: the ``segments`` of ``camera_id`` between ``start`` and
+    ``end``; ``upload``: a file uploaded to management, fetched from
+    ``GET /internal/analysis/jobs/{job_id}/upload``. ``analysis`` holds the camera's
+    motion settings (or the defaults). Progress goes to
+    ``PUT /internal/analysis/jobs/{job_id}``; results to ``argus:analysis`` with
+    ``session_id = job_id``.
+    """
+
+    type: str = "analysis.job"
+    job_id: str = Field(pattern=r"^[a-f0-9]{32}$")
+    source: Literal["recording", "upload"]
+    start: datetime | None = None
+    end: datetime | None = None
+    segments: list[AnalysisJobSegment] = Field(default_factory=list)
+    analysis: dict[str, Any] = Field(default_factory=dict)

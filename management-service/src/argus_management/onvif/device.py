@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from onvif import ONVIFCamera
 
-from argus_common.errors import Conflict
+from argus_common.errors import ArgusError, Conflict
 from argus_management.cameras.urls import strip_userinfo
 from argus_management.onvif.errors import AUTH_FAILED, translate
 from argus_management.onvif.types import (
@@ -138,6 +138,9 @@ class OnvifDevice:
             os.environ.update(proxies)
         self._connected = False
         self._connect_lock = asyncio.Lock()
+        # One builder at a time: two requests building the same service at once would each
+        # open a connection pool, and the library would keep (and close) only one.
+        self._service_lock = asyncio.Lock()
         self._profiles: list[MediaProfile] | None = None
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], budget_s: float) -> T:
@@ -159,24 +162,41 @@ class OnvifDevice:
         async with self._connect_lock:
             if self._connected:
                 return
+            # Services built before (a reconnect after an auth failure) sign with the old
+            # clock offset: rebuild them all with the new one.
+            await self._drop_services()
             try:
                 # Builds the zeep client (WSDL parsed once per process): no camera I/O, so it
                 # is not charged to the camera's connect timeout.
                 await self._camera.create_devicemgmt_service()
             except Exception as exc:
                 raise translate(exc, "connect", self.connect_timeout_s) from exc
-            await self._call("connect", self._camera.update_xaddrs, self.connect_timeout_s)
+            try:
+                await self._call("connect", self._camera.update_xaddrs, self.connect_timeout_s)
+            except ArgusError:
+                # Cut short (a timeout can land between the library closing its device
+                # service and building the next one): start from clean services next time.
+                await self._drop_services()
+                raise
             diff = self._camera.dt_diff
             self.time_offset_s = 0.0 if diff is None else round(diff.total_seconds(), 3)
             self._profiles = None
             self._connected = True
 
+    async def _drop_services(self) -> None:
+        services = list(self._camera.services.values())
+        self._camera.services.clear()
+        for service in services:
+            with contextlib.suppress(Exception):
+                await service.close()
+
     async def _service(self, name: str) -> Any:
         await self.connect()
-        try:
-            return await self._camera.create_onvif_service(name)
-        except Exception as exc:
-            raise translate(exc, f"the {name} service", self.call_timeout_s) from exc
+        async with self._service_lock:
+            try:
+                return await self._camera.create_onvif_service(name)
+            except Exception as exc:
+                raise translate(exc, f"the {name} service", self.call_timeout_s) from exc
 
     # -- device and media -----------------------------------------------------------------
     async def device_info(self) -> DeviceInfo:

@@ -1,0 +1,1 @@
+"""ARGUS ai-analysis-service: motion detection on camera streams and files."""

@@ -1,0 +1,1 @@
+"""Motion detectors behind one ABC (``MotionDetector``): CPU (OpenCV) and CUDA."""

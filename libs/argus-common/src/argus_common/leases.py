@@ -1,0 +1,92 @@
+"""Leases in Redis: which instance of a scaled-out service handles which camera.
+
+A lease is a key set with ``SET NX PX`` to this process's token and renewed (a script
+extends it only while the token still matches) every third of its TTL. An instance that
+dies stops renewing; its keys expire and another one takes the cameras. Live instances
+announce themselves in a sorted set (score: expiry), from which each one computes its
+fair share. Keys: ``<namespace>:<scope>:lease:<name>`` and ``<namespace>:<scope>:instances``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from typing import Any
+
+from redis.asyncio import Redis
+
+_RENEW = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then
+    redis.call('pexpire', key, ARGV[2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class Leases:
+    """The leases of one process within ``scope`` (``analysis``, …)."""
+
+    def __init__(
+        self, redis: Redis, namespace: str, scope: str, instance_id: str, ttl_s: float
+    ) -> None:
+        self.redis = redis
+        self.prefix = f"{namespace}:{scope}"
+        self.instance_id = instance_id
+        self.token = f"{instance_id}:{uuid.uuid4().hex[:12]}"
+        self.ttl_ms = int(ttl_s * 1000)
+        self._renew: Any = redis.register_script(_RENEW)
+        self._release: Any = redis.register_script(_RELEASE)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}:lease:{name}"
+
+    @property
+    def instances_key(self) -> str:
+        return f"{self.prefix}:instances"
+
+    async def acquire(self, name: str) -> bool:
+        """Take the lease ``name`` if nobody holds it."""
+        return bool(await self.redis.set(self.key(name), self.token, nx=True, px=self.ttl_ms))
+
+    async def renew(self, names: list[str]) -> set[str]:
+        """Extend the leases still ours; returns their names (the others were lost)."""
+        if not names:
+            return set()
+        result = await self._renew(keys=[self.key(n) for n in names], args=[self.token,
+                                                                            self.ttl_ms])
+        return {name for name, held in zip(names, result, strict=True) if int(held)}
+
+    async def release(self, name: str) -> None:
+        await self._release(keys=[self.key(name)], args=[self.token])
+
+    async def heartbeat(self) -> list[str]:
+        """Announce this instance as alive for one TTL; returns every live instance."""
+        now = int(time.time() * 1000)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.instances_key, {self.instance_id: now + self.ttl_ms})
+        pipe.zremrangebyscore(self.instances_key, "-inf", now)
+        pipe.zrange(self.instances_key, 0, -1)
+        *_, members = await pipe.execute()
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+    async def leave(self) -> None:
+        """Clean shutdown: no longer counted in the others' fair share."""
+        await self.redis.zrem(self.instances_key, self.instance_id)
+
+
+def fair_share(items: int, instances: int) -> int:
+    """How many of ``items`` one of ``instances`` live instances should hold (rounded up)."""
+    return math.ceil(items / max(1, instances))

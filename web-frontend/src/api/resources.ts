@@ -1,0 +1,116 @@
+/** Typed calls of the management API, all through the one ApiClient. */
+
+import { api } from './client';
+import type {
+  Alert, AlertState, ArgusEvent, AuditEntry, Camera, CameraGroup, CameraInput, DiscoveredDevice,
+  Grants, Layout, LayoutInput, Me, Page, ProbeResult, Role, RtmpKey, Timeline, User,
+} from './types';
+
+const V1 = '/api/v1';
+const PAGE = 500;
+
+export const account = {
+  me: () => api.get<Me>(`${V1}/users/me`),
+  changePassword: (current_password: string, new_password: string) =>
+    api.put<void>(`${V1}/users/me/password`, { current_password, new_password }),
+};
+
+export const cameras = {
+  list: async (): Promise<Camera[]> =>
+    (await api.get<Page<Camera>>(`${V1}/cameras`, { limit: PAGE })).items,
+  get: (id: number) => api.get<Camera>(`${V1}/cameras/${id}`),
+  create: (data: CameraInput) => api.post<Camera>(`${V1}/cameras`, data),
+  update: (id: number, data: CameraInput) => api.patch<Camera>(`${V1}/cameras/${id}`, data),
+  remove: (id: number) => api.delete(`${V1}/cameras/${id}`),
+  timeline: (id: number, start: Date, end: Date, signal?: AbortSignal) =>
+    api.get<Timeline>(`${V1}/cameras/${id}/timeline`,
+      { start: start.toISOString(), end: end.toISOString() }, signal),
+  discover: (target?: { host: string; port: number }) =>
+    api.post<{ devices: DiscoveredDevice[] }>(`${V1}/cameras/onvif/discover`,
+      target ? { target, timeout_s: 2 } : { timeout_s: 2 }),
+  probe: (body: { host: string; port: number; username?: string; password?: string }) =>
+    api.post<ProbeResult>(`${V1}/cameras/onvif/probe`, body),
+};
+
+export const layouts = {
+  list: async (): Promise<Layout[]> =>
+    (await api.get<Page<Layout>>(`${V1}/layouts`, { limit: PAGE })).items,
+  create: (data: LayoutInput) => api.post<Layout>(`${V1}/layouts`, data),
+  update: (id: number, data: LayoutInput) => api.patch<Layout>(`${V1}/layouts/${id}`, data),
+  remove: (id: number) => api.delete(`${V1}/layouts/${id}`),
+};
+
+export interface EventQuery {
+  camera_id?: number | null;
+  type?: string | null;
+  start?: string | null;
+  end?: string | null;
+  limit?: number;
+  offset?: number;
+}
+
+export const events = {
+  list: (q: EventQuery) => api.get<Page<ArgusEvent>>(`${V1}/events`, { ...q }),
+  /** The snapshot image as a blob, or null when the event has none (404). */
+  snapshot: async (id: number, signal?: AbortSignal): Promise<Blob | null> => {
+    const resp = await api.fetchAuthed('GET', `${V1}/events/${id}/snapshot`,
+      signal ? { signal } : {});
+    if (!resp.ok) return null;
+    return resp.blob();
+  },
+};
+
+export interface AlertQuery {
+  state?: AlertState | null;
+  kind?: string | null;
+  camera_id?: number | null;
+  severity?: string | null;
+  limit?: number;
+  offset?: number;
+}
+
+export const alerts = {
+  list: (q: AlertQuery) => api.get<Page<Alert>>(`${V1}/alerts`, { ...q }),
+  ack: (id: number) => api.post<Alert>(`${V1}/alerts/${id}/ack`),
+};
+
+export const users = {
+  list: async (): Promise<User[]> =>
+    (await api.get<Page<User>>(`${V1}/users`, { limit: PAGE })).items,
+  create: (data: { username: string; email?: string | null; password: string; roles: string[] }) =>
+    api.post<User>(`${V1}/users`, data),
+  update: (id: number, data: Partial<{ email: string | null; roles: string[];
+    is_active: boolean; password: string }>) => api.patch<User>(`${V1}/users/${id}`, data),
+  remove: (id: number) => api.delete<User | undefined>(`${V1}/users/${id}`),
+  grants: (id: number) => api.get<Grants>(`${V1}/users/${id}/cameras`),
+  setGrants: (id: number, camera_ids: number[], group_ids: number[]) =>
+    api.put<Grants>(`${V1}/users/${id}/cameras`, { camera_ids, group_ids }),
+  roles: () => api.get<Role[]>(`${V1}/roles`),
+  groups: async (): Promise<CameraGroup[]> =>
+    (await api.get<Page<CameraGroup>>(`${V1}/camera-groups`, { limit: PAGE })).items,
+};
+
+export interface AuditQuery {
+  user?: string;
+  action?: string;
+  target_type?: string;
+  target_id?: string;
+  start?: string;
+  end?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export const audit = {
+  list: (q: AuditQuery) => api.get<Page<AuditEntry>>(`${V1}/audit`, { ...q }),
+};
+
+export const rtmpKeys = {
+  list: async (): Promise<RtmpKey[]> => {
+    const body = await api.get<RtmpKey[] | Page<RtmpKey>>(`${V1}/rtmp/keys`);
+    return Array.isArray(body) ? body : body.items;
+  },
+  create: (name: string, expires_at?: string | null) =>
+    api.post<RtmpKey>(`${V1}/rtmp/keys`, expires_at ? { name, expires_at } : { name }),
+  remove: (id: number | string) => api.delete(`${V1}/rtmp/keys/${encodeURIComponent(String(id))}`),
+};

@@ -1,0 +1,277 @@
+/** Shapes of the management API, as its OpenAPI schema describes them. */
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Me {
+  id: number;
+  username: string;
+  email: string | null;
+  roles: string[];
+  permissions: string[];
+  camera_ids: number[];
+  all_cameras: boolean;
+}
+
+export type RecordingMode = 'continuous' | 'events' | 'off';
+export type Point = [number, number];
+export type Polygon = Point[];
+
+export interface AnalysisSettings {
+  enabled: boolean;
+  sensitivity: number;
+  min_area: number;
+  zones: Polygon[];
+  masks: Polygon[];
+  start_frames: number;
+  end_quiet_s: number;
+}
+
+export interface Camera {
+  id: number;
+  name: string;
+  kind: string;
+  stream_url: string;
+  sub_stream_url: string | null;
+  username: string | null;
+  has_password: boolean;
+  onvif_host: string | null;
+  onvif_port: number | null;
+  has_ptz: boolean;
+  enabled: boolean;
+  recording_mode: RecordingMode;
+  retention_days: number;
+  analysis: AnalysisSettings;
+  connect_timeout_s: number;
+  read_timeout_s: number;
+  status: string;
+  last_seen: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CameraInput {
+  name?: string;
+  stream_url?: string | null;
+  sub_stream_url?: string | null;
+  username?: string | null;
+  password?: string | null;
+  onvif_host?: string | null;
+  onvif_port?: number | null;
+  has_ptz?: boolean;
+  enabled?: boolean;
+  recording_mode?: RecordingMode;
+  retention_days?: number;
+  analysis?: AnalysisSettings;
+  onvif_profile?: string;
+  onvif_sub_profile?: string;
+}
+
+export interface Layout {
+  id: number;
+  name: string;
+  grid: number;
+  cells: (number | null)[];
+  owner_id: number;
+  owner: string | null;
+  shared: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface LayoutInput {
+  name?: string;
+  grid?: number;
+  cells?: (number | null)[];
+  shared?: boolean;
+}
+
+export interface PtzLock {
+  camera_id: number;
+  holder_user_id: number;
+  holder_username: string;
+  priority: number;
+  acquired_at: string;
+  expires_at: string;
+  yours: boolean;
+}
+
+export interface PtzPosition {
+  pan: number | null;
+  tilt: number | null;
+  zoom: number | null;
+}
+
+export interface PtzStatus {
+  camera_id: number;
+  position: PtzPosition;
+  moving: boolean;
+  pan_tilt_moving: boolean;
+  zoom_moving: boolean;
+  lock: PtzLock | null;
+}
+
+export interface PtzCommand {
+  camera_id: number;
+  lock: PtzLock | null;
+  stops_at: string | null;
+}
+
+export interface PtzPreset {
+  token: string;
+  name: string;
+  position: PtzPosition | null;
+}
+
+export interface TimeRange {
+  start: string;
+  end: string;
+}
+
+export interface TimelineEvent {
+  id: number;
+  type: string;
+  start: string;
+  end: string | null;
+  kept: boolean;
+}
+
+export interface Timeline {
+  camera_id: number;
+  start: string;
+  end: string;
+  recordings: TimeRange[];
+  events: TimelineEvent[];
+  segments: { id: number; start: string; end: string; kind: string }[];
+}
+
+export interface ArgusEvent {
+  id: number;
+  source_id: string;
+  camera_id: number | null;
+  type: string;
+  severity: string;
+  started_at: string;
+  ended_at: string | null;
+  payload: Record<string, unknown>;
+  snapshot_path: string | null;
+  kept: boolean;
+  created_at: string;
+}
+
+export type AlertState = 'open' | 'acked' | 'resolved';
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface Alert {
+  id: number;
+  kind: string;
+  severity: Severity;
+  state: AlertState;
+  camera_id: number | null;
+  event_id: number | null;
+  title: string;
+  detail: string;
+  payload: Record<string, unknown>;
+  created_at: string;
+  acked_at: string | null;
+  acked_by: number | null;
+  resolved_at: string | null;
+}
+
+export interface User {
+  id: number;
+  username: string;
+  email: string | null;
+  is_active: boolean;
+  roles: string[];
+  created_at: string;
+  updated_at: string;
+  password_changed_at: string | null;
+  last_login_at: string | null;
+}
+
+export interface Role {
+  id: number;
+  name: string;
+  description: string;
+  ptz_priority: number;
+  permissions: string[];
+}
+
+export interface Grants {
+  user_id: number;
+  camera_ids: number[];
+  group_ids: number[];
+  effective_camera_ids: number[];
+  sees_all_cameras: boolean;
+}
+
+export interface CameraGroup {
+  id: number;
+  name: string;
+  camera_ids: number[];
+}
+
+export interface AuditEntry {
+  id: number;
+  ts: string;
+  user_id: number | null;
+  username: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  summary: Record<string, unknown>;
+  result: string;
+}
+
+/** RTMP stream key (issue contract; the secret `key` only comes back from POST). */
+export interface RtmpKey {
+  id: number | string;
+  name: string;
+  created_at?: string;
+  expires_at?: string | null;
+  last_used_at?: string | null;
+  camera_id?: number | null;
+  key?: string;
+  [extra: string]: unknown;
+}
+
+export interface DiscoveredDevice {
+  endpoint_reference: string;
+  xaddrs: string[];
+  host: string | null;
+  port: number | null;
+  name: string | null;
+  hardware: string | null;
+  scopes: string[];
+  address: string;
+  registered: boolean;
+  camera_id: number | null;
+}
+
+export interface OnvifProfile {
+  token: string;
+  name: string;
+  encoding: string | null;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  has_ptz: boolean;
+  stream_uri: string | null;
+}
+
+export interface ProbeResult {
+  host: string;
+  port: number;
+  device: { manufacturer: string; model: string; firmware_version: string; serial_number: string };
+  profiles: OnvifProfile[];
+  main_profile: string | null;
+  sub_profile: string | null;
+  ptz: { supported: boolean; profile: string | null; presets: { token: string; name: string }[] };
+}

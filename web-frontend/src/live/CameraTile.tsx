@@ -1,0 +1,87 @@
+/** One cell of the live grid with a camera: video, name, status badge and tile actions. */
+
+import { useRef, type DragEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Camera } from '../api/types';
+import { IconClose, IconFullscreen } from '../components/icons';
+import { badgeOf } from '../video/playerMachine';
+import { usePlayer } from '../video/usePlayer';
+import { StatusBadge } from './StatusBadge';
+import { CAMERA_MIME, CELL_MIME } from './dnd';
+
+interface TileProps {
+  camera: Camera;
+  cell: number;
+  stream: 'main' | 'sub';
+  enlarged: boolean;
+  selected: boolean;
+  onSelect(): void;
+  onToggleEnlarge(): void;
+  onRemove(): void;
+  onDrop(e: DragEvent): void;
+}
+
+export function CameraTile(p: TileProps) {
+  const { t } = useTranslation();
+  const video = useRef<HTMLVideoElement>(null);
+  const tile = useRef<HTMLDivElement>(null);
+  const player = usePlayer(video, { cameraId: p.camera.id, stream: p.stream });
+  const badge = badgeOf(player.state, p.camera.status === 'offline');
+
+  const dragStart = (e: DragEvent) => {
+    e.dataTransfer.setData(CELL_MIME, String(p.cell));
+    e.dataTransfer.setData(CAMERA_MIME, String(p.camera.id));
+    e.dataTransfer.effectAllowed = 'move';
+  };
+  const fullscreen = () => {
+    const el = tile.current;
+    if (!el) return;
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void el.requestFullscreen?.();
+  };
+
+  return (
+    <div ref={tile} role="group" tabIndex={0}
+      className={`tile${p.selected ? ' selected' : ''}${p.enlarged ? ' enlarged' : ''}`}
+      aria-label={t('live.tileLabel', { camera: p.camera.name, status: t(`badge.${badge}`) })}
+      data-camera-id={p.camera.id} data-phase={player.state.phase}
+      data-transport={player.state.transport} data-stream={p.stream}
+      draggable onDragStart={dragStart}
+      onDragOver={(e) => e.preventDefault()} onDrop={p.onDrop}
+      onClick={p.onSelect} onDoubleClick={p.onToggleEnlarge}
+      onKeyDown={(e) => {
+        if (e.target !== e.currentTarget) return;
+        if (e.key === 'Enter') p.onToggleEnlarge();
+        if (e.key === 'Delete') p.onRemove();
+      }}>
+      <video ref={video} muted autoPlay playsInline disablePictureInPicture
+        aria-label={t('live.videoOf', { camera: p.camera.name })} />
+      <div className="tile-top">
+        <span className="tile-name" title={p.camera.name}>{p.camera.name}</span>
+        <StatusBadge badge={badge} />
+        {player.state.phase === 'playing' && (
+          <span className="transport" title={t('live.transport')}>
+            {player.state.transport === 'webrtc' ? 'WebRTC' : 'HLS'}
+            {p.stream === 'sub' ? ` · ${t('live.sub')}` : ''}
+          </span>
+        )}
+      </div>
+      {player.state.phase !== 'playing' && player.state.message && (
+        <div className="tile-message" role="status">{player.state.message}</div>
+      )}
+      <div className="tile-actions">
+        <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
+          p.onToggleEnlarge(); }} aria-pressed={p.enlarged}
+          aria-label={p.enlarged ? t('live.shrink') : t('live.enlarge')}
+          title={p.enlarged ? t('live.shrink') : t('live.enlarge')}>
+          <IconFullscreen size={16} /></button>
+        <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
+          fullscreen(); }} aria-label={t('live.fullscreen')} title={t('live.fullscreen')}>
+          <span aria-hidden="true">⛶</span></button>
+        <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
+          p.onRemove(); }} aria-label={t('live.remove')} title={t('live.remove')}>
+          <IconClose size={16} /></button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,36 @@
+/// <reference types="vitest" />
+// Vite builds the console to static files (dist/). JSX goes through Vite's built-in esbuild
+// transform (no React plugin needed); dev server proxies the services like nginx does.
+import { defineConfig } from 'vite';
+
+const management = process.env.ARGUS_MANAGEMENT_URL ?? 'http://127.0.0.1:8001';
+const streaming = process.env.ARGUS_STREAMING_URL ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  esbuild: { jsx: 'automatic' },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    chunkSizeWarningLimit: 900,
+    rollupOptions: {
+      output: {
+        manualChunks: { hls: ['hls.js'], react: ['react', 'react-dom', 'react-router-dom'] },
+      },
+    },
+  },
+  server: {
+    port: 5173,
+    proxy: {
+      '/api': management,
+      '/ws': { target: management.replace(/^http/, 'ws'), ws: true },
+      '/whep': streaming,
+      '/hls': streaming,
+      '/vod': streaming,
+      '/v1/streams': streaming,
+    },
+  },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    environment: 'node',
+  },
+});
