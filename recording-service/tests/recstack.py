@@ -58,7 +58,7 @@ class Proc:
     def __init__(self, name: str, argv: list[str], env: dict[str, str],
                  ready: str | None = None) -> None:
         self.name = name
-        self.output: collections.deque[str] = collections.deque(maxlen=300)
+        self.output: collections.deque[str] = collections.deque(maxlen=3000)
         self.ready_line: str | None = None
         self._ready = threading.Event()
         self._marker = ready

@@ -65,12 +65,20 @@ class Stack:
     management: str
     cameras: dict[str, int]
     recorders: dict[str, tuple[Proc, str]] = field(default_factory=dict)
+    started: list[Proc] = field(default_factory=list)
 
     def start_recorder(self, instance: str, **extra: str) -> tuple[Proc, str]:
         self.recorders[instance] = start_recorder(
             self.namespace, self.management, self.recordings, instance, **{**RECORDER, **extra}
         )
+        self.started.append(self.recorders[instance][0])
         return self.recorders[instance]
+
+    def errors(self) -> list[str]:
+        """Error lines and tracebacks any recorder logged (none is expected)."""
+        return [line for proc in self.started for line in proc.output
+                if ('"level": "error"' in line or "Traceback" in line)
+                and '"route": "/readyz"' not in line]  # 503 until cameras are loaded
 
     def status(self, instance: str) -> dict[str, Any]:
         proc, url = self.recorders[instance]
@@ -134,10 +142,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.start_recorder("rec-a")
         yield stack
     finally:
+        errors: list[str] = []
         if stack is not None:
             for proc, _ in stack.recorders.values():
                 proc.stop()
             stack.api.close()
+            errors = stack.errors()
         for proc in reversed(procs):
             proc.stop()
         redis = Redis.from_url(REDIS_URL)
@@ -146,6 +156,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             redis.delete(*keys)
         redis.close()
         db.drop()
+    assert not errors, "recorders logged errors:\n" + "\n".join(errors[:20])
 
 
 def _ts(value: str) -> float:
@@ -427,11 +438,14 @@ def test_two_recorders_share_cameras_and_take_over_within_30s(stack: Stack) -> N
     wait_until(shared, 40, 0.5, "cameras shared between two recorders")
     redis = Redis.from_url(REDIS_URL)
     try:
-        beat = json.loads(redis.get(f"{stack.namespace}:recorder:rec-b") or b"{}")
+        def heartbeat() -> dict[str, Any]:
+            beat = json.loads(redis.get(f"{stack.namespace}:recorder:rec-b") or b"{}")
+            owned = set(stack.status("rec-b")["owned"])
+            return beat if owned and set(beat.get("cameras", ())) == owned else {}
+
+        assert wait_until(heartbeat, 12, 0.5, "rec-b's heartbeat")["instance"] == "rec-b"
     finally:
         redis.close()
-    assert beat["instance"] == "rec-b" and set(beat["cameras"]) == set(
-        stack.status("rec-b")["owned"])
     from_a = set(stack.status("rec-a")["owned"])
     stack.recorders["rec-a"][0].kill()
     killed = time.monotonic()

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from argus_management.alerts.hub import run_alert_fanout
+from argus_management.analysis.consumer import run_analysis_consumer
 from argus_management.liveness.checker import run_liveness_checker
 from argus_management.notify.webhook import run_webhook_notifier
 from argus_management.ptz.watch import run_ptz_sweep, run_ptz_watch
@@ -20,4 +21,5 @@ BACKGROUND_TASKS: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = [
     run_webhook_notifier,  # alert state changes POSTed to MANAGEMENT_WEBHOOK_URL (if set)
     run_ptz_watch,  # argus:ptz -> /ws/alerts clients; argus:cameras -> ONVIF device cache
     run_ptz_sweep,  # PTZ locks that expired unseen: stop the camera, announce it
+    run_analysis_consumer,  # argus:analysis -> analysis_results (motion frames, summaries)
 ]

@@ -65,6 +65,30 @@ class Settings(ArgusSettings):
     webhook_queue_size: int = Field(1000, alias="MANAGEMENT_WEBHOOK_QUEUE_SIZE", ge=1)
     webhook_max_attempts: int = Field(5, alias="MANAGEMENT_WEBHOOK_MAX_ATTEMPTS", ge=1, le=20)
     webhook_timeout_s: float = Field(5.0, alias="MANAGEMENT_WEBHOOK_TIMEOUT_S", gt=0, le=60)
+    # Analysis (analysis/): /ws/analysis sessions, snapshots, job uploads.
+    analysis_max_sessions: int = Field(2, alias="ANALYSIS_MAX_SESSIONS", ge=0, le=1000)
+    analysis_ws_ping_interval_s: float = Field(
+        30.0, alias="ANALYSIS_WS_PING_INTERVAL_S", gt=0, le=3600
+    )
+    analysis_snapshot_max_bytes: int = Field(
+        2 * 1024 * 1024, alias="ANALYSIS_SNAPSHOT_MAX_BYTES", ge=1024
+    )
+    analysis_upload_max_bytes: int = Field(
+        512 * 1024 * 1024, alias="ANALYSIS_UPLOAD_MAX_BYTES", ge=1024
+    )
+    analysis_job_max_range_s: int = Field(
+        24 * 3600, alias="ANALYSIS_JOB_MAX_RANGE_S", ge=1
+    )
+    # RTMP push (rtmp/; the same variables render nginx-rtmp/nginx.conf.template): where the
+    # media services reach nginx-rtmp, the address phones are given, and the on_update period.
+    rtmp_internal_host: str = Field(
+        "127.0.0.1", alias="RTMP_INTERNAL_HOST", pattern=r"^[A-Za-z0-9.:_-]{1,253}$"
+    )
+    rtmp_port: int = Field(1935, alias="RTMP_PORT", ge=1, le=65535)
+    rtmp_public_url: str = Field(
+        "rtmp://127.0.0.1:1935", alias="RTMP_PUBLIC_URL", pattern=r"^rtmps?://[^\s?#@]+$"
+    )
+    rtmp_update_interval_s: int = Field(10, alias="RTMP_UPDATE_INTERVAL_S", ge=1, le=300)
 
 
 @lru_cache

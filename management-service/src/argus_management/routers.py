@@ -7,6 +7,10 @@ from fastapi import FastAPI
 
 from argus_management.alerts.router import router as alerts_router
 from argus_management.alerts.ws import router as alerts_ws_router
+from argus_management.analysis.internal_router import router as analysis_internal_router
+from argus_management.analysis.router import router as analysis_router
+from argus_management.analysis.router import snapshot_router as event_snapshot_router
+from argus_management.analysis.ws import router as analysis_ws_router
 from argus_management.audit.router import router as audit_router
 from argus_management.auth.me_router import router as me_router
 from argus_management.auth.router import router as auth_router
@@ -19,6 +23,8 @@ from argus_management.onvif.router import router as onvif_router
 from argus_management.ptz.router import router as ptz_router
 from argus_management.recordings.internal_router import router as recordings_internal_router
 from argus_management.recordings.router import router as recordings_router
+from argus_management.rtmp.hooks_router import router as rtmp_hooks_router
+from argus_management.rtmp.router import router as rtmp_keys_router
 from argus_management.users.groups_router import router as groups_router
 from argus_management.users.router import roles_router
 from argus_management.users.router import router as users_router
@@ -44,4 +50,10 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(audit_router, prefix=f"{API}/audit", tags=["audit"])
     app.include_router(internal_router, prefix="/internal", tags=["internal"])
     app.include_router(recordings_internal_router, prefix="/internal", tags=["internal"])
+    app.include_router(rtmp_keys_router, prefix=f"{API}/rtmp/keys", tags=["rtmp"])
+    app.include_router(rtmp_hooks_router, prefix="/internal/rtmp", tags=["internal"])
     app.include_router(alerts_ws_router)
+    app.include_router(analysis_router, prefix=f"{API}/analysis", tags=["analysis"])
+    app.include_router(event_snapshot_router, prefix=f"{API}/events", tags=["events"])
+    app.include_router(analysis_internal_router, prefix="/internal", tags=["internal"])
+    app.include_router(analysis_ws_router)

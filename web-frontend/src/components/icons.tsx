@@ -59,3 +59,9 @@ export const IconCamera = ({ size }: IconProps) => svg(<><path d="M23 7l-7 5 7 5
 export const IconSiren = ({ size }: IconProps) => svg(<><path d="M7 18v-6a5 5 0 0 1 10 0v6" />
   <rect x="4" y="18" width="16" height="3" rx="1" /><line x1="12" y1="2" x2="12" y2="4" />
   <line x1="4.2" y1="5.2" x2="5.6" y2="6.6" /><line x1="19.8" y1="5.2" x2="18.4" y2="6.6" /></>, size);
+export const IconEnlarge = ({ size }: IconProps) => svg(<><polyline points="15 3 21 3 21 9" />
+  <polyline points="9 21 3 21 3 15" /><line x1="21" y1="3" x2="14" y2="10" />
+  <line x1="3" y1="21" x2="10" y2="14" /></>, size);
+export const IconShrink = ({ size }: IconProps) => svg(<><polyline points="4 14 10 14 10 20" />
+  <polyline points="20 10 14 10 14 4" /><line x1="14" y1="10" x2="21" y2="3" />
+  <line x1="3" y1="21" x2="10" y2="14" /></>, size);

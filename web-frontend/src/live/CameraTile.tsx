@@ -3,7 +3,7 @@
 import { useRef, type DragEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Camera } from '../api/types';
-import { IconClose, IconFullscreen } from '../components/icons';
+import { IconClose, IconEnlarge, IconFullscreen, IconShrink } from '../components/icons';
 import { badgeOf } from '../video/playerMachine';
 import { usePlayer } from '../video/usePlayer';
 import { StatusBadge } from './StatusBadge';
@@ -74,10 +74,10 @@ export function CameraTile(p: TileProps) {
           p.onToggleEnlarge(); }} aria-pressed={p.enlarged}
           aria-label={p.enlarged ? t('live.shrink') : t('live.enlarge')}
           title={p.enlarged ? t('live.shrink') : t('live.enlarge')}>
-          <IconFullscreen size={16} /></button>
+          {p.enlarged ? <IconShrink size={16} /> : <IconEnlarge size={16} />}</button>
         <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
           fullscreen(); }} aria-label={t('live.fullscreen')} title={t('live.fullscreen')}>
-          <span aria-hidden="true">⛶</span></button>
+          <IconFullscreen size={16} /></button>
         <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
           p.onRemove(); }} aria-label={t('live.remove')} title={t('live.remove')}>
           <IconClose size={16} /></button>

@@ -26,6 +26,7 @@ export function PtzPanel({ camera }: { camera: Camera }) {
 
   // A command needs the lock: take it when it is free, say who has it otherwise.
   const ensureLock = useCallback(async () => {
+    setError(null);
     if (lock.mine) return true;
     if (lock.lock) {
       setError(t('ptz.heldBy', { user: lock.lock.holder_username }));

@@ -70,7 +70,7 @@ export class WhepClient {
     };
     await pc.setLocalDescription(await pc.createOffer());
     await this.gathered(pc);
-    if (this.phaseValue === 'closed') throw new WhepError('retry', 'closed');
+    if (this.closed()) throw new WhepError('retry', 'closed');
     let resp: Response;
     try {
       resp = await this.deps.fetch('POST', url, {
@@ -89,7 +89,7 @@ export class WhepClient {
     const location = resp.headers.get('Location');
     if (location) this.resource = new URL(location, absoluteBase(url)).toString();
     const answer = await resp.text();
-    if (this.phaseValue === 'closed') {
+    if (this.closed()) {
       await this.deleteResource();
       throw new WhepError('retry', 'closed');
     }
@@ -117,6 +117,11 @@ export class WhepClient {
     this.abort.abort();
     this.pc?.close();
     await this.deleteResource();
+  }
+
+  /** A method, not a field read, so the compiler does not narrow across awaits. */
+  private closed(): boolean {
+    return this.phaseValue === 'closed';
   }
 
   private async deleteResource(): Promise<void> {

@@ -21,6 +21,9 @@ import numpy as np
 from argus_analysis.detect.base import NO_MOTION, DetectorConfig, MotionDetector, MotionResult
 from argus_analysis.detect.cpu import GLOBAL_CHANGE, motion_regions
 
+# OpenCV's CUDA module exists only in CUDA builds (the PyPI wheels have a stub).
+_cv: Any = cv2
+
 
 def load_cupy() -> Any | None:
     """The ``cupy`` module, or None when it is not installed or cannot load its CUDA libs."""
@@ -44,7 +47,7 @@ def cuda_backend() -> tuple[str | None, str]:
     else:
         reason = "CuPy is not installed"
     try:
-        if int(cv2.cuda.getCudaEnabledDeviceCount()) > 0:
+        if int(_cv.cuda.getCudaEnabledDeviceCount()) > 0:
             return "opencv", "OpenCV was built with CUDA and sees a device"
     except (AttributeError, cv2.error):
         pass
@@ -95,10 +98,10 @@ class OpenCvCudaFrameDiffDetector(MotionDetector):
 
     def __init__(self, config: DetectorConfig, width: int, height: int) -> None:
         super().__init__(config, width, height)
-        self._frame = cv2.cuda_GpuMat()
-        self._mask = cv2.cuda_GpuMat()
+        self._frame = _cv.cuda_GpuMat()
+        self._mask = _cv.cuda_GpuMat()
         self._mask.upload(self.mask)
-        self._blur = cv2.cuda.createBoxFilter(cv2.CV_8UC1, cv2.CV_8UC1, (5, 5))
+        self._blur = _cv.cuda.createBoxFilter(cv2.CV_8UC1, cv2.CV_8UC1, (5, 5))
         self._avg: Any = None
         self._threshold = config.pixel_threshold
 
@@ -113,13 +116,13 @@ class OpenCvCudaFrameDiffDetector(MotionDetector):
             self._avg = as_float
             return NO_MOTION
         background = self._avg.convertTo(cv2.CV_8U)
-        diff = cv2.cuda.absdiff(blurred, background)
-        _, changed = cv2.cuda.threshold(diff, self._threshold - 1, 255, cv2.THRESH_BINARY)
-        changed = cv2.cuda.bitwise_and(changed, self._mask)
+        diff = _cv.cuda.absdiff(blurred, background)
+        _, changed = _cv.cuda.threshold(diff, self._threshold - 1, 255, cv2.THRESH_BINARY)
+        changed = _cv.cuda.bitwise_and(changed, self._mask)
         result = motion_regions(self, changed.download())
         if result.score >= GLOBAL_CHANGE:
             self._avg = as_float
             return NO_MOTION
         alpha = self.alpha(dt_s)
-        self._avg = cv2.cuda.addWeighted(self._avg, 1.0 - alpha, as_float, alpha, 0.0)
+        self._avg = _cv.cuda.addWeighted(self._avg, 1.0 - alpha, as_float, alpha, 0.0)
         return result

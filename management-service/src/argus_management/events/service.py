@@ -15,6 +15,7 @@ from argus_common.errors import NotFound, PayloadTooLarge, Unprocessable
 from argus_common.events import STREAM_EVENTS, EventMessage, utcnow
 from argus_management.alerts.rules import AlertRule
 from argus_management.alerts.service import raise_alert
+from argus_management.analysis import hooks as analysis_hooks
 from argus_management.auth.principal import Principal
 from argus_management.cameras.models import Camera
 from argus_management.db import after_commit
@@ -114,6 +115,7 @@ async def ingest_event(
         return winner, False
     _publish_event_after_commit(session, bus, event, msg)
     await liveness_hooks.on_event_stored(session, bus, rules, msg)  # stream.up/down, disk.ok
+    await analysis_hooks.on_event_stored(session, msg)  # motion.end closes its motion.start
     rule = rules.get(msg.type)
     if rule is not None:
         await raise_alert(

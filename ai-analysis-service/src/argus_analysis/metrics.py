@@ -1,0 +1,44 @@
+"""Prometheus metrics of the analyser (``argus_analysis_*``; names in docs/contracts.md).
+
+Per-frame paths touch only plain integer counters on the camera's worker; the gauges and
+Prometheus counters are brought up to date by the loop every couple of seconds.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+FPS = Gauge(
+    "argus_analysis_fps", "Frames analysed per second over the last few seconds", ["camera_id"]
+)
+FRAMES = Counter("argus_analysis_frames_total", "Frames analysed", ["camera_id"])
+FRAMES_DROPPED = Counter(
+    "argus_analysis_frames_dropped_total",
+    "Decoded frames skipped because analysis fell behind", ["camera_id"],
+)
+DECODER_ERRORS = Counter(
+    "argus_analysis_decoder_errors_total", "Packets the decoder could not decode", ["camera_id"]
+)
+RECONNECTS = Counter(
+    "argus_analysis_reconnects_total", "Connection attempts after a failure", ["camera_id"]
+)
+EVENTS = Counter(
+    "argus_analysis_events_total", "Motion events accepted by management", ["type"]
+)
+FRAME_TO_EVENT = Histogram(
+    "argus_analysis_frame_to_event_seconds",
+    "From the capture time of the frame that triggered an event to the event accepted by "
+    "management",
+    buckets=(0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DECODE_TO_EVENT = Histogram(
+    "argus_analysis_decode_to_event_seconds",
+    "From the triggering frame's packet entering the decoder to the event accepted by "
+    "management",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5),
+)
+CAMERAS = Gauge("argus_analysis_cameras", "Cameras analysed by this instance")
+JOBS = Counter("argus_analysis_jobs_total", "Analysis jobs finished, by outcome", ["outcome"])
+RESULTS_QUEUED = Counter(
+    "argus_analysis_results_total", "Entries added to the argus:analysis stream", ["kind"]
+)

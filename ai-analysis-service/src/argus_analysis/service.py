@@ -1,0 +1,245 @@
+"""The analysis service: wires Redis, management, the supervisor, results, events and jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from argus_analysis.cameras import CameraConfig, MotionSettings
+from argus_analysis.config import Settings
+from argus_analysis.detect.base import NO_MOTION
+from argus_analysis.detect.select import DeviceChoice
+from argus_analysis.jobs import JobRunner
+from argus_analysis.management import ManagementClient, Refused
+from argus_analysis.metrics import FPS, FRAMES
+from argus_analysis.outbox import Outbox
+from argus_analysis.pipeline import AnalysisParams, Analyzer
+from argus_analysis.reporter import EventReporter, MotionReport
+from argus_analysis.results import ResultWriter, RowPicker
+from argus_analysis.source import DecoderOptions
+from argus_analysis.supervisor import Supervisor
+from argus_analysis.worker import CameraWorker, Output, WorkerOptions
+from argus_common.bus import RedisBus
+from argus_common.errors import Unavailable
+from argus_common.events import CHANNEL_CAMERAS, CameraChanged
+from argus_common.leases import Leases
+
+log = structlog.get_logger("argus.analysis")
+_RETRY_S = 2.0
+_FPS_EVERY_S = 2.0
+
+
+class AnalysisService:
+    """Everything one analyser process runs on its asyncio loop."""
+
+    def __init__(self, settings: Settings, choice: DeviceChoice) -> None:
+        self.settings = settings
+        self.choice = choice
+        self.redis = Redis.from_url(settings.redis_url)
+        self.bus = RedisBus(self.redis, settings.redis_namespace)
+        self.management = ManagementClient(settings.management_url, settings.internal_api_key)
+        self.leases = Leases(self.redis, settings.redis_namespace, "analysis",
+                             settings.instance_id, settings.lease_ttl_s)
+        self.supervisor = Supervisor(self.leases, self._start_worker, self._reconfigure,
+                                     settings.lease_ttl_s)
+        self.results = ResultWriter(
+            self.bus, RowPicker(settings.results_summary_s, settings.results_motion_frames),
+            settings.publish_frames,
+        )
+        self.reporter = EventReporter(self.management, settings.instance_id,
+                                      settings.snapshot_quality, settings.snapshot_max_width)
+        hwaccel = choice.device == "cuda"
+        self.worker_options = WorkerOptions(
+            decoder=DecoderOptions(threads=1, hwaccel=hwaccel,
+                                   skip_loop_filter=settings.skip_loop_filter),
+            prefer_sub=settings.prefer_sub_stream,
+            backoff_s=tuple(settings.backoff_steps), max_lag_s=settings.max_lag_s,
+        )
+        self._outbox: Outbox[Output] | None = None
+        self.jobs: JobRunner | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # -- cameras -------------------------------------------------------------------------
+    def params(self, raw: MotionSettings | dict[str, Any]) -> AnalysisParams:
+        """Analysis parameters from a camera's (or a job's) motion settings."""
+        motion = raw if isinstance(raw, MotionSettings) else MotionSettings.parse(raw)
+        s = self.settings
+        return AnalysisParams(
+            detector=motion.detector_config(s.algorithm, s.background_tau_s, s.default_masks),
+            start_frames=motion.start_frames, end_quiet_s=motion.end_quiet_s,
+            max_width=s.max_width, downscale=s.downscale,
+        )
+
+    def _sink(self, output: Output) -> None:
+        assert self._outbox is not None
+        self._outbox.put(output)
+
+    def _start_worker(self, camera: CameraConfig) -> CameraWorker:
+        analyzer = Analyzer(self.choice, self.params(camera.analysis))
+        worker = CameraWorker(camera, analyzer, self.worker_options, self._sink)
+        worker.start()
+        return worker
+
+    def _reconfigure(self, worker: CameraWorker, camera: CameraConfig) -> bool:
+        """Apply new settings to a running worker; False when it must reconnect."""
+        prefer = self.settings.prefer_sub_stream
+        if worker.camera.connection_key(prefer) != camera.connection_key(prefer):
+            return False
+        worker.camera = camera
+        worker.analyzer.configure(self.params(camera.analysis))
+        return True
+
+    # -- outputs of the workers (on the loop) --------------------------------------------
+    def _drain(self, batch: list[Output]) -> None:
+        for out in batch:
+            a = out.analysis
+            if out.job:
+                if a is not None:
+                    self.results.add(out.camera_id, out.session_id, a, None, live=False,
+                                     media=True)
+                continue
+            camera_id = out.camera_id
+            assert camera_id is not None
+            t = out.transition
+            if a is None:  # the connection ended
+                if t is not None:
+                    self.reporter.submit(MotionReport(camera_id, out.session_id, t, NO_MOTION,
+                                                      0, 0))
+                self.results.picker.forget(out.session_id)
+                continue
+            if t is not None and t.kind == "start":
+                self.reporter.submit(MotionReport(camera_id, out.session_id, t, a.result,
+                                                  a.width, a.height, out.frame, out.decode_in))
+            self.results.add(camera_id, out.session_id, a, self.reporter.current.get(camera_id))
+            if t is not None and t.kind == "end":
+                self.reporter.submit(MotionReport(camera_id, out.session_id, t, a.result,
+                                                  a.width, a.height))
+
+    # -- loops ---------------------------------------------------------------------------
+    async def _load_cameras(self) -> None:
+        """Full camera list from management; retried until it answers, then periodic."""
+        while True:
+            try:
+                self.supervisor.set_cameras(await self.management.cameras())
+                for camera in list(self.supervisor.desired.values()):
+                    await self.supervisor.camera_changed(camera.id, camera)
+                delay = self.settings.camera_refresh_s
+            except (Unavailable, Refused) as exc:
+                log.warning("cameras_unavailable", detail=str(exc))
+                delay = _RETRY_S
+            await asyncio.sleep(delay)
+
+    async def _camera_changes(self) -> None:
+        while True:
+            try:
+                async for _channel, raw in self.bus.subscribe(CHANNEL_CAMERAS):
+                    try:
+                        msg = CameraChanged.model_validate_json(raw)
+                    except ValueError:
+                        continue
+                    if msg.camera_id is None:
+                        continue
+                    camera = None
+                    if msg.action != "deleted":
+                        camera = await self.management.camera(msg.camera_id)
+                    await self.supervisor.camera_changed(msg.camera_id, camera)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("camera_changes_failed", error=type(exc).__name__)
+                await asyncio.sleep(_RETRY_S)
+
+    async def _fps(self) -> None:
+        """``argus_analysis_fps`` and ``argus_analysis_frames_total`` from the workers'
+        plain counters (the frame path itself never touches Prometheus)."""
+        seen: dict[int, tuple[int, float]] = {}
+        while True:
+            await asyncio.sleep(_FPS_EVERY_S)
+            now = time.monotonic()
+            for camera_id, worker in list(self.supervisor.owned.items()):
+                frames = worker.frames
+                before, at = seen.get(camera_id, (frames, now - _FPS_EVERY_S))
+                label = str(camera_id)
+                FPS.labels(label).set(round((frames - before) / max(now - at, 1e-3), 2))
+                if frames > before:
+                    FRAMES.labels(label).inc(frames - before)
+                seen[camera_id] = (frames, now)
+            for camera_id in [c for c in seen if c not in self.supervisor.owned]:
+                del seen[camera_id]
+                FPS.remove(str(camera_id))
+
+    async def _jobs(self) -> None:
+        assert self.jobs is not None
+        while True:
+            try:
+                await self.jobs.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("job_consumer_failed", error=type(exc).__name__)
+                await asyncio.sleep(_RETRY_S)
+
+    async def readiness(self) -> list[str]:
+        """What keeps the analyser from being ready (empty: ready)."""
+        problems = []
+        try:
+            await self.redis.ping()
+        except Exception:
+            problems.append("redis unreachable")
+        if not self.supervisor.loaded:
+            problems.append("cameras not loaded from management")
+        return problems
+
+    def status(self) -> dict[str, Any]:
+        """Cameras owned and connected (ids only; nothing secret)."""
+        return {
+            "instance_id": self.settings.instance_id,
+            "device": self.choice.device, "backend": self.choice.backend,
+            "desired": sorted(self.supervisor.desired),
+            "owned": sorted(self.supervisor.owned),
+            "connected": sorted(c for c, w in self.supervisor.owned.items() if w.connected),
+            "live_instances": self.supervisor.live_instances,
+            "jobs_running": len(self.jobs.running) if self.jobs else 0,
+        }
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._outbox = Outbox(loop, self._drain)
+        s = self.settings
+        self.jobs = JobRunner(
+            self.bus, self.management, s.instance_id, s.recordings_dir, self.choice,
+            self.params, DecoderOptions(threads=s.job_decoder_threads), self._sink,
+            s.job_concurrency,
+        )
+        for coro in (
+            self._load_cameras(), self._camera_changes(), self.supervisor.run(),
+            self.results.run(), self._fps(), self._jobs(),
+        ):
+            self._tasks.append(asyncio.create_task(coro))
+
+    async def stop(self) -> None:
+        """Stop the workers (their events end), send what is pending, leave."""
+        for task in self._tasks[:3]:  # no new cameras while stopping
+            task.cancel()
+        if self.jobs is not None:
+            await self.jobs.stop()
+        await self.supervisor.shutdown()
+        await asyncio.sleep(0.05)  # let the workers' last outputs reach the loop
+        await self.reporter.close()
+        try:
+            await asyncio.wait_for(self.results.flush(), 5.0)
+        except Exception as exc:
+            log.warning("results_unsent_at_stop", error=type(exc).__name__)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await self.leases.leave()
+        except Exception as exc:
+            log.warning("leave_failed", error=type(exc).__name__)
+        await self.management.close()
+        await self.redis.aclose()

@@ -1,0 +1,152 @@
+"""One thread per analysed camera: connect, decode, analyse, reconnect with backoff.
+
+PyAV releases the GIL while it reads and decodes and OpenCV while it computes, so the
+cameras' threads run in parallel. A thread talks to the loop only through its sink (an
+``Outbox``): one ``Output`` per analysed frame, carrying the decoded frame itself only
+when it started a motion event (for the snapshot).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from argus_analysis.cameras import CameraConfig
+from argus_analysis.clock import WallClock
+from argus_analysis.detect.debounce import Transition
+from argus_analysis.metrics import DECODER_ERRORS, FRAMES_DROPPED, RECONNECTS
+from argus_analysis.pipeline import Analyzer, FrameAnalysis
+from argus_analysis.source import DecoderOptions, SourceError, VideoSource, open_source
+from argus_common.media import backoff_delay
+
+log = structlog.get_logger("argus.analysis.worker")
+
+
+@dataclass
+class Output:
+    """What a worker (or a job) hands to the loop: a frame's analysis, or (``analysis``
+    None) the end of a connection with the transition that closed its event, if any.
+    ``job`` outputs are stored only: no live frames, no events to management."""
+
+    camera_id: int | None
+    session_id: str
+    analysis: FrameAnalysis | None
+    transition: Transition | None
+    frame: Any = None  # the decoded frame of a motion start (snapshot)
+    decode_in: float = 0.0
+    job: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    decoder: DecoderOptions
+    prefer_sub: bool
+    backoff_s: tuple[float, ...]
+    max_lag_s: float
+
+
+class CameraWorker(threading.Thread):
+    """Analyses one camera until ``stop()``."""
+
+    def __init__(
+        self, camera: CameraConfig, analyzer: Analyzer, options: WorkerOptions,
+        sink: Callable[[Output], None],
+    ) -> None:
+        super().__init__(name=f"analysis-{camera.id}", daemon=True)
+        self.camera = camera
+        self.analyzer = analyzer
+        self.options = options
+        self.sink = sink
+        self.frames = 0  # analysed, read by the loop for the fps gauge
+        self.connected = False
+        self._stop_flag = threading.Event()
+        label = str(camera.id)
+        self._dropped = FRAMES_DROPPED.labels(label)
+        self._decoder_errors = DECODER_ERRORS.labels(label)
+        self._reconnects = RECONNECTS.labels(label)
+
+    def stop(self) -> None:
+        """Ask the thread to end (within the camera's read timeout)."""
+        self._stop_flag.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_flag.is_set()
+
+    def run(self) -> None:
+        attempt = 0
+        while not self.stopping:
+            camera = self.camera
+            try:
+                source = open_source(
+                    camera.source_url(self.options.prefer_sub),
+                    connect_timeout_s=camera.connect_timeout_s,
+                    read_timeout_s=camera.read_timeout_s, live=True,
+                    decoder=self.options.decoder,
+                )
+            except SourceError as exc:
+                self._failed(exc, attempt)
+                attempt += 1
+                continue
+            log.info("camera_connected", camera_id=camera.id, codec=source.codec)
+            self.connected = True
+            try:
+                if self._analyse(source):
+                    attempt = 0  # media flowed: the next failure starts the backoff afresh
+                if not self.stopping:
+                    raise SourceError("stopped", "the stream ended")
+            except SourceError as exc:
+                if not self.stopping:
+                    self._failed(exc, attempt)
+                    attempt += 1
+            finally:
+                self.connected = False
+                source.close()
+        log.info("camera_worker_stopped", camera_id=self.camera.id)
+
+    def _failed(self, exc: SourceError, attempt: int) -> None:
+        delay = backoff_delay(self.options.backoff_s, attempt)
+        self._reconnects.inc()
+        log.warning("camera_unavailable", camera_id=self.camera.id, reason=exc.reason,
+                    detail=exc.detail, retry_s=delay)
+        self._stop_flag.wait(delay)
+
+    def _analyse(self, source: VideoSource) -> bool:
+        """Analyse frames until the stream fails or ``stop()``; True if any frame came."""
+        session_id = uuid.uuid4().hex
+        clock = WallClock()
+        analyzer, sink, camera_id = self.analyzer, self.sink, self.camera.id
+        max_lag = self.options.max_lag_s
+        errors_seen = 0
+        got_any = False
+        try:
+            for decoded in source.frames():
+                if self.stopping:
+                    break
+                got_any = True
+                wall = clock.observe(decoded.media_s, decoded.arrival)
+                if time.time() - decoded.arrival > max_lag:
+                    # Decoding fell behind the stream: keep decoding (references are needed)
+                    # but skip detection until caught up.
+                    self._dropped.inc()
+                    analysis = analyzer.skip(decoded.media_s, wall)
+                else:
+                    analysis = analyzer.process(decoded.frame, decoded.media_s, wall)
+                    self.frames += 1
+                transition = analysis.transition
+                frame = decoded.frame if transition is not None and transition.kind == "start" \
+                    else None
+                sink(Output(camera_id, session_id, analysis, transition, frame, decoded.decode_in))
+                if source.decoder_errors != errors_seen:
+                    self._decoder_errors.inc(source.decoder_errors - errors_seen)
+                    errors_seen = source.decoder_errors
+        finally:
+            ended = analyzer.stop(time.time())
+            sink(Output(camera_id, session_id, None, ended))
+        return got_any

@@ -1,0 +1,261 @@
+"""``WS /ws/analysis``: analysed frames of chosen cameras, live, for external AI agents.
+
+Authentication (checked in this order): ``Authorization: Bearer <token>``; the
+``Sec-WebSocket-Protocol`` header as ``bearer, <token>`` (browsers); a ``token`` query
+parameter. Subprotocol ``json`` (accepted when offered). Permission ``analysis:read``.
+At most ``ANALYSIS_MAX_SESSIONS`` sessions in the whole deployment.
+
+Every text frame is ``{"sessionId", "timestamp", "event", "payload"}``:
+- ``sessionStarted`` once authenticated (payload: ``pingIntervalS``, ``maxSessions``);
+- ``subscribed`` after each ``{"subscribe": [camera ids]}`` or ``{"unsubscribe": [...]}``
+  from the client (payload: ``cameraIds`` followed now, ``denied``: ids not visible);
+- ``frameAnalyzed`` for each analysed frame of a followed camera (``timestamp``: its
+  capture time; payload: ``cameraId``, ``analysisSessionId``, ``motion``, ``score``,
+  ``boxes`` [{x, y, w, h} normalized], ``width``, ``height``, ``eventId``);
+- ``ping`` every ``ANALYSIS_WS_PING_INTERVAL_S`` (answer ``{"event": "pong"}`` before
+  the next one; any frame counts), ``pong`` to a client's ``{"event": "ping"}``;
+- ``error`` for a message the server could not use (the session goes on).
+
+Close codes: 4401 bad or expired token, 4403 missing permission, 4408 no answer to a
+ping, 4429 too many sessions (``ANALYSIS_MAX_SESSIONS``), 1011 server error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import structlog
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+
+from argus_common.errors import Unauthorized
+from argus_management.analysis.hub import AnalysisClient, SessionLimiter, get_hub
+from argus_management.auth.dependencies import principal_from_token
+from argus_management.auth.principal import Principal
+from argus_management.events.schemas import MAX_ID
+
+log = structlog.get_logger("argus.analysis.ws")
+
+router = APIRouter()
+
+PERMISSION = "analysis:read"
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_PING_TIMEOUT = 4408
+CLOSE_TOO_MANY = 4429
+MAX_SUBSCRIBE = 256
+_MAX_MESSAGE = 16 * 1024
+_GONE = 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def frame(session_id: str, event: str, payload: dict[str, Any] | None = None) -> str:
+    """One text frame of the protocol."""
+    return json.dumps({"sessionId": session_id, "timestamp": _now(), "event": event,
+                       "payload": payload or {}}, separators=(",", ":"))
+
+
+def token_and_subprotocol(websocket: WebSocket) -> tuple[str, str | None]:
+    """The token (Authorization header, ``bearer`` subprotocol or ``?token=``) and the
+    subprotocol to accept (``json`` when offered, else ``bearer`` when used)."""
+    offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
+    accept = "json" if "json" in offered else None
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), accept
+    if "bearer" in offered:
+        index = offered.index("bearer")
+        token = offered[index + 1] if index + 1 < len(offered) else ""
+        return token, accept or "bearer"
+    return websocket.query_params.get("token", ""), accept
+
+
+async def _verify(websocket: WebSocket, token: str) -> Principal:
+    return await principal_from_token(cast(Request, websocket), token)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+        await websocket.close(code=code, reason=reason)
+
+
+@router.websocket("/ws/analysis")
+async def analysis_socket(websocket: WebSocket) -> None:
+    """Stream analysed frames to an authenticated client until it leaves."""
+    token, subprotocol = token_and_subprotocol(websocket)
+    await websocket.accept(subprotocol=subprotocol)
+    try:
+        principal = await _verify(websocket, token)
+    except Unauthorized as exc:
+        await _close(websocket, CLOSE_UNAUTHORIZED, exc.detail)
+        return
+    except Exception:
+        log.exception("ws_auth_failed")
+        await _close(websocket, 1011, "authentication unavailable")
+        return
+    if not principal.has(PERMISSION):
+        await _close(websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
+        return
+    settings = websocket.app.state.settings
+    interval: float = settings.analysis_ws_ping_interval_s
+    limit: int = settings.analysis_max_sessions
+    bus = websocket.app.state.bus
+    limiter = SessionLimiter(bus.redis, bus.key("analysis:ws_sessions"), interval * 2.5)
+    session_id = uuid.uuid4().hex
+    if not await limiter.acquire(session_id, limit):
+        await _close(websocket, CLOSE_TOO_MANY, f"too many analysis sessions (at most {limit})")
+        return
+    hub = get_hub(websocket.app)
+    client = AnalysisClient(session_id, principal)
+    hub.add(client)
+    session = _Session(websocket, client, token, interval, limiter, limit)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await websocket.send_text(frame(session_id, "sessionStarted",
+                                        {"pingIntervalS": interval, "maxSessions": limit}))
+        tasks = [asyncio.create_task(session.send_loop(), name="ws-analysis-send"),
+                 asyncio.create_task(session.receive_loop(), name="ws-analysis-receive")]
+        await tasks[0]
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.remove(client)
+        with contextlib.suppress(Exception):
+            await limiter.release(session_id)
+
+
+analysis_socket.__argus_permission__ = PERMISSION  # type: ignore[attr-defined]
+
+
+def camera_ids(value: Any) -> list[int] | None:
+    """A list of camera ids from a client message (None: not one)."""
+    if not isinstance(value, list) or len(value) > MAX_SUBSCRIBE:
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ID
+               for v in value):
+        return None
+    return list(value)
+
+
+class _Session:
+    """The receiver (client messages) and the sender (the only writer: frames, control
+    frames, pings and token re-checks) of one connection."""
+
+    def __init__(self, websocket: WebSocket, client: AnalysisClient, token: str,
+                 interval: float, limiter: SessionLimiter, limit: int) -> None:
+        self.websocket = websocket
+        self.client = client
+        self.token = token
+        self.interval = interval
+        self.limiter = limiter
+        self.limit = limit
+        self.loop = asyncio.get_running_loop()
+        self.last_heard = self.loop.time()
+        self.last_ping: float | None = None
+
+    async def receive_loop(self) -> None:
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                self.last_heard = self.loop.time()
+                self.handle(message.get("text"))
+        except Exception:  # noqa: S110 - any failure to read means the client is gone
+            pass
+        self.client.request_close(_GONE, "")
+
+    def handle(self, text: str | None) -> None:
+        """Apply one client message; answer ``error`` for anything unusable."""
+        sid = self.client.session_id
+        if text is None or len(text) > _MAX_MESSAGE:
+            self.client.send(frame(sid, "error", {"detail": "send JSON text frames"}))
+            return
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self.client.send(frame(sid, "error", {"detail": "send a JSON object"}))
+            return
+        if message.get("event") in ("pong",) or message.get("type") == "pong":
+            return
+        if message.get("event") == "ping" or message.get("type") == "ping":
+            self.client.send(frame(sid, "pong"))
+            return
+        for key in ("subscribe", "unsubscribe"):
+            if key in message:
+                ids = camera_ids(message[key])
+                if ids is None:
+                    self.client.send(frame(sid, "error", {
+                        "detail": f"{key}: a list of at most {MAX_SUBSCRIBE} camera ids"}))
+                    return
+                self._subscription(key, ids)
+                return
+        self.client.send(frame(sid, "error", {"detail": "unknown message"}))
+
+    def _subscription(self, key: str, ids: list[int]) -> None:
+        client = self.client
+        denied = sorted({i for i in ids if not client.principal.may_see_camera(i)})
+        if key == "subscribe":
+            client.cameras |= {i for i in ids if i not in denied}
+        else:
+            client.cameras -= set(ids)
+        client.send(frame(client.session_id, "subscribed",
+                          {"cameraIds": sorted(client.cameras), "denied": denied}))
+
+    async def send_loop(self) -> None:
+        client, websocket = self.client, self.websocket
+        next_ping = self.loop.time() + self.interval
+        while True:
+            timeout = max(0.0, min(next_ping - self.loop.time(),
+                                   client.principal.token_exp - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(client.wakeup.wait(), timeout + 0.01)
+            client.wakeup.clear()
+            if client.close_code is not None:
+                if client.close_code != _GONE:
+                    await _close(websocket, client.close_code, client.close_reason)
+                return
+            while client.pending:
+                await websocket.send_text(client.pending.popleft())
+            if time.time() >= client.principal.token_exp:
+                await _close(websocket, CLOSE_UNAUTHORIZED, "token expired")
+                return
+            if self.loop.time() >= next_ping:
+                if not await self._tick():
+                    return
+                next_ping = self.loop.time() + self.interval
+
+    async def _tick(self) -> bool:
+        """The pong check, token re-verification, session renewal and the ping."""
+        if self.last_ping is not None and self.last_heard < self.last_ping:
+            await _close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
+            return False
+        try:
+            principal = await _verify(self.websocket, self.token)
+            if not principal.has(PERMISSION):
+                await _close(self.websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
+                return False
+            self.client.principal = principal
+            self.client.cameras = {c for c in self.client.cameras if principal.may_see_camera(c)}
+            await self.limiter.acquire(self.client.session_id, self.limit)  # renew
+        except Unauthorized as exc:
+            await _close(self.websocket, CLOSE_UNAUTHORIZED, exc.detail)
+            return False
+        except Exception as exc:  # Redis or the database briefly away: check next time
+            log.warning("ws_recheck_failed", error=type(exc).__name__)
+        self.last_ping = self.loop.time()
+        await self.websocket.send_text(frame(self.client.session_id, "ping"))
+        return True

@@ -1,0 +1,1 @@
+"""RTMP push from phones and encoders: stream keys and the nginx-rtmp hooks."""

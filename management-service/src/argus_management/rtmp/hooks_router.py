@@ -1,0 +1,88 @@
+"""nginx-rtmp notifications under ``/internal/rtmp`` (``on_publish``, ``on_update``,
+``on_publish_done``).
+
+nginx-rtmp posts a form and cannot add headers, so these routes, and only these, also take
+the internal key from the ``internal_key`` query parameter of the URL configured in
+nginx.conf. nginx reads only the status: 2xx accepts, anything else refuses (``on_publish``)
+or drops the publisher (``on_update``).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from argus_common.errors import PayloadTooLarge, Unauthorized
+from argus_management.rtmp import publish
+from argus_management.rtmp.schemas import MAX_HOOK_BODY, HookForm, parse_hook_form
+
+log = structlog.get_logger("argus.rtmp.hooks")
+
+
+async def require_hook_key(request: Request) -> None:
+    """The internal key, from ``X-Internal-Api-Key`` or the ``internal_key`` query
+    parameter; compared in constant time, never logged."""
+    expected: str = request.app.state.settings.internal_api_key
+    given = request.headers.get("x-internal-api-key") or request.query_params.get(
+        "internal_key", ""
+    )
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("rtmp_hook_unauthorized", path=request.url.path)
+        raise Unauthorized("invalid internal API key")
+
+
+require_hook_key.__argus_permission__ = "internal"  # type: ignore[attr-defined]
+
+router = APIRouter(dependencies=[Depends(require_hook_key)])
+
+
+class HookAnswer(BaseModel):
+    """What management says to nginx (only the status matters to nginx)."""
+
+    result: str
+    camera_id: int | None = None
+    event_id: int | None = None
+
+
+async def _form(request: Request) -> HookForm:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_HOOK_BODY:
+            raise PayloadTooLarge(f"notification larger than {MAX_HOOK_BODY} bytes")
+        chunks.append(chunk)
+    return parse_hook_form(b"".join(chunks))
+
+
+@router.post("/on_publish", response_model=HookAnswer)
+async def on_publish(request: Request) -> HookAnswer:
+    """2xx: the publisher may stream (camera registered, alert raised, event started);
+    400 bad name, 403 no/unknown/revoked/expired key, 409 the name is being published."""
+    state = request.app.state
+    accepted = await publish.on_publish(
+        state.sessionmaker, state.bus, state.settings, await _form(request)
+    )
+    return HookAnswer(result="accepted", camera_id=accepted.camera_id,
+                      event_id=accepted.event_id)
+
+
+@router.post("/on_update", response_model=HookAnswer)
+async def on_update(request: Request) -> HookAnswer:
+    """2xx keeps the publisher; 403/409 make nginx drop it."""
+    state = request.app.state
+    await publish.on_update(state.sessionmaker, state.bus, state.settings, await _form(request))
+    return HookAnswer(result="ok")
+
+
+@router.post("/on_publish_done", response_model=HookAnswer)
+async def on_publish_done(request: Request) -> HookAnswer:
+    """The publisher left: its event ends, the camera goes offline (kept for playback)."""
+    state = request.app.state
+    await publish.on_publish_done(
+        state.sessionmaker, state.bus, state.settings, await _form(request)
+    )
+    return HookAnswer(result="ok")

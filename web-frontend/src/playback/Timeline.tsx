@@ -1,0 +1,109 @@
+/** One camera's timeline: recordings (blue), events (red), ticks, the playhead; click to play. */
+
+import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useFormat } from '../i18n/format';
+import { layoutSpans, ticks, timeAt, xOf, type Span, type TimeWindow } from './timelineLayout';
+
+interface TimelineProps {
+  label: string;
+  window: TimeWindow;
+  recordings: Span[];
+  events: Span[];
+  playhead: number | null;
+  onSeek(t: number): void;
+}
+
+const HEIGHT = 56;
+
+function useWidth() {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(800);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return undefined;
+    const ro = new ResizeObserver(([entry]) => {
+      if (entry) setWidth(Math.max(100, Math.floor(entry.contentRect.width)));
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return { ref, width };
+}
+
+export function Timeline({ label, window: w, recordings, events, playhead, onSeek }:
+  TimelineProps) {
+  const { t } = useTranslation();
+  const fmt = useFormat();
+  const { ref, width } = useWidth();
+  const [hover, setHover] = useState<number | null>(null);
+  const [cursor, setCursor] = useState<number | null>(null);
+  const now = Date.now();
+  const recBars = layoutSpans(recordings, w, width, now, { merge: true, minWidth: 1 });
+  const eventBars = layoutSpans(events, w, width, now, { minWidth: 3 });
+  const marks = ticks(w, width);
+  const step = (w.end - w.start) / 60;
+  const focus = cursor ?? playhead ?? w.start + (w.end - w.start) / 2;
+
+  const pick = (e: MouseEvent<SVGSVGElement>) => {
+    const rect = e.currentTarget.getBoundingClientRect();
+    return timeAt(e.clientX - rect.left, w, width);
+  };
+  const key = (e: KeyboardEvent) => {
+    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      e.preventDefault();
+      const dir = e.key === 'ArrowLeft' ? -1 : 1;
+      setCursor(Math.min(w.end, Math.max(w.start, focus + dir * step)));
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      onSeek(focus);
+    }
+  };
+
+  return (
+    <div className="timeline" ref={ref}>
+      <div className="timeline-label">{label}</div>
+      <svg width={width} height={HEIGHT} role="slider" tabIndex={0}
+        aria-label={t('playback.timelineOf', { camera: label })}
+        aria-valuemin={w.start} aria-valuemax={w.end} aria-valuenow={Math.round(focus)}
+        aria-valuetext={fmt.dateTime(focus)}
+        onClick={(e) => onSeek(pick(e))} onMouseMove={(e) => setHover(pick(e))}
+        onMouseLeave={() => setHover(null)} onKeyDown={key} onBlur={() => setCursor(null)}>
+        <rect className="tl-bg" x={0} y={14} width={width} height={22} />
+        {recBars.map((b) => (
+          <rect key={`r${b.start}`} className="tl-rec" x={b.x} y={14} width={b.width} height={22}
+            data-start={new Date(b.start).toISOString()} data-end={new Date(b.end).toISOString()} />
+        ))}
+        {eventBars.map((b) => (
+          <rect key={`e${b.id ?? b.start}`} className="tl-event" x={b.x} y={6} width={b.width}
+            height={10} rx={2} data-start={new Date(b.start).toISOString()} data-id={b.id}>
+            <title>{fmt.dateTime(b.start)}</title>
+          </rect>
+        ))}
+        {marks.map((m) => (
+          <g key={m.t}>
+            <line className={m.major ? 'tl-tick major' : 'tl-tick'} x1={m.x} x2={m.x} y1={36}
+              y2={m.major ? 44 : 40} />
+            <text className="tl-text" x={m.x + 2} y={54}>{fmt.time(m.t)}</text>
+          </g>
+        ))}
+        {playhead !== null && playhead >= w.start && playhead <= w.end && (
+          <line className="tl-playhead" x1={xOf(playhead, w, width)} x2={xOf(playhead, w, width)}
+            y1={0} y2={40} />
+        )}
+        {cursor !== null && (
+          <line className="tl-cursor" x1={xOf(cursor, w, width)} x2={xOf(cursor, w, width)}
+            y1={0} y2={40} />
+        )}
+        {hover !== null && (
+          <g pointerEvents="none">
+            <line className="tl-hover" x1={xOf(hover, w, width)} x2={xOf(hover, w, width)}
+              y1={0} y2={40} />
+            <text className="tl-hover-text" x={Math.min(xOf(hover, w, width) + 4, width - 70)}
+              y={12}>{fmt.time(hover, true)}</text>
+          </g>
+        )}
+      </svg>
+    </div>
+  );
+}
