@@ -13,6 +13,11 @@ export default defineConfig({
     sourcemap: true,
     chunkSizeWarningLimit: 900,
     rollupOptions: {
+      // react-router ships "use client" directives, meaningless in a client-only bundle.
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE' || warning.code === 'SOURCEMAP_ERROR') return;
+        warn(warning);
+      },
       output: {
         manualChunks: { hls: ['hls.js'], react: ['react', 'react-dom', 'react-router-dom'] },
       },

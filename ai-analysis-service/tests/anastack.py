@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import json
 import os
 import signal
@@ -139,6 +140,8 @@ class Database:
         asyncio.run(drop())
 
     def fetch(self, query: str, *args: Any) -> list[dict[str, Any]]:
+        """Rows of ``query``; usable from sync code and from inside a running loop (a
+        thread of its own runs the query)."""
         async def fetch() -> list[dict[str, Any]]:
             conn = await asyncpg.connect(self.dsn)
             try:
@@ -146,7 +149,8 @@ class Database:
             finally:
                 await conn.close()
 
-        return list(asyncio.run(fetch()))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return list(pool.submit(asyncio.run, fetch()).result(timeout=30))
 
 
 def base_env(namespace: str) -> dict[str, str]:

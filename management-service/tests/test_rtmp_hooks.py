@@ -119,6 +119,15 @@ async def test_second_publisher_is_refused_and_its_done_ignored(
     kept = await hook(client, settings, "on_update",
                       hook_body("update_publish", "phone", owner["key"], "1"))
     assert kept.status_code == 200
+    # Players (recorder, streaming) get update notifications too, without a key: nginx's
+    # "allow play" rules admitted them already, dropping them would cut recordings short.
+    player = await hook(client, settings, "on_update",
+                        hook_body("update_play", "phone", None, "3"))
+    assert player.status_code == 200
+    # A call that does not belong to the hook is refused.
+    odd = await hook(client, settings, "on_publish_done",
+                     hook_body("update_publish", "phone", owner["key"], "1"))
+    assert odd.status_code == 400
 
 
 async def test_racing_publishers_one_wins(

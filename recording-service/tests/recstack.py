@@ -39,6 +39,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Processes whose output is attached to a failed wait (set by the test module).
+WATCHED: list[Proc] = []
+
+
 def wait_until(check: Callable[[], T], timeout: float, interval: float = 0.5,
                what: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
@@ -48,7 +52,8 @@ def wait_until(check: Callable[[], T], timeout: float, interval: float = 0.5,
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            logs = "\n".join(f"--- {p.name} (pid {p.proc.pid})\n{p.tail(25)}" for p in WATCHED)
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{logs}")
         time.sleep(interval)
 
 

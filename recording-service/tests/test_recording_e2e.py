@@ -27,6 +27,7 @@ from recstack import (
     ADMIN_PASSWORD,
     CAMERA_PASSWORD,
     REDIS_URL,
+    WATCHED,
     Database,
     Proc,
     start_management,
@@ -72,6 +73,7 @@ class Stack:
             self.namespace, self.management, self.recordings, instance, **{**RECORDER, **extra}
         )
         self.started.append(self.recorders[instance][0])
+        WATCHED[:] = [proc for proc, _ in self.recorders.values()]
         return self.recorders[instance]
 
     def errors(self) -> list[str]:
@@ -366,9 +368,9 @@ def test_retention_by_age_deletes_old_segments(stack: Stack) -> None:
         return not (set(old_paths) & paths) and not any(
             (stack.recordings / p).exists() for p in old_paths)
 
-    wait_until(lambda: set(old_paths) <= {r["path"] for r in stack.rows(cam)}, 15, 0.3,
-               "old segments indexed")
-    wait_until(purged, 20, 0.5, "old segments purged")
+    # Files go only after their rows were indexed and marked, so "files and rows gone"
+    # means the whole mark -> unlink -> remove cycle ran.
+    wait_until(purged, 30, 0.5, "old segments purged")
     assert recent <= {r["path"] for r in stack.rows(cam)}  # younger ones stay
     assert not (stack.recordings / old_paths[0]).parent.exists()  # empty hour dir pruned
 

@@ -73,7 +73,7 @@ describe('i18n', () => {
 
   it('covers every value of the run-time key groups', () => {
     const groups: Record<string, string[]> = {
-      badge: ['live', 'connecting', 'reconnecting', 'offline', 'error', 'ended'],
+      badge: ['live', 'playback', 'connecting', 'reconnecting', 'offline', 'error', 'ended'],
       cameraStatus: ['online', 'offline', 'unknown'],
       severity: ['info', 'warning', 'critical'],
       alertState: ['open', 'acked', 'resolved'],

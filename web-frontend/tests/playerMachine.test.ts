@@ -7,8 +7,8 @@ import {
 function run(events: PlayerEvent[], from: PlayerState = initialPlayerState): PlayerState {
   return events.reduce(playerReducer, from);
 }
-const fail = (kind: 'fatal' | 'fallback' | 'offline' | 'retry' | 'lost' | 'ended',
-  message = kind): PlayerEvent => ({ type: 'failure', kind, message });
+type Kind = 'fatal' | 'fallback' | 'offline' | 'retry' | 'lost' | 'ended';
+const fail = (kind: Kind, message: string = kind): PlayerEvent => ({ type: 'failure', kind, message });
 
 describe('player state machine', () => {
   it('starts with WebRTC and plays', () => {

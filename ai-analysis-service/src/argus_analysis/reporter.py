@@ -42,6 +42,7 @@ class MotionReport:
     height: int
     frame: Any = None
     decode_in: float = 0.0
+    submitted: float = 0.0  # when the loop took it from the worker (epoch s)
 
 
 class EventReporter:
@@ -62,6 +63,7 @@ class EventReporter:
 
     def submit(self, report: MotionReport) -> None:
         """Queue a transition (called on the loop); never blocks."""
+        report.submitted = time.time()
         queue = self._queues.get(report.camera_id)
         if queue is None:
             queue = self._queues[report.camera_id] = asyncio.Queue(QUEUE_MAX)
@@ -122,6 +124,7 @@ class EventReporter:
             type="motion.start", camera_id=report.camera_id, ts=to_datetime(t.ts),
             severity="warning", payload=payload,
         )
+        posting = time.time()
         event_id = await self._post(message)
         if event_id is None:
             self.current.pop(report.camera_id, None)
@@ -137,6 +140,10 @@ class EventReporter:
             frame_to_event_ms=round((stored - t.trigger_ts) * 1000, 1),
             decode_to_event_ms=round((stored - report.decode_in) * 1000, 1)
             if report.decode_in else None,
+            handover_ms=round((report.submitted - report.decode_in) * 1000, 1)
+            if report.decode_in else None,
+            queued_ms=round((posting - report.submitted) * 1000, 1),
+            post_ms=round((stored - posting) * 1000, 1),
         )
         if report.frame is not None:
             task = asyncio.create_task(self._snapshot(report.camera_id, event_id, report.frame))

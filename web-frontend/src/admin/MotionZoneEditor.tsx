@@ -23,22 +23,21 @@ export function MotionZoneEditor({ camera, onClose, onSaved }: { camera: Camera;
   const [draft, setDraft] = useState<Point[]>([]);
   const [error, setError] = useState<string | null>(null);
 
-  // The first decoded frame becomes the drawing background.
+  // A frame shortly after playback starts becomes the drawing background.
+  const playing = player.state.phase === 'playing';
   useEffect(() => {
-    if (player.state.phase !== 'playing' || frozen) return undefined;
-    const timer = setTimeout(() => snapshot(), 500);
-    return () => clearTimeout(timer);
-  });
-
-  const snapshot = () => {
-    const v = video.current;
-    const c = canvas.current;
-    if (!v || !c || !v.videoWidth) return;
-    c.width = v.videoWidth;
-    c.height = v.videoHeight;
-    c.getContext('2d')?.drawImage(v, 0, 0);
-    setFrozen(true);
-  };
+    if (!playing || frozen) return undefined;
+    const timer = setInterval(() => {
+      const v = video.current;
+      const c = canvas.current;
+      if (!v || !c || !v.videoWidth) return;
+      c.width = v.videoWidth;
+      c.height = v.videoHeight;
+      c.getContext('2d')?.drawImage(v, 0, 0);
+      setFrozen(true);
+    }, 300);
+    return () => clearInterval(timer);
+  }, [playing, frozen]);
 
   const click = (e: MouseEvent<SVGSVGElement>) => {
     const r = e.currentTarget.getBoundingClientRect();

@@ -112,5 +112,5 @@ export const rtmpKeys = {
   },
   create: (name: string, expires_at?: string | null) =>
     api.post<RtmpKey>(`${V1}/rtmp/keys`, expires_at ? { name, expires_at } : { name }),
-  remove: (id: number | string) => api.delete(`${V1}/rtmp/keys/${encodeURIComponent(String(id))}`),
+  remove: (id: number) => api.delete(`${V1}/rtmp/keys/${id}`),
 };

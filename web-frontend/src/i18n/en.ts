@@ -33,7 +33,7 @@ export const en = {
   },
   nav: { live: 'Live', playback: 'Playback', events: 'Events', admin: 'Administration' },
   badge: {
-    live: 'Live', connecting: 'Connecting', reconnecting: 'Reconnecting', offline: 'Offline',
+    live: 'Live', playback: 'Playback', connecting: 'Connecting', reconnecting: 'Reconnecting', offline: 'Offline',
     error: 'Error', ended: 'Ended',
   },
   cameraStatus: { online: 'Online', offline: 'Offline', unknown: 'Unknown' },
@@ -157,7 +157,9 @@ export const en = {
     name: 'Name', expires: 'Expires', created: 'Created', lastUsed: 'Last used',
     never: 'Never', create: 'Create key', revoke: 'Revoke', none: 'No stream keys.',
     createdOnce: 'Key “{{name}}” created. Copy it now: it will not be shown again.',
-    copy: 'Copy', copied: 'Copied',
+    copy: 'Copy', copied: 'Copied', key: 'Key', publishUrl: 'Publish URL', owner: 'Owner',
+    state: 'State', nameRule: 'Letters, digits, - and _ (it is the stream name).',
+    states: { active: 'Active', expired: 'Expired', revoked: 'Revoked' },
   },
   audit: {
     user: 'User', action: 'Action', targetType: 'Target type', targetId: 'Target id',

@@ -38,7 +38,7 @@ export const ja: Dictionary = {
   },
   nav: { live: 'ライブ', playback: '再生', events: 'イベント', admin: '管理' },
   badge: {
-    live: 'ライブ', connecting: '接続中', reconnecting: '再接続中', offline: 'オフライン',
+    live: 'ライブ', playback: '再生中', connecting: '接続中', reconnecting: '再接続中', offline: 'オフライン',
     error: 'エラー', ended: '終了',
   },
   cameraStatus: { online: 'オンライン', offline: 'オフライン', unknown: '不明' },
@@ -162,7 +162,9 @@ export const ja: Dictionary = {
     name: '名前', expires: '有効期限', created: '作成日時', lastUsed: '最終使用',
     never: 'なし', create: 'キーを作成', revoke: '失効', none: 'ストリームキーはありません。',
     createdOnce: 'キー「{{name}}」を作成しました。今すぐコピーしてください。再表示はできません。',
-    copy: 'コピー', copied: 'コピーしました',
+    copy: 'コピー', copied: 'コピーしました', key: 'キー', publishUrl: '配信 URL', owner: '所有者',
+    state: '状態', nameRule: '英数字、- と _ のみ（ストリーム名になります）。',
+    states: { active: '有効', expired: '期限切れ', revoked: '失効' },
   },
   audit: {
     user: 'ユーザー', action: '操作', targetType: '対象の種類', targetId: '対象 ID',

@@ -34,7 +34,7 @@ export function PlaybackPlayer({ cameraId, name, start, speed, onPlaying }: Prop
         aria-label={t('playback.videoOf', { camera: name })} />
       <div className="tile-top">
         <span className="tile-name">{name}</span>
-        <StatusBadge badge={badgeOf(player.state)} />
+        <StatusBadge badge={playing ? 'playback' : badgeOf(player.state)} />
         {playing && <span className="transport">
           {player.state.transport === 'webrtc' ? 'WebRTC' : 'HLS VOD'}</span>}
       </div>

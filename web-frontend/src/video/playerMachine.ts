@@ -124,7 +124,8 @@ export function playerReducer(s: PlayerState, e: PlayerEvent): PlayerState {
 }
 
 /** The badge of a tile: what an operator needs to know at a glance. */
-export type Badge = 'live' | 'connecting' | 'reconnecting' | 'offline' | 'error' | 'ended';
+export type Badge = 'live' | 'playback' | 'connecting' | 'reconnecting' | 'offline' | 'error'
+  | 'ended';
 
 export function badgeOf(s: PlayerState, cameraOffline = false): Badge {
   switch (s.phase) {

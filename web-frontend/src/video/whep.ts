@@ -115,8 +115,13 @@ export class WhepClient {
     if (this.phaseValue === 'closed') return;
     this.phaseValue = 'closed';
     this.abort.abort();
-    this.pc?.close();
+    // DELETE before closing the connection: a closed connection ends the session on the
+    // server first, and the DELETE would then find nothing (a 404 in the console).
+    const pc = this.pc;
+    const timer = setTimeout(() => pc?.close(), 1000);
     await this.deleteResource();
+    clearTimeout(timer);
+    pc?.close();
   }
 
   /** A method, not a field read, so the compiler does not narrow across awaits. */

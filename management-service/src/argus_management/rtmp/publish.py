@@ -81,8 +81,8 @@ async def _refuse(
 async def _valid_key(
     session: AsyncSession, maker: async_sessionmaker[AsyncSession], form: HookForm
 ) -> StreamKey:
-    if form.app != APP:
-        await _refuse(maker, form, BadRequest, "bad_app", "unknown application")
+    if form.app != APP or form.call != "publish":
+        await _refuse(maker, form, BadRequest, "bad_app", "unknown application or call")
     if not form.valid_name:
         await _refuse(maker, form, BadRequest, "bad_name",
                       "stream name must match [A-Za-z0-9_-]{1,64}")
@@ -162,8 +162,15 @@ async def on_update(
 ) -> None:
     """Every ``RTMP_UPDATE_INTERVAL_S`` while publishing: keep the name claimed and the
     camera seen. A revoked or expired key, or a publisher that is not the one registered,
-    gets a 4xx, on which nginx drops the connection."""
+    gets a 4xx, on which nginx drops the connection.
+
+    nginx sends the same notification for players (``call=update_play``: the recorder and
+    the streaming service); nginx's own ``allow play`` rules admit them, so they pass."""
     _check_stream(form)
+    if form.call == "update_play":
+        return
+    if form.call != "update_publish":
+        raise BadRequest("unexpected notification")
     async with maker() as session:
         key = await keys.live_key(session, form.name)
         if key is None or not keys.secret_matches(key, form.key):
@@ -199,6 +206,8 @@ async def on_publish_done(
     """The publisher left: end its ``rtmp.publish`` event (``rtmp.unpublish`` naming it)
     and mark the camera offline. The camera stays, for playback; retention applies."""
     _check_stream(form)
+    if form.call != "publish_done":
+        raise BadRequest("unexpected notification")
     try:
         released = await active.release(bus, form.name, form.client_id)
     except RedisError:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 
@@ -19,6 +19,7 @@ from argus_common.errors import ArgusError, BadGateway, GatewayTimeout
 from argus_streaming import metrics
 from argus_streaming.cameras.client import CameraEndpoint
 from argus_streaming.live.queue import ViewerQueue
+from argus_streaming.live.rtmp_pull import RtmpPull, is_rtmp
 from argus_streaming.live.rtp import RtpDemux, audio_passthrough
 from argus_streaming.media.frames import AccessUnit, StreamInfo
 from argus_streaming.media.h264 import profile_level_id
@@ -79,6 +80,7 @@ class CameraSource:
         self._linger: asyncio.TimerHandle | None = None
         self._stopping = False
         self._demux: RtpDemux | None = None
+        self._rtmp: RtmpPull | None = None  # the pull of an RTMP camera (rtmp_pull.py)
         self._audio_codec: str | None = None
         self._audio_clock: int | None = None
         self.restarts = 0
@@ -191,7 +193,8 @@ class CameraSource:
             sub.video.put(unit)
 
     def _stream_info(self) -> StreamInfo:
-        sps = self._demux.keeper.sps if self._demux else None
+        keeper = self._demux.keeper if self._demux else self._rtmp.keeper if self._rtmp else None
+        sps = keeper.sps if keeper else None
         self.info = StreamInfo(
             video_codec="h264",
             profile_level_id=profile_level_id(sps) if sps else None,
@@ -218,6 +221,8 @@ class CameraSource:
             try:
                 endpoint = await self._resolve()
                 timeout = min(endpoint.connect_timeout_s, self.connect_ceiling_s)
+                if is_rtmp(endpoint.url):
+                    await self._pull_rtmp(endpoint, timeout)  # ends by raising, like _watch
                 client = RtspClient(
                     endpoint.url, self._dispatch, connect_timeout_s=timeout,
                     request_timeout_s=timeout, want_audio=audio_passthrough,
@@ -260,7 +265,22 @@ class CameraSource:
         if demux is not None:
             demux(channel, packet)
 
-    async def _watch(self, client: RtspClient, read_timeout_s: float) -> None:
+    async def _pull_rtmp(self, endpoint: CameraEndpoint, timeout_s: float) -> NoReturn:
+        """One RTMP connection (a phone pushed to nginx-rtmp); no audio is passed on."""
+        pull = RtmpPull(endpoint.url, self._emit, self._on_bframes,
+                        connect_timeout_s=timeout_s, read_timeout_s=endpoint.read_timeout_s)
+        try:
+            await pull.start()
+            self._rtmp = pull
+            self._audio_codec = self._audio_clock = None
+            self._log.info("source_started", audio=None, protocol="rtmp")
+            await self._watch(pull, endpoint.read_timeout_s)
+        finally:
+            self._rtmp = None
+            await pull.close()
+        raise RtspError("RTMP stream ended")  # not reached: _watch only returns by raising
+
+    async def _watch(self, client: RtspClient | RtmpPull, read_timeout_s: float) -> None:
         """Return or raise when the connection ends, stalls or the stream is refused."""
         while True:
             waiting: list[asyncio.Future[Any]] = [client.closed, self._failed]

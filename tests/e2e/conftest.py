@@ -1,0 +1,85 @@
+"""Fixtures of the console's end-to-end tests: one native stack per run, headless Debian
+Chromium (Playwright, never ``playwright install``), screenshots under artifacts/e2e/."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from console_stack import ROOT, ConsoleStack, console_stack
+
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return "Debian chromium is not installed (apt-get install chromium)"
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        return "nginx is not installed (apt-get install nginx)"
+    if not (ROOT / "web-frontend" / "dist" / "index.html").exists() and shutil.which("npm") is None:
+        return "the console is not built and npm is not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[ConsoleStack]:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with console_stack(cameras=4, log_dir=ARTIFACTS / "logs") as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def browser(stack: ConsoleStack) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: object, stack: ConsoleStack, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh context (no cookies, no storage) and page at tablet-to-desktop size."""
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    context = browser.new_context(viewport={"width": 1366, "height": 820}, locale="en-US",
+                                  base_url=stack.url)
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield pg
+    finally:
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"))
+            (ARTIFACTS / f"FAILED-{request.node.name}.log").write_text(stack.logs())
+        context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
