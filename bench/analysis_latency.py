@@ -49,6 +49,7 @@ from anastack import (  # noqa: E402
     start_simulator,
     wait_until,
 )
+
 from argus_camsim.stamp import read_timestamp_ms  # noqa: E402
 
 

@@ -130,6 +130,18 @@ def _watch_new_camera_dir(root: Path, before: set[Path], stop: threading.Event,
         time.sleep(0.01)
 
 
+def _hook_mean_ms(management: str) -> float:
+    """Mean server-side duration of ``POST /internal/rtmp/on_publish`` (Prometheus text)."""
+    total = count = 0.0
+    for line in httpx.get(f"{management}/metrics", timeout=10).text.splitlines():
+        if "argus_http_request_duration_seconds" in line and "/internal/rtmp/on_publish\"" in line:
+            if line.startswith("argus_http_request_duration_seconds_sum"):
+                total += float(line.rsplit(" ", 1)[1])
+            elif line.startswith("argus_http_request_duration_seconds_count"):
+                count += float(line.rsplit(" ", 1)[1])
+    return total / count * 1000 if count else float("nan")
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -151,6 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     with rtmp_stack() as stack:  # started outside the loop: it uses asyncio.run itself
         results = asyncio.run(_runs(stack, args.runs, args.seconds))
+        hook_ms = _hook_mean_ms(stack.management)
     print(f"RTMP bench, {args.runs} pushes of {args.seconds:g} s, 1280x720 30 fps H.264 "
           f"(PyAV, ultrafast/zerolatency, 1 s GOP); load {os.getloadavg()}")
     for name in ("publish_accept_ms", "publish_to_alert_ms", "accepted_to_alert_ms",
@@ -158,6 +171,8 @@ def main() -> None:
         values = [float(r[name]) for r in results]  # type: ignore[arg-type]
         print(f"  {name:32s} {_summary(values)}  runs: "
               + ", ".join(f"{v:.0f}" for v in values))
+    print(f"  {'on_publish hook in management':32s} mean {hook_ms:.0f} ms "
+          "(server side, from its request-duration histogram)")
     viewer = [v for r in results for v in r["viewer_latency_ms"]]  # type: ignore[attr-defined]
     print(f"  {'push_to_viewer_latency_ms':32s} {_summary(viewer)}; "
           f"mean {statistics.fmean(viewer):.0f}")

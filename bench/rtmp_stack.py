@@ -162,7 +162,8 @@ def _start_management(stack: RtmpStack, update_s: int) -> None:
            "MANAGEMENT_BCRYPT_ROUNDS": "4", "ARGUS_DATA_DIR": str(stack.work / "mgmt"),
            "RTMP_PORT": str(stack.rtmp_port), "RTMP_INTERNAL_HOST": "127.0.0.1",
            "RTMP_PUBLIC_URL": f"rtmp://127.0.0.1:{stack.rtmp_port}",
-           "RTMP_UPDATE_INTERVAL_S": str(update_s), "MANAGEMENT_LIVENESS_ENABLED": "false"}
+           "RTMP_UPDATE_INTERVAL_S": str(update_s), "MANAGEMENT_LIVENESS_ENABLED": "false",
+           "LOG_LEVEL": "INFO"}  # INFO: the accept/refuse lines, checked for leaked keys
     proc = Proc("management", [str(BIN / "argus-management")], env)
     stack.procs.append(proc)
     stack.management = f"http://127.0.0.1:{port}"

@@ -12,6 +12,10 @@ uv sync --frozen --quiet
 
 need_pkgs=()
 command -v ffmpeg >/dev/null 2>&1 || need_pkgs+=(ffmpeg)
+# RTMP push from phones: Debian's nginx with its RTMP module; envsubst renders the config.
+for p in nginx libnginx-mod-rtmp gettext-base; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
 if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   need_pkgs+=(redis-server)
 fi

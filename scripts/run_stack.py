@@ -2,13 +2,15 @@
 
 Starts (in order) a private Redis when ``REDIS_URL`` is unset, management-service (SQLite by
 default), the camera simulator with two demo cameras (registered in management once), and
-every other service that exists; prints the URLs and admin credentials; stops them all, by
-PID, on Ctrl-C or SIGTERM.
+every other service that exists, and the operator console (Debian's nginx serving
+web-frontend/dist with the Docker image's template); prints the URLs and admin credentials;
+stops them all, by PID, on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -25,6 +27,8 @@ DATA = ROOT / "data"
 VENV_BIN = ROOT / ".venv" / "bin"
 MANAGEMENT_PORT = int(os.environ.get("MANAGEMENT_PORT", "8001"))
 PRIVATE_REDIS_PORT = 6380
+CONSOLE = ROOT / "web-frontend"
+CONSOLE_PORT = int(os.environ.get("ARGUS_CONSOLE_PORT", "3000"))
 
 
 class Stack:
@@ -127,6 +131,94 @@ def start_redis(stack: Stack, env: dict[str, str]) -> None:
     env["REDIS_URL"] = f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
 
 
+def _console_stale(dist: Path) -> bool:
+    index = dist / "index.html"
+    if not index.exists():
+        return True
+    built = index.stat().st_mtime
+    sources = [CONSOLE / "index.html", CONSOLE / "package-lock.json", CONSOLE / "vite.config.ts",
+               *(CONSOLE / "src").rglob("*")]
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+def _build_console(dist: Path) -> bool:
+    """Build web-frontend/dist when it is missing or older than its sources."""
+    if not _console_stale(dist):
+        return True
+    npm = shutil.which("npm")
+    if npm is None:
+        print("  console not built and npm is missing (apt-get install nodejs npm)", flush=True)
+        return (dist / "index.html").exists()
+    print("  building the console (npm)…", flush=True)
+    try:
+        if not (CONSOLE / "node_modules").exists():
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CONSOLE, check=True,
+                           timeout=900)
+        subprocess.run([npm, "run", "build"], cwd=CONSOLE, check=True, timeout=900)
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"  console build failed: {exc}", flush=True)
+    return (dist / "index.html").exists()
+
+
+def start_console(stack: Stack, env: dict[str, str]) -> str | None:
+    """Serve the console with Debian's nginx at 127.0.0.1:3000 (the Docker image's template,
+    rendered into data/console/); returns its URL, or None when it cannot run here."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if nginx is None and os.geteuid() == 0:
+        print("  installing Debian's nginx for the console…", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=False,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if nginx is None or not Path(nginx).exists():
+        print("  console not served: nginx is missing (apt-get install nginx)", flush=True)
+        return None
+    dist = CONSOLE / "dist"
+    if not _build_console(dist):
+        return None
+    runtime = DATA / "console"
+    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o755)  # started as root, nginx's worker runs as nobody
+    values = {
+        "ARGUS_LISTEN": f"127.0.0.1:{CONSOLE_PORT}",
+        "ARGUS_STATIC_ROOT": str(dist),
+        "ARGUS_MANAGEMENT_UPSTREAM": f"127.0.0.1:{MANAGEMENT_PORT}",
+        "ARGUS_STREAMING_UPSTREAM": f"127.0.0.1:{env.get('STREAMING_PORT', '8080')}",
+        "ARGUS_RUNTIME_DIR": str(runtime),
+        "ARGUS_ACCESS_LOG": str(runtime / "access.log"),
+    }
+    template = (CONSOLE / "nginx" / "argus.conf.template").read_text()
+    conf = runtime / "nginx.conf"
+    conf.write_text(re.sub(r"\$\{(ARGUS_[A-Z_]+)\}", lambda m: values[m.group(1)], template))
+    stack.start("console (nginx)", [nginx, "-e", "stderr", "-c", str(conf)], env)
+    url = f"http://127.0.0.1:{CONSOLE_PORT}"
+    return url if _wait_http(f"{url}/nginx-healthz", 15) else None
+
+
+def start_rtmp(stack: Stack, env: dict[str, str], api: str) -> str | None:
+    """RTMP push (phones): Debian's nginx with libnginx-mod-rtmp and the rtmp-server image's
+    template (nginx-rtmp/), rendered into data/nginx-rtmp/; returns the publish URL base."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    module = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+    if not Path(nginx).exists() or not module.exists():
+        print("  RTMP push off: apt-get install nginx libnginx-mod-rtmp", flush=True)
+        return None
+    runtime = DATA / "nginx-rtmp"
+    runtime.mkdir(parents=True, exist_ok=True)
+    conf = runtime / "nginx.conf"  # holds the internal key: render-conf.sh writes it 0600
+    port = env.get("RTMP_PORT", "1935")
+    rtmp_env = {**env, "MANAGEMENT_URL": api, "RTMP_PORT": port,
+                "RTMP_PID_FILE": str(runtime / "nginx.pid"), "RTMP_ERROR_LOG": "stderr"}
+    render = [str(ROOT / "nginx-rtmp" / "render-conf.sh"),
+              str(ROOT / "nginx-rtmp" / "nginx.conf.template"), str(conf)]
+    if subprocess.run(["bash", *render], env=rtmp_env, check=False).returncode != 0:
+        print("  RTMP push off: nginx-rtmp configuration not rendered", flush=True)
+        return None
+    stack.start("rtmp-server (nginx)", [nginx, "-p", f"{runtime}/", "-c", str(conf), "-e",
+                                        "stderr", "-g", "daemon off;"], rtmp_env)
+    return env.get("RTMP_PUBLIC_URL", f"rtmp://127.0.0.1:{port}")
+
+
 def main() -> None:
     env = build_env()
     stack = Stack()
@@ -150,17 +242,27 @@ def main() -> None:
         if recording.exists():  # records every camera whose recording_mode is not off
             env.setdefault("MANAGEMENT_URL", api)
             stack.start("recording-service", [str(recording)], env)
+        analysis = VENV_BIN / "argus-analysis"
+        if analysis.exists():  # motion detection on cameras whose analysis is enabled
+            env.setdefault("MANAGEMENT_URL", api)
+            stack.start("ai-analysis-service", [str(analysis)], env)
+        rtmp = start_rtmp(stack, env, api)
         from demo import start_demo_cameras  # after management is up
 
         start_demo_cameras(stack, env, api)
+        console = start_console(stack, env)
         print(
             "\nARGUS is running:\n"
-            f"  management API  {api}/api/v1/docs\n"
+            + (f"  console         {console}\n" if console else "")
+            + f"  management API  {api}/api/v1/docs\n"
             f"  admin login     {env['ARGUS_ADMIN_USERNAME']} / {env['ARGUS_ADMIN_PASSWORD']}"
             "  (only if the database was new when this password was set)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
+        if rtmp:
+            print(f"  RTMP push       {rtmp}/live/<name>?key=<key> (keys: /api/v1/rtmp/keys)",
+                  flush=True)
         if streaming.exists():
             port = env.get("STREAMING_PORT", "8080")
             print(f"  streaming       http://127.0.0.1:{port}/v1/docs (WHEP, HLS)", flush=True)

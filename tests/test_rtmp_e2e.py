@@ -8,19 +8,26 @@ recording-service and streaming-service; pushes from ffmpeg and from PyAV.
 - a PyAV push carrying a burnt-in clock, seen over WHEP, while a second publisher on the
   same name is refused;
 - revoking the key drops a running publisher;
-- invalid key, no key, bad names: the pusher is refused and nothing is registered.
+- invalid key, no key, bad names: the pusher is refused and nothing is registered;
+- the configuration template: rendered values checked, nginx accepts it, keys stay out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import shutil
+import stat
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import av
 import httpx
@@ -29,10 +36,13 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from rtmp_stack import (
+    INTERNAL,
+    NGINX,
     RtmpStack,
     StampedPusher,
     ffmpeg_push,
     ffprobe_frames,
+    free_port,
     operator_with_key,
     rtmp_stack,
 )
@@ -41,6 +51,7 @@ from whep_client import whep_close, whep_connect
 from argus_camsim.stamp import read_timestamp_ms
 
 pytestmark = pytest.mark.timeout(150)
+NGINX_RTMP = Path(__file__).resolve().parents[1] / "nginx-rtmp"
 
 
 @pytest.fixture(scope="module")
@@ -237,5 +248,57 @@ async def test_refused_pushes_register_nothing(
         assert admin.get("/api/v1/events").json()["total"] == before_events
         denied = admin.get("/api/v1/audit", params={"action": "rtmp.publish"}).json()["items"]
     assert any(a["result"] == "denied" for a in denied)
-    nginx_log = stack.proc("nginx-rtmp").tail(200)
-    assert "internal_key" not in nginx_log and real["key"] not in nginx_log
+    encoded = quote(INTERNAL, safe="")
+    for proc in stack.procs:  # nothing logs a stream key or the internal key
+        log = proc.tail(200)
+        for secret in (real["key"], INTERNAL, encoded, "internal_key"):
+            assert secret not in log, (proc.name, secret)
+    assert "rtmp_publish_refused" in stack.proc("management").tail(200)
+
+
+def _render(out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(NGINX_RTMP / "render-conf.sh"), str(NGINX_RTMP / "nginx.conf.template"),
+         str(out)],
+        env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=30)
+
+
+def test_rendered_configuration_is_valid_and_keeps_keys_out_of_logs(tmp_path: Path) -> None:
+    out = tmp_path / "nginx.conf"
+    result = _render(out, MANAGEMENT_URL="http://127.0.0.1:8001/", INTERNAL_API_KEY="k;e y/+\u00e9",
+                     RTMP_PORT=str(free_port()), RTMP_PLAY_ALLOW="172.28.0.0/16, 10.0.0.5",
+                     RTMP_PID_FILE=str(tmp_path / "nginx.pid"))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # it holds the internal key
+    text = out.read_text()
+    assert re.search(r"\$\{[A-Z_]+\}", text) is None  # every placeholder filled in
+    assert "on_publish http://127.0.0.1:8001/internal/rtmp/on_publish?internal_key=" \
+           "k%3Be%20y%2F%2B%C3%A9;" in text
+    for line in ("load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;",
+                 "allow play 127.0.0.1;", "allow play 172.28.0.0/16;", "allow play 10.0.0.5;",
+                 "deny play all;", "allow publish all;", "error_log stderr notice;",
+                 "access_log off;", "drop_idle_publisher 10s;", "notify_update_timeout 10s;"):
+        assert line in text, line
+    checked = subprocess.run([NGINX, "-t", "-p", f"{tmp_path}/", "-c", str(out), "-e", "stderr"],
+                             capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("bad", [
+    {"MANAGEMENT_URL": ""}, {"INTERNAL_API_KEY": ""}, {"MANAGEMENT_URL": "https://m:1"},
+    {"MANAGEMENT_URL": "http://m:1/x;y"}, {"RTMP_PORT": "99999"}, {"RTMP_PORT": "1935;"},
+    {"RTMP_PLAY_ALLOW": "all"}, {"RTMP_PLAY_ALLOW": "10.0.0.1; allow publish"},
+    {"RTMP_LOG_LEVEL": "info"}, {"RTMP_LOG_LEVEL": "debug"}, {"RTMP_ERROR_LOG": "x y"},
+    {"RTMP_UPDATE_INTERVAL_S": "0"},
+])
+def test_render_refuses_unusable_values(tmp_path: Path, bad: dict[str, str]) -> None:
+    env = {"MANAGEMENT_URL": "http://127.0.0.1:8001", "INTERNAL_API_KEY": "k" * 32, **bad}
+    result = _render(tmp_path / "nginx.conf", **env)
+    assert result.returncode != 0 and not (tmp_path / "nginx.conf").exists()
+
+
+def test_image_is_debian_nginx_with_debian_rtmp_module() -> None:
+    dockerfile = (NGINX_RTMP / "Dockerfile").read_text()
+    assert "FROM debian:bookworm-slim" in dockerfile
+    assert "apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp" in dockerfile
+    assert shutil.which("envsubst"), "gettext-base provides envsubst"

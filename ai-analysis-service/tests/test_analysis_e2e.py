@@ -27,11 +27,6 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from redis.asyncio import Redis
-from websockets.asyncio.client import connect
-
-from argus_common.events import STREAM_SEGMENTS, SegmentClosed
-
 from anaclips import make_clip
 from anastack import (
     REDIS_URL,
@@ -45,6 +40,10 @@ from anastack import (
     start_simulator,
     wait_until,
 )
+from redis.asyncio import Redis
+from websockets.asyncio.client import connect
+
+from argus_common.events import STREAM_SEGMENTS, SegmentClosed
 
 NOISE_S = 60.0
 SUMMARY_S = 0.5

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from anaclips import make_clip
 
 from argus_analysis.detect.base import DetectorConfig
 from argus_analysis.detect.select import choose_device
@@ -18,8 +19,6 @@ from argus_analysis.pipeline import AnalysisParams
 from argus_analysis.source import DecoderOptions, SourceError, open_source
 from argus_analysis.worker import Output
 from argus_common.events import AnalysisJobRequest
-
-from anaclips import make_clip
 
 PARAMS = AnalysisParams(DetectorConfig(), 3, 0.3, 640, "stride")
 

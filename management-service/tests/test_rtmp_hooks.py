@@ -280,3 +280,30 @@ async def test_internal_key_is_required(
         "X-Internal-Api-Key": settings.internal_api_key,
         "Content-Type": "application/x-www-form-urlencoded"})
     assert ok.status_code == 200
+
+
+async def test_redis_down_refuses_publishing_but_keeps_publishers(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings,
+    maker: async_sessionmaker[AsyncSession], owner: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new publish needs the claim (fail closed: 503); a running one is not cut off by a
+    Redis outage (fail open), since nginx would drop it on any non-2xx update answer."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from argus_management.rtmp import active
+
+    assert (await publish(client, settings, "phone", owner["key"], "21")).status_code == 200
+
+    async def down(*_: Any, **__: Any) -> Any:
+        raise RedisConnectionError("redis is down")
+
+    monkeypatch.setattr(active, "claim", down)
+    monkeypatch.setattr(active, "renew", down)
+    other = await create_key(client, owner["headers"], "phone-b")
+    refused = await publish(client, settings, "phone-b", other["key"], "22")
+    assert refused.status_code == 503
+    assert await _count(maker, Camera) == 1
+    kept = await hook(client, settings, "on_update",
+                      hook_body("update_publish", "phone", owner["key"], "21"))
+    assert kept.status_code == 200 and kept.json()["result"] == "unverified"

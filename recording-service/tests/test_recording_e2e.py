@@ -135,7 +135,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             resp = api.post("/api/v1/cameras", json={
                 "name": f"cam{n}", "stream_url": f"rtsp://127.0.0.1:{rtsp}/cam{n}/main",
                 "username": "cam admin", "password": CAMERA_PASSWORD, "recording_mode": mode,
-                "connect_timeout_s": 1.5, "read_timeout_s": 1.0,
+                # Short timeouts only where faults are injected: elsewhere a loaded machine
+                # must not turn into reconnects.
+                "connect_timeout_s": 1.5 if n == 2 else 3.0,
+                "read_timeout_s": 1.0 if n == 2 else 3.0,
             })
             assert resp.status_code == 201, resp.text
             cameras[f"cam{n}"] = resp.json()["id"]
@@ -239,7 +242,9 @@ def test_drop_stall_and_offline_reconnect_and_leave_gaps(stack: Stack) -> None:
         if undo:
             stack.fault("cam2", undo)
         back = time.time()
-        wait_until(lambda b=back: recording_after(b), 12, 0.25, f"cam2 back after {fault}")
+        # The requirement is "recorded again within 5 s" (about 1-3 s measured on a quiet
+        # machine); the bound leaves room for a machine shared with other test runs.
+        wait_until(lambda b=back: recording_after(b), 10, 0.25, f"cam2 back after {fault}")
     assert proc.alive, proc.tail()
     downs = wait_until(lambda: stack.events(cam, "stream.down"), 10, 0.5, "stream.down")
     ups = stack.events(cam, "stream.up")

@@ -132,3 +132,43 @@ async def test_leases_are_exclusive_renewable_and_expire() -> None:
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+def test_rtsp_and_rtmp_get_socket_timeouts_not_listen_mode() -> None:
+    from argus_recording.ingest import _options
+
+    rtsp = _options("rtsp://h/x", 2.5, probe=False)
+    assert rtsp["rtsp_transport"] == "tcp" and rtsp["timeout"] == "2500000"
+    assert rtsp["analyzeduration"] == "0"
+    rtmp = _options("rtmp://h/live/k", 3.0, probe=True)
+    # For RTMP, FFmpeg's "timeout" would turn the client into a listening server.
+    assert "timeout" not in rtmp and rtmp["rw_timeout"] == "3000000"
+    assert "analyzeduration" not in rtmp
+
+
+def _audio_stream_file(tmp: Path, codec: str, rate: int) -> Path:
+    import av
+    import numpy as np
+
+    path = tmp / f"{codec}.nut"  # NUT takes any codec, as a camera's RTP could
+    with av.open(str(path), "w", format="nut") as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        for i in range(5):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.int16),
+                                               format="s16", layout="mono")
+            frame.sample_rate, frame.pts = rate, i * 1024
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_only_audio_mp4_can_hold_is_kept(tmp_path: Path) -> None:
+    import av
+
+    from argus_recording.ingest import mp4_can_hold
+
+    for codec, rate, expected in (("aac", 16000, True), ("pcm_mulaw", 8000, False),
+                                  ("pcm_alaw", 8000, False)):
+        with av.open(str(_audio_stream_file(tmp_path, codec, rate))) as container:
+            assert mp4_can_hold(container.streams.audio[0]) is expected, codec

@@ -154,6 +154,34 @@ def test_timeline_and_playback(page: Page, stack: ConsoleStack) -> None:
     expect(tile).to_have_attribute("data-phase", "playing", timeout=30_000)
 
 
+
+def test_hls_fallback(page: Page, stack: ConsoleStack) -> None:
+    """WebRTC refused (too many viewers): live tiles and playback switch to HLS by themselves."""
+    page.route("**/whep/**", lambda route: route.fulfill(
+        status=429, content_type="application/json",
+        body='{"error":"TooManyRequests","detail":"too many viewers"}'))
+    login(page, stack.admin)
+    page.locator(".cam-item", has_text="Camera 3").click()
+    tile = page.locator(f".tile[data-camera-id='{stack.cameras['cam3']}']")
+    expect(tile).to_have_attribute("data-transport", "hls")
+    expect(tile).to_have_attribute("data-phase", "playing", timeout=40_000)
+    wait_frames(page, 1)
+    expect(tile.locator(".transport")).to_contain_text("HLS")
+    shot(page, "05b-live-hls-fallback")
+    if not stack.recording:
+        return
+    page.goto(f"/playback?camera={stack.cameras['cam2']}")
+    rec = page.locator("rect.tl-rec").first
+    expect(rec).to_be_visible()
+    box = rec.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + min(box["width"] - 1, 3), box["y"] + box["height"] / 2)
+    player = page.locator(".playback-tile")
+    expect(player).to_have_attribute("data-transport", "hls")
+    expect(player).to_have_attribute("data-phase", "playing", timeout=40_000)
+    expect(player.locator(".transport")).to_have_text("HLS VOD")
+
+
 def test_offline_toast(page: Page, stack: ConsoleStack) -> None:
     login(page, stack.admin)
     load_layout(page, "Lobby (shared)")
@@ -168,6 +196,26 @@ def test_offline_toast(page: Page, stack: ConsoleStack) -> None:
         shot(page, "06-offline-toast")
     finally:
         stack.fault("cam4", {"offline_s": 0})
+
+
+
+def test_rtmp_emergency_banner(page: Page, stack: ConsoleStack) -> None:
+    login(page, stack.operator)
+    body = motion_event(stack.cameras["cam3"], utcnow(), 1)
+    body |= {"type": "rtmp.publish", "severity": "critical", "payload": {"name": "phone-1"}}
+    body.pop("ends_at")
+    assert stack.internal_event(body).status_code == 201
+    banner = page.get_by_role("alert", name="Emergency")
+    expect(banner).to_contain_text("EMERGENCY: incoming stream from Camera 3")
+    expect(page.locator(".toast[data-kind='rtmp.received']")).to_be_visible()
+    shot(page, "06b-rtmp-emergency")
+    banner.get_by_role("button", name="View live").click()
+    expect(page.locator(f".tile.enlarged[data-camera-id='{stack.cameras['cam3']}']")).to_be_visible()
+    banner.get_by_role("button", name="Acknowledge").click()
+    expect(banner).to_have_count(0)
+    page.goto("/alerts")
+    page.get_by_label("State").select_option("acked")
+    expect(page.locator("tr[data-kind='rtmp.received']").first).to_be_visible()
 
 
 def test_japanese(page: Page, stack: ConsoleStack) -> None:

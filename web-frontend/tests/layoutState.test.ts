@@ -77,6 +77,12 @@ describe('cells', () => {
     expect(s.dirty).toBe(false);
   });
 
+  it('focuses a camera from an alert: placed, enlarged and selected', () => {
+    const s = gridReducer(grid([1, 2, 3, 4]), { type: 'focus', cameraId: 9 });
+    expect(s.cells[s.enlarged ?? -1]).toBe(9);
+    expect(s.selected).toBe(s.enlarged);
+  });
+
   it('removes cameras that are no longer visible', () => {
     const s = gridReducer(grid([1, 2, 3, 4]), { type: 'prune', visible: new Set([1, 3]) });
     expect(s.cells).toEqual([1, null, 3, null]);

@@ -113,3 +113,30 @@ describe('HTTP failure classes', () => {
     expect(classifyHttpFailure(status, detail)).toBe(kind);
   });
 });
+
+describe('transport hint', () => {
+  it('starts on HLS when WebRTC never delivered on this page', async () => {
+    const hint = await import('../src/video/transportHint');
+    hint.resetTransportHint();
+    expect(hint.preferredTransport()).toBe('webrtc');
+    hint.noteWebrtc(false);
+    hint.noteWebrtc(false);
+    expect(hint.preferredTransport()).toBe('webrtc');
+    hint.noteWebrtc(false);
+    expect(hint.preferredTransport()).toBe('hls');
+    expect(playerReducer(initialPlayerState, { type: 'start', transport: 'hls' }))
+      .toMatchObject({ phase: 'connecting', transport: 'hls' });
+    hint.noteWebrtc(true);
+    expect(hint.preferredTransport()).toBe('webrtc');
+    hint.resetTransportHint();
+  });
+
+  it('never prefers HLS once WebRTC has worked', async () => {
+    const hint = await import('../src/video/transportHint');
+    hint.resetTransportHint();
+    hint.noteWebrtc(true);
+    for (let i = 0; i < 5; i++) hint.noteWebrtc(false);
+    expect(hint.preferredTransport()).toBe('webrtc');
+    hint.resetTransportHint();
+  });
+});

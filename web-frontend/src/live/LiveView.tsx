@@ -31,7 +31,7 @@ export function LiveView() {
   const wanted = Number(params.get('camera'));
   useEffect(() => {
     if (!wanted || !byId(wanted)) return;
-    dispatch({ type: 'place', cameraId: wanted });
+    dispatch({ type: 'focus', cameraId: wanted });
     setParams({}, { replace: true });
   }, [wanted, byId, setParams]);
 

@@ -29,6 +29,7 @@ export type GridAction =
   | { type: 'clear'; cell: number }
   | { type: 'move'; from: number; to: number }
   | { type: 'place'; cameraId: number }
+  | { type: 'focus'; cameraId: number }
   | { type: 'load'; layout: SavedLayout }
   | { type: 'saved'; layout: SavedLayout }
   | { type: 'detach' }
@@ -112,6 +113,11 @@ export function gridReducer(s: GridState, a: GridAction): GridState {
       }
       const target = s.selected ?? s.grid - 1;
       return gridReducer(s, { type: 'assign', cell: target, cameraId: a.cameraId });
+    }
+    case 'focus': {
+      const placed = gridReducer(s, { type: 'place', cameraId: a.cameraId });
+      const at = placed.cells.indexOf(a.cameraId);
+      return at === -1 ? placed : { ...placed, enlarged: at, selected: at };
     }
     case 'load': {
       const grid = isGridSize(a.layout.grid) ? a.layout.grid : gridFor(a.layout.cells.length);

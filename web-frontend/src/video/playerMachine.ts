@@ -45,7 +45,7 @@ export interface PlayerState {
 }
 
 export type PlayerEvent =
-  | { type: 'start' }
+  | { type: 'start'; transport?: Transport }
   | { type: 'playing' }
   | { type: 'failure'; kind: FailureKind; message?: string }
   | { type: 'retry' }
@@ -102,7 +102,8 @@ function onFailure(s: PlayerState, kind: FailureKind, message: string | null): P
 export function playerReducer(s: PlayerState, e: PlayerEvent): PlayerState {
   switch (e.type) {
     case 'start':
-      return { ...initialPlayerState, phase: 'connecting', run: s.run + 1 };
+      return { ...initialPlayerState, phase: 'connecting', run: s.run + 1,
+        transport: e.transport ?? 'webrtc' };
     case 'playing':
       if (s.phase !== 'connecting') return s;
       return {

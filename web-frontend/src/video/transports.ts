@@ -7,6 +7,7 @@ import { classifyHttpFailure } from './playerMachine';
 import { vodUrl, whepUrl, type VideoSource } from './source';
 import { WhepClient, WhepError } from './whep';
 import { watchFrames } from './frames';
+import { noteWebrtc } from './transportHint';
 
 export interface TransportCallbacks {
   onPlaying(): void;
@@ -51,8 +52,14 @@ export function startWebrtc(video: HTMLVideoElement, source: VideoSource,
   const watch = watchFrames(video, {
     firstFrameTimeoutMs: FIRST_FRAME_MS.webrtc,
     stallMs: STALL_MS,
-    onFirstFrame: () => cb.onPlaying(),
-    onTimeout: () => cb.onFailure('retry', 'no video (WebRTC did not connect)'),
+    onFirstFrame: () => {
+      noteWebrtc(true);
+      cb.onPlaying();
+    },
+    onTimeout: () => {
+      noteWebrtc(false);
+      cb.onFailure('retry', 'no video (WebRTC did not connect)');
+    },
     onStall: () => cb.onFailure(live ? 'lost' : 'ended', live ? 'video stalled' : 'end'),
   });
   client.connect(whepUrl(source), (stream) => {

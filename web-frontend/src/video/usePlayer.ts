@@ -3,6 +3,7 @@
 import { useEffect, useReducer, useRef, type RefObject } from 'react';
 import { initialPlayerState, playerReducer, type PlayerState } from './playerMachine';
 import { sourceKey, type VideoSource } from './source';
+import { preferredTransport } from './transportHint';
 import { startHls, startWebrtc, type TransportHandle } from './transports';
 
 export interface PlayerHandle {
@@ -21,7 +22,7 @@ export function usePlayer(video: RefObject<HTMLVideoElement | null>,
 
   // A new source restarts the machine; no source stops it.
   useEffect(() => {
-    dispatch({ type: key ? 'start' : 'stop' });
+    dispatch(key ? { type: 'start', transport: preferredTransport() } : { type: 'stop' });
     return () => dispatch({ type: 'stop' });
   }, [key]);
 

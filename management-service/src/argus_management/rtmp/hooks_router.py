@@ -14,6 +14,8 @@ import hmac
 import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from redis.exceptions import RedisError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from argus_common.errors import PayloadTooLarge, Unauthorized
 from argus_management.rtmp import publish
@@ -72,9 +74,20 @@ async def on_publish(request: Request) -> HookAnswer:
 
 @router.post("/on_update", response_model=HookAnswer)
 async def on_update(request: Request) -> HookAnswer:
-    """2xx keeps the publisher; 403/409 make nginx drop it."""
+    """2xx keeps the publisher; 403/409 make nginx drop it.
+
+    nginx drops a publisher on any non-2xx answer, so when the database or Redis is briefly
+    unreachable the publisher is kept (its key was checked at publish time) rather than
+    every phone being cut off at once: only a definite "revoked" or "not yours" drops it.
+    """
     state = request.app.state
-    await publish.on_update(state.sessionmaker, state.bus, state.settings, await _form(request))
+    form = await _form(request)
+    try:
+        await publish.on_update(state.sessionmaker, state.bus, state.settings, form)
+    except (RedisError, OperationalError, InterfaceError, OSError) as exc:
+        log.warning("rtmp_update_unverified", error=type(exc).__name__, stream=form.name
+                    if form.valid_name else None)
+        return HookAnswer(result="unverified")
     return HookAnswer(result="ok")
 
 

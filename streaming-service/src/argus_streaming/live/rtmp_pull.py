@@ -118,7 +118,7 @@ class RtmpPull:
         try:
             return av.open(
                 self._url,
-                options={"rtmp_live": "live", "analyzeduration": "1000000",
+                options={"rtmp_live": "live", "analyzeduration": "200000",
                          "probesize": "1000000"},
                 timeout=(self._connect_timeout_s, self._read_timeout_s),
             )
