@@ -232,8 +232,8 @@ def rtmp_stack(*, recorder: bool = True, streaming: bool = True,
     work = Path(tempfile.mkdtemp(prefix="argus-rtmp-"))
     stack = RtmpStack(work=work, namespace=f"argus-rtmp-{uuid.uuid4().hex[:8]}",
                       db_name=f"argus_rtmp_{uuid.uuid4().hex[:10]}", rtmp_port=free_port())
-    _pg(f'CREATE DATABASE "{stack.db_name}"')
     try:
+        _pg(f'CREATE DATABASE "{stack.db_name}"')
         _start_management(stack, update_s)
         stack.procs.append(start_nginx(work, stack.management, stack.rtmp_port, update_s))
         if recorder:

@@ -219,6 +219,27 @@ def start_rtmp(stack: Stack, env: dict[str, str], api: str) -> str | None:
     return env.get("RTMP_PUBLIC_URL", f"rtmp://127.0.0.1:{port}")
 
 
+def seed_demo_layout(api: str, env: dict[str, str]) -> None:
+    """A shared "Demo cameras" layout for the console, created once (when there is none)."""
+    try:
+        with httpx.Client(base_url=api, timeout=10) as client:
+            token = client.post("/api/v1/auth/login", data={
+                "username": env["ARGUS_ADMIN_USERNAME"], "password": env["ARGUS_ADMIN_PASSWORD"]})
+            if token.status_code != 200:
+                return
+            auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            if client.get("/api/v1/layouts", headers=auth).json().get("total", 0):
+                return
+            cams = client.get("/api/v1/cameras", params={"limit": 4}, headers=auth).json()
+            ids: list[int | None] = [c["id"] for c in cams.get("items", [])][:4]
+            if ids:
+                client.post("/api/v1/layouts", headers=auth, json={
+                    "name": "Demo cameras", "grid": 4, "cells": ids + [None] * (4 - len(ids)),
+                    "shared": True})
+    except httpx.HTTPError:
+        pass
+
+
 def main() -> None:
     env = build_env()
     stack = Stack()
@@ -250,6 +271,7 @@ def main() -> None:
         from demo import start_demo_cameras  # after management is up
 
         start_demo_cameras(stack, env, api)
+        seed_demo_layout(api, env)
         console = start_console(stack, env)
         print(
             "\nARGUS is running:\n"

@@ -282,9 +282,10 @@ async def test_upload_refusals(
     no_boundary = await client.post(url, content=b"abc", headers={
         **headers, "Content-Type": "multipart/form-data"})
     assert no_boundary.status_code == 400
-    bad_camera = await client.post(url, headers=headers, data={"camera_id": "abc"},
-                                   files={"file": ("c.mp4", mp4_bytes(), "video/mp4")})
-    assert bad_camera.status_code == 422
+    for camera_id in ("abc", "²", "0", "9" * 30):
+        bad_camera = await client.post(url, headers=headers, data={"camera_id": camera_id},
+                                       files={"file": ("c.mp4", mp4_bytes(), "video/mp4")})
+        assert bad_camera.status_code == 422, camera_id
     hidden = await create_camera(maker, settings.secret_key)
     not_granted = await client.post(url, headers=headers, data={"camera_id": str(hidden.id)},
                                     files={"file": ("c.mp4", mp4_bytes(), "video/mp4")})

@@ -20,6 +20,7 @@ from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.events.models import Event
 from argus_management.rtmp import publish as publish_module
+from argus_management.rtmp.models import StreamKey
 from argus_management.users.models import CameraGrant
 
 from factories.rtmp import create_key, hook, hook_body, next_client_id, publish
@@ -203,8 +204,6 @@ async def test_revoked_and_expired_keys_are_refused_and_drop_the_publisher(
                                                                                       409)
     fresh = await create_key(client, owner["headers"], "phone2")
     async with maker() as s:
-        from argus_management.rtmp.models import StreamKey
-
         await s.execute(update(StreamKey).where(StreamKey.id == fresh["id"]).values(
             expires_at=func.now()))
         await s.commit()
@@ -224,7 +223,9 @@ async def test_disabled_camera_refuses(
     resp = await publish(client, settings, "phone", owner["key"], "10")
     assert resp.status_code == 403 and "disabled" in resp.json()["detail"]
     assert await _count(maker, Event) == 2  # the first publish and its end only
-    assert first["camera_id"]
+    async with maker() as s:
+        cam = await s.get(Camera, first["camera_id"])
+    assert cam is not None and cam.status == "offline"
 
 
 async def test_failure_midway_rolls_everything_back_and_frees_the_name(
@@ -307,3 +308,19 @@ async def test_redis_down_refuses_publishing_but_keeps_publishers(
     kept = await hook(client, settings, "on_update",
                       hook_body("update_publish", "phone", owner["key"], "21"))
     assert kept.status_code == 200 and kept.json()["result"] == "unverified"
+
+
+async def test_client_strings_with_control_characters_are_cleaned(
+    client: httpx.AsyncClient, settings: Settings, maker: async_sessionmaker[AsyncSession],
+    owner: dict[str, Any],
+) -> None:
+    """The flash version string is the RTMP client's own: a NUL in it must not reach the
+    audit row (PostgreSQL refuses NUL in text), nor turn into a 500."""
+    body = hook_body("publish", "phone", owner["key"], "31").replace(
+        b"flashver=FMLE/3.0%20(compatible%3B%20Lavf59.27", b"flashver=evil%00%0Aclient")
+    resp = await hook(client, settings, "on_publish", body)
+    assert resp.status_code == 200, resp.text
+    async with maker() as s:
+        audit = (await s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "rtmp.publish"))).one()
+    assert audit.user_agent == "evilclient"

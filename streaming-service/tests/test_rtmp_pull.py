@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import shutil
 import socket
 import subprocess
@@ -63,7 +64,7 @@ async def ffmpeg_rtmp_server(seconds: int = 20) -> AsyncIterator[str]:
     url = f"rtmp://127.0.0.1:{port}/live/test"
     proc = subprocess.Popen(
         [ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-         f"testsrc2=size=320x180:rate=15,format=yuv420p", "-t", str(seconds),
+         "testsrc2=size=320x180:rate=15,format=yuv420p", "-t", str(seconds),
          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
          "-f", "flv", "-listen", "1", url],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -105,16 +106,12 @@ async def test_pull_gives_decodable_annexb_access_units() -> None:
     key = next(u for u in units if u.keyframe)
     types = [nal_type(n) for n in split_annexb(key.data)]
     assert types[:2] == [NAL_SPS, NAL_PPS] and NAL_IDR in types
-    assert all(b.pts > a.pts for a, b in itertools_pairwise(units))
+    assert all(b.pts > a.pts for a, b in itertools.pairwise(units))
     decoder = av.CodecContext.create("h264", "r")
     frames = []
     for unit in units[units.index(key):]:
         frames += decoder.decode(av.Packet(unit.data))
     assert frames and (frames[0].width, frames[0].height) == (320, 180)
-
-
-def itertools_pairwise(items: list[AccessUnit]) -> list[tuple[AccessUnit, AccessUnit]]:
-    return list(zip(items, items[1:], strict=False))
 
 
 async def test_source_serves_an_rtmp_camera_and_refuses_a_dead_one() -> None:

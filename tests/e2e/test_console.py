@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from console_helpers import load_layout, login, shot, wait_frames
 from console_stack import ConsoleStack, motion_event, utcnow
-from helpers import load_layout, login, shot, wait_frames
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.timeout(120)
@@ -296,6 +296,21 @@ def test_viewer_cannot_see_admin(page: Page, stack: ConsoleStack) -> None:
     shot(page, "16-viewer-forbidden")
     with stack.api(stack.viewer) as api:  # the API enforces it too
         assert api.get("/api/v1/audit").status_code == 403
+    # Change the password, sign out, sign in with the new one.
+    page.goto("/live")
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("menuitem", name="Change password").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Current password").fill(stack.viewer[1])
+    dialog.get_by_label("New password", exact=True).fill("viewer-password-2")
+    dialog.get_by_label("Repeat the new password").fill("viewer-password-2")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_contain_text("Your password has been changed.")
+    dialog.get_by_role("button", name="Close").first.click()
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("menuitem", name="Sign out").click()
+    expect(page.locator("input[name=username]")).to_be_visible()
+    login(page, (stack.viewer[0], "viewer-password-2"))
 
 
 def test_tablet_width(page: Page, stack: ConsoleStack) -> None:

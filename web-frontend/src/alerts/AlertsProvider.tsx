@@ -70,6 +70,9 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
       .then((p) => setEmergencies(p.items.map(fromAlert)), () => undefined);
   }, [enabled]);
 
+  // The count and the banner from REST at once; the socket's `ready` refreshes them again.
+  useEffect(() => refreshCount(), [refreshCount]);
+
   const dismissToast = useCallback((key: string) => {
     setToasts((list) => list.filter((x) => x.key !== key));
   }, []);

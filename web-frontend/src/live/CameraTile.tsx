@@ -48,7 +48,7 @@ export function CameraTile(p: TileProps) {
       data-transport={player.state.transport} data-stream={p.stream}
       draggable onDragStart={dragStart}
       onDragOver={(e) => e.preventDefault()} onDrop={p.onDrop}
-      onClick={p.onSelect} onDoubleClick={p.onToggleEnlarge}
+      onClick={p.onSelect} onFocus={p.onSelect} onDoubleClick={p.onToggleEnlarge}
       onKeyDown={(e) => {
         if (e.target !== e.currentTarget) return;
         if (e.key === 'Enter') p.onToggleEnlarge();

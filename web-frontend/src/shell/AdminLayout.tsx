@@ -6,13 +6,14 @@ import { ADMIN_PAGES } from './adminRoutes';
 export function AdminLayout() {
   const { t } = useTranslation();
   const { can } = useSession();
+  const pages = ADMIN_PAGES.filter((p) => can(p.permission));
   return (
     <div className="admin">
-      <nav className="subnav" aria-label={t('nav.admin')}>
-        {ADMIN_PAGES.filter((p) => can(p.permission)).map((p) => (
-          <NavLink key={p.path} to={p.path}>{t(p.label)}</NavLink>
-        ))}
-      </nav>
+      {pages.length > 0 && (
+        <nav className="subnav" aria-label={t('nav.admin')}>
+          {pages.map((p) => <NavLink key={p.path} to={p.path}>{t(p.label)}</NavLink>)}
+        </nav>
+      )}
       <Outlet />
     </div>
   );

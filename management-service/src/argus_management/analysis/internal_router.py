@@ -41,7 +41,8 @@ async def upload_snapshot(
     if content_type != "image/jpeg":
         raise Unprocessable("Content-Type must be image/jpeg")
     settings = request.app.state.settings
-    data = await snapshots.read_limited(request, settings.analysis_snapshot_max_bytes)
+    limit = settings.analysis_snapshot_max_bytes
+    data = await snapshots.read_limited(request, limit, "snapshot")
     event = await snapshots.store_snapshot(session, settings, event_id, data)
     return EventOut.model_validate(event)
 

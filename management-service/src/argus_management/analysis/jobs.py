@@ -124,7 +124,7 @@ async def _parse_upload(request: Request, settings: Settings) -> tuple[UploadFil
     while they stream in (before they fill a disk)."""
     limit = settings.analysis_upload_max_bytes + _MULTIPART_SLACK
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"upload larger than {settings.analysis_upload_max_bytes} bytes")
     parser = MultiPartParser(request.headers, _limited(request, limit), max_files=1,
                              max_fields=4, max_part_size=1024)
@@ -170,7 +170,8 @@ async def create_upload_job(
     try:
         camera: Camera | None = None
         if camera_field:
-            if not camera_field.isdigit() or not 1 <= int(camera_field) <= 2**31 - 1:
+            digits = camera_field.isascii() and camera_field.isdigit() and len(camera_field) < 12
+            if not digits or not 1 <= int(camera_field) <= 2**31 - 1:
                 raise Unprocessable("camera_id: must be a camera id")
             camera = await _camera(session, principal, int(camera_field))
         job_id = new_id()

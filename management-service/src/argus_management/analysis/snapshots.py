@@ -26,16 +26,16 @@ def snapshot_file(settings: Settings, relative: str) -> Path:
     return Path(settings.data_dir) / relative
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int, what: str = "body") -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"snapshot larger than {limit} bytes")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"{what} larger than {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"snapshot larger than {limit} bytes")
+            raise PayloadTooLarge(f"{what} larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

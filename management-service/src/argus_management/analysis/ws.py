@@ -110,7 +110,13 @@ async def analysis_socket(websocket: WebSocket) -> None:
     bus = websocket.app.state.bus
     limiter = SessionLimiter(bus.redis, bus.key("analysis:ws_sessions"), interval * 2.5)
     session_id = uuid.uuid4().hex
-    if not await limiter.acquire(session_id, limit):
+    try:
+        admitted = await limiter.acquire(session_id, limit)
+    except Exception as exc:
+        log.warning("ws_session_limit_unavailable", error=type(exc).__name__)
+        await _close(websocket, 1011, "session limit unavailable; try again shortly")
+        return
+    if not admitted:
         await _close(websocket, CLOSE_TOO_MANY, f"too many analysis sessions (at most {limit})")
         return
     hub = get_hub(websocket.app)

@@ -64,6 +64,7 @@ async def claim(bus: RedisBus, name: str, client_id: str, update_interval_s: flo
 
 
 async def renew(bus: RedisBus, name: str, client_id: str, update_interval_s: float) -> Renewal:
+    """Extend ``client_id``'s hold on ``name`` (or take it back if it lapsed)."""
     result = int(await bus.redis.eval(
         _RENEW, 1, _key(bus, name), client_id, ttl_ms(update_interval_s)
     ))
@@ -71,6 +72,7 @@ async def renew(bus: RedisBus, name: str, client_id: str, update_interval_s: flo
 
 
 async def release(bus: RedisBus, name: str, client_id: str) -> Release:
+    """Give ``name`` up, if ``client_id`` holds it."""
     result = int(await bus.redis.eval(_RELEASE, 1, _key(bus, name), client_id))
     return "released" if result == 1 else "absent" if result == 0 else "other"
 

@@ -52,6 +52,8 @@ APP = "live"  # the nginx-rtmp application phones publish to (nginx-rtmp/nginx.c
 
 @dataclass(frozen=True)
 class Accepted:
+    """What an accepted publish registered."""
+
     camera_id: int
     event_id: int
     camera_created: bool

@@ -90,6 +90,7 @@ class HookForm:
 
     @property
     def valid_name(self) -> bool:
+        """Whether ``name`` is one a key can have (``[A-Za-z0-9_-]{1,64}``)."""
         return NAME_RE.fullmatch(self.name) is not None
 
 
@@ -121,9 +122,14 @@ def parse_hook_form(body: bytes) -> HookForm:
         client_id=client_id,
         addr=_address(fields.get("addr", "")),
         call=fields.get("call", "")[:32],
-        flashver=fields.get("flashver", "")[:256],
+        flashver=_printable(fields.get("flashver", ""))[:256],  # the client's own string
         key=key,
     )
+
+
+def _printable(value: str) -> str:
+    """Without control characters (a NUL would not even fit a PostgreSQL text column)."""
+    return "".join(c for c in value if c.isprintable())
 
 
 def _address(value: str) -> str | None:

@@ -33,6 +33,7 @@ def hash_key(secret: str) -> str:
 
 
 def state_of(key: StreamKey, now: datetime | None = None) -> KeyState:
+    """``revoked`` wins over ``expired``; otherwise ``active``."""
     if key.revoked_at is not None:
         return "revoked"
     if key.expires_at is not None and key.expires_at <= (now or utcnow()):
@@ -46,6 +47,7 @@ def publish_url(public_url: str, name: str) -> str:
 
 
 def to_out(key: StreamKey, username: str | None, public_url: str) -> KeyOut:
+    """The listed form of a key (no secret, no hash)."""
     return KeyOut(
         id=key.id, name=key.name, user_id=key.user_id, username=username, state=state_of(key),
         created_at=key.created_at, expires_at=key.expires_at, revoked_at=key.revoked_at,
