@@ -6,7 +6,8 @@ The simulator's cameras (320x180 sub-streams at 15 fps):
 - cam2: moving objects on, then off: one motion.start and one motion.end;
 - cam3: a zone in the sky, where the simulator's objects never go: no event;
 - cam4: a zone over the street, where they move: one event.
-- cam5: one motion event before the tests, to warm the event path up.
+- cam5: one motion event before the tests, to warm the event path up; later its
+  connection is cut and must come back.
 The 60 s of cam1 run while the other tests run; the last test waits for what is left.
 """
 
@@ -324,6 +325,21 @@ async def test_metrics_of_the_analyser(stack: Stack) -> None:
         assert name in text, name
     lines = "\n".join(stack.analyser.output)
     assert "p@ss" not in lines and "w%2Frd" not in lines  # credentials never logged
+
+
+async def test_a_dropped_connection_is_reconnected(stack: Stack) -> None:
+    cam = stack.cams["warmup"]
+    async with httpx.AsyncClient() as client:
+        resp = await client.post(f"http://127.0.0.1:{stack.control}/faults/cam5",
+                                 json={"drop": True})
+        assert resp.status_code == 200
+        async with asyncio.timeout(10):  # first backoff step: 1 s
+            while f'argus_analysis_reconnects_total{{camera_id="{cam}"}} 1.0' not in (
+                await client.get(f"{stack.analysis}/metrics")
+            ).text:
+                await asyncio.sleep(0.1)
+            while cam not in (await client.get(f"{stack.analysis}/status")).json()["connected"]:
+                await asyncio.sleep(0.1)
 
 
 async def test_noise_only_scene_gives_no_event_for_60_s(stack: Stack) -> None:

@@ -169,6 +169,7 @@ def test_wall_clock_anchors_on_the_least_delayed_packet() -> None:
     for i in range(30):
         clock.observe(1.0 + i, 1001.2 + i * 1.01)
     assert clock.wall(30.0) > 1030.2
+    assert clock.observe(0.5, 1040.0) == pytest.approx(1040.0)  # timestamps restarted
 
 
 def analysis(wall: float, motion: bool, transition: Transition | None = None) -> FrameAnalysis:

@@ -1,5 +1,8 @@
-"""Fixtures of the console's end-to-end tests: one native stack per run, headless Debian
-Chromium (Playwright, never ``playwright install``), screenshots under artifacts/e2e/."""
+"""Fixtures of the console's end-to-end tests: one native stack per module, headless Debian
+Chromium (Playwright, never ``playwright install``), screenshots under artifacts/e2e/.
+
+Module scope, not session: the sync Playwright API keeps its event loop marked as running
+while it is open, which would break ``asyncio.run`` in the test modules that come after."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack() -> Iterator[ConsoleStack]:
     reason = _missing()
     if reason:
@@ -43,7 +46,7 @@ def stack() -> Iterator[ConsoleStack]:
         yield s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(stack: ConsoleStack) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 

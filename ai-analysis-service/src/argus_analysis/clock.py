@@ -19,11 +19,16 @@ class WallClock:
         self.anchor: float | None = None
         self._window_min = math.inf
         self._window_end = 0.0
+        self._last_media: float | None = None
 
     def observe(self, media_s: float, arrival: float) -> float:
         """Note a packet of media time ``media_s`` received at ``arrival``; returns its
         capture time."""
         offset = arrival - media_s
+        if self._last_media is not None and media_s < self._last_media - 1.0:
+            self.anchor = None  # timestamps went back (camera restarted them): start over
+            self._window_min = math.inf
+        self._last_media = media_s
         if self.anchor is None or offset < self.anchor:
             # Earlier than the anchor says is impossible: the anchor was too late.
             self.anchor = offset

@@ -131,9 +131,9 @@ class CameraWorker(threading.Thread):
                     break
                 got_any = True
                 wall = clock.observe(decoded.media_s, decoded.arrival)
-                if time.time() - decoded.arrival > max_lag:
-                    # Decoding fell behind the stream: keep decoding (references are needed)
-                    # but skip detection until caught up.
+                if time.time() - wall > max_lag:
+                    # Behind the stream (packets waited in the socket buffer): keep decoding
+                    # (later frames refer to these) but skip detection until caught up.
                     self._dropped.inc()
                     analysis = analyzer.skip(decoded.media_s, wall)
                 else:

@@ -56,7 +56,7 @@ class RecordingService:
             self.bus, settings.instance_id, self._route_event,
             lookback_s=settings.event_max_s + settings.post_roll_s + settings.pre_roll_s,
         )
-        self.retention = Retention(settings, self.management, self.leases, self._post_event)
+        self.retention = Retention(settings, self.management, self.leases, self._queue_event)
         self.heartbeat = Heartbeat(self.redis, settings.redis_namespace, settings.instance_id,
                                    self._camera_lists)
         self.worker_settings = WorkerSettings(
@@ -68,7 +68,10 @@ class RecordingService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._announcing: asyncio.Task[None] | None = None
-        self._reports: set[asyncio.Task[None]] = set()
+        self._posting: asyncio.Task[None] | None = None
+        # Events for management (stream.up/down, disk.low/ok), posted one at a time so a
+        # camera's down and up never arrive swapped.
+        self._events: asyncio.Queue[EventMessage] = asyncio.Queue(maxsize=10_000)
 
     # -- hooks called from worker threads ------------------------------------------------
     def segment_closed(self, segment: ClosedSegment) -> None:
@@ -80,23 +83,36 @@ class RecordingService:
         self._loop.call_soon_threadsafe(self._report_state, camera_id, up, reason)
 
     def _report_state(self, camera_id: int, up: bool, reason: str) -> None:
-        message = EventMessage(
+        self._enqueue(EventMessage(
             type="stream.up" if up else "stream.down", camera_id=camera_id,
             severity="info" if up else "warning",
             payload={"reason": reason, "recorder": self.settings.instance_id},
-        )
-        task = asyncio.create_task(self._post_event(message))
-        self._reports.add(task)
-        task.add_done_callback(self._reports.discard)
+        ))
 
-    async def _post_event(self, message: EventMessage) -> None:
-        for attempt in range(5):
-            try:
-                await self.management.report_event(message)
-                return
-            except Unavailable:
-                await asyncio.sleep(1.0 + attempt)
-        log.warning("stream_event_not_reported", camera_id=message.camera_id, type=message.type)
+    def _enqueue(self, message: EventMessage) -> None:
+        try:
+            self._events.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("event_dropped", type=message.type, camera_id=message.camera_id)
+
+    async def _queue_event(self, message: EventMessage) -> None:
+        self._enqueue(message)
+
+    async def _post_events(self) -> None:
+        """Post queued events in order; each is retried a few times while management is
+        away (an event is a notice, not a record: the recording itself never waits)."""
+        while True:
+            message = await self._events.get()
+            for attempt in range(5):
+                try:
+                    await self.management.report_event(message)
+                    break
+                except Unavailable:
+                    await asyncio.sleep(1.0 + attempt)
+            else:
+                log.warning("event_not_reported", type=message.type,
+                            camera_id=message.camera_id)
+            self._events.task_done()
 
     def _camera_lists(self) -> tuple[list[int], list[int]]:
         """Cameras whose lease we hold, and those whose media is flowing now."""
@@ -217,6 +233,7 @@ class RecordingService:
         self.root.mkdir(parents=True, exist_ok=True)
         await self._ensure_index_group()
         self._announcing = asyncio.create_task(self.announcer.run())
+        self._posting = asyncio.create_task(self._post_events())
         for coro in (
             self._load_cameras(), self._camera_changes(), self.supervisor.run(),
             self._consume_events(), self.retention.run(), self.heartbeat.run(),
@@ -230,11 +247,14 @@ class RecordingService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.supervisor.shutdown()
         await self.announcer.drain(15.0)
-        if self._announcing is not None:
-            self._announcing.cancel()
-            await asyncio.gather(self._announcing, return_exceptions=True)
-        if self._reports:
-            await asyncio.wait(list(self._reports), timeout=5.0)
+        try:  # the stream.down of stopped cameras
+            await asyncio.wait_for(self._events.join(), 5.0)
+        except TimeoutError:
+            log.warning("events_left_unposted", pending=self._events.qsize())
+        for helper in (self._announcing, self._posting):
+            if helper is not None:
+                helper.cancel()
+                await asyncio.gather(helper, return_exceptions=True)
         for coro in (
             self.retention.release(), self.triggers.leave(), self.leases.leave(),
             self.heartbeat.leave(),
