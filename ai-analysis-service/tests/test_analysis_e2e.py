@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 import uuid
@@ -129,6 +130,7 @@ def stack() -> Iterator[Stack]:
         for proc in reversed(procs):
             proc.stop()
         db.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def _last_id(redis: Redis, key: str) -> str:

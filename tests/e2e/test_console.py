@@ -95,7 +95,11 @@ def test_ptz_press_and_hold(page: Page, stack: ConsoleStack) -> None:
     right.hover()
     page.mouse.down()
     expect(panel.locator(".lock-indicator")).to_contain_text("You have control")
-    time.sleep(1.5)
+    deadline = time.monotonic() + 10  # the head turns while the button is held
+    while not stack.camsim("cam1")["ptz"]["moving"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stack.camsim("cam1")["ptz"]["moving"], "the camera did not start moving"
+    time.sleep(1.0)
     # Released outside the button: the move must stop all the same.
     page.mouse.move(5, 5)
     page.mouse.up()

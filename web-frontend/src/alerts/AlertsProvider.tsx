@@ -62,12 +62,21 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
     url: socketUrl(), token: () => api.accessToken(), refresh: () => api.refresh(),
   });
 
+  // REST is the truth for the count and the banner. Answers are applied in order: an older
+  // answer arriving after a newer request (or after a live frame) is dropped.
+  const seq = useRef(0);
+  const dismissed = useRef(new Set<number>());
   const refreshCount = useCallback(() => {
     if (!enabled) return;
-    alertsApi.list({ state: 'open', limit: 1 }).then((p) => setOpenCount(p.total),
-      () => undefined);
-    alertsApi.list({ state: 'open', kind: 'rtmp.received', limit: 20 })
-      .then((p) => setEmergencies(p.items.map(fromAlert)), () => undefined);
+    const mine = ++seq.current;
+    Promise.all([
+      alertsApi.list({ state: 'open', limit: 1 }),
+      alertsApi.list({ state: 'open', kind: 'rtmp.received', limit: 20 }),
+    ]).then(([open, rtmp]) => {
+      if (mine !== seq.current) return;
+      setOpenCount(open.total);
+      setEmergencies(rtmp.items.filter((a) => !dismissed.current.has(a.id)).map(fromAlert));
+    }, () => undefined);
   }, [enabled]);
 
   // The count and the banner from REST at once; the socket's `ready` refreshes them again.
@@ -81,14 +90,18 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
     const socket = socketRef.current;
     if (!enabled || !socket) return undefined;
     const timers = new Set<ReturnType<typeof setTimeout>>();
+    let settle: ReturnType<typeof setTimeout> | null = null;
     const off = socket.on((m) => {
       for (const l of [...pending.current]) l(m);
       if (m.type === 'status') setStatus(m.status);
       if (m.type === 'ready') refreshCount();
       if (m.type !== 'alert') return;
+      // Shown at once from the frame, then confirmed from REST (a burst makes one request).
+      seq.current += 1;
+      if (settle) clearTimeout(settle);
+      settle = setTimeout(refreshCount, 400);
       const a = m.alert;
       if (a.state !== 'open') {
-        refreshCount();
         if (a.kind === 'rtmp.received') {
           setEmergencies((list) => list.filter((e) => e.alertId !== a.alert_id));
         }
@@ -113,12 +126,16 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
       off();
       socket.stop();
       timers.forEach(clearTimeout);
+      if (settle) clearTimeout(settle);
     };
   }, [enabled, refreshCount, dismissToast]);
 
   const value = useMemo<AlertsValue>(() => ({
     status, toasts, dismissToast, emergencies, openCount, refreshCount, sound,
-    dismissEmergency: (e) => setEmergencies((list) => list.filter((x) => x !== e)),
+    dismissEmergency: (e) => {
+      if (e.alertId !== null) dismissed.current.add(e.alertId);
+      setEmergencies((list) => list.filter((x) => x !== e));
+    },
     setSound: (on) => {
       saveSoundPreference(on);
       setSoundState(on);
