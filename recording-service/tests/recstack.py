@@ -187,7 +187,11 @@ def start_management(db: Database, namespace: str, data_dir: Path) -> tuple[Proc
         except httpx.HTTPError:
             return False
 
-    wait_until(ready, 60, 0.3, "management /readyz")
+    try:
+        wait_until(ready, 60, 0.3, "management /readyz")
+    except BaseException:
+        proc.kill()  # never leave a half-started process behind
+        raise
     return proc, url
 
 
@@ -221,5 +225,9 @@ def start_recorder(
         except httpx.HTTPError:
             return False
 
-    wait_until(ready, 30, 0.3, f"recorder {instance} /readyz")
+    try:
+        wait_until(ready, 30, 0.3, f"recorder {instance} /readyz")
+    except BaseException:
+        proc.kill()
+        raise
     return proc, url

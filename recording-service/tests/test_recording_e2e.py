@@ -149,7 +149,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         errors: list[str] = []
         if stack is not None:
-            for proc, _ in stack.recorders.values():
+            for proc in stack.started:  # every recorder ever started here, by PID
                 proc.stop()
             stack.api.close()
             errors = stack.errors()
