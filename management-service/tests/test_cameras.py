@@ -237,3 +237,30 @@ async def test_factory_password_not_leaked_in_list(
     await create_camera(maker, app.state.settings.secret_key, name="F")
     resp = await client.get("/api/v1/cameras", headers=admin_headers)
     assert CAMERA_PASSWORD not in resp.text and resp.json()["items"][0]["has_password"]
+
+
+async def test_concurrent_misses_build_the_list_once() -> None:
+    from argus_management.cameras import cache
+
+    store: dict[object, bytes] = {}
+    calls = 0
+    gate = asyncio.Event()
+
+    async def build() -> bytes:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return b"[]"
+
+    tasks = [asyncio.create_task(cache.single_flight(store, ("k",), build)) for _ in range(20)]
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.gather(*tasks) == [b"[]"] * 20
+    assert calls == 1 and store[("k",)] == b"[]"
+
+    async def fail() -> bytes:
+        raise RuntimeError("db down")
+
+    with pytest.raises(RuntimeError):
+        await cache.single_flight(store, ("other",), fail)
+    assert ("other",) not in store  # a failure is not cached; the next request tries again

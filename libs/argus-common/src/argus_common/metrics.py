@@ -36,6 +36,8 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Bounded: route templates (not raw paths) x methods x status codes.
+        self._children: dict[tuple[str, ...], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,8 +68,12 @@ class RequestContextMiddleware:
             route: Any = scope.get("route")
             template = str(getattr(route, "path", "unmatched"))
             labels = (self.service, scope["method"], template, str(status))
-            HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - start)
-            HTTP_REQUESTS.labels(*labels).inc()
+            children = self._children.get(labels)
+            if children is None:  # labels() costs a lock and a dict build: do it once
+                children = (HTTP_LATENCY.labels(*labels), HTTP_REQUESTS.labels(*labels))
+                self._children[labels] = children
+            children[0].observe(time.perf_counter() - start)
+            children[1].inc()
             if status >= 500:
                 log.error("request_failed", method=scope["method"], route=template, status=status)
             structlog.contextvars.unbind_contextvars("request_id")

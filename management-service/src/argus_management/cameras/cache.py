@@ -7,6 +7,8 @@ So a cached body is served only while nothing that shaped it has changed.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 _MAX_ENTRIES = 2_000
@@ -24,3 +26,32 @@ def put(cache: dict[Any, bytes], key: tuple[Any, ...], body: bytes) -> None:
     if len(cache) >= _MAX_ENTRIES:
         cache.clear()  # old versions are never asked again; start over
     cache[key] = body
+
+
+_building: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
+
+
+async def single_flight(
+    cache: dict[Any, bytes], key: tuple[Any, ...], build: Callable[[], Awaitable[bytes]]
+) -> bytes:
+    """Build the body for ``key`` once, however many requests miss at the same moment.
+
+    A camera change invalidates every cached list at once; without this, each concurrent
+    request would query and serialize the same page (a thundering herd at the worst time).
+    """
+    pending = _building.get(key)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    _building[key] = future
+    try:
+        body = await build()
+        put(cache, key, body)
+        future.set_result(body)
+        return body
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # mark retrieved: waiters (if any) get it, nobody else must
+        raise
+    finally:
+        del _building[key]

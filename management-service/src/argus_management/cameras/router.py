@@ -32,14 +32,17 @@ async def list_cameras(request: Request, principal: Reader, page: PageDep) -> Re
     store = request.app.state.response_cache
     body = cache.get(store, key)
     if body is None:
-        async with request.app.state.sessionmaker() as session:
-            rows, total = await svc.list_cameras(session, principal, page.limit, page.offset)
-        result = Page[CameraOut](
-            items=[svc.to_out(c) for c in rows], total=total, limit=page.limit,
-            offset=page.offset,
-        )
-        body = result.model_dump_json().encode()
-        cache.put(store, key, body)
+
+        async def build() -> bytes:
+            async with request.app.state.sessionmaker() as session:
+                rows, total = await svc.list_cameras(session, principal, page.limit, page.offset)
+            result = Page[CameraOut](
+                items=[svc.to_out(c) for c in rows], total=total, limit=page.limit,
+                offset=page.offset,
+            )
+            return result.model_dump_json().encode()
+
+        body = await cache.single_flight(store, key, build)
     return Response(body, media_type="application/json")
 
 
