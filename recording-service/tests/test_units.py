@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from argus_common.leases import Leases
 from argus_recording.cameras import CameraConfig, with_userinfo
 from argus_recording.clock import MediaClock
 from argus_recording.config import Settings
 from argus_recording.ingest import IngestError, open_source, rtsp_answers
 from argus_recording.layout import list_segments, safe_path, segment_relpath, start_ms_of
-from argus_recording.leases import Leases
 from argus_recording.window import EventWindow
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -109,8 +109,8 @@ def test_ingest_errors_never_carry_credentials() -> None:
 async def test_leases_are_exclusive_renewable_and_expire() -> None:
     redis = Redis.from_url(REDIS_URL)
     ns = f"argus-test-{uuid.uuid4().hex[:8]}"
-    a = Leases(redis, ns, "rec-a", ttl_s=0.5)
-    b = Leases(redis, ns, "rec-b", ttl_s=0.5)
+    a = Leases(redis, ns, "recording", "rec-a", ttl_s=0.5)
+    b = Leases(redis, ns, "recording", "rec-b", ttl_s=0.5)
     try:
         assert await a.acquire("7")
         assert not await b.acquire("7")

@@ -19,9 +19,9 @@ from pathlib import Path
 import structlog
 
 from argus_common.events import EventMessage
+from argus_common.leases import Leases
 from argus_recording.config import Settings
 from argus_recording.layout import fsync_dir, safe_path
-from argus_recording.leases import Leases
 from argus_recording.management import ManagementClient, PurgeItem
 from argus_recording.metrics import DISK_FREE, DISK_TOTAL, PURGED
 

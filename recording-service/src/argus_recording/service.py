@@ -19,11 +19,11 @@ from argus_common.events import (
     CameraChanged,
     EventMessage,
 )
+from argus_common.leases import Leases
 from argus_recording.announce import Announcer
 from argus_recording.cameras import CameraConfig
 from argus_recording.config import Settings
 from argus_recording.heartbeat import Heartbeat
-from argus_recording.leases import Leases
 from argus_recording.management import ManagementClient
 from argus_recording.reconcile import reconcile_camera
 from argus_recording.retention import Retention
@@ -47,8 +47,8 @@ class RecordingService:
         self.bus = RedisBus(self.redis, settings.redis_namespace)
         self.management = ManagementClient(settings.management_url, settings.internal_api_key)
         self.announcer = Announcer(self.bus)
-        self.leases = Leases(self.redis, settings.redis_namespace, settings.instance_id,
-                             settings.lease_ttl_s)
+        self.leases = Leases(self.redis, settings.redis_namespace, "recording",
+                             settings.instance_id, settings.lease_ttl_s)
         self.supervisor = Supervisor(
             self.leases, self._start_worker, self._prepare, self._window, settings.lease_ttl_s
         )

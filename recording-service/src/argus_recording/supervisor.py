@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from argus_common.leases import Leases
 from argus_recording.cameras import CameraConfig
-from argus_recording.leases import Leases
 from argus_recording.metrics import OWNED_CAMERAS
 from argus_recording.window import EventWindow
 from argus_recording.worker import CameraWorker

@@ -72,6 +72,11 @@ class Leases:
     async def release(self, name: str) -> None:
         await self._release(keys=[self.key(name)], args=[self.token])
 
+    async def owner(self, name: str) -> str | None:
+        """The token of whoever holds lease ``name`` (``<instance>:<random>``), or None."""
+        raw = await self.redis.get(self.key(name))
+        return raw.decode() if isinstance(raw, bytes) else raw
+
     async def heartbeat(self) -> list[str]:
         """Announce this instance as alive for one TTL; returns every live instance."""
         now = int(time.time() * 1000)
