@@ -19,9 +19,9 @@ import uvicorn
 
 from argus_analysis.config import Settings, get_settings
 from argus_analysis.detect.select import DeviceUnavailable, choose_device
-from argus_analysis.http import create_app
 from argus_analysis.service import AnalysisService
 from argus_common.logging import configure_logging
+from argus_common.service_http import create_service_app
 
 log = structlog.get_logger("argus.analysis")
 
@@ -41,7 +41,8 @@ async def serve(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     server = uvicorn.Server(uvicorn.Config(
-        create_app(service.readiness, service.status), host=settings.metrics_host,
+        create_service_app("ai-analysis-service", service.readiness, service.status),
+        host=settings.metrics_host,
         port=settings.metrics_port, log_config=None, access_log=False, lifespan="off",
     ))
     # Server.serve() would take SIGINT/SIGTERM from us: its steps are run here without it.

@@ -12,8 +12,8 @@ import structlog
 import uvicorn
 
 from argus_common.logging import configure_logging
+from argus_common.service_http import create_service_app
 from argus_recording.config import Settings, get_settings
-from argus_recording.http import create_app
 from argus_recording.service import RecordingService
 
 log = structlog.get_logger("argus.recording")
@@ -28,7 +28,8 @@ async def serve(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     server = uvicorn.Server(uvicorn.Config(
-        create_app(service.readiness, service.status), host=settings.metrics_host,
+        create_service_app("recording-service", service.readiness, service.status),
+        host=settings.metrics_host,
         port=settings.metrics_port, log_config=None, access_log=False, lifespan="off",
     ))
     # Server.serve() would take SIGINT/SIGTERM from us while it runs: its start-up, loop

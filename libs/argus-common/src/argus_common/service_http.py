@@ -1,4 +1,4 @@
-"""The analyser's small HTTP side: ``/healthz``, ``/readyz``, ``/metrics`` and ``/status``."""
+"""The small HTTP side of a media service: ``/healthz``, ``/readyz``, ``/metrics``, ``/status``."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ Readiness = Callable[[], Awaitable[list[str]]]
 Status = Callable[[], dict[str, Any]]
 
 
-def create_app(readiness: Readiness, status: Status) -> FastAPI:
-    """The metrics app; ``readiness`` lists what is wrong (empty: ready)."""
-    app = FastAPI(title="ARGUS ai-analysis-service", docs_url=None, redoc_url=None,
+def create_service_app(service: str, readiness: Readiness, status: Status) -> FastAPI:
+    """The metrics app of ``service``; ``readiness`` lists what is wrong (empty: ready)."""
+    app = FastAPI(title=f"ARGUS {service}", docs_url=None, redoc_url=None,
                   openapi_url=None)
     install_error_handlers(app)
-    install_metrics(app, "ai-analysis-service")
+    install_metrics(app, service)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -29,7 +29,7 @@ def create_app(readiness: Readiness, status: Status) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        """Redis answers and the cameras are loaded from management."""
+        """The service's own dependency checks all pass."""
         problems = await readiness()
         if problems:
             return JSONResponse(error_body("Unavailable", "; ".join(problems)), 503)
@@ -37,7 +37,7 @@ def create_app(readiness: Readiness, status: Status) -> FastAPI:
 
     @app.get("/status")
     async def status_view() -> dict[str, Any]:
-        """Which cameras this analyser owns (ids only; nothing secret)."""
+        """What this instance handles (ids only; nothing secret)."""
         return status()
 
     return app
