@@ -89,20 +89,26 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def camsim(resolution: str, fps: int = 30, gop: float = 1.0, cameras: int = 1,
-           motion: bool = True) -> Iterator[int]:
-    """The camera simulator (no auth); yields its RTSP port."""
+           motion: bool = True, loop_kbps: int = 0) -> Iterator[int]:
+    """The camera simulator (no auth); yields its RTSP port.
+
+    ``loop_kbps`` > 0 replays a pre-encoded clip at that bitrate (no encoding, no stamp)."""
     port = free_port()
+    source = (["--source", "loop", "--bitrate", str(loop_kbps)] if loop_kbps
+              else ["--motion"] if motion else [])
     proc = subprocess.Popen(
         [str(BIN / "argus-camsim"), "--cameras", str(cameras), "--rtsp-port", str(port),
          "--control-port", str(free_port()), "--onvif-port", "0", "--no-onvif",
          "--resolution", resolution, "--fps", str(fps), "--gop", str(gop),
-         "--log-level", "WARNING", *(["--motion"] if motion else [])],
+         "--log-level", "WARNING", *source],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a loop clip is encoded once, then cached
         while time.monotonic() < deadline:
             line = proc.stdout.readline().decode()
+            if not line:
+                raise RuntimeError(f"simulator exited with {proc.wait()}")
             if line.startswith("argus-camsim ready"):
                 json.loads(line.split(" ", 2)[2])
                 threading.Thread(target=proc.stdout.read, daemon=True).start()
@@ -116,10 +122,11 @@ def camsim(resolution: str, fps: int = 30, gop: float = 1.0, cameras: int = 1,
 
 @contextmanager
 def streaming_stack(resolution: str = "1280x720", fps: int = 30, gop: float = 1.0,
-                    motion: bool = True, **env_extra: str) -> Iterator[StreamingStack]:
+                    motion: bool = True, loop_kbps: int = 0,
+                    **env_extra: str) -> Iterator[StreamingStack]:
     """Scratch database, management, one simulator camera and argus-streaming."""
     with scratch_database() as db, management(db, workers=1) as mgmt, \
-            camsim(resolution, fps, gop, motion=motion) as rtsp_port:
+            camsim(resolution, fps, gop, motion=motion, loop_kbps=loop_kbps) as rtsp_port:
         with httpx.Client(base_url=mgmt, timeout=10) as c:
             r = c.post("/api/v1/auth/login",
                        data={"username": "admin", "password": ADMIN_PASSWORD})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from argus_streaming.media.h264_rtp import packetize_annexb
 
 VIDEO_CLOCK = 90_000
 
@@ -22,6 +24,14 @@ class AccessUnit:
     keyframe: bool
     wall_ms: int
     clock: int = VIDEO_CLOCK
+    # RTP payloads, computed by the first viewer that sends the unit and shared by all.
+    _rtp: list[list[bytes]] = field(default_factory=list, compare=False, repr=False)
+
+    def rtp_payloads(self) -> list[bytes]:
+        """The unit's H.264 RTP payloads (packetized once, then cached)."""
+        if not self._rtp:
+            self._rtp.append(packetize_annexb(self.data))
+        return self._rtp[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ from argus_streaming.config import Settings
 from argus_streaming.tasks import spawn
 from argus_streaming.webrtc.codecs import h264_preferences
 from argus_streaming.webrtc.sdp import add_public_ip, strip_mdns_candidates
+from argus_streaming.webrtc.sender import PassThroughSender
+from argus_streaming.webrtc.tracks import RelayVideoTrack
 
 log = structlog.get_logger("argus.streaming.webrtc")
 _AUDIO_CAPS = {
@@ -69,6 +71,8 @@ async def answer_offer(
     pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(settings)))
     try:
         vt = pc.addTransceiver(video, direction="sendonly")
+        if isinstance(video, RelayVideoTrack):
+            PassThroughSender.adopt(vt.sender)
         vt.setCodecPreferences(h264_preferences(video_profile))
         if audio is not None and audio_codec in _AUDIO_CAPS:
             at = pc.addTransceiver(audio, direction="sendonly")

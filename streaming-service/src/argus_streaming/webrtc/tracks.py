@@ -16,8 +16,8 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from argus_streaming import metrics
-from argus_streaming.live.queue import QueueClosed, ViewerQueue
-from argus_streaming.media.frames import VIDEO_CLOCK
+from argus_streaming.live.queue import ViewerQueue
+from argus_streaming.media.frames import VIDEO_CLOCK, AccessUnit
 
 _VIDEO_TB = Fraction(1, VIDEO_CLOCK)
 
@@ -43,15 +43,17 @@ class RelayVideoTrack(MediaStreamTrack):
         self.frames = 0
         self.first_frame_at: float | None = None
 
-    async def recv(self) -> av.Packet[Any]:
+    async def next_unit(self) -> tuple[AccessUnit, int]:
+        """The next access unit and its RTP timestamp (90 kHz ticks from the first one).
+
+        Live viewers are sent by ``webrtc/sender.py``, which takes units rather than
+        ``av.Packet``s so that their RTP payloads are made once for every viewer.
+        """
         if self.readyState != "live":
             raise MediaStreamError
         try:
             unit, replayed = await self.queue.get()
-        except QueueClosed:
-            self.stop()
-            raise MediaStreamError from None
-        except Exception:
+        except Exception:  # QueueClosed or the source's error
             self.stop()
             raise MediaStreamError from None
         if replayed:
@@ -64,20 +66,30 @@ class RelayVideoTrack(MediaStreamTrack):
             if self._last_out is not None and out <= self._last_out:
                 out = self._last_out + 1
         self._last_in, self._last_out = unit.pts, out
-        packet = av.Packet(unit.data)
-        packet.pts = out
-        packet.time_base = _VIDEO_TB
         self.frames += 1
         metrics.BYTES_SENT.labels("webrtc").inc(len(unit.data))
         if self.first_frame_at is None:
             self.first_frame_at = time.monotonic()
             if self._on_first is not None:
                 self._on_first()
+        return unit, out
+
+    async def recv(self) -> av.Packet[Any]:
+        """The next unit as an ``av.Packet`` (for aiortc's own sender)."""
+        unit, out = await self.next_unit()
+        packet = av.Packet(unit.data)
+        packet.pts = out
+        packet.time_base = _VIDEO_TB
         return packet
 
 
 class RelayAudioTrack(MediaStreamTrack):
-    """Audio of one viewer (Opus/PCMA/PCMU passed through)."""
+    """Audio of one viewer (Opus/PCMA/PCMU passed through).
+
+    Timestamps follow the camera's, from 0. A source that reconnected counts from 0 again
+    and one that stalled jumps ahead: such a step (not within 0..1 s) is replaced by the
+    last regular one, so the RTP clock never runs backwards.
+    """
 
     kind = "audio"
 
@@ -85,7 +97,10 @@ class RelayAudioTrack(MediaStreamTrack):
         super().__init__()
         self.queue = queue
         self._tb = Fraction(1, clock)
-        self._first: int | None = None
+        self._clock = clock
+        self._last_in: int | None = None
+        self._out = 0
+        self._step = clock // 50  # 20 ms until a regular step is seen
 
     async def recv(self) -> av.Packet[Any]:
         if self.readyState != "live":
@@ -95,10 +110,14 @@ class RelayAudioTrack(MediaStreamTrack):
         except Exception:
             self.stop()
             raise MediaStreamError from None
-        if self._first is None:
-            self._first = unit.pts
+        if self._last_in is not None:
+            step = unit.pts - self._last_in
+            if 0 < step <= self._clock:
+                self._step = step
+            self._out += self._step
+        self._last_in = unit.pts
         packet = av.Packet(unit.data)
-        packet.pts = unit.pts - self._first
+        packet.pts = self._out
         packet.time_base = self._tb
         metrics.BYTES_SENT.labels("webrtc").inc(len(unit.data))
         return packet

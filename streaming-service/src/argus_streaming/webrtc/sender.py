@@ -1,0 +1,146 @@
+"""The RTP loop of a live viewer: shared packetization, one SRTP pass, batched sends.
+
+aiortc's ``RTCRtpSender`` packetizes every frame anew for each viewer and sends each packet
+through four coroutine layers and one ``sendto``. With 50 viewers of a 4 Mbit/s camera
+(about 400 packets a second each) that is more than one core. Live viewers keep aiortc for
+ICE, DTLS, RTCP (reports, NACK, PLI) and SDP; only the RTP loop is replaced:
+
+- the payloads of an access unit are made once and shared (``AccessUnit.rtp_payloads``);
+- per viewer and frame, one RTP header with the negotiated extensions is serialized and
+  copied for each packet with its sequence number and marker bit patched in;
+- the frame's SRTP packets leave in one UDP GSO ``sendmsg`` where the kernel allows it.
+
+It relies on private state of aiortc's ``RTCRtpSender`` (the version is pinned in
+``uv.lock``); ``test_units.py`` checks the packets a receiver gets from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import traceback
+from typing import Any
+
+import structlog
+from aiortc import RTCRtpCodecParameters, RTCRtpSender
+from aiortc import clock as rtc_clock
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket, wrap_rtx
+from aiortc.utils import random16, random32, uint16_add, uint32_add
+
+from argus_streaming.webrtc.tracks import RelayVideoTrack
+from argus_streaming.webrtc.udp import DatagramOut
+
+log = structlog.get_logger("argus.streaming.sender")
+_HISTORY = 1024  # packets kept for NACK retransmission (about 2.5 s at 4 Mbit/s)
+_P = "_RTCRtpSender__"  # prefix of RTCRtpSender's private attributes
+
+
+class PassThroughSender(RTCRtpSender):
+    """An ``RTCRtpSender`` for a ``RelayVideoTrack`` (see the module docstring)."""
+
+    _history: dict[int, bytes]
+
+    @classmethod
+    def adopt(cls, sender: RTCRtpSender) -> None:
+        """Turn a sender that ``addTransceiver`` made into a pass-through one."""
+        sender.__class__ = cls
+        assert isinstance(sender, PassThroughSender)
+        sender._history = {}
+
+    def _get(self, name: str) -> Any:
+        return getattr(self, _P + name)
+
+    def _set(self, name: str, value: Any) -> None:
+        setattr(self, _P + name, value)
+
+    async def _run_rtp(self, codec: RTCRtpCodecParameters) -> None:
+        self._get("rtp_started").set()
+        track = self._get("track")
+        out: DatagramOut | None = None
+        try:
+            if not isinstance(track, RelayVideoTrack):
+                raise TypeError("PassThroughSender sends RelayVideoTrack only")
+            dtls = self.transport
+            payload_type = codec.payloadType or 0  # always set for a negotiated codec
+            srtp_protect = None
+            seq = random16()
+            ts_origin = random32()
+            ext_map = self._get("rtp_header_extensions_map")
+            mid = self._get("mid")
+            history = self._history
+            octets = packets = 0
+            while True:
+                unit, ts = await track.next_unit()
+                if dtls.state != "connected":
+                    raise ConnectionError("DTLS transport is not connected")
+                if srtp_protect is None:
+                    srtp_protect = dtls._tx_srtp.protect
+                out = self._output(out)
+                timestamp = uint32_add(ts_origin, ts)
+                header = RtpPacket(payload_type=payload_type, sequence_number=0,
+                                   timestamp=timestamp, ssrc=self._ssrc)
+                header.extensions.abs_send_time = (rtc_clock.current_ntp_time() >> 14) & 0xFFFFFF
+                header.extensions.mid = mid
+                template = header.serialize(ext_map)
+                payloads = unit.rtp_payloads()
+                last = len(payloads) - 1
+                datagrams = []
+                for i, payload in enumerate(payloads):
+                    h = bytearray(template)
+                    if i == last:
+                        h[1] |= 0x80
+                    struct.pack_into("!H", h, 2, seq)
+                    h += payload
+                    plain = bytes(h)
+                    history[seq % _HISTORY] = plain
+                    datagrams.append(srtp_protect(plain))
+                    octets += len(payload)
+                    seq = uint16_add(seq, 1)
+                out.send(datagrams)
+                packets += len(payloads)
+                # What RTCP sender reports and getStats() read.
+                self._set("ntp_timestamp", rtc_clock.current_ntp_time())
+                self._set("rtp_timestamp", timestamp)
+                self._set("octet_count", octets)
+                self._set("packet_count", packets)
+        except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+            pass
+        except Exception:
+            log.warning("rtp_sender_failed", error=traceback.format_exc(limit=5))
+        finally:
+            if out is not None:
+                out.close()
+            if track is not None:
+                track.stop()
+            self._set("track", None)
+            self._get("rtp_exited").set()
+
+    def _output(self, current: DatagramOut | None) -> DatagramOut:
+        """The sender for the ICE pair in use (it may change while the session lives)."""
+        pair = self.transport.transport._connection._nominated.get(1)
+        if pair is None:
+            raise ConnectionError("no ICE pair is nominated")
+        transport = pair.protocol.transport
+        if current is not None and current.transport is transport \
+                and current.addr == pair.remote_addr:
+            return current
+        if current is not None:
+            current.close()
+        return DatagramOut(transport, pair.remote_addr)
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        """Answer a NACK from the packets sent (over RTX when it was negotiated)."""
+        plain = self._history.get(sequence_number % _HISTORY)
+        if plain is None or struct.unpack_from("!H", plain, 2)[0] != sequence_number:
+            return
+        rtx_pt = self._get("rtx_payload_type")
+        if rtx_pt is None:
+            return  # resending under the same sequence number is refused by SRTP anyway
+        ext_map = self._get("rtp_header_extensions_map")
+        packet = RtpPacket.parse(plain, ext_map)
+        rtx_seq = self._get("rtx_sequence_number")
+        packet = wrap_rtx(packet, payload_type=rtx_pt, sequence_number=rtx_seq,
+                          ssrc=self._rtx_ssrc)
+        self._set("rtx_sequence_number", uint16_add(rtx_seq, 1))
+        await self.transport._send_rtp(packet.serialize(ext_map))
