@@ -25,10 +25,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "streaming-service"
 from browser_support import chromium, open_player
 from streaming_stack import load, percentile, streaming_stack, summary
 
+# Chrome's own receive-side figures, per frame: time in the jitter buffer, decode time, and
+# first packet received → decoded (``totalProcessingDelay``).
+_CHROME_DELAYS = """async () => {
+  const stats = await argus.pc.getStats();
+  let out = null;
+  stats.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') {
+      out = {jitter_buffer: 1000 * r.jitterBufferDelay / r.jitterBufferEmittedCount,
+             decode: 1000 * r.totalDecodeTime / r.framesDecoded,
+             processing: 1000 * r.totalProcessingDelay / r.framesDecoded};
+    }
+  });
+  return out;
+}"""
 
-async def latency(base: str, token: str, camera_id: int, frames: int) -> list[float]:
+
+async def latency(base: str, token: str, camera_id: int, frames: int,
+                  jitter_target: float | None = None) -> list[float]:
     async with chromium(mdns=True) as context:
         page = await open_player(context, base)
+        if jitter_target is not None:
+            await page.evaluate(f"argus.jitterTarget = {jitter_target}")
         r = await page.evaluate("([u, t]) => argus.whep(u, t, true).then(r => r.status)",
                                 [f"/whep/{camera_id}", token])
         assert r == 201, r
@@ -36,6 +54,8 @@ async def latency(base: str, token: str, camera_id: int, frames: int) -> list[fl
                                      timeout=15000)
         await asyncio.sleep(2)  # past start-up
         values: list[float] = await page.evaluate(f"argus.collectLatency({frames})")
+        delays = await page.evaluate(_CHROME_DELAYS)
+        print("  chrome per frame ms: " + ", ".join(f"{k} {v:.1f}" for k, v in delays.items()))
         return values
 
 
@@ -67,11 +87,21 @@ def main() -> None:
     ap.add_argument("--resolution", default="1920x1080")
     ap.add_argument("--frames", type=int, default=600)
     ap.add_argument("--viewers", type=int, default=12)
+    ap.add_argument("--jitter-target", type=float, default=None,
+                    help="set the page's receiver.jitterBufferTarget (ms) as well")
+    ap.add_argument("--latency-only", action="store_true")
     args = ap.parse_args()
     print(f"date {time.strftime('%Y-%m-%d')} load(1/5/15 min) {load()}")
     with streaming_stack(args.resolution, STREAMING_LATE_JOIN="gop") as s:
         values = asyncio.run(latency(s.base_url, s.token, s.camera_id, args.frames))
         print(f"glass-to-glass {args.resolution}@30 ms: {summary(values)}")
+        if args.jitter_target is not None:
+            values = asyncio.run(latency(s.base_url, s.token, s.camera_id, args.frames,
+                                         args.jitter_target))
+            print(f"glass-to-glass {args.resolution}@30 ms, jitterBufferTarget "
+                  f"{args.jitter_target:g}: {summary(values)}")
+        if args.latency_only:
+            return
         firsts, answers = asyncio.run(ttff(s.base_url, s.token, s.camera_id, args.viewers))
         print(f"time to first frame, late_join=gop, ms: {summary(firsts)}")
         print(f"  POST→answer ms: {summary(answers)}")

@@ -33,6 +33,23 @@ def test_compose_config_is_valid(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_compose_publishes_the_webrtc_port_range(tmp_path: Path) -> None:
+    """streaming-service gets its ICE port range and Compose publishes exactly that (UDP)."""
+    yaml = pytest.importorskip("yaml")
+    result = _compose(tmp_path, "config")
+    assert result.returncode == 0, result.stderr
+    service = yaml.safe_load(result.stdout)["services"]["streaming-service"]
+    env = service["environment"]
+    low, high = int(env["STREAMING_ICE_PORT_MIN"]), int(env["STREAMING_ICE_PORT_MAX"])
+    assert 0 < low <= high
+    udp = sorted(
+        (int(p["published"]), int(p["target"]))
+        for p in service["ports"]
+        if p.get("protocol") == "udp"
+    )
+    assert udp == [(port, port) for port in range(low, high + 1)]
+
+
 def test_compose_requires_secrets(tmp_path: Path) -> None:
     exe = shutil.which("docker-compose")
     assert exe

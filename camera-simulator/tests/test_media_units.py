@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from argus_camsim.audio import CODECS
 from argus_camsim.faults import CommandError, parse_fault_flag
 from argus_camsim.h264 import ParameterSets, packetize, split_annexb
 from argus_camsim.rtp import MediaFrame, sender_report
@@ -85,7 +86,9 @@ def test_sender_report_maps_wall_clock() -> None:
 
 
 def test_sdp_carries_parameter_sets_and_profile() -> None:
-    sdp = build_sdp("127.0.0.1", "Camera 1 main", ParameterSets(SPS, PPS), 30, (320, 180), True)
+    sdp = build_sdp(
+        "127.0.0.1", "Camera 1 main", ParameterSets(SPS, PPS), 30, (320, 180), CODECS["aac"]
+    )
     assert "packetization-mode=1" in sdp
     assert "profile-level-id=42c01f" in sdp
     sprop = f"{base64.b64encode(SPS).decode()},{base64.b64encode(PPS).decode()}"

@@ -1,13 +1,13 @@
-"""Live HLS sessions: shared per camera, tokenised URLs, TTL and idle cleanup."""
+"""Live HLS sessions: shared per camera, tokenised URLs, LL-HLS parts and blocking reload,
+TTL and idle cleanup."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 from urllib.parse import parse_qs, urlsplit
 
-import av
 import httpx
+from hls_support import decode, parse_playlist
 from streaming_support import HEIGHT, WIDTH, World
 
 from argus_streaming.hls.sessions import HlsManager
@@ -43,14 +43,26 @@ async def test_hls_session_is_shared_and_plays(world: World, client: httpx.Async
     assert playlist.status_code == 200, playlist.text
     assert playlist.headers["content-type"].startswith("application/vnd.apple.mpegurl")
     token = parse_qs(urlsplit(url).query)["token"][0]
-    segments = [line for line in playlist.text.splitlines() if line and not line[0] == "#"]
-    assert segments and all(s.endswith(f"?token={token}") for s in segments)
-    seg = await client.get(f"/hls/{body1['session_id']}/{segments[0]}")
-    assert seg.status_code == 200
-    assert seg.headers["content-type"] == "video/mp2t"
-    with av.open(io.BytesIO(seg.content), format="mpegts") as container:
-        frames = list(container.decode(video=0))
-    assert len(frames) >= 20
+    # Plain (non-LL) players read whole segments: wait (blocking reload) for three.
+    playlist = await client.get(f"{url}&_HLS_msn=2")
+    assert playlist.status_code == 200, playlist.text
+    parsed = parse_playlist(playlist.text)
+    uris = [s.uri for s in parsed.segments] + [parsed.map_uri] + [
+        p.uri for p in parsed.parts] + [parsed.hint]
+    assert all(u.endswith(f"?token={token}") for u in uris), uris
+    assert [s.msn for s in parsed.segments][:3] == [0, 1, 2]
+    base = f"/hls/{body1['session_id']}/"
+    init = await client.get(base + parsed.map_uri)
+    assert init.status_code == 200 and init.headers["content-type"] == "video/mp4"
+    media = init.content
+    for seg in parsed.segments:
+        resp = await client.get(base + seg.uri)
+        assert resp.status_code == 200
+        assert resp.headers["content-type"] == "video/iso.segment"
+        media += resp.content
+    frames = decode(media)
+    # 0.2 s + 0.8 s + 1 s at 30 fps, at least.
+    assert len(frames) >= 55
     assert (frames[0].width, frames[0].height) == (WIDTH, HEIGHT)
     listed = await client.get("/v1/streams", headers=world.auth(world.viewer_id))
     assert [s["session_id"] for s in listed.json()] == [body1["session_id"]]
@@ -60,6 +72,70 @@ async def test_hls_session_is_shared_and_plays(world: World, client: httpx.Async
                              headers=world.auth())
     assert stop.status_code == 204
     assert (await client.get(url)).status_code == 404
+
+
+async def test_ll_hls_parts_and_blocking_reload(world: World, client: httpx.AsyncClient
+                                                ) -> None:
+    resp = await client.post("/v1/streams/start", json={"camera_id": world.camera_id},
+                             headers=world.auth())
+    sid, url = resp.json()["session_id"], resp.json()["hls_url"]
+    base = f"/hls/{sid}/"
+    text = (await client.get(url)).text
+    assert "#EXT-X-PART-INF:PART-TARGET=0.200" in text
+    assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600" in text
+    assert "#EXT-X-INDEPENDENT-SEGMENTS" not in text  # the second segment starts mid-GOP
+    parsed = parse_playlist(text)
+    # A new session lists its first segment once its first part is there.
+    assert parsed.segments and parsed.segments[0].msn == 0
+    assert parsed.parts and parsed.parts[0].independent
+    # Blocking reload: ask for the part after the newest one; the answer lists it.
+    for _ in range(8):  # past a segment boundary (the part index wraps to 0)
+        msn, part = parsed.next_part()
+        r = await client.get(f"{url}&_HLS_msn={msn}&_HLS_part={part}")
+        assert r.status_code == 200, r.text
+        parsed = parse_playlist(r.text)
+        assert parsed.has_part(msn, part), (msn, part, r.text)
+    # The preload hint is the next part: its request waits until the part is written.
+    hinted = await client.get(base + parsed.hint)
+    assert hinted.status_code == 200
+    assert hinted.content[4:8] == b"moof"
+    init = (await client.get(base + parsed.map_uri)).content
+    # Each part is a fragment; an independent one (from a keyframe) decodes alone.
+    text = (await client.get(f"{url}&_HLS_msn={parsed.next_part()[0] + 1}")).text
+    parsed = parse_playlist(text)
+    independent = [p for p in parsed.parts if p.independent]
+    assert len(independent) >= 2
+    alone = (await client.get(base + independent[-2].uri)).content
+    frames = decode(init + alone)
+    assert frames and (frames[0].width, frames[0].height) == (WIDTH, HEIGHT)
+    # The parts from that keyframe on decode to one frame per sample (30 fps).
+    chain = parsed.parts[parsed.parts.index(independent[-2]):]
+    media = init
+    for p in chain:
+        r = await client.get(base + p.uri)
+        assert r.status_code == 200 and r.headers["content-type"] == "video/iso.segment"
+        media += r.content
+    assert len(decode(media)) >= round(30 * sum(p.duration for p in chain)) - 1
+    # Bad directives are 4xx in the error envelope, never a 500.
+    for query, status in (("_HLS_part=1", 400), ("_HLS_msn=-1", 422), ("_HLS_msn=x", 422),
+                          ("_HLS_msn=1000000", 400), ("_HLS_msn=1&_HLS_part=-2", 422)):
+        r = await client.get(f"{url}&{query}")
+        assert r.status_code == status, (query, r.text)
+        assert set(r.json()) == {"error", "detail"}
+    for name in ("p99999999.m4s", "i0.m4s", "s1.mp4", "p1.ts", "x1.m4s"):
+        token = parse_qs(urlsplit(url).query)["token"][0]
+        assert (await client.get(f"{base}{name}?token={token}")).status_code == 404
+    # A blocked reload ends when the session stops (404), not at its timeout.
+    msn = parsed.next_part()[0] + 2
+    session = _hls(world).sessions[sid]
+    waiting = asyncio.create_task(client.get(f"{url}&_HLS_msn={msn}"))
+    for _ in range(100):
+        if session.playlist.waiting:
+            break
+        await asyncio.sleep(0.02)
+    assert session.playlist.waiting
+    await _hls(world).stop(sid)
+    assert (await asyncio.wait_for(waiting, 10)).status_code == 404
 
 
 async def test_hls_errors(world: World, client: httpx.AsyncClient) -> None:

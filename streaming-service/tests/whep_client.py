@@ -18,6 +18,17 @@ class WhepViewer:
     location: str
     answer: str
     track: asyncio.Future[MediaStreamTrack] = field(default_factory=asyncio.Future)
+    # Set when the answer sends audio (the offer had audio and the camera a pass-through codec).
+    audio_track: asyncio.Future[MediaStreamTrack] = field(default_factory=asyncio.Future)
+
+    async def audio_frames(self, n: int, timeout_s: float) -> list[object]:
+        """The next ``n`` decoded audio frames (bounded in time)."""
+        track = await asyncio.wait_for(asyncio.shield(self.audio_track), timeout_s)
+        out = []
+        async with asyncio.timeout(timeout_s):
+            while len(out) < n:
+                out.append(await track.recv())
+        return out
 
     async def frames(self, n: int, timeout_s: float) -> list[object]:
         """The next ``n`` decoded video frames (bounded in time)."""
@@ -47,12 +58,15 @@ async def whep_connect(
     pc.addTransceiver("video", direction="recvonly")
     if audio:
         pc.addTransceiver("audio", direction="recvonly")
-    track_future: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    track_future: asyncio.Future[MediaStreamTrack] = loop.create_future()
+    audio_future: asyncio.Future[MediaStreamTrack] = loop.create_future()
 
     @pc.on("track")
     def on_track(track: MediaStreamTrack) -> None:
-        if track.kind == "video" and not track_future.done():
-            track_future.set_result(track)
+        future = track_future if track.kind == "video" else audio_future
+        if not future.done():
+            future.set_result(track)
 
     await pc.setLocalDescription(await pc.createOffer())
     resp = await client.post(path, content=pc.localDescription.sdp.encode(),
@@ -61,7 +75,7 @@ async def whep_connect(
         await pc.close()
         return resp, None
     await pc.setRemoteDescription(RTCSessionDescription(resp.text, "answer"))
-    viewer = WhepViewer(pc, resp.headers["location"], resp.text, track_future)
+    viewer = WhepViewer(pc, resp.headers["location"], resp.text, track_future, audio_future)
     return resp, viewer
 
 

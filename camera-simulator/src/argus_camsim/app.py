@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+from argus_camsim.audio import CODECS
 from argus_camsim.camera import CameraRuntime
 from argus_camsim.clip import get_clip
 from argus_camsim.config import SimConfig
@@ -82,15 +83,15 @@ class Simulator:
             motion=cfg.motion,
         )
         scene = Scene(info)
-        hubs = {
-            variant: StreamHub(info, variant, cfg.audio and cfg.source == "live", cfg.linger_s)
-            for variant in ("main", "sub")
-        }
+        codec_name = cfg.audio_codec_of(index)
+        audio = CODECS[codec_name] if codec_name else None
+        info.audio = codec_name
+        hubs = {v: StreamHub(info, v, audio, cfg.linger_s) for v in ("main", "sub")}
         loop = asyncio.get_running_loop()
         for variant, hub in hubs.items():
             settings = cfg.main if variant == "main" else cfg.sub
             if cfg.source == "live":
-                encoder = LiveEncoder(hub, scene, settings, loop, audio=cfg.audio)
+                encoder = LiveEncoder(hub, scene, settings, loop, audio=audio)
                 hub.source = encoder
                 self._encoders.append(encoder)
                 self._fps[id(hub)] = settings.fps
@@ -176,6 +177,7 @@ class Simulator:
             },
             "fps": info.fps,
             "source": cfg.source,
+            "audio": info.audio,
             "ptz": {"pan": pan, "tilt": tilt, "zoom": zoom, "moving": info.ptz.is_moving()},
             "motion": info.motion,
             "faults": {

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from argus_camsim.app import Simulator
+from argus_camsim.audio import AUDIO_CODECS
 from argus_camsim.config import (
     AUTH_MODES,
     PROFILES,
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also documents every flag in ``--help``)."""
     p = argparse.ArgumentParser(
         prog="argus-camsim",
-        description="Virtual IP cameras: RTSP (H.264, optional AAC), ONVIF, fault injection.",
+        description="Virtual IP cameras: RTSP (H.264, optional audio), ONVIF, fault injection.",
     )
     a = p.add_argument
     a("--cameras", type=int, default=1, help="number of cameras (cam1..camN)")
@@ -79,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     a("--profile", choices=PROFILES, default="main", help="H.264 profile")
     a("--bframes", type=int, default=0, help="B-frames between P-frames (default none)")
     a("--audio", action="store_true", help="add an AAC tone track (live source)")
+    a(
+        "--audio-codec",
+        action="append",
+        default=[],
+        metavar="[CAM:]CODEC",
+        help=f"audio codec ({', '.join(AUDIO_CODECS)}, none) of every camera, or of one "
+        "camera with camN:CODEC (repeatable; implies --audio)",
+    )
     a(
         "--source",
         choices=SOURCES,
@@ -149,12 +158,32 @@ def apply_env_defaults(parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(**{action.dest: value})
 
 
+def parse_audio_codecs(specs: list[str], cameras: int) -> tuple[str | None, dict[int, str]]:
+    """``--audio-codec`` values: the codec of every camera (None: not given) and per camera."""
+    every: str | None = None
+    per_camera: dict[int, str] = {}
+    for spec in specs:
+        cam, _, codec = spec.strip().lower().rpartition(":")
+        if codec not in (*AUDIO_CODECS, "none"):
+            raise SystemExit(f"--audio-codec {spec!r}: codec must be one of "
+                             f"{', '.join(AUDIO_CODECS)}, none")
+        if not cam:
+            every = codec
+            continue
+        index = int(cam[3:]) if cam.startswith("cam") and cam[3:].isdigit() else 0
+        if not 1 <= index <= cameras:
+            raise SystemExit(f"--audio-codec {spec!r}: no camera {cam!r} (cam1..cam{cameras})")
+        per_camera[index] = codec
+    return every, per_camera
+
+
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """Turn parsed arguments into a :class:`SimConfig`."""
     if args.cameras < 1 or args.cameras > 1000:
         raise SystemExit("--cameras must be between 1 and 1000")
     if args.fps < 1 or args.fps > 120:
         raise SystemExit("--fps must be between 1 and 120")
+    audio_every, camera_audio = parse_audio_codecs(args.audio_codec, args.cameras)
     main = EncodeSettings(
         fps=args.fps,
         bitrate=args.bitrate,
@@ -189,7 +218,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         sub_height=args.sub_resolution[1],
         main=main,
         sub=sub,
-        audio=args.audio,
+        audio=args.audio or audio_every is not None,
+        audio_codec=audio_every or "aac",
+        camera_audio=camera_audio,
         source=args.source,
         loop_file=args.loop_file,
         loop_file_sub=args.loop_file_sub,

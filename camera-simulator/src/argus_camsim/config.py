@@ -78,7 +78,9 @@ class SimConfig:
     sub_height: int = 360
     main: EncodeSettings = field(default_factory=EncodeSettings)
     sub: EncodeSettings = field(default_factory=EncodeSettings)
-    audio: bool = False
+    audio: bool = False  # every camera gets audio_codec
+    audio_codec: str = "aac"
+    camera_audio: dict[int, str] = field(default_factory=dict)  # index -> codec or "none"
     source: str = "live"
     loop_file: Path | None = None
     loop_file_sub: Path | None = None
@@ -92,6 +94,11 @@ class SimConfig:
     name_prefix: str = "Camera"
     faults: list[str] = field(default_factory=list)
     log_level: str = "INFO"
+
+    def audio_codec_of(self, index: int) -> str | None:
+        """The audio codec of camera ``index`` (None: no audio; loop sources have none)."""
+        codec = self.camera_audio.get(index, self.audio_codec if self.audio else "none")
+        return None if codec == "none" or self.source != "live" else codec
 
     def advertised_host(self) -> str:
         """Host name to put into URLs handed out (RTSP URLs in /cameras)."""

@@ -16,9 +16,10 @@ import os
 import time
 from typing import Protocol
 
+from argus_camsim.audio import AudioCodec
 from argus_camsim.h264 import NAL_FU_A, NAL_PPS, NAL_SPS, ParameterSets
 from argus_camsim.model import CameraInfo
-from argus_camsim.rtp import AUDIO_PT, VIDEO_PT, MediaFrame, random_ssrc
+from argus_camsim.rtp import VIDEO_PT, MediaFrame, random_ssrc
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,12 @@ def corrupt_payloads(payloads: list[bytes]) -> list[bytes]:
 class StreamHub:
     """One stream of one camera: parameter sets, RTP state and subscribers."""
 
-    def __init__(self, camera: CameraInfo, variant: str, with_audio: bool, linger_s: float):
+    def __init__(
+        self, camera: CameraInfo, variant: str, audio: AudioCodec | None, linger_s: float
+    ) -> None:
         self.camera = camera
         self.variant = variant
-        self.with_audio = with_audio
+        self.audio = audio
         self.linger_s = linger_s
         self.source: Source | None = None
         self.params: ParameterSets | None = None
@@ -86,6 +89,11 @@ class StreamHub:
         self._watch: asyncio.Task[None] | None = None
         self.frames_out = 0
         self.bytes_out = 0
+
+    @property
+    def with_audio(self) -> bool:
+        """Whether the stream has an audio track."""
+        return self.audio is not None
 
     @property
     def subscribers(self) -> tuple[Subscriber, ...]:
@@ -166,8 +174,9 @@ class StreamHub:
         self._fanout(frame)
 
     def on_audio(self, frames: list[tuple[int, bytes]], wall_ms: int) -> None:
-        """Publish AAC frames, each already wrapped as an RFC 3640 payload."""
-        if not self._subs or self.camera.faults.stall:
+        """Publish audio frames, each already an RTP payload of the stream's codec."""
+        codec = self.audio
+        if not self._subs or self.camera.faults.stall or codec is None:
             return
         for rtp_ts, payload in frames:
             frame = MediaFrame(
@@ -176,10 +185,11 @@ class StreamHub:
                 rtp_ts,
                 self._aseq,
                 self.audio_ssrc,
-                AUDIO_PT,
+                codec.payload_type,
                 False,
                 wall_ms,
-                marker_all=True,
+                marker_all=codec.marker,
+                marker_last=False,
             )
             self._aseq = (self._aseq + 1) & 0xFFFF
             self._fanout(frame)

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 import av
 
-from argus_camsim.audio import AacTone
+from argus_camsim.audio import AudioCodec, AudioTone
 from argus_camsim.config import EncodeSettings
 from argus_camsim.h264 import find_parameter_sets, packetize, split_annexb
 from argus_camsim.hub import StreamHub
@@ -84,7 +84,7 @@ class LiveEncoder:
         scene: Scene,
         settings: EncodeSettings,
         loop: asyncio.AbstractEventLoop,
-        audio: bool = False,
+        audio: AudioCodec | None = None,
     ) -> None:
         self.hub = hub
         self.scene = scene
@@ -138,7 +138,7 @@ class LiveEncoder:
         fps = self.settings.fps
         ctx = None
         size = (0, 0)
-        tone = AacTone(rtp_base=self._ts_base) if self.audio else None
+        tone = AudioTone(self.audio, rtp_base=self._ts_base) if self.audio else None
         wall_of_pts: dict[int, int] = {}
         t0 = time.monotonic()
         n = 0

@@ -124,6 +124,7 @@ class CameraInfo:
     ptz: PtzState = field(default_factory=PtzState)
     faults: Faults = field(default_factory=Faults)
     motion: bool = False
+    audio: str | None = None  # audio codec of both streams (argus_camsim.audio), None: none
     has_ptz: bool = True
     manufacturer: str = "ARGUS"
     model: str = "CamSim"

@@ -12,7 +12,6 @@ import struct
 import time
 
 VIDEO_PT = 96
-AUDIO_PT = 97
 VIDEO_CLOCK = 90_000
 
 # '$', channel, length, then the 12-byte RTP header: V=2, M|PT, seq, timestamp, SSRC.
@@ -28,10 +27,11 @@ def random_ssrc() -> int:
 
 
 class MediaFrame:
-    """One access unit (video) or one AAC frame (audio) ready to send.
+    """One access unit (video) or one audio frame ready to send.
 
-    ``track`` is 0 for video and 1 for audio. ``marker_all`` sets the RTP marker bit on
-    every packet (AAC, one frame per packet) instead of only the last one (H.264).
+    ``track`` is 0 for video and 1 for audio. The RTP marker bit goes on the last packet
+    (H.264); ``marker_all`` puts it on every packet (AAC, one frame per packet) and
+    ``marker_last=False`` on none (G.711 and Opus without silence suppression).
     """
 
     __slots__ = (
@@ -39,6 +39,7 @@ class MediaFrame:
         "_tcp_channel",
         "keyframe",
         "marker_all",
+        "marker_last",
         "nbytes",
         "payloads",
         "pt",
@@ -60,6 +61,7 @@ class MediaFrame:
         keyframe: bool,
         wall_ms: int,
         marker_all: bool = False,
+        marker_last: bool = True,
     ) -> None:
         self.track = track
         self.payloads = payloads
@@ -70,6 +72,7 @@ class MediaFrame:
         self.keyframe = keyframe
         self.wall_ms = wall_ms
         self.marker_all = marker_all
+        self.marker_last = marker_last
         self.nbytes = sum(len(p) for p in payloads)
         self._tcp: bytes | None = None
         self._tcp_channel = -1
@@ -80,7 +83,7 @@ class MediaFrame:
             return self._tcp
         parts: list[bytes] = []
         pack = _TCP_RTP.pack
-        last = len(self.payloads) - 1
+        last = len(self.payloads) - 1 if self.marker_last else -1
         seq, ts, ssrc, pt = self.seq0, self.rtp_ts, self.ssrc, self.pt
         for i, payload in enumerate(self.payloads):
             mpt = pt | 0x80 if (self.marker_all or i == last) else pt
@@ -96,7 +99,7 @@ class MediaFrame:
     def datagrams(self) -> list[bytes]:
         """All packets of the frame as RTP datagrams (UDP transport)."""
         out: list[bytes] = []
-        last = len(self.payloads) - 1
+        last = len(self.payloads) - 1 if self.marker_last else -1
         for i, payload in enumerate(self.payloads):
             mpt = self.pt | 0x80 if (self.marker_all or i == last) else self.pt
             header = _RTP.pack(0x80, mpt, (self.seq0 + i) & 0xFFFF, self.rtp_ts, self.ssrc)

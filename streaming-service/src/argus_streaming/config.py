@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from argus_common.settings import ArgusSettings
 
@@ -38,12 +38,17 @@ class Settings(ArgusSettings):
     turn_password: str = Field("", alias="STREAMING_TURN_PASSWORD")
     public_ip: str = Field("", alias="STREAMING_PUBLIC_IP")
     whep_connect_timeout_s: float = Field(20.0, alias="STREAMING_WHEP_CONNECT_TIMEOUT_S", gt=0)
+    # UDP ports of ICE host candidates, so Compose can publish them; both 0 = ephemeral ports.
+    ice_port_min: int = Field(0, alias="STREAMING_ICE_PORT_MIN", ge=0, le=65535)
+    ice_port_max: int = Field(0, alias="STREAMING_ICE_PORT_MAX", ge=0, le=65535)
 
     # HLS live sessions.
     hls_dir: str = Field("", alias="STREAMING_HLS_DIR", description="empty = a temp dir")
     hls_session_ttl_s: float = Field(300.0, alias="STREAMING_HLS_SESSION_TTL_S", gt=0)
     hls_idle_s: float = Field(120.0, alias="STREAMING_HLS_IDLE_S", gt=0)
     hls_segment_s: float = Field(1.0, alias="STREAMING_HLS_SEGMENT_S", gt=0)
+    # LL-HLS partial segment target (PART-TARGET); PART-HOLD-BACK is three times it.
+    hls_part_s: float = Field(0.2, alias="STREAMING_HLS_PART_S", ge=0.05, le=1.0)
     hls_list_size: int = Field(6, alias="STREAMING_HLS_LIST_SIZE", ge=2)
     hls_sweep_s: float = Field(5.0, alias="STREAMING_HLS_SWEEP_S", gt=0)
     media_token_ttl_s: int = Field(300, alias="STREAMING_MEDIA_TOKEN_TTL_S", ge=10)
@@ -54,6 +59,21 @@ class Settings(ArgusSettings):
 
     # Access checks against management are cached this long per (token, camera).
     access_cache_s: float = Field(5.0, alias="STREAMING_ACCESS_CACHE_S", ge=0)
+
+    @model_validator(mode="after")
+    def _check_ice_ports(self) -> Self:
+        low, high = self.ice_port_min, self.ice_port_max
+        if (low == 0) != (high == 0):
+            raise ValueError("set both STREAMING_ICE_PORT_MIN and STREAMING_ICE_PORT_MAX "
+                             "(a UDP port range for WebRTC), or neither")
+        if low > high:
+            raise ValueError(f"STREAMING_ICE_PORT_MIN ({low}) is above "
+                             f"STREAMING_ICE_PORT_MAX ({high})")
+        return self
+
+    def ice_port_range(self) -> tuple[int, int] | None:
+        """The UDP ports ICE host candidates bind to (None: ephemeral ports)."""
+        return (self.ice_port_min, self.ice_port_max) if self.ice_port_min else None
 
     def ice_address_list(self) -> list[str]:
         """The local addresses ICE may use (empty: every interface but loopback)."""

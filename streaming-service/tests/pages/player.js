@@ -12,16 +12,22 @@ window.argus = {
     return video;
   },
 
-  async whep(url, token, waitGathering) {
+  async whep(url, token, waitGathering, withAudio) {
     const t0 = performance.now();
     const pc = new RTCPeerConnection();
     this.pc = pc;
     pc.addTransceiver('video', {direction: 'recvonly'});
+    if (withAudio) pc.addTransceiver('audio', {direction: 'recvonly'});
     const video = this.makeVideo();
     pc.ontrack = (e) => {
       // Optional: ask Chrome's jitter buffer for no added delay (benchmarks compare).
       if (this.jitterTarget !== undefined && 'jitterBufferTarget' in e.receiver) {
         e.receiver.jitterBufferTarget = this.jitterTarget;
+      }
+      // Audio (when offered and answered) joins the element's stream of the video.
+      if (e.track.kind === 'audio' && video.srcObject) {
+        video.srcObject.addTrack(e.track);
+        return;
       }
       video.srcObject = e.streams[0] || new MediaStream([e.track]);
     };
@@ -63,9 +69,28 @@ window.argus = {
     return out;
   },
 
+  // Inbound audio: RTP counters and the negotiated codec (null: no audio received).
+  async audioStats() {
+    if (!this.pc) return null;
+    const stats = await this.pc.getStats();
+    let out = null;
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+        const codec = r.codecId ? stats.get(r.codecId) : null;
+        out = {packetsReceived: r.packetsReceived || 0, packetsLost: r.packetsLost || 0,
+               totalSamplesReceived: r.totalSamplesReceived || 0,
+               audioLevel: r.audioLevel || 0, totalAudioEnergy: r.totalAudioEnergy || 0,
+               mimeType: codec ? codec.mimeType : null,
+               clockRate: codec ? codec.clockRate : null};
+      }
+    });
+    return out;
+  },
+
   hls(url, lowLatency, bearer) {
     const video = this.makeVideo();
-    const config = lowLatency ? {
+    // lowLatency: true (tuned), false (hls.js defaults) or an hls.js config object.
+    const config = typeof lowLatency === 'object' ? {...lowLatency} : lowLatency ? {
       lowLatencyMode: true, liveSyncDuration: 0.5, liveMaxLatencyDuration: 3,
       maxLiveSyncPlaybackRate: 1.5, backBufferLength: 5,
     } : {};
@@ -80,6 +105,11 @@ window.argus = {
       video.addEventListener('playing', () => resolve(performance.now() - t0), {once: true});
     });
     hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) this.hlsError = data.details; });
+    // What hls.js fetched: LL-HLS parts or whole segments.
+    this.hlsLoaded = {parts: 0, segments: 0};
+    hls.on(Hls.Events.FRAG_LOADED, (_, data) => {
+      if (data.part) this.hlsLoaded.parts++; else this.hlsLoaded.segments++;
+    });
     hls.loadSource(url);
     hls.attachMedia(video);
     video.play().catch(() => {});

@@ -130,7 +130,9 @@ export function startHls(video: HTMLVideoElement, source: VideoSource,
     }
     const hls = new Hls({
       lowLatencyMode: live,
-      liveSyncDuration: live ? 1 : undefined,
+      // Live is LL-HLS: the playlist's PART-HOLD-BACK (three 0.2 s parts) sets the distance
+      // to the live edge; catching up at up to 1.5x brings a late start or a stall back to it.
+      maxLiveSyncPlaybackRate: live ? 1.5 : 1,
       backBufferLength: live ? 10 : 60,
       xhrSetup: playlist.bearer
         ? (xhr: XMLHttpRequest, url: string) => {

@@ -177,7 +177,7 @@ class RtspConnection:
             params,
             self.server.fps_of(hub),
             (hub.width, hub.height),
-            hub.with_audio,
+            hub.audio,
         )
         base = req.url if req.url.endswith("/") else req.url + "/"
         headers = [("Content-Type", "application/sdp"), ("Content-Base", base)]

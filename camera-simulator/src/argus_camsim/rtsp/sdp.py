@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from argus_camsim.audio import AAC_CONFIG_HEX, SAMPLE_RATE
+from argus_camsim.audio import AudioCodec
 from argus_camsim.h264 import ParameterSets
-from argus_camsim.rtp import AUDIO_PT, VIDEO_CLOCK, VIDEO_PT
+from argus_camsim.rtp import VIDEO_CLOCK, VIDEO_PT
 
 VIDEO_TRACK = 0
 AUDIO_TRACK = 1
@@ -18,9 +18,9 @@ def build_sdp(
     params: ParameterSets,
     fps: int,
     size: tuple[int, int],
-    audio: bool,
+    audio: AudioCodec | None,
 ) -> str:
-    """SDP with an H.264 track (trackID=0) and optionally an AAC track (trackID=1)."""
+    """SDP with an H.264 track (trackID=0) and optionally an audio track (trackID=1)."""
     version = int(time.time())
     lines = [
         "v=0",
@@ -40,14 +40,10 @@ def build_sdp(
         f"a=x-dimensions:{size[0]},{size[1]}",
         f"a=control:trackID={VIDEO_TRACK}",
     ]
-    if audio:
-        lines += [
-            f"m=audio 0 RTP/AVP {AUDIO_PT}",
-            f"a=rtpmap:{AUDIO_PT} MPEG4-GENERIC/{SAMPLE_RATE}/1",
-            (
-                f"a=fmtp:{AUDIO_PT} streamtype=5;profile-level-id=15;mode=AAC-hbr;"
-                f"config={AAC_CONFIG_HEX};sizelength=13;indexlength=3;indexdeltalength=3"
-            ),
-            f"a=control:trackID={AUDIO_TRACK}",
-        ]
+    if audio is not None:
+        pt = audio.payload_type
+        lines += [f"m=audio 0 RTP/AVP {pt}", f"a=rtpmap:{pt} {audio.rtpmap}"]
+        if audio.fmtp:
+            lines.append(f"a=fmtp:{pt} {audio.fmtp}")
+        lines.append(f"a=control:trackID={AUDIO_TRACK}")
     return "\r\n".join(lines) + "\r\n"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import FileResponse
 
-from argus_common.errors import NotFound
+from argus_common.errors import BadRequest, NotFound
 from argus_common.jwt import JwtCodec
 from argus_streaming.auth.dependencies import CurrentUser, check_camera, media_claims
 from argus_streaming.hls.schemas import StartRequest, StopRequest, StreamOut, StreamSummary
@@ -17,8 +17,9 @@ from argus_streaming.hls.sessions import HlsManager, HlsSession
 from argus_streaming.hls.writer import PLAYLIST
 
 router = APIRouter()
-_SEGMENT = re.compile(r"^seg\d{1,9}\.ts$")
+_FILE = re.compile(r"^(?:(i)(\d{1,9})\.mp4|([ps])(\d{1,9})\.m4s)$")
 _PLAYLIST_WAIT_S = 6.0
+_BLOCK_S = 3  # target durations a blocking request may wait
 
 
 def _hls(request: Request) -> HlsManager:
@@ -72,14 +73,14 @@ async def list_streams(request: Request, user: CurrentUser) -> list[StreamSummar
     return out
 
 
-def rewrite_playlist(text: str, token: str) -> str:
-    """Carry the media token on every URI (players resolve them without the query)."""
-    lines = []
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            line = f"{line}?token={token}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
+def _media_file(name: str) -> tuple[str, int] | None:
+    """``(kind, number)`` of a session file name, or None."""
+    match = _FILE.match(name)
+    if match is None:
+        return None
+    if match.group(1):
+        return "i", int(match.group(2))
+    return match.group(3), int(match.group(4))
 
 
 @router.get("/hls/{session_id}/{name}")
@@ -88,28 +89,54 @@ async def hls_file(
     session_id: Annotated[str, Path(max_length=64)],
     name: Annotated[str, Path(max_length=64)],
     token: Annotated[str | None, Query(max_length=4096)] = None,
+    msn: Annotated[int | None, Query(alias="_HLS_msn", ge=0, le=2**31)] = None,
+    part: Annotated[int | None, Query(alias="_HLS_part", ge=0, le=2**31)] = None,
 ) -> Response:
-    """A playlist or segment of a session; the URL's media token must name the session."""
+    """A playlist, init section, part or segment of a session; the URL's media token must
+    name the session. ``_HLS_msn``/``_HLS_part`` block the playlist until that segment or
+    part is listed (bounded), and the preload-hinted part blocks until it is written."""
     claims = media_claims(request, token)
     if claims.get("session_id") != session_id:
         raise NotFound("stream session not found")
     manager = _hls(request)
     session = manager.get(session_id)
     manager.touch(session)
-    headers = {"Cache-Control": "no-cache"}
     if name == PLAYLIST:
-        if not await manager.wait_playlist(session, _PLAYLIST_WAIT_S):
-            raise NotFound("stream has no segment yet")
-        try:
-            text = session.writer.playlist.read_text()
-        except OSError:
-            raise NotFound("stream session ended") from None
         assert token is not None
-        return Response(rewrite_playlist(text, token),
-                         media_type="application/vnd.apple.mpegurl", headers=headers)
-    if not _SEGMENT.match(name):
+        return await _playlist(manager, session, token, msn, part)
+    parsed = _media_file(name)
+    if parsed is None:
         raise NotFound("no such file")
-    path = session.directory / name
-    if not path.is_file():
-        raise NotFound("segment no longer available")
-    return FileResponse(path, media_type="video/mp2t", headers=headers)
+    kind, number = parsed
+    playlist = session.playlist
+    if kind == "p" and number == playlist.next_part:
+        # The preload hint: answer once the part exists (a part takes at most part_s).
+        await playlist.wait(lambda: playlist.has_part(number), _BLOCK_S * playlist.target)
+    try:
+        data = await asyncio.to_thread((session.directory / name).read_bytes)
+    except OSError:
+        raise NotFound("segment not available") from None
+    media_type = "video/mp4" if kind == "i" else "video/iso.segment"
+    return Response(data, media_type=media_type, headers={"Cache-Control": "max-age=60"})
+
+
+async def _playlist(manager: HlsManager, session: HlsSession, token: str,
+                    msn: int | None, part: int | None) -> Response:
+    playlist = session.playlist
+    if part is not None and msn is None:
+        raise BadRequest("_HLS_part needs _HLS_msn")
+    if not await manager.wait_playlist(session, _PLAYLIST_WAIT_S):
+        if session.id not in manager.sessions:
+            raise NotFound("stream session ended")
+        raise NotFound("stream has no segment yet")
+    if msn is not None:
+        # A request far past the live edge cannot be served in time (spec: 400).
+        if msn > playlist.next_msn + 2:
+            raise BadRequest("_HLS_msn is too far ahead of the live edge")
+        # Blocking reload: bounded at three target durations, then the playlist as it is.
+        await playlist.wait(lambda: playlist.has(msn, part), _BLOCK_S * playlist.target)
+        if session.id not in manager.sessions:
+            raise NotFound("stream session ended")
+    return Response(playlist.render(f"?token={token}"),
+                    media_type="application/vnd.apple.mpegurl",
+                    headers={"Cache-Control": "no-cache"})

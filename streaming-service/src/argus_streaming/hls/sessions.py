@@ -1,8 +1,8 @@
 """Live HLS sessions: one per camera, shared by its viewers, stopped when unused.
 
 A session's TTL (``expires_at``) is renewed by every access; a session nobody fetched media
-from for ``idle_s`` is stopped too. Stopping ends the pump task, the writer thread and
-removes the session's directory.
+from for ``idle_s`` is stopped too. Stopping ends the pump task, the writer thread, wakes
+the requests waiting on its playlist and removes the session's directory.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import structlog
 from argus_common.errors import NotFound
 from argus_streaming import metrics
 from argus_streaming.config import Settings
+from argus_streaming.hls.playlist import LivePlaylist
+from argus_streaming.hls.segmenter import Event
 from argus_streaming.hls.writer import HlsWriter
 from argus_streaming.live.manager import SourceManager
 from argus_streaming.live.queue import QueueClosed
@@ -37,6 +40,7 @@ class HlsSession:
     camera_id: int
     directory: Path
     writer: HlsWriter
+    playlist: LivePlaylist
     source: CameraSource
     subscriber: Subscriber
     expires_at: float  # epoch seconds
@@ -44,6 +48,17 @@ class HlsSession:
     started: float = field(default_factory=time.monotonic)
     task: asyncio.Task[None] | None = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _publisher(playlist: LivePlaylist) -> Callable[[Event], None]:
+    """``playlist.publish`` made callable from the writer thread."""
+    loop = asyncio.get_running_loop()
+
+    def publish(event: Event) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: shutting down
+            loop.call_soon_threadsafe(playlist.publish, event)
+
+    return publish
 
 
 class HlsManager:
@@ -77,12 +92,15 @@ class HlsManager:
             src, _ = await self.sources.attach(camera_id, "main", sub, limit=False)
             sid = secrets.token_urlsafe(12)
             directory = self.root / sid
-            writer = HlsWriter(directory, self.settings.hls_segment_s,
-                               self.settings.hls_list_size, camera_id)
+            cfg = self.settings
+            playlist = LivePlaylist(cfg.hls_segment_s, cfg.hls_part_s, cfg.hls_list_size)
+            writer = HlsWriter(directory, cfg.hls_segment_s, cfg.hls_part_s, cfg.hls_list_size,
+                               _publisher(playlist), camera_id)
             writer.start()
             session = HlsSession(
-                id=sid, camera_id=camera_id, directory=directory, writer=writer, source=src,
-                subscriber=sub, expires_at=time.time() + self.ttl_s,
+                id=sid, camera_id=camera_id, directory=directory, writer=writer,
+                playlist=playlist, source=src, subscriber=sub,
+                expires_at=time.time() + self.ttl_s,
             )
             session.task = asyncio.create_task(self._pump(session), name=f"hls-{camera_id}")
             self.sessions[sid] = session
@@ -130,6 +148,7 @@ class HlsManager:
         if self._by_camera.get(session.camera_id) == session_id:
             del self._by_camera[session.camera_id]
         metrics.SESSIONS.labels("hls").dec()
+        session.playlist.close()
         session.source.detach(session.subscriber)
         session.subscriber.video.close()
         if session.task is not None and session.task is not asyncio.current_task():
@@ -150,15 +169,10 @@ class HlsManager:
                     await self.stop(sid)
 
     async def wait_playlist(self, session: HlsSession, timeout_s: float) -> bool:
-        """Wait until the first segment is listed (a new session has none for ~1 s)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if session.writer.playlist.exists():
-                return True
-            if session.id not in self.sessions:
-                return False
-            await asyncio.sleep(0.05)
-        return session.writer.playlist.exists()
+        """Wait until the first segment is listed (a new session has none for one part)."""
+        playlist = session.playlist
+        return await playlist.wait(lambda: playlist.ready, timeout_s) and (
+            session.id in self.sessions)
 
     async def close(self) -> None:
         """Stop the sweeper and every session (shutdown)."""

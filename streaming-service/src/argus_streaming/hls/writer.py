@@ -1,46 +1,61 @@
-"""HLS muxing of pass-through H.264 with PyAV, in a thread of its own.
+"""LL-HLS files of one live session, written in a thread of its own.
 
-PyAV's ``hls`` muxer cuts 1 s MPEG-TS segments at keyframes and maintains the playlist;
-nothing is decoded or encoded (stream copy). Muxing and file writes block, so they run in a
-dedicated thread fed through a bounded queue; the event loop only enqueues.
+The ``Segmenter`` turns access units into fMP4 parts and segments (stream copy, nothing is
+decoded); this thread writes them into the session directory (``i<n>.mp4`` init sections,
+``p<n>.m4s`` parts, ``s<msn>.m4s`` segments, which are their parts end to end), removes
+those that left the playlist, and only then announces each one through ``publish``. File
+writes block, so they stay off the event loop; the loop only enqueues.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 import queue
 import threading
-from fractions import Fraction
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
-import av
 import structlog
 
-from argus_streaming.media.frames import VIDEO_CLOCK, AccessUnit
+from argus_streaming.hls.segmenter import Event, InitReady, PartReady, Segmenter, SegmentReady
+from argus_streaming.media.frames import AccessUnit
 
 log = structlog.get_logger("argus.streaming.hls")
-_TB = Fraction(1, VIDEO_CLOCK)
 PLAYLIST = "index.m3u8"
+# Segments kept on disk past the playlist window, for players still fetching them.
+_KEEP_EXTRA = 3
+
+
+def init_name(index: int) -> str:
+    return f"i{index}.mp4"
+
+
+def part_name(index: int) -> str:
+    return f"p{index}.m4s"
+
+
+def segment_name(msn: int) -> str:
+    return f"s{msn}.m4s"
 
 
 class HlsWriter:
-    """Writes ``index.m3u8`` and its segments into ``directory``."""
+    """Muxes access units to fMP4 files in ``directory``; ``publish`` runs in its thread."""
 
-    def __init__(self, directory: Path, segment_s: float, list_size: int,
-                 camera_id: int = 0) -> None:
+    def __init__(self, directory: Path, segment_s: float, part_s: float, list_size: int,
+                 publish: Callable[[Event], None], camera_id: int = 0) -> None:
         self.directory = directory
-        self.segment_s = segment_s
+        self.segmenter = Segmenter(segment_s, part_s)
         self.list_size = list_size
         self.camera_id = camera_id
+        self._publish = publish
         self._queue: queue.Queue[AccessUnit | None] = queue.Queue(maxsize=300)
         self._thread = threading.Thread(target=self._run, name="hls-writer", daemon=True)
         self._resync = False
+        self._open_parts: list[bytes] = []
+        self._written: deque[SegmentReady] = deque()
         self.frames = 0
         self.error: str | None = None
-
-    @property
-    def playlist(self) -> Path:
-        return self.directory / PLAYLIST
 
     def start(self) -> None:
         """Create the directory and start the muxing thread."""
@@ -59,62 +74,38 @@ class HlsWriter:
             self._resync = True
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Finish the files and stop the thread (blocking: call it off the loop)."""
-        try:
+        """Stop the thread (blocking: call it off the loop)."""
+        with contextlib.suppress(queue.Full):
             self._queue.put(None, timeout=timeout_s)
-        except queue.Full:
-            pass
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
     def _run(self) -> None:
         try:
-            self._mux()
-        except Exception as exc:  # a muxer error ends this session, never the service
+            while (unit := self._queue.get()) is not None:
+                for event in self.segmenter.feed(unit):
+                    self._write(event)
+                self.frames += 1
+        except Exception as exc:  # a muxer error ends this session's output, never the service
             self.error = str(exc)[:200]
             log.warning("hls_writer_failed", camera_id=self.camera_id, error=self.error)
 
-    def _next_keyframe(self) -> AccessUnit | None:
-        while True:
-            unit = self._queue.get()
-            if unit is None or unit.keyframe:
-                return unit
+    def _write(self, event: Event) -> None:
+        if isinstance(event, InitReady):
+            (self.directory / init_name(event.index)).write_bytes(event.data)
+        elif isinstance(event, PartReady):
+            (self.directory / part_name(event.index)).write_bytes(event.data)
+            self._open_parts.append(event.data)
+        else:
+            (self.directory / segment_name(event.msn)).write_bytes(b"".join(self._open_parts))
+            self._open_parts = []
+            self._written.append(event)
+            while len(self._written) > self.list_size + _KEEP_EXTRA:
+                self._remove(self._written.popleft())
+        self._publish(event)
 
-    def _mux(self) -> None:
-        first = self._next_keyframe()
-        if first is None:
-            return
-        # The output stream copies its parameters from a probe of the first keyframe.
-        with av.open(io.BytesIO(first.data), format="h264") as probe:
-            template = probe.streams.video[0]
-            out = av.open(
-                str(self.playlist), "w", format="hls",
-                options={
-                    "hls_time": f"{self.segment_s:g}",
-                    "hls_list_size": str(self.list_size),
-                    "hls_flags": "delete_segments+independent_segments+temp_file"
-                                 "+program_date_time",
-                    "hls_segment_type": "mpegts",
-                    "hls_segment_filename": str(self.directory / "seg%06d.ts"),
-                },
-            )
-            stream = out.add_stream_from_template(template)
-        stream.time_base = _TB
-        base = first.pts
-        last = -1
-        unit: AccessUnit | None = first
-        try:
-            while unit is not None:
-                pts = unit.pts - base
-                if pts > last:
-                    packet = av.Packet(unit.data)
-                    packet.pts = packet.dts = pts
-                    packet.time_base = _TB
-                    packet.stream = stream
-                    packet.is_keyframe = unit.keyframe
-                    out.mux(packet)
-                    last = pts
-                    self.frames += 1
-                unit = self._queue.get()
-        finally:
-            out.close()
+    def _remove(self, seg: SegmentReady) -> None:
+        names = [segment_name(seg.msn), *(part_name(p) for p in seg.parts)]
+        for name in names:
+            with contextlib.suppress(OSError):
+                (self.directory / name).unlink()

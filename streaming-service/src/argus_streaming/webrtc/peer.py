@@ -20,6 +20,7 @@ from argus_common.errors import BadRequest
 from argus_streaming.config import Settings
 from argus_streaming.tasks import spawn
 from argus_streaming.webrtc.codecs import h264_preferences
+from argus_streaming.webrtc.ice import ice_port_range
 from argus_streaming.webrtc.sdp import add_public_ip, strip_mdns_candidates
 from argus_streaming.webrtc.sender import PassThroughSender
 from argus_streaming.webrtc.tracks import RelayVideoTrack
@@ -81,7 +82,10 @@ async def answer_offer(
             await pc.setRemoteDescription(RTCSessionDescription(clean.sdp, "offer"))
         except Exception as exc:  # aiortc raises ValueError, OperationError, …
             raise BadRequest(f"unusable SDP offer: {str(exc)[:200]}") from None
-        await pc.setLocalDescription(await pc.createAnswer())
+        # ICE gathers here: host candidates inside STREAMING_ICE_PORT_MIN..MAX when set
+        # (503 when the range is exhausted).
+        with ice_port_range(settings.ice_port_range()):
+            await pc.setLocalDescription(await pc.createAnswer())
     except BaseException:
         await pc.close()
         raise

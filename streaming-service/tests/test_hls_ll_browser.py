@@ -1,0 +1,62 @@
+"""Headless Chromium plays live LL-HLS through the bundled hls.js: with ``lowLatencyMode``
+it loads parts (blocking reloads); a plain client (``lowLatencyMode: false``) still plays
+the whole segments of the same playlist."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import CHROMIUM, chromium, open_player
+from streaming_support import HEIGHT, WIDTH, World
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
+
+
+async def _poll(page: Any, expr: str, ok: Any, timeout_s: float) -> Any:
+    deadline = time.monotonic() + timeout_s
+    value = None
+    while time.monotonic() < deadline:
+        value = await page.evaluate(expr)
+        if ok(value):
+            return value
+        await asyncio.sleep(0.1)
+    return value
+
+
+@pytest.mark.parametrize("mode", ["low-latency", "plain"])
+async def test_chromium_plays_ll_hls(world: World, mode: str) -> None:
+    config = {"lowLatencyMode": mode == "low-latency"}
+    async with chromium() as context:
+        page = await open_player(context, world.base_url, hls=True)
+        resp = await page.request.post(
+            f"{world.base_url}/v1/streams/start", data={"camera_id": world.camera_id},
+            headers={"Authorization": f"Bearer {world.token(world.viewer_id)}"})
+        assert resp.status == 200
+        body = await resp.json()
+        await page.evaluate("([u, c]) => argus.hls(u, c)", [body["hls_url"], config])
+        frames = await _poll(
+            page, "argus.video.getVideoPlaybackQuality().totalVideoFrames",
+            lambda n: n and n > 45, 20)
+        error = await page.evaluate("argus.hlsError || null")
+        assert frames and frames > 45, error
+        size = await page.evaluate("[argus.video.videoWidth, argus.video.videoHeight]")
+        assert size == [WIDTH, HEIGHT]
+        details = await page.evaluate(
+            "(() => { const d = argus.hlsPlayer.levels[0].details;"
+            " return {block: d.canBlockReload, parts: (d.partList || []).length,"
+            " target: d.partTarget}; })()")
+        assert details["block"] and details["parts"] > 0 and details["target"] == 0.2
+        loaded = await page.evaluate("argus.hlsLoaded")
+        if mode == "low-latency":
+            assert loaded["parts"] > 0, loaded
+        else:
+            assert loaded["parts"] == 0 and loaded["segments"] > 0, loaded
+        assert await page.evaluate("argus.video.currentTime") > 0
+        stop = await page.request.post(
+            f"{world.base_url}/v1/streams/stop", data={"session_id": body["session_id"]},
+            headers={"Authorization": f"Bearer {world.token(world.viewer_id)}"})
+        assert stop.status == 204
