@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiortc.rtp import RtpPacket
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from streaming_support import World
 from whep_client import whep_close, whep_connect
 
@@ -17,7 +19,12 @@ from argus_streaming.media.frames import AccessUnit
 from argus_streaming.media.h264_rtp import MAX_PAYLOAD, packetize, packetize_annexb
 from argus_streaming.rtsp.depay import H264Depacketizer
 from argus_streaming.webrtc import udp
+from argus_streaming.webrtc.sdp import PLAYOUT_DELAY_URI, add_video_extmap, video_extmap_id
+from argus_streaming.webrtc.sender import add_extension, playout_delay
 from argus_streaming.webrtc.udp import DatagramOut
+
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
 SPS = bytes.fromhex("6764000dacb202833f3c20000003002000000791")
 PPS = bytes.fromhex("68ebc3cb22c0")
@@ -172,3 +179,86 @@ def world_video_pt(answer: str) -> int:
         if line.startswith("a=rtpmap:") and "H264/90000" in line:
             return int(line.split(":", 1)[1].split()[0])
     raise AssertionError("no H.264 in the answer")
+
+
+def _one_byte_extensions(packet: bytes) -> dict[int, bytes]:
+    """The one-byte header extension elements of an RTP packet (no CSRCs)."""
+    if not packet[0] & 0x10 or packet[12:14] != b"\xbe\xde":
+        return {}
+    words = struct.unpack_from("!H", packet, 14)[0]
+    block, out, i = packet[16:16 + 4 * words], {}, 0
+    while i < len(block):
+        if block[i] == 0:
+            i += 1
+            continue
+        ext_id, size = block[i] >> 4, (block[i] & 0x0F) + 1
+        out[ext_id] = block[i + 1:i + 1 + size]
+        i += 1 + size
+    return out
+
+
+def test_an_extension_is_added_after_the_existing_ones() -> None:
+    packet = RtpPacket(payload_type=102, sequence_number=7, timestamp=1234, ssrc=99)
+    packet.extensions.abs_send_time = 0x123400  # ends in a zero byte: not padding
+    packet.extensions.mid = "0"
+    ext_map = HeaderExtensionsMap()
+    ext_map.configure(RTCRtpParameters(headerExtensions=[
+        RTCRtpHeaderExtensionParameters(id=2, uri=ABS_SEND_TIME),
+        RTCRtpHeaderExtensionParameters(id=9, uri=MID)]))
+    header = packet.serialize(ext_map)
+    out = add_extension(header, 5, playout_delay(0))
+    assert _one_byte_extensions(out) == {2: b"\x12\x34\x00", 9: b"0", 5: b"\x00\x00\x00"}
+    assert out[:12] == header[:12]
+    parsed = RtpPacket.parse(out + b"payload", ext_map)
+    assert (parsed.sequence_number, parsed.payload) == (7, b"payload")
+    assert parsed.extensions.abs_send_time == 0x123400
+    bare = RtpPacket(payload_type=102).serialize(HeaderExtensionsMap())
+    assert _one_byte_extensions(add_extension(bare, 5, playout_delay(120))) == {
+        5: bytes.fromhex("00000c")}
+
+
+def test_the_playout_delay_extmap_is_answered_only_when_offered() -> None:
+    offer = ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=extmap:5 " + PLAYOUT_DELAY_URI +
+             "\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=extmap:4 x\r\n"
+             "a=extmap:7/recvonly " + PLAYOUT_DELAY_URI + "\r\n")
+    assert video_extmap_id(offer, PLAYOUT_DELAY_URI) == 7
+    assert video_extmap_id(offer.replace("a=extmap:7/recvonly", "a=extmap:15"),
+                           PLAYOUT_DELAY_URI) is None  # a two-byte id
+    answer = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=extmap:4 x\r\na=end\r\n"
+    assert add_video_extmap(answer, 7, PLAYOUT_DELAY_URI).splitlines() == [
+        "v=0", "m=video 9 UDP/TLS/RTP/SAVPF 96", "a=mid:1", "a=extmap:4 x",
+        f"a=extmap:7 {PLAYOUT_DELAY_URI}", "a=end"]
+
+
+async def test_live_packets_carry_the_playout_delay_the_browser_offered(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = pc.localDescription.sdp.replace(
+        "a=mid:0\r\n", f"a=mid:0\r\na=extmap:13 {PLAYOUT_DELAY_URI}\r\n", 1)
+    assert offer != pc.localDescription.sdp
+    resp = await client.post(f"/whep/{world.camera_id}", content=offer.encode(),
+                             headers={**world.auth(), "Content-Type": "application/sdp"})
+    assert resp.status_code == 201, resp.text
+    assert f"a=extmap:13 {PLAYOUT_DELAY_URI}" in resp.text.splitlines()
+    seen: list[bytes | None] = []
+    got = asyncio.Event()
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(resp.text, "answer"))
+        dtls = pc.getTransceivers()[0].receiver.transport
+        original = dtls._handle_rtp_data
+
+        async def inspect(data: bytes, arrival_time_ms: int) -> None:
+            seen.append(_one_byte_extensions(data).get(13))
+            if len(seen) >= 20:
+                got.set()
+            await original(data, arrival_time_ms=arrival_time_ms)
+
+        dtls._handle_rtp_data = inspect
+        await asyncio.wait_for(got.wait(), 15)
+    finally:
+        await client.delete(resp.headers["location"], headers=world.auth())
+        await pc.close()
+    assert set(seen[:20]) == {b"\x00\x00\x00"}  # minimum 0, maximum 0: show when decoded

@@ -38,6 +38,11 @@ class Settings(ArgusSettings):
     turn_password: str = Field("", alias="STREAMING_TURN_PASSWORD")
     public_ip: str = Field("", alias="STREAMING_PUBLIC_IP")
     whep_connect_timeout_s: float = Field(20.0, alias="STREAMING_WHEP_CONNECT_TIMEOUT_S", gt=0)
+    # Live video carries the playout-delay hint (minimum 0, maximum this, 10 ms steps) when
+    # the browser offers it: 0 shows each frame once decoded; -1 sends no hint (the
+    # browser's adaptive jitter buffer decides).
+    playout_delay_max_ms: int = Field(0, alias="STREAMING_PLAYOUT_DELAY_MAX_MS", ge=-1,
+                                      le=40950)
     # UDP ports of ICE host candidates, so Compose can publish them; both 0 = ephemeral ports.
     ice_port_min: int = Field(0, alias="STREAMING_ICE_PORT_MIN", ge=0, le=65535)
     ice_port_max: int = Field(0, alias="STREAMING_ICE_PORT_MAX", ge=0, le=65535)

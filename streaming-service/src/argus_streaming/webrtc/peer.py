@@ -21,8 +21,14 @@ from argus_streaming.config import Settings
 from argus_streaming.tasks import spawn
 from argus_streaming.webrtc.codecs import h264_preferences
 from argus_streaming.webrtc.ice import ice_port_range
-from argus_streaming.webrtc.sdp import add_public_ip, strip_mdns_candidates
-from argus_streaming.webrtc.sender import PassThroughSender
+from argus_streaming.webrtc.sdp import (
+    PLAYOUT_DELAY_URI,
+    add_public_ip,
+    add_video_extmap,
+    strip_mdns_candidates,
+    video_extmap_id,
+)
+from argus_streaming.webrtc.sender import PassThroughSender, playout_delay
 from argus_streaming.webrtc.tracks import RelayVideoTrack
 
 log = structlog.get_logger("argus.streaming.webrtc")
@@ -72,8 +78,12 @@ async def answer_offer(
     pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(settings)))
     try:
         vt = pc.addTransceiver(video, direction="sendonly")
+        delay_id = None
         if isinstance(video, RelayVideoTrack):
-            PassThroughSender.adopt(vt.sender)
+            if settings.playout_delay_max_ms >= 0:
+                delay_id = video_extmap_id(clean.sdp, PLAYOUT_DELAY_URI)
+            PassThroughSender.adopt(vt.sender, None if delay_id is None else (
+                delay_id, playout_delay(settings.playout_delay_max_ms)))
         vt.setCodecPreferences(h264_preferences(video_profile))
         if audio is not None and audio_codec in _AUDIO_CAPS:
             at = pc.addTransceiver(audio, direction="sendonly")
@@ -92,6 +102,8 @@ async def answer_offer(
     if clean.mdns:
         spawn(_add_mdns_candidates(pc, clean.mdns))
     answer = add_public_ip(pc.localDescription.sdp, settings.public_ip)
+    if delay_id is not None:
+        answer = add_video_extmap(answer, delay_id, PLAYOUT_DELAY_URI)
     return pc, answer
 
 

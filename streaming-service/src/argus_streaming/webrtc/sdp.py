@@ -70,3 +70,46 @@ def offer_has_h264(offer: str) -> bool:
 def offer_has_audio(offer: str) -> bool:
     """Whether the offer has an audio section."""
     return any(line.startswith("m=audio") for line in offer.splitlines())
+
+
+PLAYOUT_DELAY_URI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+
+
+def _video_section(lines: list[str]) -> tuple[int, int] | None:
+    """[start, end) line indices of the first video section."""
+    start = next((i for i, x in enumerate(lines) if x.startswith("m=video")), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("m=")),
+               len(lines))
+    return start, end
+
+
+def video_extmap_id(offer: str, uri: str) -> int | None:
+    """The id the offer's video section gives header extension ``uri`` (one-byte ids 1-14
+    only; None when it is not offered)."""
+    lines = offer.splitlines()
+    section = _video_section(lines)
+    if section is None:
+        return None
+    for line in lines[section[0]:section[1]]:
+        if line.startswith("a=extmap:"):
+            parts = line[len("a=extmap:"):].split()
+            if len(parts) >= 2 and parts[1] == uri:
+                ext_id = parts[0].split("/")[0]
+                if ext_id.isdigit() and 1 <= int(ext_id) <= 14:
+                    return int(ext_id)
+    return None
+
+
+def add_video_extmap(answer: str, ext_id: int, uri: str) -> str:
+    """Accept header extension ``uri`` with ``ext_id`` in the answer's video section."""
+    lines = answer.splitlines()
+    section = _video_section(lines)
+    if section is None:
+        return answer
+    start, end = section
+    anchor = [i for i in range(start, end) if lines[i].startswith(("a=extmap:", "a=mid:"))]
+    at = (anchor[-1] if anchor else start) + 1
+    lines.insert(at, f"a=extmap:{ext_id} {uri}")
+    return "\r\n".join(lines) + "\r\n"

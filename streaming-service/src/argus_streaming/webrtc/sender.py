@@ -36,17 +36,51 @@ _HISTORY = 1024  # packets kept for NACK retransmission (about 2.5 s at 4 Mbit/s
 _P = "_RTCRtpSender__"  # prefix of RTCRtpSender's private attributes
 
 
+def playout_delay(max_ms: int) -> bytes:
+    """The playout-delay header extension value: minimum 0, maximum ``max_ms`` (10 ms
+    units, 12 bits each)."""
+    return (min(max_ms // 10, 0xFFF)).to_bytes(3, "big")
+
+
+def add_extension(header: bytes, ext_id: int, value: bytes) -> bytes:
+    """``header`` (RTP, no CSRCs) with one more one-byte header extension element.
+
+    Headers with two-byte extensions are returned unchanged.
+    """
+    if not header[0] & 0x10:
+        elements = b""
+    elif header[12:14] == b"\xbe\xde":
+        words = struct.unpack_from("!H", header, 14)[0]
+        block = header[16:16 + 4 * words]
+        i = 0
+        while i < len(block) and block[i]:  # a zero byte is padding
+            i += 2 + (block[i] & 0x0F)
+        elements = block[:i]
+    else:
+        return header
+    elements += bytes([(ext_id << 4) | (len(value) - 1)]) + value
+    elements += b"\x00" * (-len(elements) % 4)
+    return (bytes([header[0] | 0x10]) + header[1:12] + b"\xbe\xde"
+            + struct.pack("!H", len(elements) // 4) + elements)
+
+
 class PassThroughSender(RTCRtpSender):
     """An ``RTCRtpSender`` for a ``RelayVideoTrack`` (see the module docstring)."""
 
     _history: dict[int, bytes]
+    _extra: tuple[int, bytes] | None
 
     @classmethod
-    def adopt(cls, sender: RTCRtpSender) -> None:
-        """Turn a sender that ``addTransceiver`` made into a pass-through one."""
+    def adopt(cls, sender: RTCRtpSender, extension: tuple[int, bytes] | None = None) -> None:
+        """Turn a sender that ``addTransceiver`` made into a pass-through one.
+
+        ``extension`` (id, value) is added to every packet: the playout-delay hint, which
+        aiortc does not know.
+        """
         sender.__class__ = cls
         assert isinstance(sender, PassThroughSender)
         sender._history = {}
+        sender._extra = extension
 
     def _get(self, name: str) -> Any:
         return getattr(self, _P + name)
@@ -83,6 +117,8 @@ class PassThroughSender(RTCRtpSender):
                 header.extensions.abs_send_time = (rtc_clock.current_ntp_time() >> 14) & 0xFFFFFF
                 header.extensions.mid = mid
                 template = header.serialize(ext_map)
+                if self._extra is not None:
+                    template = add_extension(template, *self._extra)
                 payloads = unit.rtp_payloads()
                 last = len(payloads) - 1
                 datagrams = []
