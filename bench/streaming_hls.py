@@ -29,7 +29,8 @@ TUNED: dict[str, object] = {
     "maxLiveSyncPlaybackRate": 1.5, "backBufferLength": 5}
 PLAYERS: dict[str, dict[str, object]] = {
     "hls.js defaults (LL, PART-HOLD-BACK)": {},
-    "console (LL, catch-up 1.5x)": {"maxLiveSyncPlaybackRate": 1.5, "backBufferLength": 10},
+    "console (LL, catch-up 1.5x)": {"maxLiveSyncPlaybackRate": 1.5, "backBufferLength": 10,
+                                    "liveSyncOnStallIncrease": 0.2},
     "tuned (liveSyncDuration 0.5 s)": TUNED,
     "plain (lowLatencyMode off)": {"lowLatencyMode": False},
 }

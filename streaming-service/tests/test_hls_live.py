@@ -43,14 +43,19 @@ async def test_hls_session_is_shared_and_plays(world: World, client: httpx.Async
     assert playlist.status_code == 200, playlist.text
     assert playlist.headers["content-type"].startswith("application/vnd.apple.mpegurl")
     token = parse_qs(urlsplit(url).query)["token"][0]
-    # Plain (non-LL) players read whole segments: wait (blocking reload) for three.
-    playlist = await client.get(f"{url}&_HLS_msn=2")
-    assert playlist.status_code == 200, playlist.text
+    # Plain (non-LL) players read whole segments: wait (blocking reload) for six, the
+    # ramp-up (one-part segments up to the second keyframe) and a whole GOP at least.
     parsed = parse_playlist(playlist.text)
+    for _ in range(10):  # one segment further per blocking reload (at most two ahead)
+        if len(parsed.segments) >= 6:
+            break
+        playlist = await client.get(f"{url}&_HLS_msn={parsed.segments[-1].msn + 1}")
+        assert playlist.status_code == 200, playlist.text
+        parsed = parse_playlist(playlist.text)
     uris = [s.uri for s in parsed.segments] + [parsed.map_uri] + [
         p.uri for p in parsed.parts] + [parsed.hint]
     assert all(u.endswith(f"?token={token}") for u in uris), uris
-    assert [s.msn for s in parsed.segments][:3] == [0, 1, 2]
+    assert [s.msn for s in parsed.segments] == [0, 1, 2, 3, 4, 5]
     base = f"/hls/{body1['session_id']}/"
     init = await client.get(base + parsed.map_uri)
     assert init.status_code == 200 and init.headers["content-type"] == "video/mp4"
@@ -61,7 +66,7 @@ async def test_hls_session_is_shared_and_plays(world: World, client: httpx.Async
         assert resp.headers["content-type"] == "video/iso.segment"
         media += resp.content
     frames = decode(media)
-    # 0.2 s + 0.8 s + 1 s at 30 fps, at least.
+    # Five 0.2 s parts and a 1 s GOP at 30 fps, at least.
     assert len(frames) >= 55
     assert (frames[0].width, frames[0].height) == (WIDTH, HEIGHT)
     listed = await client.get("/v1/streams", headers=world.auth(world.viewer_id))

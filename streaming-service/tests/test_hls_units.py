@@ -65,17 +65,28 @@ def test_parts_and_segments() -> None:
     parts = [e for e in events if isinstance(e, PartReady)]
     segs = [e for e in events if isinstance(e, SegmentReady)]
     assert len(inits) == 1
-    # The first segment is one part (a player can start); the second ends at the keyframe.
-    assert [(s.msn, round(s.duration, 3)) for s in segs] == [(0, 0.2), (1, 0.8), (2, 1.0),
-                                                            (3, 1.0)]
+    # Ramp-up: one-part segments up to the second keyframe, then one segment per GOP.
+    assert [(s.msn, round(s.duration, 3)) for s in segs] == [
+        (0, 0.2), (1, 0.2), (2, 0.2), (3, 0.2), (4, 0.2), (5, 1.0), (6, 1.0)]
     assert all(round(p.duration, 3) == 0.2 for p in parts)
     assert [p.index for p in parts if p.independent] == [0, 5, 10]
-    assert segs[2].parts == (5, 6, 7, 8, 9)
+    assert segs[5].parts == (5, 6, 7, 8, 9)
     frames = decode(inits[0].data + b"".join(p.data for p in parts))
     assert len(frames) == 90 and (frames[0].width, frames[0].height) == (320, 180)
     assert [f.pts for f in frames[:3]] == [0, TICK, 2 * TICK]
     # A part from a keyframe decodes alone.
     assert len(decode(inits[0].data + parts[5].data)) == 6
+
+
+def test_replayed_frames_stay_in_the_first_segment() -> None:
+    units = encode(61, 320, 180)
+    seg = Segmenter(1.0, 0.2)
+    events = [e for u in units[:20] for e in seg.feed(u, replay=True)]
+    assert not any(isinstance(e, SegmentReady) for e in events)
+    events += run(seg, units[20:])
+    segs = [e for e in events if isinstance(e, SegmentReady)]
+    assert [(s.msn, round(s.duration, 3), s.parts) for s in segs] == [
+        (0, 0.8, (0, 1, 2, 3)), (1, 0.2, (4,)), (2, 1.0, (5, 6, 7, 8, 9))]
 
 
 def test_new_parameter_sets_start_a_discontinuity_and_gaps_close() -> None:
@@ -111,15 +122,15 @@ async def test_playlist_blocking_conditions_and_render() -> None:
     for event in run(Segmenter(1.0, 0.2), units):
         playlist.publish(event)
     assert await waiter
-    assert playlist.ready and playlist.next_msn == 4 and playlist.next_part == 15
-    # Segment 3 has five parts: part 5 of it is part 0 of segment 4 (not there yet).
-    assert playlist.has(3, 4) and not playlist.has(3, 5) and not playlist.has(4, 0)
-    assert playlist.has(3, None) and not playlist.has(4, None)
-    assert not await playlist.wait(lambda: playlist.has(4, 0), 0.05)
+    assert playlist.ready and playlist.next_msn == 7 and playlist.next_part == 15
+    # Segment 6 has five parts: part 5 of it is part 0 of segment 7 (not there yet).
+    assert playlist.has(6, 4) and not playlist.has(6, 5) and not playlist.has(7, 0)
+    assert playlist.has(6, None) and not playlist.has(7, None)
+    assert not await playlist.wait(lambda: playlist.has(7, 0), 0.05)
     text = playlist.render("?token=t")
     parsed = parse_playlist(text)
-    assert [s.msn for s in parsed.segments] == [2, 3]  # list size 2
-    assert "#EXT-X-MEDIA-SEQUENCE:2" in text and '#EXT-X-MAP:URI="i0.mp4?token=t"' in text
+    assert [s.msn for s in parsed.segments] == [5, 6]  # list size 2
+    assert "#EXT-X-MEDIA-SEQUENCE:5" in text and '#EXT-X-MAP:URI="i0.mp4?token=t"' in text
     assert parsed.hint == "p15.m4s?token=t"
     assert [p.uri for p in parsed.parts][-1] == "p14.m4s?token=t"
     playlist.close()

@@ -131,8 +131,10 @@ export function startHls(video: HTMLVideoElement, source: VideoSource,
     const hls = new Hls({
       lowLatencyMode: live,
       // Live is LL-HLS: the playlist's PART-HOLD-BACK (three 0.2 s parts) sets the distance
-      // to the live edge; catching up at up to 1.5x brings a late start or a stall back to it.
+      // to the live edge; catching up at up to 1.5x brings a late start or a stall back to
+      // it, and a stall moves it back by one part (hls.js default: one target duration).
       maxLiveSyncPlaybackRate: live ? 1.5 : 1,
+      liveSyncOnStallIncrease: live ? 0.2 : 1,
       backBufferLength: live ? 10 : 60,
       xhrSetup: playlist.bearer
         ? (xhr: XMLHttpRequest, url: string) => {

@@ -4,11 +4,16 @@
   when the next frame arrives, so a part closes on the frame that would overfill it). A
   keyframe always starts a new part, which is then independent.
 - A **segment** is the parts from one keyframe to the first keyframe at least
-  ``segment_s`` later: a 1 s GOP gives 1 s segments. The first segment of a stream is
-  closed after its first part, so that a player (hls.js needs one whole segment before it
-  starts) can start one part after the first keyframe instead of one GOP after it; the
-  second segment then starts without a keyframe, which is why the playlist does not claim
-  ``EXT-X-INDEPENDENT-SEGMENTS`` and marks independent parts instead.
+  ``segment_s`` later: a 1 s GOP gives 1 s segments.
+- **Ramp-up.** hls.js starts only once the playlist has a whole segment, and loads parts
+  only from an independent one or right after one it loaded as a part. So until the
+  second keyframe of the stream, every part closed by a live frame also closes its
+  segment: a player starts one part after the first keyframe instead of one GOP after it,
+  and then loads whole (one-part) segments in order. Frames replayed from the source's GOP
+  cache come at once and stay in the first segment, so a player that starts inside it
+  starts at its keyframe. Those ramp-up segments (but the first) start without a keyframe,
+  which is why the playlist does not claim ``EXT-X-INDEPENDENT-SEGMENTS`` and marks
+  independent parts instead.
 - New parameter sets (the camera changed resolution) start a new init section and a
   discontinuity. Timestamps stay continuous: a gap longer than ``max_gap`` (a camera that
   reconnected) is closed up.
@@ -67,7 +72,7 @@ class _Open:
     discontinuity: bool
     wall_ms: int
     start: int  # output timestamp of its first frame
-    keyframe: bool  # whether it starts with one (all but the second segment do)
+    keyframe: bool  # whether it starts with one (ramp-up segments do not)
     parts: list[int] = field(default_factory=list)
 
 
@@ -84,13 +89,15 @@ class Segmenter:
         self._next_part = 0
         self._sequence = 0
         self._segment: _Open | None = None
+        self._ramp = True  # until the second keyframe: one-part segments (see above)
         self._pending: list[tuple[bytes, int, bool]] = []  # (avcc, output pts, keyframe)
         self._last_in: int | None = None  # input pts of the last unit
         self._offset = 0  # subtracted from input pts (first pts, plus closed gaps)
         self._delta = TIMESCALE // 30  # the usual frame interval, for gaps
 
-    def feed(self, unit: AccessUnit) -> list[Event]:
-        """Add one access unit; returns the init sections, parts and segments it closed."""
+    def feed(self, unit: AccessUnit, replay: bool = False) -> list[Event]:
+        """Add one access unit (``replay``: from the GOP cache, not live); returns the init
+        sections, parts and segments it closed."""
         if self._last_in is not None and unit.pts <= self._last_in:
             return []  # out of order or repeated: never goes backwards
         data, sps, pps = to_avcc(unit.data)
@@ -115,13 +122,15 @@ class Segmenter:
         if seg is not None and self._pending:
             span = pts - self._pending[0][1]
             full = span + self._delta > self.part_ticks + TIMESCALE // 1000
-            first_done = seg.msn == 0 and seg.init == 0 and not seg.parts
+            ramp_cut = self._ramp and not replay
             if unit.keyframe or full:
                 self._close_part(pts, events)
             long_enough = pts - seg.start >= self._min_segment() or not seg.keyframe
             if new_params or (unit.keyframe and long_enough) or (
-                    first_done and (unit.keyframe or full)):
+                    ramp_cut and (unit.keyframe or full)):
                 self._close_segment(pts, events)
+            if unit.keyframe:
+                self._ramp = False
         if new_params:
             assert sps is not None and pps is not None
             self._params = (sps, pps)

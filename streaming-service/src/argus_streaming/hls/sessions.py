@@ -126,8 +126,8 @@ class HlsManager:
         first = True
         try:
             while True:
-                unit, _ = await session.subscriber.video.get()
-                session.writer.feed(unit)
+                unit, replay = await session.subscriber.video.get()
+                session.writer.feed(unit, replay)
                 metrics.BYTES_SENT.labels("hls").inc(len(unit.data))
                 if first:
                     first = False

@@ -49,7 +49,7 @@ class HlsWriter:
         self.list_size = list_size
         self.camera_id = camera_id
         self._publish = publish
-        self._queue: queue.Queue[AccessUnit | None] = queue.Queue(maxsize=300)
+        self._queue: queue.Queue[tuple[AccessUnit, bool] | None] = queue.Queue(maxsize=300)
         self._thread = threading.Thread(target=self._run, name="hls-writer", daemon=True)
         self._resync = False
         self._open_parts: list[bytes] = []
@@ -62,14 +62,15 @@ class HlsWriter:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._thread.start()
 
-    def feed(self, unit: AccessUnit) -> None:
-        """Queue one access unit (never blocks; a full queue drops up to the next keyframe)."""
+    def feed(self, unit: AccessUnit, replay: bool = False) -> None:
+        """Queue one access unit (``replay``: from the source's GOP cache); never blocks, a
+        full queue drops up to the next keyframe."""
         if self._resync:
             if not unit.keyframe:
                 return
             self._resync = False
         try:
-            self._queue.put_nowait(unit)
+            self._queue.put_nowait((unit, replay))
         except queue.Full:
             self._resync = True
 
@@ -82,8 +83,8 @@ class HlsWriter:
 
     def _run(self) -> None:
         try:
-            while (unit := self._queue.get()) is not None:
-                for event in self.segmenter.feed(unit):
+            while (item := self._queue.get()) is not None:
+                for event in self.segmenter.feed(*item):
                     self._write(event)
                 self.frames += 1
         except Exception as exc:  # a muxer error ends this session's output, never the service
