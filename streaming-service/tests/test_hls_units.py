@@ -10,7 +10,7 @@ import av
 import numpy as np
 from hls_support import decode, parse_playlist
 
-from argus_streaming.hls.fmp4 import parse_sps, to_avcc
+from argus_streaming.hls.fmp4 import to_avcc
 from argus_streaming.hls.playlist import LivePlaylist
 from argus_streaming.hls.segmenter import (
     Event,
@@ -20,6 +20,7 @@ from argus_streaming.hls.segmenter import (
     SegmentReady,
 )
 from argus_streaming.media.frames import AccessUnit
+from argus_streaming.media.h264 import parse_sps
 
 TICK = 3000  # 30 fps at 90 kHz
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from argus_streaming.media.h264 import NAL_AUD, NAL_PPS, NAL_SPS, nal_type, split_annexb
+from argus_streaming.media.h264 import (
+    HIGH_PROFILES,
+    NAL_AUD,
+    NAL_PPS,
+    NAL_SPS,
+    SpsInfo,
+    nal_type,
+    parse_sps,
+    split_annexb,
+)
 
 TRACK_ID = 1
 _MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
@@ -20,7 +29,6 @@ _MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 # on earlier samples and are not sync samples.
 _SYNC = 0x02000000
 _NON_SYNC = 0x01010000
-_HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,116 +71,11 @@ def to_avcc(annexb: bytes) -> tuple[bytes, bytes | None, bytes | None]:
     return b"".join(out), sps, pps
 
 
-def _rbsp(nal: bytes) -> bytes:
-    """The payload of a NAL unit with emulation prevention bytes removed."""
-    out = bytearray()
-    zeros = 0
-    for b in nal[1:]:
-        if zeros >= 2 and b == 3:
-            zeros = 0
-            continue
-        out.append(b)
-        zeros = zeros + 1 if b == 0 else 0
-    return bytes(out)
-
-
-class _Bits:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def u(self, n: int) -> int:
-        value = 0
-        for _ in range(n):
-            byte = self.pos >> 3
-            if byte >= len(self.data):
-                raise ValueError("SPS ends early")
-            value = (value << 1) | ((self.data[byte] >> (7 - (self.pos & 7))) & 1)
-            self.pos += 1
-        return value
-
-    def ue(self) -> int:
-        zeros = 0
-        while self.u(1) == 0:
-            zeros += 1
-            if zeros > 31:
-                raise ValueError("bad exp-golomb code")
-        return (1 << zeros) - 1 + self.u(zeros)
-
-    def se(self) -> int:
-        v = self.ue()
-        return (v + 1) // 2 if v & 1 else -(v // 2)
-
-
-@dataclass(frozen=True, slots=True)
-class SpsInfo:
-    """What the init section needs from an SPS."""
-
-    width: int
-    height: int
-    chroma_format: int
-    bit_depth_luma: int
-    bit_depth_chroma: int
-
-
-def parse_sps(sps: bytes) -> SpsInfo:
-    """Picture size (after cropping) and chroma format of an SPS NAL unit (7.3.2.1.1)."""
-    r = _Bits(_rbsp(sps))
-    profile = r.u(8)
-    r.u(16)  # constraint flags, level
-    r.ue()  # seq_parameter_set_id
-    chroma, depth_l, depth_c, separate = 1, 8, 8, 0
-    if profile in _HIGH_PROFILES:
-        chroma = r.ue()
-        if chroma == 3:
-            separate = r.u(1)
-        depth_l, depth_c = r.ue() + 8, r.ue() + 8
-        r.u(1)  # qpprime_y_zero_transform_bypass_flag
-        if r.u(1):  # seq_scaling_matrix_present_flag
-            for i in range(8 if chroma != 3 else 12):
-                if r.u(1):
-                    last = nxt = 8
-                    for _ in range(16 if i < 6 else 64):
-                        if nxt:
-                            nxt = (last + r.se() + 256) % 256
-                        last = nxt or last
-    r.ue()  # log2_max_frame_num_minus4
-    poc_type = r.ue()
-    if poc_type == 0:
-        r.ue()
-    elif poc_type == 1:
-        r.u(1)
-        r.se()
-        r.se()
-        for _ in range(r.ue()):
-            r.se()
-    r.ue()  # max_num_ref_frames
-    r.u(1)  # gaps_in_frame_num_value_allowed_flag
-    width_mbs = r.ue() + 1
-    height_units = r.ue() + 1
-    frame_mbs_only = r.u(1)
-    if not frame_mbs_only:
-        r.u(1)  # mb_adaptive_frame_field_flag
-    r.u(1)  # direct_8x8_inference_flag
-    crop = (r.ue(), r.ue(), r.ue(), r.ue()) if r.u(1) else (0, 0, 0, 0)
-    array_type = 0 if separate else chroma
-    if array_type == 0:
-        unit_x, unit_y = 1, 2 - frame_mbs_only
-    else:
-        unit_x = 2 if chroma in (1, 2) else 1
-        unit_y = (2 if chroma == 1 else 1) * (2 - frame_mbs_only)
-    width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
-    height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
-    if width <= 0 or height <= 0:
-        raise ValueError("bad SPS picture size")
-    return SpsInfo(width, height, chroma, depth_l, depth_c)
-
-
 # -- init section ----------------------------------------------------------------------
 def _avcc(sps: bytes, pps: bytes, info: SpsInfo) -> bytes:
     body = struct.pack(">BBBBBB", 1, sps[1], sps[2], sps[3], 0xFF, 0xE1)
     body += struct.pack(">H", len(sps)) + sps + b"\x01" + struct.pack(">H", len(pps)) + pps
-    if sps[1] in _HIGH_PROFILES:
+    if sps[1] in HIGH_PROFILES:
         body += bytes([0xFC | info.chroma_format, 0xF8 | (info.bit_depth_luma - 8),
                        0xF8 | (info.bit_depth_chroma - 8), 0])
     return box(b"avcC", body)

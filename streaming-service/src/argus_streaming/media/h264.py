@@ -7,6 +7,7 @@ byte string (4-byte start codes), which is what WebRTC packetizers and MPEG-TS e
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 
 NAL_SLICE = 1
 NAL_IDR = 5
@@ -89,37 +90,41 @@ def profile_level_id(sps: bytes) -> str | None:
 
 
 class _Bits:
-    """Reads Exp-Golomb codes from RBSP bytes (emulation prevention removed)."""
+    """Reads bits and Exp-Golomb codes from RBSP bytes (emulation prevention removed)."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
 
-    def bit(self) -> int:
-        byte = self.pos >> 3
-        if byte >= len(self.data):
-            raise ValueError("end of data")
-        value = (self.data[byte] >> (7 - (self.pos & 7))) & 1
-        self.pos += 1
+    def u(self, n: int) -> int:
+        value = 0
+        for _ in range(n):
+            byte = self.pos >> 3
+            if byte >= len(self.data):
+                raise ValueError("end of data")
+            value = (value << 1) | ((self.data[byte] >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
         return value
 
     def ue(self) -> int:
         zeros = 0
-        while self.bit() == 0:
+        while self.u(1) == 0:
             zeros += 1
             if zeros > 31:
                 raise ValueError("bad exp-golomb code")
-        value = 1
-        for _ in range(zeros):
-            value = (value << 1) | self.bit()
-        return value - 1
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self) -> int:
+        v = self.ue()
+        return (v + 1) // 2 if v & 1 else -(v // 2)
 
 
-def _rbsp(nal: bytes, limit: int = 32) -> bytes:
-    """The first ``limit`` bytes of a NAL payload with emulation prevention bytes removed."""
+def _rbsp(nal: bytes, limit: int | None = 32) -> bytes:
+    """The payload of a NAL unit (its first ``limit`` bytes; None: all) with emulation
+    prevention bytes removed."""
     out = bytearray()
     zeros = 0
-    for b in nal[1 : limit + 1]:
+    for b in nal[1:] if limit is None else nal[1 : limit + 1]:
         if zeros >= 2 and b == 3:
             zeros = 0
             continue
@@ -172,3 +177,71 @@ class ParameterSetKeeper:
             return nals
         out = [n for n in nals if nal_type(n) not in (NAL_SPS, NAL_PPS, NAL_AUD)]
         return [self.sps, self.pps, *out]
+
+
+# profile_idc values whose SPS carries chroma format and bit depths (7.3.2.1.1).
+HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
+
+
+@dataclass(frozen=True, slots=True)
+class SpsInfo:
+    """What the init section needs from an SPS."""
+
+    width: int
+    height: int
+    chroma_format: int
+    bit_depth_luma: int
+    bit_depth_chroma: int
+
+
+def parse_sps(sps: bytes) -> SpsInfo:
+    """Picture size (after cropping) and chroma format of an SPS NAL unit (7.3.2.1.1)."""
+    r = _Bits(_rbsp(sps, None))
+    profile = r.u(8)
+    r.u(16)  # constraint flags, level
+    r.ue()  # seq_parameter_set_id
+    chroma, depth_l, depth_c, separate = 1, 8, 8, 0
+    if profile in HIGH_PROFILES:
+        chroma = r.ue()
+        if chroma == 3:
+            separate = r.u(1)
+        depth_l, depth_c = r.ue() + 8, r.ue() + 8
+        r.u(1)  # qpprime_y_zero_transform_bypass_flag
+        if r.u(1):  # seq_scaling_matrix_present_flag
+            for i in range(8 if chroma != 3 else 12):
+                if r.u(1):
+                    last = nxt = 8
+                    for _ in range(16 if i < 6 else 64):
+                        if nxt:
+                            nxt = (last + r.se() + 256) % 256
+                        last = nxt or last
+    r.ue()  # log2_max_frame_num_minus4
+    poc_type = r.ue()
+    if poc_type == 0:
+        r.ue()
+    elif poc_type == 1:
+        r.u(1)
+        r.se()
+        r.se()
+        for _ in range(r.ue()):
+            r.se()
+    r.ue()  # max_num_ref_frames
+    r.u(1)  # gaps_in_frame_num_value_allowed_flag
+    width_mbs = r.ue() + 1
+    height_units = r.ue() + 1
+    frame_mbs_only = r.u(1)
+    if not frame_mbs_only:
+        r.u(1)  # mb_adaptive_frame_field_flag
+    r.u(1)  # direct_8x8_inference_flag
+    crop = (r.ue(), r.ue(), r.ue(), r.ue()) if r.u(1) else (0, 0, 0, 0)
+    array_type = 0 if separate else chroma
+    if array_type == 0:
+        unit_x, unit_y = 1, 2 - frame_mbs_only
+    else:
+        unit_x = 2 if chroma in (1, 2) else 1
+        unit_y = (2 if chroma == 1 else 1) * (2 - frame_mbs_only)
+    width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
+    height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
+    if width <= 0 or height <= 0:
+        raise ValueError("bad SPS picture size")
+    return SpsInfo(width, height, chroma, depth_l, depth_c)
