@@ -134,6 +134,28 @@ async def test_without_gso_each_datagram_is_sent_alone(monkeypatch: pytest.Monke
     assert syscalls == len(datagrams)
 
 
+class _RelayTransport:
+    """Stands in for aioice's TURN transport: no socket of its own, only ``sendto``."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, tuple[str, int]]] = []
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.sent.append((data, addr))
+
+
+def test_a_transport_without_a_socket_gets_every_datagram_through_sendto() -> None:
+    relay = _RelayTransport()
+    out = DatagramOut(relay, ("192.0.2.7", 5000))
+    datagrams = _frame([1222] * 4 + [100])
+    out.send(datagrams)
+    out.close()
+    assert relay.sent == [(d, ("192.0.2.7", 5000)) for d in datagrams]
+
+
 async def test_a_lost_packet_is_retransmitted_over_rtx(
     world: World, client: httpx.AsyncClient
 ) -> None:
