@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument("--resolution", default="1920x1080")
     ap.add_argument("--frames", type=int, default=600)
     ap.add_argument("--viewers", type=int, default=12)
+    ap.add_argument("--gop", type=float, default=1.0, help="the camera's keyframe interval, s")
     ap.add_argument("--jitter-target", type=float, default=None,
                     help="set the page's receiver.jitterBufferTarget (ms) as well")
     ap.add_argument("--latency-only", action="store_true")
@@ -94,8 +95,9 @@ def main() -> None:
     args = ap.parse_args()
     extra = dict(e.split("=", 1) for e in args.env)
     print(f"date {time.strftime('%Y-%m-%d')} load(1/5/15 min) {load()}")
-    print(f"settings {extra}")
-    with streaming_stack(args.resolution, **{"STREAMING_LATE_JOIN": "gop", **extra}) as s:
+    print(f"settings {extra} gop {args.gop:g} s")
+    with streaming_stack(args.resolution, gop=args.gop,
+                         **{"STREAMING_LATE_JOIN": "gop", **extra}) as s:
         values = asyncio.run(latency(s.base_url, s.token, s.camera_id, args.frames))
         print(f"glass-to-glass {args.resolution}@30 ms: {summary(values)}")
         if args.jitter_target is not None:
@@ -108,7 +110,8 @@ def main() -> None:
         firsts, answers = asyncio.run(ttff(s.base_url, s.token, s.camera_id, args.viewers))
         print(f"time to first frame, late_join=gop, ms: {summary(firsts)}")
         print(f"  POST→answer ms: {summary(answers)}")
-    with streaming_stack(args.resolution, **{**extra, "STREAMING_LATE_JOIN": "keyframe"}) as s:
+    with streaming_stack(args.resolution, gop=args.gop,
+                         **{**extra, "STREAMING_LATE_JOIN": "keyframe"}) as s:
         firsts, answers = asyncio.run(ttff(s.base_url, s.token, s.camera_id, args.viewers))
         print(f"time to first frame, late_join=keyframe, ms: {summary(firsts)}")
         print(f"  POST→answer ms: {summary(answers)} p95={percentile(answers, 95):.1f}")

@@ -112,6 +112,7 @@ def management_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) 
 class Camsim:
     rtsp_port: int
     proc: subprocess.Popen[bytes]
+    control_port: int = 0
 
     def url(self, n: int, stream: str = "main") -> str:
         return f"rtsp://127.0.0.1:{self.rtsp_port}/cam{n}/{stream}"
@@ -119,9 +120,9 @@ class Camsim:
 
 def start_camsim(*extra: str, cameras: int = 2) -> Camsim:
     """Start ``argus-camsim`` and wait (bounded) for its ready line."""
-    port = free_port()
+    port, control = free_port(), free_port()
     argv = [str(BIN / "argus-camsim"), "--cameras", str(cameras), "--rtsp-port", str(port),
-            "--control-port", str(free_port()), "--onvif-port", "0", "--no-onvif",
+            "--control-port", str(control), "--onvif-port", "0", "--no-onvif",
             "--resolution", f"{WIDTH}x{HEIGHT}", "--sub-resolution", "160x90",
             "--fps", str(FPS), "--gop", "1", "--linger", "2", "--log-level", "WARNING", *extra]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -133,7 +134,7 @@ def start_camsim(*extra: str, cameras: int = 2) -> Camsim:
             json.loads(line.split(" ", 2)[2])
             # Drain later output so a full pipe can never block the simulator.
             threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return Camsim(port, proc)
+            return Camsim(port, proc, control)
         if not line and proc.poll() is not None:
             break
     _stop(proc)

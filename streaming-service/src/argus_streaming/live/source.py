@@ -31,6 +31,9 @@ log = structlog.get_logger("argus.streaming.source")
 Resolver = Callable[[], Awaitable[CameraEndpoint]]
 _MAX_BACKOFF_S = 5.0
 _PROBE_FRAMES = 4  # the keyframe and the three frames after it
+# A camera may send nothing after PLAY until its next keyframe (the simulator does, and
+# cameras with long GOPs): until a connection's first frame, silence may last this long.
+_FIRST_FRAME_S = 12.0
 
 
 @dataclass(eq=False)
@@ -85,6 +88,7 @@ class CameraSource:
         self._audio_clock: int | None = None
         self.restarts = 0
         self._probe_left = _PROBE_FRAMES
+        self._media_seen = False  # a frame arrived on the current connection
         self._log = log.bind(camera_id=camera_id, stream=stream)
 
     @property
@@ -170,6 +174,7 @@ class CameraSource:
 
     # -- the pull ------------------------------------------------------------------------
     def _emit(self, unit: AccessUnit) -> None:
+        self._media_seen = True
         if unit.kind == "audio":
             for sub in self.subscribers:
                 if sub.audio is not None:
@@ -282,6 +287,7 @@ class CameraSource:
 
     async def _watch(self, client: RtspClient | RtmpPull, read_timeout_s: float) -> None:
         """Return or raise when the connection ends, stalls or the stream is refused."""
+        self._media_seen = False
         while True:
             waiting: list[asyncio.Future[Any]] = [client.closed, self._failed]
             await asyncio.wait(
@@ -292,8 +298,9 @@ class CameraSource:
                 raise self._failed.result()
             if client.closed.done():
                 raise RtspError("camera closed the connection")
-            if self._loop.time() - client.last_data > read_timeout_s:
-                raise RtspTimeout(f"camera sent nothing for {read_timeout_s:g} s")
+            limit = read_timeout_s if self._media_seen else max(read_timeout_s, _FIRST_FRAME_S)
+            if self._loop.time() - client.last_data > limit:
+                raise RtspTimeout(f"camera sent nothing for {limit:g} s")
 
     async def _fail(self, exc: BaseException) -> None:
         self._log.warning("source_failed", reason=str(exc))
