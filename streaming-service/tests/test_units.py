@@ -136,6 +136,24 @@ async def test_viewer_queue_drops_and_resyncs_at_keyframe() -> None:
         await asyncio.wait_for(q.get(), 1)
 
 
+async def test_a_replayed_gop_longer_than_the_queue_is_kept() -> None:
+    """A 4 s GOP is 120 frames: replayed to a late viewer with a 3-frame queue, it must not
+    be thrown away by the next live frame (the viewer would wait a whole GOP)."""
+    q = ViewerQueue(3)
+    q.prefill([_unit(0, True)] + [_unit(i) for i in range(1, 10)])
+    q.put(_unit(10))
+    q.put(_unit(11))
+    got = [await asyncio.wait_for(q.get(), 1) for _ in range(12)]
+    assert [u.pts for u, _ in got] == list(range(12))
+    assert [replayed for _, replayed in got] == [True] * 10 + [False] * 2
+    assert q.dropped == 0
+    # Live frames alone are bounded as before: the 4th one overflows and resyncs.
+    q.prefill([_unit(20, True)] + [_unit(i) for i in range(21, 25)])
+    for pts in range(25, 29):
+        q.put(_unit(pts))
+    assert len(q) == 0 and q.dropped == 9
+
+
 async def test_playback_track_paces_at_speed() -> None:
     import time
 

@@ -35,6 +35,9 @@ class ViewerQueue:
         self.dropped = 0
         self._on_drop = on_drop
         self._items: deque[tuple[AccessUnit, bool]] = deque()
+        # Replayed units still queued: a replayed GOP may be longer than ``maxsize`` (a 4 s
+        # GOP is 120 frames), and only the live units after it count against the bound.
+        self._replayed = 0
         self._waiter: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
 
@@ -46,6 +49,7 @@ class ViewerQueue:
         if not units:
             return
         self._items.extend((u, True) for u in units)
+        self._replayed += len(units)
         self.need_keyframe = False
         self._wake()
 
@@ -58,17 +62,19 @@ class ViewerQueue:
                 if not unit.keyframe:
                     return
                 self.need_keyframe = False
-            if len(self._items) >= self.maxsize:
+            if len(self._items) - self._replayed >= self.maxsize:
                 n = len(self._items)
                 self._items.clear()
+                self._replayed = 0
                 if not unit.keyframe:
                     self.need_keyframe = True
                     n += 1
                 self._count_drop(n)
                 if self.need_keyframe:
                     return
-        elif len(self._items) >= self.maxsize:
-            self._items.popleft()
+        elif len(self._items) - self._replayed >= self.maxsize:
+            if self._items.popleft()[1]:
+                self._replayed -= 1
             self._count_drop(1)
         self._items.append((unit, False))
         self._wake()
@@ -78,6 +84,7 @@ class ViewerQueue:
         if self.keyframe_sync:
             self._count_drop(len(self._items))
             self._items.clear()
+            self._replayed = 0
             self.need_keyframe = True
 
     def close(self, error: BaseException | None = None) -> None:
@@ -95,7 +102,10 @@ class ViewerQueue:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._items.popleft()
+        item = self._items.popleft()
+        if item[1]:
+            self._replayed -= 1
+        return item
 
     def _count_drop(self, n: int) -> None:
         if n <= 0:
