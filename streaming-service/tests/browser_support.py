@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import BrowserContext, Page, async_playwright
 
@@ -48,3 +51,16 @@ async def open_player(context: BrowserContext, base_url: str, *, hls: bool = Fal
         await page.add_script_tag(path=str(HLS_JS))
     await page.add_script_tag(path=str(PAGES / "player.js"))
     return page
+
+
+async def poll(page: Page, expr: str, ok: Callable[[Any], bool], timeout_s: float) -> Any:
+    """Evaluate ``expr`` in the page until ``ok`` holds or ``timeout_s`` passes; returns
+    the last value (bounded: one evaluation every 0.1 s)."""
+    deadline = time.monotonic() + timeout_s
+    value = None
+    while time.monotonic() < deadline:
+        value = await page.evaluate(expr)
+        if ok(value):
+            return value
+        await asyncio.sleep(0.1)
+    return value

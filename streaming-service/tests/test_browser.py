@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, chromium, open_player
+from browser_support import CHROMIUM, chromium, open_player, poll
 from streaming_support import HEIGHT, WIDTH, World
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
 
-
-async def _poll(page: object, expr: str, ok: object, timeout_s: float) -> object:
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = await page.evaluate(expr)  # type: ignore[attr-defined]
-        if ok(value):  # type: ignore[operator]
-            return value
-        await asyncio.sleep(0.1)
-    return value
 
 
 async def test_chromium_plays_whep(world: World) -> None:
@@ -35,7 +23,7 @@ async def test_chromium_plays_whep(world: World) -> None:
         assert result["location"].startswith("/whep/sessions/")
         # A real Chrome offers only mDNS host candidates; the answer must not wait on them.
         assert ".local" in result["offer"]
-        stats = await _poll(page, "argus.videoStats()",
+        stats = await poll(page, "argus.videoStats()",
                             lambda s: s and s["framesDecoded"] > 10, 15)
         assert stats["framesDecoded"] > 10, stats
         assert stats["keyFramesDecoded"] >= 1
@@ -55,7 +43,7 @@ async def test_chromium_plays_hls(world: World) -> None:
         assert resp.status == 200
         url = (await resp.json())["hls_url"]
         await page.evaluate("u => argus.hls(u, true)", url)
-        frames = await _poll(
+        frames = await poll(
             page, "argus.video.getVideoPlaybackQuality().totalVideoFrames",
             lambda n: n and n > 10, 20)
         error = await page.evaluate("argus.hlsError || null")

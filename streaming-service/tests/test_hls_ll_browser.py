@@ -4,27 +4,14 @@ the whole segments of the same playlist."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from browser_support import CHROMIUM, chromium, open_player
+from browser_support import CHROMIUM, chromium, open_player, poll
 from streaming_support import HEIGHT, WIDTH, World
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
 
-
-async def _poll(page: Any, expr: str, ok: Any, timeout_s: float) -> Any:
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = await page.evaluate(expr)
-        if ok(value):
-            return value
-        await asyncio.sleep(0.1)
-    return value
 
 
 @pytest.mark.parametrize("mode", ["low-latency", "plain"])
@@ -38,7 +25,7 @@ async def test_chromium_plays_ll_hls(world: World, mode: str) -> None:
         assert resp.status == 200
         body = await resp.json()
         await page.evaluate("([u, c]) => argus.hls(u, c)", [body["hls_url"], config])
-        frames = await _poll(
+        frames = await poll(
             page, "argus.video.getVideoPlaybackQuality().totalVideoFrames",
             lambda n: n and n > 45, 20)
         error = await page.evaluate("argus.hlsError || null")

@@ -7,7 +7,6 @@ aiortc WHEP client that offers audio decodes what it receives.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from browser_support import CHROMIUM, chromium, open_player
+from browser_support import CHROMIUM, chromium, open_player, poll
 from streaming_support import ADMIN_PASSWORD, HEIGHT, WIDTH, Camsim, World, _stop, start_camsim
 from whep_client import whep_close, whep_connect
 
@@ -158,16 +157,6 @@ async def test_audio_timestamps_go_on_across_a_source_restart() -> None:
     track.stop()
 
 
-async def _poll(page: object, expr: str, ok: object, timeout_s: float) -> object:
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = await page.evaluate(expr)  # type: ignore[attr-defined]
-        if ok(value):  # type: ignore[operator]
-            return value
-        await asyncio.sleep(0.1)
-    return value
-
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
 async def test_chromium_receives_passed_through_audio(
@@ -183,7 +172,7 @@ async def test_chromium_receives_passed_through_audio(
                 ".then(r => ({...r, firstFrame: undefined}))",
                 [f"/whep/{audio_cameras[codec]}", token])
             assert result["status"] == 201, result
-            stats = await _poll(page, "argus.audioStats()",
+            stats = await poll(page, "argus.audioStats()",
                                 lambda s: s and s["packetsReceived"] > 25
                                 and s["totalSamplesReceived"] > 0, 15)
             assert stats and stats["packetsReceived"] > 25, stats
