@@ -64,3 +64,22 @@ async def poll(page: Page, expr: str, ok: Callable[[Any], bool], timeout_s: floa
             return value
         await asyncio.sleep(0.1)
     return value
+
+
+async def start_live_hls(page: Page, base_url: str, camera_id: int, token: str) -> Any:
+    """``POST /v1/streams/start`` from the page; returns the session (asserts 200)."""
+    resp = await page.request.post(f"{base_url}/v1/streams/start",
+                                   data={"camera_id": camera_id},
+                                   headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200
+    return await resp.json()
+
+
+async def assert_hls_plays(page: Page, min_frames: int, size: tuple[int, int]) -> None:
+    """The page's video shows more than ``min_frames`` frames of ``size`` (within 20 s)."""
+    frames = await poll(page, "argus.video.getVideoPlaybackQuality().totalVideoFrames",
+                        lambda n: bool(n and n > min_frames), 20)
+    error = await page.evaluate("argus.hlsError || null")
+    assert frames and frames > min_frames, error
+    shown = await page.evaluate("[argus.video.videoWidth, argus.video.videoHeight]")
+    assert shown == list(size)

@@ -174,6 +174,14 @@ class World:
     def auth(self, user_id: int | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user_id or self.admin_id)}"}
 
+    async def add_camera(self, name: str, stream_url: str, **fields: object) -> int:
+        """Register a camera in management (as admin); returns its id."""
+        async with httpx.AsyncClient(base_url=self.management_url, timeout=10) as mgmt:
+            resp = await mgmt.post("/api/v1/cameras", headers=self.auth(), json={
+                "name": name, "stream_url": stream_url, **fields})
+        assert resp.status_code == 201, resp.text
+        return int(resp.json()["id"])
+
 
 def _setup_management(url: str, camsim: Camsim) -> dict[str, int]:
     with httpx.Client(base_url=url, timeout=10) as c:

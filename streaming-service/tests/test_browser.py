@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, chromium, open_player, poll
+from browser_support import CHROMIUM, assert_hls_plays, chromium, open_player, poll, start_live_hls
 from streaming_support import HEIGHT, WIDTH, World
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
@@ -37,17 +37,8 @@ async def test_chromium_plays_whep(world: World) -> None:
 async def test_chromium_plays_hls(world: World) -> None:
     async with chromium() as context:
         page = await open_player(context, world.base_url, hls=True)
-        resp = await page.request.post(
-            f"{world.base_url}/v1/streams/start", data={"camera_id": world.camera_id},
-            headers={"Authorization": f"Bearer {world.token(world.viewer_id)}"})
-        assert resp.status == 200
-        url = (await resp.json())["hls_url"]
-        await page.evaluate("u => argus.hls(u, true)", url)
-        frames = await poll(
-            page, "argus.video.getVideoPlaybackQuality().totalVideoFrames",
-            lambda n: n and n > 10, 20)
-        error = await page.evaluate("argus.hlsError || null")
-        assert frames and frames > 10, error
-        size = await page.evaluate("[argus.video.videoWidth, argus.video.videoHeight]")
-        assert size == [WIDTH, HEIGHT]
+        body = await start_live_hls(page, world.base_url, world.camera_id,
+                                    world.token(world.viewer_id))
+        await page.evaluate("u => argus.hls(u, true)", body["hls_url"])
+        await assert_hls_plays(page, 10, (WIDTH, HEIGHT))
         assert await page.evaluate("argus.video.currentTime") > 0

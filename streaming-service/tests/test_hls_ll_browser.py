@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, chromium, open_player, poll
+from browser_support import CHROMIUM, assert_hls_plays, chromium, open_player, start_live_hls
 from streaming_support import HEIGHT, WIDTH, World
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
@@ -19,19 +19,10 @@ async def test_chromium_plays_ll_hls(world: World, mode: str) -> None:
     config = {"lowLatencyMode": mode == "low-latency"}
     async with chromium() as context:
         page = await open_player(context, world.base_url, hls=True)
-        resp = await page.request.post(
-            f"{world.base_url}/v1/streams/start", data={"camera_id": world.camera_id},
-            headers={"Authorization": f"Bearer {world.token(world.viewer_id)}"})
-        assert resp.status == 200
-        body = await resp.json()
+        body = await start_live_hls(page, world.base_url, world.camera_id,
+                                    world.token(world.viewer_id))
         await page.evaluate("([u, c]) => argus.hls(u, c)", [body["hls_url"], config])
-        frames = await poll(
-            page, "argus.video.getVideoPlaybackQuality().totalVideoFrames",
-            lambda n: n and n > 45, 20)
-        error = await page.evaluate("argus.hlsError || null")
-        assert frames and frames > 45, error
-        size = await page.evaluate("[argus.video.videoWidth, argus.video.videoHeight]")
-        assert size == [WIDTH, HEIGHT]
+        await assert_hls_plays(page, 45, (WIDTH, HEIGHT))
         details = await page.evaluate(
             "(() => { const d = argus.hlsPlayer.levels[0].details;"
             " return {block: d.canBlockReload, parts: (d.partList || []).length,"

@@ -29,11 +29,7 @@ async def test_health_ready_metrics_static(world: World, client: httpx.AsyncClie
 async def test_aac_audio_is_dropped_video_plays(world: World, client: httpx.AsyncClient) -> None:
     sim = start_camsim("--audio", cameras=1)
     try:
-        async with httpx.AsyncClient(base_url=world.management_url, timeout=10) as mgmt:
-            resp = await mgmt.post("/api/v1/cameras", headers=world.auth(), json={
-                "name": "with-aac", "stream_url": sim.url(1), "connect_timeout_s": 2.0})
-            assert resp.status_code == 201, resp.text
-            camera_id = resp.json()["id"]
+        camera_id = await world.add_camera("with-aac", sim.url(1), connect_timeout_s=2.0)
         headers = world.auth()
         resp, viewer = await whep_connect(client, f"/whep/{camera_id}", headers, audio=True)
         assert resp.status_code == 201, resp.text

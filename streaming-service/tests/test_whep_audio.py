@@ -6,7 +6,6 @@ aiortc WHEP client that offers audio decodes what it receives.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from browser_support import CHROMIUM, chromium, open_player, poll
-from streaming_support import ADMIN_PASSWORD, HEIGHT, WIDTH, Camsim, World, _stop, start_camsim
+from streaming_support import HEIGHT, WIDTH, Camsim, World, _stop, start_camsim
 from whep_client import whep_close, whep_connect
 
 from argus_streaming.live.queue import ViewerQueue
@@ -38,25 +37,12 @@ def audio_camsim() -> Iterator[Camsim]:
         _stop(sim.proc)
 
 
-def _add_cameras(management_url: str, sim: Camsim) -> dict[str, int]:
-    with httpx.Client(base_url=management_url, timeout=10) as c:
-        r = c.post("/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD})
-        r.raise_for_status()
-        h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        ids = {}
-        for n, codec in CODECS.items():
-            r = c.post("/api/v1/cameras", headers=h, json={
-                "name": f"audio {codec} {uuid.uuid4().hex[:6]}", "stream_url": sim.url(n),
-                "connect_timeout_s": 2.0, "read_timeout_s": 2.0,
-            })
-            assert r.status_code == 201, r.text
-            ids[codec] = int(r.json()["id"])
-        return ids
-
-
 @pytest.fixture(scope="module")
 async def audio_cameras(world: World, audio_camsim: Camsim) -> dict[str, int]:
-    return await asyncio.to_thread(_add_cameras, world.management_url, audio_camsim)
+    return {codec: await world.add_camera(f"audio {codec} {uuid.uuid4().hex[:6]}",
+                                          audio_camsim.url(n), connect_timeout_s=2.0,
+                                          read_timeout_s=2.0)
+            for n, codec in CODECS.items()}
 
 
 def media_section(sdp: str, kind: str) -> list[str]:

@@ -10,11 +10,7 @@ from whep_client import whep_close, whep_connect
 async def test_bframes_stream_is_refused(world: World, client: httpx.AsyncClient) -> None:
     sim = start_camsim("--bframes", "2", "--profile", "main", cameras=1)
     try:
-        async with httpx.AsyncClient(base_url=world.management_url, timeout=10) as mgmt:
-            resp = await mgmt.post("/api/v1/cameras", headers=world.auth(), json={
-                "name": "bframes", "stream_url": sim.url(1), "connect_timeout_s": 2.0})
-            assert resp.status_code == 201, resp.text
-            camera_id = resp.json()["id"]
+        camera_id = await world.add_camera("bframes", sim.url(1), connect_timeout_s=2.0)
         resp, viewer = await whep_connect(client, f"/whep/{camera_id}", world.auth())
         assert viewer is None
         assert resp.status_code == 502, resp.text
@@ -34,11 +30,7 @@ async def test_long_gop_camera_that_waits_for_its_keyframe_starts_and_reconnects
     once and waits for the keyframe instead of timing out again and again."""
     sim = start_camsim("--gop", "5", "--resolution", "320x180", "--fps", "10", cameras=1)
     try:
-        async with httpx.AsyncClient(base_url=world.management_url, timeout=10) as mgmt:
-            resp = await mgmt.post("/api/v1/cameras", headers=world.auth(), json={
-                "name": "long-gop", "stream_url": sim.url(1), "read_timeout_s": 0.5})
-            assert resp.status_code == 201, resp.text
-            camera_id = resp.json()["id"]
+        camera_id = await world.add_camera("long-gop", sim.url(1), read_timeout_s=0.5)
         resp, viewer = await whep_connect(client, f"/whep/{camera_id}", world.auth())
         assert resp.status_code == 201, resp.text
         assert viewer is not None
