@@ -20,7 +20,8 @@ from argus_analysis.detect.select import DeviceUnavailable, choose_device, creat
 from argus_analysis.frames import analysed_size, downscale, luma_view, plane_rows, scale_factor
 from argus_analysis.pipeline import AnalysisParams, Analyzer, FrameAnalysis
 from argus_analysis.results import RowPicker
-from argus_common.media import backoff_delay, demuxer_options, parse_backoff, with_userinfo
+from argus_common.media import demuxer_options, with_userinfo
+from argus_common.retry import Backoff, parse_backoff
 
 
 def frame_with_luma(y: np.ndarray, fmt: str = "yuv420p") -> av.VideoFrame:
@@ -154,7 +155,7 @@ def test_shared_media_helpers() -> None:
     assert "rw_timeout" in demuxer_options("http://h/live.ts", 1.0)
     assert demuxer_options("/tmp/clip.mp4", 1.0) == {}
     steps = parse_backoff("1,2,5")
-    assert [backoff_delay(steps, i) for i in range(5)] == [1, 2, 5, 5, 5]
+    assert [Backoff(steps=steps).delay(i) for i in range(5)] == [1, 2, 5, 5, 5]
     with pytest.raises(ValueError):
         parse_backoff("0")
 

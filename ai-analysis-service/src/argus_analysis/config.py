@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from argus_common.media import parse_backoff
+from argus_common.retry import parse_backoff
 from argus_common.settings import ArgusSettings
 
 Point = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]

@@ -23,7 +23,7 @@ from argus_analysis.detect.debounce import Transition
 from argus_analysis.metrics import DECODER_ERRORS, FRAMES_DROPPED, RECONNECTS
 from argus_analysis.pipeline import Analyzer, FrameAnalysis
 from argus_analysis.source import DecoderOptions, SourceError, VideoSource, open_source
-from argus_common.media import backoff_delay
+from argus_common.retry import Backoff
 
 log = structlog.get_logger("argus.analysis.worker")
 
@@ -111,7 +111,7 @@ class CameraWorker(threading.Thread):
         log.info("camera_worker_stopped", camera_id=self.camera.id)
 
     def _failed(self, exc: SourceError, attempt: int) -> None:
-        delay = backoff_delay(self.options.backoff_s, attempt)
+        delay = Backoff(steps=self.options.backoff_s).delay(attempt)
         self._reconnects.inc()
         log.warning("camera_unavailable", camera_id=self.camera.id, reason=exc.reason,
                     detail=exc.detail, retry_s=delay)

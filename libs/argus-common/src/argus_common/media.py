@@ -1,12 +1,11 @@
 """Media helpers shared by the services that pull cameras: URLs with credentials, demuxer
-options per input kind, and reconnect backoff.
+options per input kind (reconnect delays: ``argus_common.retry``).
 
 Nothing here imports PyAV: the options are plain dicts handed to ``av.open``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
 
 # Schemes read as network streams; anything else (a path, file://) is a local file.
@@ -59,17 +58,3 @@ def demuxer_options(url: str, read_timeout_s: float, *, low_delay: bool = True) 
         options.update(fflags="nobuffer", analyzeduration="0", probesize="32")
     return options
 
-
-def backoff_delay(steps: Sequence[float], attempt: int) -> float:
-    """Delay before reconnect ``attempt`` (0-based): the steps in order, the last repeating."""
-    if not steps:
-        return 1.0
-    return float(steps[min(max(attempt, 0), len(steps) - 1)])
-
-
-def parse_backoff(spec: str) -> list[float]:
-    """``"1,2,5,10"`` -> ``[1.0, 2.0, 5.0, 10.0]``; raises ``ValueError`` on a bad step."""
-    steps = [float(p) for p in spec.split(",") if p.strip()]
-    if not steps or any(not 0 < s <= 3600 for s in steps):
-        raise ValueError("backoff: comma-separated seconds, each in (0, 3600]")
-    return steps
