@@ -10,6 +10,8 @@ import av
 import numpy as np
 from hls_support import decode, parse_playlist
 
+from argus_common.h264 import parse_sps
+from argus_common.rtsp.frames import AccessUnit
 from argus_streaming.hls.fmp4 import to_avcc
 from argus_streaming.hls.playlist import LivePlaylist
 from argus_streaming.hls.segmenter import (
@@ -19,8 +21,6 @@ from argus_streaming.hls.segmenter import (
     Segmenter,
     SegmentReady,
 )
-from argus_streaming.media.frames import AccessUnit
-from argus_streaming.media.h264 import parse_sps
 
 TICK = 3000  # 30 fps at 90 kHz
 

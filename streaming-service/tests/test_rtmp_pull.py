@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 import av
 import pytest
 
+from argus_common.h264 import NAL_IDR, NAL_PPS, NAL_SPS, nal_type, split_annexb
+from argus_common.rtsp.frames import AccessUnit
 from argus_streaming.cameras.client import CameraEndpoint
 from argus_streaming.live.queue import ViewerQueue
 from argus_streaming.live.rtmp_pull import RtmpPull, is_rtmp, parse_avcc
 from argus_streaming.live.source import CameraSource, Subscriber
-from argus_streaming.media.frames import AccessUnit
-from argus_streaming.media.h264 import NAL_IDR, NAL_PPS, NAL_SPS, nal_type, split_annexb
 
 pytestmark = pytest.mark.timeout(60)
 

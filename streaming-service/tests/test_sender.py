@@ -15,9 +15,9 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from streaming_support import World
 from whep_client import whep_close, whep_connect
 
-from argus_streaming.media.frames import AccessUnit
-from argus_streaming.media.h264_rtp import MAX_PAYLOAD, packetize, packetize_annexb
-from argus_streaming.rtsp.depay import H264Depacketizer
+from argus_common.rtsp.depay import H264Depacketizer
+from argus_common.rtsp.frames import AccessUnit
+from argus_common.rtsp.packetize import MAX_PAYLOAD, packetize, packetize_annexb
 from argus_streaming.webrtc import udp
 from argus_streaming.webrtc.sdp import PLAYOUT_DELAY_URI, add_video_extmap, video_extmap_id
 from argus_streaming.webrtc.sender import add_extension, playout_delay

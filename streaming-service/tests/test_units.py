@@ -8,21 +8,21 @@ import itertools
 
 import pytest
 
-from argus_streaming.cameras.urls import with_userinfo
-from argus_streaming.live.queue import QueueClosed, ViewerQueue
-from argus_streaming.live.rtp import audio_passthrough
-from argus_streaming.media.frames import AccessUnit
-from argus_streaming.media.h264 import (
+from argus_common.h264 import (
     ParameterSetKeeper,
     has_b_slice,
     parameter_sets_from_sprop,
     split_annexb,
     to_annexb,
 )
-from argus_streaming.rtsp.auth import Authenticator
-from argus_streaming.rtsp.client import split_credentials
-from argus_streaming.rtsp.depay import H264Depacketizer, TimestampUnwrapper
-from argus_streaming.rtsp.sdp import SdpTrack, control_url, parse_sdp
+from argus_common.rtsp.auth import Authenticator
+from argus_common.rtsp.client import split_credentials
+from argus_common.rtsp.depay import H264Depacketizer, TimestampUnwrapper
+from argus_common.rtsp.frames import AccessUnit
+from argus_common.rtsp.sdp import SdpTrack, control_url, parse_sdp
+from argus_streaming.cameras.urls import with_userinfo
+from argus_streaming.live.queue import QueueClosed, ViewerQueue
+from argus_streaming.live.rtp import audio_passthrough
 from argus_streaming.webrtc.sdp import add_public_ip, strip_mdns_candidates
 
 SPS = bytes.fromhex("6764000dacb202833f3c20000003002000000791")

@@ -17,8 +17,8 @@ from browser_support import CHROMIUM, chromium, open_player, poll
 from streaming_support import HEIGHT, WIDTH, Camsim, World, _stop, start_camsim
 from whep_client import whep_close, whep_connect
 
+from argus_common.rtsp.frames import AccessUnit
 from argus_streaming.live.queue import ViewerQueue
-from argus_streaming.media.frames import AccessUnit
 from argus_streaming.webrtc.tracks import RelayAudioTrack
 
 # simulator camera -> codec; the expected rtpmap in the answer and the decoded sample rate

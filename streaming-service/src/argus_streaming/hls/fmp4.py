@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from argus_streaming.media.h264 import (
+from argus_common.h264 import (
     HIGH_PROFILES,
     NAL_AUD,
     NAL_PPS,

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from argus_common.rtsp.frames import VIDEO_CLOCK, AccessUnit
 from argus_streaming.hls.fmp4 import Sample, fragment, init_segment, to_avcc
-from argus_streaming.media.frames import VIDEO_CLOCK, AccessUnit
 
 TIMESCALE = VIDEO_CLOCK
 

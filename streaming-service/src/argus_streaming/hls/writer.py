@@ -18,8 +18,8 @@ from pathlib import Path
 
 import structlog
 
+from argus_common.rtsp.frames import AccessUnit
 from argus_streaming.hls.segmenter import Event, InitReady, PartReady, Segmenter, SegmentReady
-from argus_streaming.media.frames import AccessUnit
 
 log = structlog.get_logger("argus.streaming.hls")
 PLAYLIST = "index.m3u8"

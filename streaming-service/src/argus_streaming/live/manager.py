@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from argus_common.errors import TooManyRequests
+from argus_common.rtsp.frames import StreamInfo
 from argus_streaming.cameras.client import CameraEndpoint, ManagementClient
 from argus_streaming.config import Settings
 from argus_streaming.live.queue import ViewerQueue
 from argus_streaming.live.source import CameraSource, Subscriber
-from argus_streaming.media.frames import StreamInfo
 
 # How long a viewer waits for the first keyframe beyond the camera's connect timeout.
 _FIRST_FRAME_GRACE_S = 5.0

@@ -12,7 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-from argus_streaming.media.frames import AccessUnit
+from argus_common.rtsp.frames import AccessUnit
 
 
 class QueueClosed(Exception):

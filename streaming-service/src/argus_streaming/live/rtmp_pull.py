@@ -21,9 +21,7 @@ from urllib.parse import urlsplit
 import av
 import structlog
 
-from argus_common.logging import redact_url
-from argus_streaming.media.frames import VIDEO_CLOCK, AccessUnit
-from argus_streaming.media.h264 import (
+from argus_common.h264 import (
     ParameterSetKeeper,
     has_b_slice,
     is_keyframe,
@@ -31,7 +29,9 @@ from argus_streaming.media.h264 import (
     split_avcc,
     to_annexb,
 )
-from argus_streaming.rtsp.errors import RtspError, RtspTimeout, RtspUnreachable, RtspUnsupported
+from argus_common.logging import redact_url
+from argus_common.rtsp.errors import RtspError, RtspTimeout, RtspUnreachable, RtspUnsupported
+from argus_common.rtsp.frames import VIDEO_CLOCK, AccessUnit
 
 log = structlog.get_logger("argus.streaming.rtmp")
 _JOIN_GRACE_S = 2.0

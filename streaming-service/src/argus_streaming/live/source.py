@@ -16,15 +16,21 @@ from typing import Any, NoReturn
 import structlog
 
 from argus_common.errors import ArgusError, BadGateway, GatewayTimeout
+from argus_common.h264 import profile_level_id
+from argus_common.rtsp import (
+    AccessUnit,
+    RtpDemux,
+    RtspClient,
+    RtspError,
+    RtspTimeout,
+    RtspUnsupported,
+    StreamInfo,
+)
 from argus_streaming import metrics
 from argus_streaming.cameras.client import CameraEndpoint
 from argus_streaming.live.queue import ViewerQueue
 from argus_streaming.live.rtmp_pull import RtmpPull, is_rtmp
-from argus_streaming.live.rtp import RtpDemux, audio_passthrough
-from argus_streaming.media.frames import AccessUnit, StreamInfo
-from argus_streaming.media.h264 import profile_level_id
-from argus_streaming.rtsp.client import RtspClient
-from argus_streaming.rtsp.errors import RtspError, RtspTimeout, RtspUnsupported
+from argus_streaming.live.rtp import audio_passthrough
 from argus_streaming.tasks import spawn
 
 log = structlog.get_logger("argus.streaming.source")

@@ -15,8 +15,8 @@ from pathlib import Path
 import av
 from av.bitstream import BitStreamFilterContext
 
-from argus_streaming.media.frames import VIDEO_CLOCK
-from argus_streaming.media.h264 import has_b_slice, split_annexb
+from argus_common.h264 import has_b_slice, split_annexb
+from argus_common.rtsp.frames import VIDEO_CLOCK
 
 _FRAME_S = 1 / 30  # gap left between files when a file's own last duration is unknown
 

@@ -18,8 +18,8 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from argus_common.rtsp.frames import VIDEO_CLOCK
 from argus_streaming import metrics
-from argus_streaming.media.frames import VIDEO_CLOCK
 from argus_streaming.playback.reader import PlaybackUnit
 
 _TB = Fraction(1, VIDEO_CLOCK)

@@ -15,9 +15,9 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from argus_common.rtsp.frames import VIDEO_CLOCK, AccessUnit
 from argus_streaming import metrics
 from argus_streaming.live.queue import ViewerQueue
-from argus_streaming.media.frames import VIDEO_CLOCK, AccessUnit
 
 _VIDEO_TB = Fraction(1, VIDEO_CLOCK)
 

@@ -2,10 +2,10 @@
 
 Per packet, the ``sendto`` system call was the largest single cost of relaying video (about
 40 % of streaming-service CPU with ten 4 Mbit/s viewers). The packets of a frame are equal
-in size but the last (``media/h264_rtp.py``), so Linux UDP GSO (``UDP_SEGMENT``, 4.18+) can
-take a whole run in one ``sendmsg``: the kernel cuts it into datagrams. Where GSO is missing
-or refused, and while asyncio still holds unsent datagrams for the socket, packets go one by
-one through the transport as before.
+in size but the last (``argus_common.rtsp.packetize``), so Linux UDP GSO (``UDP_SEGMENT``,
+4.18+) can take a whole run in one ``sendmsg``: the kernel cuts it into datagrams. Where GSO
+is missing or refused, and while asyncio still holds unsent datagrams for the socket, packets
+go one by one through the transport as before.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from argus_streaming.media.h264_rtp import packetize_annexb
+from argus_common.rtsp.packetize import packetize_annexb
 
 VIDEO_CLOCK = 90_000
 

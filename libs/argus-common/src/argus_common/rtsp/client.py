@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from argus_streaming.rtsp.auth import Authenticator
-from argus_streaming.rtsp.errors import (
+from argus_common.rtsp.auth import Authenticator
+from argus_common.rtsp.errors import (
     RtspAuthFailed,
     RtspError,
     RtspTimeout,
     RtspUnreachable,
     RtspUnsupported,
 )
-from argus_streaming.rtsp.sdp import SdpTrack, control_url, parse_sdp
+from argus_common.rtsp.sdp import SdpTrack, control_url, parse_sdp
 
 RtpHandler = Callable[[int, bytes], None]
 _MAX_BUFFER = 8 * 1024 * 1024
-USER_AGENT = "argus-streaming"
+USER_AGENT = "argus"
 
 
 @dataclass
@@ -54,6 +54,10 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     user, sep, password = userinfo.partition(":")
     clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
     return clean, unquote(user), unquote(password) if sep else None
+
+
+def _drop(channel: int, packet: bytes) -> None:
+    """The RTP handler of a client nobody reads media from yet."""
 
 
 class _Protocol(asyncio.Protocol):
@@ -153,15 +157,17 @@ class RtspClient:
     def __init__(
         self,
         url: str,
-        on_rtp: RtpHandler,
+        on_rtp: RtpHandler | None = None,
         *,
         connect_timeout_s: float = 5.0,
         request_timeout_s: float = 5.0,
         want_audio: Callable[[SdpTrack], bool] = lambda _: False,
+        user_agent: str = USER_AGENT,
     ) -> None:
         self.url, user, password = split_credentials(url)
         self._auth = Authenticator(user or "", password or "") if user is not None else None
-        self._on_rtp = on_rtp
+        self._on_rtp: RtpHandler = on_rtp or _drop
+        self.user_agent = user_agent
         self.connect_timeout_s = connect_timeout_s
         self.request_timeout_s = request_timeout_s
         self._want_audio = want_audio
@@ -171,6 +177,7 @@ class RtspClient:
         self.session_timeout_s = 60.0
         self.tracks: list[PlayingTrack] = []
         self._keepalive: asyncio.Task[None] | None = None
+        self._base = self.url
 
     @property
     def closed(self) -> asyncio.Future[None]:
@@ -179,12 +186,31 @@ class RtspClient:
         return self._proto.closed
 
     @property
+    def on_rtp(self) -> RtpHandler:
+        """Receives every interleaved frame as ``(channel, packet)``; may be replaced at any
+        time, e.g. by an :class:`~argus_common.rtsp.demux.RtpDemux` between ``setup()``
+        and ``play()``."""
+        return self._on_rtp
+
+    @on_rtp.setter
+    def on_rtp(self, handler: RtpHandler) -> None:
+        self._on_rtp = handler
+        if self._proto is not None:
+            self._proto.on_rtp = handler
+
+    @property
     def last_data(self) -> float:
         """Loop time of the last bytes received."""
         return self._proto.last_data if self._proto else 0.0
 
     async def start(self) -> list[PlayingTrack]:
         """Connect, DESCRIBE, SETUP the H.264 track (and audio if wanted), PLAY."""
+        tracks = await self.setup()
+        await self.play()
+        return tracks
+
+    async def setup(self) -> list[PlayingTrack]:
+        """Connect, DESCRIBE and SETUP the H.264 track (and audio if wanted), not PLAY."""
         parts = urlsplit(self.url)
         if parts.scheme.lower() != "rtsp" or not parts.hostname:
             raise RtspUnsupported("only rtsp:// URLs are supported")
@@ -225,9 +251,14 @@ class RtspClient:
                         with contextlib.suppress(ValueError):
                             self.session_timeout_s = max(5.0, float(value))
             self.tracks.append(PlayingTrack(track, channel))
+        self._base = base
+        return self.tracks
+
+    async def play(self) -> None:
+        """PLAY the tracks set up by :meth:`setup`; media flows to ``on_rtp`` from now on."""
+        base = self._base
         await self._request("PLAY", base, {"Range": "npt=0.000-"})
         self._keepalive = asyncio.create_task(self._keep_alive(base), name="rtsp-keepalive")
-        return self.tracks
 
     async def _keep_alive(self, base: str) -> None:
         # Cameras end sessions that show no sign of life within their timeout.
@@ -258,7 +289,8 @@ class RtspClient:
         if proto is None or proto.transport is None or proto.transport.is_closing():
             raise RtspUnreachable("connection to camera closed")
         self._cseq += 1
-        lines = [f"{method} {uri} RTSP/1.0", f"CSeq: {self._cseq}", f"User-Agent: {USER_AGENT}"]
+        lines = [f"{method} {uri} RTSP/1.0", f"CSeq: {self._cseq}",
+                 f"User-Agent: {self.user_agent}"]
         if self._session:
             lines.append(f"Session: {self._session}")
         if self._auth is not None and (value := self._auth.header(method, uri)):

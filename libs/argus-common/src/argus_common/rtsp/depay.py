@@ -7,7 +7,7 @@ about one frame interval of added latency).
 
 from __future__ import annotations
 
-from argus_streaming.media.h264 import NAL_FU_A, NAL_STAP_A, nal_type
+from argus_common.h264 import NAL_FU_A, NAL_STAP_A, nal_type
 
 
 class TimestampUnwrapper:

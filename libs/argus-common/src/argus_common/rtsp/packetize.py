@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from argus_streaming.media.h264 import split_annexb
+from argus_common.h264 import split_annexb
 
 MAX_PAYLOAD = 1200  # RTP payload bytes: with headers, SRTP and UDP/IP it fits a 1280 MTU
 _FU_A = 28

@@ -1,1 +1,0 @@
-"""rtsp of streaming-service."""
