@@ -1,13 +1,15 @@
 /** Typed calls of the management API, all through the one ApiClient. */
 
 import { api } from './client';
+import { Pager } from './paging';
 import type {
   Alert, AlertState, ArgusEvent, AuditEntry, Camera, CameraGroup, CameraInput, DiscoveredDevice,
   Grants, Layout, LayoutInput, Me, Page, ProbeResult, Role, RtmpKey, Timeline, User,
 } from './types';
 
 const V1 = '/api/v1';
-const PAGE = 500;
+/** Whole lists follow `total` page by page (see paging.ts). */
+const pager = new Pager(api);
 
 export const account = {
   me: () => api.get<Me>(`${V1}/users/me`),
@@ -16,8 +18,8 @@ export const account = {
 };
 
 export const cameras = {
-  list: async (): Promise<Camera[]> =>
-    (await api.get<Page<Camera>>(`${V1}/cameras`, { limit: PAGE })).items,
+  list: (signal?: AbortSignal): Promise<Camera[]> =>
+    pager.all<Camera>(`${V1}/cameras`, {}, signal),
   get: (id: number) => api.get<Camera>(`${V1}/cameras/${id}`),
   create: (data: CameraInput) => api.post<Camera>(`${V1}/cameras`, data),
   update: (id: number, data: CameraInput) => api.patch<Camera>(`${V1}/cameras/${id}`, data),
@@ -33,8 +35,8 @@ export const cameras = {
 };
 
 export const layouts = {
-  list: async (): Promise<Layout[]> =>
-    (await api.get<Page<Layout>>(`${V1}/layouts`, { limit: PAGE })).items,
+  list: (signal?: AbortSignal): Promise<Layout[]> =>
+    pager.all<Layout>(`${V1}/layouts`, {}, signal),
   create: (data: LayoutInput) => api.post<Layout>(`${V1}/layouts`, data),
   update: (id: number, data: LayoutInput) => api.patch<Layout>(`${V1}/layouts/${id}`, data),
   remove: (id: number) => api.delete(`${V1}/layouts/${id}`),
@@ -75,8 +77,8 @@ export const alerts = {
 };
 
 export const users = {
-  list: async (): Promise<User[]> =>
-    (await api.get<Page<User>>(`${V1}/users`, { limit: PAGE })).items,
+  list: (signal?: AbortSignal): Promise<User[]> =>
+    pager.all<User>(`${V1}/users`, {}, signal),
   create: (data: { username: string; email?: string | null; password: string; roles: string[] }) =>
     api.post<User>(`${V1}/users`, data),
   update: (id: number, data: Partial<{ email: string | null; roles: string[];
@@ -86,8 +88,8 @@ export const users = {
   setGrants: (id: number, camera_ids: number[], group_ids: number[]) =>
     api.put<Grants>(`${V1}/users/${id}/cameras`, { camera_ids, group_ids }),
   roles: () => api.get<Role[]>(`${V1}/roles`),
-  groups: async (): Promise<CameraGroup[]> =>
-    (await api.get<Page<CameraGroup>>(`${V1}/camera-groups`, { limit: PAGE })).items,
+  groups: (signal?: AbortSignal): Promise<CameraGroup[]> =>
+    pager.all<CameraGroup>(`${V1}/camera-groups`, {}, signal),
 };
 
 export interface AuditQuery {
