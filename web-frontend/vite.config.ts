@@ -35,7 +35,10 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['tests/**/*.test.ts'],
+    include: ['tests/**/*.test.{ts,tsx}'],
+    // Pure modules run in node; component and hook tests opt into jsdom with a
+    // `// @vitest-environment jsdom` first line.
     environment: 'node',
+    setupFiles: ['tests/support/setup.ts'],
   },
 });

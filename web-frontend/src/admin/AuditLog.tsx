@@ -30,7 +30,7 @@ export function AuditLog() {
   const end = fromLocalInput(f.to);
   if (start) q.start = start;
   if (end) q.end = end;
-  const list = useAsync(() => audit.list(q), [JSON.stringify(q)]);
+  const list = useAsync(() => audit.list(q), JSON.stringify(q));
   const set = (k: keyof typeof f) => (v: string) => {
     setF({ ...f, [k]: v });
     setOffset(0);

@@ -46,7 +46,7 @@ export function RtmpKeys() {
   const { t } = useTranslation();
   const fmt = useFormat();
   const { can } = useSession();
-  const list = useAsync(() => rtmpKeys.list(), []);
+  const list = useAsync(() => rtmpKeys.list(), 'rtmp-keys');
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [created, setCreated] = useState<RtmpKey | null>(null);

@@ -18,7 +18,7 @@ export function UsersAdmin() {
   const { t } = useTranslation();
   const fmt = useFormat();
   const me = useMe();
-  const list = useAsync(() => Promise.all([usersApi.list(), usersApi.roles()]), []);
+  const list = useAsync(() => Promise.all([usersApi.list(), usersApi.roles()]), 'users');
   const [editing, setEditing] = useState<Editing | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [users, roles] = list.data ?? [[], []];

@@ -1,6 +1,6 @@
 /** Load data for a component: re-run when `deps` change, ignore answers that came too late. */
 
-import { useCallback, useEffect, useRef, useState, type DependencyList } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 export interface AsyncState<T> {
   data: T | null;
@@ -10,7 +10,8 @@ export interface AsyncState<T> {
   setData: (value: T | null) => void;
 }
 
-export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): AsyncState<T> {
+/** `key` names what is loaded (the query's inputs as a string): a new key loads again. */
+export function useAsync<T>(load: () => Promise<T>, key: string): AsyncState<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
@@ -35,8 +36,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): Async
         setLoading(false);
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, tick]);
+  }, [key, tick]);
 
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, error, loading, reload, setData };

@@ -29,7 +29,7 @@ export function AlertCenter() {
   const [error, setError] = useState<string | null>(null);
   const list = useAsync(() => alertsApi.list({ state: state || null, severity: severity || null,
     camera_id: camera ? Number(camera) : null, limit: LIMIT, offset }),
-  [state, severity, camera, offset]);
+  JSON.stringify([state, severity, camera, offset]));
   useAlertFeed((m) => {
     if (m.type === 'alert') list.reload();
   });

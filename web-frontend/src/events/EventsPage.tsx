@@ -30,7 +30,7 @@ export function EventsPage() {
     camera_id: camera ? Number(camera) : null, type: type || null,
     start: fromLocalInput(from), end: fromLocalInput(to), limit: LIMIT, offset,
   };
-  const list = useAsync(() => eventsApi.list(query), [camera, type, from, to, offset]);
+  const list = useAsync(() => eventsApi.list(query), JSON.stringify(query));
   const filter = (set: (v: string) => void) => (v: string) => {
     set(v);
     setOffset(0);

@@ -22,7 +22,7 @@ export function LayoutBar({ state, dispatch }: BarProps) {
   const { t } = useTranslation();
   const me = useMe();
   const { can } = useSession();
-  const list = useAsync(() => layoutsApi.list(), []);
+  const list = useAsync(() => layoutsApi.list(), 'layouts');
   const [naming, setNaming] = useState<Naming | null>(null);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const layouts = list.data ?? [];

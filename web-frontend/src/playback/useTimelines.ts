@@ -15,17 +15,20 @@ const LIVE_REFRESH_MS = 15_000;
 
 export function useTimelines(ids: number[], w: TimeWindow): Map<number, CameraTimeline> {
   const [data, setData] = useState<Map<number, CameraTimeline>>(new Map());
-  const key = `${ids.join(',')}|${w.start}|${w.end}`;
+  // The effect depends on the ids' values, not on the array a render happened to build.
+  const idsKey = ids.join(',');
+  const { start, end } = w;
 
   useEffect(() => {
+    const idList = idsKey ? idsKey.split(',').map(Number) : [];
     let abort = new AbortController();
     const load = () => {
       abort.abort();
       abort = new AbortController();
       const signal = abort.signal;
-      Promise.all(ids.map(async (id): Promise<[number, CameraTimeline]> => {
+      Promise.all(idList.map(async (id): Promise<[number, CameraTimeline]> => {
         try {
-          const tl = await camerasApi.timeline(id, new Date(w.start), new Date(w.end), signal);
+          const tl = await camerasApi.timeline(id, new Date(start), new Date(end), signal);
           return [id, { recordings: toSpans(tl.recordings), error: null,
             events: toSpans(tl.events.map((e) => ({ start: e.start, end: e.end, id: e.id }))) }];
         } catch (err) {
@@ -36,15 +39,13 @@ export function useTimelines(ids: number[], w: TimeWindow): Map<number, CameraTi
       }, () => undefined);
     };
     load();
-    const live = w.start <= Date.now() && Date.now() <= w.end;
+    const live = start <= Date.now() && Date.now() <= end;
     const timer = live ? setInterval(load, LIVE_REFRESH_MS) : null;
     return () => {
       abort.abort();
       if (timer) clearInterval(timer);
     };
-    // `key` covers ids and the window.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key]);
+  }, [idsKey, start, end]);
 
   return data;
 }

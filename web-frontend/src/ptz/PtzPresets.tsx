@@ -15,7 +15,7 @@ interface PresetsProps {
 
 export function PtzPresets({ cameraId, disabled, beforeCommand, onMoved }: PresetsProps) {
   const { t } = useTranslation();
-  const presets = useAsync(() => ptz.presets(cameraId), [cameraId]);
+  const presets = useAsync(() => ptz.presets(cameraId), String(cameraId));
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
 

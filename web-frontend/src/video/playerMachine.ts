@@ -42,10 +42,12 @@ export interface PlayerState {
   retryMs: number | null;
   /** Counts entries into `connecting`: one transport run per value. */
   run: number;
+  /** The source (its `sourceKey`) that the last `start` was for. */
+  source: string;
 }
 
 export type PlayerEvent =
-  | { type: 'start'; transport?: Transport }
+  | { type: 'start'; transport?: Transport; source?: string }
   | { type: 'playing' }
   | { type: 'failure'; kind: FailureKind; message?: string }
   | { type: 'retry' }
@@ -70,6 +72,7 @@ export const initialPlayerState: PlayerState = {
   message: null,
   retryMs: null,
   run: 0,
+  source: '',
 };
 
 function wait(s: PlayerState, phase: 'reconnecting' | 'offline', message: string | null) {
@@ -103,7 +106,7 @@ export function playerReducer(s: PlayerState, e: PlayerEvent): PlayerState {
   switch (e.type) {
     case 'start':
       return { ...initialPlayerState, phase: 'connecting', run: s.run + 1,
-        transport: e.transport ?? 'webrtc' };
+        transport: e.transport ?? 'webrtc', source: e.source ?? '' };
     case 'playing':
       if (s.phase !== 'connecting') return s;
       return {

@@ -22,14 +22,17 @@ export function usePlayer(video: RefObject<HTMLVideoElement | null>,
 
   // A new source restarts the machine; no source stops it.
   useEffect(() => {
-    dispatch(key ? { type: 'start', transport: preferredTransport() } : { type: 'stop' });
+    dispatch(key ? { type: 'start', transport: preferredTransport(), source: key }
+      : { type: 'stop' });
     return () => dispatch({ type: 'stop' });
   }, [key]);
 
   // One transport per run: started on entering `connecting`, kept while `playing`, stopped
-  // when the phase leaves both or a new run (fallback, retry, new source) begins.
+  // when the phase leaves both or a new run (fallback, retry, new source) begins. The run is
+  // named by the source its `start` was for, not by the current prop: in the render where the
+  // prop changes, the old run stays until the new `start` is dispatched (no wasted WHEP offer).
   const active = state.phase === 'connecting' || state.phase === 'playing';
-  const runKey = active && key ? `${key}#${state.run}` : '';
+  const runKey = active && key && state.source === key ? `${key}#${state.run}` : '';
   const transport = state.transport;
   useEffect(() => {
     const el = video.current;
@@ -45,9 +48,8 @@ export function usePlayer(video: RefObject<HTMLVideoElement | null>,
       h.stop();
       if (handle.current === h) handle.current = null;
     };
-    // `transport` changes only together with `run`.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [runKey]);
+    // `transport` changes only together with `run`, so it never restarts a run by itself.
+  }, [runKey, transport, video]);
 
   // Waiting phases: retry after the backoff.
   useEffect(() => {
