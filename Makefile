@@ -1,10 +1,21 @@
 # ARGUS — the two commands: `make run` (native stack) and `make test` (full suite).
-.PHONY: run test lint typecheck pytest sync bench-api web-test bench-frontend
+.PHONY: run logs status test lint typecheck pytest sync bench-api web-test bench-frontend
 
 UV ?= uv
 
+# Data directory of the native stack (databases, secrets, recordings, logs/, run/status.json).
+ARGUS_RUN_DATA ?= data
+
 run:
-	bash scripts/run.sh
+	ARGUS_RUN_DATA=$(ARGUS_RUN_DATA) bash scripts/run.sh
+
+# Every service's log, newest lines first, then followed (one "==> file <==" header per switch).
+logs:
+	tail -n 20 -F $(ARGUS_RUN_DATA)/logs/*.log
+
+# Each service of a running `make run`: pid, state, restarts, uptime.
+status:
+	@.venv/bin/python scripts/run_stack.py status --data-dir $(ARGUS_RUN_DATA)
 
 sync:
 	$(UV) sync --frozen --quiet
@@ -13,7 +24,7 @@ lint: sync
 	.venv/bin/ruff check .
 
 typecheck: sync
-	.venv/bin/mypy libs/argus-common/src management-service/src camera-simulator/src recording-service/src streaming-service/src ai-analysis-service/src
+	.venv/bin/mypy libs/argus-common/src management-service/src camera-simulator/src recording-service/src streaming-service/src ai-analysis-service/src libs/argus-testkit/src
 
 pytest: sync
 	.venv/bin/pytest -q -p no:cacheprovider

@@ -1,29 +1,28 @@
-"""The demo cameras of ``make run``: the simulator with two cameras, registered once."""
+"""The demo cameras of ``make run`` and the Compose demo profile: the simulator's cam1 and
+cam2, registered in management once."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 
 import httpx
 
-if TYPE_CHECKING:
-    from run_stack import Stack
-
 RTSP_PORT = int(os.environ.get("CAMSIM_RTSP_PORT", "8554"))
 ONVIF_PORT = int(os.environ.get("CAMSIM_ONVIF_PORT", "8100"))
-DEMO = [
-    {"name": "Demo camera 1 (PTZ)", "path": "cam1", "onvif_port": ONVIF_PORT, "has_ptz": True},
-    {"name": "Demo camera 2", "path": "cam2", "onvif_port": ONVIF_PORT + 1, "has_ptz": False},
+DEMO: list[dict[str, Any]] = [
+    {"name": "Demo camera 1 (PTZ)", "path": "cam1", "onvif_offset": 0, "has_ptz": True},
+    {"name": "Demo camera 2", "path": "cam2", "onvif_offset": 1, "has_ptz": False},
 ]
 
 
 def register_demo_cameras(
-    api: str, username: str, password: str, camera_host: str = "127.0.0.1"
+    api: str, username: str, password: str, camera_host: str = "127.0.0.1",
+    rtsp_port: int = RTSP_PORT, onvif_port: int = ONVIF_PORT,
 ) -> None:
-    """Add the demo cameras through the API unless cameras with those names exist."""
+    """Add the demo cameras through the API unless cameras with those names exist
+    (the simulator's cam1 has ONVIF at ``onvif_port``, cam2 at the next port)."""
     with httpx.Client(base_url=api, timeout=10) as client:
         token = client.post("/api/v1/auth/login", data={"username": username,
                                                         "password": password})
@@ -38,30 +37,17 @@ def register_demo_cameras(
                 continue
             body = {
                 "name": cam["name"],
-                "stream_url": f"rtsp://{camera_host}:{RTSP_PORT}/{cam['path']}/main",
-                "sub_stream_url": f"rtsp://{camera_host}:{RTSP_PORT}/{cam['path']}/sub",
-                "onvif_host": camera_host,
-                "onvif_port": cam["onvif_port"],
+                "stream_url": f"rtsp://{camera_host}:{rtsp_port}/{cam['path']}/main",
+                "sub_stream_url": f"rtsp://{camera_host}:{rtsp_port}/{cam['path']}/sub",
                 "has_ptz": cam["has_ptz"],
                 "username": "admin",
                 "password": "admin",
             }
+            if onvif_port:
+                body |= {"onvif_host": camera_host,
+                         "onvif_port": onvif_port + int(cam["onvif_offset"])}
             resp = client.post("/api/v1/cameras", json=body, headers=headers)
-            print(f"  registered {cam['name']}: HTTP {resp.status_code}")
-
-
-def start_demo_cameras(stack: Stack, env: dict[str, str], api: str) -> None:
-    binary = shutil.which("argus-camsim", path=env["PATH"])
-    if binary is None:
-        print("  camera simulator not installed; no demo cameras")
-        return
-    stack.start("camera-simulator", [
-        binary, "--cameras", "2", "--rtsp-port", str(RTSP_PORT), "--onvif-port", str(ONVIF_PORT),
-        "--auth", "digest", "--username", "admin", "--password", "admin",
-        "--resolution", "1280x720", "--discovery",
-    ], env)
-    time.sleep(1.0)
-    register_demo_cameras(api, env["ARGUS_ADMIN_USERNAME"], env["ARGUS_ADMIN_PASSWORD"])
+            print(f"  registered {cam['name']}: HTTP {resp.status_code}", flush=True)
 
 
 def main() -> None:
