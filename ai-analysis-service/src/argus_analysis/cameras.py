@@ -3,14 +3,14 @@ settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from argus_analysis.detect.base import Algorithm, DetectorConfig
 from argus_analysis.detect.geometry import to_polygons
-from argus_common.media import with_userinfo
+from argus_common.cameras import Camera
 
 Point = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
 Polygon = Annotated[list[Point], Field(min_length=3, max_length=64)]
@@ -50,55 +50,28 @@ class MotionSettings(BaseModel):
         )
 
 
-@dataclass(frozen=True)
-class CameraConfig:
-    """One camera as ``GET /internal/cameras`` describes it. The password never shows in
-    ``repr`` and the stored URLs never hold userinfo."""
+class CameraConfig(Camera):
+    """One camera as ``GET /internal/cameras`` describes it (``argus_common.cameras``); the
+    analyser pulls the sub-stream when there is one."""
 
-    id: int
-    name: str
-    stream_url: str
-    sub_stream_url: str | None
-    username: str | None
-    password: str | None = field(repr=False)
-    enabled: bool
-    analysis: MotionSettings
-    connect_timeout_s: float
-    read_timeout_s: float
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> CameraConfig:
-        """Build from an internal API item (unknown fields ignored)."""
-        return cls(
-            id=int(data["id"]),
-            name=str(data.get("name", "")),
-            stream_url=str(data["stream_url"]),
-            sub_stream_url=data.get("sub_stream_url") or None,
-            username=data.get("username") or None,
-            password=data.get("password") or None,
-            enabled=bool(data.get("enabled", True)),
-            analysis=MotionSettings.parse(data.get("analysis")),
-            connect_timeout_s=float(data.get("connect_timeout_s", 5.0)),
-            read_timeout_s=float(data.get("read_timeout_s", 3.0)),
-        )
+    @cached_property
+    def motion(self) -> MotionSettings:
+        """The camera's ``analysis`` settings, parsed (malformed: the disabled defaults)."""
+        return MotionSettings.parse(self.analysis)
 
     @property
     def wants_analysis(self) -> bool:
-        return self.enabled and self.analysis.enabled
+        """Enabled, with motion analysis turned on."""
+        return self.enabled and self.motion.enabled
 
     def analysed_url(self, prefer_sub: bool = True) -> str:
         """The URL analysed (the sub-stream when there is one), without credentials."""
-        if prefer_sub and self.sub_stream_url:
-            return self.sub_stream_url
-        return self.stream_url
+        return self.stream(prefer_sub)
 
     def source_url(self, prefer_sub: bool = True) -> str:
         """``analysed_url`` with the credentials as userinfo. Never log it."""
-        return with_userinfo(self.analysed_url(prefer_sub), self.username, self.password)
+        return super().source_url(prefer_sub)
 
     def connection_key(self, prefer_sub: bool = True) -> tuple[Any, ...]:
         """Everything whose change needs the camera's connection restarted."""
-        return (
-            self.analysed_url(prefer_sub), self.username, self.password,
-            self.connect_timeout_s, self.read_timeout_s,
-        )
+        return super().connection_key(prefer_sub)

@@ -6,15 +6,13 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
+from argus_analysis.cameras import Polygon
 from argus_common.retry import parse_backoff
 from argus_common.settings import ArgusSettings
-
-Point = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
-Polygon = Annotated[list[Point], Field(min_length=3, max_length=64)]
 
 # The camera simulator burns its stamp and clock into the top quarter of the picture
 # (argus_camsim.stamp.OVERLAY_RECT_NORM); real cameras put their OSD clock there too.

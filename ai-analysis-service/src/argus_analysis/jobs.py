@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from argus_analysis.detect.select import DeviceChoice
 from argus_analysis.filejob import JobFailed, JobInput, JobProgress, analyse_inputs
-from argus_analysis.management import ManagementClient, Refused
+from argus_analysis.management import AnalysisManagement
 from argus_analysis.metrics import JOBS
 from argus_analysis.pipeline import AnalysisParams
 from argus_analysis.source import DecoderOptions
@@ -30,6 +30,7 @@ from argus_analysis.worker import Output
 from argus_common.bus import RedisBus
 from argus_common.errors import Unavailable
 from argus_common.events import ANALYSIS_JOBS_GROUP, STREAM_ANALYSIS_JOBS, AnalysisJobRequest
+from argus_common.management import Refused
 
 log = structlog.get_logger("argus.analysis.jobs")
 
@@ -43,7 +44,7 @@ class JobRunner:
     """Consumes the job stream and runs up to ``concurrency`` jobs at once."""
 
     def __init__(
-        self, bus: RedisBus, management: ManagementClient, consumer: str,
+        self, bus: RedisBus, management: AnalysisManagement, consumer: str,
         recordings_dir: Path, choice: DeviceChoice, params: Params,
         decoder: DecoderOptions, sink: Callable[[Output], None], concurrency: int = 1,
     ) -> None:

@@ -9,6 +9,7 @@ JPEG. A message id is reused on every retry, so a retried event is stored once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +18,14 @@ import structlog
 
 from argus_analysis.detect.base import MotionResult
 from argus_analysis.detect.debounce import Transition
-from argus_analysis.management import ManagementClient, Refused
+from argus_analysis.management import AnalysisManagement
 from argus_analysis.metrics import DECODE_TO_EVENT, EVENTS, FRAME_TO_EVENT
 from argus_analysis.results import to_datetime
 from argus_analysis.snapshot import encode_jpeg
 from argus_common.errors import Unavailable
 from argus_common.events import EventMessage
+from argus_common.management import Refused
+from argus_common.retry import Backoff, retry
 
 log = structlog.get_logger("argus.analysis.reporter")
 
@@ -49,7 +52,7 @@ class EventReporter:
     """Posts the motion events of every camera, in order per camera."""
 
     def __init__(
-        self, management: ManagementClient, instance_id: str, snapshot_quality: int,
+        self, management: AnalysisManagement, instance_id: str, snapshot_quality: int,
         snapshot_max_width: int,
     ) -> None:
         self.management = management
@@ -93,19 +96,19 @@ class EventReporter:
 
     async def _post(self, message: EventMessage) -> int | None:
         """Post with retries while management is unavailable; None if it never took it."""
-        for delay in (*RETRY_S, None):
-            try:
-                return await self.management.report_event(message)
-            except Refused as exc:
-                log.warning("motion_event_refused", camera_id=message.camera_id,
-                            type=message.type, status=exc.status)
-                return None
-            except Unavailable as exc:
-                if delay is None:
-                    break
-                log.warning("motion_event_retry", camera_id=message.camera_id,
-                            detail=str(exc), retry_s=delay)
-                await asyncio.sleep(delay)
+        try:
+            return await retry(
+                functools.partial(self.management.report_event, message),
+                attempts=len(RETRY_S) + 1, backoff=Backoff(steps=RETRY_S),
+                retry_on=(Unavailable,), event="motion_event_retry",
+                log=log.bind(camera_id=message.camera_id),
+            )
+        except Refused as exc:
+            log.warning("motion_event_refused", camera_id=message.camera_id,
+                        type=message.type, status=exc.status)
+        except Unavailable:
+            log.warning("motion_event_not_reported", camera_id=message.camera_id,
+                        type=message.type)
         return None
 
     def _payload(self, report: MotionReport) -> dict[str, Any]:
@@ -155,14 +158,11 @@ class EventReporter:
             jpeg = await asyncio.to_thread(
                 encode_jpeg, frame, self.snapshot_quality, self.snapshot_max_width
             )
-            for delay in (*RETRY_S[:4], None):
-                try:
-                    await self.management.upload_snapshot(event_id, jpeg)
-                    return
-                except Unavailable:
-                    if delay is None:
-                        raise
-                    await asyncio.sleep(delay)
+            await retry(
+                functools.partial(self.management.upload_snapshot, event_id, jpeg),
+                attempts=5, backoff=Backoff(steps=RETRY_S[:4]), retry_on=(Unavailable,),
+                event="snapshot_retry", log=log.bind(camera_id=camera_id),
+            )
         except Exception as exc:
             log.warning("snapshot_failed", camera_id=camera_id, event_id=event_id,
                         error=type(exc).__name__)

@@ -29,6 +29,7 @@ from argus_common.events import (
     AnalysisFrame,
     MotionBox,
 )
+from argus_common.retry import Backoff, keep_running
 
 log = structlog.get_logger("argus.analysis.results")
 
@@ -118,7 +119,6 @@ class ResultWriter:
         self._wake = asyncio.Event()
         self._listeners = True
         self._next_probe = 0.0
-        self._warned_at = 0.0
 
     def add(
         self, camera_id: int | None, session_id: str, a: FrameAnalysis, event_id: int | None,
@@ -140,21 +140,19 @@ class ResultWriter:
         return len(self._rows) + len(self._live)
 
     async def run(self) -> None:
-        """Send what is queued until cancelled."""
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if time.monotonic() - self._warned_at > 10:
-                    self._warned_at = time.monotonic()
-                    log.warning("results_not_sent", error=type(exc).__name__,
-                                pending=len(self._rows))
-                await asyncio.sleep(1.0)
-                self._wake.set()
+        """Send what is queued until cancelled; while Redis is away, again after 1 s, 2 s,
+        4 s… up to 10 s (one warning each)."""
+        await keep_running(self._send_when_woken, event="results_not_sent", log=log,
+                           backoff=Backoff(1.0, 10.0))
+
+    async def _send_when_woken(self) -> None:
+        await self._wake.wait()
+        self._wake.clear()
+        try:
+            await self.flush()
+        except Exception:
+            self._wake.set()  # what was not sent goes with the next try
+            raise
 
     async def flush(self) -> None:
         """One pipeline with every queued live frame and stored row."""

@@ -9,24 +9,24 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from argus_analysis.cameras import CameraConfig, MotionSettings
+from argus_analysis.cameras import MotionSettings
 from argus_analysis.config import Settings
 from argus_analysis.detect.base import NO_MOTION
 from argus_analysis.detect.select import DeviceChoice
 from argus_analysis.jobs import JobRunner
-from argus_analysis.management import ManagementClient, Refused
+from argus_analysis.management import AnalysisManagement
 from argus_analysis.metrics import FPS, FRAMES
 from argus_analysis.outbox import Outbox
-from argus_analysis.pipeline import AnalysisParams, Analyzer
+from argus_analysis.pipeline import AnalysisParams
 from argus_analysis.reporter import EventReporter, MotionReport
 from argus_analysis.results import ResultWriter, RowPicker
 from argus_analysis.source import DecoderOptions
-from argus_analysis.supervisor import Supervisor
-from argus_analysis.worker import CameraWorker, Output, WorkerOptions
+from argus_analysis.supervisor import AnalysisCrew, analysis_supervisor
+from argus_analysis.worker import Output, WorkerOptions
 from argus_common.bus import RedisBus
-from argus_common.errors import Unavailable
-from argus_common.events import CHANNEL_CAMERAS, CameraChanged
+from argus_common.camera_sync import CameraSync
 from argus_common.leases import Leases
+from argus_common.retry import Backoff, keep_running
 
 log = structlog.get_logger("argus.analysis")
 _RETRY_S = 2.0
@@ -41,11 +41,9 @@ class AnalysisService:
         self.choice = choice
         self.redis = Redis.from_url(settings.redis_url)
         self.bus = RedisBus(self.redis, settings.redis_namespace)
-        self.management = ManagementClient(settings.management_url, settings.internal_api_key)
+        self.management = AnalysisManagement(settings.management_url, settings.internal_api_key)
         self.leases = Leases(self.redis, settings.redis_namespace, "analysis",
                              settings.instance_id, settings.lease_ttl_s)
-        self.supervisor = Supervisor(self.leases, self._start_worker, self._reconfigure,
-                                     settings.lease_ttl_s)
         self.results = ResultWriter(
             self.bus, RowPicker(settings.results_summary_s, settings.results_motion_frames),
             settings.publish_frames,
@@ -59,6 +57,12 @@ class AnalysisService:
             prefer_sub=settings.prefer_sub_stream,
             backoff_s=tuple(settings.backoff_steps), max_lag_s=settings.max_lag_s,
         )
+        self.supervisor = analysis_supervisor(
+            self.leases, AnalysisCrew(choice, self.params, self.worker_options, self._sink),
+            settings.lease_ttl_s,
+        )
+        self.cameras = CameraSync(self.management, self.supervisor, self.bus,
+                                  settings.camera_refresh_s)
         self._outbox: Outbox[Output] | None = None
         self.jobs: JobRunner | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -77,21 +81,6 @@ class AnalysisService:
     def _sink(self, output: Output) -> None:
         assert self._outbox is not None
         self._outbox.put(output)
-
-    def _start_worker(self, camera: CameraConfig) -> CameraWorker:
-        analyzer = Analyzer(self.choice, self.params(camera.analysis))
-        worker = CameraWorker(camera, analyzer, self.worker_options, self._sink)
-        worker.start()
-        return worker
-
-    def _reconfigure(self, worker: CameraWorker, camera: CameraConfig) -> bool:
-        """Apply new settings to a running worker; False when it must reconnect."""
-        prefer = self.settings.prefer_sub_stream
-        if worker.camera.connection_key(prefer) != camera.connection_key(prefer):
-            return False
-        worker.camera = camera
-        worker.analyzer.configure(self.params(camera.analysis))
-        return True
 
     # -- outputs of the workers (on the loop) --------------------------------------------
     def _drain(self, batch: list[Output]) -> None:
@@ -120,39 +109,6 @@ class AnalysisService:
                                                   a.width, a.height))
 
     # -- loops ---------------------------------------------------------------------------
-    async def _load_cameras(self) -> None:
-        """Full camera list from management; retried until it answers, then periodic."""
-        while True:
-            try:
-                self.supervisor.set_cameras(await self.management.cameras())
-                for camera in list(self.supervisor.desired.values()):
-                    await self.supervisor.camera_changed(camera.id, camera)
-                delay = self.settings.camera_refresh_s
-            except (Unavailable, Refused) as exc:
-                log.warning("cameras_unavailable", detail=str(exc))
-                delay = _RETRY_S
-            await asyncio.sleep(delay)
-
-    async def _camera_changes(self) -> None:
-        while True:
-            try:
-                async for _channel, raw in self.bus.subscribe(CHANNEL_CAMERAS):
-                    try:
-                        msg = CameraChanged.model_validate_json(raw)
-                    except ValueError:
-                        continue
-                    if msg.camera_id is None:
-                        continue
-                    camera = None
-                    if msg.action != "deleted":
-                        camera = await self.management.camera(msg.camera_id)
-                    await self.supervisor.camera_changed(msg.camera_id, camera)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("camera_changes_failed", error=type(exc).__name__)
-                await asyncio.sleep(_RETRY_S)
-
     async def _fps(self) -> None:
         """``argus_analysis_fps`` and ``argus_analysis_frames_total`` from the workers'
         plain counters (the frame path itself never touches Prometheus)."""
@@ -160,9 +116,12 @@ class AnalysisService:
         while True:
             await asyncio.sleep(_FPS_EVERY_S)
             now = time.monotonic()
-            for camera_id, worker in list(self.supervisor.owned.items()):
-                frames = worker.frames
+            for camera_id, owned in list(self.supervisor.owned.items()):
+                if owned.worker is None:  # still starting
+                    continue
+                frames = owned.worker.frames
                 before, at = seen.get(camera_id, (frames, now - _FPS_EVERY_S))
+                before = min(before, frames)  # a restarted worker counts from 0
                 label = str(camera_id)
                 FPS.labels(label).set(round((frames - before) / max(now - at, 1e-3), 2))
                 if frames > before:
@@ -174,14 +133,8 @@ class AnalysisService:
 
     async def _jobs(self) -> None:
         assert self.jobs is not None
-        while True:
-            try:
-                await self.jobs.run()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("job_consumer_failed", error=type(exc).__name__)
-                await asyncio.sleep(_RETRY_S)
+        await keep_running(self.jobs.run, event="job_consumer_failed", log=log,
+                           backoff=Backoff(steps=[_RETRY_S]))
 
     async def readiness(self) -> list[str]:
         """What keeps the analyser from being ready (empty: ready)."""
@@ -201,7 +154,10 @@ class AnalysisService:
             "device": self.choice.device, "backend": self.choice.backend,
             "desired": sorted(self.supervisor.desired),
             "owned": sorted(self.supervisor.owned),
-            "connected": sorted(c for c, w in self.supervisor.owned.items() if w.connected),
+            "connected": sorted(
+                c for c, o in self.supervisor.owned.items()
+                if o.worker is not None and o.worker.connected
+            ),
             "live_instances": self.supervisor.live_instances,
             "jobs_running": len(self.jobs.running) if self.jobs else 0,
         }
@@ -216,7 +172,7 @@ class AnalysisService:
             s.job_concurrency,
         )
         for coro in (
-            self._load_cameras(), self._camera_changes(), self.supervisor.run(),
+            self.cameras.reload_forever(), self.cameras.follow_changes(), self.supervisor.run(),
             self.results.run(), self._fps(), self._jobs(),
         ):
             self._tasks.append(asyncio.create_task(coro))
@@ -241,5 +197,5 @@ class AnalysisService:
             await self.leases.leave()
         except Exception as exc:
             log.warning("leave_failed", error=type(exc).__name__)
-        await self.management.close()
+        await self.management.aclose()
         await self.redis.aclose()

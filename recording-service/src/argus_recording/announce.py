@@ -14,6 +14,7 @@ import structlog
 
 from argus_common.bus import RedisBus
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
+from argus_common.retry import Backoff, retry_until_done
 from argus_recording.metrics import ANNOUNCE_BACKLOG, SEGMENTS
 from argus_recording.writer import ClosedSegment
 
@@ -53,13 +54,12 @@ class Announcer:
     async def announce(self, segment: ClosedSegment) -> None:
         """Announce now, retrying until Redis takes it."""
         message = to_message(segment)
-        while True:
-            try:
-                await self.bus.add(STREAM_SEGMENTS, message)
-                break
-            except Exception as exc:
-                log.warning("announce_failed", path=segment.relpath, error=type(exc).__name__)
-                await asyncio.sleep(_RETRY_S)
+
+        async def add() -> None:
+            await self.bus.add(STREAM_SEGMENTS, message)
+
+        await retry_until_done(add, event="announce_failed", backoff=Backoff(steps=[_RETRY_S]),
+                               log=log, path=segment.relpath)
         SEGMENTS.labels(str(segment.camera_id), message.kind).inc()
         log.info("segment_closed", camera_id=segment.camera_id, path=segment.relpath,
                  duration_s=message.duration, bytes=segment.bytes, kind=message.kind)

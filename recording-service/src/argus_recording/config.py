@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from argus_common.retry import parse_backoff
 from argus_common.settings import ArgusSettings
 
 
@@ -48,15 +49,13 @@ class Settings(ArgusSettings):
     @field_validator("backoff")
     @classmethod
     def _backoff_steps(cls, value: str) -> str:
-        steps = [float(p) for p in value.split(",") if p.strip()]
-        if not steps or any(s <= 0 or s > 300 for s in steps):
-            raise ValueError("RECORDING_BACKOFF_S: comma-separated seconds, each in (0, 300]")
+        parse_backoff(value)
         return value
 
     @property
     def backoff_steps(self) -> list[float]:
         """Reconnect delays in seconds; the last one repeats."""
-        return [float(p) for p in self.backoff.split(",") if p.strip()]
+        return parse_backoff(self.backoff)
 
 
 @lru_cache

@@ -7,13 +7,14 @@ deletes the key and the instance's entry in ``<ns>:recorders`` so that no alert 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
 
 import structlog
 from redis.asyncio import Redis
+
+from argus_common.retry import every
 
 log = structlog.get_logger("argus.recording.heartbeat")
 
@@ -45,14 +46,8 @@ class Heartbeat:
         await self.redis.set(self.key, self.document(), px=TTL_MS)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.beat()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("heartbeat_failed", error=type(exc).__name__)
-            await asyncio.sleep(INTERVAL_S)
+        """Beat every ``INTERVAL_S`` until cancelled (a failed beat is logged)."""
+        await every(INTERVAL_S, self.beat, event="heartbeat_failed", log=log)
 
     async def leave(self) -> None:
         """Clean shutdown: no ``recorder.down`` for a recorder that stopped on purpose."""

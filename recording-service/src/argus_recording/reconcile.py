@@ -16,7 +16,7 @@ import structlog
 
 from argus_recording.announce import Announcer
 from argus_recording.layout import list_segments
-from argus_recording.management import ManagementClient
+from argus_recording.management import RecordingManagement
 from argus_recording.metrics import ADOPTED
 from argus_recording.retention import delete_files
 from argus_recording.salvage import salvage
@@ -25,7 +25,7 @@ log = structlog.get_logger("argus.recording.reconcile")
 
 
 async def reconcile_camera(
-    camera_id: int, default_kind: str, root: Path, management: ManagementClient,
+    camera_id: int, default_kind: str, root: Path, management: RecordingManagement,
     announcer: Announcer, durable: bool,
 ) -> None:
     """Make the files of ``camera_id`` and the index agree."""

@@ -20,9 +20,10 @@ import structlog
 
 from argus_common.events import EventMessage
 from argus_common.leases import Leases
+from argus_common.retry import every
 from argus_recording.config import Settings
 from argus_recording.layout import fsync_dir, safe_path
-from argus_recording.management import ManagementClient, PurgeItem
+from argus_recording.management import PurgeItem, RecordingManagement
 from argus_recording.metrics import DISK_FREE, DISK_TOTAL, PURGED
 
 log = structlog.get_logger("argus.recording.retention")
@@ -80,7 +81,7 @@ class Retention:
     """The retention loop of one recorder (acts only while it holds the lease)."""
 
     def __init__(
-        self, settings: Settings, management: ManagementClient, leases: Leases,
+        self, settings: Settings, management: RecordingManagement, leases: Leases,
         report: Callable[[EventMessage], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
@@ -97,14 +98,9 @@ class Retention:
                 "post_roll_s": self.settings.post_roll_s + 5.0}
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("retention_failed", error=type(exc).__name__, detail=str(exc)[:200])
-            await asyncio.sleep(self.settings.disk_check_interval_s)
+        """A tick every ``disk_check_interval_s`` until cancelled (a failed one is logged)."""
+        await every(self.settings.disk_check_interval_s, self.tick, event="retention_failed",
+                    log=log)
 
     async def tick(self) -> None:
         usage = await asyncio.to_thread(shutil.disk_usage, self.root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import tempfile
 from typing import Any
@@ -11,23 +12,20 @@ import structlog
 from redis.asyncio import Redis
 
 from argus_common.bus import RedisBus
+from argus_common.camera_sync import CameraSync
 from argus_common.errors import Unavailable
-from argus_common.events import (
-    CHANNEL_CAMERAS,
-    SEGMENTS_GROUP,
-    STREAM_SEGMENTS,
-    CameraChanged,
-    EventMessage,
-)
+from argus_common.events import SEGMENTS_GROUP, STREAM_SEGMENTS, EventMessage
 from argus_common.leases import Leases
+from argus_common.management import Refused
+from argus_common.retry import Backoff, keep_running, retry, retry_until_done
 from argus_recording.announce import Announcer
 from argus_recording.cameras import CameraConfig
 from argus_recording.config import Settings
 from argus_recording.heartbeat import Heartbeat
-from argus_recording.management import ManagementClient
+from argus_recording.management import RecordingManagement
 from argus_recording.reconcile import reconcile_camera
 from argus_recording.retention import Retention
-from argus_recording.supervisor import Supervisor
+from argus_recording.supervisor import RecordingCrew, recording_supervisor
 from argus_recording.triggers import Triggers, apply_message
 from argus_recording.window import EventWindow
 from argus_recording.worker import CameraWorker, WorkerSettings
@@ -45,13 +43,16 @@ class RecordingService:
         self.root = settings.recordings_dir
         self.redis = Redis.from_url(settings.redis_url)
         self.bus = RedisBus(self.redis, settings.redis_namespace)
-        self.management = ManagementClient(settings.management_url, settings.internal_api_key)
+        self.management = RecordingManagement(settings.management_url, settings.internal_api_key)
         self.announcer = Announcer(self.bus)
         self.leases = Leases(self.redis, settings.redis_namespace, "recording",
                              settings.instance_id, settings.lease_ttl_s)
-        self.supervisor = Supervisor(
-            self.leases, self._start_worker, self._prepare, self._window, settings.lease_ttl_s
+        self.supervisor = recording_supervisor(
+            self.leases, RecordingCrew(self._start_worker, self._prepare, self._window),
+            settings.lease_ttl_s,
         )
+        self.cameras = CameraSync(self.management, self.supervisor, self.bus,
+                                  settings.camera_refresh_s)
         self.triggers = Triggers(
             self.bus, settings.instance_id, self._route_event,
             lookback_s=settings.event_max_s + settings.post_roll_s + settings.pre_roll_s,
@@ -103,15 +104,16 @@ class RecordingService:
         away (an event is a notice, not a record: the recording itself never waits)."""
         while True:
             message = await self._events.get()
-            for attempt in range(5):
-                try:
-                    await self.management.report_event(message)
-                    break
-                except Unavailable:
-                    await asyncio.sleep(1.0 + attempt)
-            else:
-                log.warning("event_not_reported", type=message.type,
-                            camera_id=message.camera_id)
+            try:
+                await retry(
+                    functools.partial(self.management.report_event, message), attempts=5,
+                    backoff=Backoff(steps=[1, 2, 3, 4]), retry_on=(Unavailable,),
+                    event="event_post_retry", log=log,
+                )
+            except Unavailable:
+                log.warning("event_not_reported", type=message.type, camera_id=message.camera_id)
+            except Refused as exc:
+                log.warning("event_refused", status=exc.status, type=message.type)
             self._events.task_done()
 
     def _camera_lists(self) -> tuple[list[int], list[int]]:
@@ -139,70 +141,31 @@ class RecordingService:
 
     def _route_event(self, message: EventMessage) -> None:
         assert message.camera_id is not None
-        owned = self.supervisor.handle(message.camera_id)
+        owned = self.supervisor.get(message.camera_id)
         if owned is None:
             return
         if message.type == "rtmp.publish" and owned.worker is not None:
             owned.worker.wake()
         if owned.camera.recording_mode == "events":
-            apply_message(owned.window, message)
+            apply_message(owned.state, message)
 
     # -- loops ---------------------------------------------------------------------------
-    async def _load_cameras(self) -> None:
-        """Full camera list from management; retried until it answers, then periodic."""
-        while True:
-            try:
-                self.supervisor.set_cameras(await self.management.cameras())
-                for camera in self.supervisor.desired.values():
-                    await self.supervisor.camera_changed(camera.id, camera)
-                delay = self.settings.camera_refresh_s
-            except Unavailable as exc:
-                log.warning("cameras_unavailable", detail=str(exc))
-                delay = _RETRY_S
-            await asyncio.sleep(delay)
-
-    async def _camera_changes(self) -> None:
-        while True:
-            try:
-                async for _channel, raw in self.bus.subscribe(CHANNEL_CAMERAS):
-                    try:
-                        msg = CameraChanged.model_validate_json(raw)
-                    except ValueError:
-                        continue
-                    if msg.camera_id is None:
-                        continue
-                    camera = None
-                    if msg.action != "deleted":
-                        camera = await self.management.camera(msg.camera_id)
-                    await self.supervisor.camera_changed(msg.camera_id, camera)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("camera_changes_failed", error=type(exc).__name__)
-                await asyncio.sleep(_RETRY_S)
-
     async def _consume_events(self) -> None:
-        while True:
-            try:
-                # The live list comes straight from Redis: at start the supervisor has not
-                # looked yet, and an empty list would remove every other recorder's group.
-                await self.triggers.remove_stale_groups(await self.leases.heartbeat())
-                await self.triggers.run()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("event_consumer_failed", error=type(exc).__name__)
-                await asyncio.sleep(_RETRY_S)
+        async def consume() -> None:
+            # The live list comes straight from Redis: at start the supervisor has not
+            # looked yet, and an empty list would remove every other recorder's group.
+            await self.triggers.remove_stale_groups(await self.leases.heartbeat())
+            await self.triggers.run()
+
+        await keep_running(consume, event="event_consumer_failed", log=log,
+                           backoff=Backoff(steps=[_RETRY_S]))
 
     async def _ensure_index_group(self) -> None:
         # From the stream's start: segments announced before management first ran are kept.
-        while True:
-            try:
-                await self.bus.ensure_group(STREAM_SEGMENTS, SEGMENTS_GROUP, start="0")
-                return
-            except Exception as exc:
-                log.warning("redis_unavailable", error=type(exc).__name__)
-                await asyncio.sleep(_RETRY_S)
+        await retry_until_done(
+            lambda: self.bus.ensure_group(STREAM_SEGMENTS, SEGMENTS_GROUP, start="0"),
+            event="redis_unavailable", backoff=Backoff(steps=[_RETRY_S]), log=log,
+        )
 
     async def readiness(self) -> list[str]:
         """What keeps the recorder from being ready (empty: ready)."""
@@ -235,7 +198,7 @@ class RecordingService:
         self._announcing = asyncio.create_task(self.announcer.run())
         self._posting = asyncio.create_task(self._post_events())
         for coro in (
-            self._load_cameras(), self._camera_changes(), self.supervisor.run(),
+            self.cameras.reload_forever(), self.cameras.follow_changes(), self.supervisor.run(),
             self._consume_events(), self.retention.run(), self.heartbeat.run(),
         ):
             self._tasks.append(asyncio.create_task(coro))
@@ -263,7 +226,7 @@ class RecordingService:
                 await coro
             except Exception as exc:
                 log.warning("shutdown_step_failed", error=type(exc).__name__)
-        await self.management.close()
+        await self.management.aclose()
         await self.redis.aclose()
 
 

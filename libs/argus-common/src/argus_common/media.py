@@ -14,19 +14,22 @@ STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "
 
 
 def with_userinfo(url: str, username: str | None, password: str | None) -> str:
-    """``url`` with ``username:password@`` inserted, both percent-encoded so that ``@``,
-    ``:`` or ``/`` in a password cannot break the URL (FFmpeg decodes them). The result
-    holds a secret: never log it (``argus_common.logging.redact_url``)."""
-    if not username:
-        return url
+    """``url`` with ``username:password@`` as its userinfo, both percent-encoded so that
+    ``@``, ``:`` or ``/`` in a password cannot end the userinfo early (FFmpeg and our RTSP
+    client decode them). Userinfo already in ``url`` is replaced (removed when there is no
+    ``username``). The result holds a secret: never log it (``argus_common.logging.redact_url``)."""
     parts = urlsplit(url)
     hostport = parts.netloc.rpartition("@")[2]
-    userinfo = quote(username, safe="")
-    if password:
-        userinfo += ":" + quote(password, safe="")
-    return urlunsplit(
-        (parts.scheme, f"{userinfo}@{hostport}", parts.path, parts.query, parts.fragment)
-    )
+    if not username:
+        if hostport == parts.netloc:
+            return url
+        netloc = hostport
+    else:
+        userinfo = quote(username, safe="")
+        if password:
+            userinfo += ":" + quote(password, safe="")
+        netloc = f"{userinfo}@{hostport}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def is_stream(url: str) -> bool:

@@ -135,3 +135,52 @@ async def retry(
             logger.info(event, error=type(exc).__name__, attempt=attempt, retry_s=round(delay, 3))
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def retry_until_done(
+    call: Callable[[], Awaitable[T]],
+    *,
+    event: str,
+    backoff: Backoff | None = None,
+    log: structlog.typing.FilteringBoundLogger | None = None,
+    **context: object,
+) -> T:
+    """``await call()`` until it succeeds, for work that must happen however long a
+    dependency is away (announcing a finished recording). Each failure is logged as
+    ``event`` (its type only) with the delay; ``CancelledError`` is never caught."""
+    delays = backoff or Backoff()
+    logger = log or _log
+    while True:
+        try:
+            return await call()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            delay = delays.next()
+            logger.warning(event, error=type(exc).__name__, retry_s=round(delay, 3), **context)
+            await asyncio.sleep(delay)
+
+
+async def every(
+    period_s: float,
+    body: Callable[[], Awaitable[object]],
+    *,
+    event: str,
+    log: structlog.typing.FilteringBoundLogger | None = None,
+    **context: object,
+) -> NoReturn:
+    """Run ``body()`` now and then every ``period_s`` for ever (a heartbeat, a periodic
+    check). A failure is logged as ``event`` (its type only) and the next run comes after
+    the same period; ``CancelledError`` is never caught."""
+    if period_s <= 0:
+        raise ValueError("every: period_s must be positive")
+
+    async def once() -> None:
+        try:
+            await body()
+        finally:
+            await asyncio.sleep(period_s)
+
+    # The period is the delay after a success and after a failure alike.
+    await keep_running(once, event=event, backoff=Backoff(steps=[period_s]), log=log, **context)
+
