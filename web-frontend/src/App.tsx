@@ -1,7 +1,8 @@
 /** Routes of the console; everything below the login needs a session. */
 
 import { useTranslation } from 'react-i18next';
-import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
+import type { ReactNode } from 'react';
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { AuditLog } from './admin/AuditLog';
 import { CamerasAdmin } from './admin/CamerasAdmin';
 import { RtmpKeys } from './admin/RtmpKeys';
@@ -11,6 +12,7 @@ import { EmergencyBanner } from './alerts/EmergencyBanner';
 import { Toasts } from './alerts/Toasts';
 import { LoginPage } from './auth/LoginPage';
 import { SessionProvider, useSession } from './auth/session';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { AlertCenter } from './events/AlertCenter';
 import { EventsPage } from './events/EventsPage';
 import { CamerasProvider } from './live/cameras';
@@ -20,6 +22,12 @@ import { AdminLayout } from './shell/AdminLayout';
 import { firstAdminPath } from './shell/adminRoutes';
 import { NotFound, RequirePermission } from './shell/Guards';
 import { Header } from './shell/Header';
+
+/** A page's render error shows Retry in place of the page; another route starts clean. */
+function RouteBoundary({ children }: { children: ReactNode }) {
+  const { pathname } = useLocation();
+  return <ErrorBoundary resetKey={pathname}>{children}</ErrorBoundary>;
+}
 
 function Console() {
   const { can } = useSession();
@@ -31,7 +39,7 @@ function Console() {
           <Header />
           <EmergencyBanner />
           <main className="content" id="main">
-            <Routes>
+            <RouteBoundary><Routes>
               <Route path="/" element={<Navigate to="/live" replace />} />
               <Route path="/live" element={<LiveView />} />
               <Route path="/playback" element={<RequirePermission permission="recordings:read">
@@ -53,7 +61,7 @@ function Console() {
                   <AuditLog /></RequirePermission>} />
               </Route>
               <Route path="*" element={<NotFound />} />
-            </Routes>
+            </Routes></RouteBoundary>
           </main>
           <Toasts />
         </div>

@@ -31,6 +31,11 @@ export const en = {
     forbiddenTitle: 'Not available', forbidden: 'Your role does not give access to this page.',
     notFoundTitle: 'Page not found', backToLive: 'Back to live view',
   },
+  errors: {
+    pageTitle: 'Something went wrong', retry: 'Retry',
+    pageFailed: 'This page stopped because of an error. The rest of the console still works.',
+    tileTitle: 'Video tile', tileFailed: 'This tile stopped because of an error.',
+  },
   nav: { live: 'Live', playback: 'Playback', events: 'Events', admin: 'Administration' },
   badge: {
     live: 'Live', playback: 'Playback', connecting: 'Connecting', reconnecting: 'Reconnecting', offline: 'Offline',

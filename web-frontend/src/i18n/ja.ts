@@ -36,6 +36,11 @@ export const ja: Dictionary = {
     forbiddenTitle: '利用できません', forbidden: 'このページを表示する権限がありません。',
     notFoundTitle: 'ページが見つかりません', backToLive: 'ライブ表示に戻る',
   },
+  errors: {
+    pageTitle: 'エラーが発生しました', retry: '再試行',
+    pageFailed: 'エラーのためこのページを表示できません。コンソールのほかの機能は使えます。',
+    tileTitle: '映像タイル', tileFailed: 'エラーのためこのタイルは停止しました。',
+  },
   nav: { live: 'ライブ', playback: '再生', events: 'イベント', admin: '管理' },
   badge: {
     live: 'ライブ', playback: '再生中', connecting: '接続中', reconnecting: '再接続中', offline: 'オフライン',

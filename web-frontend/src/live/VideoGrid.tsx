@@ -3,11 +3,14 @@
 import { useState, type DragEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Camera } from '../api/types';
+import { ErrorBoundary } from '../components/ErrorBoundary';
 import { IconPlus } from '../components/icons';
 import { CameraPicker } from './CameraPicker';
 import { CameraTile } from './CameraTile';
 import { CAMERA_MIME, CELL_MIME, dropId } from './dnd';
 import { streamFor, type GridAction, type GridState } from './layoutState';
+
+const TILE_RETRY_MS = 15_000;
 
 interface GridProps {
   state: GridState;
@@ -54,8 +57,11 @@ export function VideoGrid({ state, dispatch, byId }: GridProps) {
             </div>
           );
         }
+        // One tile's render error leaves the other tiles playing; it retries by itself.
         return (
-          <CameraTile key={cell} camera={camera} cell={cell}
+          <ErrorBoundary key={cell} variant="tile" resetKey={camera.id} label={camera.name}
+            autoRetryMs={TILE_RETRY_MS}>
+          <CameraTile camera={camera} cell={cell}
             stream={streamFor(state, cell, Boolean(camera.sub_stream_url))}
             enlarged={state.enlarged === cell} selected={state.selected === cell}
             onSelect={() => dispatch({ type: 'select', cell })}
@@ -63,6 +69,7 @@ export function VideoGrid({ state, dispatch, byId }: GridProps) {
               cell: state.enlarged === cell ? null : cell })}
             onRemove={() => dispatch({ type: 'clear', cell })}
             onDrop={drop(cell)} />
+          </ErrorBoundary>
         );
       })}
       {picking !== null && (
