@@ -25,6 +25,7 @@ from argus_streaming.hls.router import router as hls_router
 from argus_streaming.hls.sessions import HlsManager
 from argus_streaming.live.manager import SourceManager
 from argus_streaming.vod.router import router as vod_router
+from argus_streaming.webrtc import compat
 from argus_streaming.webrtc.codecs import install_h264_profiles
 from argus_streaming.webrtc.peer import restrict_ice_addresses
 from argus_streaming.webrtc.router import router as whep_router
@@ -39,6 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # First: refuses to start on aiortc/aioice versions compat was not written for.
+        # Process-wide and idempotent; not undone at shutdown (other apps of the process,
+        # such as a test's second service, may still use it).
+        compat.install()
         install_h264_profiles()
         restrict_ice_addresses(settings.ice_address_list())
         own_dir = not settings.hls_dir

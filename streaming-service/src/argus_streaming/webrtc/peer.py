@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 
-import aioice.ice
 import structlog
 from aiortc import (
     RTCConfiguration,
@@ -14,12 +13,12 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.sdp import candidate_from_sdp
 
 from argus_common.errors import BadRequest
 from argus_streaming.config import Settings
 from argus_streaming.tasks import spawn
 from argus_streaming.webrtc.codecs import h264_preferences
+from argus_streaming.webrtc.compat import candidate_from_sdp, set_host_addresses
 from argus_streaming.webrtc.ice import ice_port_range
 from argus_streaming.webrtc.sdp import (
     PLAYOUT_DELAY_URI,
@@ -41,15 +40,8 @@ _AUDIO_CAPS = {
 
 def restrict_ice_addresses(addresses: list[str]) -> None:
     """Offer host candidates on ``addresses`` only (empty: aioice's default, every
-    interface but loopback). aioice has no option for it, so its lookup is replaced."""
-    if not addresses:
-        return
-    wanted = list(addresses)
-
-    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return [a for a in wanted if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
-
-    aioice.ice.get_host_addresses = host_addresses
+    interface but loopback). Process-wide; needs ``compat.install()``."""
+    set_host_addresses(addresses)
 
 
 def ice_servers(settings: Settings) -> list[RTCIceServer]:

@@ -10,8 +10,9 @@ ICE, DTLS, RTCP (reports, NACK, PLI) and SDP; only the RTP loop is replaced:
   copied for each packet with its sequence number and marker bit patched in;
 - the frame's SRTP packets leave in one UDP GSO ``sendmsg`` where the kernel allows it.
 
-It relies on private state of aiortc's ``RTCRtpSender`` (the version is pinned in
-``uv.lock``); ``test_units.py`` checks the packets a receiver gets from it.
+The loop plugs into aiortc through ``compat.RtpLoopSender``, which holds every use of the
+sender's private state (the versions are pinned in ``uv.lock`` and checked at start);
+``test_sender.py`` checks the packets a receiver gets from it.
 """
 
 from __future__ import annotations
@@ -19,21 +20,25 @@ from __future__ import annotations
 import asyncio
 import struct
 import traceback
-from typing import Any
 
 import structlog
-from aiortc import RTCRtpCodecParameters, RTCRtpSender
-from aiortc import clock as rtc_clock
-from aiortc.mediastreams import MediaStreamError
-from aiortc.rtp import RtpPacket, wrap_rtx
-from aiortc.utils import random16, random32, uint16_add, uint32_add
+from aiortc import MediaStreamError, RTCRtpCodecParameters, RTCRtpSender
 
+from argus_streaming.webrtc.compat import (
+    RtpLoopSender,
+    RtpPacket,
+    current_ntp_time,
+    random16,
+    random32,
+    uint16_add,
+    uint32_add,
+    wrap_rtx,
+)
 from argus_streaming.webrtc.tracks import RelayVideoTrack
 from argus_streaming.webrtc.udp import DatagramOut
 
 log = structlog.get_logger("argus.streaming.sender")
 _HISTORY = 1024  # packets kept for NACK retransmission (about 2.5 s at 4 Mbit/s)
-_P = "_RTCRtpSender__"  # prefix of RTCRtpSender's private attributes
 
 
 def playout_delay(max_ms: int) -> bytes:
@@ -64,11 +69,11 @@ def add_extension(header: bytes, ext_id: int, value: bytes) -> bytes:
             + struct.pack("!H", len(elements) // 4) + elements)
 
 
-class PassThroughSender(RTCRtpSender):
+class PassThroughSender(RtpLoopSender):
     """An ``RTCRtpSender`` for a ``RelayVideoTrack`` (see the module docstring)."""
 
-    _history: dict[int, bytes]
-    _extra: tuple[int, bytes] | None
+    history: dict[int, bytes]  # plain RTP packets sent, by sequence number modulo _HISTORY
+    extension: tuple[int, bytes] | None
 
     @classmethod
     def adopt(cls, sender: RTCRtpSender, extension: tuple[int, bytes] | None = None) -> None:
@@ -77,20 +82,14 @@ class PassThroughSender(RTCRtpSender):
         ``extension`` (id, value) is added to every packet: the playout-delay hint, which
         aiortc does not know.
         """
-        sender.__class__ = cls
-        assert isinstance(sender, PassThroughSender)
-        sender._history = {}
-        sender._extra = extension
+        own = cls.take_over(sender)
+        own.history = {}
+        own.extension = extension
 
-    def _get(self, name: str) -> Any:
-        return getattr(self, _P + name)
-
-    def _set(self, name: str, value: Any) -> None:
-        setattr(self, _P + name, value)
-
-    async def _run_rtp(self, codec: RTCRtpCodecParameters) -> None:
-        self._get("rtp_started").set()
-        track = self._get("track")
+    async def run_rtp(self, codec: RTCRtpCodecParameters) -> None:
+        """Send the track's access units until it ends, DTLS closes or the task is
+        cancelled."""
+        track = self.track
         out: DatagramOut | None = None
         try:
             if not isinstance(track, RelayVideoTrack):
@@ -100,25 +99,26 @@ class PassThroughSender(RTCRtpSender):
             srtp_protect = None
             seq = random16()
             ts_origin = random32()
-            ext_map = self._get("rtp_header_extensions_map")
-            mid = self._get("mid")
-            history = self._history
+            ext_map = self.header_extensions
+            mid = self.mid
+            ssrc = self.rtp_ssrc
+            history = self.history
             octets = packets = 0
             while True:
                 unit, ts = await track.next_unit()
                 if dtls.state != "connected":
                     raise ConnectionError("DTLS transport is not connected")
                 if srtp_protect is None:
-                    srtp_protect = dtls._tx_srtp.protect
+                    srtp_protect = self.srtp_protect()
                 out = self._output(out)
                 timestamp = uint32_add(ts_origin, ts)
                 header = RtpPacket(payload_type=payload_type, sequence_number=0,
-                                   timestamp=timestamp, ssrc=self._ssrc)
-                header.extensions.abs_send_time = (rtc_clock.current_ntp_time() >> 14) & 0xFFFFFF
+                                   timestamp=timestamp, ssrc=ssrc)
+                header.extensions.abs_send_time = (current_ntp_time() >> 14) & 0xFFFFFF
                 header.extensions.mid = mid
                 template = header.serialize(ext_map)
-                if self._extra is not None:
-                    template = add_extension(template, *self._extra)
+                if self.extension is not None:
+                    template = add_extension(template, *self.extension)
                 payloads = unit.rtp_payloads()
                 last = len(payloads) - 1
                 datagrams = []
@@ -135,11 +135,7 @@ class PassThroughSender(RTCRtpSender):
                     seq = uint16_add(seq, 1)
                 out.send(datagrams)
                 packets += len(payloads)
-                # What RTCP sender reports and getStats() read.
-                self._set("ntp_timestamp", rtc_clock.current_ntp_time())
-                self._set("rtp_timestamp", timestamp)
-                self._set("octet_count", octets)
-                self._set("packet_count", packets)
+                self.record_sent(timestamp, octets, packets)
         except (asyncio.CancelledError, ConnectionError, MediaStreamError):
             pass
         except Exception:
@@ -147,36 +143,28 @@ class PassThroughSender(RTCRtpSender):
         finally:
             if out is not None:
                 out.close()
-            if track is not None:
-                track.stop()
-            self._set("track", None)
-            self._get("rtp_exited").set()
 
     def _output(self, current: DatagramOut | None) -> DatagramOut:
         """The sender for the ICE pair in use (it may change while the session lives)."""
-        pair = self.transport.transport._connection._nominated.get(1)
-        if pair is None:
+        route = self.nominated_route()
+        if route is None:
             raise ConnectionError("no ICE pair is nominated")
-        transport = pair.protocol.transport
-        if current is not None and current.transport is transport \
-                and current.addr == pair.remote_addr:
+        transport, addr = route
+        if current is not None and current.transport is transport and current.addr == addr:
             return current
         if current is not None:
             current.close()
-        return DatagramOut(transport, pair.remote_addr)
+        return DatagramOut(transport, addr)
 
-    async def _retransmit(self, sequence_number: int) -> None:
+    async def retransmit(self, sequence_number: int) -> None:
         """Answer a NACK from the packets sent (over RTX when it was negotiated)."""
-        plain = self._history.get(sequence_number % _HISTORY)
+        plain = self.history.get(sequence_number % _HISTORY)
         if plain is None or struct.unpack_from("!H", plain, 2)[0] != sequence_number:
             return
-        rtx_pt = self._get("rtx_payload_type")
+        rtx_pt = self.rtx_payload_type
         if rtx_pt is None:
             return  # resending under the same sequence number is refused by SRTP anyway
-        ext_map = self._get("rtp_header_extensions_map")
-        packet = RtpPacket.parse(plain, ext_map)
-        rtx_seq = self._get("rtx_sequence_number")
-        packet = wrap_rtx(packet, payload_type=rtx_pt, sequence_number=rtx_seq,
-                          ssrc=self._rtx_ssrc)
-        self._set("rtx_sequence_number", uint16_add(rtx_seq, 1))
-        await self.transport._send_rtp(packet.serialize(ext_map))
+        ext_map = self.header_extensions
+        packet = wrap_rtx(RtpPacket.parse(plain, ext_map), payload_type=rtx_pt,
+                          sequence_number=self.next_rtx_sequence_number(), ssrc=self.rtx_ssrc)
+        await self.send_rtp(packet.serialize(ext_map))
