@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from argus_management.liveness import httpauth
+from argus_common.rtsp import auth as httpauth
 from argus_management.liveness.onvif_probe import probe_onvif
 from argus_management.liveness.probes import ProbeTarget, probe_camera
 from argus_management.liveness.rtsp_probe import probe_rtsp, strip_userinfo

@@ -23,11 +23,18 @@ tells a stalled stream. ``RtspClient(url, on_rtp).start()`` does setup and play 
 when the handler is known up front.
 """
 
-from argus_common.rtsp.client import PlayingTrack, Response, RtspClient, split_credentials
+from argus_common.rtsp.client import (
+    PlayingTrack,
+    Response,
+    RtspClient,
+    split_credentials,
+    strip_userinfo,
+)
 from argus_common.rtsp.demux import RtpDemux
 from argus_common.rtsp.errors import (
     RtspAuthFailed,
     RtspError,
+    RtspRefused,
     RtspTimeout,
     RtspUnreachable,
     RtspUnsupported,
@@ -44,10 +51,12 @@ __all__ = [
     "RtspAuthFailed",
     "RtspClient",
     "RtspError",
+    "RtspRefused",
     "RtspTimeout",
     "RtspUnreachable",
     "RtspUnsupported",
     "SdpTrack",
     "StreamInfo",
     "split_credentials",
+    "strip_userinfo",
 ]

@@ -1,9 +1,10 @@
-"""A small asyncio RTSP client (RFC 2326): DESCRIBE, SETUP over TCP interleaved, PLAY.
+"""A small asyncio RTSP client (RFC 2326): OPTIONS, DESCRIBE, SETUP over TCP interleaved,
+PLAY, keepalive, TEARDOWN.
 
 RTP packets are handed to ``on_rtp`` synchronously from ``data_received``, so an access unit
 can be completed and fanned out within the same event-loop callback that read its last
 packet. Credentials are used only to build ``Authorization`` headers; the URLs kept here
-and in any message have no userinfo.
+and every error message have no userinfo.
 """
 
 from __future__ import annotations
@@ -13,36 +14,27 @@ import contextlib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from argus_common.rtsp.auth import Authenticator
 from argus_common.rtsp.errors import (
     RtspAuthFailed,
     RtspError,
+    RtspRefused,
     RtspTimeout,
     RtspUnreachable,
     RtspUnsupported,
 )
+from argus_common.rtsp.protocol import Response, RtpHandler, RtspProtocol, _drop
 from argus_common.rtsp.sdp import SdpTrack, control_url, parse_sdp
 
-RtpHandler = Callable[[int, bytes], None]
-_MAX_BUFFER = 8 * 1024 * 1024
+__all__ = ["USER_AGENT", "PlayingTrack", "Response", "RtpHandler", "RtspClient",
+           "split_credentials", "strip_userinfo"]
+
 USER_AGENT = "argus"
-
-
-@dataclass
-class Response:
-    """One RTSP response."""
-
-    status: int
-    reason: str
-    headers: dict[str, list[str]]
-    body: bytes
-
-    def header(self, name: str, default: str = "") -> str:
-        values = self.headers.get(name.lower())
-        return values[0] if values else default
+DEFAULT_PORT = 554
+MIN_SESSION_TIMEOUT_S = 1.0  # a camera announcing less (or 0) gets keepalives this often
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -56,91 +48,9 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     return clean, unquote(user), unquote(password) if sep else None
 
 
-def _drop(channel: int, packet: bytes) -> None:
-    """The RTP handler of a client nobody reads media from yet."""
-
-
-class _Protocol(asyncio.Protocol):
-    """Splits the TCP byte stream into RTSP responses and interleaved RTP/RTCP frames."""
-
-    def __init__(self, on_rtp: RtpHandler) -> None:
-        self.on_rtp = on_rtp
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-        self.responses: asyncio.Queue[Response] = asyncio.Queue()
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.last_data = 0.0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement asyncio.Transport without subclassing it.
-        self.transport = cast(asyncio.Transport, transport)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError, AttributeError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def data_received(self, data: bytes) -> None:
-        buf = self.buffer
-        buf += data
-        self.last_data = asyncio.get_running_loop().time()
-        pos = 0
-        n = len(buf)
-        while pos < n:
-            if buf[pos] == 0x24:  # '$' channel length payload
-                if n - pos < 4:
-                    break
-                size = (buf[pos + 2] << 8) | buf[pos + 3]
-                if n - pos < 4 + size:
-                    break
-                channel = buf[pos + 1]
-                self.on_rtp(channel, bytes(buf[pos + 4 : pos + 4 + size]))
-                pos += 4 + size
-                continue
-            end = buf.find(b"\r\n\r\n", pos)
-            if end < 0:
-                if n - pos > 65536:
-                    self._fail()
-                    return
-                break
-            head = bytes(buf[pos:end]).decode("latin-1")
-            lines = head.split("\r\n")
-            if not lines[0].startswith("RTSP/"):
-                # Not a response (a server request or garbage): skip the line.
-                nl = buf.find(b"\r\n", pos)
-                pos = nl + 2 if 0 <= nl < end else end + 4
-                continue
-            headers: dict[str, list[str]] = {}
-            for line in lines[1:]:
-                key, _, value = line.partition(":")
-                headers.setdefault(key.strip().lower(), []).append(value.strip())
-            try:
-                length = int(headers.get("content-length", ["0"])[0])
-            except ValueError:
-                length = 0
-            if n - (end + 4) < length:
-                break
-            body = bytes(buf[end + 4 : end + 4 + length])
-            pos = end + 4 + length
-            parts = lines[0].split(" ", 2)
-            try:
-                status = int(parts[1])
-            except (IndexError, ValueError):
-                status = 0
-            self.responses.put_nowait(
-                Response(status, parts[2] if len(parts) > 2 else "", headers, body)
-            )
-        if pos:
-            del buf[:pos]
-        if len(buf) > _MAX_BUFFER:
-            self._fail()
-
-    def _fail(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+def strip_userinfo(url: str) -> str:
+    """``url`` without ``user:pass@`` (what a request line or a log may carry)."""
+    return split_credentials(url)[0]
 
 
 @dataclass
@@ -152,37 +62,53 @@ class PlayingTrack:
 
 
 class RtspClient:
-    """One RTSP session to one camera stream."""
+    """One RTSP session to one camera stream (see the package docstring for its use)."""
 
     def __init__(
         self,
         url: str,
         on_rtp: RtpHandler | None = None,
         *,
+        username: str | None = None,
+        password: str | None = None,
         connect_timeout_s: float = 5.0,
         request_timeout_s: float = 5.0,
         want_audio: Callable[[SdpTrack], bool] = lambda _: False,
         user_agent: str = USER_AGENT,
+        keepalive: bool = True,
+        rcvbuf: int | None = None,
     ) -> None:
-        self.url, user, password = split_credentials(url)
-        self._auth = Authenticator(user or "", password or "") if user is not None else None
+        self.url, user, pw = split_credentials(url)
+        if username is not None:
+            user, pw = username, password
+        self._auth = Authenticator(user, pw or "") if user is not None else None
         self._on_rtp: RtpHandler = on_rtp or _drop
-        self.user_agent = user_agent
         self.connect_timeout_s = connect_timeout_s
         self.request_timeout_s = request_timeout_s
         self._want_audio = want_audio
-        self._proto: _Protocol | None = None
+        self.user_agent = user_agent
+        self._keepalive_enabled = keepalive
+        self._rcvbuf = rcvbuf
+        self._proto: RtspProtocol | None = None
         self._cseq = 0
         self._session: str | None = None
         self.session_timeout_s = 60.0
         self.tracks: list[PlayingTrack] = []
+        self.sdp_tracks: list[SdpTrack] = []
         self._keepalive: asyncio.Task[None] | None = None
         self._base = self.url
+        self.keepalive_method = "GET_PARAMETER"
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def authenticator(self) -> Authenticator | None:
+        """The credentials' authenticator (None without credentials)."""
+        return self._auth
 
     @property
     def closed(self) -> asyncio.Future[None]:
         """Resolves when the TCP connection ends."""
-        assert self._proto is not None
+        assert self._proto is not None, "not connected"
         return self._proto.closed
 
     @property
@@ -203,6 +129,92 @@ class RtspClient:
         """Loop time of the last bytes received."""
         return self._proto.last_data if self._proto else 0.0
 
+    @property
+    def base_url(self) -> str:
+        """The content base of the session (no userinfo)."""
+        return self._base
+
+    def pause_reading(self, paused: bool = True) -> None:
+        """Stop (or resume) reading the socket: the camera's sends back up (flow control)."""
+        if self._proto is not None and self._proto.transport is not None:
+            if paused:
+                self._proto.transport.pause_reading()
+            else:
+                self._proto.transport.resume_reading()
+
+    # -- connection ------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Open the TCP connection (done by every request when needed)."""
+        parts = urlsplit(self.url)
+        try:
+            host, port = parts.hostname, parts.port or DEFAULT_PORT
+        except ValueError:
+            raise RtspUnsupported("malformed camera URL") from None
+        if parts.scheme.lower() != "rtsp" or not host:
+            raise RtspUnsupported("only rtsp:// URLs are supported")
+        loop = asyncio.get_running_loop()
+        sock: socket.socket | None = None
+        try:
+            async with asyncio.timeout(self.connect_timeout_s):
+                if self._rcvbuf is not None:
+                    sock = await self._small_buffer_socket(host, port)
+                    _, proto = await loop.create_connection(
+                        lambda: RtspProtocol(self._on_rtp), sock=sock)
+                else:
+                    _, proto = await loop.create_connection(
+                        lambda: RtspProtocol(self._on_rtp), host, port)
+        except TimeoutError:
+            if sock is not None:
+                sock.close()
+            raise RtspTimeout(f"camera did not accept a connection within "
+                              f"{self.connect_timeout_s:g} s") from None
+        except ConnectionRefusedError:
+            raise RtspRefused("camera refused the connection") from None
+        except socket.gaierror:
+            raise RtspUnreachable("camera host name does not resolve") from None
+        except OSError as exc:
+            if sock is not None:
+                sock.close()
+            raise RtspUnreachable(f"cannot connect to camera: "
+                                  f"{exc.strerror or type(exc).__name__}") from None
+        self._proto = proto
+
+    async def _small_buffer_socket(self, host: str, port: int) -> socket.socket:
+        # The receive buffer must be set before connecting to bound the TCP window.
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)
+        family, kind, proto, _, addr = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf or 0)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, addr)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    # -- requests --------------------------------------------------------------------------
+    async def options(self) -> Response:
+        """OPTIONS on the URL; raises :class:`RtspError` unless the camera answers 2xx."""
+        return await self._request("OPTIONS", self.url, {})
+
+    async def describe(self) -> Response:
+        """DESCRIBE the URL; the SDP tracks land in :attr:`sdp_tracks`. Raises
+        :class:`RtspError` unless the camera answers 2xx."""
+        resp = await self._request("DESCRIBE", self.url, {"Accept": "application/sdp"})
+        base = resp.header("content-base") or resp.header("content-location") or self.url
+        self._base = strip_userinfo(base)
+        self.sdp_tracks = parse_sdp(resp.body.decode("utf-8", "replace"))
+        return resp
+
+    async def request(
+        self, method: str, uri: str | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
+        """Send one request (answering one authentication challenge) and return the
+        answer whatever its status. Raises only when no answer came."""
+        return await self._request(method, uri or self._base, headers or {}, expect_ok=False)
+
     async def start(self) -> list[PlayingTrack]:
         """Connect, DESCRIBE, SETUP the H.264 track (and audio if wanted), PLAY."""
         tracks = await self.setup()
@@ -211,83 +223,98 @@ class RtspClient:
 
     async def setup(self) -> list[PlayingTrack]:
         """Connect, DESCRIBE and SETUP the H.264 track (and audio if wanted), not PLAY."""
-        parts = urlsplit(self.url)
-        if parts.scheme.lower() != "rtsp" or not parts.hostname:
-            raise RtspUnsupported("only rtsp:// URLs are supported")
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                _, proto = await loop.create_connection(
-                    lambda: _Protocol(self._on_rtp), parts.hostname, parts.port or 554
-                )
-        except TimeoutError:
-            raise RtspTimeout(f"camera did not accept a connection within "
-                              f"{self.connect_timeout_s:g} s") from None
-        except OSError as exc:
-            raise RtspUnreachable(f"cannot connect to camera: {exc.strerror or exc}") from None
-        self._proto = proto
-        resp = await self._request("DESCRIBE", self.url, {"Accept": "application/sdp"})
-        base = resp.header("content-base") or resp.header("content-location") or self.url
-        base, _, _ = split_credentials(base)
-        sdp_tracks = parse_sdp(resp.body.decode("utf-8", "replace"))
-        video = next((t for t in sdp_tracks if t.kind == "video"), None)
+        await self.describe()
+        video = next((t for t in self.sdp_tracks if t.kind == "video"), None)
         if video is None or video.codec != "h264":
             raise RtspUnsupported("the stream has no H.264 video track")
         chosen = [video]
-        audio = next((t for t in sdp_tracks if t.kind == "audio"), None)
+        audio = next((t for t in self.sdp_tracks if t.kind == "audio"), None)
         if audio is not None and self._want_audio(audio):
             chosen.append(audio)
         for i, track in enumerate(chosen):
             channel = 2 * i
             headers = {"Transport": f"RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1}"}
-            resp = await self._request("SETUP", control_url(base, track.control), headers)
-            session = resp.header("session")
-            if session:
-                sid, _, params = session.partition(";")
-                self._session = sid.strip()
-                for p in params.split(";"):
-                    key, _, value = p.strip().partition("=")
-                    if key.lower() == "timeout":
-                        with contextlib.suppress(ValueError):
-                            self.session_timeout_s = max(5.0, float(value))
+            resp = await self._request("SETUP", control_url(self._base, track.control), headers)
+            self._take_session(resp.header("session"))
             self.tracks.append(PlayingTrack(track, channel))
-        self._base = base
         return self.tracks
 
-    async def play(self) -> None:
-        """PLAY the tracks set up by :meth:`setup`; media flows to ``on_rtp`` from now on."""
-        base = self._base
-        await self._request("PLAY", base, {"Range": "npt=0.000-"})
-        self._keepalive = asyncio.create_task(self._keep_alive(base), name="rtsp-keepalive")
+    def _take_session(self, session: str) -> None:
+        if not session:
+            return
+        sid, _, params = session.partition(";")
+        self._session = sid.strip()
+        for p in params.split(";"):
+            key, _, value = p.strip().partition("=")
+            if key.lower() == "timeout":
+                with contextlib.suppress(ValueError):
+                    self.session_timeout_s = max(MIN_SESSION_TIMEOUT_S, float(value))
 
-    async def _keep_alive(self, base: str) -> None:
-        # Cameras end sessions that show no sign of life within their timeout.
-        with contextlib.suppress(RtspError, asyncio.CancelledError):
-            while True:
+    async def play(self) -> None:
+        """PLAY the tracks set up by :meth:`setup`; media flows to ``on_rtp`` from now on,
+        and keepalives go out within the session timeout the camera announced."""
+        await self._request("PLAY", self._base, {"Range": "npt=0.000-"})
+        if self._keepalive_enabled and self._keepalive is None:
+            self._keepalive = asyncio.create_task(self._keep_alive(), name="rtsp-keepalive")
+
+    async def keepalive(self) -> None:
+        """Send one keepalive now (GET_PARAMETER, or OPTIONS for cameras without it)."""
+        resp = await self._request(self.keepalive_method, self._base, {}, expect_ok=False)
+        if resp.status in (405, 451, 501) and self.keepalive_method != "OPTIONS":
+            self.keepalive_method = "OPTIONS"
+            await self._request("OPTIONS", self._base, {}, expect_ok=False)
+
+    async def _keep_alive(self) -> None:
+        # Cameras end sessions that show no sign of life within their timeout; half of it
+        # leaves room for a slow answer.
+        with contextlib.suppress(RtspError):
+            for _ in range(10_000_000):  # bounded by the session's life, not a count
                 await asyncio.sleep(self.session_timeout_s / 2)
-                await self._request("GET_PARAMETER", base, {}, expect_ok=False)
+                await self.keepalive()
 
     async def _request(
         self, method: str, uri: str, headers: dict[str, str], *, expect_ok: bool = True
     ) -> Response:
-        for attempt in range(2):
+        resp = await self._send(method, uri, headers)
+        if resp.status == 401 and self._auth is not None:
+            if not self._auth.challenge(resp.headers.get("www-authenticate", [])):
+                raise RtspAuthFailed("camera offers no supported authentication scheme (401)",
+                                     reason="unsupported")
+            if not self._usable(resp) and self._session is None:
+                # Some cameras hang up after a 401: answer the challenge on a new connection.
+                self._drop_connection()
             resp = await self._send(method, uri, headers)
-            if resp.status == 401 and attempt == 0 and self._auth is not None:
-                if self._auth.challenge(resp.headers.get("www-authenticate", [])):
-                    continue
+            if resp.status in (401, 403) and expect_ok:
+                raise RtspAuthFailed(
+                    f"camera refused the credentials ({self._auth.scheme}, {resp.status})",
+                    status=resp.status, reason="refused", scheme=self._auth.scheme)
+        if expect_ok and not 200 <= resp.status < 300:
             if resp.status == 401:
-                raise RtspAuthFailed("camera refused the credentials (401)")
-            if expect_ok and not 200 <= resp.status < 300:
-                if resp.status == 404:
-                    raise RtspUnsupported("camera has no such stream (404)")
-                raise RtspError(f"camera answered {method} with {resp.status} {resp.reason}")
-            return resp
-        raise RtspAuthFailed("camera refused the credentials")
+                raise RtspAuthFailed("camera requires credentials (401)", reason="required")
+            if resp.status == 403:
+                raise RtspAuthFailed("camera forbids access (403)", status=403,
+                                     reason="forbidden")
+            if resp.status == 404:
+                raise RtspUnsupported("camera has no such stream (404)", status=404)
+            raise RtspError(f"camera answered {method} with {resp.status} {resp.reason}",
+                            status=resp.status)
+        return resp
+
+    def _usable(self, resp: Response) -> bool:
+        proto = self._proto
+        return (proto is not None and proto.usable
+                and resp.header("connection").lower() != "close")
+
+    def _drop_connection(self) -> None:
+        if self._proto is not None:
+            self._proto.abort()
+            self._proto = None
 
     async def _send(self, method: str, uri: str, headers: dict[str, str]) -> Response:
+        if self._proto is None:
+            await self.connect()
         proto = self._proto
-        if proto is None or proto.transport is None or proto.transport.is_closing():
-            raise RtspUnreachable("connection to camera closed")
+        assert proto is not None
         self._cseq += 1
         lines = [f"{method} {uri} RTSP/1.0", f"CSeq: {self._cseq}",
                  f"User-Agent: {self.user_agent}"]
@@ -296,7 +323,8 @@ class RtspClient:
         if self._auth is not None and (value := self._auth.header(method, uri)):
             lines.append(f"Authorization: {value}")
         lines += [f"{k}: {v}" for k, v in headers.items()]
-        proto.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        if not proto.send("\r\n".join(lines) + "\r\n\r\n"):
+            raise RtspUnreachable("connection to camera closed")
         get = asyncio.ensure_future(proto.responses.get())
         try:
             waiting: list[asyncio.Future[Any]] = [get, proto.closed]
@@ -313,6 +341,13 @@ class RtspClient:
             raise RtspUnreachable(f"camera closed the connection during {method}")
         raise RtspTimeout(f"camera did not answer {method} within {self.request_timeout_s:g} s")
 
+    # -- the end ---------------------------------------------------------------------------
+    def abort(self) -> None:
+        """Close the connection at once, without TEARDOWN."""
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        self._drop_connection()
+
     async def close(self) -> None:
         """TEARDOWN (best effort) and close the connection."""
         if self._keepalive is not None:
@@ -322,12 +357,12 @@ class RtspClient:
         proto = self._proto
         if proto is None or proto.transport is None:
             return
-        if not proto.transport.is_closing() and self._session:
+        if proto.usable and self._session:
             # Best effort and without waiting for the answer: the camera frees the session
             # at once instead of after its timeout.
-            lines = [f"TEARDOWN {self.url} RTSP/1.0", f"CSeq: {self._cseq + 1}",
-                     f"Session: {self._session}"]
-            if self._auth is not None and (v := self._auth.header("TEARDOWN", self.url)):
+            lines = [f"TEARDOWN {self._base} RTSP/1.0", f"CSeq: {self._cseq + 1}",
+                     f"User-Agent: {self.user_agent}", f"Session: {self._session}"]
+            if self._auth is not None and (v := self._auth.header("TEARDOWN", self._base)):
                 lines.append(f"Authorization: {v}")
-            proto.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            proto.send("\r\n".join(lines) + "\r\n\r\n")
         proto.transport.close()
