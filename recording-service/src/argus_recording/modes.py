@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import av
 import structlog
@@ -16,6 +17,7 @@ import structlog
 from argus_recording.clock import MediaClock
 from argus_recording.layout import DirMaker
 from argus_recording.packets import Item
+from argus_recording.params import VideoParams
 from argus_recording.ring import PreRoll
 from argus_recording.window import EventWindow
 from argus_recording.writer import ClosedSegment, SegmentWriter
@@ -23,6 +25,28 @@ from argus_recording.writer import ClosedSegment, SegmentWriter
 log = structlog.get_logger("argus.recording.modes")
 # Keyframes land on whole seconds; float rounding must not push a cut a whole GOP later.
 _EPSILON_MS = 1.0
+
+
+class Segment(Protocol):
+    """An open segment file (writer.py's ``SegmentWriter``, fragments.py's
+    ``FragmentWriter``)."""
+
+    start_wall: float
+    params: VideoParams
+
+    def write(self, item: Item) -> bool: ...
+
+    def video_end_ms(self) -> float: ...
+
+
+class Context(Protocol):
+    """What the recorders need from their ingest: open and finish segments."""
+
+    clock: MediaClock
+
+    def open(self, first: Item, kind: str) -> Any: ...
+
+    def finish(self, writer: Any, end_ms: float) -> None: ...
 
 
 @dataclass
@@ -62,10 +86,10 @@ class ContinuousRecorder:
 
     kind = "continuous"
 
-    def __init__(self, ctx: WriterContext, segment_ms: float) -> None:
+    def __init__(self, ctx: Context, segment_ms: float) -> None:
         self.ctx = ctx
         self.segment_ms = segment_ms
-        self.writer: SegmentWriter | None = None
+        self.writer: Segment | None = None
 
     def on_packet(self, item: Item) -> bool:
         """Write ``item``; False when it could not be (before the first keyframe …)."""
@@ -101,7 +125,7 @@ class EventRecorder:
     kind = "event"
 
     def __init__(
-        self, ctx: WriterContext, window: EventWindow, pre_roll_ms: float, max_ms: float,
+        self, ctx: Context, window: EventWindow, pre_roll_ms: float, max_ms: float,
         slack_ms: float = 3000.0,
     ) -> None:
         self.ctx = ctx
@@ -109,7 +133,7 @@ class EventRecorder:
         self.pre_roll_ms = pre_roll_ms
         self.max_ms = max_ms
         self.ring = PreRoll(pre_roll_ms + slack_ms)
-        self.writer: SegmentWriter | None = None
+        self.writer: Segment | None = None
         self.last_end_ms = 0.0
 
     def on_packet(self, item: Item) -> bool:

@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import av
-
 from argus_recording.params import VideoParams
 
 
 @dataclass(slots=True)
 class Item:
     """One demuxed packet. ``pts``/``dts`` are the original values in the input stream's
-    time base (``tb`` as a float); ``wall_ms`` is its wall-clock time (clock.py)."""
+    time base (``tb`` as a float); ``wall_ms`` is its wall-clock time (clock.py).
+    ``packet`` is an ``av.Packet`` (PyAV ingest) or a ``VideoAU``/``AudioAU`` (rtp_au.py)."""
 
-    packet: av.Packet[Any]
+    packet: Any
     stream_index: int
     is_video: bool
     key: bool

@@ -1,27 +1,35 @@
-"""One thread per recorded camera: connect, demux, remux into segments, reconnect.
+"""One worker per recorded camera: connect, demux, remux into segments, reconnect.
 
-PyAV releases the GIL while it reads from the socket and while it muxes, so a thread per
-camera costs little; the per-packet Python work is kept to a few attribute reads. The
-thread talks to the asyncio loop only through ``WorkerHooks`` (thread-safe callbacks).
+RTSP cameras with H.264 video are read by the shared RTSP client on the recorder's ingest
+loop (rtsp_worker.py, ingest_loop.py), which costs a fraction of FFmpeg's demuxer. RTMP
+publishers and H.265 cameras keep a thread each running PyAV (``PyAvWorker``), which
+releases the GIL while it reads and muxes. Workers talk to the service's loop only
+through ``WorkerHooks`` (thread-safe callbacks).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import structlog
 
 from argus_recording.cameras import CameraConfig
-from argus_recording.clock import MediaClock
+from argus_recording.fragments import FragmentWriter
 from argus_recording.ingest import IngestError, Source, open_source, rtsp_answers
+from argus_recording.ingest_loop import ingest_loop
 from argus_recording.layout import DirMaker
 from argus_recording.metrics import BYTES_WRITTEN, DROPPED_PACKETS, LAG, RECONNECTS
-from argus_recording.modes import ContinuousRecorder, EventRecorder, WriterContext
+from argus_recording.modes import Context, ContinuousRecorder, EventRecorder, WriterContext
+from argus_recording.packets import Item
+from argus_recording.rtsp_worker import record_rtsp
 from argus_recording.salvage import salvage
 from argus_recording.stamping import Stamper
 from argus_recording.window import EventWindow
@@ -30,8 +38,8 @@ from argus_recording.writer import ClosedSegment, SegmentWriter
 log = structlog.get_logger("argus.recording.worker")
 
 
-def _name_os_thread(name: str) -> None:
-    """Give the OS thread the camera's name (``top -H``, /proc/<pid>/task/*/comm)."""
+def name_os_thread(name: str) -> None:
+    """Give the OS thread a name (``top -H``, /proc/<pid>/task/*/comm)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
@@ -59,59 +67,106 @@ class WorkerSettings:
     durable: bool
 
 
-class CameraWorker(threading.Thread):
-    """Records one camera until ``stop()``."""
+class WorkerCore:
+    """What both ingests share for one camera: state, metrics, segment hooks."""
 
     def __init__(
         self, camera: CameraConfig, settings: WorkerSettings, hooks: WorkerHooks,
         window: EventWindow,
     ) -> None:
-        super().__init__(name=f"camera-{camera.id}", daemon=True)
         self.camera = camera
         self.settings = settings
         self.hooks = hooks
         self.window = window
-        self._stop_flag = threading.Event()
-        self._wake_flag = threading.Event()
-        self._state: bool | None = None
-        self._session_up = False
+        self.state: bool | None = None
+        self.session_up = False
         self._warned_audio = False
-        self._dirs = DirMaker(settings.root, settings.durable)
+        self.dirs = DirMaker(settings.root, settings.durable)
         label = str(camera.id)
         self._bytes = BYTES_WRITTEN.labels(label)
         self._lag = LAG.labels(label)
-        self._reconnects = RECONNECTS.labels(label)
+        self.reconnects = RECONNECTS.labels(label)
         self._dropped = {
             r: DROPPED_PACKETS.labels(label, r) for r in ("before_keyframe", "out_of_order")
         }
 
-    def stop(self) -> None:
-        """Ask the thread to finish its segment and exit (within a read timeout)."""
-        self._stop_flag.set()
-        self._wake_flag.set()
-
-    def wake(self) -> None:
-        """Reconnect now if waiting to (an RTMP publisher is back)."""
-        self._wake_flag.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop_flag.is_set()
-
     @property
     def up(self) -> bool:
-        """Whether media is flowing from the camera right now."""
-        return self._state is True
+        return self.state is True
+
+    def set_state(self, up: bool, reason: str, detail: str = "") -> None:
+        if self.state is up:
+            return
+        self.state = up
+        if up:
+            log.info("stream_up", camera_id=self.camera.id)
+        else:
+            log.warning("stream_down", camera_id=self.camera.id, reason=reason, detail=detail)
+        self.hooks.stream_state(self.camera.id, up, reason)
+
+    def backoff_delay(self, attempt: int) -> float:
+        steps = self.settings.backoff_s
+        return steps[min(attempt, len(steps) - 1)]
+
+    def audio_dropped(self, codec: str) -> None:
+        if not self._warned_audio:
+            self._warned_audio = True
+            log.warning("audio_dropped", camera_id=self.camera.id, codec=codec,
+                        detail="MP4 cannot hold this audio codec; video only")
+
+    def on_keyframe(self, item: Item) -> None:
+        """A keyframe was received: media is flowing."""
+        if not self.session_up:
+            self.session_up = True
+            self.set_state(True, "recording")
+        self._lag.set(max(0.0, (item.recv_ms - item.wall_ms) / 1000.0))
+
+    def dropped(self, before_keyframe: bool) -> None:
+        self._dropped["before_keyframe" if before_keyframe else "out_of_order"].inc()
+
+    def make_recorder(self, ctx: Context) -> ContinuousRecorder | EventRecorder:
+        if self.camera.recording_mode == "events":
+            return EventRecorder(
+                ctx, self.window, self.settings.pre_roll_s * 1000,
+                self.settings.event_max_s * 1000,
+            )
+        return ContinuousRecorder(ctx, self.settings.segment_s * 1000)
+
+    def closed(self, segment: ClosedSegment) -> None:
+        self._bytes.inc(segment.bytes)
+        self.hooks.segment_closed(segment)
+
+    def failed(self, writer: SegmentWriter | FragmentWriter, exc: BaseException) -> None:
+        log.error("segment_close_failed", path=writer.relpath, error=type(exc).__name__)
+        kind = "event" if writer.kind == "event" else "continuous"
+        segment = salvage(self.settings.root, writer.relpath, self.camera.id, kind,
+                          self.settings.durable)
+        if segment is not None:
+            self.closed(segment)
+
+
+class PyAvWorker(threading.Thread):
+    """Records one camera through PyAV (RTMP, and RTSP streams that are not H.264)."""
+
+    def __init__(self, core: WorkerCore, stop_flag: threading.Event,
+                 wake_flag: threading.Event) -> None:
+        super().__init__(name=f"camera-{core.camera.id}", daemon=True)
+        self.core = core
+        self.camera = core.camera
+        self.settings = core.settings
+        self._stop_flag = stop_flag
+        self._wake_flag = wake_flag
 
     def run(self) -> None:
-        _name_os_thread(self.name)
+        name_os_thread(self.name)
         structlog.contextvars.bind_contextvars(
             service="recording-service", camera_id=self.camera.id
         )
+        core = self.core
         attempt = 0
         while not self._stop_flag.is_set():
             if attempt:
-                self._reconnects.inc()
+                core.reconnects.inc()
             try:
                 source = open_source(
                     self.camera.source_url(), self.camera.connect_timeout_s,
@@ -119,12 +174,12 @@ class CameraWorker(threading.Thread):
                 )
             except IngestError as exc:
                 log.debug("connect_failed", reason=exc.reason, detail=exc.detail)
-                self._set_state(False, exc.reason, exc.detail)
+                core.set_state(False, exc.reason, exc.detail)
                 self._backoff(attempt, exc.unreachable)
                 attempt += 1
                 continue
             error: IngestError | None = None
-            self._session_up = False
+            core.session_up = False
             try:
                 self._record(source)
             except IngestError as exc:
@@ -135,31 +190,20 @@ class CameraWorker(threading.Thread):
             finally:
                 source.close()
             if self._stop_flag.is_set():
-                if self._state:
-                    self._set_state(False, "stopping")
+                if core.state:
+                    core.set_state(False, "stopping")
                 break
             if error is not None:
-                self._set_state(False, error.reason, error.detail)
-            attempt = 1 if self._session_up else attempt + 1
+                core.set_state(False, error.reason, error.detail)
+            attempt = 1 if core.session_up else attempt + 1
             self._backoff(attempt - 1, error.unreachable if error else True)
         log.info("worker_stopped")
-
-    def _set_state(self, up: bool, reason: str, detail: str = "") -> None:
-        if self._state is up:
-            return
-        self._state = up
-        if up:
-            log.info("stream_up")
-        else:
-            log.warning("stream_down", reason=reason, detail=detail)
-        self.hooks.stream_state(self.camera.id, up, reason)
 
     def _backoff(self, attempt: int, probe: bool) -> None:
         """Wait the next backoff step; return early when stopped, woken, or when a camera
         that stopped answering RTSP probes answers again (so a camera that is back is
         recorded within seconds, while one that answers but fails keeps backing off)."""
-        steps = self.settings.backoff_s
-        delay = steps[min(attempt, len(steps) - 1)]
+        delay = self.core.backoff_delay(attempt)
         deadline = time.monotonic() + delay
         url = self.camera.source_url()
         log.debug("backoff", attempt=attempt, delay_s=delay, probe=probe)
@@ -180,40 +224,20 @@ class CameraWorker(threading.Thread):
                 log.debug("probe_answered")
                 return
 
-    def _recorder(self, source: Source, clock: MediaClock) -> ContinuousRecorder | EventRecorder:
-        ctx = WriterContext(
-            camera_id=self.camera.id, root=self.settings.root, dirs=self._dirs,
-            durable=self.settings.durable, video_in=source.video, audio_in=source.audio,
-            clock=clock, on_closed=self._closed, on_failed=self._failed,
-        )
-        if self.camera.recording_mode == "events":
-            return EventRecorder(
-                ctx, self.window, self.settings.pre_roll_s * 1000,
-                self.settings.event_max_s * 1000,
-            )
-        return ContinuousRecorder(ctx, self.settings.segment_s * 1000)
-
-    def _closed(self, segment: ClosedSegment) -> None:
-        self._bytes.inc(segment.bytes)
-        self.hooks.segment_closed(segment)
-
-    def _failed(self, writer: SegmentWriter, exc: BaseException) -> None:
-        log.error("segment_close_failed", path=writer.relpath, error=type(exc).__name__)
-        kind = "event" if writer.kind == "event" else "continuous"
-        segment = salvage(self.settings.root, writer.relpath, self.camera.id, kind,
-                          self.settings.durable)
-        if segment is not None:
-            self._closed(segment)
-
     def _record(self, source: Source) -> None:
-        """Record from an open source until stopped or the stream fails. ``_session_up``
-        tells whether it got going (a reconnect then starts from the first backoff step)."""
-        if source.dropped_audio and not self._warned_audio:
-            self._warned_audio = True
-            log.warning("audio_dropped", codec=source.dropped_audio,
-                        detail="MP4 cannot hold this audio codec; video only")
+        """Record from an open source until stopped or the stream fails. The core's
+        ``session_up`` tells whether it got going (a reconnect then starts from the first
+        backoff step)."""
+        core = self.core
+        if source.dropped_audio:
+            core.audio_dropped(source.dropped_audio)
         stamper = Stamper(source.video, source.audio, self.settings.max_clock_drift_ms)
-        recorder = self._recorder(source, stamper.clock)
+        ctx = WriterContext(
+            camera_id=self.camera.id, root=self.settings.root, dirs=core.dirs,
+            durable=self.settings.durable, video_in=source.video, audio_in=source.audio,
+            clock=stamper.clock, on_closed=core.closed, on_failed=core.failed,
+        )
+        recorder = core.make_recorder(ctx)
         stop = self._stop_flag
         try:
             for packet in source.packets():
@@ -226,12 +250,104 @@ class CameraWorker(threading.Thread):
                 if stamper.jumped:
                     recorder.stop()  # finish what we have; start over at a keyframe
                 if item.key:
-                    if not self._session_up:
-                        self._session_up = True
-                        self._set_state(True, "recording")
-                    self._lag.set(max(0.0, (recv_ms - item.wall_ms) / 1000.0))
+                    core.on_keyframe(item)
                 if not recorder.on_packet(item):
-                    reason = "before_keyframe" if recorder.writer is None else "out_of_order"
-                    self._dropped[reason].inc()
+                    core.dropped(recorder.writer is None)
         finally:
             recorder.stop()
+
+
+class CameraWorker:
+    """Records one camera until ``stop()``: RTSP H.264 on the shared ingest loop
+    (rtsp_worker.py), anything else (RTMP, H.265) in a PyAV thread of its own."""
+
+    def __init__(
+        self, camera: CameraConfig, settings: WorkerSettings, hooks: WorkerHooks,
+        window: EventWindow,
+    ) -> None:
+        self.camera = camera
+        self.core = WorkerCore(camera, settings, hooks, window)
+        self._stop_flag = threading.Event()
+        self._wake_flag = threading.Event()
+        self._done = threading.Event()
+        self._thread: PyAvWorker | None = None
+        self._stop_async: Callable[[], None] | None = None
+        self._wake_async: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        """Start recording (returns at once)."""
+        if urlsplit(self.camera.stream_url).scheme.lower() == "rtsp":
+            self._start_async()
+        else:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        self._thread = PyAvWorker(self.core, self._stop_flag, self._wake_flag)
+        self._thread.start()
+
+    def _start_async(self) -> None:
+        loop = ingest_loop()
+        stop, wake = asyncio.Event(), asyncio.Event()  # bound to the loop on first await
+
+        def stop_both() -> None:
+            stop.set()
+            wake.set()
+
+        self._stop_async = lambda: loop.call(stop_both)
+        self._wake_async = lambda: loop.call(wake.set)
+        fell_back: list[bool] = []
+
+        async def main() -> None:
+            structlog.contextvars.bind_contextvars(
+                service="recording-service", camera_id=self.camera.id
+            )
+            try:
+                await record_rtsp(self.core, stop, wake, lambda: fell_back.append(True))
+            except Exception:
+                log.exception("worker_failed")
+            finally:
+                if fell_back and not self._stop_flag.is_set():
+                    self._start_thread()
+                else:
+                    log.info("worker_stopped")
+                    self._done.set()
+
+        loop.submit(main())
+
+    def stop(self) -> None:
+        """Ask the worker to finish its segment and exit (within a read timeout)."""
+        self._stop_flag.set()
+        self._wake_flag.set()
+        if self._stop_async is not None:
+            self._stop_async()
+
+    def wake(self) -> None:
+        """Reconnect now if waiting to (an RTMP publisher is back)."""
+        self._wake_flag.set()
+        if self._wake_async is not None:
+            self._wake_async()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the worker has stopped and its last segment is announced."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return
+        self._done.wait(timeout)
+        thread = self._thread  # it may have fallen back to PyAV meanwhile
+        if thread is not None:
+            thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        if self._thread is not None:
+            return self._thread.is_alive()
+        return self._stop_async is not None and not self._done.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_flag.is_set()
+
+    @property
+    def up(self) -> bool:
+        """Whether media is flowing from the camera right now."""
+        return self.core.up
