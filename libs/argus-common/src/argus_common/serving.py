@@ -82,16 +82,15 @@ class HttpServer:
 
     @property
     def port(self) -> int:
-        """The bound port (the one picked when ``port`` was 0)."""
-        if self._socket is None:
-            return self._port
-        return int(self._socket.getsockname()[1])
+        """The port (once started, the one picked when ``port`` was 0)."""
+        return self._port
 
     async def start(self) -> None:
         """Bind and start answering; raises ``PortUnavailable`` when the port is taken."""
         if self._task is not None:
             return
         self._socket = _bind(self.host, self._port)
+        self._port = int(self._socket.getsockname()[1])
         self._task = asyncio.create_task(
             self._server.serve(sockets=[self._socket]), name=f"http-{self.port}"
         )

@@ -2,7 +2,8 @@
 
 Access is checked the way ``docs/contracts.md`` says: ``GET /api/v1/cameras/{id}`` with the
 user's own token (200 may watch, 404 unknown or not granted, 401 bad token), cached for a
-few seconds per (token id, camera). Stream URLs with credentials come from the internal API.
+few seconds per (token id, camera). Stream URLs with credentials come from the internal API
+through the shared client (``argus_common.management``) and its camera model.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 
 import httpx
 
+from argus_common import management as kit
+from argus_common.cameras import Camera
 from argus_common.errors import NotFound, Unauthorized, Unavailable
-from argus_streaming.cameras.urls import with_userinfo
 
 _CACHE_MAX = 10_000
 
@@ -40,29 +42,23 @@ class SegmentRef:
     end: datetime
 
 
-class ManagementClient:
-    """HTTP client of management-service with a short access cache."""
+class ManagementClient(kit.ManagementClient[Camera]):
+    """The shared management client (``argus_common.management``) with a short access
+    cache and the calls streaming makes for its users."""
 
     def __init__(
         self, base_url: str, internal_api_key: str, access_cache_s: float,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        self._http = http or httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(5.0, connect=2.0)
-        )
-        self._key = internal_api_key
+        super().__init__(base_url, internal_api_key, Camera, user_agent="argus-streaming",
+                         timeout=httpx.Timeout(5.0, connect=2.0), http=http)
         self._cache_s = access_cache_s
         self._access: dict[tuple[str, int], float] = {}
 
-    async def aclose(self) -> None:
-        """Close the HTTP connection pool."""
-        await self._http.aclose()
-
-    async def _get(self, path: str, headers: dict[str, str], **params: Any) -> httpx.Response:
-        try:
-            return await self._http.get(path, headers=headers, params=params or None)
-        except httpx.HTTPError:
-            raise Unavailable("management-service is unreachable") from None
+    async def _user_get(self, path: str, token: str, **params: Any) -> httpx.Response:
+        """A public API call made with the user's own token (never the internal key)."""
+        return await self.send("GET", path, internal=False, params=params or None,
+                               headers={"Authorization": f"Bearer {token}"})
 
     async def check_access(self, token: str, jti: str, camera_id: int) -> None:
         """Return if the token's user may see ``camera_id``; 404/401/503 otherwise."""
@@ -71,8 +67,7 @@ class ManagementClient:
         expires = self._access.get(key)
         if expires is not None and expires > now:
             return
-        resp = await self._get(f"/api/v1/cameras/{camera_id}",
-                               {"Authorization": f"Bearer {token}"})
+        resp = await self._user_get(f"/api/v1/cameras/{camera_id}", token)
         if resp.status_code == 401:
             raise Unauthorized("invalid token")
         if resp.status_code in (403, 404):
@@ -85,31 +80,29 @@ class ManagementClient:
 
     async def endpoint(self, camera_id: int, stream: str) -> CameraEndpoint:
         """The pull URL (with credentials) of a camera's main or sub stream."""
-        resp = await self._get(f"/internal/cameras/{camera_id}", {"X-Internal-Api-Key": self._key})
-        if resp.status_code == 404:
+        try:
+            cam = await self.camera(camera_id)
+        except kit.Refused as exc:
+            raise Unavailable(f"management-service answered {exc.status}") from None
+        if cam is None:
             raise NotFound("camera not found")
-        if resp.status_code != 200:
-            raise Unavailable(f"management-service answered {resp.status_code}")
-        cam = resp.json()
-        if not cam.get("enabled", True):
+        if not cam.enabled:
             raise NotFound("camera is disabled")
-        url = cam["stream_url"]
-        if stream == "sub" and cam.get("sub_stream_url"):
-            url = cam["sub_stream_url"]
+        sub = stream == "sub" and cam.sub_stream_url is not None
         return CameraEndpoint(
             camera_id=camera_id,
-            stream=stream if stream == "main" or cam.get("sub_stream_url") else "main",
-            url=with_userinfo(url, cam.get("username"), cam.get("password")),
-            connect_timeout_s=float(cam.get("connect_timeout_s") or 5.0),
-            read_timeout_s=float(cam.get("read_timeout_s") or 3.0),
+            stream="sub" if sub else "main",
+            url=cam.source_url(prefer_sub=sub),
+            connect_timeout_s=cam.connect_timeout_s,
+            read_timeout_s=cam.read_timeout_s,
         )
 
     async def segments(
         self, token: str, camera_id: int, start: datetime, end: datetime
     ) -> list[SegmentRef]:
         """Recorded segments overlapping ``[start, end]`` (timeline contract), by start."""
-        resp = await self._get(
-            f"/api/v1/cameras/{camera_id}/timeline", {"Authorization": f"Bearer {token}"},
+        resp = await self._user_get(
+            f"/api/v1/cameras/{camera_id}/timeline", token,
             start=start.isoformat(), end=end.isoformat(),
         )
         if resp.status_code == 401:
