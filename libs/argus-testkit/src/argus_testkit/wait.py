@@ -19,8 +19,8 @@ def wait_until(
     details: Callable[[], str] | None = None,
 ) -> T:
     """Call ``check`` until it returns something truthy and return that; raise
-    ``TimeoutError`` (an ``AssertionError`` would hide the cause in pytest's output just the
-    same) after ``timeout_s``. ``details()`` is appended to the message (process logs)."""
+    :class:`WaitTimeout` after ``timeout_s``. ``details()`` is appended to the message
+    (process logs)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = check()
