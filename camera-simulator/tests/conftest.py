@@ -1,21 +1,19 @@
 """Fixtures for the simulator's media tests: the simulator as a real subprocess.
 
-Every simulator binds 127.0.0.1 on free ports, is awaited through its ``ready`` line (no
-polling), and is stopped by PID at the end of its fixture.
+Every simulator binds 127.0.0.1 on free ports, is awaited through its ``ready`` line (bounded),
+writes its output to a log file of its own and is stopped by PID (process group) at the end
+of its fixture; launching, ports and cleanup come from argus_testkit.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import threading
+import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import av
@@ -23,25 +21,32 @@ import httpx
 import numpy as np
 import pytest
 
+from argus_testkit.ports import free_port
+from argus_testkit.process import Proc, Ready
+
 READY_PREFIX = "argus-camsim ready "
+LOGS = Path(tempfile.mkdtemp(prefix="argus-camsim-tests-"))
 
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
 class SimProcess:
-    """A running ``argus-camsim`` subprocess and how to reach it."""
+    """A running ``argus-camsim`` subprocess (an argus_testkit ``Proc``) and how to reach it."""
 
-    proc: subprocess.Popen[str]
+    sim: Proc
     rtsp_port: int
     control_port: int
     onvif_ports: dict[str, int]
-    output: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=400))
+
+    @property
+    def proc(self) -> Any:
+        """The ``subprocess.Popen`` (``.pid``, ``.poll()``)."""
+        return self.sim.proc
+
+    @property
+    def output(self) -> list[str]:
+        """Every line the simulator printed so far."""
+        return self.sim.output
 
     def url(
         self,
@@ -69,17 +74,11 @@ class SimProcess:
 
     def log_text(self) -> str:
         """The last lines the simulator printed (for failure messages)."""
-        return "\n".join(self.output)
+        return self.sim.tail(400)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit in 10 s."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        self.sim.stop(10)
 
 
 def launch(*args: str, ready_timeout: float = 90.0) -> SimProcess:
@@ -101,29 +100,15 @@ def launch(*args: str, ready_timeout: float = 90.0) -> SimProcess:
     ]
     if "--onvif-port" not in args:
         cmd.append("--no-onvif")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: collections.deque[str] = collections.deque(maxlen=400)
-    ready = threading.Event()
-    info: dict[str, Any] = {}
-
-    def pump() -> None:
-        # Drains the pipe for the whole life of the process so it never blocks on output.
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line.rstrip())
-            if line.startswith(READY_PREFIX):
-                info.update(json.loads(line[len(READY_PREFIX) :]))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(ready_timeout) or not info:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        raise RuntimeError("simulator did not start:\n" + "\n".join(output))
+    log = LOGS / f"camsim-{rtsp}.log"
+    sim = Proc.start("camera-simulator", cmd, env=os.environ, log=log)
+    try:
+        sim.wait_ready(Ready(line=READY_PREFIX), ready_timeout)
+    except (RuntimeError, AssertionError) as exc:
+        raise RuntimeError(f"simulator did not start: {exc}") from None
+    info = json.loads(sim.ready_line or "{}")
     return SimProcess(
-        proc, int(info["rtsp_port"]), int(info["control_port"]), dict(info["onvif_ports"]), output
+        sim, int(info["rtsp_port"]), int(info["control_port"]), dict(info["onvif_ports"])
     )
 
 
