@@ -6,8 +6,8 @@
 
 Loop part: ``--streams`` cameras in ``--source loop`` mode (1080p30, 4 Mbit/s clip), one
 client per camera main stream. Clients are light raw RTSP/TCP readers in this process
-(``argus_camsim.client.RtspClient.count_frames``): they parse interleaved headers and
-count RTP marker bits, they do not decode, so the client side costs little next to the
+(``argus_common.rtsp.RtspClient`` with a ``FrameCounter``): they split interleaved frames
+and count RTP marker bits, they do not decode, so the client side costs little next to the
 simulator. Figures: simulator CPU (from /proc/<pid>/stat, in % of one core), delivered
 frame rate per stream (min/median), delivered bitrate.
 
@@ -35,7 +35,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from argus_camsim.client import RtspClient
+from argus_common.rtsp import RtspClient
+from argus_common.rtsp.counter import FrameCounter
 
 TICKS = os.sysconf("SC_CLK_TCK")
 READY = "argus-camsim ready "
@@ -121,18 +122,21 @@ async def measure(
 
     Returns (simulator CPU %, fps per stream, delivered Mbit/s, client CPU %).
     """
-    clients = [RtspClient(u, timeout=30) for u in urls]
-    for c in clients:
-        await c.open()
-    await asyncio.gather(*(c.play() for c in clients))
-    await asyncio.gather(*(c.count_frames(warmup) for c in clients))
+    counters = [FrameCounter(0) for _ in urls]
+    clients = [RtspClient(u, k, connect_timeout_s=30, request_timeout_s=30)
+               for u, k in zip(urls, counters, strict=True)]
+    await asyncio.gather(*(c.start() for c in clients))
+    await asyncio.sleep(warmup)  # a fixed measuring window, not a wait for an event
+    for k in counters:
+        k.take()
     sim_cpu0, own0, t0 = cpu_seconds(sim.proc.pid), time.process_time(), time.monotonic()
-    counts = await asyncio.gather(*(c.count_frames(seconds) for c in clients))
+    await asyncio.sleep(seconds)
+    counts = [k.take() for k in counters]
     elapsed = time.monotonic() - t0
     sim_cpu = (cpu_seconds(sim.proc.pid) - sim_cpu0) / elapsed * 100
     own_cpu = (time.process_time() - own0) / elapsed * 100
     for c in clients:
-        c.close()
+        c.abort()
     fps = [c.frames / elapsed for c in counts]
     mbps = sum(c.bytes for c in counts) * 8 / elapsed / 1e6
     return sim_cpu, fps, mbps, own_cpu

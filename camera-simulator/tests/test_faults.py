@@ -11,8 +11,7 @@ from typing import Any
 
 import av
 import pytest
-
-from argus_camsim.client import RtspClient
+from camsim_rtsp import RtspClient
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 

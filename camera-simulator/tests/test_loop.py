@@ -10,8 +10,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-
-from argus_camsim.client import RtspClient
+from camsim_rtsp import RtspClient
 
 
 @pytest.fixture(scope="module")

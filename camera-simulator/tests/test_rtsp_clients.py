@@ -15,8 +15,8 @@ from typing import Any
 
 import av
 import pytest
+from camsim_rtsp import RtspClient
 
-from argus_camsim.client import RtspClient
 from argus_camsim.stamp import read_timestamp_ms
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffmpeg/ffprobe")

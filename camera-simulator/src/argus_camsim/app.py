@@ -54,7 +54,8 @@ class Simulator:
                 raise ValueError(f"--fault names unknown camera {path!r}")
             apply_faults(self.cameras[path], payload)
 
-        auth = RtspAuth(cfg.auth, cfg.username, cfg.password, offer_qop=cfg.digest_qop)
+        auth = RtspAuth(cfg.auth, cfg.username, cfg.password, offer_qop=cfg.digest_qop,
+                        algorithm=cfg.digest_algorithm)
         self.rtsp = RtspServer(
             self.cameras,
             auth,

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Digest challenge without qop (RFC 2069 style); answers with qop still work",
     )
+    a(
+        "--digest-algorithm",
+        choices=("MD5", "MD5-sess"),
+        default="MD5",
+        help="Digest algorithm to challenge with (MD5-sess: H(A1) covers nonce and cnonce)",
+    )
     a("--resolution", type=_size, default=(1280, 720), help="main stream WxH")
     a("--sub-resolution", type=_size, default=(640, 360), help="sub stream WxH")
     a("--fps", type=int, default=30)
@@ -212,6 +218,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         username=args.username,
         password=args.password,
         digest_qop=not args.no_digest_qop,
+        digest_algorithm=args.digest_algorithm,
         width=args.resolution[0],
         height=args.resolution[1],
         sub_width=args.sub_resolution[0],

@@ -72,6 +72,7 @@ class SimConfig:
     username: str = "admin"
     password: str = "admin"  # noqa: S105 - documented default of a test device
     digest_qop: bool = True
+    digest_algorithm: str = "MD5"  # "MD5-sess": a camera quirk some clients get wrong
     width: int = 1280
     height: int = 720
     sub_width: int = 640

@@ -1,4 +1,4 @@
-"""RTSP authentication: none, Basic, Digest (RFC 2617, MD5) or both.
+"""RTSP authentication: none, Basic, Digest (RFC 2617, MD5 or MD5-sess) or both.
 
 Digest challenges offer ``qop="auth"`` (configurable) and accept both answer forms: with
 qop (``nc``/``cnonce``) and the RFC 2069 form without, which many RTSP clients still use.
@@ -45,9 +45,12 @@ def digest_response(
     nc: str = "",
     cnonce: str = "",
     realm: str = REALM,
+    algorithm: str = "MD5",
 ) -> str:
     """The Digest ``response`` value a client computes (also used by our test client)."""
     ha1 = _md5(f"{username}:{realm}:{password}")
+    if algorithm.upper() == "MD5-SESS":
+        ha1 = _md5(f"{ha1}:{nonce}:{cnonce}")
     ha2 = _md5(f"{method}:{uri}")
     if qop:
         return _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
@@ -62,6 +65,7 @@ class RtspAuth:
     username: str = "admin"
     password: str = field(default="admin", repr=False)
     offer_qop: bool = True
+    algorithm: str = "MD5"  # or "MD5-sess": H(A1) also covers the nonce and cnonce
     _key: bytes = field(default_factory=lambda: secrets.token_bytes(16), repr=False)
 
     @property
@@ -84,7 +88,10 @@ class RtspAuth:
         out: list[str] = []
         if self.mode in ("digest", "both"):
             qop = ', qop="auth"' if self.offer_qop else ""
-            out.append(f'Digest realm="{REALM}", nonce="{self._nonce()}", algorithm="MD5"{qop}')
+            out.append(
+                f'Digest realm="{REALM}", nonce="{self._nonce()}", '
+                f'algorithm="{self.algorithm}"{qop}'
+            )
         if self.mode in ("basic", "both"):
             out.append(f'Basic realm="{REALM}"')
         return out
@@ -123,6 +130,10 @@ class RtspAuth:
         qop = p.get("qop") or None
         if qop not in (None, "auth"):
             return False
+        if p.get("algorithm", "MD5").upper() != self.algorithm.upper():
+            return False
+        if self.algorithm.upper() == "MD5-SESS" and not p.get("cnonce"):
+            return False
         expected = digest_response(
             self.username,
             self.password,
@@ -132,5 +143,6 @@ class RtspAuth:
             qop=qop,
             nc=p.get("nc", ""),
             cnonce=p.get("cnonce", ""),
+            algorithm=self.algorithm,
         )
         return hmac.compare_digest(expected, p["response"].lower())
