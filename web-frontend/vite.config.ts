@@ -19,7 +19,15 @@ export default defineConfig({
         warn(warning);
       },
       output: {
-        manualChunks: { hls: ['hls.js'], react: ['react', 'react-dom', 'react-router-dom'] },
+        // Libraries change less often than the console: their own chunks stay cached across
+        // deploys. `react-dom/client` is where most of React DOM lives; naming only
+        // `react-dom` left it in the entry chunk.
+        manualChunks: {
+          hls: ['hls.js'],
+          react: ['react', 'react-dom', 'react-dom/client', 'react-router-dom', 'scheduler'],
+          query: ['@tanstack/react-query'],
+          i18n: ['i18next', 'react-i18next'],
+        },
       },
     },
   },

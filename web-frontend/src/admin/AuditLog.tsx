@@ -1,14 +1,16 @@
 /** The audit trail (admins): who did what, when, from where; filtered and paged. */
 
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { audit, type AuditQuery } from '../api/resources';
 import { Empty, ErrorNote, Loading, Pager } from '../components/Feedback';
-import { useAsync } from '../components/useAsync';
+import { keys } from '../api/queryClient';
+import { useApiQuery } from '../components/useApiQuery';
+import { DebouncedInput, useUrlFilters } from '../components/urlFilters';
 import { useFormat } from '../i18n/format';
 import { fromLocalInput } from '../events/time';
 
 const LIMIT = 50;
+const FILTERS = ['user', 'action', 'target_type', 'target_id', 'from', 'to'] as const;
 
 function summaryText(s: Record<string, unknown>): string {
   const text = Object.entries(s).map(([k, v]) => `${k}=${typeof v === 'string' ? v
@@ -19,8 +21,9 @@ function summaryText(s: Record<string, unknown>): string {
 export function AuditLog() {
   const { t } = useTranslation();
   const fmt = useFormat();
-  const [f, setF] = useState({ user: '', action: '', target_type: '', target_id: '', from: '', to: '' });
-  const [offset, setOffset] = useState(0);
+  const filters = useUrlFilters(FILTERS);
+  const f = filters.values;
+  const offset = filters.offset;
   const q: AuditQuery = { limit: LIMIT, offset };
   if (f.user) q.user = f.user;
   if (f.action) q.action = f.action;
@@ -30,11 +33,9 @@ export function AuditLog() {
   const end = fromLocalInput(f.to);
   if (start) q.start = start;
   if (end) q.end = end;
-  const list = useAsync(() => audit.list(q), JSON.stringify(q));
-  const set = (k: keyof typeof f) => (v: string) => {
-    setF({ ...f, [k]: v });
-    setOffset(0);
-  };
+  const list = useApiQuery(keys.audit(q), (signal) => audit.list(q, signal),
+    { keepPrevious: true });
+  const set = (k: (typeof FILTERS)[number]) => (v: string) => filters.set(k, v);
 
   return (
     <div className="page">
@@ -44,14 +45,14 @@ export function AuditLog() {
       </header>
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filters')}>
         <label className="inline-field"><span>{t('audit.user')}</span>
-          <input value={f.user} onChange={(e) => set('user')(e.target.value.trim())} /></label>
+          <DebouncedInput value={f.user} onChange={set('user')} /></label>
         <label className="inline-field"><span>{t('audit.action')}</span>
-          <input value={f.action} placeholder="camera.create"
-            onChange={(e) => set('action')(e.target.value.trim())} /></label>
+          <DebouncedInput value={f.action} placeholder="camera.create"
+            onChange={set('action')} /></label>
         <label className="inline-field"><span>{t('audit.targetType')}</span>
-          <input value={f.target_type} onChange={(e) => set('target_type')(e.target.value.trim())} /></label>
+          <DebouncedInput value={f.target_type} onChange={set('target_type')} /></label>
         <label className="inline-field"><span>{t('audit.targetId')}</span>
-          <input value={f.target_id} onChange={(e) => set('target_id')(e.target.value.trim())} /></label>
+          <DebouncedInput value={f.target_id} onChange={set('target_id')} /></label>
         <label className="inline-field"><span>{t('common.from')}</span>
           <input type="datetime-local" value={f.from} onChange={(e) => set('from')(e.target.value)} /></label>
         <label className="inline-field"><span>{t('common.to')}</span>
@@ -86,7 +87,7 @@ export function AuditLog() {
           </table>
         </div>
       )}
-      {list.data && <Pager offset={offset} limit={LIMIT} total={list.data.total} onChange={setOffset} />}
+      {list.data && <Pager offset={offset} limit={LIMIT} total={list.data.total} onChange={filters.setOffset} />}
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { errorMessage } from '../api/errors';
 import type { Camera } from '../api/types';
 import { ConfirmButton, Empty, ErrorNote, Loading } from '../components/Feedback';
 import { useFormat } from '../i18n/format';
-import { useCameras } from '../live/cameras';
+import { useCameras } from '../cameras/useCameras';
 import { StatusDot } from '../live/StatusBadge';
 import { CameraForm } from './CameraForm';
 import { MotionZoneEditor } from './MotionZoneEditor';

@@ -7,7 +7,7 @@ import { errorMessage } from '../api/errors';
 import type { CameraGroup, User } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Loading } from '../components/Feedback';
-import { useCameras } from '../live/cameras';
+import { useCameras } from '../cameras/useCameras';
 
 export function GrantsDialog({ user, onClose }: { user: User; onClose(): void }) {
   const { t } = useTranslation();

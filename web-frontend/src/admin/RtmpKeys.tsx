@@ -10,7 +10,8 @@ import { ApiError, errorMessage } from '../api/errors';
 import type { RtmpKey } from '../api/types';
 import { useSession } from '../auth/session';
 import { ConfirmButton, Empty, ErrorNote, Loading } from '../components/Feedback';
-import { useAsync } from '../components/useAsync';
+import { keys } from '../api/queryClient';
+import { useApiQuery } from '../components/useApiQuery';
 import { useFormat } from '../i18n/format';
 import { fromLocalInput } from '../events/time';
 
@@ -46,7 +47,7 @@ export function RtmpKeys() {
   const { t } = useTranslation();
   const fmt = useFormat();
   const { can } = useSession();
-  const list = useAsync(() => rtmpKeys.list(), 'rtmp-keys');
+  const list = useApiQuery(keys.rtmpKeys, (signal) => rtmpKeys.list(signal));
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [created, setCreated] = useState<RtmpKey | null>(null);

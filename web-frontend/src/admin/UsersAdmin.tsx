@@ -7,7 +7,8 @@ import { errorMessage } from '../api/errors';
 import type { User } from '../api/types';
 import { useMe } from '../auth/session';
 import { ConfirmButton, ErrorNote, Loading } from '../components/Feedback';
-import { useAsync } from '../components/useAsync';
+import { keys } from '../api/queryClient';
+import { useApiQuery } from '../components/useApiQuery';
 import { useFormat } from '../i18n/format';
 import { GrantsDialog } from './GrantsDialog';
 import { UserForm } from './UserForm';
@@ -18,7 +19,8 @@ export function UsersAdmin() {
   const { t } = useTranslation();
   const fmt = useFormat();
   const me = useMe();
-  const list = useAsync(() => Promise.all([usersApi.list(), usersApi.roles()]), 'users');
+  const list = useApiQuery(keys.users,
+    (signal) => Promise.all([usersApi.list(signal), usersApi.roles(signal)]));
   const [editing, setEditing] = useState<Editing | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [users, roles] = list.data ?? [[], []];

@@ -5,7 +5,7 @@ import { alerts as alertsApi } from '../api/resources';
 import { errorMessage } from '../api/errors';
 import { useSession } from '../auth/session';
 import { IconSiren } from '../components/icons';
-import { useCameras } from '../live/cameras';
+import { useCameras } from '../cameras/useCameras';
 import { useFormat } from '../i18n/format';
 import { useAlerts, type Emergency } from './AlertsProvider';
 

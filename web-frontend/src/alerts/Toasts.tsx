@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next';
-import { useCameras } from '../live/cameras';
+import { useCameras } from '../cameras/useCameras';
 import { IconClose } from '../components/icons';
 import { alertTitle } from './alertText';
 import { useAlerts } from './AlertsProvider';

@@ -13,7 +13,8 @@ const base = (id: number) => `/api/v1/cameras/${id}/ptz`;
 
 export const ptz = {
   status: (id: number) => api.get<PtzStatus>(`${base(id)}/status`),
-  lock: (id: number) => api.get<PtzLock | null>(`${base(id)}/lock`),
+  lock: (id: number, signal?: AbortSignal) =>
+    api.get<PtzLock | null>(`${base(id)}/lock`, {}, signal),
   acquire: (id: number, takeover = false) =>
     api.post<PtzLock>(`${base(id)}/lock`, takeover ? { takeover: true } : {}),
   release: (id: number) => api.delete(`${base(id)}/lock`),
@@ -21,7 +22,8 @@ export const ptz = {
   move: (id: number, v: Velocity, timeoutS: number) =>
     api.post<PtzCommand>(`${base(id)}/move`, { mode: 'continuous', ...v, timeout_s: timeoutS }),
   stop: (id: number) => api.post<PtzCommand>(`${base(id)}/stop`),
-  presets: (id: number) => api.get<PtzPreset[]>(`${base(id)}/presets`),
+  presets: (id: number, signal?: AbortSignal) =>
+    api.get<PtzPreset[]>(`${base(id)}/presets`, {}, signal),
   setPreset: (id: number, name: string) =>
     api.post<{ token: string; name: string }>(`${base(id)}/presets`, { name }),
   removePreset: (id: number, token: string) =>

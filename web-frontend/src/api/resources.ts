@@ -52,7 +52,8 @@ export interface EventQuery {
 }
 
 export const events = {
-  list: (q: EventQuery) => api.get<Page<ArgusEvent>>(`${V1}/events`, { ...q }),
+  list: (q: EventQuery, signal?: AbortSignal) =>
+    api.get<Page<ArgusEvent>>(`${V1}/events`, { ...q }, signal),
   /** The snapshot image as a blob, or null when the event has none (404). */
   snapshot: async (id: number, signal?: AbortSignal): Promise<Blob | null> => {
     const resp = await api.fetchAuthed('GET', `${V1}/events/${id}/snapshot`,
@@ -72,7 +73,8 @@ export interface AlertQuery {
 }
 
 export const alerts = {
-  list: (q: AlertQuery) => api.get<Page<Alert>>(`${V1}/alerts`, { ...q }),
+  list: (q: AlertQuery, signal?: AbortSignal) =>
+    api.get<Page<Alert>>(`${V1}/alerts`, { ...q }, signal),
   ack: (id: number) => api.post<Alert>(`${V1}/alerts/${id}/ack`),
 };
 
@@ -87,7 +89,7 @@ export const users = {
   grants: (id: number) => api.get<Grants>(`${V1}/users/${id}/cameras`),
   setGrants: (id: number, camera_ids: number[], group_ids: number[]) =>
     api.put<Grants>(`${V1}/users/${id}/cameras`, { camera_ids, group_ids }),
-  roles: () => api.get<Role[]>(`${V1}/roles`),
+  roles: (signal?: AbortSignal) => api.get<Role[]>(`${V1}/roles`, {}, signal),
   groups: (signal?: AbortSignal): Promise<CameraGroup[]> =>
     pager.all<CameraGroup>(`${V1}/camera-groups`, {}, signal),
 };
@@ -104,12 +106,13 @@ export interface AuditQuery {
 }
 
 export const audit = {
-  list: (q: AuditQuery) => api.get<Page<AuditEntry>>(`${V1}/audit`, { ...q }),
+  list: (q: AuditQuery, signal?: AbortSignal) =>
+    api.get<Page<AuditEntry>>(`${V1}/audit`, { ...q }, signal),
 };
 
 export const rtmpKeys = {
-  list: async (): Promise<RtmpKey[]> => {
-    const body = await api.get<RtmpKey[] | Page<RtmpKey>>(`${V1}/rtmp/keys`);
+  list: async (signal?: AbortSignal): Promise<RtmpKey[]> => {
+    const body = await api.get<RtmpKey[] | Page<RtmpKey>>(`${V1}/rtmp/keys`, {}, signal);
     return Array.isArray(body) ? body : body.items;
   },
   create: (name: string, expires_at?: string | null) =>

@@ -7,12 +7,13 @@ import { alerts as alertsApi } from '../api/resources';
 import { errorMessage } from '../api/errors';
 import type { AlertState } from '../api/types';
 import { alertTitle } from '../alerts/alertText';
-import { useAlertFeed, useAlerts } from '../alerts/AlertsProvider';
+import { useAlerts } from '../alerts/AlertsProvider';
 import { useSession } from '../auth/session';
 import { Empty, ErrorNote, Loading, Pager } from '../components/Feedback';
-import { useAsync } from '../components/useAsync';
+import { keys } from '../api/queryClient';
+import { useApiQuery } from '../components/useApiQuery';
 import { useFormat } from '../i18n/format';
-import { useCameras } from '../live/cameras';
+import { useCameras } from '../cameras/useCameras';
 
 const LIMIT = 50;
 
@@ -27,12 +28,11 @@ export function AlertCenter() {
   const [camera, setCamera] = useState('');
   const [offset, setOffset] = useState(0);
   const [error, setError] = useState<string | null>(null);
-  const list = useAsync(() => alertsApi.list({ state: state || null, severity: severity || null,
-    camera_id: camera ? Number(camera) : null, limit: LIMIT, offset }),
-  JSON.stringify([state, severity, camera, offset]));
-  useAlertFeed((m) => {
-    if (m.type === 'alert') list.reload();
-  });
+  const q = { state: state || null, severity: severity || null,
+    camera_id: camera ? Number(camera) : null, limit: LIMIT, offset };
+  // Reloaded once per burst of live alerts (socket/querySync.ts invalidates ['alerts']).
+  const list = useApiQuery(keys.alertList(q), (signal) => alertsApi.list(q, signal),
+    { keepPrevious: true });
 
   const ack = async (id: number) => {
     setError(null);

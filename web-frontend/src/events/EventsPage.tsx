@@ -1,18 +1,20 @@
 /** Events with their snapshots, filtered by camera, type and time; play the recording. */
 
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { events as eventsApi, type EventQuery } from '../api/resources';
 import { useSession } from '../auth/session';
 import { Empty, ErrorNote, Loading, Pager } from '../components/Feedback';
-import { useAsync } from '../components/useAsync';
+import { keys } from '../api/queryClient';
+import { useCameras } from '../cameras/useCameras';
+import { useApiQuery } from '../components/useApiQuery';
+import { DebouncedInput, useUrlFilters } from '../components/urlFilters';
 import { useFormat } from '../i18n/format';
-import { useCameras } from '../live/cameras';
 import { fromLocalInput } from './time';
 import { Snapshot } from './Snapshot';
 
 const LIMIT = 24;
+const FILTERS = ['camera', 'type', 'from', 'to'] as const;
 const TYPES = ['motion.start', 'motion.end', 'manual', 'rtmp.publish', 'rtmp.unpublish',
   'stream.down', 'stream.up'];
 
@@ -21,20 +23,15 @@ export function EventsPage() {
   const fmt = useFormat();
   const { can } = useSession();
   const { cameras, nameOf } = useCameras();
-  const [camera, setCamera] = useState('');
-  const [type, setType] = useState('');
-  const [from, setFrom] = useState('');
-  const [to, setTo] = useState('');
-  const [offset, setOffset] = useState(0);
+  const f = useUrlFilters(FILTERS);
+  const { camera, type, from, to } = f.values;
+  const offset = f.offset;
   const query: EventQuery = {
     camera_id: camera ? Number(camera) : null, type: type || null,
     start: fromLocalInput(from), end: fromLocalInput(to), limit: LIMIT, offset,
   };
-  const list = useAsync(() => eventsApi.list(query), JSON.stringify(query));
-  const filter = (set: (v: string) => void) => (v: string) => {
-    set(v);
-    setOffset(0);
-  };
+  const list = useApiQuery(keys.events(query), (signal) => eventsApi.list(query, signal),
+    { keepPrevious: true });
 
   return (
     <div className="page">
@@ -44,19 +41,19 @@ export function EventsPage() {
       </header>
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filters')}>
         <label className="inline-field"><span>{t('events.camera')}</span>
-          <select value={camera} onChange={(e) => filter(setCamera)(e.target.value)}>
+          <select value={camera} onChange={(e) => f.set('camera', e.target.value)}>
             <option value="">{t('common.all')}</option>
             {cameras.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
           </select></label>
         <label className="inline-field"><span>{t('events.type')}</span>
-          <input list="event-types" value={type} placeholder="motion.start"
-            onChange={(e) => filter(setType)(e.target.value.trim())} />
+          <DebouncedInput list="event-types" value={type} placeholder="motion.start"
+            onChange={(v) => f.set('type', v)} />
           <datalist id="event-types">{TYPES.map((x) => <option key={x} value={x} />)}</datalist>
         </label>
         <label className="inline-field"><span>{t('common.from')}</span>
-          <input type="datetime-local" value={from} onChange={(e) => filter(setFrom)(e.target.value)} /></label>
+          <input type="datetime-local" value={from} onChange={(e) => f.set('from', e.target.value)} /></label>
         <label className="inline-field"><span>{t('common.to')}</span>
-          <input type="datetime-local" value={to} onChange={(e) => filter(setTo)(e.target.value)} /></label>
+          <input type="datetime-local" value={to} onChange={(e) => f.set('to', e.target.value)} /></label>
       </form>
       <ErrorNote error={list.error} />
       {list.loading && !list.data && <Loading />}
@@ -84,7 +81,7 @@ export function EventsPage() {
           );
         })}
       </ul>
-      {list.data && <Pager offset={offset} limit={LIMIT} total={list.data.total} onChange={setOffset} />}
+      {list.data && <Pager offset={offset} limit={LIMIT} total={list.data.total} onChange={f.setOffset} />}
     </div>
   );
 }

@@ -36,6 +36,10 @@ export const en = {
     pageFailed: 'This page stopped because of an error. The rest of the console still works.',
     tileTitle: 'Video tile', tileFailed: 'This tile stopped because of an error.',
   },
+  kiosk: {
+    title: 'Wall layouts', noLayouts: 'No saved layouts yet.',
+    notFound: 'This layout does not exist or is not shared with you.',
+  },
   nav: { live: 'Live', playback: 'Playback', events: 'Events', admin: 'Administration' },
   badge: {
     live: 'Live', playback: 'Playback', connecting: 'Connecting', reconnecting: 'Reconnecting', offline: 'Offline',

@@ -41,6 +41,10 @@ export const ja: Dictionary = {
     pageFailed: 'エラーのためこのページを表示できません。コンソールのほかの機能は使えます。',
     tileTitle: '映像タイル', tileFailed: 'エラーのためこのタイルは停止しました。',
   },
+  kiosk: {
+    title: 'ウォール用レイアウト', noLayouts: '保存されたレイアウトはまだありません。',
+    notFound: 'このレイアウトは存在しないか、共有されていません。',
+  },
   nav: { live: 'ライブ', playback: '再生', events: 'イベント', admin: '管理' },
   badge: {
     live: 'ライブ', playback: '再生中', connecting: '接続中', reconnecting: '再接続中', offline: 'オフライン',

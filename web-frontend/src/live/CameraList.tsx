@@ -3,7 +3,7 @@
 import { useState, type DragEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { IconCamera } from '../components/icons';
-import { useCameras } from './cameras';
+import { useCameras } from '../cameras/useCameras';
 import { CAMERA_MIME } from './dnd';
 import { StatusDot } from './StatusBadge';
 

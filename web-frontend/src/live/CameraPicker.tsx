@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from '../components/Dialog';
-import { useCameras } from './cameras';
+import { useCameras } from '../cameras/useCameras';
 import { StatusDot } from './StatusBadge';
 
 interface PickerProps {

@@ -17,8 +17,9 @@ interface TileProps {
   selected: boolean;
   onSelect(): void;
   onToggleEnlarge(): void;
-  onRemove(): void;
-  onDrop(e: DragEvent): void;
+  /** Absent on a wall (kiosk), where tiles are not moved or removed. */
+  onRemove?(): void;
+  onDrop?(e: DragEvent): void;
 }
 
 export function CameraTile(p: TileProps) {
@@ -46,13 +47,13 @@ export function CameraTile(p: TileProps) {
       aria-label={t('live.tileLabel', { camera: p.camera.name, status: t(`badge.${badge}`) })}
       data-camera-id={p.camera.id} data-phase={player.state.phase}
       data-transport={player.state.transport} data-stream={p.stream}
-      draggable onDragStart={dragStart}
+      draggable={Boolean(p.onDrop)} onDragStart={p.onDrop ? dragStart : undefined}
       onDragOver={(e) => e.preventDefault()} onDrop={p.onDrop}
       onClick={p.onSelect} onFocus={p.onSelect} onDoubleClick={p.onToggleEnlarge}
       onKeyDown={(e) => {
         if (e.target !== e.currentTarget) return;
         if (e.key === 'Enter') p.onToggleEnlarge();
-        if (e.key === 'Delete') p.onRemove();
+        if (e.key === 'Delete') p.onRemove?.();
       }}>
       <video ref={video} muted autoPlay playsInline disablePictureInPicture
         aria-label={t('live.videoOf', { camera: p.camera.name })} />
@@ -78,9 +79,10 @@ export function CameraTile(p: TileProps) {
         <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
           fullscreen(); }} aria-label={t('live.fullscreen')} title={t('live.fullscreen')}>
           <IconFullscreen size={16} /></button>
-        <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
-          p.onRemove(); }} aria-label={t('live.remove')} title={t('live.remove')}>
-          <IconClose size={16} /></button>
+        {p.onRemove && <button type="button" className="icon-btn" onClick={(e) => {
+          e.stopPropagation();
+          p.onRemove?.(); }} aria-label={t('live.remove')} title={t('live.remove')}>
+          <IconClose size={16} /></button>}
       </div>
     </div>
   );

@@ -8,7 +8,8 @@ import type { Layout } from '../api/types';
 import { useMe, useSession } from '../auth/session';
 import { Dialog } from '../components/Dialog';
 import { ConfirmButton } from '../components/Feedback';
-import { useAsync } from '../components/useAsync';
+import { keys } from '../api/queryClient';
+import { useApiQuery } from '../components/useApiQuery';
 import { layoutBody, type GridAction, type GridState } from './layoutState';
 
 interface BarProps {
@@ -22,7 +23,7 @@ export function LayoutBar({ state, dispatch }: BarProps) {
   const { t } = useTranslation();
   const me = useMe();
   const { can } = useSession();
-  const list = useAsync(() => layoutsApi.list(), 'layouts');
+  const list = useApiQuery(keys.layouts, (signal) => layoutsApi.list(signal));
   const [naming, setNaming] = useState<Naming | null>(null);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const layouts = list.data ?? [];

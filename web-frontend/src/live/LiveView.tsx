@@ -7,7 +7,7 @@ import { useSession } from '../auth/session';
 import { IconFullscreen } from '../components/icons';
 import { PtzPanel } from '../ptz/PtzPanel';
 import { CameraList } from './CameraList';
-import { useCameras } from './cameras';
+import { useCameras } from '../cameras/useCameras';
 import { LayoutBar } from './LayoutBar';
 import { GRID_SIZES, gridReducer, persistGrid, restoreGrid } from './layoutState';
 import { VideoGrid } from './VideoGrid';

@@ -16,9 +16,11 @@ interface GridProps {
   state: GridState;
   dispatch(a: GridAction): void;
   byId(id: number): Camera | undefined;
+  /** A wall (kiosk): tiles can be enlarged, nothing else changes. */
+  readOnly?: boolean;
 }
 
-export function VideoGrid({ state, dispatch, byId }: GridProps) {
+export function VideoGrid({ state, dispatch, byId, readOnly = false }: GridProps) {
   const { t } = useTranslation();
   const [picking, setPicking] = useState<number | null>(null);
   const side = Math.sqrt(state.grid);
@@ -45,6 +47,7 @@ export function VideoGrid({ state, dispatch, byId }: GridProps) {
       {cells.map((cell) => {
         const camId = state.cells[cell] ?? null;
         const camera = camId !== null ? byId(camId) : undefined;
+        if (!camera && readOnly) return <div key={cell} className="tile empty" data-cell={cell} />;
         if (!camera) {
           return (
             <div key={cell} className="tile empty" data-cell={cell}
@@ -67,8 +70,8 @@ export function VideoGrid({ state, dispatch, byId }: GridProps) {
             onSelect={() => dispatch({ type: 'select', cell })}
             onToggleEnlarge={() => dispatch({ type: 'enlarge',
               cell: state.enlarged === cell ? null : cell })}
-            onRemove={() => dispatch({ type: 'clear', cell })}
-            onDrop={drop(cell)} />
+            onRemove={readOnly ? undefined : () => dispatch({ type: 'clear', cell })}
+            onDrop={readOnly ? undefined : drop(cell)} />
           </ErrorBoundary>
         );
       })}

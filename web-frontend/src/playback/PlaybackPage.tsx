@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSearchParams } from 'react-router-dom';
-import { useCameras } from '../live/cameras';
+import { useCameras } from '../cameras/useCameras';
 import { useFormat } from '../i18n/format';
 import { PlaybackPlayer } from './PlaybackPlayer';
 import { PlaybackToolbar } from './PlaybackToolbar';

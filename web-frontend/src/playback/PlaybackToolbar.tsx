@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { IconChevron, IconClose } from '../components/icons';
-import { useCameras } from '../live/cameras';
+import { useCameras } from '../cameras/useCameras';
 import type { Zoom } from './timelineLayout';
 
 interface ToolbarProps {

@@ -1,6 +1,8 @@
 /** Timelines of several cameras over one window, reloaded while the window includes now. */
 
-import { useEffect, useState } from 'react';
+import { keepPreviousData, useQueries, type UseQueryResult } from '@tanstack/react-query';
+import { useCallback } from 'react';
+import { keys } from '../api/queryClient';
 import { cameras as camerasApi } from '../api/resources';
 import { errorMessage } from '../api/errors';
 import { toSpans, type Span, type TimeWindow } from './timelineLayout';
@@ -11,41 +13,44 @@ export interface CameraTimeline {
   error: string | null;
 }
 
-const LIVE_REFRESH_MS = 15_000;
+export const LIVE_REFRESH_MS = 15_000;
 
+async function load(id: number, start: number, end: number,
+  signal: AbortSignal): Promise<Omit<CameraTimeline, 'error'>> {
+  const tl = await camerasApi.timeline(id, new Date(start), new Date(end), signal);
+  return { recordings: toSpans(tl.recordings),
+    events: toSpans(tl.events.map((e) => ({ start: e.start, end: e.end, id: e.id }))) };
+}
+
+/**
+ * One query per camera (cached: switching back to a window shows it at once; a new window
+ * cancels the requests of the old one). A window that includes now is polled, since
+ * recordings and events keep growing at its end.
+ */
 export function useTimelines(ids: number[], w: TimeWindow): Map<number, CameraTimeline> {
-  const [data, setData] = useState<Map<number, CameraTimeline>>(new Map());
-  // The effect depends on the ids' values, not on the array a render happened to build.
-  const idsKey = ids.join(',');
   const { start, end } = w;
-
-  useEffect(() => {
-    const idList = idsKey ? idsKey.split(',').map(Number) : [];
-    let abort = new AbortController();
-    const load = () => {
-      abort.abort();
-      abort = new AbortController();
-      const signal = abort.signal;
-      Promise.all(idList.map(async (id): Promise<[number, CameraTimeline]> => {
-        try {
-          const tl = await camerasApi.timeline(id, new Date(start), new Date(end), signal);
-          return [id, { recordings: toSpans(tl.recordings), error: null,
-            events: toSpans(tl.events.map((e) => ({ start: e.start, end: e.end, id: e.id }))) }];
-        } catch (err) {
-          return [id, { recordings: [], events: [], error: errorMessage(err) }];
-        }
-      })).then((entries) => {
-        if (!signal.aborted) setData(new Map(entries));
-      }, () => undefined);
-    };
-    load();
-    const live = start <= Date.now() && Date.now() <= end;
-    const timer = live ? setInterval(load, LIVE_REFRESH_MS) : null;
-    return () => {
-      abort.abort();
-      if (timer) clearInterval(timer);
-    };
-  }, [idsKey, start, end]);
-
-  return data;
+  const now = Date.now();
+  const live = start <= now && now <= end;
+  const idsKey = ids.join(',');
+  // Stable while the ids are the same, so the Map is rebuilt only when a result changes.
+  const combine = useCallback((results: UseQueryResult<Omit<CameraTimeline, 'error'>>[]) => {
+    const list = idsKey ? idsKey.split(',').map(Number) : [];
+    return new Map(results.flatMap((r, i): [number, CameraTimeline][] => {
+      const id = list[i];
+      if (id === undefined || (r.data === undefined && r.error === null)) return [];
+      return [[id, { recordings: r.data?.recordings ?? [], events: r.data?.events ?? [],
+        error: r.error ? errorMessage(r.error) : null }]];
+    }));
+  }, [idsKey]);
+  return useQueries({
+    queries: ids.map((id) => ({
+      queryKey: keys.timeline(id, start, end),
+      queryFn: ({ signal }: { signal: AbortSignal }) => load(id, start, end, signal),
+      refetchInterval: live ? LIVE_REFRESH_MS : false as const,
+      retry: false,
+      // The previous window stays drawn until the new one arrives.
+      placeholderData: keepPreviousData,
+    })),
+    combine,
+  });
 }

@@ -3,7 +3,8 @@ import { useTranslation } from 'react-i18next';
 import { ptz } from '../api/ptz';
 import { errorMessage } from '../api/errors';
 import { ConfirmButton } from '../components/Feedback';
-import { useAsync } from '../components/useAsync';
+import { keys } from '../api/queryClient';
+import { useApiQuery } from '../components/useApiQuery';
 import { IconHome } from '../components/icons';
 
 interface PresetsProps {
@@ -15,7 +16,8 @@ interface PresetsProps {
 
 export function PtzPresets({ cameraId, disabled, beforeCommand, onMoved }: PresetsProps) {
   const { t } = useTranslation();
-  const presets = useAsync(() => ptz.presets(cameraId), String(cameraId));
+  const presets = useApiQuery(keys.ptzPresets(cameraId),
+    (signal) => ptz.presets(cameraId, signal));
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
 

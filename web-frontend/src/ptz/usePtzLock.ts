@@ -1,11 +1,14 @@
 /** The PTZ lock of one camera: who holds it, until when; take, renew, release. */
 
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ptz } from '../api/ptz';
+import { keys } from '../api/queryClient';
 import { ApiError, errorMessage } from '../api/errors';
 import type { PtzLock } from '../api/types';
-import { useAlertFeed } from '../alerts/AlertsProvider';
 import { useMe } from '../auth/session';
+import type { PtzLockFrame } from '../socket/messages';
+import { useSocketMessage } from '../socket/SocketProvider';
 
 export interface LockState {
   lock: PtzLock | null;
@@ -20,40 +23,45 @@ export interface LockState {
   clearNotice(): void;
 }
 
+/** Polled as a safety net: `ptz.lock` frames on the socket carry every change at once. */
 const POLL_MS = 10_000;
+
+/** The lock that a `ptz.lock` frame describes (null: nobody holds it). */
+export function lockFromFrame(f: PtzLockFrame, myId: number): PtzLock | null {
+  if (f.holder_user_id === null || f.reason === 'released' || f.reason === 'expired') return null;
+  return { camera_id: f.camera_id, holder_user_id: f.holder_user_id,
+    holder_username: f.holder_username ?? '?', priority: f.priority ?? 0,
+    acquired_at: f.ts, expires_at: f.expires_at ?? f.ts, yours: f.holder_user_id === myId };
+}
 
 export function usePtzLock(cameraId: number): LockState {
   const me = useMe();
-  const [lock, setLock] = useState<PtzLock | null>(null);
+  const qc = useQueryClient();
+  const key = keys.ptzLock(cameraId);
+  const query = useQuery({
+    queryKey: key,
+    queryFn: async ({ signal }) => (await ptz.lock(cameraId, signal)) ?? null,
+    refetchInterval: POLL_MS,
+  });
+  const lock = query.data ?? null;
   const [error, setError] = useState<string | null>(null);
   const [takenBy, setTakenBy] = useState<string | null>(null);
-  const lockRef = useRef(lock);
-  lockRef.current = lock;
   const mine = lock !== null && lock.holder_user_id === me.id;
 
+  const setLock = useCallback((l: PtzLock | null) => {
+    qc.setQueryData<PtzLock | null>(keys.ptzLock(cameraId), l);
+  }, [qc, cameraId]);
   const refresh = useCallback(() => {
-    ptz.lock(cameraId).then((l) => setLock(l ?? null), (err: unknown) => setError(errorMessage(err)));
-  }, [cameraId]);
+    void qc.invalidateQueries({ queryKey: keys.ptzLock(cameraId) });
+  }, [qc, cameraId]);
+  const shownError = error ?? (query.error ? errorMessage(query.error) : null);
 
-  useEffect(() => {
-    refresh();
-    const t = setInterval(refresh, POLL_MS);
-    return () => clearInterval(t);
-  }, [refresh]);
-
-  // Live lock changes (acquired, released, expired, takeover) from /ws/alerts.
-  useAlertFeed((m) => {
-    if (m.type !== 'ptz' || m.lock.camera_id !== cameraId) return;
-    const f = m.lock;
-    const hadIt = lockRef.current?.holder_user_id === me.id;
-    if (f.holder_user_id === null || f.reason === 'released' || f.reason === 'expired') {
-      setLock(null);
-    } else {
-      setLock({ camera_id: cameraId, holder_user_id: f.holder_user_id,
-        holder_username: f.holder_username ?? '?', priority: f.priority ?? 0,
-        acquired_at: f.ts, expires_at: f.expires_at ?? f.ts,
-        yours: f.holder_user_id === me.id });
-    }
+  // Live lock changes (acquired, released, expired, takeover) from the socket.
+  useSocketMessage('ptz.lock', (f) => {
+    if (f.camera_id !== cameraId) return;
+    const hadIt = qc.getQueryData<PtzLock | null>(key)?.holder_user_id === me.id;
+    void qc.cancelQueries({ queryKey: key });
+    setLock(lockFromFrame(f, me.id));
     if (hadIt && f.holder_user_id !== me.id && (f.reason === 'takeover' || f.reason === 'acquired')) {
       setTakenBy(f.holder_username ?? '?');
     }
@@ -70,7 +78,7 @@ export function usePtzLock(cameraId: number): LockState {
       });
     }, Math.max(1000, left / 2));
     return () => clearTimeout(t);
-  }, [mine, lock, cameraId, refresh]);
+  }, [mine, lock, cameraId, refresh, setLock]);
 
   const acquire = useCallback(async (takeover = false) => {
     setError(null);
@@ -83,7 +91,7 @@ export function usePtzLock(cameraId: number): LockState {
       refresh();
       return false;
     }
-  }, [cameraId, refresh]);
+  }, [cameraId, refresh, setLock]);
 
   const release = useCallback(async () => {
     setError(null);
@@ -93,13 +101,17 @@ export function usePtzLock(cameraId: number): LockState {
     } catch (err) {
       setError(errorMessage(err));
     }
-  }, [cameraId]);
+  }, [cameraId, setLock]);
 
   // Leaving the panel gives control back, so others need not wait for the expiry.
+  const mineRef = useRef(mine);
+  useEffect(() => {
+    mineRef.current = mine;
+  }, [mine]);
   useEffect(() => () => {
-    if (lockRef.current?.holder_user_id === me.id) void ptz.release(cameraId).catch(() => undefined);
-  }, [cameraId, me.id]);
+    if (mineRef.current) void ptz.release(cameraId).catch(() => undefined);
+  }, [cameraId]);
 
-  return { lock, mine, error, takenBy, acquire, release,
+  return { lock, mine, error: shownError, takenBy, acquire, release,
     update: (l) => { if (l) setLock(l); }, clearNotice: () => setTakenBy(null) };
 }

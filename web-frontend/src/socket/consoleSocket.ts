@@ -1,52 +1,19 @@
 /**
- * The live alert feed (`WS /ws/alerts`): token in the subprotocol (`bearer, <token>`),
- * answers every ping with a pong, reconnects with backoff, and gets a fresh token when the
- * server closes with 4401.
+ * The console's one WebSocket (`WS /ws/alerts`): token in the subprotocol (`bearer, <token>`),
+ * answers every ping with a pong, reconnects with backoff, gets a fresh token when the server
+ * closes with 4401, and hands each frame to the handlers of its channel (messages.ts).
  */
 
-import type { Severity } from '../api/types';
+import { channelOf, type Channel, type SocketChannels } from './messages';
 
-export interface AlertFrame {
-  type: string; // alert.<kind>
-  id: string;
-  camera_id: number | null;
-  ts: string;
-  alert_id: number | null;
-  kind: string;
-  severity: Severity;
-  state: 'open' | 'acked' | 'resolved';
-  title: string;
-  detail: string;
-  event_id: number | null;
-  payload: Record<string, unknown>;
-}
-
-export interface PtzLockFrame {
-  type: 'ptz.lock';
-  camera_id: number;
-  ts: string;
-  holder_user_id: number | null;
-  holder_username: string | null;
-  priority: number | null;
-  expires_at: string | null;
-  previous_user_id: number | null;
-  reason: 'acquired' | 'released' | 'expired' | 'takeover';
-}
-
-export type SocketMessage =
-  | { type: 'ready' }
-  | { type: 'alert'; alert: AlertFrame }
-  | { type: 'ptz'; lock: PtzLockFrame }
-  | { type: 'status'; status: SocketStatus };
-
-export type SocketStatus = 'connecting' | 'open' | 'closed' | 'forbidden';
-
-export interface AlertSocketDeps {
+export interface ConsoleSocketDeps {
   url: string;
   token: () => Promise<string>;
   refresh: () => Promise<void>;
   createSocket?: (url: string, protocols: string[]) => WebSocket;
 }
+
+type Handler<C extends Channel> = (value: SocketChannels[C]) => void;
 
 const BACKOFF = [1000, 2000, 5000, 10000, 30000];
 
@@ -55,18 +22,27 @@ export function socketUrl(path = '/ws/alerts'): string {
   return `${proto}//${location.host}${path}`;
 }
 
-export class AlertSocket {
+export class ConsoleSocket {
   private ws: WebSocket | null = null;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
-  private readonly listeners = new Set<(m: SocketMessage) => void>();
+  private readonly handlers = new Map<Channel, Set<(value: never) => void>>();
 
-  constructor(private readonly deps: AlertSocketDeps) {}
+  constructor(private readonly deps: ConsoleSocketDeps) {}
 
-  on(listener: (m: SocketMessage) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Call `handler` for every frame of `channel`; returns the unsubscribe function. */
+  on<C extends Channel>(channel: C, handler: Handler<C>): () => void {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+    }
+    const entry = handler as (value: never) => void;
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+    };
   }
 
   start(): void {
@@ -84,13 +60,20 @@ export class AlertSocket {
     ws?.close(1000, 'bye');
   }
 
-  private emit(m: SocketMessage): void {
-    for (const l of [...this.listeners]) l(m);
+  private emit<C extends Channel>(channel: C, value: SocketChannels[C]): void {
+    for (const h of [...(this.handlers.get(channel) ?? [])]) {
+      try {
+        (h as Handler<C>)(value);
+      } catch (err) {
+        // One failing page must not keep the frame from the others.
+        console.error('console socket: handler failed', channel, err);
+      }
+    }
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    this.emit({ type: 'status', status: 'connecting' });
+    this.emit('status', 'connecting');
     let token: string;
     try {
       token = await this.deps.token();
@@ -107,9 +90,9 @@ export class AlertSocket {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
-      this.emit({ type: 'status', status: 'closed' });
+      this.emit('status', 'closed');
       if (ev.code === 4403) {
-        this.emit({ type: 'status', status: 'forbidden' });
+        this.emit('status', 'forbidden');
         this.stopped = true;
         return;
       }
@@ -133,15 +116,16 @@ export class AlertSocket {
     const type = typeof frame.type === 'string' ? frame.type : '';
     if (type === 'ping') {
       ws.send('{"type":"pong"}');
-    } else if (type === 'ready') {
-      this.attempt = 0;
-      this.emit({ type: 'status', status: 'open' });
-      this.emit({ type: 'ready' });
-    } else if (type === 'ptz.lock') {
-      this.emit({ type: 'ptz', lock: frame as unknown as PtzLockFrame });
-    } else if (type.startsWith('alert.')) {
-      this.emit({ type: 'alert', alert: frame as unknown as AlertFrame });
+      return;
     }
+    const channel = channelOf(type);
+    if (channel === null) return;
+    if (channel === 'ready') {
+      this.attempt = 0;
+      this.emit('status', 'open');
+    }
+    // The server is the source of these shapes (messages.ts); fields are read defensively.
+    this.emit(channel, frame as never);
   }
 
   private retry(delay?: number): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AlertSocket, type SocketMessage } from '../src/alerts/alertSocket';
+import { ConsoleSocket } from '../src/socket/consoleSocket';
+import { channelOf } from '../src/socket/messages';
 
 class FakeSocket {
   sent: string[] = [];
@@ -16,7 +17,7 @@ function setup() {
   const sockets: FakeSocket[] = [];
   let token = 't1';
   const refresh = vi.fn(async () => { token = 't2'; });
-  const socket = new AlertSocket({
+  const socket = new ConsoleSocket({
     url: 'ws://console.test/ws/alerts', token: async () => token, refresh,
     createSocket: (url, protocols) => {
       const s = new FakeSocket(url, protocols);
@@ -24,14 +25,17 @@ function setup() {
       return s as unknown as WebSocket;
     },
   });
-  const messages: SocketMessage[] = [];
-  socket.on((m) => messages.push(m));
+  // Every channel into one list, in arrival order.
+  const messages: { type: string; value: unknown }[] = [];
+  for (const channel of ['ready', 'status', 'alert', 'ptz.lock', 'export', 'wall', 'object'] as const) {
+    socket.on(channel, (value) => messages.push({ type: channel, value }));
+  }
   return { socket, sockets, messages, refresh };
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
-describe('alert socket', () => {
+describe('console socket', () => {
   it('sends the token as the bearer subprotocol and answers pings', async () => {
     const { socket, sockets, messages } = setup();
     socket.start();
@@ -40,21 +44,53 @@ describe('alert socket', () => {
     sockets[0]?.receive({ type: 'ready', ping_interval_s: 30 });
     sockets[0]?.receive({ type: 'ping' });
     expect(sockets[0]?.sent).toEqual(['{"type":"pong"}']);
-    expect(messages).toContainEqual({ type: 'ready' });
+    expect(messages).toContainEqual({ type: 'ready', value: { type: 'ready', ping_interval_s: 30 } });
+    expect(messages).toContainEqual({ type: 'status', value: 'open' });
     socket.stop();
   });
 
-  it('passes alerts and PTZ lock changes on', async () => {
+  it('hands each frame to the handlers of its channel only', async () => {
     const { socket, sockets, messages } = setup();
     socket.start();
     await flush();
     sockets[0]?.receive({ type: 'alert.camera.offline', kind: 'camera.offline', camera_id: 2,
       state: 'open', severity: 'critical', title: 'Camera 2 offline' });
     sockets[0]?.receive({ type: 'ptz.lock', camera_id: 1, reason: 'takeover', holder_username: 'ann' });
+    sockets[0]?.receive({ type: 'export.done', export_id: 4 });
+    sockets[0]?.receive({ type: 'wall.show_layout', wall_id: 1, layout_id: 2 });
+    sockets[0]?.receive({ type: 'object.person', camera_id: 3, score: 0.9 });
     sockets[0]?.receive({ type: 'unknown.thing' });
-    const kinds = messages.filter((m) => m.type === 'alert' || m.type === 'ptz').map((m) => m.type);
-    expect(kinds).toEqual(['alert', 'ptz']);
+    sockets[0]?.receive({ type: 'alertish' });
+    const frames = messages.filter((m) => m.type !== 'status');
+    expect(frames.map((m) => m.type)).toEqual(['alert', 'ptz.lock', 'export', 'wall', 'object']);
+    expect(frames[1]?.value).toMatchObject({ camera_id: 1, reason: 'takeover' });
     socket.stop();
+  });
+
+  it('keeps delivering when one handler throws, and stops after unsubscribe', async () => {
+    const { socket, sockets } = setup();
+    const seen: string[] = [];
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    socket.on('alert', () => { throw new Error('page bug'); });
+    const off = socket.on('alert', (a) => seen.push(a.kind));
+    socket.start();
+    await flush();
+    sockets[0]?.receive({ type: 'alert.motion', kind: 'motion', state: 'open' });
+    off();
+    sockets[0]?.receive({ type: 'alert.motion', kind: 'motion2', state: 'open' });
+    expect(seen).toEqual(['motion']);
+    expect(err).toHaveBeenCalled();
+    err.mockRestore();
+    socket.stop();
+  });
+
+  it('maps frame types to channels', () => {
+    expect(channelOf('alert.camera.offline')).toBe('alert');
+    expect(channelOf('ptz.lock')).toBe('ptz.lock');
+    expect(channelOf('ptz.other')).toBeNull();
+    expect(channelOf('status.x')).toBeNull();
+    expect(channelOf('ready')).toBe('ready');
+    expect(channelOf('')).toBeNull();
   });
 
   it('refreshes the token and reconnects when the server says 4401', async () => {
@@ -87,7 +123,7 @@ describe('alert socket', () => {
       sockets[1]?.onclose?.({ code: 4403 });
       await vi.advanceTimersByTimeAsync(60_000);
       expect(sockets).toHaveLength(2);
-      expect(messages).toContainEqual({ type: 'status', status: 'forbidden' });
+      expect(messages).toContainEqual({ type: 'status', value: 'forbidden' });
     } finally {
       vi.useRealTimers();
     }
