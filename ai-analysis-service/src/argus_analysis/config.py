@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from argus_analysis.cameras import Polygon
-from argus_common.retry import parse_backoff
-from argus_common.settings import ArgusSettings
+from argus_common.service_settings import (
+    BackoffSpec,
+    InstanceId,
+    MediaServiceSettings,
+    default_instance_id,
+)
 
 # The camera simulator burns its stamp and clock into the top quarter of the picture
 # (argus_camsim.stamp.OVERLAY_RECT_NORM); real cameras put their OSD clock there too.
 OVERLAY_MASK: list[list[float]] = [[0.0, 0.0], [1.0, 0.0], [1.0, 0.25], [0.0, 0.25]]
 
 
-def default_instance_id() -> str:
-    """Unique per process: two analysers on one host must never share leases."""
-    return f"{socket.gethostname()}-{os.getpid()}"[:64]
-
-
-class Settings(ArgusSettings):
+class Settings(MediaServiceSettings):
     """Settings of ai-analysis-service; every field is documented in ``.env.example``."""
 
-    management_url: str = Field("http://127.0.0.1:8001", alias="MANAGEMENT_URL")
-    recordings_dir: Path = Field(Path("./data/recordings"), alias="RECORDINGS_DIR")
-    instance_id: str = Field(
-        default_factory=default_instance_id, alias="ANALYSIS_INSTANCE_ID",
-        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+    instance_id: InstanceId = Field(
+        default_factory=default_instance_id, alias="ANALYSIS_INSTANCE_ID"
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", alias="ANALYSIS_DEVICE")
     algorithm: Literal["diff", "mog2"] = Field("diff", alias="ANALYSIS_ALGORITHM")
@@ -49,24 +42,13 @@ class Settings(ArgusSettings):
     results_motion_frames: bool = Field(True, alias="ANALYSIS_RESULTS_MOTION_FRAMES")
     snapshot_quality: int = Field(85, alias="ANALYSIS_SNAPSHOT_QUALITY", ge=10, le=100)
     snapshot_max_width: int = Field(1280, alias="ANALYSIS_SNAPSHOT_MAX_WIDTH", ge=64, le=7680)
-    backoff: str = Field("1,2,5,10,20,30,60", alias="ANALYSIS_BACKOFF_S")
+    backoff: BackoffSpec = Field("1,2,5,10,20,30,60", alias="ANALYSIS_BACKOFF_S")
     lease_ttl_s: float = Field(10.0, alias="ANALYSIS_LEASE_TTL_S", ge=1, le=120)
     camera_refresh_s: float = Field(60.0, alias="ANALYSIS_CAMERA_REFRESH_S", ge=1)
     job_concurrency: int = Field(1, alias="ANALYSIS_JOB_CONCURRENCY", ge=1, le=32)
     job_decoder_threads: int = Field(0, alias="ANALYSIS_JOB_DECODER_THREADS", ge=0, le=64)
     metrics_host: str = Field("127.0.0.1", alias="ANALYSIS_METRICS_HOST")
     metrics_port: int = Field(9102, alias="ANALYSIS_METRICS_PORT", ge=0, le=65535)
-
-    @field_validator("backoff")
-    @classmethod
-    def _backoff_steps(cls, value: str) -> str:
-        parse_backoff(value)
-        return value
-
-    @property
-    def backoff_steps(self) -> list[float]:
-        """Reconnect delays in seconds; the last one repeats."""
-        return parse_backoff(self.backoff)
 
 
 @lru_cache

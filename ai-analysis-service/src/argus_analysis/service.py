@@ -27,6 +27,7 @@ from argus_common.bus import RedisBus
 from argus_common.camera_sync import CameraSync
 from argus_common.leases import Leases
 from argus_common.retry import Backoff, keep_running
+from argus_common.service_http import camera_service_problems
 
 log = structlog.get_logger("argus.analysis")
 _RETRY_S = 2.0
@@ -138,14 +139,7 @@ class AnalysisService:
 
     async def readiness(self) -> list[str]:
         """What keeps the analyser from being ready (empty: ready)."""
-        problems = []
-        try:
-            await self.redis.ping()
-        except Exception:
-            problems.append("redis unreachable")
-        if not self.supervisor.loaded:
-            problems.append("cameras not loaded from management")
-        return problems
+        return await camera_service_problems(self.redis, self.supervisor.loaded)
 
     def status(self) -> dict[str, Any]:
         """Cameras owned and connected (ids only; nothing secret)."""

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from argus_common.logging import bind, configure_logging, redact_url
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``configure_logging`` points every logger at this test's captured stdout, which is
+    closed afterwards: later tests that log (the retry helper's) must not write there."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _lines(out: str) -> list[dict[str, object]]:

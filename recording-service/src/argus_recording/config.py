@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from functools import lru_cache
-from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from argus_common.retry import parse_backoff
-from argus_common.settings import ArgusSettings
-
-
-def default_instance_id() -> str:
-    """Unique per process: two recorders on one host must never share leases."""
-    return f"{socket.gethostname()}-{os.getpid()}"[:64]
+from argus_common.service_settings import (
+    BackoffSpec,
+    InstanceId,
+    MediaServiceSettings,
+    default_instance_id,
+)
 
 
-class Settings(ArgusSettings):
+class Settings(MediaServiceSettings):
     """Settings of recording-service; every field is documented in ``.env.example``."""
 
-    recordings_dir: Path = Field(Path("./data/recordings"), alias="RECORDINGS_DIR")
-    management_url: str = Field("http://127.0.0.1:8001", alias="MANAGEMENT_URL")
-    instance_id: str = Field(
-        default_factory=default_instance_id, alias="RECORDING_INSTANCE_ID",
-        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+    instance_id: InstanceId = Field(
+        default_factory=default_instance_id, alias="RECORDING_INSTANCE_ID"
     )
     segment_seconds: float = Field(60.0, alias="RECORDING_SEGMENT_SECONDS", ge=1, le=3600)
     pre_roll_s: float = Field(5.0, alias="RECORDING_PRE_ROLL_S", ge=0, le=60)
@@ -39,23 +32,12 @@ class Settings(ArgusSettings):
     retention_interval_s: float = Field(600.0, alias="RECORDING_RETENTION_INTERVAL_S", ge=0.2)
     purge_batch: int = Field(200, alias="RECORDING_PURGE_BATCH", ge=1, le=5000)
     camera_refresh_s: float = Field(60.0, alias="RECORDING_CAMERA_REFRESH_S", ge=1)
-    backoff: str = Field("1,2,5,10", alias="RECORDING_BACKOFF_S")
+    backoff: BackoffSpec = Field("1,2,5,10", alias="RECORDING_BACKOFF_S")
     probe_interval_s: float = Field(1.0, alias="RECORDING_PROBE_INTERVAL_S", ge=0.1, le=10)
     max_clock_drift_ms: float = Field(2000.0, alias="RECORDING_MAX_CLOCK_DRIFT_MS", ge=50)
     fsync: bool = Field(True, alias="RECORDING_FSYNC")
     metrics_host: str = Field("127.0.0.1", alias="RECORDING_METRICS_HOST")
     metrics_port: int = Field(9101, alias="RECORDING_METRICS_PORT", ge=0, le=65535)
-
-    @field_validator("backoff")
-    @classmethod
-    def _backoff_steps(cls, value: str) -> str:
-        parse_backoff(value)
-        return value
-
-    @property
-    def backoff_steps(self) -> list[float]:
-        """Reconnect delays in seconds; the last one repeats."""
-        return parse_backoff(self.backoff)
 
 
 @lru_cache

@@ -18,6 +18,7 @@ from argus_common.events import SEGMENTS_GROUP, STREAM_SEGMENTS, EventMessage
 from argus_common.leases import Leases
 from argus_common.management import Refused
 from argus_common.retry import Backoff, keep_running, retry, retry_until_done
+from argus_common.service_http import camera_service_problems
 from argus_recording.announce import Announcer
 from argus_recording.cameras import CameraConfig
 from argus_recording.config import Settings
@@ -169,13 +170,7 @@ class RecordingService:
 
     async def readiness(self) -> list[str]:
         """What keeps the recorder from being ready (empty: ready)."""
-        problems = []
-        try:
-            await self.redis.ping()
-        except Exception:
-            problems.append("redis unreachable")
-        if not self.supervisor.loaded:
-            problems.append("cameras not loaded from management")
+        problems = await camera_service_problems(self.redis, self.supervisor.loaded)
         if not await asyncio.to_thread(_writable, self.root):
             problems.append("recordings directory not writable")
         return problems

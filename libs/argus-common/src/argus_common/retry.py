@@ -81,6 +81,17 @@ class Backoff:
         self.attempt = 0
 
 
+async def _pause(
+    delays: Backoff, logger: structlog.typing.FilteringBoundLogger, event: str,
+    exc: Exception, context: dict[str, object],
+) -> None:
+    """Log a failure (its type only: messages can carry URLs with credentials), then wait
+    the next delay."""
+    delay = delays.next()
+    logger.warning(event, error=type(exc).__name__, retry_s=round(delay, 3), **context)
+    await asyncio.sleep(delay)
+
+
 async def keep_running(
     body: Callable[[], Awaitable[object]],
     *,
@@ -101,9 +112,7 @@ async def keep_running(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            delay = delays.next()
-            logger.warning(event, error=type(exc).__name__, retry_s=round(delay, 3), **context)
-            await asyncio.sleep(delay)
+            await _pause(delays, logger, event, exc, context)
         else:
             delays.reset()
             # Yield once so that a body that returns at once cannot starve the loop.
@@ -156,9 +165,7 @@ async def retry_until_done(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            delay = delays.next()
-            logger.warning(event, error=type(exc).__name__, retry_s=round(delay, 3), **context)
-            await asyncio.sleep(delay)
+            await _pause(delays, logger, event, exc, context)
 
 
 async def every(

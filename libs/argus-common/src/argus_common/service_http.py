@@ -7,11 +7,24 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
 
 from argus_common.errors import error_body, install_error_handlers
 from argus_common.metrics import install_metrics
 
 Readiness = Callable[[], Awaitable[list[str]]]
+
+
+async def camera_service_problems(redis: Redis, cameras_loaded: bool) -> list[str]:
+    """The readiness checks every camera-handling service makes (empty: ready)."""
+    problems = []
+    try:
+        await redis.ping()
+    except Exception:
+        problems.append("redis unreachable")
+    if not cameras_loaded:
+        problems.append("cameras not loaded from management")
+    return problems
 Status = Callable[[], dict[str, Any]]
 
 
