@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management import migrate, versions
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from factories.responses import ResponseRecorder
+from factories.users import admin_headers as admin_headers_for
 
 PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -91,6 +93,12 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
+@pytest.fixture
+async def admin_headers(app: FastAPI) -> dict[str, str]:
+    """Authorization of the first admin (the one the lifespan creates)."""
+    return await admin_headers_for(app)
+
+
 @pytest.fixture(scope="session")
 def recorder() -> ResponseRecorder:
     """Every JSON response of the run, scanned for secrets at the end (test_secrets_scan)."""
@@ -109,7 +117,7 @@ async def client(app: FastAPI, recorder: ResponseRecorder) -> AsyncIterator[http
 
 @pytest.fixture
 def maker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
-    return app.state.sessionmaker  # type: ignore[no-any-return]
+    return app_state(app).sessionmaker
 
 
 @pytest.fixture
@@ -124,7 +132,8 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "app" not in request.fixturenames:
         return
     app: FastAPI = request.getfixturevalue("app")
-    engine = app.state.engine
+    state = app_state(app)
+    engine = state.engine
     async with engine.begin() as conn:
         tables = [
             t for t in (await conn.run_sync(lambda c: c.dialect.get_table_names(c)))
@@ -133,8 +142,8 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         # replica mode skips triggers: the audit log refuses TRUNCATE otherwise.
         await conn.execute(text("SET LOCAL session_replication_role = replica"))
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    redis: Redis = app.state.bus.redis
-    ns = app.state.bus.namespace
+    redis: Redis = state.redis
+    ns = state.bus.namespace
     keys = [k async for k in redis.scan_iter(match=f"{ns}:*", count=500)]
     if keys:
         await redis.delete(*keys)
@@ -143,11 +152,10 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     fresh = uuid.uuid4().int % 10**15  # an integer: writers INCR it
     await redis.set(f"{ns}:{versions.AUTHZ}", fresh)
     await redis.set(f"{ns}:{versions.CAMERAS}", fresh)
-    app.state.principal_cache.clear()
-    app.state.response_cache.clear()
+    state.caches.clear()
     from argus_management.bootstrap import ensure_admin
 
-    await ensure_admin(app.state.sessionmaker, app.state.settings)
+    await ensure_admin(state.sessionmaker, state.settings, state.hasher)
 
 
 @pytest.fixture(scope="session")

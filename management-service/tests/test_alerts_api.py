@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_management.alerts import service as alerts_service
 from argus_management.audit.models import AuditEntry
 from argus_management.config import Settings
+from argus_management.deps import app_state
 
 from factories.cameras import create_camera
 from factories.events import report_event
@@ -25,7 +26,7 @@ URL = "/api/v1/alerts"
 
 @pytest.fixture
 def admin_headers(app: FastAPI) -> dict[str, str]:
-    return {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+    return {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
 
 
 async def _alert_of(
@@ -63,7 +64,7 @@ async def test_list_filters_and_visibility(
     assert await listed(admin_headers, state="acked") == []
 
     viewer = await create_user(maker, "viewer", camera_ids=[a.id])
-    vh = bearer(app.state, viewer)
+    vh = bearer(app_state(app), viewer)
     assert await listed(vh) == [motion_a["id"]]
     assert await listed(vh, camera_id=b.id) == []
     assert (await client.get(f"{URL}/{rtmp_b['id']}", headers=vh)).status_code == 404
@@ -88,9 +89,9 @@ async def test_ack_is_audited_published_and_only_once(
     cam = await create_camera(maker, settings.secret_key)
     alert = await _alert_of(client, settings, admin_headers, cam.id)
     operator = await create_user(maker, "operator", camera_ids=[cam.id])
-    h = bearer(app.state, operator)
+    h = bearer(app_state(app), operator)
 
-    bus = app.state.bus
+    bus = app_state(app).bus
     pubsub = bus.redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(bus.key("alerts"))
     try:
@@ -128,7 +129,7 @@ async def test_ack_of_resolved_alert_is_409(
     alert = await _alert_of(client, settings, admin_headers, cam.id)
     async with maker() as s:
         resolved = await alerts_service.resolve_alerts(
-            s, app.state.bus, kind="motion", camera_id=cam.id
+            s, app_state(app).bus, kind="motion", camera_id=cam.id
         )
         await s.commit()
     assert [r.id for r in resolved] == [alert["id"]]
@@ -145,10 +146,10 @@ async def test_ack_permission_and_visibility(
     alert_a = await _alert_of(client, settings, admin_headers, a.id)
     alert_b = await _alert_of(client, settings, admin_headers, b.id)
     viewer = await create_user(maker, "viewer", camera_ids=[a.id])
-    resp = await client.post(f"{URL}/{alert_a['id']}/ack", headers=bearer(app.state, viewer))
+    resp = await client.post(f"{URL}/{alert_a['id']}/ack", headers=bearer(app_state(app), viewer))
     assert resp.status_code == 403 and resp.json()["error"] == "Forbidden"
     operator = await create_user(maker, "operator", camera_ids=[a.id])
-    oh = bearer(app.state, operator)
+    oh = bearer(app_state(app), operator)
     assert (await client.post(f"{URL}/{alert_b['id']}/ack", headers=oh)).status_code == 404
     assert (await client.post(f"{URL}/999999/ack", headers=oh)).status_code == 404
     assert (await client.post(f"{URL}/0/ack", headers=oh)).status_code == 422

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_common.events import STREAM_ANALYSIS, STREAM_ANALYSIS_JOBS, AnalysisJobRequest
 from argus_management.analysis.models import AnalysisJob, AnalysisResult
 from argus_management.config import Settings
+from argus_management.deps import app_state
 
 from factories.analysis import analysis_frame, jpeg_bytes, mp4_bytes
 from factories.cameras import create_camera
@@ -28,7 +29,7 @@ from factories.users import bearer, create_user
 
 
 async def admin_headers(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
-    return bearer(app.state, await create_user(maker, "admin"))
+    return bearer(app_state(app), await create_user(maker, "admin"))
 
 
 async def test_snapshot_stored_and_served_with_visibility(
@@ -54,8 +55,8 @@ async def test_snapshot_stored_and_served_with_visibility(
     image = cv2.imdecode(np.frombuffer(got.content, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None and image.shape == (48, 64, 3)
 
-    granted = bearer(app.state, await create_user(maker, "viewer", camera_ids=[cam.id]))
-    stranger = bearer(app.state, await create_user(maker, "viewer", camera_ids=[other.id]))
+    granted = bearer(app_state(app), await create_user(maker, "viewer", camera_ids=[cam.id]))
+    stranger = bearer(app_state(app), await create_user(maker, "viewer", camera_ids=[other.id]))
     path = f"/api/v1/events/{event['id']}/snapshot"
     assert (await client.get(path, headers=granted)).status_code == 200
     assert (await client.get(path, headers=stranger)).status_code == 404
@@ -119,7 +120,7 @@ async def test_consumer_stores_each_result_once(
     async with maker() as session:
         await session.delete(await session.get(type(gone), gone.id))
         await session.commit()
-    bus = app.state.bus
+    bus = app_state(app).bus
     motion = analysis_frame(cam.id, session_id="s1")
     summary = analysis_frame(cam.id, session_id="s1", kind="summary", motion=False, boxes=[],
                              frames=15, motion_frames=0)
@@ -144,7 +145,7 @@ async def test_consumer_stores_each_result_once(
 
 
 async def _job_entries(app: FastAPI) -> list[AnalysisJobRequest]:
-    bus = app.state.bus
+    bus = app_state(app).bus
     entries = await bus.redis.xrange(bus.key(STREAM_ANALYSIS_JOBS))
     return [AnalysisJobRequest.model_validate_json(f[b"data"]) for _, f in entries]
 
@@ -158,7 +159,7 @@ async def test_range_job_is_queued_with_its_segments_and_tracks_progress(
     for i in range(3):
         await add_segment(maker, cam.id, t0 + timedelta(minutes=i), 60)
     operator = await create_user(maker, "operator", camera_ids=[cam.id])
-    headers = bearer(app.state, operator)
+    headers = bearer(app_state(app), operator)
     body = {"camera_id": cam.id, "start": (t0 + timedelta(seconds=30)).isoformat(),
             "end": (t0 + timedelta(seconds=90)).isoformat()}
     resp = await client.post("/api/v1/analysis/jobs", json=body, headers=headers)
@@ -185,7 +186,7 @@ async def test_range_job_is_queued_with_its_segments_and_tracks_progress(
     assert late.status_code == 409
     assert (await client.put(path, json={"state": "paused"}, headers=internal)).status_code == 422
 
-    await app.state.bus.add(STREAM_ANALYSIS, analysis_frame(cam.id, session_id=job["id"]))
+    await app_state(app).bus.add(STREAM_ANALYSIS, analysis_frame(cam.id, session_id=job["id"]))
     async with asyncio.timeout(15):
         while await _count(maker, job["id"]) < 1:
             await asyncio.sleep(0.1)
@@ -194,7 +195,7 @@ async def test_range_job_is_queued_with_its_segments_and_tracks_progress(
     listed = await client.get("/api/v1/analysis/jobs", headers=headers)
     assert [j["id"] for j in listed.json()["items"]] == [job["id"]]
 
-    stranger = bearer(app.state, await create_user(maker, "operator", camera_ids=[cam.id]))
+    stranger = bearer(app_state(app), await create_user(maker, "operator", camera_ids=[cam.id]))
     assert (await client.get(f"/api/v1/analysis/jobs/{job['id']}", headers=stranger)
             ).status_code == 404
     admin = await admin_headers(app, maker)
@@ -208,8 +209,8 @@ async def test_range_job_refusals(
 ) -> None:
     cam = await create_camera(maker, settings.secret_key)
     hidden = await create_camera(maker, settings.secret_key)
-    operator = bearer(app.state, await create_user(maker, "operator", camera_ids=[cam.id]))
-    viewer = bearer(app.state, await create_user(maker, "viewer", camera_ids=[cam.id]))
+    operator = bearer(app_state(app), await create_user(maker, "operator", camera_ids=[cam.id]))
+    viewer = bearer(app_state(app), await create_user(maker, "viewer", camera_ids=[cam.id]))
     t0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     ok = {"camera_id": cam.id, "start": t0.isoformat(),
           "end": (t0 + timedelta(minutes=5)).isoformat()}
@@ -241,7 +242,7 @@ async def test_upload_job_stores_the_file_until_it_is_done(
     settings: Settings,
 ) -> None:
     cam = await create_camera(maker, settings.secret_key)
-    headers = bearer(app.state, await create_user(maker, "operator", camera_ids=[cam.id]))
+    headers = bearer(app_state(app), await create_user(maker, "operator", camera_ids=[cam.id]))
     clip = mp4_bytes()
     resp = await client.post(
         "/api/v1/analysis/jobs", headers=headers,
@@ -269,7 +270,7 @@ async def test_upload_refusals(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     settings: Settings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    headers = bearer(app.state, await create_user(maker, "operator"))
+    headers = bearer(app_state(app), await create_user(maker, "operator"))
     url = "/api/v1/analysis/jobs"
     not_mp4 = await client.post(url, headers=headers,
                                 files={"file": ("x.mp4", b"\0" * 100, "video/mp4")})

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from argus_common.events import CHANNEL_ANALYSIS_FRAMES
 from argus_management import versions
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from conftest import free_port
@@ -54,12 +55,12 @@ async def analysis_server(settings: Settings) -> AsyncIterator[str]:
 @pytest.fixture(autouse=True)
 async def _fresh_authz(app: FastAPI) -> None:
     """Ids restart every test: the live server must not reuse a cached principal."""
-    bus = app.state.bus
+    bus = app_state(app).bus
     await bus.redis.set(bus.key(versions.AUTHZ), uuid.uuid4().hex)
 
 
 def token(app: FastAPI, user_id: int, ttl_s: int = 900) -> str:
-    return str(app.state.jwt.issue(str(user_id), "access", ttl_s).token)
+    return str(app_state(app).jwt.issue(str(user_id), "access", ttl_s).token)
 
 
 async def receive(ws: ClientConnection, event: str, timeout: float = 3.0) -> dict[str, Any]:
@@ -121,7 +122,7 @@ async def test_frames_of_subscribed_visible_cameras_arrive_with_the_documented_s
     subscribed = await receive(ws, "subscribed")
     assert subscribed["payload"] == {"cameraIds": [cam.id], "denied": [hidden.id]}
 
-    bus = app.state.bus
+    bus = app_state(app).bus
     channel = bus.key(CHANNEL_ANALYSIS_FRAMES)
     async with asyncio.timeout(3):
         while int(dict(await bus.redis.pubsub_numsub(channel)).get(channel.encode(), 0)) < 1:

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
 from argus_management.config import Settings
-from argus_management.users.models import User
+from argus_management.deps import app_state
+from argus_management.rbac.models import User
 
 from factories.cameras import create_camera
+from factories.users import admin_headers as admin_headers_for
 from factories.users import bearer, create_user
 
 AUDIT = "/api/v1/audit"
@@ -33,8 +35,8 @@ async def admin(maker: async_sessionmaker[AsyncSession]) -> User:
 
 
 @pytest.fixture
-def admin_headers(app: FastAPI, admin: User) -> dict[str, str]:
-    return {**bearer(app.state, admin), "User-Agent": "audit-test/1.0"}
+async def admin_headers(app: FastAPI) -> dict[str, str]:
+    return await admin_headers_for(app, **{"User-Agent": "audit-test/1.0"})
 
 
 async def _entries(maker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
@@ -205,7 +207,7 @@ async def test_audit_needs_audit_read(
     assert (await client.get(AUDIT)).status_code == 401
     for role in ("viewer", "operator"):
         user = await create_user(maker, role)
-        assert (await client.get(AUDIT, headers=bearer(app.state, user))).status_code == 403
+        assert (await client.get(AUDIT, headers=bearer(app_state(app), user))).status_code == 403
 
 
 async def test_there_is_no_update_or_delete_api(

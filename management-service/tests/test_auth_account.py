@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_management.audit.models import AuditEntry
 from argus_management.auth.models import PasswordResetToken
 from argus_management.config import Settings
-from argus_management.users.models import User
+from argus_management.deps import app_state
+from argus_management.rbac.models import User
 
 from conftest import ADMIN_PASSWORD
 from factories.users import DEFAULT_PASSWORD, create_user, login
@@ -75,7 +76,7 @@ async def _tokens(client: httpx.AsyncClient, username: str, password: str) -> di
 
 @pytest.fixture
 def signup_on(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app.state.settings, "allow_signup", True)
+    monkeypatch.setattr(app_state(app).settings, "allow_signup", True)
 
 
 async def test_signup_is_off_by_default(client: httpx.AsyncClient) -> None:

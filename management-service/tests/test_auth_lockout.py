@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
 from argus_management.auth.lockout import LoginGuard
+from argus_management.deps import app_state
 
 from conftest import ADMIN_PASSWORD
 
@@ -21,7 +22,7 @@ async def _login(client: httpx.AsyncClient, username: str, password: str) -> htt
 
 
 def _guard(app: FastAPI) -> LoginGuard:
-    return LoginGuard(app.state.bus, app.state.settings)
+    return LoginGuard(app_state(app).bus, app_state(app).settings)
 
 
 async def _actions(maker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
@@ -40,11 +41,11 @@ async def test_five_failures_lock_the_account(
     assert body["error"] == "TooManyRequests"
     assert "temporarily locked" in body["detail"] and "15 minutes" in body["detail"]
     assert 890 <= int(resp.headers["retry-after"]) <= 900
-    ttl = await app.state.bus.redis.ttl(_guard(app).lock_key("admin"))
+    ttl = await app_state(app).bus.redis.ttl(_guard(app).lock_key("admin"))
     assert 890 <= ttl <= 900
     # Locked attempts are not counted: the lock is not extended by hammering.
     assert (await _login(client, "admin", "wrong-password")).status_code == 429
-    assert await app.state.bus.redis.ttl(_guard(app).lock_key("admin")) <= ttl
+    assert await app_state(app).bus.redis.ttl(_guard(app).lock_key("admin")) <= ttl
     rows = await _actions(maker)
     assert [r.action for r in rows].count("auth.login_failed") == 7
     [lock] = [r for r in rows if r.action == "auth.lockout"]
@@ -58,7 +59,7 @@ async def test_lock_expires_with_its_key(client: httpx.AsyncClient, app: FastAPI
         await _login(client, "admin", "wrong-password")
     assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 429
     # Stand-in for waiting 15 minutes: the lock is only the Redis key and its TTL.
-    await app.state.bus.redis.delete(_guard(app).lock_key("admin"))
+    await app_state(app).bus.redis.delete(_guard(app).lock_key("admin"))
     assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
 
 
@@ -84,7 +85,7 @@ async def test_per_address_limit(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app.state.settings, "login_ip_max_failures", 3)
+    monkeypatch.setattr(app_state(app).settings, "login_ip_max_failures", 3)
     for i in range(3):  # a different name each time: no account reaches its own limit
         assert (await _login(client, f"spray-{i}", "wrong-password")).status_code == 401
     resp = await _login(client, "admin", ADMIN_PASSWORD)
@@ -102,8 +103,8 @@ async def test_per_address_limit(
 async def test_lockout_uses_configured_numbers(
     client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.state.settings, "login_max_failures", 2)
-    monkeypatch.setattr(app.state.settings, "login_lockout_s", 120)
+    monkeypatch.setattr(app_state(app).settings, "login_max_failures", 2)
+    monkeypatch.setattr(app_state(app).settings, "login_lockout_s", 120)
     for _ in range(2):
         assert (await _login(client, "admin", "wrong-password")).status_code == 401
     resp = await _login(client, "admin", ADMIN_PASSWORD)

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.auth.mailer import Mail, OutboxMailer, SmtpMailer, mailer_for
 from argus_management.config import Settings
-from argus_management.users.models import User
+from argus_management.deps import app_state
+from argus_management.rbac.models import User
 
 from factories.users import create_user
 
@@ -82,7 +83,7 @@ async def test_mail_failure_does_not_change_the_answer(
             Broken.calls += 1
             raise OSError("relay down")
 
-    monkeypatch.setattr(app.state, "mailer", Broken(), raising=False)
+    monkeypatch.setattr(app_state(app), "mailer", Broken())
     user = await create_user(maker)
     async with maker() as s:
         await s.execute(update(User).where(User.id == user.id).values(email="x@example.com"))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
 from argus_management.auth.models import RefreshToken
+from argus_management.deps import app_state
 
 from conftest import ADMIN_PASSWORD
 from factories.users import DEFAULT_PASSWORD, bearer, create_user
@@ -212,13 +213,13 @@ async def test_refresh_token_is_not_an_access_token(client: httpx.AsyncClient) -
 
 
 def _forged(app: FastAPI, user_id: int) -> dict[str, str]:
-    good = app.state.jwt.issue(str(user_id), "access", 600).token
+    good = app_state(app).jwt.issue(str(user_id), "access", 600).token
     header, payload, sig = good.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     tampered_payload = _b64({**claims, "sub": str(user_id + 1)})
     flipped = sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB")
     return {
-        "expired": app.state.jwt.issue(str(user_id), "access", -30).token,
+        "expired": app_state(app).jwt.issue(str(user_id), "access", -30).token,
         "tampered_payload": f"{header}.{tampered_payload}.{sig}",
         "tampered_signature": f"{header}.{payload}.{flipped}",
         "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(user_id))}.",
@@ -254,7 +255,7 @@ async def test_bad_refresh_tokens_are_refused(
     header, payload, sig = real.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     cases = {
-        "expired": app.state.jwt.issue(str(admin), "refresh", -30).token,
+        "expired": app_state(app).jwt.issue(str(admin), "refresh", -30).token,
         "tampered": f"{header}.{_b64({**claims, 'exp': claims['exp'] + 1})}.{sig}",
         "alg_none": f"{_b64({'alg': 'none'})}.{_b64(_claims(admin, 'refresh'))}.",
         "wrong_audience": jwt.encode(_claims(admin, "refresh", aud="x"), SECRET, "HS256"),
@@ -274,13 +275,13 @@ async def test_minted_token_without_family_still_works(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession]
 ) -> None:
     user = await create_user(maker)
-    headers = bearer(app.state, user)
+    headers = bearer(app_state(app), user)
     assert (await client.post(LOGOUT, headers=headers)).status_code == 204
     assert (await client.get(ME, headers=headers)).status_code == 401
 
 
 async def _admin_id(maker: async_sessionmaker[AsyncSession]) -> int:
-    from argus_management.users.models import User
+    from argus_management.rbac.models import User
 
     async with maker() as s:
         user_id = await s.scalar(select(User.id).where(User.username == "admin"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,11 +11,6 @@ from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
 
 BIG = "x" * 1_000_000
-
-
-@pytest.fixture
-def admin_headers(app: FastAPI) -> dict[str, str]:
-    return {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
 
 
 async def _counts(maker: async_sessionmaker[AsyncSession]) -> tuple[int, int]:

@@ -14,18 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_management import versions
 from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
-from argus_management.users.models import CameraGrant
+from argus_management.deps import app_state
+from argus_management.rbac.models import CameraGrant
 
 from factories.cameras import CAMERA_PASSWORD, create_camera
 from factories.users import bearer, create_user
 
 NEW = {"name": "Lobby", "stream_url": "rtsp://10.1.2.3:554/stream1"}
-
-
-@pytest.fixture
-def admin_headers(app: FastAPI) -> dict[str, str]:
-    token = app.state.jwt.issue("1", "access", 900)
-    return {"Authorization": f"Bearer {token.token}"}
 
 
 async def count(maker: async_sessionmaker[AsyncSession], model: type) -> int:
@@ -63,7 +58,7 @@ async def test_internal_api_gives_credentials_with_the_key_only(
     assert (await client.get("/internal/cameras")).status_code == 401
     bad = await client.get("/internal/cameras", headers={"X-Internal-Api-Key": "nope" * 8})
     assert bad.status_code == 401 and bad.json()["error"] == "Unauthorized"
-    key = {"X-Internal-Api-Key": app.state.settings.internal_api_key}
+    key = {"X-Internal-Api-Key": app_state(app).settings.internal_api_key}
     listing = await client.get("/internal/cameras", headers=key)
     assert listing.status_code == 200
     assert [c["password"] for c in listing.json() if c["id"] == cid] == ["pw-123456"]
@@ -101,7 +96,7 @@ async def test_bad_urls_are_refused_and_nothing_is_stored(
 async def test_allowed_networks_restrict_hosts(
     client: httpx.AsyncClient, app: FastAPI, admin_headers: dict[str, str]
 ) -> None:
-    settings = app.state.settings
+    settings = app_state(app).settings
     old = settings.camera_allowed_networks
     settings.camera_allowed_networks = "10.0.0.0/8, 127.0.0.0/8"
     try:
@@ -141,11 +136,11 @@ async def test_update_partial_password_and_duplicate_name(
 async def test_viewer_sees_only_granted_cameras(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    key = app.state.settings.secret_key
+    key = app_state(app).settings.secret_key
     cam_a = await create_camera(maker, key, name="A")
     cam_b = await create_camera(maker, key, name="B")
     viewer = await create_user(maker, "viewer", camera_ids=[cam_a.id])
-    h = bearer(app.state, viewer)
+    h = bearer(app_state(app), viewer)
     listing = await client.get("/api/v1/cameras", headers=h)
     assert [c["name"] for c in listing.json()["items"]] == ["A"]
     assert listing.json()["total"] == 1
@@ -164,17 +159,17 @@ async def test_list_cache_follows_grants_and_changes(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     admin_headers: dict[str, str],
 ) -> None:
-    key = app.state.settings.secret_key
+    key = app_state(app).settings.secret_key
     cam_a = await create_camera(maker, key, name="A")
     cam_b = await create_camera(maker, key, name="B")
     viewer = await create_user(maker, "viewer", camera_ids=[cam_a.id])
-    h = bearer(app.state, viewer)
+    h = bearer(app_state(app), viewer)
     listing = (await client.get("/api/v1/cameras", headers=h)).json()["items"]
     assert [c["name"] for c in listing] == ["A"]
     async with maker() as s:  # grant B the way the users API does: change, commit, bump
         s.add(CameraGrant(user_id=viewer.id, camera_id=cam_b.id))
         await s.commit()
-    await versions.bump(app.state.bus, versions.AUTHZ)
+    await versions.bump(app_state(app).bus, versions.AUTHZ)
     names = [c["name"] for c in (await client.get("/api/v1/cameras", headers=h)).json()["items"]]
     assert names == ["A", "B"]
     await client.patch(f"/api/v1/cameras/{cam_a.id}", json={"name": "A2"}, headers=admin_headers)
@@ -189,7 +184,7 @@ async def test_changes_are_announced_and_audited(
     client: httpx.AsyncClient, app: FastAPI, admin_headers: dict[str, str],
     maker: async_sessionmaker[AsyncSession],
 ) -> None:
-    bus = app.state.bus
+    bus = app_state(app).bus
     pubsub = bus.redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(bus.key("cameras"))
     try:
@@ -234,15 +229,15 @@ async def test_factory_password_not_leaked_in_list(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     admin_headers: dict[str, str],
 ) -> None:
-    await create_camera(maker, app.state.settings.secret_key, name="F")
+    await create_camera(maker, app_state(app).settings.secret_key, name="F")
     resp = await client.get("/api/v1/cameras", headers=admin_headers)
     assert CAMERA_PASSWORD not in resp.text and resp.json()["items"][0]["has_password"]
 
 
 async def test_concurrent_misses_build_the_list_once() -> None:
-    from argus_management.cameras import cache
+    from argus_management.cameras.cache import ResponseCache
 
-    store: dict[object, bytes] = {}
+    store = ResponseCache()
     calls = 0
     gate = asyncio.Event()
 
@@ -252,15 +247,15 @@ async def test_concurrent_misses_build_the_list_once() -> None:
         await gate.wait()
         return b"[]"
 
-    tasks = [asyncio.create_task(cache.single_flight(store, ("k",), build)) for _ in range(20)]
+    tasks = [asyncio.create_task(store.single_flight(("k",), build)) for _ in range(20)]
     await asyncio.sleep(0)
     gate.set()
     assert await asyncio.gather(*tasks) == [b"[]"] * 20
-    assert calls == 1 and store[("k",)] == b"[]"
+    assert calls == 1 and store.get(("k",)) == b"[]"
 
     async def fail() -> bytes:
         raise RuntimeError("db down")
 
     with pytest.raises(RuntimeError):
-        await cache.single_flight(store, ("other",), fail)
+        await store.single_flight(("other",), fail)
     assert ("other",) not in store  # a failure is not cached; the next request tries again

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from argus_management.config import Settings
 from argus_management.db import make_engine, make_sessionmaker
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from conftest import free_port
@@ -21,7 +22,7 @@ async def test_redis_down_gives_503(settings: Settings) -> None:
     })
     app = create_app(dead, run_migrations=False)
     async with app.router.lifespan_context(app):
-        token = app.state.jwt.issue("1", "access", 60).token
+        token = app_state(app).jwt.issue("1", "access", 60).token
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             resp = await client.get("/api/v1/cameras",
@@ -34,13 +35,13 @@ async def test_redis_down_gives_503(settings: Settings) -> None:
 
 
 async def test_database_down_gives_503(app: FastAPI, client: httpx.AsyncClient) -> None:
-    token = app.state.jwt.issue("1", "access", 60).token
+    token = app_state(app).jwt.issue("1", "access", 60).token
     headers = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/v1/cameras", headers=headers)).status_code == 200
-    live_engine, live_maker = app.state.engine, app.state.sessionmaker
+    live_engine, live_maker = app_state(app).engine, app_state(app).sessionmaker
     dead = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing")
-    app.state.engine, app.state.sessionmaker = dead, make_sessionmaker(dead)
-    app.state.principal_cache.clear()
+    app_state(app).engine, app_state(app).sessionmaker = dead, make_sessionmaker(dead)
+    app_state(app).caches.principals.clear()
     try:
         resp = await client.get("/api/v1/cameras", headers=headers)
         assert resp.status_code == 503, resp.text
@@ -48,5 +49,5 @@ async def test_database_down_gives_503(app: FastAPI, client: httpx.AsyncClient) 
         login = await client.post("/api/v1/auth/login", data={"username": "a", "password": "b" * 8})
         assert login.status_code == 503
     finally:
-        app.state.engine, app.state.sessionmaker = live_engine, live_maker
+        app_state(app).engine, app_state(app).sessionmaker = live_engine, live_maker
         await dead.dispose()

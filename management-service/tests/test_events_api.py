@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.config import Settings
+from argus_management.deps import app_state
 
 from factories.cameras import create_camera
 from factories.events import report_event
@@ -21,7 +22,7 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def admin_headers(app: FastAPI) -> dict[str, str]:
-    return {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+    return {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
 
 
 async def _seed(
@@ -74,7 +75,7 @@ async def test_viewer_sees_only_granted_cameras(
     a, b, events = await _seed(client, settings, maker)
     system = await report_event(client, settings, None, "recorder.down")
     viewer = await create_user(maker, "viewer", camera_ids=[a])
-    h = bearer(app.state, viewer)
+    h = bearer(app_state(app), viewer)
     page = (await client.get(URL, headers=h)).json()
     assert {e["camera_id"] for e in page["items"]} == {a} and page["total"] == 2
     assert (await client.get(URL, params={"camera_id": b}, headers=h)).json()["items"] == []
@@ -84,7 +85,7 @@ async def test_viewer_sees_only_granted_cameras(
     assert (await client.get(f"{URL}/{system['id']}", headers=h)).status_code == 404
     assert (await client.get(f"{URL}/999999", headers=h)).status_code == 404
     nobody = await create_user(maker, "viewer")
-    assert (await client.get(URL, headers=bearer(app.state, nobody))).json()["total"] == 0
+    assert (await client.get(URL, headers=bearer(app_state(app), nobody))).json()["total"] == 0
 
 
 async def test_requires_authentication(client: httpx.AsyncClient) -> None:

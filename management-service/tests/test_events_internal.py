@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_management.alerts.models import Alert
 from argus_management.alerts.rules import AlertRule
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.events.models import Event
 
 from factories.cameras import create_camera
@@ -30,7 +31,7 @@ async def _rows(maker: async_sessionmaker[AsyncSession], model: type) -> list[An
 
 
 async def _stream(app: FastAPI) -> list[dict[str, Any]]:
-    bus = app.state.bus
+    bus = app_state(app).bus
     entries = await bus.redis.xrange(bus.key("events"))
     return [json.loads(fields[b"data"]) for _, fields in entries]
 
@@ -113,8 +114,8 @@ async def test_redis_failure_after_commit_keeps_the_event(
     async def down(*_: Any, **__: Any) -> Any:
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(app.state.bus, "add", down)
-    monkeypatch.setattr(app.state.bus, "publish", down)
+    monkeypatch.setattr(app_state(app).bus, "add", down)
+    monkeypatch.setattr(app_state(app).bus, "publish", down)
     cam = await create_camera(maker, settings.secret_key)
     event = await report_event(client, settings, cam.id, "motion.start")
     assert [e.id for e in await _rows(maker, Event)] == [event["id"]]

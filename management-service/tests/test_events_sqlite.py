@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from conftest import REDIS_URL
@@ -24,7 +25,7 @@ async def test_sqlite_events_and_alerts(tmp_path: Path) -> None:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         try:
-            h = {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+            h = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
             internal = {"X-Internal-Api-Key": settings.internal_api_key}
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -47,7 +48,7 @@ async def test_sqlite_events_and_alerts(tmp_path: Path) -> None:
                 again_ack = await client.post(f"/api/v1/alerts/{alerts[0]['id']}/ack", headers=h)
                 assert again_ack.status_code == 409
         finally:
-            redis = app.state.bus.redis
+            redis = app_state(app).bus.redis
             keys = [k async for k in redis.scan_iter(match=f"{settings.redis_namespace}:*")]
             if keys:
                 await redis.delete(*keys)

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.config import Settings
-from argus_management.users.models import CameraGroup, User
+from argus_management.deps import app_state
+from argus_management.rbac.models import CameraGroup, User
 
 from factories.cameras import create_camera
 from factories.users import bearer
@@ -22,7 +23,7 @@ async def admin_headers(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -
     async with maker() as s:
         admin = await s.scalar(select(User).where(User.username == "admin"))
     assert admin is not None
-    return bearer(app.state, admin)
+    return bearer(app_state(app), admin)
 
 
 async def _group_count(maker: async_sessionmaker[AsyncSession]) -> int:

@@ -12,21 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.layouts.models import Layout
-from argus_management.users.models import User
 
 from factories.cameras import create_camera
 from factories.users import bearer, create_user
 
 LAYOUTS = "/api/v1/layouts"
-
-
-@pytest.fixture
-async def admin_headers(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
-    async with maker() as s:
-        admin = await s.scalar(select(User).where(User.username == "admin"))
-    assert admin is not None
-    return bearer(app.state, admin)
 
 
 async def _layout_count(maker: async_sessionmaker[AsyncSession]) -> int:
@@ -41,7 +33,7 @@ async def test_owner_crud(
     a = await create_camera(maker, settings.secret_key)
     b = await create_camera(maker, settings.secret_key)
     viewer = await create_user(maker, "viewer", camera_ids=[a.id, b.id])
-    h = bearer(app.state, viewer)
+    h = bearer(app_state(app), viewer)
 
     resp = await client.post(
         LAYOUTS, json={"name": "Front", "grid": 4, "cells": [a.id, None, b.id, None]}, headers=h
@@ -128,7 +120,7 @@ async def test_name_limits_and_duplicates(
     assert resp.status_code == 409 and resp.json()["error"] == "Conflict"
     # Another owner may use the same name.
     viewer = await create_user(maker, "viewer")
-    vh = bearer(app.state, viewer)
+    vh = bearer(app_state(app), viewer)
     resp = await client.post(LAYOUTS, json={"name": "Wall", "grid": 1}, headers=vh)
     assert resp.status_code == 201
     # Renaming onto an own existing name is a conflict too.
@@ -145,7 +137,7 @@ async def test_camera_not_visible_to_user_is_422(
     mine = await create_camera(maker, settings.secret_key)
     hidden = await create_camera(maker, settings.secret_key)
     viewer = await create_user(maker, "viewer", camera_ids=[mine.id])
-    h = bearer(app.state, viewer)
+    h = bearer(app_state(app), viewer)
     resp = await client.post(LAYOUTS, json={"name": "L", "grid": 1, "cells": [hidden.id]},
                              headers=h)
     assert resp.status_code == 422
@@ -170,7 +162,7 @@ async def test_shared_layout_hides_cameras_the_reader_cannot_see(
     b = await create_camera(maker, settings.secret_key)
     owner = await create_user(maker, "operator", camera_ids=[a.id, b.id])
     reader = await create_user(maker, "viewer", camera_ids=[a.id])
-    oh, rh = bearer(app.state, owner), bearer(app.state, reader)
+    oh, rh = bearer(app_state(app), owner), bearer(app_state(app), reader)
     shared = (await client.post(
         LAYOUTS, json={"name": "Shared", "grid": 4, "cells": [a.id, b.id, None, b.id],
                        "shared": True}, headers=oh,
@@ -207,7 +199,7 @@ async def test_admin_may_change_and_delete_any_layout(
     settings: Settings, maker: async_sessionmaker[AsyncSession],
 ) -> None:
     owner = await create_user(maker, "viewer")
-    oh = bearer(app.state, owner)
+    oh = bearer(app_state(app), owner)
     lid = (await client.post(LAYOUTS, json={"name": "Mine", "grid": 1}, headers=oh)).json()["id"]
     # Not in the admin's list (neither own nor shared), but reachable by id.
     assert (await client.get(LAYOUTS, headers=admin_headers)).json()["total"] == 0
@@ -244,7 +236,7 @@ async def test_deleted_camera_and_revoked_grant_show_as_empty_cells(
     a = await create_camera(maker, settings.secret_key)
     b = await create_camera(maker, settings.secret_key)
     viewer = await create_user(maker, "viewer", camera_ids=[a.id, b.id])
-    h = bearer(app.state, viewer)
+    h = bearer(app_state(app), viewer)
     lid = (await client.post(LAYOUTS, json={"name": "L", "grid": 4,
                                             "cells": [a.id, b.id, None, None]},
                              headers=h)).json()["id"]

@@ -20,6 +20,7 @@ from argus_management.alerts.models import Alert
 from argus_management.alerts.service import raise_alert
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.liveness.checker import LivenessChecker
 from argus_management.liveness.gauges import refresh_gauges
 from argus_management.liveness.recorders import REGISTRY as RECORDER_REGISTRY
@@ -48,7 +49,7 @@ def checker_settings(settings: Settings, **extra: Any) -> Settings:
 
 @pytest.fixture
 async def checker(app: FastAPI, settings: Settings) -> AsyncIterator[LivenessChecker]:
-    c = LivenessChecker(checker_settings(settings), app.state.sessionmaker, app.state.bus)
+    c = LivenessChecker(checker_settings(settings), app_state(app).sessionmaker, app_state(app).bus)
     yield c
     await c.aclose()
 
@@ -80,10 +81,10 @@ async def test_simulator_camera_goes_online_and_the_api_shows_it(
     maker: async_sessionmaker[AsyncSession], client: httpx.AsyncClient,
 ) -> None:
     cam = await create_camera(maker, settings.secret_key, stream_url=sim.url(1))
-    admin = {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+    admin = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
     before = await client.get("/api/v1/cameras", headers=admin)
     assert before.json()["items"][0]["status"] == "unknown"  # now cached at this version
-    bus = app.state.bus
+    bus = app_state(app).bus
     version = await bus.redis.get(bus.key(versions.CAMERAS))
     report = await checker.cycle()
     assert report.probed == 1 and report.results[cam.id].outcome == "ok"
@@ -182,7 +183,7 @@ async def test_recorder_heartbeat_expiry_raises_recorder_down_once_and_return_re
     checker: LivenessChecker, app: FastAPI, settings: Settings,
     maker: async_sessionmaker[AsyncSession],
 ) -> None:
-    bus = app.state.bus
+    bus = app_state(app).bus
     cam = await create_camera(maker, settings.secret_key, stream_url=_dead_url())
     beat = json.dumps({"instance": "rec-a", "ts": 0, "cameras_up": [cam.id]})
     await bus.redis.set(bus.key("recorder:rec-a"), beat, px=60_000)
@@ -222,8 +223,8 @@ async def test_only_the_lease_holder_checks(
 ) -> None:
     await create_camera(maker, settings.secret_key, stream_url=_dead_url())
     s = checker_settings(settings)
-    one = LivenessChecker(s, maker, app.state.bus)
-    two = LivenessChecker(s, maker, app.state.bus)
+    one = LivenessChecker(s, maker, app_state(app).bus)
+    two = LivenessChecker(s, maker, app_state(app).bus)
     try:
         assert await one.tick() is not None
         assert await two.tick() is None
@@ -259,7 +260,7 @@ async def test_first_sighting_resolves_a_stale_offline_alert_quietly(
     return, nor swallow the next outage's alert through dedupe."""
     cam = await create_camera(maker, settings.secret_key, stream_url=sim.url(1))
     async with maker() as session:
-        await raise_alert(session, app.state.bus, kind="camera.offline", title="old",
+        await raise_alert(session, app_state(app).bus, kind="camera.offline", title="old",
                           camera_id=cam.id, dedupe_key="")
         await session.commit()
     report = await checker.cycle()

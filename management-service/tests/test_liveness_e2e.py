@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from argus_management import versions
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.liveness.checker import LivenessChecker
 
 from factories.cameras import CAMERA_PASSWORD, create_camera
@@ -42,7 +43,7 @@ async def running_checker(app: FastAPI, settings: Settings) -> AsyncIterator[Liv
         "liveness_enabled": True, "liveness_interval_s": INTERVAL_S,
         "liveness_alert_window_s": 60.0,
     })
-    checker = LivenessChecker(fast, app.state.sessionmaker, app.state.bus)
+    checker = LivenessChecker(fast, app_state(app).sessionmaker, app_state(app).bus)
     task = asyncio.create_task(checker.run())
     yield checker
     task.cancel()
@@ -51,9 +52,9 @@ async def running_checker(app: FastAPI, settings: Settings) -> AsyncIterator[Liv
 
 @pytest.fixture
 async def admin_ws(app: FastAPI, live_server: str) -> AsyncIterator[ClientConnection]:
-    bus = app.state.bus
+    bus = app_state(app).bus
     await bus.redis.set(bus.key(versions.AUTHZ), uuid.uuid4().hex)  # live server's cache
-    token = app.state.jwt.issue("1", "access", 900).token
+    token = app_state(app).jwt.issue("1", "access", 900).token
     ws = await connect(f"ws://{live_server}/ws/alerts", subprotocols=["bearer", token])  # type: ignore[list-item]
     ready = json.loads(await asyncio.wait_for(ws.recv(), 2))
     assert ready["type"] == "ready"
@@ -75,7 +76,7 @@ def _failed_checks() -> float:
 
 
 async def _status(client: httpx.AsyncClient, app: FastAPI, camera_id: int) -> str:
-    token = app.state.jwt.issue("1", "access", 900).token
+    token = app_state(app).jwt.issue("1", "access", 900).token
     resp = await client.get(f"/api/v1/cameras/{camera_id}",
                             headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200
@@ -111,7 +112,7 @@ async def test_offline_and_back_reach_the_websocket(
     online = await _next_alert(admin_ws, "camera.online", "open", 5)
     assert resolved["alert_id"] == alert["alert_id"] and online["severity"] == "info"
     assert await _status(client, app, cam.id) == "online"
-    token = app.state.jwt.issue("1", "access", 900).token
+    token = app_state(app).jwt.issue("1", "access", 900).token
     listed = await client.get(f"/api/v1/alerts/{alert['alert_id']}",
                               headers={"Authorization": f"Bearer {token}"})
     assert listed.json()["state"] == "resolved" and listed.json()["resolved_at"]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.onvif.device import OnvifDevice
 
 from factories.camsim import free_port
@@ -36,8 +37,8 @@ def sim() -> Iterator[OnvifSim]:
 
 
 @pytest.fixture
-def admin(app: FastAPI) -> dict[str, str]:
-    return {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+async def admin(admin_headers: dict[str, str]) -> dict[str, str]:
+    return admin_headers
 
 
 def probe_body(sim: OnvifSim, path: str = "cam1", **extra: object) -> dict[str, object]:
@@ -66,7 +67,7 @@ async def test_discovery_finds_the_simulator_and_marks_registered(
     assert cam1["endpoint_reference"].startswith("urn:uuid:")
     assert cam1["registered"] is False and cam1["camera_id"] is None
 
-    cam = await create_onvif_camera(maker, app.state.settings.secret_key, port1)
+    cam = await create_onvif_camera(maker, app_state(app).settings.secret_key, port1)
     again = (await client.post(DISCOVER, json=body, headers=admin)).json()["devices"]
     marked = {d["port"]: (d["registered"], d["camera_id"]) for d in again}
     assert marked == {port1: (True, cam.id), port2: (False, None)}
@@ -85,7 +86,7 @@ async def test_discovery_input_and_permission(
     resp = await client.post(DISCOVER, json=link_local, headers=admin)
     assert resp.status_code == 422 and "link-local" in resp.json()["detail"]
     operator = await create_user(maker, "operator")
-    resp = await client.post(DISCOVER, json={"timeout_s": 0.5}, headers=bearer(app.state, operator))
+    resp = await client.post(DISCOVER, json={"timeout_s": 0.5}, headers=bearer(app_state(app), operator))
     assert resp.status_code == 403
 
 
@@ -153,7 +154,7 @@ async def test_probe_host_is_checked_like_camera_urls(
     for host in ("169.254.169.254", "fe80::1", "user@host", "http://x", "a b"):
         resp = await client.post(PROBE, json={"host": host, "port": 80}, headers=admin)
         assert resp.status_code == 422, (host, resp.text)
-    settings = app.state.settings
+    settings = app_state(app).settings
     old = settings.camera_allowed_networks
     settings.camera_allowed_networks = "10.0.0.0/8"
     try:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
-from argus_management.ptz.runtime import get_runtime
+from argus_management.deps import app_state
 
 from factories.camsim import free_port
 from factories.onvif_sim import OnvifSim, create_onvif_camera, launch_onvif
@@ -36,25 +36,25 @@ def sim() -> Iterator[OnvifSim]:
 async def _fresh_head(app: FastAPI, sim: OnvifSim) -> AsyncIterator[None]:
     await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
     yield
-    await get_runtime(app).close()  # no timer of this test may fire into the next one
+    await app_state(app).ptz.close()  # no timer of this test may fire into the next one
     await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
 
 
 @pytest.fixture
 async def cam(app: FastAPI, maker: async_sessionmaker[AsyncSession], sim: OnvifSim) -> Camera:
-    return await create_onvif_camera(maker, app.state.settings.secret_key,
+    return await create_onvif_camera(maker, app_state(app).settings.secret_key,
                                      sim.onvif_ports["cam1"])
 
 
 @pytest.fixture
 async def op(app: FastAPI, maker: async_sessionmaker[AsyncSession], cam: Camera) -> Headers:
     user = await create_user(maker, "operator", camera_ids=[cam.id])
-    return bearer(app.state, user)
+    return bearer(app_state(app), user)
 
 
 @pytest.fixture
-def admin(app: FastAPI) -> Headers:
-    return {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+async def admin(admin_headers: Headers) -> Headers:
+    return admin_headers
 
 
 def url(camera_id: int, tail: str) -> str:
@@ -192,7 +192,7 @@ async def test_bad_input_is_422_and_changes_nothing(
     client: httpx.AsyncClient, app: FastAPI, cam: Camera, op: Headers, sim: OnvifSim,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app.state.settings, "ptz_rate_per_s", 10_000)
+    monkeypatch.setattr(app_state(app).settings, "ptz_rate_per_s", 10_000)
     await client.post(url(cam.id, "lock"), headers=op)
     await client.post(url(cam.id, "move"), json={"mode": "absolute", "pan": 0.1}, headers=op)
     before = await sim.ptz()
@@ -222,7 +222,7 @@ async def test_camera_problems_are_clear_errors(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     sim: OnvifSim, admin: Headers,
 ) -> None:
-    secret = app.state.settings.secret_key
+    secret = app_state(app).settings.secret_key
     port = sim.onvif_ports["cam1"]
     no_ptz = await create_onvif_camera(maker, secret, port, has_ptz=False)
     no_onvif = await create_onvif_camera(maker, secret, port, host=None)
@@ -231,8 +231,8 @@ async def test_camera_problems_are_clear_errors(
     hidden = await create_onvif_camera(maker, secret, port)
     operator = await create_user(maker, "operator",
                                  camera_ids=[no_ptz.id, no_onvif.id, wrong_pw.id, gone.id])
-    op = bearer(app.state, operator)
-    viewer = bearer(app.state, await create_user(maker, "viewer", camera_ids=[hidden.id]))
+    op = bearer(app_state(app), operator)
+    viewer = bearer(app_state(app), await create_user(maker, "viewer", camera_ids=[hidden.id]))
 
     async def status(camera_id: int, headers: Headers) -> httpx.Response:
         return await client.get(url(camera_id, "status"), headers=headers)
@@ -258,7 +258,7 @@ async def test_camera_problems_are_clear_errors(
 async def test_devices_are_reused_until_the_camera_changes(
     client: httpx.AsyncClient, app: FastAPI, cam: Camera, admin: Headers,
 ) -> None:
-    pool = get_runtime(app).pool
+    pool = app_state(app).ptz.pool
     assert (await client.get(url(cam.id, "status"), headers=admin)).status_code == 200
     device = pool._devices[cam.id][1]
     assert (await client.get(url(cam.id, "presets"), headers=admin)).status_code == 200

@@ -20,8 +20,8 @@ from websockets.asyncio.client import connect
 from argus_management import versions
 from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
-from argus_management.ptz.runtime import get_runtime
-from argus_management.users.models import User
+from argus_management.deps import app_state
+from argus_management.rbac.models import User
 
 from factories.onvif_sim import OnvifSim, create_onvif_camera, launch_onvif
 from factories.users import bearer, create_user
@@ -41,20 +41,20 @@ def sim() -> Iterator[OnvifSim]:
 async def _fresh_head(app: FastAPI, sim: OnvifSim) -> AsyncIterator[None]:
     await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
     yield
-    await get_runtime(app).close()
+    await app_state(app).ptz.close()
     await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
 
 
 @pytest.fixture
 async def cam(app: FastAPI, maker: async_sessionmaker[AsyncSession], sim: OnvifSim) -> Camera:
-    return await create_onvif_camera(maker, app.state.settings.secret_key,
+    return await create_onvif_camera(maker, app_state(app).settings.secret_key,
                                      sim.onvif_ports["cam1"])
 
 
 async def operator(app: FastAPI, maker: async_sessionmaker[AsyncSession],
                    cam: Camera) -> tuple[User, Headers]:
     user = await create_user(maker, "operator", camera_ids=[cam.id])
-    return user, bearer(app.state, user)
+    return user, bearer(app_state(app), user)
 
 
 def url(camera_id: int, tail: str) -> str:
@@ -108,7 +108,7 @@ async def test_admin_takes_over_and_the_operator_is_told_and_stopped(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     cam: Camera, sim: OnvifSim, live_server: str,
 ) -> None:
-    bus = app.state.bus
+    bus = app_state(app).bus
     await bus.redis.set(bus.key(versions.AUTHZ), uuid.uuid4().hex)  # the live server's cache
     for _ in range(200):  # both apps subscribed to argus:ptz
         counts = dict(await bus.redis.pubsub_numsub(bus.key("ptz")))
@@ -117,7 +117,7 @@ async def test_admin_takes_over_and_the_operator_is_told_and_stopped(
         await asyncio.sleep(0.01)
     user, op = await operator(app, maker, cam)
     token = op["Authorization"].split()[1]
-    admin = {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+    admin = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
 
     async with connect(f"ws://{live_server}/ws/alerts",
                        subprotocols=["bearer", token]) as ws:  # type: ignore[list-item]
@@ -150,9 +150,9 @@ async def test_lock_expires_without_renewal_and_the_camera_stops(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     cam: Camera, sim: OnvifSim, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app.state.settings, "ptz_lock_ttl_s", 1.0)
+    monkeypatch.setattr(app_state(app).settings, "ptz_lock_ttl_s", 1.0)
     user, op = await operator(app, maker, cam)
-    bus = app.state.bus
+    bus = app_state(app).bus
     pubsub = bus.redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(bus.key("ptz"))
     slow = {"mode": "continuous", "pan": 0.1, "timeout_s": 10}  # 0.1 unit/s for 10 s
@@ -198,7 +198,7 @@ async def test_ptz_requests_are_rate_limited_per_user(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession],
     cam: Camera, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app.state.settings, "ptz_rate_per_s", 5)
+    monkeypatch.setattr(app_state(app).settings, "ptz_rate_per_s", 5)
     _, op = await operator(app, maker, cam)
     _, other = await operator(app, maker, cam)
     statuses = [(await client.get(url(cam.id, "lock"), headers=op)) for _ in range(20)]

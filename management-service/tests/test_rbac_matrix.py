@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.config import Settings
-from argus_management.users.models import User
+from argus_management.deps import app_state
+from argus_management.rbac.models import User
 
 from factories.cameras import create_camera
 from factories.users import bearer, create_user
@@ -90,15 +91,15 @@ async def test_rbac_matrix(
         async with maker() as s:
             user = await s.scalar(select(User).where(User.username == "admin"))
         assert user is not None
-        headers = bearer(app.state, user)
+        headers = bearer(app_state(app), user)
     elif role == "anonymous":
         headers = {}
     else:
-        headers = bearer(app.state, await create_user(maker, role))
+        headers = bearer(app_state(app), await create_user(maker, role))
     group_id = 0
     if "{group}" in path:
         async with maker() as s:
-            from argus_management.users.models import CameraGroup
+            from argus_management.rbac.models import CameraGroup
 
             group = CameraGroup(name=f"G-{uuid.uuid4().hex[:8]}")
             s.add(group)
@@ -119,8 +120,8 @@ async def test_invalid_or_expired_token_is_401(
     for headers in (
         {"Authorization": "Bearer nonsense"},
         {"Authorization": "Basic YWRtaW46eA=="},
-        {"Authorization": app.state.jwt.issue(str(user.id), "access", 900).token},  # no scheme
-        {"Authorization": f"Bearer {app.state.jwt.issue(str(user.id), 'refresh', 900).token}"},
+        {"Authorization": app_state(app).jwt.issue(str(user.id), "access", 900).token},  # no scheme
+        {"Authorization": f"Bearer {app_state(app).jwt.issue(str(user.id), 'refresh', 900).token}"},
     ):
         for url in ("/api/v1/users", "/api/v1/audit", "/api/v1/layouts"):
             resp = await client.get(url, headers=headers)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.events.models import Event
 from argus_management.recordings.models import RecordingSegment
 
@@ -53,7 +54,7 @@ async def test_consumer_indexes_announced_segments_once(
     app: FastAPI, settings: Settings, maker: async_sessionmaker[AsyncSession]
 ) -> None:
     cam = await create_camera(maker, settings.secret_key)
-    bus = app.state.bus
+    bus = app_state(app).bus
     first = _message(cam.id, NOW)
     await bus.add(STREAM_SEGMENTS, first)
     await bus.add(STREAM_SEGMENTS, first)  # redelivery / adopted again

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.events.models import Event
 
 from factories.cameras import create_camera
@@ -26,7 +27,7 @@ async def test_operator_triggers_a_manual_recording(
     cam = await create_camera(maker, settings.secret_key)
     operator = await create_user(maker, "operator", camera_ids=[cam.id])
     resp = await client.post(f"/api/v1/cameras/{cam.id}/record", json={"duration_s": 30},
-                             headers=bearer(app.state, operator))
+                             headers=bearer(app_state(app), operator))
     assert resp.status_code == 202, resp.text
     body = resp.json()
     assert body["camera_id"] == cam.id
@@ -41,7 +42,7 @@ async def test_operator_triggers_a_manual_recording(
     assert (audit[0].user_id, audit[0].target_type, audit[0].target_id) == (
         operator.id, "camera", str(cam.id))
     assert audit[0].summary == {"duration_s": 30.0, "event_id": event.id}
-    bus = app.state.bus
+    bus = app_state(app).bus
     entries = await bus.redis.xrange(bus.key("events"))
     messages = [json.loads(fields[b"data"]) for _, fields in entries]
     assert [(m["type"], m["event_id"], m["camera_id"]) for m in messages] == [
@@ -56,11 +57,11 @@ async def test_viewer_may_not_trigger_and_ungranted_is_404(
     cam = await create_camera(maker, settings.secret_key)
     viewer = await create_user(maker, "viewer", camera_ids=[cam.id])
     resp = await client.post(f"/api/v1/cameras/{cam.id}/record", json={"duration_s": 5},
-                             headers=bearer(app.state, viewer))
+                             headers=bearer(app_state(app), viewer))
     assert resp.status_code == 403
     stranger = await create_user(maker, "operator")
     resp = await client.post(f"/api/v1/cameras/{cam.id}/record", json={"duration_s": 5},
-                             headers=bearer(app.state, stranger))
+                             headers=bearer(app_state(app), stranger))
     assert resp.status_code == 404
     async with maker() as s:
         assert list(await s.scalars(select(Event))) == []
@@ -78,6 +79,6 @@ async def test_bad_durations_are_422(
     admin = await create_user(maker, "admin")
     raw = json.dumps(body, allow_nan=True) if body is not None else "not json"
     resp = await client.post(f"/api/v1/cameras/{cam.id}/record", content=raw,
-                             headers={**bearer(app.state, admin),
+                             headers={**bearer(app_state(app), admin),
                                       "Content-Type": "application/json"})
     assert resp.status_code == 422, resp.text

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from argus_management.auth.dependencies import PUBLIC_ROUTES
+from argus_management.rbac.dependencies import PUBLIC_ROUTES
 
 
 def _markers(dependant: Any) -> set[str]:

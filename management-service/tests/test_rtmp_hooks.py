@@ -18,10 +18,11 @@ from argus_management.alerts.models import Alert
 from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.events.models import Event
+from argus_management.rbac.models import CameraGrant
 from argus_management.rtmp import publish as publish_module
 from argus_management.rtmp.models import StreamKey
-from argus_management.users.models import CameraGrant
 
 from factories.rtmp import create_key, hook, hook_body, next_client_id, publish
 from factories.users import bearer, create_user
@@ -38,7 +39,7 @@ async def _events(maker: async_sessionmaker[AsyncSession]) -> list[Event]:
 
 
 async def _stream(app: FastAPI) -> list[dict[str, Any]]:
-    bus = app.state.bus
+    bus = app_state(app).bus
     entries = await bus.redis.xrange(bus.key("events"))
     return [json.loads(fields[b"data"]) for _, fields in entries]
 
@@ -59,7 +60,7 @@ async def owner(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession]
 ) -> dict[str, Any]:
     user = await create_user(maker, "operator")
-    headers = bearer(app.state, user)
+    headers = bearer(app_state(app), user)
     key = await create_key(client, headers, "phone")
     return {"id": user.id, "headers": headers, "key": key["key"], "key_id": key["id"]}
 
@@ -91,8 +92,8 @@ async def test_publish_registers_camera_event_alert_audit_once(
     [streamed] = await _stream(app)
     assert streamed["type"] == "rtmp.publish" and streamed["event_id"] == event_id
     # Visible to the owner and admins, not to another operator.
-    other = bearer(app.state, await create_user(maker, "operator"))
-    admin = {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+    other = bearer(app_state(app), await create_user(maker, "operator"))
+    admin = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
     assert (await client.get(f"/api/v1/cameras/{cam_id}", headers=owner["headers"])
             ).status_code == 200
     assert (await client.get(f"/api/v1/cameras/{cam_id}", headers=admin)).status_code == 200

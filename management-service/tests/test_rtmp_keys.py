@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.rtmp.models import StreamKey
 
 from factories.rtmp import create_key, publish
@@ -33,7 +34,7 @@ async def _audit(maker: async_sessionmaker[AsyncSession], prefix: str) -> list[A
 async def _headers(app: FastAPI, maker: async_sessionmaker[AsyncSession],
                    role: str) -> tuple[int, dict[str, str]]:
     user = await create_user(maker, role)
-    return user.id, bearer(app.state, user)
+    return user.id, bearer(app_state(app), user)
 
 
 async def test_create_shows_secret_once_and_stores_only_its_hash(
@@ -67,7 +68,7 @@ async def test_owner_isolation_and_admin_sees_all(
         "alice-cam"]
     # Someone else's key is a 404 (no existence leak), and stays live.
     assert (await client.delete(f"{URL}/{a['id']}", headers=bob)).status_code == 404
-    admin = {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+    admin = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
     names = {k["name"] for k in (await client.get(URL, headers=admin)).json()["items"]}
     assert names == {"alice-cam", "bob-cam"}
     assert (await client.delete(f"{URL}/{a['id']}", headers=admin)).status_code == 204

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from argus_management import migrate
 from argus_management.config import Settings
 from argus_management.db import make_engine
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from conftest import PG_DSN, REDIS_URL
@@ -108,7 +109,7 @@ async def test_keys_and_publish_on_sqlite(tmp_path: Path) -> None:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         try:
-            h = {"Authorization": f"Bearer {app.state.jwt.issue('1', 'access', 900).token}"}
+            h = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 key = await create_key(client, h, "lite")
@@ -123,7 +124,7 @@ async def test_keys_and_publish_on_sqlite(tmp_path: Path) -> None:
                 again = await create_key(client, h, "lite")
                 assert again["camera_id"] == resp.json()["camera_id"]
         finally:
-            redis = app.state.bus.redis
+            redis = app_state(app).bus.redis
             keys = [k async for k in redis.scan_iter(match=f"{settings.redis_namespace}:*")]
             if keys:
                 await redis.delete(*keys)

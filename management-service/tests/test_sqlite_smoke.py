@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from conftest import REDIS_URL
@@ -45,7 +46,7 @@ async def test_sqlite_migrate_login_camera_crud(tmp_path: Path) -> None:
             assert (await client.delete(f"/api/v1/cameras/{cid}", headers=h)).status_code == 204
             assert (await client.get(f"/api/v1/cameras/{cid}", headers=h)).status_code == 404
         pattern = f"{settings.redis_namespace}:*"
-        keys = [k async for k in app.state.bus.redis.scan_iter(match=pattern)]
+        keys = [k async for k in app_state(app).bus.redis.scan_iter(match=pattern)]
         if keys:
-            await app.state.bus.redis.delete(*keys)
+            await app_state(app).bus.redis.delete(*keys)
     assert db.exists()

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.events.models import Event
-from argus_management.users.models import User
+from argus_management.rbac.models import User
 
 from factories.cameras import create_camera
 from factories.recordings import add_segment
@@ -33,7 +34,7 @@ async def _admin(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -> dict[
     async with maker() as s:
         user = await s.scalar(select(User).where(User.username == "admin"))
     assert user is not None
-    return bearer(app.state, user)
+    return bearer(app_state(app), user)
 
 
 async def _event(
@@ -117,14 +118,14 @@ async def test_ungranted_camera_is_404_and_granted_viewer_reads(
     cam = await create_camera(maker, settings.secret_key)
     await add_segment(maker, cam.id, T0)
     params = {"start": _iso(T0), "end": _iso(T0 + timedelta(hours=1))}
-    stranger = bearer(app.state, await create_user(maker, "viewer"))
+    stranger = bearer(app_state(app), await create_user(maker, "viewer"))
     resp = await client.get(f"/api/v1/cameras/{cam.id}/timeline", params=params,
                             headers=stranger)
     assert resp.status_code == 404 and resp.json()["error"] == "NotFound"
     missing = await client.get("/api/v1/cameras/999999/timeline", params=params,
                                headers=stranger)
     assert missing.status_code == 404
-    viewer = bearer(app.state, await create_user(maker, "viewer", camera_ids=[cam.id]))
+    viewer = bearer(app_state(app), await create_user(maker, "viewer", camera_ids=[cam.id]))
     ok = await client.get(f"/api/v1/cameras/{cam.id}/timeline", params=params, headers=viewer)
     assert ok.status_code == 200 and len(ok.json()["segments"]) == 1
     anonymous = await client.get(f"/api/v1/cameras/{cam.id}/timeline", params=params)

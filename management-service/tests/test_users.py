@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.alerts.models import Alert
 from argus_management.audit.models import AuditEntry
-from argus_management.auth.passwords import verify_password
+from argus_management.deps import app_state
 from argus_management.layouts.models import Layout
-from argus_management.users.models import User
+from argus_management.rbac.models import User
+from argus_management.users.passwords import PasswordHasher
 
 from factories.users import bearer, create_user, login
 
@@ -26,7 +27,7 @@ async def admin_headers(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -
     async with maker() as s:
         admin = await s.scalar(select(User).where(User.username == "admin"))
     assert admin is not None
-    return bearer(app.state, admin)
+    return bearer(app_state(app), admin)
 
 
 async def _admin_id(maker: async_sessionmaker[AsyncSession]) -> int:
@@ -166,7 +167,7 @@ async def test_patch_user_fields_and_password(
     async with maker() as s:
         stored = await s.get(User, user.id)
         assert stored is not None
-        assert await verify_password("brand-new-pass", stored.password_hash)
+        assert await PasswordHasher(rounds=4).verify("brand-new-pass", stored.password_hash)
 
     resp = await client.patch(url, json={"email": None}, headers=admin_headers)
     assert resp.json()["email"] is None
@@ -180,7 +181,7 @@ async def test_disabled_user_loses_access_immediately(
     maker: async_sessionmaker[AsyncSession],
 ) -> None:
     user = await create_user(maker, "admin")
-    h = bearer(app.state, user)
+    h = bearer(app_state(app), user)
     assert (await client.get(USERS, headers=h)).status_code == 200  # principal now cached
     resp = await client.patch(
         f"{USERS}/{user.id}", json={"is_active": False}, headers=admin_headers
@@ -197,7 +198,7 @@ async def test_role_change_takes_effect_on_next_request(
     maker: async_sessionmaker[AsyncSession],
 ) -> None:
     user = await create_user(maker, "viewer")
-    h = bearer(app.state, user)
+    h = bearer(app_state(app), user)
     assert (await client.get(USERS, headers=h)).status_code == 403
     await client.patch(f"{USERS}/{user.id}", json={"roles": ["admin"]}, headers=admin_headers)
     assert (await client.get(USERS, headers=h)).status_code == 200
@@ -291,7 +292,7 @@ async def test_admins_may_demote_each_other_until_one_is_left(
     # With a second admin again, the second may disable (or delete) the first.
     second = await create_user(maker, "admin")
     resp = await client.patch(
-        f"{USERS}/{me}", json={"is_active": False}, headers=bearer(app.state, second)
+        f"{USERS}/{me}", json={"is_active": False}, headers=bearer(app_state(app), second)
     )
     assert resp.status_code == 200 and resp.json()["is_active"] is False
 
@@ -306,9 +307,9 @@ async def test_two_admins_disabling_each_other_at_once_leave_one(
     assert admin is not None
     other = await create_user(maker, "admin")
     a = client.patch(f"{USERS}/{other.id}", json={"is_active": False},
-                     headers=bearer(app.state, admin))
+                     headers=bearer(app_state(app), admin))
     b = client.patch(f"{USERS}/{me}", json={"is_active": False},
-                     headers=bearer(app.state, other))
+                     headers=bearer(app_state(app), other))
     results = sorted(r.status_code for r in await asyncio.gather(a, b))
     assert results in ([200, 409], [200, 401]), results
     async with maker() as s:

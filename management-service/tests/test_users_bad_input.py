@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.layouts.models import Layout
-from argus_management.users.models import CameraGrant, CameraGroup, User, camera_group_members
+from argus_management.rbac.models import CameraGrant, CameraGroup, User, camera_group_members
 
 from factories.cameras import create_camera
 from factories.users import bearer, create_user
@@ -65,7 +66,7 @@ async def world(
         layout = Layout(name="Wall", grid=1, cells={"cells": [cam.id]}, owner_id=admin.id)
         s.add(layout)
         await s.commit()
-        return {"headers": bearer(app.state, admin), "user": user.id, "group": group.id,
+        return {"headers": bearer(app_state(app), admin), "user": user.id, "group": group.id,
                 "layout": layout.id}
 
 

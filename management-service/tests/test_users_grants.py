@@ -11,23 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management import versions
-from argus_management.auth.dependencies import load_principal
 from argus_management.config import Settings
-from argus_management.users.models import CameraGrant, User
+from argus_management.deps import app_state
+from argus_management.rbac.dependencies import load_principal
+from argus_management.rbac.models import CameraGrant, User
 
 from factories.cameras import create_camera
 from factories.users import bearer, create_user
 
 USERS = "/api/v1/users"
 GROUPS = "/api/v1/camera-groups"
-
-
-@pytest.fixture
-async def admin_headers(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
-    async with maker() as s:
-        admin = await s.scalar(select(User).where(User.username == "admin"))
-    assert admin is not None
-    return bearer(app.state, admin)
 
 
 async def _grant_count(maker: async_sessionmaker[AsyncSession], user_id: int) -> int:
@@ -38,7 +31,7 @@ async def _grant_count(maker: async_sessionmaker[AsyncSession], user_id: int) ->
 
 
 async def _authz_version(app: FastAPI) -> int:
-    raw = await app.state.bus.redis.get(app.state.bus.key(versions.AUTHZ))
+    raw = await app_state(app).bus.redis.get(app_state(app).bus.key(versions.AUTHZ))
     return int(raw or 0)
 
 
@@ -96,7 +89,7 @@ async def test_viewer_granted_a_group_sees_its_cameras(
     b = await create_camera(maker, settings.secret_key)
     c = await create_camera(maker, settings.secret_key)
     viewer = await create_user(maker, "viewer")
-    vh = bearer(app.state, viewer)
+    vh = bearer(app_state(app), viewer)
     group = (await client.post(
         GROUPS, json={"name": "Lobby", "camera_ids": [b.id, c.id]}, headers=admin_headers
     )).json()
@@ -146,7 +139,7 @@ async def test_admin_sees_all_cameras_flag(
 
 async def _state(s: AsyncSession, user_id: int, group_id: int) -> dict[str, Any]:
     """What the bump must already be able to read: the user's and the group's current rows."""
-    from argus_management.users.models import CameraGroup, camera_group_members
+    from argus_management.rbac.models import CameraGroup, camera_group_members
 
     user = await s.get(User, user_id)
     return {

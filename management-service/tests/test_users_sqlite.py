@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from conftest import REDIS_URL
@@ -69,7 +70,7 @@ async def test_sqlite_users_groups_layouts_audit(tmp_path: Path) -> None:
             assert [e["action"] for e in audit["items"] if e["action"].startswith("user.")] == [
                 "user.delete", "user.update", "user.grants", "user.create"
             ]
-        keys = [k async for k in app.state.bus.redis.scan_iter(
+        keys = [k async for k in app_state(app).bus.redis.scan_iter(
             match=f"{settings.redis_namespace}:*")]
         if keys:
-            await app.state.bus.redis.delete(*keys)
+            await app_state(app).bus.redis.delete(*keys)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import inspect
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,11 +18,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from argus_common.events import AlertMessage
+from argus_common.bus import RedisBus
+from argus_common.events import CHANNEL_ALERTS, AlertMessage
 from argus_management.alerts.service import raise_alert
+from argus_management.config import Settings
 from argus_management.db import run_after_commit
-from argus_management.notify import webhook
-from argus_management.notify.webhook import WebhookNotifier, run_webhook_notifier
+from argus_management.deps import app_state
+from argus_management.notify.webhook import (
+    WebhookNotifier,
+    notifier_for,
+    redis_claim,
+    run_webhook_notifier,
+)
 
 from factories.camsim import free_port
 
@@ -153,27 +161,71 @@ async def test_queue_is_bounded_dropping_the_oldest(receiver: Receiver) -> None:
     assert [json.loads(b)["alert_id"] for _, b in receiver.requests] == [8, 9, 10]
 
 
+async def _subscribers(bus: RedisBus) -> int:
+    counts = await bus.redis.pubsub_numsub(bus.key(CHANNEL_ALERTS))
+    return int(counts[0][1])
+
+
+async def _until(condition: Callable[[], Awaitable[bool] | bool], within_s: float = 5.0) -> None:
+    """Wait (bounded) for a condition nothing can announce (a Redis subscription, an idle
+    sender)."""
+    for _ in range(int(within_s / 0.01)):
+        outcome = condition()
+        if await outcome if inspect.isawaitable(outcome) else outcome:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
 async def test_alert_path_feeds_the_webhook_without_waiting_for_it(
     app: FastAPI, receiver: Receiver,
 ) -> None:
     receiver.statuses = [503]  # the first try fails: the alert path must not notice
-    notifier = WebhookNotifier(receiver.url, SECRET, backoff_s=0.05)
-    webhook.install(notifier)
-    task = await _run(notifier)
+    state = app_state(app)
+    notifier = WebhookNotifier(receiver.url, SECRET, backoff_s=0.05,
+                               claim=redis_claim(state.bus))
+    before = await _subscribers(state.bus)
+    task = asyncio.create_task(run_webhook_notifier(state.bus, notifier))
     try:
-        async with app.state.sessionmaker() as session:
-            alert = await raise_alert(session, app.state.bus, kind="recorder.down",
+        # The notifier hears argus:alerts like the WebSocket hub: nothing calls it directly.
+        await _until(lambda: _subscribed(state.bus, before + 1))
+        async with state.sessionmaker() as session:
+            alert = await raise_alert(session, state.bus, kind="recorder.down",
                                       title="Recorder stopped reporting", severity="critical")
             await session.commit()
             await run_after_commit(session)
         await asyncio.to_thread(receiver.wait_for, 2)
     finally:
-        webhook.install(None)
         await _stop(task)
     sent = json.loads(receiver.requests[-1][1])
     assert (sent["alert_id"], sent["kind"], sent["state"]) == (alert.id, "recorder.down", "open")
 
 
-async def test_no_url_no_notifier(app: FastAPI) -> None:
-    await asyncio.wait_for(run_webhook_notifier(app), 1)  # returns at once
-    webhook.offer(_message())  # and offering is a no-op
+async def _subscribed(bus: RedisBus, count: int) -> bool:
+    return await _subscribers(bus) >= count
+
+
+async def test_each_alert_is_sent_by_one_worker(app: FastAPI, receiver: Receiver) -> None:
+    """Every worker hears every alert; the claim in Redis lets exactly one send it."""
+    bus = app_state(app).bus
+    workers = [WebhookNotifier(receiver.url, SECRET, claim=redis_claim(bus)) for _ in range(3)]
+    tasks = [await _run(w) for w in workers]
+    messages = [_message(n) for n in range(1, 6)]
+    try:
+        for worker in workers:
+            worker.on_alert("not an alert")  # unreadable: skipped, nothing queued
+            for message in messages:
+                worker.on_alert(message.model_dump_json())
+        await _until(lambda: all(w.handled == len(messages) for w in workers))
+    finally:
+        for task in tasks:
+            await _stop(task)
+    assert len(receiver.requests) == len(messages)
+    delivered = {json.loads(b)["alert_id"]: h["x-argus-delivery"] for h, b in receiver.requests}
+    assert delivered == {m.alert_id: m.id for m in messages}
+
+
+async def test_no_url_no_notifier(app: FastAPI, settings: Settings) -> None:
+    assert settings.webhook_url is None
+    assert notifier_for(settings, app_state(app).bus) is None  # nothing to run
+    assert app_state(app).webhook is None

@@ -18,8 +18,9 @@ from websockets.exceptions import ConnectionClosed
 
 from argus_management import versions
 from argus_management.alerts.rules import AlertRule
-from argus_management.auth.tokens import deny
 from argus_management.config import Settings
+from argus_management.deps import app_state
+from argus_management.rbac.tokens import deny
 
 from factories.cameras import create_camera
 from factories.events import report_event
@@ -30,7 +31,7 @@ from factories.users import create_user
 async def _ready(app: FastAPI, live_server: str) -> AsyncIterator[None]:
     """Both apps subscribed to argus:alerts, and a fresh authz version: the live server keeps
     its own principal cache, which the per-test cleanup (ids restart at 1) cannot clear."""
-    bus = app.state.bus
+    bus = app_state(app).bus
     await bus.redis.set(bus.key(versions.AUTHZ), uuid.uuid4().hex)
     for _ in range(200):
         counts = dict(await bus.redis.pubsub_numsub(bus.key("alerts")))
@@ -43,7 +44,7 @@ async def _ready(app: FastAPI, live_server: str) -> AsyncIterator[None]:
 
 
 def _token(app: FastAPI, user_id: int, ttl_s: int = 900) -> str:
-    return str(app.state.jwt.issue(str(user_id), "access", ttl_s).token)
+    return str(app_state(app).jwt.issue(str(user_id), "access", ttl_s).token)
 
 
 async def _next(ws: ClientConnection, timeout: float = 1.0) -> dict[str, Any]:
@@ -140,7 +141,7 @@ async def test_bad_token_closes_4401(
     elif kind == "empty-subprotocol":
         ws = await connect(url, subprotocols=["bearer"])  # type: ignore[list-item]
     else:
-        refresh = app.state.jwt.issue("1", "refresh", 900).token
+        refresh = app_state(app).jwt.issue("1", "refresh", 900).token
         ws = await connect(f"{url}?token={refresh}")
     assert await _closed_with(ws) == 4401
 
@@ -169,9 +170,9 @@ async def test_revoked_token_closes_4401_at_next_ping(
     app: FastAPI, settings: Settings, live_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(settings, "ws_ping_interval_s", 0.3)
-    issued = app.state.jwt.issue("1", "access", 900)
+    issued = app_state(app).jwt.issue("1", "access", 900)
     ws = await _open(live_server, issued.token)
-    await deny(app.state.bus, issued.jti, issued.expires_at)
+    await deny(app_state(app).bus, issued.jti, issued.expires_at)
     assert await _closed_with(ws, 2.0) == 4401
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argus_common.events import AlertMessage
 from argus_management.alerts.hub import AlertHub
-from argus_management.auth.principal import Principal
+from argus_management.rbac.principal import Principal
 
 
 def _principal(user_id: int, cameras: set[int], *, sees_all: bool = False) -> Principal:

@@ -9,14 +9,16 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from argus_management.auth.passwords import check_policy, hash_password
 from argus_management.config import Settings
-from argus_management.users.models import Role, User
+from argus_management.rbac.models import Role, User
+from argus_management.users.passwords import PasswordHasher, check_policy
 
 log = structlog.get_logger("argus.bootstrap")
 
 
-async def ensure_admin(maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+async def ensure_admin(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, hasher: PasswordHasher
+) -> None:
     """Create the admin account when there is no user at all.
 
     Uses ARGUS_ADMIN_USERNAME / ARGUS_ADMIN_PASSWORD; without a password, a random one is
@@ -34,7 +36,7 @@ async def ensure_admin(maker: async_sessionmaker[AsyncSession], settings: Settin
         admin_role = await session.scalar(select(Role).where(Role.name == "admin"))
         if admin_role is None:
             raise RuntimeError("roles missing: run the migrations first")
-        user = User(username=username, email=None, password_hash=await hash_password(password))
+        user = User(username=username, email=None, password_hash=await hasher.hash(password))
         user.roles = [admin_role]
         session.add(user)
         try:

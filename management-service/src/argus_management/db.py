@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -97,25 +96,3 @@ async def run_after_commit(session: AsyncSession) -> None:
             await action()
         except Exception:
             log.exception("after_commit_failed", action=getattr(action, "__name__", "?"))
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed on success, rolled back on error.
-
-    Services only ``flush()``; this is the one place that commits. Actions queued with
-    ``after_commit`` run after the commit succeeded.
-    """
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            session.info.pop("after_commit", None)
-            await session.rollback()
-            raise
-        await run_after_commit(session)
-
-
-# scope="function": commit before the response is sent, so a failed commit is never a 2xx.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import structlog
@@ -21,18 +21,27 @@ from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
 from argus_common.metrics import install_metrics
 from argus_management import migrate
-from argus_management.auth import passwords
+from argus_management.alerts import listeners as alert_listeners
+from argus_management.alerts.hub import AlertHub
+from argus_management.analysis import hooks as analysis_hooks
+from argus_management.analysis.hub import AnalysisHub
+from argus_management.auth.mailer import mailer_for
+from argus_management.background import background_tasks
 from argus_management.bootstrap import ensure_admin
 from argus_management.config import Settings, get_settings
 from argus_management.db import make_engine, make_sessionmaker
+from argus_management.deps import AppState, Caches, install_state
+from argus_management.events.hooks import event_stored_hook
+from argus_management.liveness import hooks as liveness_hooks
+from argus_management.liveness.checker import LivenessChecker
+from argus_management.notify.webhook import notifier_for
+from argus_management.onvif.registration import fill_from_profile
 from argus_management.openapi import install_openapi
+from argus_management.ptz.runtime import PtzRuntime
 from argus_management.routers import include_routers
+from argus_management.users.passwords import PasswordHasher
 
 log = structlog.get_logger("argus.management")
-
-# Background tasks started with the app: each gets the app and runs until cancelled.
-BackgroundTask = Callable[[FastAPI], Awaitable[None]]
-
 
 def _sqlite_dir(url: str) -> None:
     if url.startswith("sqlite") and ":///" in url:
@@ -46,6 +55,43 @@ async def _database_down(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("Unavailable", "database unreachable; try again shortly"), 503)
 
 
+async def build_state(settings: Settings) -> AppState:
+    """Every shared object of the app, wired together (the only place that knows them all)."""
+    engine = make_engine(settings.database_url)
+    # Blocking pool: a burst (1,000 WebSockets authenticating) waits for a connection
+    # instead of failing with "Too many connections" (redis-py's default pool: 100).
+    redis = Redis.from_pool(
+        BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
+    )
+    sessionmaker = make_sessionmaker(engine)
+    bus = RedisBus(redis, settings.redis_namespace)
+    event_stored = event_stored_hook()
+    # Listeners of stored events, in the order they run in the event's transaction.
+    event_stored.subscribe(liveness_hooks.event_listener(settings))  # evidence, resolutions
+    event_stored.subscribe(analysis_hooks.on_event_stored)  # motion.end closes its start
+    event_stored.subscribe(alert_listeners.event_listener(settings))  # alert rules
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        redis=redis,
+        bus=bus,
+        jwt=JwtCodec(settings.secret_key, settings.jwt_issuer, settings.jwt_audience),
+        hasher=PasswordHasher(settings.bcrypt_rounds),
+        mailer=mailer_for(settings),
+        caches=Caches(),
+        event_stored=event_stored,
+        fill_from_profile=fill_from_profile,
+        alert_hub=AlertHub(),
+        analysis_hub=AnalysisHub(bus),
+        ptz=PtzRuntime(settings, bus, sessionmaker),
+        webhook=notifier_for(settings, bus),
+        liveness=(
+            LivenessChecker(settings, sessionmaker, bus) if settings.liveness_enabled else None
+        ),
+    )
+
+
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
     """The management FastAPI app for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
@@ -55,23 +101,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         _sqlite_dir(settings.database_url)
         if run_migrations and settings.migrate_on_start:
             await migrate.upgrade_async(settings.database_url)
-        engine = make_engine(settings.database_url)
-        # Blocking pool: a burst (1,000 WebSockets authenticating) waits for a connection
-        # instead of failing with "Too many connections" (redis-py's default pool: 100).
-        redis = Redis.from_pool(
-            BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
-        )
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.bus = RedisBus(redis, settings.redis_namespace)
-        app.state.jwt = JwtCodec(settings.secret_key, settings.jwt_issuer, settings.jwt_audience)
-        app.state.principal_cache = {}
-        app.state.response_cache = {}
-        await ensure_admin(app.state.sessionmaker, settings)
-        from argus_management.background import BACKGROUND_TASKS
-
-        tasks = [asyncio.create_task(t(app), name=t.__name__) for t in BACKGROUND_TASKS]
+        state = await build_state(settings)
+        install_state(app, state)
+        await ensure_admin(state.sessionmaker, settings, state.hasher)
+        tasks = [
+            asyncio.create_task(coro, name=name)
+            for name, coro in background_tasks(state).items()
+        ]
         # Start-up objects (modules, schemas, routes) live as long as the process: keep
         # them out of every later collection, which then has far less to scan.
         gc.collect()
@@ -83,11 +119,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await redis.aclose()
-            await engine.dispose()
+            await state.analysis_hub.close()
+            await state.redis.aclose()
+            await state.engine.dispose()
 
     configure_logging("management-service", settings.log_level)
-    passwords.configure(settings.bcrypt_rounds)
     app = FastAPI(
         title="ARGUS management API",
         version="0.1.0",
@@ -96,7 +132,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.settings = settings
     install_error_handlers(app)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(InterfaceError, _database_down)

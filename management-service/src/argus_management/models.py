@@ -8,9 +8,9 @@ from argus_management.cameras.models import Camera
 from argus_management.db import Base
 from argus_management.events.models import Event
 from argus_management.layouts.models import Layout
+from argus_management.rbac.models import CameraGrant, CameraGroup, Permission, Role, User
 from argus_management.recordings.models import RecordingSegment
 from argus_management.rtmp.models import StreamKey
-from argus_management.users.models import CameraGrant, CameraGroup, Permission, Role, User
 
 __all__ = [
     "Alert", "AnalysisResult", "AuditEntry", "Base", "Camera", "CameraGrant", "CameraGroup",

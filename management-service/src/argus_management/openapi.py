@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from argus_management.auth.dependencies import PUBLIC_ROUTES
+from argus_management.rbac.dependencies import PUBLIC_ROUTES
 
 
 def install_openapi(app: FastAPI) -> None:

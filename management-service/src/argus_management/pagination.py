@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from argus_common.errors import Unprocessable
+from argus_management.deps import app_state
 
 T = TypeVar("T")
 
@@ -22,7 +23,7 @@ async def page_params(
     limit: Annotated[int, Query(ge=1, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> PageParams:
-    maximum: int = request.app.state.settings.max_page_size
+    maximum = app_state(request.app).settings.max_page_size
     if limit > maximum:
         raise Unprocessable(f"limit must be at most {maximum}")
     return PageParams(limit=limit, offset=offset)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from argus_management.auth.passwords import hash_password
-from argus_management.users.models import CameraGrant, Role, User
+from argus_management.deps import app_state
+from argus_management.rbac.models import CameraGrant, Role, User
+from argus_management.users.passwords import PasswordHasher
 
 DEFAULT_PASSWORD = "correct-horse-battery"
+
+# The cost the test settings use (MANAGEMENT_BCRYPT_ROUNDS=4): verification reads the cost
+# from the hash, so users made here log in like any other.
+_HASHER = PasswordHasher(rounds=4)
 
 
 async def create_user(
@@ -30,7 +36,7 @@ async def create_user(
         user = User(
             username=username or f"{role}-{uuid.uuid4().hex[:8]}",
             email=None,
-            password_hash=await hash_password(password),
+            password_hash=await _HASHER.hash(password),
             is_active=active,
         )
         user.roles = [r]
@@ -57,3 +63,15 @@ def bearer(app_state: object, user: User, ttl_s: int = 900) -> dict[str, str]:
     """An access token minted directly (no login round trip) for ``user``."""
     token = app_state.jwt.issue(str(user.id), "access", ttl_s)  # type: ignore[attr-defined]
     return {"Authorization": f"Bearer {token.token}"}
+
+
+async def admin_headers(app: FastAPI, **extra: str) -> dict[str, str]:
+    """The Authorization header (and ``extra`` headers) of the first admin, the account the
+    lifespan creates from ``ARGUS_ADMIN_USERNAME``; a token minted directly."""
+    state = app_state(app)
+    async with state.sessionmaker() as session:
+        admin = await session.scalar(
+            select(User).where(User.username == (state.settings.admin_username or "admin"))
+        )
+    assert admin is not None, "the first admin is missing"
+    return {**bearer(state, admin), **extra}

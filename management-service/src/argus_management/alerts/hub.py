@@ -14,13 +14,13 @@ import json
 from collections import deque
 
 import structlog
-from fastapi import FastAPI
 from prometheus_client import Counter, Gauge
-from starlette.datastructures import State
 
 from argus_common.bus import RedisBus
 from argus_common.events import CHANNEL_ALERTS
-from argus_management.auth.principal import Principal
+from argus_common.retry import Backoff, keep_running
+from argus_common.wsauth import CLOSE_TRY_AGAIN
+from argus_management.rbac.principal import Principal
 
 log = structlog.get_logger("argus.alerts.hub")
 
@@ -69,7 +69,7 @@ class HubClient:
             return
         if len(self.pending) >= self.max_queue:
             WS_OVERFLOWS.inc()
-            self.request_close(1013, "too slow: reconnect and re-read open alerts")
+            self.request_close(CLOSE_TRY_AGAIN, "too slow: reconnect and re-read open alerts")
             return
         self.pending.append(raw)
         self.wakeup.set()
@@ -125,30 +125,14 @@ class AlertHub:
         return count
 
 
-def get_hub(app: FastAPI) -> AlertHub:
-    """The hub of ``app``, created on first use (by the subscriber or the first client)."""
-    state: State = app.state
-    hub: AlertHub | None = getattr(state, "alert_hub", None)
-    if hub is None:
-        hub = AlertHub()
-        state.alert_hub = hub
-    return hub
-
-
-async def run_alert_fanout(app: FastAPI) -> None:
+async def run_alert_fanout(bus: RedisBus, hub: AlertHub) -> None:
     """Background task: the process's one subscription to ``argus:alerts``, resubscribing
     with backoff when Redis goes away (messages published meanwhile are lost: live only)."""
-    hub = get_hub(app)
-    bus: RedisBus = app.state.bus
-    backoff = 0.5
-    while True:
-        try:
-            async for _channel, raw in bus.subscribe(CHANNEL_ALERTS):
-                backoff = 0.5
-                hub.dispatch(raw)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("alert_subscription_lost", error=type(exc).__name__, retry_s=backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+    backoff = Backoff(0.5, 10.0)
+
+    async def follow() -> None:
+        async for _channel, raw in bus.subscribe(CHANNEL_ALERTS):
+            backoff.reset()  # a working subscription starts the next outage's delays over
+            hub.dispatch(raw)
+
+    await keep_running(follow, event="alert_subscription_lost", backoff=backoff, log=log)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from argus_management.alerts import service
 from argus_management.alerts.rules import NAME_PATTERN, Severity
 from argus_management.alerts.schemas import AlertFilters, AlertOut, AlertState
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import BusDep, SessionDep
 from argus_management.events.schemas import MAX_ID
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.principal import Principal
 
 router = APIRouter()
 
@@ -57,10 +57,10 @@ async def get_alert(session: SessionDep, principal: Reader, alert_id: AlertId) -
 
 @router.post("/{alert_id}/ack", response_model=AlertOut)
 async def ack_alert(
-    request: Request, session: SessionDep, principal: Acker, alert_id: AlertId
+    request: Request, bus: BusDep, session: SessionDep, principal: Acker, alert_id: AlertId
 ) -> AlertOut:
     """Acknowledge an open alert (audited); 409 if already acked or resolved."""
     alert = await service.ack_alert(
-        session, request.app.state.bus, principal, actor_for(request, principal), alert_id
+        session, bus, principal, actor_for(request, principal), alert_id
     )
     return AlertOut.model_validate(alert)

@@ -1,7 +1,8 @@
 """Alerts: raising them (from events, camera health …), listing, acknowledging, resolving.
 
 Every state change is published on ``argus:alerts`` once its transaction has committed, so a
-WebSocket client never sees an alert that then rolls back. ``raise_alert`` and
+WebSocket client (or the webhook, ``notify/``, a subscriber too) never sees an alert that
+then rolls back. ``raise_alert`` and
 ``resolve_alerts`` queue that publication with ``db.after_commit``: request handlers get it
 run by ``get_session``; a background task that owns its session must call
 ``db.run_after_commit(session)`` after its own commit.
@@ -23,11 +24,10 @@ from argus_management.alerts.models import Alert
 from argus_management.alerts.rules import Severity
 from argus_management.alerts.schemas import AlertFilters
 from argus_management.audit.service import record
-from argus_management.auth.principal import Actor, Principal
 from argus_management.db import after_commit
 from argus_management.events.visibility import visible_cameras
-from argus_management.notify import webhook
 from argus_management.pagination import PageParams
+from argus_management.rbac.principal import Actor, Principal
 
 log = structlog.get_logger("argus.alerts")
 
@@ -62,10 +62,6 @@ def publish_after_commit(session: AsyncSession, bus: RedisBus, alert: Alert) -> 
         except Exception:
             # Pub/sub is live-only: the alert row is committed and listed by the REST API.
             log.exception("alert_publish_failed", alert_id=alert.id, state=alert.state)
-        try:
-            webhook.offer(message)  # a bounded in-memory queue: never waits for the receiver
-        except Exception:
-            log.exception("alert_webhook_offer_failed", alert_id=alert.id)
 
     after_commit(session, publish)
 

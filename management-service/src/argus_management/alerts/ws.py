@@ -1,14 +1,15 @@
 """``WS /ws/alerts``: live alerts of the cameras the user may see.
 
-Authentication: the access token in the ``Sec-WebSocket-Protocol`` header as
-``bearer, <token>`` (browsers cannot set headers; the server answers with subprotocol
-``bearer``) or in a ``token`` query parameter. The permission is ``events:read``. A client
+Authentication: ``argus_common.wsauth`` (``Authorization: Bearer``, the ``bearer, <token>``
+subprotocol that the console uses, answered with ``bearer``, or ``?token=``). The permission
+is ``events:read``. A client
 gets the alerts of the cameras it may see; system alerts (no camera, e.g. ``recorder.down``)
 go only to users who see every camera (the ``cameras:write`` holders: admins).
 
-Close codes (the socket is accepted first so that browsers see them): 4401 invalid, expired
-or revoked token; 4403 missing permission; 4408 no answer to a ping; 1013 the client fell
-behind (reconnect and re-read open alerts over REST).
+Close codes (``argus_common.wsauth``; the socket is accepted first so that browsers see
+them): 4401 invalid, expired or revoked token; 4403 missing permission; 4408 no answer to a
+ping; 1011 the token could not be checked; 1013 the client fell behind (reconnect and
+re-read open alerts over REST).
 
 Frames sent: ``{"type": "ready", "ping_interval_s": …}`` once authenticated and registered
 (alerts published after it are delivered), then ``argus_common.events.AlertMessage`` JSON
@@ -22,18 +23,19 @@ counts). At every ping the token is verified again (expiry, logout denylist, cha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from typing import cast
 
 import structlog
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from argus_common.errors import Unauthorized
-from argus_management.alerts.hub import HubClient, get_hub
-from argus_management.auth.dependencies import principal_from_token
-from argus_management.auth.principal import Principal
+from argus_common import wsauth
+from argus_common.errors import ArgusError
+from argus_common.wsauth import CLOSE_PING_TIMEOUT, CLOSE_UNAUTHORIZED
+from argus_management.alerts.hub import HubClient
+from argus_management.deps import StateDep
+from argus_management.rbac.dependencies import principal_with
+from argus_management.rbac.principal import Principal
 
 log = structlog.get_logger("argus.alerts.ws")
 
@@ -41,52 +43,23 @@ router = APIRouter()
 
 PERMISSION = "events:read"
 PING = '{"type":"ping"}'
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_PING_TIMEOUT = 4408
 _GONE = 0  # close_code meaning the peer already went away: nothing to send
 
 
-def _token_of(websocket: WebSocket) -> tuple[str, str | None]:
-    """The token and the subprotocol to accept with (``bearer`` when the client offered it)."""
-    offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
-    if "bearer" in offered:
-        index = offered.index("bearer")
-        token = offered[index + 1] if index + 1 < len(offered) else ""
-        return token, "bearer"
-    return websocket.query_params.get("token", ""), None
-
-
 async def _verify(websocket: WebSocket, token: str) -> Principal:
-    # principal_from_token only uses what every HTTPConnection has (.app, .state).
-    return await principal_from_token(cast(Request, websocket), token)
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-        await websocket.close(code=code, reason=reason)
+    return await principal_with(websocket, token, PERMISSION)
 
 
 @router.websocket("/ws/alerts")
-async def alerts_socket(websocket: WebSocket) -> None:
+async def alerts_socket(websocket: WebSocket, state: StateDep) -> None:
     """Push alerts to an authenticated client until it leaves or its token stops being valid."""
-    token, subprotocol = _token_of(websocket)
-    await websocket.accept(subprotocol=subprotocol)
-    try:
-        principal = await _verify(websocket, token)
-    except Unauthorized as exc:
-        await _close(websocket, CLOSE_UNAUTHORIZED, exc.detail)
+    done = await wsauth.authenticate(websocket, lambda token: _verify(websocket, token))
+    if done is None:
         return
-    except Exception:
-        log.exception("ws_auth_failed")
-        await _close(websocket, 1011, "authentication unavailable")
-        return
-    if not principal.has(PERMISSION):
-        await _close(websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
-        return
-    hub = get_hub(websocket.app)
+    principal, token = done
+    hub = state.alert_hub
     client = hub.add(principal)
-    session = _Session(websocket, client, token)
+    session = _Session(websocket, client, token, state.settings.ws_ping_interval_s)
     tasks: list[asyncio.Task[None]] = []
     try:
         # Sent once registered: every alert published after this frame reaches the client.
@@ -117,11 +90,13 @@ class _Session:
     sender, the only writer, which also runs the pings and token re-checks when its timer
     fires (one timer per ping period, not one per message)."""
 
-    def __init__(self, websocket: WebSocket, client: HubClient, token: str) -> None:
+    def __init__(
+        self, websocket: WebSocket, client: HubClient, token: str, interval: float
+    ) -> None:
         self.websocket = websocket
         self.client = client
         self.token = token
-        self.interval: float = websocket.app.state.settings.ws_ping_interval_s
+        self.interval = interval
         self.loop = asyncio.get_running_loop()
         self.last_heard = self.loop.time()
         self.next_ping = self.loop.time() + self.interval
@@ -158,7 +133,7 @@ class _Session:
                 client.wakeup.clear()
                 if client.close_code is not None:
                     if client.close_code != _GONE:
-                        await _close(websocket, client.close_code, client.close_reason)
+                        await wsauth.close(websocket, client.close_code, client.close_reason)
                     return
                 while client.pending:
                     await websocket.send_text(client.pending.popleft())
@@ -176,7 +151,7 @@ class _Session:
         """Token expiry; at ping time also re-verification, the pong check and the ping.
         Returns False once the connection is closed."""
         if time.time() >= self.client.principal.token_exp:
-            await _close(self.websocket, CLOSE_UNAUTHORIZED, "token expired")
+            await wsauth.close(self.websocket, CLOSE_UNAUTHORIZED, "token expired")
             return False
         now = self.loop.time()
         if now < self.next_ping:
@@ -184,7 +159,7 @@ class _Session:
         if not await self._still_authorized():
             return False
         if self.last_ping is not None and self.last_heard < self.last_ping:
-            await _close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
+            await wsauth.close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
             return False
         self.last_ping = now
         self.next_ping = now + self.interval
@@ -195,15 +170,12 @@ class _Session:
         """Re-verify the token (expiry, denylist, grants); close with 4401/4403 if it fails."""
         try:
             principal = await _verify(self.websocket, self.token)
-        except Unauthorized as exc:
-            await _close(self.websocket, CLOSE_UNAUTHORIZED, exc.detail)
+        except ArgusError as exc:
+            await wsauth.close(self.websocket, *wsauth.close_for(exc))
             return False
         except Exception as exc:
             # Redis or the database briefly down: keep the client, check again next time.
             log.warning("ws_recheck_failed", error=type(exc).__name__)
             return True
-        if not principal.has(PERMISSION):
-            await _close(self.websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
-            return False
         self.client.update_principal(principal)
         return True

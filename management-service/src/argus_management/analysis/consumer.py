@@ -14,7 +14,6 @@ import socket
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
 from prometheus_client import Counter
 from pydantic import TypeAdapter
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.bus import RedisBus
 from argus_common.events import ANALYSIS_GROUP, STREAM_ANALYSIS, AnalysisFrame
+from argus_common.retry import Backoff, keep_running
 from argus_management.analysis.models import AnalysisResult
 from argus_management.cameras.models import Camera
 from argus_management.events.schemas import MAX_ID, UtcTime, check_json_value
@@ -119,24 +119,22 @@ async def consume_once(
     return len(batch)
 
 
-async def run_analysis_consumer(app: FastAPI) -> None:
+async def run_analysis_consumer(
+    bus: RedisBus, maker: async_sessionmaker[AsyncSession]
+) -> None:
     """Consume ``argus:analysis`` in group ``management`` until cancelled (each worker
     process is one consumer of the group; Redis or database outages are waited out)."""
-    bus: RedisBus = app.state.bus
-    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     loop = asyncio.get_running_loop()
-    while True:
-        try:
-            await bus.ensure_group(STREAM_ANALYSIS, ANALYSIS_GROUP, start="0")
-            next_claim = 0.0
-            while True:
-                claim = loop.time() >= next_claim
-                if claim:
-                    next_claim = loop.time() + CLAIM_IDLE_MS / 2000
-                await consume_once(bus, maker, consumer, claim)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("analysis_consumer_error", error=type(exc).__name__)
-            await asyncio.sleep(_RETRY_S)
+
+    async def consume() -> None:
+        await bus.ensure_group(STREAM_ANALYSIS, ANALYSIS_GROUP, start="0")
+        next_claim = 0.0
+        while True:
+            claim = loop.time() >= next_claim
+            if claim:
+                next_claim = loop.time() + CLAIM_IDLE_MS / 2000
+            await consume_once(bus, maker, consumer, claim)
+
+    await keep_running(consume, event="analysis_consumer_error", log=log,
+                       backoff=Backoff(steps=[_RETRY_S]))

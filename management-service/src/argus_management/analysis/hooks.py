@@ -7,14 +7,15 @@ the motion's span without pairing markers.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from argus_management.events.hooks import EventStored
 from argus_management.events.models import Event
-from argus_management.events.schemas import MAX_ID, EventIn
+from argus_management.events.schemas import MAX_ID
 
 
-async def on_event_stored(session: AsyncSession, msg: EventIn) -> None:
-    """Called for every newly stored event, in its transaction."""
+async def on_event_stored(stored: EventStored) -> None:
+    """A listener of ``EventStored`` (subscribed in the lifespan), called for every newly
+    stored event, in its transaction."""
+    session, msg = stored.session, stored.msg
     if msg.type != "motion.end":
         return
     start_id = msg.payload.get("start_event_id")

@@ -17,13 +17,13 @@ from collections import deque
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
 from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
 
 from argus_common.bus import RedisBus
 from argus_common.events import CHANNEL_ANALYSIS_FRAMES
-from argus_management.auth.principal import Principal
+from argus_common.retry import Backoff, keep_running
+from argus_management.rbac.principal import Principal
 
 log = structlog.get_logger("argus.analysis.hub")
 
@@ -139,6 +139,14 @@ class AnalysisHub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    async def close(self) -> None:
+        """Stop the subscription, if one runs (the app is shutting down)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     def dispatch(self, raw: str) -> int:
         """Queue one published frame for the sessions following its camera."""
         try:
@@ -162,24 +170,11 @@ class AnalysisHub:
         return count
 
     async def _subscribe(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                async for _channel, raw in self.bus.subscribe(CHANNEL_ANALYSIS_FRAMES):
-                    backoff = 0.5
-                    self.dispatch(raw)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("analysis_subscription_lost", error=type(exc).__name__)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        backoff = Backoff(0.5, 10.0)
 
+        async def follow() -> None:
+            async for _channel, raw in self.bus.subscribe(CHANNEL_ANALYSIS_FRAMES):
+                backoff.reset()
+                self.dispatch(raw)
 
-def get_hub(app: FastAPI) -> AnalysisHub:
-    """The hub of ``app``, created on first use."""
-    hub: AnalysisHub | None = getattr(app.state, "analysis_hub", None)
-    if hub is None:
-        hub = AnalysisHub(app.state.bus)
-        app.state.analysis_hub = hub
-    return hub
+        await keep_running(follow, event="analysis_subscription_lost", backoff=backoff, log=log)

@@ -18,9 +18,10 @@ from argus_common.errors import NotFound, Unprocessable
 from argus_management.analysis import jobs, service, snapshots
 from argus_management.analysis.models import AnalysisJob
 from argus_management.analysis.schemas import JOB_ID_PATTERN, JobOut, JobUpdateIn
-from argus_management.auth.dependencies import require_internal_key
-from argus_management.db import SessionDep, after_commit
+from argus_management.db import after_commit
+from argus_management.deps import SessionDep, SettingsDep
 from argus_management.events.schemas import MAX_ID, EventOut
+from argus_management.rbac.dependencies import require_internal_key
 
 router = APIRouter(dependencies=[Depends(require_internal_key)])
 
@@ -34,13 +35,13 @@ _SNAPSHOT_DOC: dict[str, Any] = {
 @router.post("/events/{event_id}/snapshot", response_model=EventOut,
              openapi_extra=_SNAPSHOT_DOC)
 async def upload_snapshot(
-    request: Request, session: SessionDep, event_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    request: Request, session: SessionDep, settings: SettingsDep,
+    event_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> EventOut:
     """Store the JPEG snapshot of an event (replacing an earlier one)."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "image/jpeg":
         raise Unprocessable("Content-Type must be image/jpeg")
-    settings = request.app.state.settings
     limit = settings.analysis_snapshot_max_bytes
     data = await snapshots.read_limited(request, limit, "snapshot")
     event = await snapshots.store_snapshot(session, settings, event_id, data)
@@ -58,13 +59,12 @@ async def internal_job(session: SessionDep, job_id: JobId) -> JobOut:
 
 @router.put("/analysis/jobs/{job_id}", response_model=JobOut)
 async def report_job(
-    request: Request, session: SessionDep, job_id: JobId, body: JobUpdateIn
+    request: Request, settings: SettingsDep, session: SessionDep, job_id: JobId, body: JobUpdateIn
 ) -> JobOut:
     """Progress, counts and the final state of a job; a finished upload job's file is
     removed after the commit."""
     job = await service.update_job(session, job_id, body)
     if job.state in service.FINISHED and job.upload_path:
-        settings = request.app.state.settings
 
         async def remove() -> None:
             jobs.remove_upload(settings, job)
@@ -75,12 +75,14 @@ async def report_job(
 
 @router.get("/analysis/jobs/{job_id}/upload", response_class=FileResponse,
             responses={200: {"content": {"video/mp4": {}}}})
-async def job_upload(request: Request, session: SessionDep, job_id: JobId) -> FileResponse:
+async def job_upload(
+    session: SessionDep, settings: SettingsDep, job_id: JobId
+) -> FileResponse:
     """The MP4 uploaded for a job (until the job is finished)."""
     job = await session.get(AnalysisJob, job_id)
     if job is None or not job.upload_path:
         raise NotFound("no upload for this job")
-    path = jobs.upload_file(request.app.state.settings, job.upload_path)
+    path = jobs.upload_file(settings, job.upload_path)
     if not path.is_file():
         raise NotFound("no upload for this job")
     return FileResponse(path, media_type="video/mp4")

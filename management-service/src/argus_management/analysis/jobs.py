@@ -33,10 +33,10 @@ from argus_management.analysis.models import AnalysisJob
 from argus_management.analysis.schemas import RangeJobIn
 from argus_management.analysis.service import segments_in_range
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor, Principal
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.db import after_commit
+from argus_management.rbac.principal import Actor, Principal
 
 log = structlog.get_logger("argus.analysis.jobs")
 

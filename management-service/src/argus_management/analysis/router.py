@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from argus_common.errors import ArgusError
 from argus_management.analysis import jobs, service, snapshots
 from argus_management.analysis.schemas import JOB_ID_PATTERN, JobOut, RangeJobIn, ResultOut
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep, SettingsDep, StateDep
 from argus_management.events import service as events
 from argus_management.events.schemas import MAX_ID
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.principal import Principal
 
 router = APIRouter()
 snapshot_router = APIRouter()
@@ -61,7 +61,9 @@ async def _json_body(request: Request) -> RangeJobIn:
 
 @router.post("/jobs", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              openapi_extra=_CREATE_DOC)
-async def create_job(request: Request, session: SessionDep, principal: Analyst) -> JobOut:
+async def create_job(
+    request: Request, session: SessionDep, principal: Analyst, state: StateDep
+) -> JobOut:
     """Queue an analysis of files, run by ai-analysis-service.
 
     JSON ``{"camera_id", "start", "end"}``: the camera's recordings in that range (needs
@@ -70,7 +72,6 @@ async def create_job(request: Request, session: SessionDep, principal: Analyst) 
     ``GET /api/v1/analysis/jobs/{id}``; its results have the job id as ``session_id``.
     """
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    state = request.app.state
     actor = actor_for(request, principal)
     if content_type == "application/json":
         body = await _json_body(request)
@@ -117,12 +118,12 @@ async def job_results(
     responses={200: {"content": {"image/jpeg": {}}, "description": "the JPEG snapshot"}},
 )
 async def event_snapshot(
-    request: Request, session: SessionDep, principal: EventReader,
+    session: SessionDep, principal: EventReader, settings: SettingsDep,
     event_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> FileResponse:
     """The snapshot of an event (the frame that triggered a motion event); 404 when the
     event is not visible to the caller or has none."""
     event = await events.get_event(session, principal, event_id)
-    path = snapshots.existing_snapshot(request.app.state.settings, event)
+    path = snapshots.existing_snapshot(settings, event)
     return FileResponse(path, media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})

@@ -12,8 +12,8 @@ from argus_common.errors import Conflict, NotFound
 from argus_common.events import utcnow
 from argus_management.analysis.models import AnalysisJob, AnalysisResult
 from argus_management.analysis.schemas import JobUpdateIn
-from argus_management.auth.principal import Principal
 from argus_management.pagination import PageParams
+from argus_management.rbac.principal import Principal
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.service import MAX_SEGMENT_SPAN
 

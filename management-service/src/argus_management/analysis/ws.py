@@ -1,8 +1,9 @@
 """``WS /ws/analysis``: analysed frames of chosen cameras, live, for external AI agents.
 
-Authentication (checked in this order): ``Authorization: Bearer <token>``; the
-``Sec-WebSocket-Protocol`` header as ``bearer, <token>`` (browsers); a ``token`` query
-parameter. Subprotocol ``json`` (accepted when offered). Permission ``analysis:read``.
+Authentication: ``argus_common.wsauth`` (checked in this order: ``Authorization: Bearer
+<token>``; the ``Sec-WebSocket-Protocol`` header as ``bearer, <token>`` (browsers); a
+``token`` query parameter). Subprotocol ``json`` (accepted when offered, else ``bearer``
+when offered). Permission ``analysis:read``.
 At most ``ANALYSIS_MAX_SESSIONS`` sessions in the whole deployment.
 
 Every text frame is ``{"sessionId", "timestamp", "event", "payload"}``:
@@ -16,8 +17,9 @@ Every text frame is ``{"sessionId", "timestamp", "event", "payload"}``:
   the next one; any frame counts), ``pong`` to a client's ``{"event": "ping"}``;
 - ``error`` for a message the server could not use (the session goes on).
 
-Close codes: 4401 bad or expired token, 4403 missing permission, 4408 no answer to a
-ping, 4429 too many sessions (``ANALYSIS_MAX_SESSIONS``), 1011 server error.
+Close codes (``argus_common.wsauth``): 4401 bad or expired token, 4403 missing permission,
+4408 no answer to a ping, 4429 too many sessions (``ANALYSIS_MAX_SESSIONS``), 1011 server
+error.
 """
 
 from __future__ import annotations
@@ -28,26 +30,30 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from argus_common.errors import Unauthorized
-from argus_management.analysis.hub import AnalysisClient, SessionLimiter, get_hub
-from argus_management.auth.dependencies import principal_from_token
-from argus_management.auth.principal import Principal
+from argus_common import wsauth
+from argus_common.errors import ArgusError
+from argus_common.wsauth import (
+    CLOSE_PING_TIMEOUT,
+    CLOSE_SERVER_ERROR,
+    CLOSE_TOO_MANY,
+    CLOSE_UNAUTHORIZED,
+)
+from argus_management.analysis.hub import AnalysisClient, SessionLimiter
+from argus_management.deps import StateDep
 from argus_management.events.schemas import MAX_ID
+from argus_management.rbac.dependencies import principal_with
+from argus_management.rbac.principal import Principal
 
 log = structlog.get_logger("argus.analysis.ws")
 
 router = APIRouter()
 
 PERMISSION = "analysis:read"
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_PING_TIMEOUT = 4408
-CLOSE_TOO_MANY = 4429
 MAX_SUBSCRIBE = 256
 _MAX_MESSAGE = 16 * 1024
 _GONE = 0
@@ -63,63 +69,37 @@ def frame(session_id: str, event: str, payload: dict[str, Any] | None = None) ->
                        "payload": payload or {}}, separators=(",", ":"))
 
 
-def token_and_subprotocol(websocket: WebSocket) -> tuple[str, str | None]:
-    """The token (Authorization header, ``bearer`` subprotocol or ``?token=``) and the
-    subprotocol to accept (``json`` when offered, else ``bearer`` when used)."""
-    offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
-    accept = "json" if "json" in offered else None
-    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip(), accept
-    if "bearer" in offered:
-        index = offered.index("bearer")
-        token = offered[index + 1] if index + 1 < len(offered) else ""
-        return token, accept or "bearer"
-    return websocket.query_params.get("token", ""), accept
-
-
 async def _verify(websocket: WebSocket, token: str) -> Principal:
-    return await principal_from_token(cast(Request, websocket), token)
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-        await websocket.close(code=code, reason=reason)
+    return await principal_with(websocket, token, PERMISSION)
 
 
 @router.websocket("/ws/analysis")
-async def analysis_socket(websocket: WebSocket) -> None:
+async def analysis_socket(websocket: WebSocket, state: StateDep) -> None:
     """Stream analysed frames to an authenticated client until it leaves."""
-    token, subprotocol = token_and_subprotocol(websocket)
-    await websocket.accept(subprotocol=subprotocol)
-    try:
-        principal = await _verify(websocket, token)
-    except Unauthorized as exc:
-        await _close(websocket, CLOSE_UNAUTHORIZED, exc.detail)
+    done = await wsauth.authenticate(
+        websocket, lambda token: _verify(websocket, token), subprotocols=["json"]
+    )
+    if done is None:
         return
-    except Exception:
-        log.exception("ws_auth_failed")
-        await _close(websocket, 1011, "authentication unavailable")
-        return
-    if not principal.has(PERMISSION):
-        await _close(websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
-        return
-    settings = websocket.app.state.settings
+    principal, token = done
+    settings = state.settings
     interval: float = settings.analysis_ws_ping_interval_s
     limit: int = settings.analysis_max_sessions
-    bus = websocket.app.state.bus
+    bus = state.bus
     limiter = SessionLimiter(bus.redis, bus.key("analysis:ws_sessions"), interval * 2.5)
     session_id = uuid.uuid4().hex
     try:
         admitted = await limiter.acquire(session_id, limit)
     except Exception as exc:
         log.warning("ws_session_limit_unavailable", error=type(exc).__name__)
-        await _close(websocket, 1011, "session limit unavailable; try again shortly")
+        await wsauth.close(websocket, CLOSE_SERVER_ERROR,
+                           "session limit unavailable; try again shortly")
         return
     if not admitted:
-        await _close(websocket, CLOSE_TOO_MANY, f"too many analysis sessions (at most {limit})")
+        await wsauth.close(websocket, CLOSE_TOO_MANY,
+                           f"too many analysis sessions (at most {limit})")
         return
-    hub = get_hub(websocket.app)
+    hub = state.analysis_hub
     client = AnalysisClient(session_id, principal)
     hub.add(client)
     session = _Session(websocket, client, token, interval, limiter, limit)
@@ -232,12 +212,12 @@ class _Session:
             client.wakeup.clear()
             if client.close_code is not None:
                 if client.close_code != _GONE:
-                    await _close(websocket, client.close_code, client.close_reason)
+                    await wsauth.close(websocket, client.close_code, client.close_reason)
                 return
             while client.pending:
                 await websocket.send_text(client.pending.popleft())
             if time.time() >= client.principal.token_exp:
-                await _close(websocket, CLOSE_UNAUTHORIZED, "token expired")
+                await wsauth.close(websocket, CLOSE_UNAUTHORIZED, "token expired")
                 return
             if self.loop.time() >= next_ping:
                 if not await self._tick():
@@ -247,18 +227,15 @@ class _Session:
     async def _tick(self) -> bool:
         """The pong check, token re-verification, session renewal and the ping."""
         if self.last_ping is not None and self.last_heard < self.last_ping:
-            await _close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
+            await wsauth.close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
             return False
         try:
             principal = await _verify(self.websocket, self.token)
-            if not principal.has(PERMISSION):
-                await _close(self.websocket, CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")
-                return False
             self.client.principal = principal
             self.client.cameras = {c for c in self.client.cameras if principal.may_see_camera(c)}
             await self.limiter.acquire(self.client.session_id, self.limit)  # renew
-        except Unauthorized as exc:
-            await _close(self.websocket, CLOSE_UNAUTHORIZED, exc.detail)
+        except ArgusError as exc:
+            await wsauth.close(self.websocket, *wsauth.close_for(exc))
             return False
         except Exception as exc:  # Redis or the database briefly away: check next time
             log.warning("ws_recheck_failed", error=type(exc).__name__)

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Query
 from argus_common.errors import Unprocessable
 from argus_management.audit import queries
 from argus_management.audit.schemas import AuditFilters, AuditOut
-from argus_management.auth.dependencies import require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import require_permission
+from argus_management.rbac.principal import Principal
 
 _read = require_permission("audit:read")
 Auditor = Annotated[Principal, Depends(_read)]

@@ -8,7 +8,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.audit.models import AuditEntry
-from argus_management.auth.principal import Actor
+from argus_management.rbac.principal import Actor
 
 log = structlog.get_logger("argus.audit")
 

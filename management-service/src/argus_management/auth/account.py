@@ -18,8 +18,6 @@ from argus_management.audit import service as audit
 from argus_management.auth import refresh as refresh_tokens
 from argus_management.auth.mailer import Mail
 from argus_management.auth.models import PasswordResetToken
-from argus_management.auth.passwords import hash_password, verify_password
-from argus_management.auth.principal import Principal
 from argus_management.auth.schemas import (
     MeResponse,
     PasswordChange,
@@ -35,7 +33,8 @@ from argus_management.auth.service import (
     deny_later,
     find_user,
 )
-from argus_management.users.models import Role, User
+from argus_management.rbac.models import Role, User
+from argus_management.rbac.principal import Principal
 
 log = structlog.get_logger("argus.auth")
 
@@ -71,7 +70,7 @@ async def signup(session: AsyncSession, ctx: AuthContext, body: SignupRequest) -
     if role is None:
         raise RuntimeError(f"role {SIGNUP_ROLE} missing: run the migrations")
     user = User(
-        username=body.username, email=email, password_hash=await hash_password(body.password)
+        username=body.username, email=email, password_hash=await ctx.hasher.hash(body.password)
     )
     user.roles = [role]
     session.add(user)
@@ -187,7 +186,7 @@ async def confirm_reset(
             "auth.password_reset", "user", user_id, {"reason": "invalid_token"},
         )
         raise BadRequest(INVALID_RESET)
-    user.password_hash = await hash_password(body.new_password)
+    user.password_hash = await ctx.hasher.hash(body.new_password)
     user.password_changed_at = now
     deny_later(session, ctx, await refresh_tokens.live_families(session, user.id))
     revoked = await refresh_tokens.revoke_user(session, user.id)
@@ -216,7 +215,7 @@ async def change_password(
     user = await session.get(User, principal.user_id)
     if user is None:
         raise Unauthorized("user disabled or deleted")
-    if not await verify_password(body.current_password, user.password_hash):
+    if not await ctx.hasher.verify(body.current_password, user.password_hash):
         blocks = await guard.failure(principal.username, ctx.actor.ip)
         await audit.record_detached(
             ctx.maker, actor, "auth.password_change", "user", user.id,
@@ -224,7 +223,7 @@ async def change_password(
         )
         await audit_blocks(ctx, actor, blocks)
         raise BadRequest("current password is incorrect")
-    user.password_hash = await hash_password(body.new_password)
+    user.password_hash = await ctx.hasher.hash(body.new_password)
     user.password_changed_at = datetime.now(UTC)
     deny_later(session, ctx, await refresh_tokens.live_families(session, user.id, family))
     revoked = await refresh_tokens.revoke_user(session, user.id, keep_family=family)

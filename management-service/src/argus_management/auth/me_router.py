@@ -7,17 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from argus_management.auth import account, service
-from argus_management.auth.dependencies import require_authenticated
-from argus_management.auth.principal import Principal
-from argus_management.auth.router import bearer_token
+from argus_management.auth.router import Context, bearer_token
 from argus_management.auth.schemas import MeResponse, PasswordChange
-from argus_management.auth.service import AuthContext
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
+from argus_management.rbac.dependencies import require_authenticated
+from argus_management.rbac.principal import Principal
 
 router = APIRouter()
 
 Me = Annotated[Principal, Depends(require_authenticated())]
-Context = Annotated[AuthContext, Depends(AuthContext.of)]
 
 
 @router.get("", response_model=MeResponse)

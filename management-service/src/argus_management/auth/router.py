@@ -12,8 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from argus_management.auth import account, service
-from argus_management.auth.dependencies import CurrentUser
-from argus_management.auth.mailer import Mailer, deliver, mailer_for
+from argus_management.auth.mailer import deliver
 from argus_management.auth.schemas import (
     LogoutRequest,
     PasswordResetConfirm,
@@ -24,11 +23,17 @@ from argus_management.auth.schemas import (
     TokenResponse,
 )
 from argus_management.auth.service import AuthContext
-from argus_management.db import SessionDep
+from argus_management.deps import MailerDep, SessionDep, StateDep
+from argus_management.rbac.dependencies import CurrentUser, actor_for
 
 router = APIRouter()
 
-Context = Annotated[AuthContext, Depends(AuthContext.of)]
+async def auth_context(request: Request, state: StateDep) -> AuthContext:
+    """What the auth flows need from the app and the request."""
+    return AuthContext.of(state, actor_for(request, None))
+
+
+Context = Annotated[AuthContext, Depends(auth_context)]
 RESET_ACCEPTED = "if the account exists and has an e-mail address, a reset link has been sent"
 
 
@@ -44,12 +49,6 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None
-
-
-def mailer(request: Request) -> Mailer:
-    """The app's mailer (tests may set ``app.state.mailer``), else one from the settings."""
-    configured: Mailer | None = getattr(request.app.state, "mailer", None)
-    return configured or mailer_for(request.app.state.settings)
 
 
 @router.post("/login", response_model=TokenResponse, summary="Log in (OAuth2 password flow)")
@@ -95,17 +94,17 @@ async def signup(session: SessionDep, ctx: Context, body: SignupRequest) -> Sign
 
 @router.post("/password-reset", status_code=202)
 async def password_reset(
-    request: Request,
     session: SessionDep,
     ctx: Context,
     body: PasswordResetRequest,
     background: BackgroundTasks,
+    mailer: MailerDep,
 ) -> dict[str, str]:
     """Mail a single-use reset link; the answer is the same whether the account exists."""
     mail = await account.request_reset(session, ctx, body)
     if mail is not None:
         # After the response (and the commit): the delay of SMTP must not tell anything.
-        background.add_task(deliver, mailer(request), mail)
+        background.add_task(deliver, mailer, mail)
     return {"detail": RESET_ACCEPTED}
 
 

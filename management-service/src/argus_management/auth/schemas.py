@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
-from argus_management.auth.passwords import policy_error
+from argus_management.users.passwords import policy_error
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,64}$"
 # Longer than any token we issue; bounds what a client can make us parse.

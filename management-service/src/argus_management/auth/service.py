@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,15 +18,15 @@ from argus_common.errors import Unauthorized
 from argus_common.jwt import JwtCodec
 from argus_management.audit import service as audit
 from argus_management.auth import refresh as refresh_tokens
-from argus_management.auth.dependencies import actor_for
 from argus_management.auth.lockout import Block, LoginGuard
-from argus_management.auth.passwords import verify_password
-from argus_management.auth.principal import Actor, Principal
 from argus_management.auth.schemas import TokenResponse, UserSummary
-from argus_management.auth.tokens import deny, deny_families
 from argus_management.config import Settings
 from argus_management.db import after_commit
-from argus_management.users.models import User
+from argus_management.deps import AppState
+from argus_management.rbac.models import User
+from argus_management.rbac.principal import Actor, Principal
+from argus_management.rbac.tokens import deny, deny_families
+from argus_management.users.passwords import PasswordHasher
 
 INVALID_LOGIN = "invalid username or password"
 
@@ -40,13 +39,12 @@ class AuthContext:
     codec: JwtCodec
     bus: RedisBus
     maker: async_sessionmaker[AsyncSession]
+    hasher: PasswordHasher
     actor: Actor  # the anonymous client: address and user agent
 
     @classmethod
-    def of(cls, request: Request) -> AuthContext:
-        state = request.app.state
-        return cls(state.settings, state.jwt, state.bus, state.sessionmaker,
-                   actor_for(request, None))
+    def of(cls, state: AppState, actor: Actor) -> AuthContext:
+        return cls(state.settings, state.jwt, state.bus, state.sessionmaker, state.hasher, actor)
 
     @property
     def guard(self) -> LoginGuard:
@@ -136,7 +134,7 @@ async def login(
         raise block.error()
     user = await find_user(session, username)
     # Always one bcrypt verification, known user or not, so timing tells nothing.
-    ok = await verify_password(password, user.password_hash if user else None)
+    ok = await ctx.hasher.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
         reason = "unknown_user" if user is None else "bad_password" if not ok else "disabled"
         actor = ctx.actor_as(user.id if user else None, username)

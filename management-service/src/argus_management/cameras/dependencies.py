@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Path
 
 from argus_common.errors import NotFound
-from argus_management.auth.dependencies import require_permission
-from argus_management.auth.principal import Principal
 from argus_management.cameras.models import Camera
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
+from argus_management.rbac.dependencies import require_permission
+from argus_management.rbac.principal import Principal
 
 CAMERA_ID = Path(ge=1, le=2**31 - 1, description="camera id")
 

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
 from argus_management.cameras import cache
 from argus_management.cameras import service as svc
 from argus_management.cameras.dependencies import VisibleCamera
 from argus_management.cameras.schemas import CameraCreate, CameraOut, CameraUpdate
-from argus_management.db import SessionDep
+from argus_management.deps import BusDep, SessionDep, SettingsDep, StateDep
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.principal import Principal
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require_permission("cameras:read"))]
@@ -21,7 +21,9 @@ Writer = Annotated[Principal, Depends(require_permission("cameras:write"))]
 
 
 @router.get("", response_model=Page[CameraOut])
-async def list_cameras(request: Request, principal: Reader, page: PageDep) -> Response:
+async def list_cameras(
+    request: Request, principal: Reader, page: PageDep, state: StateDep
+) -> Response:
     """Cameras the user may see (admins: all), paginated by id.
 
     The hottest route of the console: a cache hit touches neither the database nor a
@@ -29,12 +31,12 @@ async def list_cameras(request: Request, principal: Reader, page: PageDep) -> Re
     """
     scope = "all" if principal.sees_all_cameras else principal.camera_ids
     key = cache.list_key(request.state.cameras_version, scope, page.limit, page.offset)
-    store = request.app.state.response_cache
-    body = cache.get(store, key)
+    store = state.caches.responses
+    body = store.get(key)
     if body is None:
 
         async def build() -> bytes:
-            async with request.app.state.sessionmaker() as session:
+            async with state.sessionmaker() as session:
                 rows, total = await svc.list_cameras(session, principal, page.limit, page.offset)
             result = Page[CameraOut](
                 items=[svc.to_out(c) for c in rows], total=total, limit=page.limit,
@@ -42,19 +44,20 @@ async def list_cameras(request: Request, principal: Reader, page: PageDep) -> Re
             )
             return result.model_dump_json().encode()
 
-        body = await cache.single_flight(store, key, build)
+        body = await store.single_flight(key, build)
     return Response(body, media_type="application/json")
 
 
 @router.post("", response_model=CameraOut, status_code=status.HTTP_201_CREATED)
 async def create_camera(
-    request: Request, session: SessionDep, principal: Writer, data: CameraCreate
+    request: Request, session: SessionDep, principal: Writer, data: CameraCreate,
+    state: StateDep,
 ) -> CameraOut:
     """Add a camera; credentials in the URL are moved to the encrypted password field."""
-    s = request.app.state.settings
+    s = state.settings
     camera = await svc.create_camera(
-        session, request.app.state.bus, s.secret_key, s.camera_allowed_networks, data,
-        actor_for(request, principal),
+        session, state.bus, s.secret_key, s.camera_allowed_networks, data,
+        actor_for(request, principal), fill_from_profile=state.fill_from_profile,
     )
     return svc.to_out(camera)
 
@@ -67,11 +70,10 @@ async def get_camera(camera: VisibleCamera) -> CameraOut:
 @router.patch("/{camera_id}", response_model=CameraOut)
 async def update_camera(
     request: Request, session: SessionDep, principal: Writer, camera: VisibleCamera,
-    data: CameraUpdate,
+    data: CameraUpdate, settings: SettingsDep, bus: BusDep,
 ) -> CameraOut:
-    s = request.app.state.settings
     camera = await svc.update_camera(
-        session, request.app.state.bus, s.secret_key, s.camera_allowed_networks, camera, data,
+        session, bus, settings.secret_key, settings.camera_allowed_networks, camera, data,
         actor_for(request, principal),
     )
     return svc.to_out(camera)
@@ -79,7 +81,7 @@ async def update_camera(
 
 @router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_camera(
-    request: Request, session: SessionDep, principal: Writer, camera: VisibleCamera
+    request: Request, bus: BusDep, session: SessionDep, principal: Writer, camera: VisibleCamera
 ) -> Response:
-    await svc.delete_camera(session, request.app.state.bus, camera, actor_for(request, principal))
+    await svc.delete_camera(session, bus, camera, actor_for(request, principal))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,7 +14,6 @@ from argus_common.errors import Conflict, Unprocessable
 from argus_common.events import CHANNEL_CAMERAS, CameraChanged
 from argus_management import versions
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor, Principal
 from argus_management.cameras.crypto import decrypt_secret, encrypt_secret
 from argus_management.cameras.models import Camera
 from argus_management.cameras.schemas import (
@@ -26,7 +25,7 @@ from argus_management.cameras.schemas import (
 )
 from argus_management.cameras.urls import CameraUrlError, check_url, parse_networks, split_userinfo
 from argus_management.db import after_commit
-from argus_management.onvif.registration import fill_from_profile
+from argus_management.rbac.principal import Actor, Principal
 
 _URL_FIELDS = ("stream_url", "sub_stream_url")
 
@@ -97,11 +96,19 @@ async def _flush_unique(session: AsyncSession, name: str) -> None:
         raise Conflict(f"a camera named {name!r} already exists") from None
 
 
+# Fills stream URLs and has_ptz from a camera's ONVIF profiles (``onvif.registration``): the
+# lifespan binds it, so that this domain does not import the ONVIF one.
+ProfileFiller = Callable[[CameraCreate, str], Awaitable[CameraCreate]]
+
+
 async def create_camera(
     session: AsyncSession, bus: RedisBus, secret_key: str, allowed_networks: str,
-    data: CameraCreate, actor: Actor,
+    data: CameraCreate, actor: Actor, *, fill_from_profile: ProfileFiller | None = None,
 ) -> Camera:
+    """Add a camera (a request with ``onvif_profile`` needs ``fill_from_profile``)."""
     if data.onvif_profile is not None:
+        if fill_from_profile is None:
+            raise Unprocessable("onvif_profile is not supported here")
         data = await fill_from_profile(data, allowed_networks)
     values = _checked_urls(
         data.model_dump(exclude={"onvif_profile", "onvif_sub_profile"}), allowed_networks

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import ValidationError
 
 from argus_common.errors import Unprocessable
-from argus_management.auth.dependencies import require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
 from argus_management.events import service
 from argus_management.events.schemas import (
     MAX_ID,
@@ -20,6 +18,8 @@ from argus_management.events.schemas import (
     UtcTime,
 )
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import require_permission
+from argus_management.rbac.principal import Principal
 
 router = APIRouter()
 

@@ -13,17 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from argus_common.bus import RedisBus
 from argus_common.errors import NotFound, PayloadTooLarge, Unprocessable
 from argus_common.events import STREAM_EVENTS, EventMessage, utcnow
-from argus_management.alerts.rules import AlertRule
-from argus_management.alerts.service import raise_alert
-from argus_management.analysis import hooks as analysis_hooks
-from argus_management.auth.principal import Principal
 from argus_management.cameras.models import Camera
 from argus_management.db import after_commit
+from argus_management.events.hooks import EventStored, EventStoredHook
 from argus_management.events.models import Event
 from argus_management.events.schemas import MAX_PAYLOAD_BYTES, EventFilters, EventIn
 from argus_management.events.visibility import visible_cameras
-from argus_management.liveness import hooks as liveness_hooks
 from argus_management.pagination import PageParams
+from argus_management.rbac.principal import Principal
 
 log = structlog.get_logger("argus.events")
 
@@ -74,13 +71,14 @@ async def _by_source(session: AsyncSession, source_id: str) -> Event | None:
 
 
 async def ingest_event(
-    session: AsyncSession, bus: RedisBus, rules: dict[str, AlertRule], msg: EventIn
+    session: AsyncSession, bus: RedisBus, stored: EventStoredHook, msg: EventIn
 ) -> tuple[Event, bool]:
     """Store a reported event once; returns ``(row, created)``.
 
     A new event is added to the ``argus:events`` stream after the transaction commits, and
-    raises an alert when ``rules`` maps its type. A redelivery (same message id) returns the
-    stored row and has no further effect.
+    fires ``stored`` in the transaction (its listeners record liveness evidence, close
+    motion spans and raise the alerts of the alert rules). A redelivery (same message id)
+    returns the stored row and has no further effect.
     """
     _check_payload_size(msg)
     existing = await _by_source(session, msg.id)
@@ -114,22 +112,7 @@ async def ingest_event(
             raise Unprocessable(f"camera {msg.camera_id} does not exist") from None
         return winner, False
     _publish_event_after_commit(session, bus, event, msg)
-    await liveness_hooks.on_event_stored(session, bus, rules, msg)  # stream.up/down, disk.ok
-    await analysis_hooks.on_event_stored(session, msg)  # motion.end closes its motion.start
-    rule = rules.get(msg.type)
-    if rule is not None:
-        await raise_alert(
-            session,
-            bus,
-            kind=rule.kind,
-            severity=rule.severity,
-            title=rule.title,
-            detail=f"{rule.title} on {camera.name}" if camera else rule.title,
-            camera_id=msg.camera_id,
-            event_id=event.id,
-            payload={"event_type": msg.type, "camera_name": camera.name if camera else None},
-            dedupe_key=rule.dedupe_key(msg.payload),
-        )
+    await stored.fire(EventStored(session, bus, msg, event, camera))
     return event, True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
-from argus_management.auth.principal import Principal
+from argus_management.rbac.principal import Principal
 
 
 def visible_cameras(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from argus_common.errors import error_body
+from argus_management.deps import BusDep, EngineDep
 
 router = APIRouter(tags=["health"])
 
@@ -18,16 +19,16 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(engine: EngineDep, bus: BusDep) -> JSONResponse:
     """The database and Redis answer."""
     problems = []
     try:
-        async with request.app.state.engine.connect() as conn:
+        async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception:
         problems.append("database unreachable")
     try:
-        await request.app.state.bus.redis.ping()
+        await bus.redis.ping()
     except Exception:
         problems.append("redis unreachable")
     if problems:

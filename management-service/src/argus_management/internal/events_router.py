@@ -14,11 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from argus_common.errors import PayloadTooLarge
-from argus_management.alerts.rules import effective_rules
-from argus_management.auth.dependencies import require_internal_key
-from argus_management.db import SessionDep
+from argus_management.deps import BusDep, EventStoredDep, SessionDep
 from argus_management.events import service
 from argus_management.events.schemas import MAX_PAYLOAD_BYTES, EventIn, EventOut
+from argus_management.rbac.dependencies import require_internal_key
 
 router = APIRouter()
 
@@ -55,15 +54,17 @@ async def _read_body(request: Request) -> bytes:
     openapi_extra=_BODY_DOC,
     responses={200: {"model": EventOut, "description": "redelivery of a stored event"}},
 )
-async def report_event(request: Request, response: Response, session: SessionDep) -> EventOut:
+async def report_event(
+    request: Request, response: Response, session: SessionDep, bus: BusDep,
+    stored: EventStoredDep,
+) -> EventOut:
     """Store an ``EventMessage`` (201), or return the stored one for a redelivery (200)."""
     body = await _read_body(request)
     try:
         msg = EventIn.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
-    rules = effective_rules(request.app.state.settings.alert_rules)
-    event, created = await service.ingest_event(session, request.app.state.bus, rules, msg)
+    event, created = await service.ingest_event(session, bus, stored, msg)
     if not created:
         response.status_code = 200
     return EventOut.model_validate(event)

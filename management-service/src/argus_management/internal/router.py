@@ -4,32 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 
 from argus_common.errors import NotFound
-from argus_management.auth.dependencies import require_internal_key
 from argus_management.cameras import service as cameras
 from argus_management.cameras.models import Camera
 from argus_management.cameras.schemas import CameraInternal
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep, SettingsDep
 from argus_management.internal.events_router import router as events_router
+from argus_management.rbac.dependencies import require_internal_key
 
 router = APIRouter(dependencies=[Depends(require_internal_key)])
 router.include_router(events_router)  # POST /internal/events
 
 
 @router.get("/cameras", response_model=list[CameraInternal])
-async def internal_cameras(request: Request, session: SessionDep) -> list[CameraInternal]:
+async def internal_cameras(settings: SettingsDep, session: SessionDep) -> list[CameraInternal]:
     """Every camera with its credentials, for the media services."""
-    key = request.app.state.settings.secret_key
+    key = settings.secret_key
     return [cameras.to_internal(c, key) for c in await cameras.all_cameras(session)]
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraInternal)
 async def internal_camera(
-    request: Request, session: SessionDep, camera_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    settings: SettingsDep, session: SessionDep,
+    camera_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> CameraInternal:
     camera = await session.get(Camera, camera_id)
     if camera is None:
         raise NotFound("camera not found")
-    return cameras.to_internal(camera, request.app.state.settings.secret_key)
+    return cameras.to_internal(camera, settings.secret_key)

@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
 from argus_management.layouts import service as svc
 from argus_management.layouts.models import Layout
 from argus_management.layouts.schemas import MAX_ID, LayoutCreate, LayoutOut, LayoutUpdate
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.principal import Principal
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require_permission("cameras:read"))]

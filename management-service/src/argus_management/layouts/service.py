@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from argus_common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor, Principal
 from argus_management.cameras.models import Camera
 from argus_management.layouts.models import Layout
 from argus_management.layouts.schemas import LayoutCreate, LayoutOut, LayoutUpdate
-from argus_management.users.models import User
+from argus_management.rbac.models import User
+from argus_management.rbac.principal import Actor, Principal
 
 # Administrators may read and change every layout (to clean up after people who left).
 ADMIN_PERMISSION = "users:manage"

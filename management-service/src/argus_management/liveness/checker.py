@@ -26,12 +26,12 @@ from typing import Any, cast
 
 import httpx
 import structlog
-from fastapi import FastAPI
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.bus import RedisBus
 from argus_common.events import utcnow
+from argus_common.retry import Backoff, keep_running
 from argus_management import versions
 from argus_management.alerts.rules import CAMERA_OFFLINE, CAMERA_ONLINE
 from argus_management.alerts.service import resolve_alerts
@@ -93,16 +93,25 @@ class LivenessChecker:
 
     async def run(self) -> None:
         """Check every interval until cancelled; the first check comes one interval after
-        start, which gives the media services time to report their streams."""
+        start, which gives the media services time to report their streams. A failed
+        cycle is logged and the schedule goes on."""
         loop = asyncio.get_running_loop()
         next_at = loop.time() + self.interval
-        try:
+
+        async def scheduled() -> None:
+            nonlocal next_at
             while True:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
-                await self.tick()
+                # Advanced before the cycle: after a failure, the retry delay (one
+                # interval) lands on the next slot instead of adding one.
                 next_at += self.interval
                 if next_at < loop.time():  # a cycle overran: start the next one now
                     next_at = loop.time()
+                await self.tick()
+
+        try:
+            await keep_running(scheduled, event="liveness_cycle_failed", log=log,
+                               backoff=Backoff(steps=[self.interval]))
         finally:
             LEADER.set(0)
             await self.aclose()
@@ -128,20 +137,16 @@ class LivenessChecker:
             self.client = None
 
     async def tick(self) -> CycleReport | None:
-        """One scheduled step: a cycle if this process leads, then the gauges."""
+        """One scheduled step: a cycle if this process leads, then the gauges (a failure
+        propagates: ``run`` logs it and waits for the next slot)."""
         report: CycleReport | None = None
-        try:
-            if await self.lease.acquire_or_renew():
-                LEADER.set(1)
-                report = await self.cycle()
-            else:
-                LEADER.set(0)
-                self.states.clear()  # another process leads: our counts would go stale
-            await refresh_gauges(self.maker)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("liveness_cycle_failed")
+        if await self.lease.acquire_or_renew():
+            LEADER.set(1)
+            report = await self.cycle()
+        else:
+            LEADER.set(0)
+            self.states.clear()  # another process leads: our counts would go stale
+        await refresh_gauges(self.maker)
         return report
 
     async def cycle(self) -> CycleReport:
@@ -297,12 +302,3 @@ class LivenessChecker:
                 .values(status="unknown", updated_at=_cameras.c.updated_at)
             )
 
-
-async def run_liveness_checker(app: FastAPI) -> None:
-    """Background task: the camera liveness checker (see the module docstring)."""
-    settings: Settings = app.state.settings
-    if not settings.liveness_enabled:
-        return
-    checker = LivenessChecker(settings, app.state.sessionmaker, app.state.bus)
-    app.state.liveness = checker
-    await checker.run()

@@ -1,28 +1,37 @@
-"""What the events service does for liveness when a media service reports an event.
+"""What a stored event means for liveness (a listener of ``events.hooks.EventStored``).
 
-Called by ``events.service.ingest_event`` for every newly stored event, inside its
-transaction: Redis writes are queued with ``after_commit`` (an event that rolls back leaves
-no evidence), alert resolutions happen in the transaction itself.
+Subscribed in the lifespan; called for every newly stored event, inside its transaction:
+Redis writes are queued with ``after_commit`` (an event that rolls back leaves no evidence),
+alert resolutions happen in the transaction itself.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Awaitable, Callable
 
-from argus_common.bus import RedisBus
 from argus_common.events import utcnow
-from argus_management.alerts.rules import RESOLVING_EVENTS, AlertRule
+from argus_management.alerts.rules import RESOLVING_EVENTS, AlertRule, effective_rules
 from argus_management.alerts.service import resolve_alerts
+from argus_management.config import Settings
 from argus_management.db import after_commit
-from argus_management.events.schemas import EventIn
+from argus_management.events.hooks import EventStored
 from argus_management.liveness import evidence
 
 
-async def on_event_stored(
-    session: AsyncSession, bus: RedisBus, rules: dict[str, AlertRule], msg: EventIn
-) -> None:
+def event_listener(settings: Settings) -> Callable[[EventStored], Awaitable[None]]:
+    """The listener, reading the alert rules from ``settings`` at each event (they may be
+    changed at run time)."""
+
+    async def on_event_stored(stored: EventStored) -> None:
+        await record_evidence(stored, effective_rules(settings.alert_rules))
+
+    return on_event_stored
+
+
+async def record_evidence(stored: EventStored, rules: dict[str, AlertRule]) -> None:
     """Liveness evidence from ``stream.up``/``stream.down``; ``disk.ok``-style events
     resolve the alerts their paired event type raised."""
+    session, bus, msg = stored.session, stored.bus, stored.msg
     camera_id = msg.camera_id
     if camera_id is not None and msg.type in evidence.UP_EVENTS:
         # When it was reported, but never in the future (a reporter's clock running ahead

@@ -1,14 +1,16 @@
 """Outbound webhook: every alert state change POSTed as JSON to ``MANAGEMENT_WEBHOOK_URL``.
 
-The alert path only calls :func:`offer`, a non-blocking append to a bounded in-memory queue
-(the oldest waiting notification is dropped when it is full), so a slow or dead receiver
-never delays raising, acking or resolving an alert. One sender task per process drains the
-queue in order, retrying with exponential backoff and jitter. Each alert is offered by the
-one process whose transaction changed it, so several workers never send duplicates.
+The notifier subscribes to ``argus:alerts``, as the WebSocket hub does: the alert code does
+not know it exists. Each message is appended to a bounded in-memory queue (the oldest
+waiting notification is dropped when it is full), so a slow or dead receiver never delays
+anything. One sender task per process drains the queue in order, retrying with exponential
+backoff and jitter. Every worker process receives every message; before sending, a worker
+claims the message id in Redis (``SET NX``), so exactly one of them sends it.
 
 Receivers check ``X-Argus-Signature: sha256=<hex>``, the HMAC-SHA256 with
 ``MANAGEMENT_WEBHOOK_SECRET`` of ``<X-Argus-Timestamp>.<raw body>``; ``X-Argus-Delivery`` is
-the same on every retry of one notification (for idempotent receivers). Contract:
+the alert message's id, the same on every retry of one notification (for idempotent
+receivers). Contract:
 docs/contracts.md.
 """
 
@@ -19,16 +21,19 @@ import hashlib
 import hmac
 import random
 import time
-import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from fastapi import FastAPI
 from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
 
-from argus_common.events import AlertMessage
+from argus_common.bus import RedisBus
+from argus_common.events import CHANNEL_ALERTS, AlertMessage
+from argus_common.retry import Backoff, keep_running
+from argus_management.config import Settings
 
 log = structlog.get_logger("argus.notify.webhook")
 
@@ -49,6 +54,24 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
+# A claimed message id is remembered this long: far longer than a message takes to reach
+# every subscriber.
+CLAIM_TTL_S = 3600
+
+# ``claim(message id)``: True for the one process that is to send this notification.
+Claim = Callable[[str], Awaitable[bool]]
+
+
+def redis_claim(bus: RedisBus) -> Claim:
+    """The claim shared by every worker: the first ``SET NX`` of the message id wins."""
+
+    async def claim(message_id: str) -> bool:
+        key = bus.key(f"webhook:claimed:{message_id}")
+        return bool(await bus.redis.set(key, b"1", nx=True, ex=CLAIM_TTL_S))
+
+    return claim
+
+
 def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -67,6 +90,7 @@ class WebhookNotifier:
         max_backoff_s: float = 30.0,
         timeout_s: float = 5.0,
         client: httpx.AsyncClient | None = None,
+        claim: Claim | None = None,
     ) -> None:
         self.url = url
         self.secret = secret
@@ -79,7 +103,10 @@ class WebhookNotifier:
         self._wakeup = asyncio.Event()
         self._client = client
         self._own_client = client is None
+        # None: this process is the only sender (no claim needed).
+        self.claim = claim
         self.dropped = 0
+        self.handled = 0  # notifications taken off the queue: sent, failed or left to another
 
     def offer(self, message: AlertMessage) -> bool:
         """Queue ``message`` for sending; never blocks. Returns False if an older
@@ -90,10 +117,30 @@ class WebhookNotifier:
             self.dropped += 1
             DELIVERIES.labels("dropped").inc()
             dropped = True
-        self._queue.append((uuid.uuid4().hex, message.model_dump_json().encode()))
+        self._queue.append((message.id, message.model_dump_json().encode()))
         QUEUE_DEPTH.set(len(self._queue))
         self._wakeup.set()
         return not dropped
+
+    def on_alert(self, raw: str) -> None:
+        """Queue one ``argus:alerts`` message (an unreadable one is logged and skipped)."""
+        try:
+            message = AlertMessage.model_validate_json(raw)
+        except ValidationError:
+            log.warning("webhook_message_unreadable", size=len(raw))
+            return
+        self.offer(message)
+
+    async def _claimed(self, delivery_id: str) -> bool:
+        if self.claim is None:
+            return True
+        try:
+            return await self.claim(delivery_id)
+        except Exception as exc:
+            # Redis away: a duplicate (receivers dedupe on X-Argus-Delivery) is better than
+            # a lost notification.
+            log.warning("webhook_claim_failed", error=type(exc).__name__)
+            return True
 
     @property
     def pending(self) -> int:
@@ -110,8 +157,13 @@ class WebhookNotifier:
                 while self._queue:
                     delivery_id, body = self._queue.popleft()
                     QUEUE_DEPTH.set(len(self._queue))
+                    if not await self._claimed(delivery_id):
+                        DELIVERIES.labels("elsewhere").inc()  # another worker sends it
+                        self.handled += 1
+                        continue
                     ok = await self.deliver(delivery_id, body)
                     DELIVERIES.labels("delivered" if ok else "failed").inc()
+                    self.handled += 1
         finally:
             if self._queue:
                 log.warning("webhook_pending_lost", count=len(self._queue))
@@ -166,40 +218,41 @@ class WebhookNotifier:
         return False
 
 
-_active: WebhookNotifier | None = None
-
-
-def install(notifier: WebhookNotifier | None) -> None:
-    """Make ``notifier`` the one :func:`offer` feeds in this process (None: none)."""
-    global _active
-    _active = notifier
-
-
-def offer(message: AlertMessage) -> None:
-    """Hand an alert state change to this process's webhook, if one is configured."""
-    if _active is not None:
-        _active.offer(message)
-
-
-async def run_webhook_notifier(app: FastAPI) -> None:
-    """Background task: the process's webhook sender (returns at once when no URL is set)."""
-    settings = app.state.settings
-    url: str | None = getattr(settings, "webhook_url", None)
+def notifier_for(settings: Settings, bus: RedisBus) -> WebhookNotifier | None:
+    """The process's notifier for ``MANAGEMENT_WEBHOOK_URL`` (None when no URL is set)."""
+    url = settings.webhook_url
     if not url:
-        return
-    secret: str | None = getattr(settings, "webhook_secret", None)
+        return None
+    secret = settings.webhook_secret
     if not secret:
         log.warning("webhook_unsigned", detail="MANAGEMENT_WEBHOOK_SECRET is not set")
-    notifier = WebhookNotifier(
+    # Host only: the path or query of a webhook URL often carries a token.
+    log.info("webhook_enabled", host=urlsplit(url).hostname)
+    return WebhookNotifier(
         url, secret,
         queue_size=settings.webhook_queue_size,
         max_attempts=settings.webhook_max_attempts,
         timeout_s=settings.webhook_timeout_s,
+        claim=redis_claim(bus),
     )
-    install(notifier)
-    # Host only: the path or query of a webhook URL often carries a token.
-    log.info("webhook_enabled", host=urlsplit(url).hostname)
-    try:
-        await notifier.run()
-    finally:
-        install(None)
+
+
+async def follow_alerts(bus: RedisBus, notifier: WebhookNotifier) -> None:
+    """Feed ``notifier`` from ``argus:alerts`` until cancelled, resubscribing with backoff
+    when Redis goes away (alerts published meanwhile are not sent: live only, like the
+    WebSocket hub)."""
+    backoff = Backoff(0.5, 10.0)
+
+    async def follow() -> None:
+        async for _channel, raw in bus.subscribe(CHANNEL_ALERTS):
+            backoff.reset()
+            notifier.on_alert(raw)
+
+    await keep_running(follow, event="webhook_subscription_lost", backoff=backoff, log=log)
+
+
+async def run_webhook_notifier(bus: RedisBus, notifier: WebhookNotifier) -> None:
+    """Background task: the subscription and the sender, until cancelled."""
+    async with asyncio.TaskGroup() as group:
+        group.create_task(follow_alerts(bus, notifier), name="webhook-follow")
+        group.create_task(notifier.run(), name="webhook-send")

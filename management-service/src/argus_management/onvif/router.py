@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep, SessionmakerDep, SettingsDep
 from argus_management.onvif import service as svc
 from argus_management.onvif.schemas import DiscoverOut, DiscoverRequest, ProbeOut, ProbeRequest
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.principal import Principal
 
 router = APIRouter()
 Writer = Annotated[Principal, Depends(require_permission("cameras:write"))]
@@ -18,20 +18,21 @@ Writer = Annotated[Principal, Depends(require_permission("cameras:write"))]
 
 @router.post("/onvif/discover", response_model=DiscoverOut)
 async def discover(
-    request: Request, session: SessionDep, principal: Writer, data: DiscoverRequest
+    settings: SettingsDep, session: SessionDep, principal: Writer, data: DiscoverRequest
 ) -> DiscoverOut:
     """WS-Discovery probe: multicast on the LAN (needs host networking under Docker), or
     unicast to ``target``. Lists each device with its XAddrs and whether it is added."""
-    return await svc.discover(session, data, request.app.state.settings.camera_allowed_networks)
+    return await svc.discover(session, data, settings.camera_allowed_networks)
 
 
 @router.post("/onvif/probe", response_model=ProbeOut)
 async def probe(
-    request: Request, session: SessionDep, principal: Writer, data: ProbeRequest
+    request: Request, session: SessionDep, principal: Writer, data: ProbeRequest,
+    sessionmaker: SessionmakerDep, settings: SettingsDep,
 ) -> ProbeOut:
     """Connect to one ONVIF device: identity, profiles with stream URIs, PTZ and presets.
     Register it with ``POST /cameras`` naming ``onvif_profile`` (and ``onvif_sub_profile``)."""
     return await svc.probe(
-        session, request.app.state.sessionmaker, actor_for(request, principal), data,
-        request.app.state.settings.camera_allowed_networks,
+        session, sessionmaker, actor_for(request, principal), data,
+        settings.camera_allowed_networks,
     )

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.errors import ArgusError, Conflict, Unavailable, Unprocessable
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor
 from argus_management.cameras.models import Camera
 from argus_management.cameras.urls import CameraUrlError, check_url, parse_networks
 from argus_management.onvif import discovery
@@ -33,6 +32,7 @@ from argus_management.onvif.schemas import (
     PtzSupportOut,
 )
 from argus_management.onvif.types import DiscoveredDevice, MediaProfile, PtzPreset
+from argus_management.rbac.principal import Actor
 
 
 def check_device_host(host: str, port: int, allowed_networks: str, field: str = "host") -> None:

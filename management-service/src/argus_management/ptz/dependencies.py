@@ -10,16 +10,17 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from argus_common.errors import Conflict, NotFound, TooManyRequests
-from argus_management.auth.dependencies import require_permission
-from argus_management.auth.principal import Principal
 from argus_management.cameras.dependencies import CAMERA_ID
 from argus_management.cameras.models import Camera
+from argus_management.deps import StateDep
 from argus_management.onvif.device import OnvifDevice
 from argus_management.onvif.pool import CameraEndpoint, endpoint_of
-from argus_management.ptz.runtime import PtzRuntime, get_runtime
+from argus_management.ptz.runtime import PtzRuntime
+from argus_management.rbac.dependencies import require_permission
+from argus_management.rbac.principal import Principal
 
 PERMISSION = "ptz:control"
 PtzUser = Annotated[Principal, Depends(require_permission(PERMISSION))]
@@ -56,20 +57,19 @@ async def rate_limit(runtime: PtzRuntime, user_id: int, per_second: int) -> None
 
 
 async def ptz_context(
-    request: Request, principal: PtzUser, camera_id: Annotated[int, CAMERA_ID]
+    state: StateDep, principal: PtzUser, camera_id: Annotated[int, CAMERA_ID]
 ) -> PtzContext:
-    app = request.app
-    runtime = get_runtime(app)
-    await rate_limit(runtime, principal.user_id, app.state.settings.ptz_rate_per_s)
+    runtime = state.ptz
+    await rate_limit(runtime, principal.user_id, state.settings.ptz_rate_per_s)
     if not principal.may_see_camera(camera_id):
         raise NotFound("camera not found")
-    async with app.state.sessionmaker() as session:
+    async with state.sessionmaker() as session:
         camera = await session.get(Camera, camera_id)
     if camera is None:
         raise NotFound("camera not found")
     if not camera.has_ptz:
         raise Conflict("camera has no PTZ")
-    return PtzContext(principal, camera.id, endpoint_of(camera, app.state.settings.secret_key),
+    return PtzContext(principal, camera.id, endpoint_of(camera, state.settings.secret_key),
                       runtime)
 
 

@@ -11,8 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
 
-from argus_management.auth.dependencies import actor_for
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
 from argus_management.ptz import service as svc
 from argus_management.ptz.dependencies import PtzDep
 from argus_management.ptz.schemas import (
@@ -26,6 +25,7 @@ from argus_management.ptz.schemas import (
     PresetOut,
     StatusOut,
 )
+from argus_management.rbac.dependencies import actor_for
 
 router = APIRouter()
 PresetToken = Annotated[str, PRESET_TOKEN]

@@ -20,12 +20,12 @@ from collections.abc import Coroutine
 from typing import Any, Literal
 
 import structlog
-from fastapi import FastAPI
-from starlette.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.bus import RedisBus
 from argus_common.errors import ArgusError
 from argus_common.events import CHANNEL_PTZ, PtzLockChanged
+from argus_management.config import Settings
 from argus_management.onvif.pool import CameraEndpoint, DevicePool, load_endpoint
 from argus_management.ptz.lock import LockResult, PtzLock, PtzLocks, now_ms
 
@@ -38,11 +38,14 @@ _EXTENDED_MARGIN_MS = 50  # a move ending later than this was extended: wait for
 
 
 class PtzRuntime:
-    """The PTZ state of one process (``get_runtime(app)``)."""
+    """The PTZ state of one process (built in the lifespan: ``AppState.ptz``)."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.bus: RedisBus = app.state.bus
+    def __init__(
+        self, settings: Settings, bus: RedisBus, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.bus = bus
         self.locks = PtzLocks(self.bus)
         self.pool = DevicePool()
         self._move_timers: dict[int, asyncio.TimerHandle] = {}
@@ -52,7 +55,7 @@ class PtzRuntime:
     @property
     def ttl_ms(self) -> int:
         # Read at each use: the setting may be changed at run time (tests shorten it).
-        return int(self.app.state.settings.ptz_lock_ttl_s * 1000)
+        return int(self.settings.ptz_lock_ttl_s * 1000)
 
     # -- timers -------------------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -139,8 +142,7 @@ class PtzRuntime:
         """Send Stop; failures are logged (there is no request to answer)."""
         try:
             if endpoint is None:
-                state = self.app.state
-                endpoint = await load_endpoint(state.sessionmaker, state.settings.secret_key,
+                endpoint = await load_endpoint(self.sessionmaker, self.settings.secret_key,
                                                camera_id)
             await self.pool.get(endpoint).stop()
             log.info("ptz_stopped", camera_id=camera_id, why=why)
@@ -174,12 +176,3 @@ class PtzRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pool.close()
 
-
-def get_runtime(app: FastAPI) -> PtzRuntime:
-    """The runtime of ``app``, created on first use."""
-    state: State = app.state
-    runtime: PtzRuntime | None = getattr(state, "ptz_runtime", None)
-    if runtime is None:
-        runtime = PtzRuntime(app)
-        state.ptz_runtime = runtime
-    return runtime

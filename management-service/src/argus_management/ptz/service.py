@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from argus_common.errors import Conflict
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor
 from argus_management.db import after_commit
 from argus_management.onvif.types import PtzVector
 from argus_management.ptz.dependencies import PtzContext
@@ -31,6 +30,7 @@ from argus_management.ptz.schemas import (
     RelativeMove,
     StatusOut,
 )
+from argus_management.rbac.principal import Actor
 
 
 def lock_out(lock: PtzLock, user_id: int) -> LockOut:

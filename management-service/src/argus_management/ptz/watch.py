@@ -13,12 +13,12 @@ import asyncio
 import json
 
 import structlog
-from fastapi import FastAPI
 
 from argus_common.bus import RedisBus
 from argus_common.events import CHANNEL_CAMERAS, CHANNEL_PTZ
-from argus_management.alerts.hub import get_hub
-from argus_management.ptz.runtime import get_runtime
+from argus_common.retry import Backoff, keep_running
+from argus_management.alerts.hub import AlertHub
+from argus_management.ptz.runtime import PtzRuntime
 
 log = structlog.get_logger("argus.ptz.watch")
 
@@ -31,39 +31,34 @@ def _camera_id(raw: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-async def run_ptz_watch(app: FastAPI) -> None:
+async def run_ptz_watch(bus: RedisBus, runtime: PtzRuntime, hub: AlertHub) -> None:
     """Forward ``argus:ptz`` to WebSocket clients; drop devices of changed cameras."""
-    runtime = get_runtime(app)
-    hub = get_hub(app)
-    bus: RedisBus = app.state.bus
-    backoff = 0.5
+    backoff = Backoff(0.5, 10.0)
+
+    async def follow() -> None:
+        async for channel, raw in bus.subscribe(CHANNEL_PTZ, CHANNEL_CAMERAS):
+            backoff.reset()
+            if channel == CHANNEL_PTZ:
+                hub.dispatch(raw)
+            elif (camera_id := _camera_id(raw)) is not None:
+                runtime.pool.invalidate(camera_id)
+
     try:
-        while True:
-            try:
-                async for channel, raw in bus.subscribe(CHANNEL_PTZ, CHANNEL_CAMERAS):
-                    backoff = 0.5
-                    if channel == CHANNEL_PTZ:
-                        hub.dispatch(raw)
-                    elif (camera_id := _camera_id(raw)) is not None:
-                        runtime.pool.invalidate(camera_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("ptz_subscription_lost", error=type(exc).__name__, retry_s=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        await keep_running(follow, event="ptz_subscription_lost", backoff=backoff, log=log)
     finally:
         await runtime.close()
 
 
-async def run_ptz_sweep(app: FastAPI) -> None:
-    """Find expired PTZ locks whose own timer is gone (its process died) and act on them."""
-    runtime = get_runtime(app)
-    while True:
-        await asyncio.sleep(app.state.settings.ptz_sweep_s)
-        try:
+async def run_ptz_sweep(runtime: PtzRuntime) -> None:
+    """Find expired PTZ locks whose own timer is gone (its process died) and act on them,
+    every ``MANAGEMENT_PTZ_SWEEP_S``; a failed sweep is logged and tried one period later."""
+    period = runtime.settings.ptz_sweep_s
+
+    async def sweep_forever() -> None:
+        while True:
             await runtime.sweep()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("ptz_sweep_failed", error=type(exc).__name__)
+            await asyncio.sleep(period)
+
+    await asyncio.sleep(period)  # nothing can have expired unseen at start-up
+    await keep_running(sweep_forever, event="ptz_sweep_failed", log=log,
+                       backoff=Backoff(steps=[period]))

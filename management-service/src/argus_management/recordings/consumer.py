@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.bus import RedisBus
 from argus_common.events import SEGMENTS_GROUP, STREAM_SEGMENTS, SegmentClosed
+from argus_common.retry import Backoff, keep_running
 from argus_management.recordings.service import InvalidSegment, index_segment
 
 log = structlog.get_logger("argus.recordings.consumer")
@@ -49,20 +48,19 @@ def make_handler(maker: async_sessionmaker[AsyncSession]) -> Any:
     return handle
 
 
-async def run_segment_consumer(app: FastAPI) -> None:
+async def run_segment_consumer(
+    bus: RedisBus, maker: async_sessionmaker[AsyncSession]
+) -> None:
     """Consume ``argus:segments`` in group ``management`` until cancelled (each worker
     process is one consumer of the group; Redis outages are waited out)."""
-    bus: RedisBus = app.state.bus
-    handler = make_handler(app.state.sessionmaker)
+    handler = make_handler(maker)
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    while True:
-        try:
-            # From the start of the stream: nothing announced before this group existed
-            # is lost (the recorder creates the group the same way).
-            await bus.ensure_group(STREAM_SEGMENTS, SEGMENTS_GROUP, start="0")
-            await bus.consume(STREAM_SEGMENTS, SEGMENTS_GROUP, consumer, handler)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("segment_consumer_error", error=type(exc).__name__)
-            await asyncio.sleep(_RETRY_S)
+
+    async def consume() -> None:
+        # From the start of the stream: nothing announced before this group existed is
+        # lost (the recorder creates the group the same way).
+        await bus.ensure_group(STREAM_SEGMENTS, SEGMENTS_GROUP, start="0")
+        await bus.consume(STREAM_SEGMENTS, SEGMENTS_GROUP, consumer, handler)
+
+    await keep_running(consume, event="segment_consumer_error", log=log,
+                       backoff=Backoff(steps=[_RETRY_S]))

@@ -9,12 +9,12 @@ from fastapi import Depends, Query
 from pydantic import ValidationError
 
 from argus_common.errors import NotFound, Unprocessable
-from argus_management.auth.dependencies import require_permission
-from argus_management.auth.principal import Principal
 from argus_management.cameras.dependencies import CAMERA_ID
 from argus_management.cameras.models import Camera
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
 from argus_management.events.schemas import UtcTime
+from argus_management.rbac.dependencies import require_permission
+from argus_management.rbac.principal import Principal
 from argus_management.recordings.schemas import TimelineWindow
 
 

@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from argus_common.events import utcnow
-from argus_management.auth.dependencies import require_internal_key
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep
 from argus_management.events.schemas import MAX_ID
+from argus_management.rbac.dependencies import require_internal_key
 from argus_management.recordings import purge, service
 from argus_management.recordings.schemas import (
     CountOut,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from argus_management.alerts.rules import effective_rules
-from argus_management.auth.dependencies import actor_for
-from argus_management.db import SessionDep
+from argus_management.deps import BusDep, EventStoredDep, SessionDep
+from argus_management.rbac.dependencies import actor_for
 from argus_management.recordings import service
 from argus_management.recordings.dependencies import ReadableCamera, TriggerableCamera, Window
 from argus_management.recordings.schemas import RecordOut, RecordRequest, TimelineOut
@@ -23,15 +22,14 @@ async def get_timeline(session: SessionDep, target: ReadableCamera, window: Wind
 
 @router.post("/{camera_id}/record", response_model=RecordOut, status_code=status.HTTP_202_ACCEPTED)
 async def trigger_recording(
-    request: Request, session: SessionDep, target: TriggerableCamera, body: RecordRequest
+    request: Request, session: SessionDep, target: TriggerableCamera, body: RecordRequest,
+    bus: BusDep, stored: EventStoredDep,
 ) -> RecordOut:
     """Record this camera now for ``duration_s`` seconds (with pre-roll): a ``manual``
     event is stored and announced; the camera's recorder does the rest."""
     camera, principal = target
-    rules = effective_rules(request.app.state.settings.alert_rules)
     event = await service.trigger_recording(
-        session, request.app.state.bus, rules, camera, actor_for(request, principal),
-        body.duration_s,
+        session, bus, stored, camera, actor_for(request, principal), body.duration_s,
     )
     assert event.ended_at is not None
     return RecordOut(

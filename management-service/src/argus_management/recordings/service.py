@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from argus_common.bus import RedisBus
 from argus_common.events import SegmentClosed, new_id, utcnow
-from argus_management.alerts.rules import AlertRule
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor
 from argus_management.cameras.models import Camera
 from argus_management.events import service as events
+from argus_management.events.hooks import EventStoredHook
 from argus_management.events.models import Event
 from argus_management.events.schemas import EventIn
+from argus_management.rbac.principal import Actor
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import NOT_RANGES, merge_ranges, resolve_event_ends
 from argus_management.recordings.schemas import (
@@ -148,7 +148,7 @@ async def _timeline_events(
 
 
 async def trigger_recording(
-    session: AsyncSession, bus: RedisBus, rules: dict[str, AlertRule], camera: Camera,
+    session: AsyncSession, bus: RedisBus, stored: EventStoredHook, camera: Camera,
     actor: Actor, duration_s: float,
 ) -> Event:
     """Store a ``manual`` event ending ``duration_s`` from now; it goes on ``argus:events``
@@ -159,7 +159,7 @@ async def trigger_recording(
         ends_at=now + timedelta(seconds=duration_s),
         payload={"duration_s": duration_s, "user_id": actor.user_id, "username": actor.username},
     )
-    event, _ = await events.ingest_event(session, bus, rules, msg)
+    event, _ = await events.ingest_event(session, bus, stored, msg)
     await audit.record(
         session, actor, "recording.trigger", "camera", camera.id,
         {"duration_s": duration_s, "event_id": event.id},

@@ -14,10 +14,10 @@ from argus_management import versions
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.db import after_commit
+from argus_management.rbac.models import CameraGrant
 from argus_management.rtmp import service as keys
 from argus_management.rtmp.models import StreamKey
 from argus_management.users.authz import authz_changed
-from argus_management.users.models import CameraGrant
 
 
 @dataclass

@@ -18,16 +18,17 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from argus_common.errors import PayloadTooLarge, Unauthorized
+from argus_management.deps import SettingsDep, StateDep
 from argus_management.rtmp import publish
 from argus_management.rtmp.schemas import MAX_HOOK_BODY, HookForm, parse_hook_form
 
 log = structlog.get_logger("argus.rtmp.hooks")
 
 
-async def require_hook_key(request: Request) -> None:
+async def require_hook_key(request: Request, settings: SettingsDep) -> None:
     """The internal key, from ``X-Internal-Api-Key`` or the ``internal_key`` query
     parameter; compared in constant time, never logged."""
-    expected: str = request.app.state.settings.internal_api_key
+    expected = settings.internal_api_key
     given = request.headers.get("x-internal-api-key") or request.query_params.get(
         "internal_key", ""
     )
@@ -61,26 +62,24 @@ async def _form(request: Request) -> HookForm:
 
 
 @router.post("/on_publish", response_model=HookAnswer)
-async def on_publish(request: Request) -> HookAnswer:
+async def on_publish(request: Request, state: StateDep) -> HookAnswer:
     """2xx: the publisher may stream (camera registered, alert raised, event started);
     400 bad name, 403 no/unknown/revoked/expired key, 409 the name is being published."""
-    state = request.app.state
     accepted = await publish.on_publish(
-        state.sessionmaker, state.bus, state.settings, await _form(request)
+        state.sessionmaker, state.bus, state.settings, state.event_stored, await _form(request)
     )
     return HookAnswer(result="accepted", camera_id=accepted.camera_id,
                       event_id=accepted.event_id)
 
 
 @router.post("/on_update", response_model=HookAnswer)
-async def on_update(request: Request) -> HookAnswer:
+async def on_update(request: Request, state: StateDep) -> HookAnswer:
     """2xx keeps the publisher; 403/409 make nginx drop it.
 
     nginx drops a publisher on any non-2xx answer, so when the database or Redis is briefly
     unreachable the publisher is kept (its key was checked at publish time) rather than
     every phone being cut off at once: only a definite "revoked" or "not yours" drops it.
     """
-    state = request.app.state
     form = await _form(request)
     try:
         await publish.on_update(state.sessionmaker, state.bus, state.settings, form)
@@ -92,10 +91,9 @@ async def on_update(request: Request) -> HookAnswer:
 
 
 @router.post("/on_publish_done", response_model=HookAnswer)
-async def on_publish_done(request: Request) -> HookAnswer:
+async def on_publish_done(request: Request, state: StateDep) -> HookAnswer:
     """The publisher left: its event ends, the camera goes offline (kept for playback)."""
-    state = request.app.state
     await publish.on_publish_done(
-        state.sessionmaker, state.bus, state.settings, await _form(request)
+        state.sessionmaker, state.bus, state.event_stored, await _form(request)
     )
     return HookAnswer(result="ok")

@@ -28,22 +28,22 @@ from argus_common.bus import RedisBus
 from argus_common.errors import ArgusError, BadRequest, Conflict, Forbidden
 from argus_common.events import utcnow
 from argus_management import versions
-from argus_management.alerts.rules import effective_rules
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.db import after_commit, run_after_commit
+from argus_management.events.hooks import EventStoredHook
 from argus_management.events.models import Event
 from argus_management.events.schemas import EventIn
 from argus_management.events.service import ingest_event
 from argus_management.liveness import evidence
+from argus_management.rbac.models import User
+from argus_management.rbac.principal import Actor
 from argus_management.rtmp import active
 from argus_management.rtmp import service as keys
 from argus_management.rtmp.cameras import register_camera
 from argus_management.rtmp.models import StreamKey
 from argus_management.rtmp.schemas import HookForm
-from argus_management.users.models import User
 
 log = structlog.get_logger("argus.rtmp")
 
@@ -99,7 +99,8 @@ async def _valid_key(
 
 
 async def on_publish(
-    maker: async_sessionmaker[AsyncSession], bus: RedisBus, settings: Settings, form: HookForm
+    maker: async_sessionmaker[AsyncSession], bus: RedisBus, settings: Settings,
+    stored: EventStoredHook, form: HookForm,
 ) -> Accepted:
     """Accept or refuse a publisher (see the module docstring)."""
     async with maker() as session:
@@ -109,7 +110,7 @@ async def on_publish(
             await _refuse(maker, form, Conflict, "already_publishing",
                           "another publisher is live on this stream name")
         try:
-            accepted = await _register(session, maker, bus, settings, key, form)
+            accepted = await _register(session, maker, bus, settings, stored, key, form)
             await session.commit()
         except BaseException:
             await session.rollback()
@@ -127,7 +128,7 @@ async def on_publish(
 
 async def _register(
     session: AsyncSession, maker: async_sessionmaker[AsyncSession], bus: RedisBus,
-    settings: Settings, key: StreamKey, form: HookForm,
+    settings: Settings, stored: EventStoredHook, key: StreamKey, form: HookForm,
 ) -> Accepted:
     owner = await session.get(User, key.user_id)
     if owner is None or not owner.is_active:
@@ -143,7 +144,7 @@ async def _register(
     await audit.record(session, actor, "rtmp.publish", "camera", camera.id,
                        {"stream": form.name, "key_id": key.id, "client_id": form.client_id,
                         "camera_created": registered.created})
-    event, _ = await ingest_event(session, bus, effective_rules(settings.alert_rules), EventIn(
+    event, _ = await ingest_event(session, bus, stored, EventIn(
         id=f"rtmp-{uuid.uuid4().hex}", type="rtmp.publish", camera_id=camera.id, ts=now,
         severity="critical",
         payload={"stream": form.name, "key_id": key.id, "user_id": owner.id},
@@ -203,7 +204,8 @@ async def on_update(
 
 
 async def on_publish_done(
-    maker: async_sessionmaker[AsyncSession], bus: RedisBus, settings: Settings, form: HookForm
+    maker: async_sessionmaker[AsyncSession], bus: RedisBus, stored: EventStoredHook,
+    form: HookForm,
 ) -> None:
     """The publisher left: end its ``rtmp.publish`` event (``rtmp.unpublish`` naming it)
     and mark the camera offline. The camera stays, for playback; retention applies."""
@@ -221,12 +223,14 @@ async def on_publish_done(
                  client_id=form.client_id)
         return
     async with maker() as session:
-        await _end(session, bus, settings, form)
+        await _end(session, bus, stored, form)
         await session.commit()
         await run_after_commit(session)
 
 
-async def _end(session: AsyncSession, bus: RedisBus, settings: Settings, form: HookForm) -> None:
+async def _end(
+    session: AsyncSession, bus: RedisBus, stored: EventStoredHook, form: HookForm
+) -> None:
     camera = await keys.named_camera(session, form.name)
     if camera is None:
         return
@@ -254,7 +258,7 @@ async def _end(session: AsyncSession, bus: RedisBus, settings: Settings, form: H
     await audit.record(session, actor, "rtmp.unpublish", "camera", camera.id,
                        {"stream": form.name, "publish_event_id": publish_event.id,
                         "client_id": form.client_id})
-    await ingest_event(session, bus, effective_rules(settings.alert_rules), EventIn(
+    await ingest_event(session, bus, stored, EventIn(
         id=f"rtmp-{uuid.uuid4().hex}", type="rtmp.unpublish", camera_id=camera.id, ts=now,
         payload={"stream": form.name, "publish_event_id": publish_event.id},
     ))

@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import SessionDep, SettingsDep
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.principal import Principal
 from argus_management.rtmp import service
 from argus_management.rtmp.schemas import KeyCreate, KeyCreated, KeyOut
 
@@ -22,17 +22,19 @@ KeyHolder = Annotated[Principal, Depends(_keys)]
 router = APIRouter(dependencies=[Depends(_keys)])
 
 
-def _public_url(request: Request) -> str:
-    return str(request.app.state.settings.rtmp_public_url)
+async def _public_url(settings: SettingsDep) -> str:
+    return str(settings.rtmp_public_url)
+
+
+PublicUrl = Annotated[str, Depends(_public_url)]
 
 
 @router.get("", response_model=Page[KeyOut])
 async def list_keys(
-    request: Request, session: SessionDep, principal: KeyHolder, page: PageDep
+    session: SessionDep, principal: KeyHolder, page: PageDep, public: PublicUrl
 ) -> Page[KeyOut]:
     """The user's stream keys (all users' for admins), newest first; never the secrets."""
     rows, total = await service.list_keys(session, principal, page.limit, page.offset)
-    public = _public_url(request)
     return Page[KeyOut](
         items=[service.to_out(k, u, public) for k, u in rows], total=total,
         limit=page.limit, offset=page.offset,
@@ -41,12 +43,13 @@ async def list_keys(
 
 @router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
 async def create_key(
-    request: Request, session: SessionDep, principal: KeyHolder, data: KeyCreate
+    request: Request, session: SessionDep, principal: KeyHolder, data: KeyCreate,
+    public: PublicUrl,
 ) -> KeyCreated:
     """A new key: publish to ``rtmp://HOST:1935/live/<name>?key=<key>``. The key is shown
     only in this answer."""
     return await service.create_key(
-        session, principal, data, actor_for(request, principal), _public_url(request)
+        session, principal, data, actor_for(request, principal), public
     )
 
 

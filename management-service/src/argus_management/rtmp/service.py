@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from argus_common.errors import Conflict, NotFound
 from argus_common.events import utcnow
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor, Principal
 from argus_management.cameras.models import Camera
+from argus_management.rbac.models import User
+from argus_management.rbac.principal import Actor, Principal
 from argus_management.rtmp.models import StreamKey
 from argus_management.rtmp.schemas import KeyCreate, KeyCreated, KeyOut, KeyState
-from argus_management.users.models import User
 
 # Who sees and revokes every user's keys; everyone else (with rtmp:keys) only their own.
 ALL_KEYS_PERMISSION = "users:manage"

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import BusDep, SessionDep
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.models import CameraGroup
+from argus_management.rbac.principal import Principal
 from argus_management.users import groups_service as svc
-from argus_management.users.models import CameraGroup
 from argus_management.users.schemas import (
     MAX_ID,
     GroupCreate,
@@ -68,18 +68,18 @@ async def update_group(
 
 @router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_group(
-    request: Request, session: SessionDep, principal: Manager, group: TargetGroup
+    request: Request, bus: BusDep, session: SessionDep, principal: Manager, group: TargetGroup
 ) -> Response:
-    await svc.delete_group(session, request.app.state.bus, actor_for(request, principal), group)
+    await svc.delete_group(session, bus, actor_for(request, principal), group)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/{group_id}/cameras", response_model=GroupOut)
 async def set_group_cameras(
-    request: Request, session: SessionDep, principal: Manager, group: TargetGroup,
+    request: Request, bus: BusDep, session: SessionDep, principal: Manager, group: TargetGroup,
     data: GroupMembersIn,
 ) -> GroupOut:
     """Replace the cameras of the group."""
     return await svc.set_members(
-        session, request.app.state.bus, actor_for(request, principal), group, data.camera_ids
+        session, bus, actor_for(request, principal), group, data.camera_ids
     )

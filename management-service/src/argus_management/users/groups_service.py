@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from argus_common.bus import RedisBus
 from argus_common.errors import Conflict, NotFound, Unprocessable
 from argus_management.audit import service as audit
-from argus_management.auth.principal import Actor
 from argus_management.cameras.models import Camera
+from argus_management.rbac.models import CameraGrant, CameraGroup, User, camera_group_members
 from argus_management.rbac.permissions import ALL_CAMERAS_PERMISSION
+from argus_management.rbac.principal import Actor
 from argus_management.users.authz import authz_changed
-from argus_management.users.models import CameraGrant, CameraGroup, User, camera_group_members
 from argus_management.users.schemas import GrantsIn, GrantsOut, GroupCreate, GroupOut, GroupUpdate
 
 

@@ -11,12 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from argus_management.auth.dependencies import actor_for, require_permission
-from argus_management.auth.principal import Principal
-from argus_management.db import SessionDep
+from argus_management.deps import BusDep, HasherDep, SessionDep
 from argus_management.pagination import Page, PageDep
+from argus_management.rbac.dependencies import actor_for, require_permission
+from argus_management.rbac.models import User
+from argus_management.rbac.principal import Principal
 from argus_management.users import groups_service, service
-from argus_management.users.models import User
 from argus_management.users.schemas import (
     MAX_ID,
     GrantsIn,
@@ -56,11 +56,12 @@ async def list_users(session: SessionDep, _: Manager, page: PageDep) -> Page[Use
 
 @router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 async def create_user(
-    request: Request, session: SessionDep, principal: Manager, data: UserCreate
+    request: Request, bus: BusDep, hasher: HasherDep, session: SessionDep, principal: Manager,
+    data: UserCreate,
 ) -> UserOut:
     """Create a user with roles; the password must meet the policy."""
     user = await service.create_user(
-        session, request.app.state.bus, actor_for(request, principal), data
+        session, bus, hasher, actor_for(request, principal), data
     )
     return service.to_out(user)
 
@@ -72,12 +73,13 @@ async def get_user(user: TargetUser) -> UserOut:
 
 @router.patch("/{user_id}", response_model=UserOut)
 async def update_user(
-    request: Request, session: SessionDep, principal: Manager, user: TargetUser,
+    request: Request, bus: BusDep, hasher: HasherDep, session: SessionDep, principal: Manager,
+    user: TargetUser,
     data: UserUpdate,
 ) -> UserOut:
     """Change email, roles, active flag or password."""
     user = await service.update_user(
-        session, request.app.state.bus, actor_for(request, principal), user, data
+        session, bus, hasher, actor_for(request, principal), user, data
     )
     return service.to_out(user)
 
@@ -89,11 +91,11 @@ async def update_user(
     responses={200: {"model": UserOut, "description": "the user has history: disabled"}},
 )
 async def delete_user(
-    request: Request, session: SessionDep, principal: Manager, user: TargetUser
+    request: Request, bus: BusDep, session: SessionDep, principal: Manager, user: TargetUser
 ) -> Response:
     """Delete a user (204), or disable one whose history must stay attributable (200)."""
     disabled = await service.delete_user(
-        session, request.app.state.bus, actor_for(request, principal), user
+        session, bus, actor_for(request, principal), user
     )
     if disabled is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -108,12 +110,12 @@ async def get_grants(session: SessionDep, user: TargetUser) -> GrantsOut:
 
 @router.put("/{user_id}/cameras", response_model=GrantsOut)
 async def set_grants(
-    request: Request, session: SessionDep, principal: Manager, user: TargetUser,
+    request: Request, bus: BusDep, session: SessionDep, principal: Manager, user: TargetUser,
     data: GrantsIn,
 ) -> GrantsOut:
     """Replace the user's camera and group grants."""
     return await groups_service.set_grants(
-        session, request.app.state.bus, actor_for(request, principal), user, data
+        session, bus, actor_for(request, principal), user, data
     )
 
 

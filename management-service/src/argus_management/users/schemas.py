@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from argus_management.auth.passwords import policy_error
+from argus_management.users.passwords import policy_error
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys: larger values would fail in the database
 MAX_IDS = 1000  # grants or members set in one request

@@ -15,12 +15,12 @@ from argus_common.errors import Conflict, NotFound, Unprocessable
 from argus_management.alerts.models import Alert
 from argus_management.audit import service as audit
 from argus_management.audit.models import AuditEntry
-from argus_management.auth.passwords import hash_password
-from argus_management.auth.principal import Actor
 from argus_management.cameras.models import Camera
 from argus_management.layouts.models import Layout
+from argus_management.rbac.models import Permission, Role, User, role_permissions, user_roles
+from argus_management.rbac.principal import Actor
 from argus_management.users.authz import authz_changed
-from argus_management.users.models import Permission, Role, User, role_permissions, user_roles
+from argus_management.users.passwords import PasswordHasher
 from argus_management.users.schemas import RoleOut, UserCreate, UserOut, UserUpdate
 
 # Holding this permission makes a user an administrator for the last-admin rule: the code
@@ -123,14 +123,14 @@ async def _ensure_another_admin(session: AsyncSession, user: User) -> None:
 
 
 async def create_user(
-    session: AsyncSession, bus: RedisBus, actor: Actor, data: UserCreate
+    session: AsyncSession, bus: RedisBus, hasher: PasswordHasher, actor: Actor, data: UserCreate
 ) -> User:
     """Create an account with the given roles (unknown role: 422; taken name/email: 409)."""
     roles = await _roles_named(session, data.roles)
     await _check_unique(session, username=data.username, email=data.email, exclude_id=None)
     user = User(
         username=data.username, email=data.email,
-        password_hash=await hash_password(data.password), is_active=True,
+        password_hash=await hasher.hash(data.password), is_active=True,
     )
     user.roles = roles
     session.add(user)
@@ -145,7 +145,8 @@ async def create_user(
 
 
 async def update_user(
-    session: AsyncSession, bus: RedisBus, actor: Actor, user: User, data: UserUpdate
+    session: AsyncSession, bus: RedisBus, hasher: PasswordHasher, actor: Actor, user: User,
+    data: UserUpdate,
 ) -> User:
     """Apply a partial update; refuses to disable oneself or demote the last admin (409)."""
     sent = data.model_fields_set
@@ -173,7 +174,7 @@ async def update_user(
         user.is_active = new_active
         authz = True
     if "password" in sent and data.password is not None:
-        user.password_hash = await hash_password(data.password)
+        user.password_hash = await hasher.hash(data.password)
         user.password_changed_at = datetime.now(UTC)
         changes["password"] = True  # recorded as "[changed]" by the audit service
     if not changes:

@@ -1,4 +1,4 @@
-"""Authentication and authorization dependencies.
+"""Authentication and authorization dependencies (every router uses them).
 
 Every route declares one of: ``require_permission(...)``, ``require_internal_key`` or a place
 in ``PUBLIC_ROUTES``; a test walks the OpenAPI routes and fails on any route without one.
@@ -12,15 +12,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import select, union
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
-from argus_common.bus import RedisBus
 from argus_common.errors import Forbidden, Unauthorized
-from argus_common.jwt import JwtCodec
 from argus_management import versions
-from argus_management.auth.principal import Actor, Principal
-from argus_management.auth.tokens import denylist_key, family_key
-from argus_management.users.models import CameraGrant, User, camera_group_members
+from argus_management.deps import app_state
+from argus_management.rbac.models import CameraGrant, User, camera_group_members
+from argus_management.rbac.principal import Actor, Principal
+from argus_management.rbac.tokens import denylist_key, family_key
 
 # Routes reachable without a permission check (path, method).
 PUBLIC_ROUTES: set[tuple[str, str]] = {
@@ -62,12 +62,12 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal | Non
     )
 
 
-async def principal_from_token(request: Request, token: str) -> Principal:
-    """Verify an access token and resolve its user (cached per authz version)."""
-    app = request.app if hasattr(request, "app") else request.scope["app"]
-    codec: JwtCodec = app.state.jwt
-    bus: RedisBus = app.state.bus
-    claims = codec.decode(token, "access")
+async def principal_from_token(conn: HTTPConnection, token: str) -> Principal:
+    """Verify an access token and resolve its user (cached per authz version); ``conn`` is
+    the request or WebSocket (the cameras version is noted on its state)."""
+    state = app_state(conn.app)
+    bus = state.bus
+    claims = state.jwt.decode(token, "access")
     jti = str(claims["jti"])
     # One round trip for everything a request must know fresh: is the token (or its
     # refresh family) revoked, and which versions of the cached authz and camera data hold.
@@ -82,16 +82,15 @@ async def principal_from_token(request: Request, token: str) -> Principal:
     if denied is not None or family_denied is not None:
         raise Unauthorized("token revoked")
     bucket = versions.cache_bucket()
-    request.state.cameras_version = (cameras_v or b"0", bucket)
+    conn.state.cameras_version = (cameras_v or b"0", bucket)
     try:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise Unauthorized("invalid token") from None
-    cache: dict[tuple[int, Any, int], Principal] = app.state.principal_cache
+    cache: dict[tuple[int, Any, int], Principal] = state.caches.principals
     principal = cache.get((user_id, authz_v, bucket))
     if principal is None:
-        maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
-        async with maker() as session:
+        async with state.sessionmaker() as session:
             principal = await load_principal(session, user_id)
         if principal is None:
             raise Unauthorized("user disabled or deleted")
@@ -146,9 +145,18 @@ def require_authenticated() -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+async def principal_with(conn: HTTPConnection, token: str, permission: str) -> Principal:
+    """The principal of ``token`` if it holds ``permission``: ``Unauthorized`` or
+    ``Forbidden`` otherwise (the WebSocket handshake maps them to 4401 / 4403)."""
+    principal = await principal_from_token(conn, token)
+    if not principal.has(permission):
+        raise Forbidden(f"missing permission {permission}")
+    return principal
+
+
 async def require_internal_key(request: Request) -> None:
     """Service-to-service calls carry ``X-Internal-Api-Key``."""
-    expected: str = request.app.state.settings.internal_api_key
+    expected = app_state(request.app).settings.internal_api_key
     given = request.headers.get("x-internal-api-key", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("invalid internal API key")
