@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 
 from argus_management.config import Settings
+from argus_management.deps import app_state
 from argus_management.main import create_app
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -41,7 +42,7 @@ async def main(profile: bool) -> None:
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
-            token = app.state.jwt.issue("1", "access", 900).token
+            token = app_state(app).jwt.issue("1", "access", 900).token
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 auth = {"Authorization": f"Bearer {token}"}
