@@ -73,6 +73,8 @@ class FragmentWriter:
         self._vpts: list[int] = []
         self._vkey: list[bool] = []
         self._vdur = _DEFAULT_VIDEO_TICKS
+        self._vprev = 0
+        self._vstep = 1 << 62
         self._a: list[bytes] = []
         self._apts: list[int] = []
         self._alast = -1
@@ -110,9 +112,15 @@ class FragmentWriter:
             self._v.append(item.packet.data)
             self._vpts.append(pts)
             self._vkey.append(item.key)
+            # The frame interval is the smallest step between neighbours in decode order
+            # (with B-frames, presentation order differs); the end is the latest frame.
+            step = abs(pts - self._vprev)
+            if 0 < step < self._vstep:
+                self._vstep = step
+                self.frame_ms = step / 90.0
+            self._vprev = pts
             if item.wall_ms > self.last_video_wall:
-                self.frame_ms = item.wall_ms - self.last_video_wall
-            self.last_video_wall = item.wall_ms
+                self.last_video_wall = item.wall_ms
         else:
             pts = item.pts - self._abase
             if self._audio is None or pts <= self._alast:
