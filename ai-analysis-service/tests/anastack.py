@@ -1,191 +1,85 @@
 """Real processes for the analysis tests and benchmarks: a scratch PostgreSQL database,
 management, the camera simulator and the analyser, each on free 127.0.0.1 ports and
-stopped by PID."""
+stopped by PID (argus_testkit: the service table's argv and settings, a log file per
+process, readiness checks)."""
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import concurrent.futures
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import threading
+import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import httpx
+
+from argus_testkit import stack as kit
+from argus_testkit.ports import free_port
+from argus_testkit.process import Proc, Ready
+from argus_testkit.services import StackPorts
+from argus_testkit.wait import wait_until as _wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+PG_DSN = kit.PG_DSN
+REDIS_URL = kit.REDIS_URL
 SECRET = "ana-test-secret-key-0123456789abcdef"
 INTERNAL = "ana-test-internal-key-0123456789abcdef"
 ADMIN_PASSWORD = "ana-admin-password-1"
 CAM_USER, CAM_PASSWORD = "viewer", "p@ss:w/rd%"  # needs percent-encoding in a URL
+SECRETS = kit.Secrets(SECRET, INTERNAL, "admin", ADMIN_PASSWORD)
+LOGS = Path(tempfile.mkdtemp(prefix="argus-ana-tests-"))  # one log file per process
 
 T = TypeVar("T")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["ROOT", "Proc", "free_port"]
 
 
 def wait_until(check: Callable[[], T], timeout: float, interval: float = 0.2,
                what: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    return _wait_until(check, timeout, what, interval)
 
 
-class Proc:
-    """A child process whose output is kept (last lines) and scanned for a ready line."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str],
-                 ready: str | None = None, keep: int = 2000) -> None:
-        self.name = name
-        self.output: collections.deque[str] = collections.deque(maxlen=keep)
-        self.ready_line: str | None = None
-        self._ready = threading.Event()
-        self._marker = ready
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line.rstrip())
-            if self._marker and line.startswith(self._marker):
-                self.ready_line = line[len(self._marker):]
-                self._ready.set()
-        self._ready.set()
-
-    def wait_ready(self, timeout: float) -> str:
-        if not self._ready.wait(timeout) or self.ready_line is None:
-            self.stop()
-            raise RuntimeError(f"{self.name} did not start:\n{self.tail()}")
-        return self.ready_line
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(list(self.output)[-lines:])
-
-    def json_lines(self) -> list[dict[str, Any]]:
-        out = []
-        for line in list(self.output):
-            try:
-                value = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                out.append(value)
-        return out
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM by PID, then SIGKILL if it does not exit in time."""
-        if self.alive:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-
-
-class Database:
-    """A scratch PostgreSQL database, migrated to head."""
+class Database(kit.Database):
+    """A scratch PostgreSQL database, migrated to head; ``fetch`` works from sync code and
+    from inside a running loop."""
 
     def __init__(self) -> None:
-        self.name = f"argus_ana_{uuid.uuid4().hex[:10]}"
-        self.url = f"postgresql+asyncpg://{PG_DSN.split('://', 1)[1]}/{self.name}"
-        self.dsn = f"{PG_DSN}/{self.name}"
+        super().__init__("argus_ana")
 
-    def create(self) -> None:
-        from argus_management import migrate
-
-        async def create() -> None:
-            conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-            await conn.execute(f'CREATE DATABASE "{self.name}"')
-            await conn.close()
-
-        asyncio.run(create())
-        migrate.upgrade(self.url)
-
-    def drop(self) -> None:
-        async def drop() -> None:
-            conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            await conn.close()
-
-        asyncio.run(drop())
-
-    def fetch(self, query: str, *args: Any) -> list[dict[str, Any]]:
-        """Rows of ``query``; usable from sync code and from inside a running loop (a
-        thread of its own runs the query)."""
-        async def fetch() -> list[dict[str, Any]]:
-            conn = await asyncpg.connect(self.dsn)
-            try:
-                return [dict(r) for r in await conn.fetch(query, *args)]
-            finally:
-                await conn.close()
-
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return list(pool.submit(asyncio.run, fetch()).result(timeout=30))
+    def create(self, migrate: bool = True) -> Database:
+        super().create(migrate)
+        return self
 
 
 def base_env(namespace: str) -> dict[str, str]:
-    return {
-        **os.environ, "ARGUS_ENV": "test", "SECRET_KEY": SECRET, "INTERNAL_API_KEY": INTERNAL,
-        "REDIS_URL": REDIS_URL, "ARGUS_REDIS_NAMESPACE": namespace, "LOG_LEVEL": "INFO",
-    }
+    return kit.base_env(SECRETS, namespace, log_level="INFO")
 
 
-def _wait_ready(proc: Proc, url: str, timeout: float) -> None:
-    def ready() -> bool:
-        if not proc.alive:
-            raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
-        try:
-            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+def _start(name: str, argv: list[str], env: dict[str, str], ready: Ready) -> Proc:
+    proc = Proc.start(name, argv, env=env, log=LOGS / f"{name}-{free_port()}.log", cwd=ROOT)
+    proc.wait_ready(ready)  # stops the process when it fails: never left half-started
+    return proc
 
-    wait_until(ready, timeout, 0.2, f"{proc.name} /readyz")
+
+def _table(data_dir: Path, **ports: int) -> kit.StackConfig:
+    return kit.test_config(data_dir, ports=StackPorts(**ports))
 
 
 def start_management(db: Database, namespace: str, data_dir: Path,
                      **settings: str) -> tuple[Proc, str]:
     port = free_port()
+    spec = kit.service_table(_table(data_dir, management=port))["management"]
     env = {
-        **base_env(namespace), "DATABASE_URL": db.url, "ARGUS_ADMIN_USERNAME": "admin",
-        "ARGUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "MANAGEMENT_PORT": str(port),
-        "MANAGEMENT_WORKERS": "1", "MANAGEMENT_BCRYPT_ROUNDS": "4",
-        "ARGUS_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING",
-        "MANAGEMENT_LIVENESS_ENABLED": "false", **settings,
+        **base_env(namespace), **spec.env, **kit.MANAGEMENT_TEST_ENV, "DATABASE_URL": db.url,
+        "LOG_LEVEL": "WARNING", "MANAGEMENT_LIVENESS_ENABLED": "false", **settings,
     }
-    proc = Proc("management", [str(BIN / "argus-management")], env)
-    url = f"http://127.0.0.1:{port}"
-    _wait_ready(proc, url, 60)
-    return proc, url
+    proc = _start("management", list(spec.argv), env, spec.ready)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def start_simulator(cameras: int, *extra: str) -> tuple[Proc, int, int]:
@@ -194,22 +88,23 @@ def start_simulator(cameras: int, *extra: str) -> tuple[Proc, int, int]:
             "--rtsp-port", str(rtsp), "--control-port", str(control), "--no-onvif",
             "--auth", "digest", "--username", CAM_USER, "--password", CAM_PASSWORD,
             "--linger", "2", "--log-level", "WARNING", *extra]
-    proc = Proc("camera-simulator", argv, dict(os.environ), ready="argus-camsim ready ")
-    info = json.loads(proc.wait_ready(90))
+    proc = _start("camera-simulator", argv, dict(os.environ),
+                  Ready(line=kit.CAMSIM_READY, timeout_s=90))
+    info = json.loads(proc.ready_line or "{}")
     return proc, int(info["rtsp_port"]), int(info["control_port"])
 
 
 def start_analysis(namespace: str, management_url: str, recordings: Path,
                    **settings: str) -> tuple[Proc, str]:
     port = free_port()
+    spec = kit.service_table(_table(recordings.parent, analysis_metrics=port))["analysis"]
     env = {
-        **base_env(namespace), "MANAGEMENT_URL": management_url,
-        "RECORDINGS_DIR": str(recordings), "ANALYSIS_METRICS_PORT": str(port),
-        "ANALYSIS_DEVICE": "auto", **settings,
+        **base_env(namespace), **spec.env, "MANAGEMENT_URL": management_url,
+        "RECORDINGS_DIR": str(recordings), "ANALYSIS_DEVICE": "auto", **settings,
     }
-    proc = Proc("ai-analysis-service", [str(BIN / "argus-analysis")], env)
     url = f"http://127.0.0.1:{port}"
-    _wait_ready(proc, url, 30)
+    proc = _start("ai-analysis-service", list(spec.argv), env,
+                  Ready(http=f"{url}/readyz", timeout_s=30))
     return proc, url
 
 
