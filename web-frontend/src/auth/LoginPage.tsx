@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, NetworkError } from '../api/errors';
-import { LanguageSwitch } from '../shell/LanguageSwitch';
+import { LanguageSwitch } from '../components/LanguageSwitch';
 import { Logo } from '../components/icons';
 import { useSession } from './session';
 

@@ -1,7 +1,7 @@
 /** Timelines of several cameras over one window, reloaded while the window includes now. */
 
-import { keepPreviousData, useQueries, type UseQueryResult } from '@tanstack/react-query';
-import { useCallback } from 'react';
+import { useQueries, type UseQueryResult } from '@tanstack/react-query';
+import { useCallback, useState } from 'react';
 import { keys } from '../api/queryClient';
 import { cameras as camerasApi } from '../api/resources';
 import { errorMessage } from '../api/errors';
@@ -42,15 +42,18 @@ export function useTimelines(ids: number[], w: TimeWindow): Map<number, CameraTi
         error: r.error ? errorMessage(r.error) : null }]];
     }));
   }, [idsKey]);
-  return useQueries({
+  const fresh = useQueries({
     queries: ids.map((id) => ({
       queryKey: keys.timeline(id, start, end),
       queryFn: ({ signal }: { signal: AbortSignal }) => load(id, start, end, signal),
       refetchInterval: live ? LIVE_REFRESH_MS : false as const,
       retry: false,
-      // The previous window stays drawn until the new one arrives.
-      placeholderData: keepPreviousData,
     })),
     combine,
   });
+  // The previous window stays drawn until every camera of the new one has answered.
+  const [shown, setShown] = useState(fresh);
+  const complete = ids.every((id) => fresh.has(id));
+  if (complete && fresh !== shown) setShown(fresh);
+  return complete ? fresh : shown;
 }

@@ -48,7 +48,10 @@ export function usePtzLock(cameraId: number): LockState {
   const [takenBy, setTakenBy] = useState<string | null>(null);
   const mine = lock !== null && lock.holder_user_id === me.id;
 
-  const setLock = useCallback((l: PtzLock | null) => {
+  // An answer to a command or a frame is newer than any poll still on its way: that poll is
+  // cancelled first (and its revert settled), then the cache takes the new lock.
+  const setLock = useCallback(async (l: PtzLock | null) => {
+    await qc.cancelQueries({ queryKey: keys.ptzLock(cameraId) });
     qc.setQueryData<PtzLock | null>(keys.ptzLock(cameraId), l);
   }, [qc, cameraId]);
   const refresh = useCallback(() => {
@@ -60,8 +63,7 @@ export function usePtzLock(cameraId: number): LockState {
   useSocketMessage('ptz.lock', (f) => {
     if (f.camera_id !== cameraId) return;
     const hadIt = qc.getQueryData<PtzLock | null>(key)?.holder_user_id === me.id;
-    void qc.cancelQueries({ queryKey: key });
-    setLock(lockFromFrame(f, me.id));
+    void setLock(lockFromFrame(f, me.id));
     if (hadIt && f.holder_user_id !== me.id && (f.reason === 'takeover' || f.reason === 'acquired')) {
       setTakenBy(f.holder_username ?? '?');
     }
@@ -72,7 +74,7 @@ export function usePtzLock(cameraId: number): LockState {
     if (!mine || !lock) return undefined;
     const left = new Date(lock.expires_at).getTime() - Date.now();
     const t = setTimeout(() => {
-      ptz.acquire(cameraId).then(setLock, (err: unknown) => {
+      ptz.acquire(cameraId).then((l) => setLock(l), (err: unknown) => {
         setError(errorMessage(err));
         refresh();
       });
@@ -83,7 +85,7 @@ export function usePtzLock(cameraId: number): LockState {
   const acquire = useCallback(async (takeover = false) => {
     setError(null);
     try {
-      setLock(await ptz.acquire(cameraId, takeover));
+      await setLock(await ptz.acquire(cameraId, takeover));
       setTakenBy(null);
       return true;
     } catch (err) {
@@ -97,7 +99,7 @@ export function usePtzLock(cameraId: number): LockState {
     setError(null);
     try {
       await ptz.release(cameraId);
-      setLock(null);
+      await setLock(null);
     } catch (err) {
       setError(errorMessage(err));
     }
@@ -113,5 +115,5 @@ export function usePtzLock(cameraId: number): LockState {
   }, [cameraId]);
 
   return { lock, mine, error: shownError, takenBy, acquire, release,
-    update: (l) => { if (l) setLock(l); }, clearNotice: () => setTakenBy(null) };
+    update: (l) => { if (l) void setLock(l); }, clearNotice: () => setTakenBy(null) };
 }

@@ -8,7 +8,7 @@ import { ChangePasswordDialog } from '../auth/ChangePasswordDialog';
 import { useMe, useSession } from '../auth/session';
 import { IconBell, IconGrid, IconList, IconPlayback, IconSettings, IconUser,
   Logo } from '../components/icons';
-import { LanguageSwitch } from './LanguageSwitch';
+import { LanguageSwitch } from '../components/LanguageSwitch';
 import { firstAdminPath } from './adminRoutes';
 
 export function Header() {

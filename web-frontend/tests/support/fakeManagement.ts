@@ -11,9 +11,10 @@ export interface FakeRequest {
   path: string;
   query: URLSearchParams;
   body: unknown;
+  signal: AbortSignal | null;
 }
 
-export type Route = (req: FakeRequest) => Response | Promise<Response> | undefined;
+export type Route = (req: FakeRequest) => Response | undefined | Promise<Response | undefined>;
 
 export const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
@@ -75,7 +76,8 @@ export function fakeManagement(opts: { maxPage?: number } = {}): FakeManagement 
     if (typeof body === 'string') {
       try { body = JSON.parse(body); } catch { /* a form or SDP: kept as text */ }
     }
-    const req = { method: init?.method ?? 'GET', path: url.pathname, query: url.searchParams, body };
+    const req = { method: init?.method ?? 'GET', path: url.pathname, query: url.searchParams, body,
+      signal: init?.signal ?? null };
     requests.push(req);
     return handle(req);
   };
