@@ -13,12 +13,7 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +22,11 @@ import httpx
 import pytest
 import yaml
 
+from argus_testkit import stack as kit
+from argus_testkit.process import Launcher, Ready
+from argus_testkit.services import service_table
+
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 PROM_DIR = ROOT / "prometheus"
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
 DATASOURCES = ROOT / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
@@ -181,91 +179,41 @@ def _exposed(text: str) -> set[str]:
     return names
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def _wait_metrics(url: str, proc: subprocess.Popen[bytes], log: Path, within_s: float) -> str:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            resp = httpx.get(url, timeout=2)
-            if resp.status_code == 200:
-                return resp.text
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
-    """Metric names exposed by each service that exists, started as real processes."""
+    """Metric names exposed by each service that exists, started as real processes (the
+    service table's entries, by argus_testkit) with a minimal environment."""
     tmp = tmp_path_factory.mktemp("observability")
-    namespace = f"argus-obs-{uuid.uuid4().hex[:8]}"
-    ports = {name: _free_port() for name in ("management", "recording", "streaming")}
-    common = {
-        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "ARGUS_ENV": "test",
-        "SECRET_KEY": "obs-secret-key-0123456789abcdef", "REDIS_URL": REDIS_URL,
-        "INTERNAL_API_KEY": "obs-internal-key-0123456789abcdef",
-        "ARGUS_REDIS_NAMESPACE": namespace, "RECORDINGS_DIR": str(tmp / "recordings"),
-        "MANAGEMENT_URL": f"http://127.0.0.1:{ports['management']}", "LOG_LEVEL": "WARNING",
-    }
+    cfg = kit.test_config(tmp)
+    p = cfg.ports
     plans = {
-        "management-service": (
-            "argus-management", f"http://127.0.0.1:{ports['management']}/metrics",
-            {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/argus.db", "ARGUS_DATA_DIR": str(tmp),
-             "MANAGEMENT_PORT": str(ports["management"]), "MANAGEMENT_WORKERS": "1",
-             "MANAGEMENT_BCRYPT_ROUNDS": "4", "ARGUS_ADMIN_PASSWORD": "obs-admin-pass-1"},
-        ),
-        "recording-service": (
-            "argus-recording", f"http://127.0.0.1:{ports['recording']}/metrics",
-            {"RECORDING_METRICS_PORT": str(ports["recording"])},
-        ),
-        "streaming-service": (
-            "argus-streaming", f"http://127.0.0.1:{ports['streaming']}/metrics",
-            {"STREAMING_PORT": str(ports["streaming"])},
-        ),
+        "management-service": ("management", f"http://127.0.0.1:{p.management}/metrics", {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/argus.db", "MANAGEMENT_WORKERS": "1",
+            "MANAGEMENT_BCRYPT_ROUNDS": "4", "ARGUS_ADMIN_PASSWORD": "obs-admin-pass-1"}),
+        "recording-service": ("recording", f"http://127.0.0.1:{p.recording_metrics}/metrics",
+                              {}),
+        "streaming-service": ("streaming", f"{cfg.streaming_url}/metrics", {}),
     }
-    procs: dict[str, tuple[subprocess.Popen[bytes], str, Path]] = {}
+    table = service_table(cfg)
     found: dict[str, set[str]] = {}
-    try:
-        for service, (script, url, env) in plans.items():
-            exe = BIN / script
-            if not exe.exists():
+    with kit.redis_namespace("argus-obs") as namespace, Launcher(tmp, tmp) as launcher:
+        common = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "ARGUS_ENV": "test",
+            "SECRET_KEY": "obs-secret-key-0123456789abcdef", "REDIS_URL": REDIS_URL,
+            "INTERNAL_API_KEY": "obs-internal-key-0123456789abcdef",
+            "ARGUS_REDIS_NAMESPACE": namespace, "LOG_LEVEL": "WARNING",
+        }
+        started = {}
+        for service, (name, url, env) in plans.items():
+            spec = table[name]
+            if not spec.available():
                 continue  # not built yet: its names belong in NOT_YET_EXPORTED
-            log = tmp / f"{service}.log"
-            with log.open("wb") as out:
-                proc = subprocess.Popen([str(exe)], env={**common, **env}, cwd=tmp,
-                                        stdout=out, stderr=subprocess.STDOUT)
-            procs[service] = (proc, url, log)
-        for service, (proc, url, log) in procs.items():
-            found[service] = _exposed(_wait_metrics(url, proc, log, 45))
+            started[service] = (launcher.start(service, spec.argv, {**common, **spec.env,
+                                                                    **env}), url)
+        for service, (proc, url) in started.items():
+            proc.wait_ready(Ready(http=url, timeout_s=45))
+            found[service] = _exposed(httpx.get(url, timeout=5).text)
         yield found
-    finally:
-        for proc, _, _ in procs.values():
-            _stop(proc)
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"{namespace}:*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def test_every_metric_in_rules_and_dashboards_is_exported(

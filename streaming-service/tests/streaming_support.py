@@ -2,26 +2,20 @@
 
 Once per run: a fresh PostgreSQL database, ``argus-management`` as a subprocess on it, the
 camera simulator as a subprocess (small pictures: 320x180), and streaming-service served by
-uvicorn in this process on 127.0.0.1. Processes are stopped by PID; every wait is bounded.
+uvicorn in this process on 127.0.0.1. Processes come from argus_testkit (the service table, a
+log file each) and are stopped by PID; every wait is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import threading
-import time
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -30,88 +24,49 @@ from fastapi import FastAPI
 from argus_common.jwt import JwtCodec
 from argus_streaming.config import Settings
 from argus_streaming.main import create_app
+from argus_testkit import stack as kit
+from argus_testkit.ports import free_port
+from argus_testkit.process import Launcher, Proc
 
-PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+PG_DSN = kit.PG_DSN
+REDIS_URL = kit.REDIS_URL
 SECRET = "test-secret-key-0123456789abcdef"
 INTERNAL = "test-internal-key-0123456789abcdef"
 ADMIN_PASSWORD = "admin-password-123"
 CAM_USER = "admin"
 CAM_PASSWORD = "p@ss:w/rd %"  # characters that must be percent-encoded in a URL
-BIN = Path(sys.executable).parent
 WIDTH, HEIGHT, FPS = 320, 180, 30
+SECRETS = kit.Secrets(SECRET, INTERNAL, "admin", ADMIN_PASSWORD)
+# Every process of this run logs to a file of its own here.
+LOGS = Path(tempfile.mkdtemp(prefix="argus-streaming-tests-"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+def _stop(proc: Proc) -> None:
+    """Stop a process started here (SIGTERM to its group, then SIGKILL)."""
+    proc.stop()
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    name = f"argus_stream_test_{uuid.uuid4().hex[:10]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql+asyncpg://{PG_DSN.split('://', 1)[1]}/{name}"
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with kit.scratch_database("argus_stream_test") as db:
+        yield db.url
 
 
 @pytest.fixture(scope="session")
 def management_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``argus-management`` as a real process (it migrates the new database itself)."""
-    port = free_port()
-    env = {
-        **os.environ, "ARGUS_ENV": "test", "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL, "ARGUS_REDIS_NAMESPACE": f"argus-st-{uuid.uuid4().hex[:8]}",
-        "SECRET_KEY": SECRET, "INTERNAL_API_KEY": INTERNAL, "ARGUS_ADMIN_USERNAME": "admin",
-        "ARGUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "MANAGEMENT_PORT": str(port),
-        "MANAGEMENT_HOST": "127.0.0.1", "MANAGEMENT_BCRYPT_ROUNDS": "4",
-        "ARGUS_DATA_DIR": str(tmp_path_factory.mktemp("mgmt")), "LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen([str(BIN / "argus-management")], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert _wait_http(f"{url}/healthz", 60), "management did not start"
-        yield url
-    finally:
-        _stop(proc)
+    data = tmp_path_factory.mktemp("mgmt")
+    cfg = kit.test_config(data)
+    with kit.redis_namespace("argus-st") as namespace, Launcher(LOGS) as launcher:
+        kit.start(launcher, cfg, "management", kit.base_env(SECRETS, namespace),
+                  DATABASE_URL=database_url, MANAGEMENT_BCRYPT_ROUNDS="4")
+        yield cfg.management_url
 
 
 @dataclass
 class Camsim:
     rtsp_port: int
-    proc: subprocess.Popen[bytes]
+    proc: Proc
     control_port: int = 0
 
     def url(self, n: int, stream: str = "main") -> str:
@@ -119,26 +74,14 @@ class Camsim:
 
 
 def start_camsim(*extra: str, cameras: int = 2) -> Camsim:
-    """Start ``argus-camsim`` and wait (bounded) for its ready line."""
-    port, control = free_port(), free_port()
-    argv = [str(BIN / "argus-camsim"), "--cameras", str(cameras), "--rtsp-port", str(port),
-            "--control-port", str(control), "--onvif-port", "0", "--no-onvif",
-            "--resolution", f"{WIDTH}x{HEIGHT}", "--sub-resolution", "160x90",
-            "--fps", str(FPS), "--gop", "1", "--linger", "2", "--log-level", "WARNING", *extra]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline().decode()
-        if line.startswith("argus-camsim ready"):
-            json.loads(line.split(" ", 2)[2])
-            # Drain later output so a full pipe can never block the simulator.
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return Camsim(port, proc, control)
-        if not line and proc.poll() is not None:
-            break
-    _stop(proc)
-    raise RuntimeError("camera simulator did not start")
+    """Start ``argus-camsim`` (no auth unless ``extra`` asks) and wait (bounded) for its
+    ready line."""
+    cfg = kit.test_config(LOGS, cameras=cameras, resolution=f"{WIDTH}x{HEIGHT}")
+    sim = kit.start_simulator(Launcher(LOGS), cfg, "--auth", "none", "--no-onvif",
+                              "--sub-resolution", "160x90", "--fps", str(FPS), "--gop", "1",
+                              "--linger", "2", "--log-level", "WARNING", *extra,
+                              timeout_s=30, name=f"camsim-{uuid.uuid4().hex[:6]}")
+    return Camsim(sim.rtsp_port, sim.proc, sim.control_port)
 
 
 @pytest.fixture(scope="session")
