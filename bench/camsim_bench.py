@@ -24,28 +24,20 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from argus_common.rtsp import RtspClient
 from argus_common.rtsp.counter import FrameCounter
+from argus_testkit.ports import free_port
+from argus_testkit.process import Proc, Ready
 
 TICKS = os.sysconf("SC_CLK_TCK")
 READY = "argus-camsim ready "
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -57,23 +49,18 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass
 class Sim:
-    proc: subprocess.Popen[str]
+    proc: Proc
     rtsp_port: int
 
     def url(self, cam: int, variant: str = "main") -> str:
         return f"rtsp://127.0.0.1:{self.rtsp_port}/cam{cam}/{variant}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        self.proc.stop(15)
 
 
 def start_sim(*args: str, ready_timeout: float = 300.0) -> Sim:
+    """The simulator on free ports (argus_testkit's launcher: log file, ready line)."""
     rtsp, control = free_port(), free_port()
     cmd = [
         sys.executable,
@@ -90,26 +77,13 @@ def start_sim(*args: str, ready_timeout: float = 300.0) -> Sim:
         "WARNING",
         *args,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ready = threading.Event()
-    info: dict[str, object] = {}
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith(READY):
-                info.update(json.loads(line[len(READY) :]))
-                ready.set()
-            elif "WARNING" in line or "ERROR" in line:
-                sys.stderr.write("  sim: " + line)
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(ready_timeout) or not info:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        raise RuntimeError("simulator did not start")
-    return Sim(proc, int(str(info["rtsp_port"])))
+    log = Path(tempfile.mkdtemp(prefix="argus-camsim-bench-")) / "camsim.log"
+    proc = Proc.start("camera-simulator", cmd, env=os.environ, log=log)
+    proc.wait_ready(Ready(line=READY), ready_timeout)
+    for line in proc.output:
+        if "WARNING" in line or "ERROR" in line:
+            sys.stderr.write("  sim: " + line + "\n")
+    return Sim(proc, int(json.loads(proc.ready_line or "{}")["rtsp_port"]))
 
 
 async def measure(
