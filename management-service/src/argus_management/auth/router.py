@@ -30,7 +30,8 @@ router = APIRouter()
 
 async def auth_context(request: Request, state: StateDep) -> AuthContext:
     """What the auth flows need from the app and the request."""
-    return AuthContext.of(state, actor_for(request, None))
+    return AuthContext(state.settings, state.jwt, state.bus, state.sessionmaker, state.hasher,
+                       actor_for(request, None))
 
 
 Context = Annotated[AuthContext, Depends(auth_context)]

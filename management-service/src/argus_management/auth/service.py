@@ -22,7 +22,6 @@ from argus_management.auth.lockout import Block, LoginGuard
 from argus_management.auth.schemas import TokenResponse, UserSummary
 from argus_management.config import Settings
 from argus_management.db import after_commit
-from argus_management.deps import AppState
 from argus_management.rbac.models import User
 from argus_management.rbac.principal import Actor, Principal
 from argus_management.rbac.tokens import deny, deny_families
@@ -41,10 +40,6 @@ class AuthContext:
     maker: async_sessionmaker[AsyncSession]
     hasher: PasswordHasher
     actor: Actor  # the anonymous client: address and user agent
-
-    @classmethod
-    def of(cls, state: AppState, actor: Actor) -> AuthContext:
-        return cls(state.settings, state.jwt, state.bus, state.sessionmaker, state.hasher, actor)
 
     @property
     def guard(self) -> LoginGuard:
