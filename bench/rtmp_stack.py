@@ -1,19 +1,16 @@
 """The RTMP path as real processes on 127.0.0.1, for tests/test_rtmp_e2e.py and
 bench/rtmp_bench.py: a scratch PostgreSQL database, management, nginx-rtmp (Debian's nginx
 with the rendered nginx-rtmp/nginx.conf.template), recording-service and streaming-service,
-each on a free port, each stopped by PID. Pushers: ffmpeg, and PyAV with the camera
+each on a free port, each stopped by PID: the service table's entries, started by
+argus_testkit. Pushers: ffmpeg, and PyAV with the camera
 simulator's burnt-in wall-clock stamp (``argus_camsim.stamp``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,88 +23,34 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import av
 import httpx
 import numpy as np
 
 from argus_camsim.stamp import draw_stamp, stamp_layout
+from argus_testkit import stack as kit
+from argus_testkit.factories import login
+from argus_testkit.ports import free_port
+from argus_testkit.process import Launcher, Proc, Ready
+from argus_testkit.services import NGINX, StackConfig, StackPorts
+from argus_testkit.wait import wait_until as _wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+PG_DSN = kit.PG_DSN
+REDIS_URL = kit.REDIS_URL
 SECRET = "rtmp-test-secret-key-0123456789abcdef"
 INTERNAL = "rtmp-test-internal/key+0123456789abcdef"  # needs percent-encoding in the URL
 ADMIN_PASSWORD = "rtmp-admin-password-1"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+SECRETS = kit.Secrets(SECRET, INTERNAL, "admin", ADMIN_PASSWORD)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["NGINX", "Proc", "free_port"]
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float, what: str,
                interval_s: float = 0.2) -> Any:
     """Poll ``check`` until it returns something truthy; AssertionError after the timeout."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(interval_s)
-
-
-class Proc:
-    """A child process; its last output lines are kept for failure messages."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.output: collections.deque[str] = collections.deque(maxlen=200)
-        self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line.rstrip())
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(list(self.output)[-lines:])
-
-    def stop(self, timeout_s: float = 15.0) -> None:
-        """SIGTERM by PID, SIGKILL if it does not exit in time."""
-        if self.alive:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-
-
-def _http_ready(url: str, proc: Proc) -> bool:
-    if not proc.alive:
-        raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.3)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+    return _wait_until(check, timeout_s, what, interval_s)
 
 
 @dataclass
@@ -126,9 +69,7 @@ class RtmpStack:
 
     @property
     def base_env(self) -> dict[str, str]:
-        return {**os.environ, "ARGUS_ENV": "test", "SECRET_KEY": SECRET,
-                "INTERNAL_API_KEY": INTERNAL, "REDIS_URL": REDIS_URL,
-                "ARGUS_REDIS_NAMESPACE": self.namespace, "LOG_LEVEL": "WARNING"}
+        return kit.base_env(SECRETS, self.namespace)
 
     def rtmp_url(self, name: str, key: str | None) -> str:
         query = f"?key={key}" if key is not None else ""
@@ -142,87 +83,21 @@ class RtmpStack:
         return httpx.Client(base_url=self.management, headers=headers, timeout=10)
 
 
-def _pg(sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-def _start_management(stack: RtmpStack, update_s: int) -> None:
-    port = free_port()
-    env = {**stack.base_env,
-           "DATABASE_URL": f"postgresql+asyncpg://{PG_DSN.split('://', 1)[1]}/{stack.db_name}",
-           "ARGUS_ADMIN_USERNAME": "admin", "ARGUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           "MANAGEMENT_PORT": str(port), "MANAGEMENT_WORKERS": "1",
-           "MANAGEMENT_BCRYPT_ROUNDS": "4", "ARGUS_DATA_DIR": str(stack.work / "mgmt"),
-           "RTMP_PORT": str(stack.rtmp_port), "RTMP_INTERNAL_HOST": "127.0.0.1",
-           "RTMP_PUBLIC_URL": f"rtmp://127.0.0.1:{stack.rtmp_port}",
-           "RTMP_UPDATE_INTERVAL_S": str(update_s), "MANAGEMENT_LIVENESS_ENABLED": "false",
-           "LOG_LEVEL": "INFO"}  # INFO: the accept/refuse lines, checked for leaked keys
-    proc = Proc("management", [str(BIN / "argus-management")], env)
-    stack.procs.append(proc)
-    stack.management = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _http_ready(f"{stack.management}/readyz", proc), 60, "management")
-    resp = httpx.post(f"{stack.management}/api/v1/auth/login",
-                      data={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10)
-    resp.raise_for_status()
-    stack.admin_token = resp.json()["access_token"]
+def _config(work: Path, rtmp_port: int) -> StackConfig:
+    ports = StackPorts.free()
+    ports.rtmp = rtmp_port
+    return kit.test_config(work, ports=ports, recordings_dir=work / "recordings")
 
 
 def start_nginx(work: Path, management_url: str, rtmp_port: int, update_s: int,
                 name: str = "nginx-rtmp") -> Proc:
-    """Debian's nginx in the foreground with the rendered template (as ``make run`` does)."""
-    prefix = work / "nginx"
-    (prefix / "logs").mkdir(parents=True, exist_ok=True)
-    conf = prefix / "nginx.conf"
-    env = {**os.environ, "MANAGEMENT_URL": management_url, "INTERNAL_API_KEY": INTERNAL,
-           "RTMP_PORT": str(rtmp_port), "RTMP_LISTEN": "127.0.0.1",
-           "RTMP_UPDATE_INTERVAL_S": str(update_s), "RTMP_DROP_IDLE_S": "5",
-           "RTMP_PID_FILE": str(prefix / "nginx.pid"), "RTMP_ERROR_LOG": "stderr"}
-    subprocess.run(["bash", str(ROOT / "nginx-rtmp" / "render-conf.sh"),
-                    str(ROOT / "nginx-rtmp" / "nginx.conf.template"), str(conf)],
-                   env=env, check=True, timeout=30)
-    proc = Proc(name, [NGINX, "-p", f"{prefix}/", "-c", str(conf), "-e", "stderr",
-                       "-g", "daemon off;"], dict(os.environ))
-
-    def up() -> bool:
-        if not proc.alive:
-            raise RuntimeError(f"nginx exited:\n{proc.tail()}")
-        return _port_open(rtmp_port)
-
-    wait_until(up, 15, "nginx-rtmp")
-    return proc
-
-
-def _start_recorder(stack: RtmpStack) -> None:
-    port = free_port()
-    stack.recordings = stack.work / "recordings"
-    env = {**stack.base_env, "MANAGEMENT_URL": stack.management,
-           "RECORDINGS_DIR": str(stack.recordings), "RECORDING_INSTANCE_ID": "rtmp-rec",
-           "RECORDING_METRICS_PORT": str(port), "RECORDING_SEGMENT_SECONDS": "4",
-           "RECORDING_PRE_ROLL_S": "2", "RECORDING_POST_ROLL_S": "1",
-           "RECORDING_LEASE_TTL_S": "3", "RECORDINGS_MIN_FREE_BYTES": "0",
-           "RECORDING_MIN_FREE_PERCENT": "0", "RECORDING_BACKOFF_S": "0.5,1,2"}
-    proc = Proc("recording", [str(BIN / "argus-recording")], env)
-    stack.procs.append(proc)
-    wait_until(lambda: _http_ready(f"http://127.0.0.1:{port}/readyz", proc), 30, "recorder")
-
-
-def _start_streaming(stack: RtmpStack) -> None:
-    port = free_port()
-    env = {**stack.base_env, "MANAGEMENT_URL": stack.management,
-           "RECORDINGS_DIR": str(stack.work / "recordings"), "STREAMING_HOST": "127.0.0.1",
-           "STREAMING_PORT": str(port), "STREAMING_ICE_ADDRESSES": "127.0.0.1",
-           "STREAMING_SOURCE_LINGER_S": "2", "STREAMING_ACCESS_CACHE_S": "0"}
-    proc = Proc("streaming", [str(BIN / "argus-streaming")], env)
-    stack.procs.append(proc)
-    stack.streaming = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _http_ready(f"{stack.streaming}/healthz", proc), 30, "streaming")
+    """Debian's nginx in the foreground with the rendered template: the service table's
+    ``rtmp`` entry, as ``make run`` starts it."""
+    launcher = Launcher(work / "logs", ROOT)
+    return kit.start(launcher, _config(work, rtmp_port), "rtmp",
+                     {**os.environ, "INTERNAL_API_KEY": INTERNAL}, proc_name=name,
+                     ready=Ready(tcp=rtmp_port, timeout_s=15), MANAGEMENT_URL=management_url,
+                     RTMP_UPDATE_INTERVAL_S=str(update_s), RTMP_DROP_IDLE_S="5")
 
 
 @contextlib.contextmanager
@@ -231,34 +106,44 @@ def rtmp_stack(*, recorder: bool = True, streaming: bool = True,
     """Start the stack; stop every process (by PID) and drop the database at the end."""
     work = Path(tempfile.mkdtemp(prefix="argus-rtmp-"))
     stack = RtmpStack(work=work, namespace=f"argus-rtmp-{uuid.uuid4().hex[:8]}",
-                      db_name=f"argus_rtmp_{uuid.uuid4().hex[:10]}", rtmp_port=free_port())
+                      db_name="", rtmp_port=free_port())
+    cfg = _config(work, stack.rtmp_port)
+    launcher = Launcher(work / "logs", ROOT)
+    stack.procs = launcher.procs
+    db = kit.Database("argus_rtmp")
+    stack.db_name = db.name
+    stack.recordings = cfg.recordings
     try:
-        _pg(f'CREATE DATABASE "{stack.db_name}"')
-        _start_management(stack, update_s)
-        stack.procs.append(start_nginx(work, stack.management, stack.rtmp_port, update_s))
+        db.create()
+        env = stack.base_env
+        kit.start(launcher, cfg, "management", env, DATABASE_URL=db.url,
+                  **kit.MANAGEMENT_TEST_ENV, ARGUS_DATA_DIR=str(work / "mgmt"),
+                  RTMP_INTERNAL_HOST="127.0.0.1",
+                  RTMP_PUBLIC_URL=f"rtmp://127.0.0.1:{stack.rtmp_port}",
+                  RTMP_UPDATE_INTERVAL_S=str(update_s), MANAGEMENT_LIVENESS_ENABLED="false",
+                  LOG_LEVEL="INFO")  # INFO: the accept/refuse lines, checked for leaked keys
+        stack.management = cfg.management_url
+        stack.admin_token = login(stack.management, "admin", ADMIN_PASSWORD)
+        kit.start(launcher, cfg, "rtmp", env, proc_name="nginx-rtmp",
+                  RTMP_UPDATE_INTERVAL_S=str(update_s), RTMP_DROP_IDLE_S="5")
         if recorder:
-            _start_recorder(stack)
+            kit.start(launcher, cfg, "recording", env, ready=Ready(
+                http=f"http://127.0.0.1:{cfg.ports.recording_metrics}/readyz", timeout_s=30),
+                RECORDING_INSTANCE_ID="rtmp-rec", RECORDING_SEGMENT_SECONDS="4",
+                RECORDING_PRE_ROLL_S="2", RECORDING_POST_ROLL_S="1", RECORDING_LEASE_TTL_S="3",
+                RECORDINGS_MIN_FREE_BYTES="0", RECORDING_MIN_FREE_PERCENT="0",
+                RECORDING_BACKOFF_S="0.5,1,2")
         if streaming:
-            _start_streaming(stack)
+            kit.start(launcher, cfg, "streaming", env, STREAMING_ICE_ADDRESSES="127.0.0.1",
+                      STREAMING_SOURCE_LINGER_S="2", STREAMING_ACCESS_CACHE_S="0")
+            stack.streaming = cfg.streaming_url
         yield stack
     finally:
-        for proc in reversed(stack.procs):
-            proc.stop()
-        _pg(f'DROP DATABASE IF EXISTS "{stack.db_name}" WITH (FORCE)')
-        _drop_namespace(stack.namespace)
+        launcher.stop_all(15)
+        with contextlib.suppress(Exception):
+            db.drop()
+        kit.drop_namespace(stack.namespace)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _drop_namespace(namespace: str) -> None:
-    from redis import Redis
-
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        keys = list(redis.scan_iter(match=f"{namespace}:*", count=500))
-        if keys:
-            redis.delete(*keys)
-    finally:
-        redis.close()
 
 
 def operator_with_key(stack: RtmpStack, name: str) -> tuple[str, dict[str, Any]]:
