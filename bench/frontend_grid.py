@@ -73,7 +73,7 @@ def _tree_cpu(root: int, skip_names: tuple[str, ...] = ()) -> float:
 
 
 def _cpu_snapshot(stack: ConsoleStack) -> dict[str, float]:
-    out = {p.name: _tree_cpu(p.popen.pid) for p in stack.procs}
+    out = {p.name: _tree_cpu(p.pid) for p in stack.procs}
     out["chromium"] = _tree_cpu(os.getpid(), skip_names=("python", "python3", "node"))
     return out
 

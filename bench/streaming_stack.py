@@ -1,16 +1,12 @@
 """Helpers of the streaming benchmarks (not a benchmark itself): management, a simulator
-camera, argus-streaming."""
+camera, argus-streaming (started from the service table by argus_testkit)."""
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,10 +20,12 @@ from _stack import (
     INTERNAL,
     ROOT,
     SECRET,
-    free_port,
     management,
     scratch_database,
 )
+
+from argus_testkit import stack as kit
+from argus_testkit.process import launched
 
 BIN = ROOT / ".venv" / "bin"
 
@@ -65,59 +63,22 @@ def load() -> str:
     return open("/proc/loadavg").read().split(" ", 3)[:3].__str__()
 
 
-def _wait(url: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 @contextmanager
 def camsim(resolution: str, fps: int = 30, gop: float = 1.0, cameras: int = 1,
            motion: bool = True, loop_kbps: int = 0) -> Iterator[int]:
     """The camera simulator (no auth); yields its RTSP port.
 
     ``loop_kbps`` > 0 replays a pre-encoded clip at that bitrate (no encoding, no stamp)."""
-    port = free_port()
     source = (["--source", "loop", "--bitrate", str(loop_kbps)] if loop_kbps
               else ["--motion"] if motion else [])
-    proc = subprocess.Popen(
-        [str(BIN / "argus-camsim"), "--cameras", str(cameras), "--rtsp-port", str(port),
-         "--control-port", str(free_port()), "--onvif-port", "0", "--no-onvif",
-         "--resolution", resolution, "--fps", str(fps), "--gop", str(gop),
-         "--log-level", "WARNING", *source],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    try:
-        deadline = time.monotonic() + 300  # a loop clip is encoded once, then cached
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError(f"simulator exited with {proc.wait()}")
-            if line.startswith("argus-camsim ready"):
-                json.loads(line.split(" ", 2)[2])
-                threading.Thread(target=proc.stdout.read, daemon=True).start()
-                break
-        else:
-            raise RuntimeError("simulator did not start")
-        yield port
-    finally:
-        _stop(proc)
+    work = Path(tempfile.mkdtemp(prefix="argus-bench-camsim-"))
+    with launched(work) as launcher:
+        cfg = kit.test_config(work, cameras=cameras, resolution=resolution)
+        # A loop clip is encoded once, then cached: up to 300 s the first time.
+        sim = kit.start_simulator(launcher, cfg, "--auth", "none", "--no-onvif",
+                                  "--fps", str(fps), "--gop", str(gop), "--log-level",
+                                  "WARNING", *source, timeout_s=300)
+        yield sim.rtsp_port
 
 
 @contextmanager
@@ -137,18 +98,16 @@ def streaming_stack(resolution: str = "1280x720", fps: int = 30, gop: float = 1.
                 "name": "bench", "stream_url": f"rtsp://127.0.0.1:{rtsp_port}/cam1/main",
                 "sub_stream_url": f"rtsp://127.0.0.1:{rtsp_port}/cam1/sub"})
             cam.raise_for_status()
-        port = free_port()
+        work = Path(tempfile.mkdtemp(prefix="argus-bench-streaming-"))
+        cfg = kit.test_config(work)
+        cfg.recordings.mkdir()
         env = {**os.environ, "ARGUS_ENV": "test", "SECRET_KEY": SECRET,
-               "INTERNAL_API_KEY": INTERNAL, "MANAGEMENT_URL": mgmt,
-               "STREAMING_PORT": str(port), "STREAMING_ICE_ADDRESSES": "127.0.0.1",
-               "STREAMING_MAX_VIEWERS_PER_CAMERA": "500", "LOG_LEVEL": "WARNING",
-               "RECORDINGS_DIR": tempfile.mkdtemp(prefix="argus-bench-rec-"), **env_extra}
-        out = None if os.environ.get("BENCH_VERBOSE") else subprocess.DEVNULL
-        proc = subprocess.Popen([str(BIN / "argus-streaming")], env=env,
-                                stdout=out, start_new_session=True)
-        try:
-            _wait(f"http://127.0.0.1:{port}/healthz", 30)
-            yield StreamingStack(f"http://127.0.0.1:{port}", mgmt, token,
-                                 int(cam.json()["id"]), proc.pid)
-        finally:
-            _stop(proc)
+               "INTERNAL_API_KEY": INTERNAL, "LOG_LEVEL": "WARNING"}
+        with launched(work / "logs", ROOT) as launcher:
+            proc = kit.start(launcher, cfg, "streaming", env, MANAGEMENT_URL=mgmt,
+                             STREAMING_ICE_ADDRESSES="127.0.0.1",
+                             STREAMING_MAX_VIEWERS_PER_CAMERA="500", **env_extra)
+            if os.environ.get("BENCH_VERBOSE"):
+                print(f"streaming-service log: {proc.log}", flush=True)
+            yield StreamingStack(cfg.streaming_url, mgmt, token, int(cam.json()["id"]),
+                                 proc.pid)
