@@ -230,7 +230,13 @@ class Proc:
         deadline = time.monotonic() + timeout_s
         while _group_alive(self.pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
+        if not _group_alive(self.pgid):
+            return
         signal_group(self.pgid, signal.SIGKILL)
+        # Gone once reaped (their parent, or init for orphans): bounded wait for that.
+        deadline = time.monotonic() + 5
+        while _group_alive(self.pgid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 class Launcher:

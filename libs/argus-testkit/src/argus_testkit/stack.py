@@ -154,9 +154,10 @@ def base_env(secrets: Secrets, namespace: str, redis_url: str = REDIS_URL,
 
 
 def test_config(data_dir: Path, **fields: Any) -> StackConfig:
-    """A :class:`StackConfig` on free ports with ``data_dir`` (no discovery, 320x180)."""
+    """A :class:`StackConfig` on free ports with ``data_dir`` (no discovery, 320x180, RTMP
+    on 127.0.0.1 only)."""
     defaults: dict[str, Any] = {"ports": StackPorts.free(), "resolution": "320x180",
-                                "camsim_args": ()}
+                                "camsim_args": (), "rtmp_listen": "127.0.0.1"}
     return StackConfig(data_dir=data_dir, **{**defaults, **fields})
 
 
