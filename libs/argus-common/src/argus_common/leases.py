@@ -95,3 +95,29 @@ class Leases:
 def fair_share(items: int, instances: int) -> int:
     """How many of ``items`` one of ``instances`` live instances should hold (rounded up)."""
     return math.ceil(items / max(1, instances))
+
+
+class Leader:
+    """One lease that lets a single process of many (workers, replicas) run a job, such as
+    management's liveness checker: whoever holds ``<namespace>:<scope>:lease:<name>`` leads.
+    A leader that dies stops renewing; another process takes over once the TTL has run out.
+    """
+
+    def __init__(self, leases: Leases, name: str = "leader") -> None:
+        self.leases = leases
+        self.name = name
+        self.held = False
+
+    async def acquire_or_renew(self) -> bool:
+        """Keep the lease if held, else try to take it; returns whether it is held now."""
+        if self.held:
+            self.held = self.name in await self.leases.renew([self.name])
+        if not self.held:
+            self.held = await self.leases.acquire(self.name)
+        return self.held
+
+    async def release(self) -> None:
+        """Give the lease back (another process may take it at once)."""
+        if self.held:
+            self.held = False
+            await self.leases.release(self.name)

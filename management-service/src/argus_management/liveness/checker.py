@@ -1,7 +1,7 @@
 """The liveness checker: a background task keeping each enabled camera's ``status`` and
 ``last_seen`` current.
 
-Every ``MANAGEMENT_LIVENESS_INTERVAL_S`` the process holding the ``liveness:leader`` lease
+Every ``MANAGEMENT_LIVENESS_INTERVAL_S`` the process holding the ``liveness:lease:leader`` lease
 (one among all workers and replicas) runs a cycle:
 
 1. load the enabled cameras and the recorder heartbeats;
@@ -18,7 +18,10 @@ Every process, leader or not, refreshes the ``argus_cameras`` gauges from the da
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
+import uuid
 from collections import Counter as Tally
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.bus import RedisBus
 from argus_common.events import utcnow
+from argus_common.leases import Leader, Leases
 from argus_common.retry import Backoff, keep_running
 from argus_management import versions
 from argus_management.alerts.rules import CAMERA_OFFLINE, CAMERA_ONLINE
@@ -42,7 +46,6 @@ from argus_management.db import run_after_commit
 from argus_management.liveness import evidence, recorders
 from argus_management.liveness.actions import AlertWindow, CameraInfo, apply_transition
 from argus_management.liveness.gauges import refresh_gauges
-from argus_management.liveness.lease import Lease
 from argus_management.liveness.metrics import (
     CHECKS,
     CYCLE_DURATION,
@@ -56,7 +59,6 @@ from argus_management.liveness.state import CameraLiveness, Transition, coerce_s
 
 log = structlog.get_logger("argus.liveness")
 
-LEASE_NAME = "liveness:leader"
 # last_seen of a camera that stays online is rewritten at most this often (one UPDATE per
 # camera per cycle would be write load for no reader: lists are cached up to a minute).
 LAST_SEEN_WRITE_S = 30.0
@@ -86,7 +88,10 @@ class LivenessChecker:
         self.interval = settings.liveness_interval_s
         self.semaphore = asyncio.Semaphore(settings.liveness_concurrency)
         # Long enough that a slow cycle never lets the lease lapse under a live leader.
-        self.lease = Lease(bus, LEASE_NAME, ttl_s=max(3 * self.interval, 30.0))
+        instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        leases = Leases(bus.redis, bus.namespace, "liveness", instance,
+                        ttl_s=max(3 * self.interval, 30.0))
+        self.lease = Leader(leases)
         self.states: dict[int, CameraLiveness] = {}
         self.window = AlertWindow(settings.liveness_alert_window_s)
         self.client: httpx.AsyncClient | None = None
