@@ -1,96 +1,47 @@
 """The native ARGUS stack for the console's end-to-end tests and benchmark.
 
-Starts, on free ports and stopped by PID: a scratch PostgreSQL database, management (own
-Redis namespace), the camera simulator (N small cameras, ONVIF with PTZ on cam1),
+Starts, on free ports and stopped by PID (argus_testkit: the service table that ``make run``
+uses, a log file per process, readiness checks): a scratch PostgreSQL database, management
+(own Redis namespace), the camera simulator (N small cameras, ONVIF with PTZ on cam1),
 streaming-service, recording-service when installed, and Debian's nginx serving the built
-console with the same template as the Docker image (web-frontend/nginx/argus.conf.template).
+console through the Docker image's entrypoint (envsubst of web-frontend/nginx/
+argus.conf.template).
 Seeds users (operator, viewer), a shared layout and grants. Every wait is bounded.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import asyncpg
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / ".venv" / "bin"
+from argus_testkit import stack as kit
+from argus_testkit.factories import login
+from argus_testkit.ports import free_port
+from argus_testkit.process import Launcher, Proc, Ready
+from argus_testkit.services import ROOT
+from argus_testkit.wait import http_ok, wait_until
+
 CONSOLE = ROOT / "web-frontend"
-TEMPLATE = CONSOLE / "nginx" / "argus.conf.template"
-PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SECRET = "console-e2e-secret-0123456789abcdef"
 INTERNAL = "console-e2e-internal-0123456789abcdef"
 ADMIN_PASSWORD = "admin-password-123"
 OPERATOR = ("operator1", "operator-password-1")
 VIEWER = ("viewer1", "viewer-password-1")
 CAM_USER, CAM_PASSWORD = "admin", "camera-pass"
+SECRETS = kit.Secrets(SECRET, INTERNAL, "admin", ADMIN_PASSWORD)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str, step: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(step)
-    raise TimeoutError(f"{what} not ready within {timeout_s:.0f} s")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def render_nginx(template: str, values: dict[str, str]) -> str:
-    """Substitute the ``${ARGUS_*}`` placeholders (as envsubst does in the image)."""
-    return re.sub(r"\$\{(ARGUS_[A-Z_]+)\}", lambda m: values[m.group(1)], template)
-
-
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-
-    def tail(self, n: int = 3000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
+__all__ = ["ROOT", "free_port", "http_ok", "wait_until"]
 
 
 @dataclass
@@ -136,66 +87,6 @@ class ConsoleStack:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} ---\n{p.tail()}" for p in self.procs)
-
-
-class _Launcher:
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self.procs: list[Proc] = []
-
-    def start(self, name: str, argv: list[str], env: dict[str, str],
-              ready_line: str | None = None, timeout_s: float = 60) -> tuple[Proc, str]:
-        log = self.run_dir / f"{name}.log"
-        out: IO[bytes] | int = subprocess.PIPE if ready_line else log.open("wb")
-        popen = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-        proc = Proc(name, popen, log)
-        self.procs.append(proc)
-        if not ready_line:
-            return proc, ""
-        assert popen.stdout is not None
-        sink = log.open("wb")
-        found: list[str] = []
-        got = threading.Event()
-
-        def pump() -> None:  # drain forever so a full pipe never blocks the child
-            assert popen.stdout is not None
-            for raw in iter(popen.stdout.readline, b""):
-                sink.write(raw)
-                sink.flush()
-                line = raw.decode(errors="replace")
-                if not got.is_set() and line.startswith(ready_line):
-                    found.append(line[len(ready_line):].strip())
-                    got.set()
-            got.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not got.wait(timeout_s) or not found:
-            raise RuntimeError(f"{name} did not start:\n{proc.tail()}")
-        return proc, found[0]
-
-
-def _pg(sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-def _drop_namespace(namespace: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 def build_console() -> Path:
@@ -248,92 +139,56 @@ def console_stack(cameras: int = 4, recording: bool = True, resolution: str = "3
                   log_dir: Path | None = None) -> Iterator[ConsoleStack]:
     """Start the whole stack; yields when the console answers through nginx."""
     dist = build_console()
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     run_dir = Path(tempfile.mkdtemp(prefix="argus-console-"))
     run_dir.chmod(0o755)  # nginx workers (nobody when started as root) use its temp dirs
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-    launcher = _Launcher(log_dir or run_dir)
-    namespace = f"argus-console-{uuid.uuid4().hex[:8]}"
-    db_name = f"argus_console_{uuid.uuid4().hex[:10]}"
-    _pg(f'CREATE DATABASE "{db_name}"')
-    recordings = run_dir / "recordings"
+    launcher = Launcher(log_dir or run_dir, ROOT)
+    cfg = kit.test_config(run_dir, cameras=cameras, resolution=resolution,
+                          camera_user=CAM_USER, camera_password=CAM_PASSWORD,
+                          console_dist=dist)
+    recordings = cfg.recordings
     recordings.mkdir()
-    base = {**os.environ, "ARGUS_ENV": "test", "SECRET_KEY": SECRET, "INTERNAL_API_KEY": INTERNAL,
-            "REDIS_URL": REDIS_URL, "ARGUS_REDIS_NAMESPACE": namespace, "LOG_LEVEL": "WARNING",
-            "RECORDINGS_DIR": str(recordings)}
+    db = kit.Database("argus_console")
+    namespace = f"argus-console-{uuid.uuid4().hex[:8]}"
+    base = {**kit.base_env(SECRETS, namespace), "RECORDINGS_DIR": str(recordings)}
     try:
-        control = free_port()
-        _, ready = launcher.start("camera-simulator", [
-            str(BIN / "argus-camsim"), "--cameras", str(cameras), "--host", "127.0.0.1",
-            "--rtsp-port", str(free_port()), "--control-port", str(control),
-            "--onvif-port", "0", "--auth", "digest", "--username", CAM_USER,
-            "--password", CAM_PASSWORD, "--resolution", resolution,
-            "--sub-resolution", sub_resolution, "--fps", str(fps), "--gop", "1",
-            "--linger", "5", "--log-level", "WARNING",
-        ], dict(os.environ), ready_line="argus-camsim ready ", timeout_s=90)
-        info = json.loads(ready)
-
-        mport = free_port()
-        management = f"http://127.0.0.1:{mport}"
-        launcher.start("management", [str(BIN / "argus-management")], {
-            **base, "DATABASE_URL": f"postgresql+asyncpg://{PG_DSN.split('://', 1)[1]}/{db_name}",
-            "ARGUS_ADMIN_USERNAME": "admin", "ARGUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "MANAGEMENT_PORT": str(mport), "MANAGEMENT_HOST": "127.0.0.1",
-            "MANAGEMENT_BCRYPT_ROUNDS": "4", "ARGUS_DATA_DIR": str(run_dir),
-            "MANAGEMENT_LIVENESS_INTERVAL_S": "1", "MANAGEMENT_LIVENESS_EVIDENCE_S": "2",
-            "MANAGEMENT_LIVENESS_ALERT_WINDOW_S": "0", "ARGUS_PUBLIC_URL": "http://127.0.0.1",
-        })
-        wait_until(lambda: http_ok(f"{management}/readyz"), 60, "management")
-        token = httpx.post(f"{management}/api/v1/auth/login", timeout=10, data={
-            "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+        db.create()
+        sim = kit.start_simulator(launcher, cfg, "--onvif-port", "0", "--sub-resolution",
+                                  sub_resolution, "--fps", str(fps), "--gop", "1",
+                                  "--linger", "5", "--log-level", "WARNING")
+        management = cfg.management_url
+        kit.start(launcher, cfg, "management", base, DATABASE_URL=db.url,
+                  MANAGEMENT_BCRYPT_ROUNDS="4", MANAGEMENT_LIVENESS_INTERVAL_S="1",
+                  MANAGEMENT_LIVENESS_EVIDENCE_S="2", MANAGEMENT_LIVENESS_ALERT_WINDOW_S="0",
+                  ARGUS_PUBLIC_URL="http://127.0.0.1")
+        token = login(management, "admin", ADMIN_PASSWORD)
         with httpx.Client(base_url=management, timeout=15,
                           headers={"Authorization": f"Bearer {token}"}) as api:
-            ids = _seed(api, int(info["rtsp_port"]), dict(info["onvif_ports"]), cameras)
+            ids = _seed(api, sim.rtsp_port, sim.onvif_ports, cameras)
 
-        sport = free_port()
-        streaming = f"http://127.0.0.1:{sport}"
-        launcher.start("streaming", [str(BIN / "argus-streaming")], {
-            **base, "MANAGEMENT_URL": management, "STREAMING_PORT": str(sport),
-            "STREAMING_HOST": "127.0.0.1", "STREAMING_ICE_ADDRESSES": "127.0.0.1",
-            "STREAMING_SOURCE_LINGER_S": "5", "STREAMING_ACCESS_CACHE_S": "5",
-        })
-        wait_until(lambda: http_ok(f"{streaming}/healthz"), 60, "streaming-service")
-
-        recorder = BIN / "argus-recording"
-        has_recorder = recording and recorder.exists()
+        kit.start(launcher, cfg, "streaming", base, STREAMING_ICE_ADDRESSES="127.0.0.1",
+                  STREAMING_SOURCE_LINGER_S="5", STREAMING_ACCESS_CACHE_S="5")
+        has_recorder = recording and (cfg.bin_dir / "argus-recording").exists()
         if has_recorder:
-            launcher.start("recording", [str(recorder)], {
-                **base, "MANAGEMENT_URL": management, "RECORDING_SEGMENT_SECONDS": "2",
-                "RECORDING_METRICS_PORT": str(free_port()), "RECORDING_FSYNC": "false",
-                "RECORDING_INSTANCE_ID": f"e2e-{uuid.uuid4().hex[:6]}",
-                "RECORDINGS_MIN_FREE_BYTES": "0", "RECORDING_MIN_FREE_PERCENT": "0",
-            })
-
-        port = free_port()
-        runtime = run_dir / "nginx"
-        runtime.mkdir()
-        runtime.chmod(0o755)
-        conf = run_dir / "nginx.conf"
-        conf.write_text(render_nginx(TEMPLATE.read_text(), {
-            "ARGUS_LISTEN": f"127.0.0.1:{port}", "ARGUS_STATIC_ROOT": str(dist),
-            "ARGUS_MANAGEMENT_UPSTREAM": f"127.0.0.1:{mport}",
-            "ARGUS_STREAMING_UPSTREAM": f"127.0.0.1:{sport}",
-            "ARGUS_RUNTIME_DIR": str(runtime), "ARGUS_ACCESS_LOG": str(runtime / "access.log"),
-        }))
-        launcher.start("nginx", [nginx, "-e", "stderr", "-c", str(conf)], dict(os.environ))
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(f"{url}/nginx-healthz"), 20, "nginx")
-        yield ConsoleStack(url=url, management=management, streaming=streaming,
-                           control=f"http://127.0.0.1:{control}", cameras=ids, run_dir=run_dir,
-                           recordings=recordings, recording=has_recorder, procs=launcher.procs)
+            # Not awaited, as before: the console tests need it only for the timeline.
+            kit.start(launcher, cfg, "recording", base,
+                      ready=Ready(tcp=cfg.ports.recording_metrics, timeout_s=60),
+                      RECORDING_SEGMENT_SECONDS="2", RECORDING_FSYNC="false",
+                      RECORDING_INSTANCE_ID=f"e2e-{uuid.uuid4().hex[:6]}",
+                      RECORDINGS_MIN_FREE_BYTES="0", RECORDING_MIN_FREE_PERCENT="0")
+        # The console image's entrypoint renders the template (envsubst) and runs nginx.
+        kit.start(launcher, cfg, "console", dict(os.environ))
+        yield ConsoleStack(url=cfg.console_url, management=management,
+                           streaming=cfg.streaming_url, control=sim.control, cameras=ids,
+                           run_dir=run_dir, recordings=recordings, recording=has_recorder,
+                           procs=launcher.procs)
     finally:
-        for proc in reversed(launcher.procs):
-            proc.stop()
+        launcher.stop_all()
         with contextlib.suppress(Exception):
-            _pg(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            db.drop()
         with contextlib.suppress(Exception):
-            _drop_namespace(namespace)
+            kit.drop_namespace(namespace)
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
