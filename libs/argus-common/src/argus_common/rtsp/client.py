@@ -204,7 +204,11 @@ class RtspClient:
         :class:`RtspError` unless the camera answers 2xx."""
         resp = await self._request("DESCRIBE", self.url, {"Accept": "application/sdp"})
         base = resp.header("content-base") or resp.header("content-location") or self.url
-        self._base = strip_userinfo(base)
+        try:
+            self._base = strip_userinfo(base)
+        except ValueError:
+            # A malformed base (an unclosed IPv6 bracket): what a camera without one gets.
+            self._base = self.url
         self.sdp_tracks = parse_sdp(resp.body.decode("utf-8", "replace"))
         return resp
 
@@ -234,7 +238,11 @@ class RtspClient:
         for i, track in enumerate(chosen):
             channel = 2 * i
             headers = {"Transport": f"RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1}"}
-            resp = await self._request("SETUP", control_url(self._base, track.control), headers)
+            try:
+                url = control_url(self._base, track.control)
+            except ValueError:
+                raise RtspUnsupported("camera sent a malformed track control URL") from None
+            resp = await self._request("SETUP", url, headers)
             self._take_session(resp.header("session"))
             self.tracks.append(PlayingTrack(track, channel))
         return self.tracks

@@ -134,7 +134,9 @@ class RtspProtocol(asyncio.Protocol):
                 key, _, value = line.partition(":")
                 headers.setdefault(key.strip().lower(), []).append(value.strip())
             try:
-                length = int(headers.get("content-length", ["0"])[0])
+                # A negative length would move the parser back into bytes it already
+                # handled, and round again forever: read it as no body.
+                length = max(0, int(headers.get("content-length", ["0"])[0]))
             except ValueError:
                 length = 0
             if n - (head_end + 4) < length:
