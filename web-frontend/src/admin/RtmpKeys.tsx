@@ -7,7 +7,7 @@ import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { rtmpKeys } from '../api/resources';
 import { ApiError, errorMessage } from '../api/errors';
-import type { RtmpKey } from '../api/types';
+import type { RtmpKey, RtmpKeyCreated } from '../api/schema';
 import { useSession } from '../auth/session';
 import { ConfirmButton, Empty, ErrorNote, Loading } from '../components/Feedback';
 import { keys } from '../api/queryClient';
@@ -15,7 +15,7 @@ import { useApiQuery } from '../components/useApiQuery';
 import { useFormat } from '../i18n/format';
 import { fromLocalInput } from '../events/time';
 
-function CreatedKey({ created }: { created: RtmpKey }) {
+function CreatedKey({ created }: { created: RtmpKeyCreated }) {
   const { t } = useTranslation();
   const [copied, setCopied] = useState<string | null>(null);
   const copy = async (text: string) => {
@@ -50,7 +50,7 @@ export function RtmpKeys() {
   const list = useApiQuery(keys.rtmpKeys, (signal) => rtmpKeys.list(signal));
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
-  const [created, setCreated] = useState<RtmpKey | null>(null);
+  const [created, setCreated] = useState<RtmpKeyCreated | null>(null);
   const [error, setError] = useState<string | null>(null);
   const missing = list.error instanceof ApiError && (list.error.status === 404
     || list.error.status === 405);
@@ -112,11 +112,11 @@ export function RtmpKeys() {
                 <tr key={k.id} data-key-name={k.name}>
                   <td><strong>{k.name}</strong></td>
                   {everyone && <td>{k.username ?? '—'}</td>}
-                  <td>{k.state ? <span className={`tag state-${k.state}`}>{t(`rtmp.states.${k.state}`)}</span> : '—'}</td>
-                  <td className="mono small">{k.publish_url ?? '—'}</td>
-                  <td>{fmt.dateTime(k.created_at ?? null)}</td>
+                  <td><span className={`tag state-${k.state}`}>{t(`rtmp.states.${k.state}`)}</span></td>
+                  <td className="mono small">{k.publish_url}</td>
+                  <td>{fmt.dateTime(k.created_at)}</td>
                   <td>{k.expires_at ? fmt.dateTime(k.expires_at) : t('rtmp.never')}</td>
-                  <td>{fmt.dateTime(k.last_used_at ?? null)}</td>
+                  <td>{fmt.dateTime(k.last_used_at)}</td>
                   <td>{k.state !== 'revoked' && (
                     <ConfirmButton className="btn small danger" label={t('rtmp.revoke')}
                       confirmLabel={t('common.confirm')} onConfirm={() => revoke(k)} />)}</td>

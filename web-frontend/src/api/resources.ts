@@ -4,8 +4,9 @@ import { api } from './client';
 import { Pager } from './paging';
 import type {
   Alert, AlertState, ArgusEvent, AuditEntry, Camera, CameraGroup, CameraInput, DiscoveredDevice,
-  Grants, Layout, LayoutInput, Me, Page, ProbeResult, Role, RtmpKey, Timeline, User,
+  Grants, Layout, LayoutInput, Me, Page, ProbeResult, Role, Timeline, User,
 } from './types';
+import type { RtmpKey, RtmpKeyCreated } from './schema';
 
 const V1 = '/api/v1';
 /** Whole lists follow `total` page by page (see paging.ts). */
@@ -111,11 +112,10 @@ export const audit = {
 };
 
 export const rtmpKeys = {
-  list: async (signal?: AbortSignal): Promise<RtmpKey[]> => {
-    const body = await api.get<RtmpKey[] | Page<RtmpKey>>(`${V1}/rtmp/keys`, {}, signal);
-    return Array.isArray(body) ? body : body.items;
-  },
+  /** Every key (paged like the other lists: `Page_KeyOut_` in management's schema). */
+  list: (signal?: AbortSignal): Promise<RtmpKey[]> =>
+    pager.all<RtmpKey>(`${V1}/rtmp/keys`, {}, signal),
   create: (name: string, expires_at?: string | null) =>
-    api.post<RtmpKey>(`${V1}/rtmp/keys`, expires_at ? { name, expires_at } : { name }),
+    api.post<RtmpKeyCreated>(`${V1}/rtmp/keys`, expires_at ? { name, expires_at } : { name }),
   remove: (id: number) => api.delete(`${V1}/rtmp/keys/${id}`),
 };

@@ -230,24 +230,6 @@ export interface AuditEntry {
   result: string;
 }
 
-/** RTMP stream key (`/api/v1/rtmp/keys`); the secret `key` only comes back from POST. */
-export interface RtmpKey {
-  id: number;
-  name: string;
-  user_id?: number;
-  username?: string | null;
-  state?: 'active' | 'expired' | 'revoked';
-  created_at?: string;
-  expires_at?: string | null;
-  revoked_at?: string | null;
-  last_used_at?: string | null;
-  camera_id?: number | null;
-  /** Where to push, without the key. */
-  publish_url?: string;
-  key?: string;
-  /** publish_url with ?key=… (creation only). */
-  publish_url_with_key?: string;
-}
 
 export interface DiscoveredDevice {
   endpoint_reference: string;
