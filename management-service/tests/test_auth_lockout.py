@@ -1,4 +1,5 @@
-"""Brute-force protection: per-account lockout and per-address limit, kept in Redis."""
+"""Brute-force protection: per-(account, address) progressive delays and a per-address
+limit, kept in Redis (the client is 127.0.0.1 throughout)."""
 
 from __future__ import annotations
 
@@ -33,23 +34,26 @@ async def _actions(maker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
 async def test_five_failures_lock_the_account(
     client: httpx.AsyncClient, app: FastAPI, maker: async_sessionmaker[AsyncSession]
 ) -> None:
+    # From this address only (test_login_throttle.py: another address is not affected);
+    # the first delay is MANAGEMENT_LOGIN_DELAY_BASE_S (30 s).
     for _ in range(5):
         assert (await _login(client, "admin", "wrong-password")).status_code == 401
     resp = await _login(client, "admin", ADMIN_PASSWORD)  # right password, still refused
     assert resp.status_code == 429
     body = resp.json()
     assert body["error"] == "TooManyRequests"
-    assert "temporarily locked" in body["detail"] and "15 minutes" in body["detail"]
-    assert 890 <= int(resp.headers["retry-after"]) <= 900
-    ttl = await app_state(app).bus.redis.ttl(_guard(app).lock_key("admin"))
-    assert 890 <= ttl <= 900
+    assert "temporarily locked" in body["detail"] and "30 seconds" in body["detail"]
+    assert 20 <= int(resp.headers["retry-after"]) <= 30
+    lock_key = _guard(app).lock_key("admin", "127.0.0.1")
+    ttl = await app_state(app).bus.redis.ttl(lock_key)
+    assert 20 <= ttl <= 30
     # Locked attempts are not counted: the lock is not extended by hammering.
     assert (await _login(client, "admin", "wrong-password")).status_code == 429
-    assert await app_state(app).bus.redis.ttl(_guard(app).lock_key("admin")) <= ttl
+    assert await app_state(app).bus.redis.ttl(lock_key) <= ttl
     rows = await _actions(maker)
     assert [r.action for r in rows].count("auth.login_failed") == 7
     [lock] = [r for r in rows if r.action == "auth.lockout"]
-    assert lock.username == "admin" and lock.summary == {"scope": "account", "seconds": 900}
+    assert lock.username == "admin" and lock.summary == {"scope": "account", "seconds": 30}
     denied = [r for r in rows if r.action == "auth.login_failed" and r.result == "denied"]
     assert len(denied) == 2 and denied[0].summary == {"reason": "account_locked"}
 
@@ -59,7 +63,7 @@ async def test_lock_expires_with_its_key(client: httpx.AsyncClient, app: FastAPI
         await _login(client, "admin", "wrong-password")
     assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 429
     # Stand-in for waiting 15 minutes: the lock is only the Redis key and its TTL.
-    await app_state(app).bus.redis.delete(_guard(app).lock_key("admin"))
+    await app_state(app).bus.redis.delete(_guard(app).lock_key("admin", "127.0.0.1"))
     assert (await _login(client, "admin", ADMIN_PASSWORD)).status_code == 200
 
 
@@ -105,6 +109,7 @@ async def test_lockout_uses_configured_numbers(
 ) -> None:
     monkeypatch.setattr(app_state(app).settings, "login_max_failures", 2)
     monkeypatch.setattr(app_state(app).settings, "login_lockout_s", 120)
+    monkeypatch.setattr(app_state(app).settings, "login_delay_base_s", 300)  # capped: 120
     for _ in range(2):
         assert (await _login(client, "admin", "wrong-password")).status_code == 401
     resp = await _login(client, "admin", ADMIN_PASSWORD)

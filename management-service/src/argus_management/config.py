@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from argus_common.settings import ArgusSettings
 from argus_management.alerts.rules import AlertRule
+from argus_management.proxy import parse_trusted
 
 
 class Settings(ArgusSettings):
@@ -19,6 +20,12 @@ class Settings(ArgusSettings):
     allow_signup: bool = Field(False, alias="ARGUS_ALLOW_SIGNUP")
     data_dir: str = Field("./data", alias="ARGUS_DATA_DIR")
     camera_allowed_networks: str = Field("", alias="CAMERA_ALLOWED_NETWORKS")
+    # Reverse proxies whose X-Forwarded-For / X-Real-IP are believed (proxy.py): comma-
+    # separated addresses or CIDRs; empty trusts none (the TCP peer is the client).
+    trusted_proxies: str = Field("", alias="ARGUS_TRUSTED_PROXIES")
+    # ONVIF service addresses (XAddrs) a device names on another host are followed only when
+    # this is on (onvif/device.py); off: they are moved onto the device's own host.
+    onvif_allow_foreign_xaddrs: bool = Field(False, alias="MANAGEMENT_ONVIF_ALLOW_FOREIGN_XADDRS")
 
     access_token_ttl_s: int = Field(15 * 60, alias="MANAGEMENT_ACCESS_TOKEN_TTL_S", ge=60)
     refresh_token_ttl_s: int = Field(7 * 24 * 3600, alias="MANAGEMENT_REFRESH_TOKEN_TTL_S")
@@ -26,7 +33,9 @@ class Settings(ArgusSettings):
     bcrypt_rounds: int = Field(12, alias="MANAGEMENT_BCRYPT_ROUNDS", ge=4, le=16)
     login_max_failures: int = Field(5, alias="MANAGEMENT_LOGIN_MAX_FAILURES", ge=1)
     login_window_s: int = Field(15 * 60, alias="MANAGEMENT_LOGIN_WINDOW_S", ge=1)
+    # The longest delay; delays start at login_delay_base_s and double (auth/lockout.py).
     login_lockout_s: int = Field(15 * 60, alias="MANAGEMENT_LOGIN_LOCKOUT_S", ge=1)
+    login_delay_base_s: int = Field(30, alias="MANAGEMENT_LOGIN_DELAY_BASE_S", ge=1)
     login_ip_max_failures: int = Field(50, alias="MANAGEMENT_LOGIN_IP_MAX_FAILURES", ge=1)
     smtp_host: str | None = Field(None, alias="MANAGEMENT_SMTP_HOST")
     smtp_port: int = Field(587, alias="MANAGEMENT_SMTP_PORT")
@@ -89,6 +98,15 @@ class Settings(ArgusSettings):
         "rtmp://127.0.0.1:1935", alias="RTMP_PUBLIC_URL", pattern=r"^rtmps?://[^\s?#@]+$"
     )
     rtmp_update_interval_s: int = Field(10, alias="RTMP_UPDATE_INTERVAL_S", ge=1, le=300)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        try:
+            parse_trusted(value)
+        except ValueError as exc:
+            raise ValueError(f"ARGUS_TRUSTED_PROXIES: {exc}") from None
+        return value
 
 
 @lru_cache

@@ -37,6 +37,7 @@ from argus_management.liveness.checker import LivenessChecker
 from argus_management.notify.webhook import notifier_for
 from argus_management.onvif.registration import fill_from_profile
 from argus_management.openapi import install_openapi
+from argus_management.proxy import ClientAddressMiddleware
 from argus_management.ptz.runtime import PtzRuntime
 from argus_management.routers import include_routers
 from argus_management.users.passwords import PasswordHasher
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.add_exception_handler(InterfaceError, _database_down)
     app.add_exception_handler(ConnectionRefusedError, _database_down)
     install_metrics(app, "management-service")
+    # Outermost: everything after it (metrics, audit, rate limits) sees the real client.
+    app.add_middleware(ClientAddressMiddleware, trusted=lambda: settings.trusted_proxies)
     include_routers(app)
     install_openapi(app)
     return app

@@ -139,7 +139,7 @@ async def login(
         )
         await audit_blocks(ctx, actor, blocks)
         raise Unauthorized(INVALID_LOGIN)
-    await guard.success(username)
+    await guard.success(username, ctx.actor.ip)
     user.last_login_at = datetime.now(UTC)
     pair = await issue_pair(session, ctx, user, refresh_tokens.new_family_id())
     await audit.record(session, ctx.actor_as(user.id, user.username), "auth.login", "user", user.id)
