@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -28,6 +27,7 @@ from argus_management import migrate, versions
 from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.main import create_app
+from argus_testkit.ports import free_port
 
 from factories.responses import ResponseRecorder
 from factories.users import admin_headers as admin_headers_for
@@ -36,12 +36,6 @@ PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 ADMIN_PASSWORD = "admin-password-123"
 KEEP_TABLES = {"roles", "permissions", "role_permissions", "alembic_version"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

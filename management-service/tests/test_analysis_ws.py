@@ -21,8 +21,8 @@ from argus_management import versions
 from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.main import create_app
+from argus_testkit.ports import free_port
 
-from conftest import free_port
 from factories.analysis import analysis_frame
 from factories.cameras import create_camera
 from factories.users import create_user

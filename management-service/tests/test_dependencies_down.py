@@ -11,8 +11,7 @@ from argus_management.config import Settings
 from argus_management.db import make_engine, make_sessionmaker
 from argus_management.deps import app_state
 from argus_management.main import create_app
-
-from conftest import free_port
+from argus_testkit.ports import free_port
 
 
 async def test_redis_down_gives_503(settings: Settings) -> None:

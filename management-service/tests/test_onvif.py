@@ -20,8 +20,8 @@ from argus_management.cameras.models import Camera
 from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.onvif.device import OnvifDevice
+from argus_testkit.ports import free_port
 
-from factories.camsim import free_port
 from factories.onvif_sim import SIM_PASSWORD, SIM_USER, OnvifSim, create_onvif_camera, launch_onvif
 from factories.users import bearer, create_user
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
 from argus_management.deps import app_state
+from argus_testkit.ports import free_port
 
-from factories.camsim import free_port
 from factories.onvif_sim import OnvifSim, create_onvif_camera, launch_onvif
 from factories.users import bearer, create_user
 

@@ -30,8 +30,7 @@ from argus_management.notify.webhook import (
     redis_claim,
     run_webhook_notifier,
 )
-
-from factories.camsim import free_port
+from argus_testkit.ports import free_port
 
 SECRET = "webhook-secret-0123"
 

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import itertools
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 
@@ -21,14 +20,11 @@ from argus_streaming.cameras.client import CameraEndpoint
 from argus_streaming.live.queue import ViewerQueue
 from argus_streaming.live.rtmp_pull import RtmpPull, is_rtmp, parse_avcc
 from argus_streaming.live.source import CameraSource, Subscriber
+from argus_testkit.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_is_rtmp() -> None:
@@ -60,7 +56,7 @@ async def ffmpeg_rtmp_server(seconds: int = 20) -> AsyncIterator[str]:
     client that plays it; stopped by PID."""
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg, "ffmpeg (Debian package) is required"
-    port = _free_port()
+    port = free_port()
     url = f"rtmp://127.0.0.1:{port}/live/test"
     proc = subprocess.Popen(
         [ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
@@ -131,7 +127,7 @@ async def test_source_serves_an_rtmp_camera_and_refuses_a_dead_one() -> None:
 
     async def nowhere() -> CameraEndpoint:
         return CameraEndpoint(camera_id=2, stream="main",
-                              url=f"rtmp://127.0.0.1:{_free_port()}/live/none",
+                              url=f"rtmp://127.0.0.1:{free_port()}/live/none",
                               connect_timeout_s=2, read_timeout_s=2)
 
     dead = CameraSource(2, "main", nowhere, linger_s=0.1, connect_ceiling_s=2)

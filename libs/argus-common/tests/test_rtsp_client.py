@@ -182,14 +182,7 @@ from argus_common.rtsp import (  # noqa: E402
 )
 from argus_common.rtsp.auth import parse_challenge  # noqa: E402
 from argus_common.rtsp.protocol import RtspProtocol  # noqa: E402
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from argus_testkit.ports import free_port  # noqa: E402
 
 
 async def _play(server: ScriptedServer, frames: int, url: str | None = None,
@@ -329,7 +322,7 @@ async def test_errors_never_hold_credentials() -> None:
         await server.close()
     assert (errors[0].reason, errors[0].scheme, errors[0].status) == ("refused", "digest", 401)
     assert errors[1].reason == "required"
-    client = RtspClient(f"rtsp://admin:{secret}@127.0.0.1:{_free_port()}/x")
+    client = RtspClient(f"rtsp://admin:{secret}@127.0.0.1:{free_port()}/x")
     with pytest.raises(RtspRefused) as refused:
         await client.describe()
     errors.append(refused.value)

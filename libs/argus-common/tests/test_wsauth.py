@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from argus_common.wsauth import (
     authenticate,
     read_token,
 )
+from argus_testkit.ports import free_port
 
 
 def _socket(
@@ -93,15 +93,11 @@ async def _endpoint(websocket: WebSocket) -> None:
     await websocket.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 async def url() -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     app = Starlette(routes=[WebSocketRoute("/ws", _endpoint)])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
