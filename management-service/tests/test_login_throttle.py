@@ -27,8 +27,9 @@ from argus_management.audit.models import AuditEntry
 from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.proxy import client_address, parse_trusted
+from argus_testkit.ports import free_port
 
-from conftest import ADMIN_PASSWORD, free_port
+from conftest import ADMIN_PASSWORD
 
 LOGIN = "/api/v1/auth/login"
 PROXY = "127.0.0.1"  # the TCP peer of every in-process request below: "nginx"

@@ -26,6 +26,7 @@ from argus_management.config import Settings
 from argus_management.db import run_after_commit
 from argus_management.events.hooks import EventStoredHook
 from argus_management.users.passwords import PasswordHasher
+from argus_management.users.sessions import EndSessionsHook, end_sessions_hook
 
 if TYPE_CHECKING:
     from argus_management.alerts.hub import AlertHub
@@ -72,6 +73,8 @@ class AppState:
     ptz: PtzRuntime
     webhook: WebhookNotifier | None = None
     liveness: LivenessChecker | None = None
+    # Fired by the users service when an admin's change must end a user's sessions.
+    end_sessions: EndSessionsHook = field(default_factory=end_sessions_hook)
 
 
 def install_state(app: FastAPI, state: AppState) -> None:
@@ -133,6 +136,10 @@ async def get_event_stored(conn: HTTPConnection) -> EventStoredHook:
     return app_state(conn.app).event_stored
 
 
+async def get_end_sessions(conn: HTTPConnection) -> EndSessionsHook:
+    return app_state(conn.app).end_sessions
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BusDep = Annotated[RedisBus, Depends(get_bus)]
@@ -144,6 +151,7 @@ HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 CachesDep = Annotated[Caches, Depends(get_caches)]
 EventStoredDep = Annotated[EventStoredHook, Depends(get_event_stored)]
+EndSessionsDep = Annotated[EndSessionsHook, Depends(get_end_sessions)]
 
 
 async def get_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:

@@ -26,6 +26,7 @@ from argus_management.alerts.hub import AlertHub
 from argus_management.analysis import hooks as analysis_hooks
 from argus_management.analysis.hub import AnalysisHub
 from argus_management.auth.mailer import mailer_for
+from argus_management.auth.sessions import end_sessions_listener
 from argus_management.background import background_tasks
 from argus_management.bootstrap import ensure_admin
 from argus_management.config import Settings, get_settings
@@ -41,6 +42,7 @@ from argus_management.proxy import ClientAddressMiddleware
 from argus_management.ptz.runtime import PtzRuntime
 from argus_management.routers import include_routers
 from argus_management.users.passwords import PasswordHasher
+from argus_management.users.sessions import end_sessions_hook
 
 log = structlog.get_logger("argus.management")
 
@@ -71,6 +73,9 @@ async def build_state(settings: Settings) -> AppState:
     event_stored.subscribe(liveness_hooks.event_listener(settings))  # evidence, resolutions
     event_stored.subscribe(analysis_hooks.on_event_stored)  # motion.end closes its start
     event_stored.subscribe(alert_listeners.event_listener(settings))  # alert rules
+    end_sessions = end_sessions_hook()
+    # An admin reset a password, disabled a user or took permissions away.
+    end_sessions.subscribe(end_sessions_listener(settings, bus))
     return AppState(
         settings=settings,
         engine=engine,
@@ -90,6 +95,7 @@ async def build_state(settings: Settings) -> AppState:
         liveness=(
             LivenessChecker(settings, sessionmaker, bus) if settings.liveness_enabled else None
         ),
+        end_sessions=end_sessions,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from argus_management.deps import BusDep, HasherDep, SessionDep
+from argus_management.deps import BusDep, EndSessionsDep, HasherDep, SessionDep
 from argus_management.pagination import Page, PageDep
 from argus_management.rbac.dependencies import actor_for, require_permission
 from argus_management.rbac.models import User
@@ -76,10 +76,12 @@ async def update_user(
     request: Request, bus: BusDep, hasher: HasherDep, session: SessionDep, principal: Manager,
     user: TargetUser,
     data: UserUpdate,
+    end_sessions: EndSessionsDep,
 ) -> UserOut:
-    """Change email, roles, active flag or password."""
+    """Change email, roles, active flag or password. A new password, disabling, or removing
+    a permission ends the user's open sessions (their tokens are refused from now on)."""
     user = await service.update_user(
-        session, bus, hasher, actor_for(request, principal), user, data
+        session, bus, hasher, actor_for(request, principal), user, data, end_sessions
     )
     return service.to_out(user)
 
@@ -91,11 +93,13 @@ async def update_user(
     responses={200: {"model": UserOut, "description": "the user has history: disabled"}},
 )
 async def delete_user(
-    request: Request, bus: BusDep, session: SessionDep, principal: Manager, user: TargetUser
+    request: Request, bus: BusDep, session: SessionDep, principal: Manager, user: TargetUser,
+    end_sessions: EndSessionsDep,
 ) -> Response:
-    """Delete a user (204), or disable one whose history must stay attributable (200)."""
+    """Delete a user (204), or disable one whose history must stay attributable (200); the
+    user's open sessions end either way."""
     disabled = await service.delete_user(
-        session, bus, actor_for(request, principal), user
+        session, bus, actor_for(request, principal), user, end_sessions
     )
     if disabled is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)

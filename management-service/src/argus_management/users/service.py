@@ -22,6 +22,7 @@ from argus_management.rbac.principal import Actor
 from argus_management.users.authz import authz_changed
 from argus_management.users.passwords import PasswordHasher
 from argus_management.users.schemas import RoleOut, UserCreate, UserOut, UserUpdate
+from argus_management.users.sessions import EndSessions, EndSessionsHook
 
 # Holding this permission makes a user an administrator for the last-admin rule: the code
 # checks permissions, not role names, so a renamed or custom admin role still counts.
@@ -144,14 +145,36 @@ async def create_user(
     return user
 
 
+def _permissions(roles: Sequence[Role]) -> set[str]:
+    return {p.name for r in roles for p in r.permissions}
+
+
+async def _end_sessions(
+    session: AsyncSession, end_sessions: EndSessionsHook, user: User, reasons: list[str]
+) -> int | None:
+    """End the user's open sessions when ``reasons`` says so; returns how many refresh
+    tokens were revoked (None when nothing called for it)."""
+    if not reasons:
+        return None
+    event = EndSessions(session, user.id, ",".join(reasons))
+    await end_sessions.fire(event)
+    return event.revoked
+
+
 async def update_user(
     session: AsyncSession, bus: RedisBus, hasher: PasswordHasher, actor: Actor, user: User,
-    data: UserUpdate,
+    data: UserUpdate, end_sessions: EndSessionsHook,
 ) -> User:
-    """Apply a partial update; refuses to disable oneself or demote the last admin (409)."""
+    """Apply a partial update; refuses to disable oneself or demote the last admin (409).
+
+    A new password, disabling, or a role change that takes a permission away ends the
+    user's open sessions (refresh families and their access tokens): whoever held them
+    must log in again under the new terms.
+    """
     sent = data.model_fields_set
     changes: dict[str, Any] = {}
     authz = False
+    ends: list[str] = []
     new_roles = list(user.roles)
     if "roles" in sent and data.roles is not None:
         new_roles = await _roles_named(session, data.roles)
@@ -167,19 +190,27 @@ async def update_user(
         user.email = data.email
     if "roles" in sent and {r.id for r in new_roles} != {r.id for r in user.roles}:
         changes["roles"] = {"from": user.role_names, "to": sorted(r.name for r in new_roles)}
+        if _permissions(user.roles) - _permissions(new_roles):
+            ends.append("permissions_removed")
         user.roles = new_roles
         authz = True
     if new_active != user.is_active:
         changes["is_active"] = {"from": user.is_active, "to": new_active}
+        if not new_active:
+            ends.append("disabled")
         user.is_active = new_active
         authz = True
     if "password" in sent and data.password is not None:
         user.password_hash = await hasher.hash(data.password)
         user.password_changed_at = datetime.now(UTC)
         changes["password"] = True  # recorded as "[changed]" by the audit service
+        ends.append("password_reset")
     if not changes:
         return user
     await _flush_unique(session)
+    revoked = await _end_sessions(session, end_sessions, user, ends)
+    if revoked is not None:
+        changes["sessions_ended"] = {"reason": ",".join(ends), "refresh_tokens_revoked": revoked}
     await session.refresh(user)
     # Disabling is its own action so the trail can be filtered for it.
     action = "user.disable" if changes.get("is_active", {}).get("to") is False else "user.update"
@@ -208,9 +239,11 @@ async def has_history(session: AsyncSession, user_id: int) -> bool:
 
 
 async def delete_user(
-    session: AsyncSession, bus: RedisBus, actor: Actor, user: User
+    session: AsyncSession, bus: RedisBus, actor: Actor, user: User,
+    end_sessions: EndSessionsHook,
 ) -> User | None:
-    """Delete a user without history; disable (and return) one with history.
+    """Delete a user without history; disable (and return) one with history. Either way
+    the user's open sessions end.
 
     Nobody may delete themself or the last active administrator (409).
     """
@@ -219,6 +252,7 @@ async def delete_user(
     if user.is_active and _is_admin(user.roles):
         await _ensure_another_admin(session, user)
     authz_changed(session, bus)
+    await _end_sessions(session, end_sessions, user, ["deleted"])
     if await has_history(session, user.id):
         was_active = user.is_active
         user.is_active = False
