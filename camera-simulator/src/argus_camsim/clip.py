@@ -24,7 +24,6 @@ from argus_camsim.h264 import (
     NAL_SPS,
     ParameterSets,
     find_parameter_sets,
-    nal_type,
     packetize,
     split_annexb,
     split_avcc,
@@ -32,6 +31,7 @@ from argus_camsim.h264 import (
 from argus_camsim.live import open_h264_encoder
 from argus_camsim.model import CameraInfo
 from argus_camsim.scene import Scene, planes
+from argus_common.h264 import nal_type
 
 log = logging.getLogger(__name__)
 CLIP_VERSION = 2

@@ -1,4 +1,5 @@
-"""H.264 bitstream helpers: Annex B splitting and RTP packetization (RFC 6184).
+"""H.264 bitstream helpers of the simulated camera: RTP packetization as a camera does it
+(RFC 6184 single NAL units and FU-A, no aggregation); parsing is ``argus_common.h264``.
 
 Only what a sender needs: split encoder output into NAL units, pick out the parameter
 sets, and cut NAL units into RTP payloads (single NAL unit packets and FU-A fragments).
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+
+from argus_common import h264
+from argus_common.h264 import nal_type
 
 NAL_SLICE = 1
 NAL_IDR = 5
@@ -22,54 +26,17 @@ NAL_FU_A = 28
 DEFAULT_MAX_PAYLOAD = 1400
 
 
-def nal_type(nal: bytes) -> int:
-    """Type field (low 5 bits of the first byte) of a NAL unit."""
-    return nal[0] & 0x1F
-
-
 def split_annexb(data: bytes) -> list[bytes]:
     """Split an Annex B byte stream into NAL units, without start codes.
 
     Access unit delimiters are dropped: they carry nothing an RTP receiver needs.
     """
-    nals: list[bytes] = []
-    n = len(data)
-    start = -1
-    i = 0
-    while True:
-        j = data.find(b"\x00\x00\x01", i)
-        if j < 0:
-            break
-        if start >= 0:
-            end = j
-            # A 4-byte start code leaves one zero byte at the end of the previous unit.
-            while end > start and data[end - 1] == 0:
-                end -= 1
-            if end > start:
-                nals.append(data[start:end])
-        start = j + 3
-        i = start
-    if 0 <= start < n:
-        end = n
-        while end > start and data[end - 1] == 0:
-            end -= 1
-        if end > start:
-            nals.append(data[start:end])
-    return [nal for nal in nals if nal_type(nal) != NAL_AUD]
+    return [nal for nal in h264.split_annexb(data) if nal_type(nal) != NAL_AUD]
 
 
 def split_avcc(data: bytes, length_size: int = 4) -> list[bytes]:
-    """Split length-prefixed (MP4 "avcC" style) NAL units."""
-    nals: list[bytes] = []
-    i = 0
-    while i + length_size <= len(data):
-        size = int.from_bytes(data[i : i + length_size], "big")
-        i += length_size
-        if size <= 0 or i + size > len(data):
-            break
-        nals.append(data[i : i + size])
-        i += size
-    return [nal for nal in nals if nal_type(nal) != NAL_AUD]
+    """Split length-prefixed (MP4 "avcC" style) NAL units, access unit delimiters dropped."""
+    return [nal for nal in h264.split_avcc(data, length_size) if nal_type(nal) != NAL_AUD]
 
 
 def packetize(nals: list[bytes], max_payload: int = DEFAULT_MAX_PAYLOAD) -> list[bytes]:
