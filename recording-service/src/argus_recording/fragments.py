@@ -31,7 +31,7 @@ from argus_common.fmp4 import (
     init_segment,
 )
 from argus_recording.clock import MediaClock
-from argus_recording.layout import DirMaker, fsync_dir, segment_relpath
+from argus_recording.layout import DirMaker, fsync_dir
 from argus_recording.metrics import ACTIVE_RECORDINGS, WRITE_LATENCY
 from argus_recording.packets import Item
 from argus_recording.params import VideoParams, split_annexb
@@ -48,12 +48,7 @@ class FragmentWriter:
         self, *, root: Path, dirs: DirMaker, camera_id: int, first: Item, kind: str,
         audio: AudioTrack | None, durable: bool,
     ) -> None:
-        start_ms = round(first.wall_ms)
-        relpath = segment_relpath(camera_id, start_ms)
-        dirs.ensure((root / relpath).parent)
-        while (root / relpath).exists():  # a reconnect within the same millisecond
-            start_ms += 1
-            relpath = segment_relpath(camera_id, start_ms)
+        start_ms, relpath = dirs.new_segment(camera_id, first.wall_ms)
         self.camera_id = camera_id
         self.kind = kind
         self.relpath = relpath

@@ -85,6 +85,17 @@ class DirMaker:
             self._known.clear()
         self._known.add(directory)
 
+    def new_segment(self, camera_id: int, wall_ms: float) -> tuple[int, str]:
+        """``(start_ms, relpath)`` of a new segment starting at ``wall_ms``, its directory
+        created; a reconnect within the same millisecond moves the start on by one."""
+        start_ms = round(wall_ms)
+        relpath = segment_relpath(camera_id, start_ms)
+        self.ensure((self.root / relpath).parent)
+        while (self.root / relpath).exists():
+            start_ms += 1
+            relpath = segment_relpath(camera_id, start_ms)
+        return start_ms, relpath
+
 
 def list_segments(root: Path, camera_id: int) -> set[str]:
     """Relative paths of every segment file of a camera on disk."""

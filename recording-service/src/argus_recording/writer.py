@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 
-from argus_recording.layout import DirMaker, fsync_dir, fsync_file, segment_relpath
+from argus_recording.layout import DirMaker, fsync_dir, fsync_file
 from argus_recording.metrics import ACTIVE_RECORDINGS, WRITE_LATENCY
 from argus_recording.packets import Item
 from argus_recording.params import VideoParams
@@ -60,12 +60,7 @@ class SegmentWriter:
         audio_in: av.AudioStream | None,
         durable: bool,
     ) -> None:
-        start_ms = round(first.wall_ms)
-        relpath = segment_relpath(camera_id, start_ms)
-        dirs.ensure((root / relpath).parent)
-        while (root / relpath).exists():  # a reconnect within the same millisecond
-            start_ms += 1
-            relpath = segment_relpath(camera_id, start_ms)
+        start_ms, relpath = dirs.new_segment(camera_id, first.wall_ms)
         self.camera_id = camera_id
         self.kind = kind
         self.relpath = relpath
