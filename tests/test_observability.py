@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROM_DIR = ROOT / "prometheus"
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
 DATASOURCES = ROOT / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
-REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REDIS_URL = kit.REDIS_URL
 
 # Metric names used by rules or dashboards that no running service exports yet, and who
 # will. Keep it short: every entry here is a name the test cannot check for typos.

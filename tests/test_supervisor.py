@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from argus_testkit import stack as kit
 from argus_testkit.ports import free_port
 from argus_testkit.stack import redis_namespace
 from argus_testkit.supervisor import pid_alive, stack_pids
@@ -44,7 +45,7 @@ class Run:
         self.mport = free_port()
         env = {
             **os.environ, "ARGUS_ENV": "test", "ARGUS_REDIS_NAMESPACE": namespace,
-            "REDIS_URL": os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0"),
+            "REDIS_URL": kit.REDIS_URL,
             "MANAGEMENT_PORT": str(self.mport), "MANAGEMENT_BCRYPT_ROUNDS": "4",
             "MANAGEMENT_LIVENESS_ENABLED": "false", "CAMSIM_RTSP_PORT": str(free_port()),
             "CAMSIM_CONTROL_PORT": str(free_port()), "CAMSIM_ONVIF_PORT": "0",

@@ -10,7 +10,6 @@ each test.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -27,13 +26,15 @@ from argus_management import migrate, versions
 from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.main import create_app
+from argus_testkit import stack as kit
 from argus_testkit.ports import free_port
 
 from factories.responses import ResponseRecorder
 from factories.users import admin_headers as admin_headers_for
 
-PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# The session's servers (argus_testkit.pytest_plugin: given by URL, or private ones).
+PG_DSN = kit.PG_DSN
+REDIS_URL = kit.REDIS_URL
 ADMIN_PASSWORD = "admin-password-123"
 KEEP_TABLES = {"roles", "permissions", "role_permissions", "alembic_version"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from argus_recording.config import Settings
 from argus_recording.heartbeat import TTL_MS, Heartbeat
 from argus_recording.retention import Retention
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ["ARGUS_TEST_REDIS_URL"]  # the session's Redis (argus_testkit.pytest_plugin)
 
 
 async def test_heartbeat_document_and_clean_leave() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import uuid
 from pathlib import Path
@@ -18,7 +19,7 @@ from argus_recording.ingest import IngestError, open_source, rtsp_answers
 from argus_recording.layout import list_segments, safe_path, segment_relpath, start_ms_of
 from argus_recording.window import EventWindow
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ["ARGUS_TEST_REDIS_URL"]  # the session's Redis (argus_testkit.pytest_plugin)
 
 
 def test_credentials_are_percent_encoded_userinfo() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +17,7 @@ from argus_common.events import EventMessage
 
 @pytest.fixture
 async def bus() -> AsyncIterator[RedisBus]:
-    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    redis = Redis.from_url(os.environ["ARGUS_TEST_REDIS_URL"])
     b = RedisBus(redis, f"argus-unit-{uuid.uuid4().hex[:8]}")
     yield b
     keys = [k async for k in redis.scan_iter(match=f"{b.namespace}:*")]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -57,7 +58,7 @@ class Target:
 
 @pytest.fixture
 async def bus() -> AsyncIterator[RedisBus]:
-    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    redis = Redis.from_url(os.environ["ARGUS_TEST_REDIS_URL"])
     yield RedisBus(redis, f"argus-sync-{uuid.uuid4().hex[:8]}")
     await redis.aclose()
 

@@ -5,11 +5,13 @@ restarts on reconfiguration and a failing ``prepare``."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -18,7 +20,7 @@ from argus_common.cameras import Camera
 from argus_common.leases import Leases
 from argus_common.supervisor import Crew, Owned, Supervisor
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ["ARGUS_TEST_REDIS_URL"]  # the session's Redis (argus_testkit.pytest_plugin)
 TTL_S = 1.0
 
 
@@ -229,7 +231,8 @@ class Gate:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
+        up_reader, up_writer = await asyncio.open_connection(
+            urlsplit(REDIS_URL).hostname, urlsplit(REDIS_URL).port)
         self.writers += [writer, up_writer]
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:

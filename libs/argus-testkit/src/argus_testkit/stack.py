@@ -25,12 +25,16 @@ from typing import Any, TypeVar
 import asyncpg
 
 from argus_testkit.process import Launcher, Proc, Ready
+from argus_testkit.provision import DATABASE_ENV, REDIS_ENV, server_dsn
 from argus_testkit.services import StackConfig, StackPorts, service_table
 
 T = TypeVar("T")
 
-PG_DSN = os.environ.get("ARGUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("ARGUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# The session's servers: under pytest, argus_testkit.pytest_plugin sets both variables
+# before any test module is imported (given servers, or private ones it started). The
+# defaults, the machine's usual ports, are only for benchmarks run by hand.
+PG_DSN = server_dsn(os.environ.get(DATABASE_ENV) or "postgresql://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get(REDIS_ENV) or "redis://127.0.0.1:6379/0"
 CAMSIM_READY = "argus-camsim ready "
 
 

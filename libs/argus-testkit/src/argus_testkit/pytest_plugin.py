@@ -1,0 +1,81 @@
+"""The test session's pytest plugin (``-p argus_testkit.pytest_plugin`` in the root
+``pyproject.toml``'s ``addopts``).
+
+- Before any conftest is imported, it provides the session's PostgreSQL and Redis once, for
+  every service's tests: the servers named by ``ARGUS_TEST_DATABASE_URL`` /
+  ``ARGUS_TEST_REDIS_URL``, or private ones it starts (:mod:`argus_testkit.provision`), and
+  exports both URLs in those variables, which the kit (:mod:`argus_testkit.stack`), the
+  conftests and the processes tests start read. Private servers are stopped and their
+  directory removed when the session ends. When a server can be neither found nor started,
+  the run stops with one line saying what is missing and how to provide it.
+- ``needs_tool`` markers (:func:`argus_testkit.tools.needs`) fail a test whose tool is
+  missing; the allow-list of optional skips, and the ones taken, are printed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from argus_testkit import tools
+from argus_testkit.provision import ProvisionError, Servers, provision
+
+_servers: Servers | None = None
+
+
+def _wants_servers(config: pytest.Config) -> bool:
+    ns = config.known_args_namespace
+    return not (getattr(ns, "help", False) or getattr(ns, "version", False))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """Provide the servers before the first conftest reads their URLs."""
+    global _servers
+    if _servers is not None or not _wants_servers(early_config):
+        return
+    try:
+        _servers = provision()
+    except ProvisionError as exc:
+        # A usage error is one line, with no traceback (formatting one is where Debian's
+        # Python 3.11.2 crashes, gh-106905).
+        raise pytest.UsageError(f"argus test servers: {exc}") from None
+    _servers.export(os.environ)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_tool(*names): the test fails unless each tool is installed "
+        "(argus_testkit.tools; optional tools skip instead)")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _servers
+    if _servers is not None:
+        _servers.stop()
+        _servers = None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"argus test servers: {_servers.describe()}" if _servers else None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs_tool"):
+        for tool in mark.args:
+            tools.require(tool, item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
+    """The allow-list of optional skips, and the allowed skips this run took."""
+    write = terminalreporter.write_line
+    terminalreporter.section("optional tools (argus_testkit.tools.OPTIONAL)", sep="-")
+    for tool, why in tools.OPTIONAL.items():
+        write(f"allowed to be missing: {tool} - {why}")
+    for who, tool in tools.SKIPPED:
+        write(f"skipped for missing {tool}: {who or '(module)'}")
+    if not tools.SKIPPED:
+        write("no test was skipped for a missing tool")

