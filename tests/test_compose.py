@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from argus_testkit.tools import require
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = (
     "SECRET_KEY=ci-secret\nINTERNAL_API_KEY=ci-internal\nPOSTGRES_PASSWORD=ci-db\n"
@@ -17,8 +19,7 @@ SECRETS = (
 
 
 def _compose(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("docker-compose")
-    assert exe, "docker-compose (Debian package) is required: apt-get install docker-compose"
+    exe = require("docker-compose")
     env_file = tmp_path / "ci.env"
     env_file.write_text(SECRETS)
     return subprocess.run(
@@ -51,8 +52,7 @@ def test_compose_publishes_the_webrtc_port_range(tmp_path: Path) -> None:
 
 
 def test_compose_requires_secrets(tmp_path: Path) -> None:
-    exe = shutil.which("docker-compose")
-    assert exe
+    exe = require("docker-compose")
     empty = tmp_path / "empty.env"
     empty.write_text("")
     result = subprocess.run(

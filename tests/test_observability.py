@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ import yaml
 from argus_testkit import stack as kit
 from argus_testkit.process import Launcher, Ready
 from argus_testkit.services import service_table
+from argus_testkit.tools import require
 
 ROOT = Path(__file__).resolve().parent.parent
 PROM_DIR = ROOT / "prometheus"
@@ -35,10 +35,6 @@ REDIS_URL = kit.REDIS_URL
 # Metric names used by rules or dashboards that no running service exports yet, and who
 # will. Keep it short: every entry here is a name the test cannot check for typos.
 NOT_YET_EXPORTED = {
-    # ai-analysis-service is not built yet; names fixed in docs/contracts.md ("Metrics").
-    "argus_analysis_fps": "ai-analysis-service",
-    "argus_analysis_frame_to_event_seconds_bucket": "ai-analysis-service",
-    "argus_analysis_frames_dropped_total": "ai-analysis-service",
     # recording-service exports the free bytes; the disk-low rule also needs the size.
     "argus_recording_disk_total_bytes": "recording-service",
 }
@@ -52,8 +48,7 @@ METRICS_PORTS = {
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("promtool")
-    assert exe, "promtool is required: apt-get install -y prometheus"
+    exe = require("promtool")
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 
@@ -181,7 +176,7 @@ def _exposed(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
-    """Metric names exposed by each service that exists, started as real processes (the
+    """Metric names exposed by each service, started as real processes (the
     service table's entries, by argus_testkit) with a minimal environment."""
     tmp = tmp_path_factory.mktemp("observability")
     cfg = kit.test_config(tmp)
@@ -193,6 +188,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set
         "recording-service": ("recording", f"http://127.0.0.1:{p.recording_metrics}/metrics",
                               {}),
         "streaming-service": ("streaming", f"{cfg.streaming_url}/metrics", {}),
+        "ai-analysis-service": ("analysis", f"http://127.0.0.1:{p.analysis_metrics}/metrics",
+                                {}),
     }
     table = service_table(cfg)
     found: dict[str, set[str]] = {}
@@ -206,8 +203,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set
         started = {}
         for service, (name, url, env) in plans.items():
             spec = table[name]
-            if not spec.available():
-                continue  # not built yet: its names belong in NOT_YET_EXPORTED
+            # Every service is part of the workspace: one that cannot start fails the test.
+            assert spec.available(), f"{service} is not installed ({spec.argv[0]}): uv sync"
             started[service] = (launcher.start(service, spec.argv, {**common, **spec.env,
                                                                     **env}), url)
         for service, (proc, url) in started.items():
@@ -219,7 +216,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set
 def test_every_metric_in_rules_and_dashboards_is_exported(
     exported: dict[str, set[str]],
 ) -> None:
-    assert "management-service" in exported
+    assert set(exported) == {"management-service", "recording-service", "streaming-service",
+                             "ai-analysis-service"}
     everything = set().union(*exported.values())
     missing = []
     for where, expr in _exprs():

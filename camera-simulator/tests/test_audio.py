@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from argus_camsim.audio import CODECS, AudioTone
 from argus_camsim.cli import build_parser, config_from_args
 from argus_camsim.h264 import ParameterSets
 from argus_camsim.rtsp.sdp import build_sdp
+from argus_testkit.tools import needs
 
 SMALL = ("--resolution", "320x180", "--sub-resolution", "160x90", "--fps", "30")
 # camera -> (--audio-codec, ffprobe codec_name, sample rate)
@@ -79,7 +79,7 @@ def audio_sim(camsim_launcher: Callable[..., Any]) -> Iterator[Any]:
     sim.stop()
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffmpeg/ffprobe")
+@needs("ffprobe")
 @pytest.mark.parametrize("cam", sorted(CAMERAS))
 def test_ffprobe_sees_the_audio_codec(audio_sim: Any, cam: int) -> None:
     _, codec_name, rate = CAMERAS[cam]

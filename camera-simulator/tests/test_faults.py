@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +12,9 @@ import av
 import pytest
 from camsim_rtsp import RtspClient
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+from argus_testkit.tools import needs
+
+pytestmark = needs("ffmpeg")
 
 
 @pytest.fixture(scope="module")

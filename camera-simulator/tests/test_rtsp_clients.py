@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,8 +17,9 @@ import pytest
 from camsim_rtsp import RtspClient
 
 from argus_camsim.stamp import read_timestamp_ms
+from argus_testkit.tools import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffmpeg/ffprobe")
+pytestmark = needs("ffprobe")
 
 USER, PASSWORD = "viewer", "s3cret-pw"
 SMALL = ("--resolution", "320x180", "--sub-resolution", "160x90", "--fps", "30")

@@ -4,13 +4,13 @@ the whole segments of the same playlist."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from browser_support import CHROMIUM, assert_hls_plays, chromium, open_player, start_live_hls
+from browser_support import assert_hls_plays, chromium, open_player, start_live_hls
 from streaming_support import HEIGHT, WIDTH, World
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
+from argus_testkit.tools import needs
+
+pytestmark = needs("chromium")
 
 
 

@@ -1,45 +1,44 @@
 """Playback through management's timeline: WHEP ``?start=`` and the VOD playlist in Chromium.
 
-Needs management's timeline API (``GET /api/v1/cameras/{id}/timeline``) and its
-``recording_segments`` table (recording engineer). Where they are missing the test skips,
-marked PENDING; otherwise it inserts rows for real files and runs end to end.
+Management's timeline API (``GET /api/v1/cameras/{id}/timeline``) must answer 200 and its
+``recording_segments`` table exist (anything else fails the test); the test inserts rows for
+real files and runs end to end.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
 import httpx
-import pytest
-from browser_support import CHROMIUM, chromium, open_player
+from browser_support import chromium, open_player
 from recordings_support import RecordedFile, record_segments
 from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, PG_DSN, WIDTH, World
 from whep_client import whep_close, whep_connect
 
 from argus_camsim.stamp import read_timestamp_ms
 from argus_streaming.cameras.urls import with_userinfo
+from argus_testkit.tools import require
 
 
 async def _timeline_ready(world: World, database_url: str) -> str | None:
-    """Why the test must wait, or None when the timeline and its table exist."""
+    """What is wrong with the timeline or its table, or None when both work."""
     async with httpx.AsyncClient(base_url=world.management_url, timeout=5) as c:
         now = datetime.now(UTC)
         resp = await c.get(f"/api/v1/cameras/{world.camera_id}/timeline",
                            params={"start": (now - timedelta(hours=1)).isoformat(),
                                    "end": now.isoformat()}, headers=world.auth())
     if resp.status_code != 200:
-        return f"management has no timeline API yet (HTTP {resp.status_code})"
+        return f"management's timeline answered HTTP {resp.status_code}: {resp.text[:300]}"
     conn = await asyncpg.connect(f"{PG_DSN}/{database_url.rsplit('/', 1)[1]}")
     try:
         exists = await conn.fetchval("SELECT to_regclass('recording_segments') IS NOT NULL")
     finally:
         await conn.close()
-    return None if exists else "management has no recording_segments table yet"
+    return None if exists else "management's database has no recording_segments table"
 
 
 async def _insert_rows(database_url: str, camera_id: int, files: list[RecordedFile],
@@ -70,9 +69,8 @@ async def _insert_rows(database_url: str, camera_id: int, files: list[RecordedFi
 async def test_webrtc_and_vod_playback_start_at_requested_time(
     world: World, database_url: str, client: httpx.AsyncClient
 ) -> None:
-    reason = await _timeline_ready(world, database_url)
-    if reason is not None:
-        pytest.skip(f"PENDING end-to-end playback: {reason}")
+    problem = await _timeline_ready(world, database_url)
+    assert problem is None, problem
     url = with_userinfo(world.camsim.url(1), CAM_USER, CAM_PASSWORD)
     files = await asyncio.to_thread(record_segments, url, world.recordings, world.camera_id,
                                     files=2, seconds=2.0)
@@ -94,8 +92,7 @@ async def test_webrtc_and_vod_playback_start_at_requested_time(
         params={"start": start.isoformat(), "end": end.isoformat()}, headers=headers)
     assert playlist.status_code == 200, playlist.text
     assert "#EXT-X-MAP" in playlist.text and "#EXT-X-START:TIME-OFFSET" in playlist.text
-    if not Path(CHROMIUM).exists():
-        return
+    require("chromium")
     # hls.js in Chromium starts at the requested instant (burnt-in stamp within 1 s).
     async with chromium() as context:
         page = await open_player(context, world.base_url, hls=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 
@@ -21,6 +20,7 @@ from argus_streaming.live.queue import ViewerQueue
 from argus_streaming.live.rtmp_pull import RtmpPull, is_rtmp, parse_avcc
 from argus_streaming.live.source import CameraSource, Subscriber
 from argus_testkit.ports import free_port
+from argus_testkit.tools import require
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,8 +54,7 @@ def _listening(port: int) -> bool:
 async def ffmpeg_rtmp_server(seconds: int = 20) -> AsyncIterator[str]:
     """ffmpeg serving a 320x180 H.264 test pattern (1 s GOP, no B-frames) to the first RTMP
     client that plays it; stopped by PID."""
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg, "ffmpeg (Debian package) is required"
+    ffmpeg = require("ffmpeg")
     port = free_port()
     url = f"rtmp://127.0.0.1:{port}/live/test"
     proc = subprocess.Popen(

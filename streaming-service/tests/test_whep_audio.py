@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from browser_support import CHROMIUM, chromium, open_player, poll
+from browser_support import chromium, open_player, poll
 from streaming_support import HEIGHT, WIDTH, Camsim, World, _stop, start_camsim
 from whep_client import whep_close, whep_connect
 
 from argus_common.rtsp.frames import AccessUnit
 from argus_streaming.live.queue import ViewerQueue
 from argus_streaming.webrtc.tracks import RelayAudioTrack
+from argus_testkit.tools import needs
 
 # simulator camera -> codec; the expected rtpmap in the answer and the decoded sample rate
 CODECS = {1: "pcmu", 2: "pcma", 3: "opus", 4: "aac"}
@@ -144,7 +144,7 @@ async def test_audio_timestamps_go_on_across_a_source_restart() -> None:
 
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
+@needs("chromium")
 async def test_chromium_receives_passed_through_audio(
     world: World, audio_cameras: dict[str, int]
 ) -> None:

@@ -6,12 +6,13 @@ while it is open, which would break ``asyncio.run`` in the test modules that com
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from argus_testkit.tools import require
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -26,21 +27,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _missing() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return "Debian chromium is not installed (apt-get install chromium)"
-    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
-        return "nginx is not installed (apt-get install nginx)"
-    if not (ROOT / "web-frontend" / "dist" / "index.html").exists() and shutil.which("npm") is None:
-        return "the console is not built and npm is not installed"
-    return None
+def _require_tools() -> None:
+    """Chromium, nginx, and npm when the console is not built: a missing one fails."""
+    require("chromium")
+    require("nginx")
+    if not (ROOT / "web-frontend" / "dist" / "index.html").exists():
+        require("npm")
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ConsoleStack]:
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
+    _require_tools()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with console_stack(cameras=4, log_dir=ARTIFACTS / "logs") as s:
         yield s

@@ -124,8 +124,7 @@ def test_ptz_press_and_hold(page: Page, stack: ConsoleStack) -> None:
 
 
 def test_timeline_and_playback(page: Page, stack: ConsoleStack) -> None:
-    if not stack.recording:
-        pytest.skip("recording-service is not installed")
+    assert stack.recording, "recording-service is not installed (uv sync)"
     cam = stack.cameras["cam2"]
     assert stack.internal_event(motion_event(cam, utcnow() - timedelta(seconds=6), 3)).status_code == 201
     with stack.api() as api:  # recordings indexed (2 s segments) before the page asks
