@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -87,7 +88,9 @@ async def build_state(settings: Settings) -> AppState:
         mailer=mailer_for(settings),
         caches=Caches(),
         event_stored=event_stored,
-        fill_from_profile=fill_from_profile,
+        fill_from_profile=partial(
+            fill_from_profile, allow_foreign_xaddrs=settings.onvif_allow_foreign_xaddrs
+        ),
         alert_hub=AlertHub(),
         analysis_hub=AnalysisHub(bus),
         ptz=PtzRuntime(settings, bus, sessionmaker),

@@ -23,7 +23,14 @@ from argus_management.cameras.schemas import (
     CameraOut,
     CameraUpdate,
 )
-from argus_management.cameras.urls import CameraUrlError, check_url, parse_networks, split_userinfo
+from argus_management.cameras.urls import (
+    CameraUrlError,
+    check_host,
+    check_url,
+    parse_networks,
+    split_userinfo,
+    url_host,
+)
 from argus_management.db import after_commit
 from argus_management.rbac.principal import Actor, Principal
 
@@ -55,15 +62,16 @@ def to_internal(camera: Camera, secret_key: str) -> CameraInternal:
     )
 
 
-def _checked_urls(values: dict[str, Any], allowed_networks: str) -> dict[str, Any]:
-    """Validate URLs; move userinfo found in a URL into username/password."""
+async def _checked_urls(values: dict[str, Any], allowed_networks: str) -> dict[str, Any]:
+    """Validate URLs (hosts resolved and checked); move userinfo found in a URL into
+    username/password."""
     networks = parse_networks(allowed_networks)
     for field in _URL_FIELDS:
         url = values.get(field)
         if url is None:
             continue
         try:
-            check_url(url, networks)
+            await check_url(url, networks)
         except CameraUrlError as exc:
             raise Unprocessable(f"{field}: {exc}") from None
         clean, user, password = split_userinfo(url)
@@ -75,10 +83,41 @@ def _checked_urls(values: dict[str, Any], allowed_networks: str) -> dict[str, An
     host = values.get("onvif_host")
     if host:
         try:
-            check_url(f"http://{host}/", networks)
+            await check_host(host, networks)
         except CameraUrlError as exc:
             raise Unprocessable(f"onvif_host: {exc}") from None
     return values
+
+
+def credential_hosts(stream_url: str | None, sub_stream_url: str | None,
+                     onvif_host: str | None) -> set[str]:
+    """The hosts a camera's credentials are sent to (lower case)."""
+    hosts = {url_host(u) for u in (stream_url, sub_stream_url) if u}
+    if onvif_host:
+        hosts.add(onvif_host.strip("[]").lower())
+    return {h for h in hosts if h}
+
+
+def _check_password_follows_host(camera: Camera, values: dict[str, Any]) -> None:
+    """422 when a change sends the stored password to a host it was not meant for.
+
+    The liveness probe, the ONVIF client and the media services all present the stored
+    password to the camera's hosts; whoever can only edit the URL must not be able to
+    collect it. A new host needs the password again, or ``password: null`` to drop it.
+    """
+    if camera.password_enc is None or "password" in values:
+        return
+    before = credential_hosts(camera.stream_url, camera.sub_stream_url, camera.onvif_host)
+    after = credential_hosts(
+        values.get("stream_url", camera.stream_url),
+        values.get("sub_stream_url", camera.sub_stream_url),
+        values.get("onvif_host", camera.onvif_host),
+    )
+    if after - before:
+        raise Unprocessable(
+            "password: required when the camera's host changes (send the password again, "
+            "or null to clear the stored one)"
+        )
 
 
 def _announce(session: AsyncSession, bus: RedisBus, camera_id: int, action: str) -> None:
@@ -110,7 +149,7 @@ async def create_camera(
         if fill_from_profile is None:
             raise Unprocessable("onvif_profile is not supported here")
         data = await fill_from_profile(data, allowed_networks)
-    values = _checked_urls(
+    values = await _checked_urls(
         data.model_dump(exclude={"onvif_profile", "onvif_sub_profile"}), allowed_networks
     )
     password = values.pop("password", None)
@@ -129,11 +168,12 @@ async def update_camera(
     session: AsyncSession, bus: RedisBus, secret_key: str, allowed_networks: str,
     camera: Camera, data: CameraUpdate, actor: Actor,
 ) -> Camera:
-    values = _checked_urls(data.model_dump(exclude_unset=True), allowed_networks)
+    values = await _checked_urls(data.model_dump(exclude_unset=True), allowed_networks)
     for field in ("name", "stream_url", "enabled", "has_ptz", "recording_mode",
                   "retention_days", "connect_timeout_s", "read_timeout_s"):
         if field in values and values[field] is None:
             raise Unprocessable(f"{field} may not be null")
+    _check_password_follows_host(camera, values)
     for field, value in values.items():
         if field == "password":
             camera.password_enc = encrypt_secret(secret_key, value) if value else None

@@ -41,6 +41,7 @@ from argus_management.alerts.rules import CAMERA_OFFLINE, CAMERA_ONLINE
 from argus_management.alerts.service import resolve_alerts
 from argus_management.cameras.crypto import decrypt_secret
 from argus_management.cameras.models import Camera
+from argus_management.cameras.urls import parse_networks
 from argus_management.config import Settings
 from argus_management.db import run_after_commit
 from argus_management.liveness import evidence, recorders
@@ -196,6 +197,7 @@ class LivenessChecker:
     async def _probe_all(self, rows: list[Any]) -> dict[int, ProbeResult]:
         key = self.settings.secret_key
         client = self._client()
+        networks = parse_networks(self.settings.camera_allowed_networks)
 
         async def one(r: Any) -> tuple[int, ProbeResult]:
             target = ProbeTarget(
@@ -206,7 +208,7 @@ class LivenessChecker:
             )
             async with self.semaphore:
                 with structlog.contextvars.bound_contextvars(camera_id=r.id):
-                    result = await probe_camera(target, client)
+                    result = await probe_camera(target, client, networks)
                     if not result.success:
                         log.debug("probe_failed", outcome=result.outcome, detail=result.detail)
             return r.id, result

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from argus_management.cameras.urls import CameraUrlError, Network, check_host, url_host, with_host
 from argus_management.liveness.metrics import PROBE_DURATION
 from argus_management.liveness.onvif_probe import probe_onvif
 from argus_management.liveness.results import ProbeResult
@@ -31,8 +32,27 @@ class ProbeTarget:
         return f"ProbeTarget(camera_id={self.camera_id}, kind={self.kind!r})"
 
 
-async def probe_camera(target: ProbeTarget, client: httpx.AsyncClient) -> ProbeResult:
-    """Actively check ``target``.
+async def pin(host: str, networks: list[Network] | None) -> str | ProbeResult:
+    """The checked address to connect to for ``host``, or the result when there is none.
+
+    Checked at every probe, not only when the camera was saved: a name may resolve to a
+    forbidden address later (DNS rebinding), and the probe must connect to exactly the
+    address that passed.
+    """
+    try:
+        addrs = await check_host(host, networks)
+    except CameraUrlError as exc:
+        return ProbeResult("error", f"host refused: {exc}")
+    if not addrs:
+        return ProbeResult("unreachable", "camera host name does not resolve")
+    return str(addrs[0])
+
+
+async def probe_camera(
+    target: ProbeTarget, client: httpx.AsyncClient, networks: list[Network] | None = None
+) -> ProbeResult:
+    """Actively check ``target``, connecting only to checked addresses (``networks``:
+    ``CAMERA_ALLOWED_NETWORKS``).
 
     ONVIF cameras answer ``GetSystemDateAndTime`` first: if the device itself is down there
     is no point trying its stream, and the alert can say so. Then the RTSP stream is asked
@@ -43,15 +63,25 @@ async def probe_camera(target: ProbeTarget, client: httpx.AsyncClient) -> ProbeR
     if target.kind == "rtmp":
         return ProbeResult("unreachable", "not publishing")
     if target.kind == "onvif" and target.onvif_host:
+        address = await pin(target.onvif_host, networks)
+        if isinstance(address, ProbeResult):
+            return address
         onvif = await probe_onvif(
-            client, target.onvif_host, target.onvif_port,
+            client, address, target.onvif_port,
             connect_timeout=target.connect_timeout_s, read_timeout=target.read_timeout_s,
         )
         PROBE_DURATION.labels("onvif").observe(onvif.duration_s)
         if not onvif.success:
             return onvif
+    url = target.stream_url
+    host = url_host(url)
+    if host and url.lower().startswith("rtsp://"):
+        address = await pin(host, networks)
+        if isinstance(address, ProbeResult):
+            return address
+        url = with_host(url, address)
     result = await probe_rtsp(
-        target.stream_url, target.username, target.password,
+        url, target.username, target.password,
         connect_timeout=target.connect_timeout_s, read_timeout=target.read_timeout_s,
     )
     if result.outcome != "unsupported":

@@ -30,7 +30,13 @@ from typing import Any, TypeVar
 from onvif import ONVIFCamera
 
 from argus_common.errors import ArgusError, Conflict
-from argus_management.cameras.urls import strip_userinfo
+from argus_management.cameras.urls import (
+    forbidden_reason,
+    literal_address,
+    strip_userinfo,
+    url_host,
+    with_host,
+)
 from argus_management.onvif.errors import AUTH_FAILED, translate
 from argus_management.onvif.types import (
     DeviceInfo,
@@ -106,6 +112,33 @@ def _axes(pan: float | None, tilt: float | None, zoom: float | None) -> dict[str
     return vector
 
 
+def confine_xaddrs(
+    xaddrs: dict[str, str], host: str, *, allow_foreign: bool = False
+) -> dict[str, str]:
+    """The service addresses a device gave, kept on the device's own host.
+
+    A device answers ``GetServices`` with a URL per service and every later call goes to
+    those URLs: a hostile or misconfigured device could point them anywhere, and management
+    would send signed requests there. An address on another host is moved onto ``host``
+    (keeping its port and path, as NAT'd cameras need anyway) unless the administrator
+    allows foreign addresses; even then, link-local and metadata addresses are dropped.
+    """
+    own = host.strip("[]").lower()
+    confined: dict[str, str] = {}
+    for namespace, url in xaddrs.items():
+        target = url_host(url) if url else None
+        if not url or target is None:
+            continue
+        literal = literal_address(target)
+        if literal is not None and forbidden_reason(literal) is not None:
+            continue
+        if target == own or allow_foreign:
+            confined[namespace] = url
+        else:
+            confined[namespace] = with_host(url, own)
+    return confined
+
+
 class OnvifDevice:
     """The ONVIF services of one camera at ``host:port``."""
 
@@ -119,9 +152,11 @@ class OnvifDevice:
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 3.0,
         adjust_time: bool = True,
+        allow_foreign_xaddrs: bool = False,
     ) -> None:
         self.host = host
         self.port = port
+        self.allow_foreign_xaddrs = allow_foreign_xaddrs
         self.connect_timeout_s = connect_timeout_s
         self.call_timeout_s = connect_timeout_s + read_timeout_s
         self.time_offset_s = 0.0
@@ -178,6 +213,9 @@ class OnvifDevice:
                 # service and building the next one): start from clean services next time.
                 await self._drop_services()
                 raise
+            self._camera.xaddrs = confine_xaddrs(
+                self._camera.xaddrs, self.host, allow_foreign=self.allow_foreign_xaddrs
+            )
             diff = self._camera.dt_diff
             self.time_offset_s = 0.0 if diff is None else round(diff.total_seconds(), 3)
             self._profiles = None

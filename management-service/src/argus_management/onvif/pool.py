@@ -75,7 +75,8 @@ async def load_endpoint(
 class DevicePool:
     """The devices of this process, by camera id."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, allow_foreign_xaddrs: bool = False) -> None:
+        self.allow_foreign_xaddrs = allow_foreign_xaddrs
         self._devices: dict[int, tuple[Hashable, OnvifDevice]] = {}
         self._retired: set[OnvifDevice] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -91,6 +92,7 @@ class DevicePool:
             endpoint.host, endpoint.port, endpoint.username, endpoint.password,
             connect_timeout_s=endpoint.connect_timeout_s,
             read_timeout_s=endpoint.read_timeout_s,
+            allow_foreign_xaddrs=self.allow_foreign_xaddrs,
         )
         self._devices[endpoint.camera_id] = (fingerprint, device)
         return device

@@ -14,15 +14,18 @@ from argus_management.onvif.pool import DEFAULT_ONVIF_PORT
 from argus_management.onvif.service import check_device_host
 
 
-async def fill_from_profile(data: CameraCreate, allowed_networks: str) -> CameraCreate:
+async def fill_from_profile(
+    data: CameraCreate, allowed_networks: str, *, allow_foreign_xaddrs: bool = False
+) -> CameraCreate:
     """``data`` with stream_url, sub_stream_url and has_ptz taken from its ONVIF profiles."""
     if not data.onvif_host or data.onvif_profile is None:
         raise Unprocessable("onvif_profile needs onvif_host (and onvif_port)")
     port = data.onvif_port or DEFAULT_ONVIF_PORT
-    check_device_host(data.onvif_host, port, allowed_networks, "onvif_host")
+    address = await check_device_host(data.onvif_host, port, allowed_networks, "onvif_host")
     device = OnvifDevice(
-        data.onvif_host, port, data.username, data.password,
+        address, port, data.username, data.password,
         connect_timeout_s=data.connect_timeout_s, read_timeout_s=data.read_timeout_s,
+        allow_foreign_xaddrs=allow_foreign_xaddrs,
     )
     try:
         profiles = {p.token: p for p in await device.profiles()}

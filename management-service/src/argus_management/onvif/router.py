@@ -35,4 +35,5 @@ async def probe(
     return await svc.probe(
         session, sessionmaker, actor_for(request, principal), data,
         settings.camera_allowed_networks,
+        allow_foreign_xaddrs=settings.onvif_allow_foreign_xaddrs,
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_common.errors import ArgusError, Conflict, Unavailable, Unprocessable
 from argus_management.audit import service as audit
 from argus_management.cameras.models import Camera
-from argus_management.cameras.urls import CameraUrlError, check_url, parse_networks
+from argus_management.cameras.urls import CameraUrlError, check_url, parse_networks, pinned_host
 from argus_management.onvif import discovery
 from argus_management.onvif.device import OnvifDevice
 from argus_management.onvif.pool import DEFAULT_ONVIF_PORT
@@ -35,11 +35,16 @@ from argus_management.onvif.types import DiscoveredDevice, MediaProfile, PtzPres
 from argus_management.rbac.principal import Actor
 
 
-def check_device_host(host: str, port: int, allowed_networks: str, field: str = "host") -> None:
-    """Refuse hosts a camera URL could not use (422), before any packet is sent."""
+async def check_device_host(
+    host: str, port: int, allowed_networks: str, field: str = "host"
+) -> str:
+    """Refuse hosts a camera URL could not use (422), before any packet is sent; returns the
+    checked address to connect to (so a name cannot resolve elsewhere afterwards)."""
     netloc = f"[{host}]" if ":" in host else host
+    networks = parse_networks(allowed_networks)
     try:
-        check_url(f"http://{netloc}:{port}/", parse_networks(allowed_networks))
+        await check_url(f"http://{netloc}:{port}/", networks)
+        return await pinned_host(host, networks)
     except CameraUrlError as exc:
         raise Unprocessable(f"{field}: {exc}") from None
 
@@ -86,8 +91,10 @@ async def discover(
     """Probe (multicast, or unicast to ``data.target``) and mark devices already added."""
     target = None
     if data.target is not None:
-        check_device_host(data.target.host, data.target.port, allowed_networks, "target.host")
-        target = (data.target.host, data.target.port)
+        address = await check_device_host(
+            data.target.host, data.target.port, allowed_networks, "target.host"
+        )
+        target = (address, data.target.port)
     try:
         found = await discovery.probe(data.timeout_s, target)
     except socket.gaierror:
@@ -154,14 +161,15 @@ async def _describe_device(device: OnvifDevice, data: ProbeRequest) -> ProbeOut:
 
 async def probe(
     session: AsyncSession, maker: async_sessionmaker[AsyncSession], actor: Actor,
-    data: ProbeRequest, allowed_networks: str,
+    data: ProbeRequest, allowed_networks: str, *, allow_foreign_xaddrs: bool = False,
 ) -> ProbeOut:
     """Connect to one ONVIF device and describe it; audited whether it works or not."""
-    check_device_host(data.host, data.port, allowed_networks)
+    address = await check_device_host(data.host, data.port, allowed_networks)
     summary: dict[str, object] = {"host": data.host, "port": data.port, "username": data.username}
     device = OnvifDevice(
-        data.host, data.port, data.username, data.password,
+        address, data.port, data.username, data.password,
         connect_timeout_s=data.connect_timeout_s, read_timeout_s=data.read_timeout_s,
+        allow_foreign_xaddrs=allow_foreign_xaddrs,
     )
     try:
         result = await _describe_device(device, data)

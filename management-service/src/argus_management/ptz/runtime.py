@@ -47,7 +47,7 @@ class PtzRuntime:
         self.sessionmaker = sessionmaker
         self.bus = bus
         self.locks = PtzLocks(self.bus)
-        self.pool = DevicePool()
+        self.pool = DevicePool(allow_foreign_xaddrs=settings.onvif_allow_foreign_xaddrs)
         self._move_timers: dict[int, asyncio.TimerHandle] = {}
         self._lock_timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
