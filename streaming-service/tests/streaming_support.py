@@ -39,6 +39,8 @@ WIDTH, HEIGHT, FPS = 320, 180, 30
 SECRETS = kit.Secrets(SECRET, INTERNAL, "admin", ADMIN_PASSWORD)
 # Every process of this run logs to a file of its own here.
 LOGS = Path(tempfile.mkdtemp(prefix="argus-streaming-tests-"))
+# management's Redis namespace this run (streaming follows its argus:authz there).
+NAMESPACE: dict[str, str] = {}
 
 
 def _stop(proc: Proc) -> None:
@@ -58,6 +60,7 @@ def management_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) 
     data = tmp_path_factory.mktemp("mgmt")
     cfg = kit.test_config(data)
     with kit.redis_namespace("argus-st") as namespace, Launcher(LOGS) as launcher:
+        NAMESPACE["name"] = namespace
         kit.start(launcher, cfg, "management", kit.base_env(SECRETS, namespace),
                   DATABASE_URL=database_url, MANAGEMENT_BCRYPT_ROUNDS="4")
         yield cfg.management_url
@@ -168,6 +171,7 @@ def streaming_settings(management_url: str, recordings: Path, **extra: object) -
         "STREAMING_SOURCE_LINGER_S": 1.0, "STREAMING_HLS_SWEEP_S": 0.2,
         "STREAMING_ACCESS_CACHE_S": 2.0, "STREAMING_MAX_VIEWERS_PER_CAMERA": 6,
         "STREAMING_RTSP_CONNECT_TIMEOUT_S": 3.0, "LOG_LEVEL": "WARNING",
+        "ARGUS_REDIS_NAMESPACE": NAMESPACE.get("name", "argus-st-unset"),
     }
     values.update(extra)
     return Settings(**values)  # type: ignore[arg-type]

@@ -165,12 +165,16 @@ async def test_hls_errors(world: World, client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/hls/{sid}/index.m3u8?token=bad")).status_code == 401
     access = world.token(world.admin_id)
     assert (await client.get(f"/hls/{sid}/index.m3u8?token={access}")).status_code == 401
-    other = world.codec.issue(str(world.admin_id), "media", 60, {"session_id": "other"}).token
+    # A real media ticket, but of another session (camera 2's).
+    started2 = await client.post("/v1/streams/start", json={"camera_id": world.camera2_id},
+                                 headers=world.auth())
+    other = parse_qs(urlsplit(started2.json()["hls_url"]).query)["token"][0]
     assert (await client.get(f"/hls/{sid}/index.m3u8?token={other}")).status_code == 404
-    good = world.codec.issue(str(world.admin_id), "media", 60, {"session_id": sid}).token
+    good = parse_qs(urlsplit(started.json()["hls_url"]).query)["token"][0]
     assert (await client.get(f"/hls/{sid}/../../etc/passwd?token={good}")).status_code == 404
     assert (await client.get(f"/hls/{sid}/seg1.mp4?token={good}")).status_code == 404
     await _hls(world).stop(sid)
+    await _hls(world).stop(started2.json()["session_id"])
 
 
 async def test_hls_ttl_expiry_removes_task_and_directory(

@@ -20,6 +20,8 @@ from recordings_support import RecordedFile, record_segments
 from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, WIDTH, World
 
 from argus_camsim.stamp import read_timestamp_ms
+from argus_streaming.auth.dependencies import User
+from argus_streaming.auth.tickets import MediaTickets
 from argus_streaming.cameras.urls import with_userinfo
 from argus_streaming.media.mp4 import index_file
 from argus_streaming.playback.reader import PlaybackFile, read_units
@@ -134,8 +136,10 @@ async def test_vod_file_route(
     world: World, recorded: list[RecordedFile], client: httpx.AsyncClient
 ) -> None:
     rel = recorded[0].path
-    token = world.codec.issue(str(world.admin_id), "media", 60,
-                              {"camera_id": world.camera_id, "scope": "vod"}).token
+    # The ticket a VOD playlist of these files would carry (vod/router.py issues it so).
+    tickets: MediaTickets = world.app.state.tickets
+    admin = User(sub=str(world.admin_id), jti="test-jti", token="")
+    token = tickets.issue("vod", admin, world.camera_id, paths=[rel]).id
     url = f"/vod/{world.camera_id}/files/{rel}?token={token}"
     full = await client.get(url)
     assert full.status_code == 200
@@ -143,8 +147,7 @@ async def test_vod_file_route(
     part = await client.get(url, headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and len(part.content) == 100
     assert (await client.get(f"/vod/{world.camera_id}/files/{rel}")).status_code == 401
-    other = world.codec.issue(str(world.admin_id), "media", 60,
-                              {"camera_id": world.camera2_id, "scope": "vod"}).token
+    other = tickets.issue("vod", admin, world.camera2_id, paths=[rel]).id
     assert (await client.get(f"/vod/{world.camera_id}/files/{rel}?token={other}")
             ).status_code == 404
     for bad in ("../../etc/passwd", f"{world.camera_id}/../x.mp4", "2/2026-01-01/00/1.mp4"):

@@ -17,6 +17,7 @@ from argus_management.auth.router import router as auth_router
 from argus_management.cameras.router import router as cameras_router
 from argus_management.events.router import router as events_router
 from argus_management.health.router import router as health_router
+from argus_management.internal.access_router import router as access_internal_router
 from argus_management.internal.router import router as internal_router
 from argus_management.layouts.router import router as layouts_router
 from argus_management.onvif.router import router as onvif_router
@@ -49,6 +50,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(alerts_router, prefix=f"{API}/alerts", tags=["alerts"])
     app.include_router(audit_router, prefix=f"{API}/audit", tags=["audit"])
     app.include_router(internal_router, prefix="/internal", tags=["internal"])
+    app.include_router(access_internal_router, prefix="/internal", tags=["internal"])
     app.include_router(recordings_internal_router, prefix="/internal", tags=["internal"])
     app.include_router(rtmp_keys_router, prefix=f"{API}/rtmp/keys", tags=["rtmp"])
     app.include_router(rtmp_hooks_router, prefix="/internal/rtmp", tags=["internal"])

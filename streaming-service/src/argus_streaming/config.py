@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -12,6 +12,8 @@ from argus_common.settings import ArgusSettings
 
 class Settings(ArgusSettings):
     """Settings of streaming-service; every field is documented in ``.env.example``."""
+
+    service_name: ClassVar[str | None] = "streaming"  # its credential: ARGUS_SERVICE_KEY
 
     host: str = Field("127.0.0.1", alias="STREAMING_HOST")
     port: int = Field(8080, alias="STREAMING_PORT", ge=1, le=65535)

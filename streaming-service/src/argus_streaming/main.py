@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hls_dir = Path(settings.hls_dir or tempfile.mkdtemp(prefix="argus-hls-"))
         hls_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
         management = ManagementClient(
-            settings.management_url, settings.internal_api_key, settings.access_cache_s
+            settings.management_url, settings.service_credential(), settings.access_cache_s
         )
         sources = SourceManager(management, settings)
         app.state.management = management
@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="ARGUS streaming API", version="0.1.0", openapi_url="/v1/openapi.json",
                   docs_url="/v1/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
-    app.state.jwt = JwtCodec(settings.secret_key, settings.jwt_issuer, settings.jwt_audience)
+    # Verify only: management signs access tokens with a private key this service never holds.
+    app.state.jwt = JwtCodec(settings.public_token_keys(), settings.jwt_issuer,
+                             settings.jwt_audience)
     install_error_handlers(app)
     install_metrics(app, "streaming-service")
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

@@ -23,6 +23,7 @@ CHANNEL_ALERTS = "alerts"
 CHANNEL_CAMERAS = "cameras"
 CHANNEL_PTZ = "ptz"
 CHANNEL_ANALYSIS_FRAMES = "analysis.frames"  # every analysed frame, live (for /ws/analysis)
+CHANNEL_AUTHZ = "authz"  # committed revocations and grant changes (streaming ends sessions)
 # Consumer groups whose names other services rely on
 SEGMENTS_GROUP = "management"  # management's group on argus:segments (the recording index)
 ANALYSIS_GROUP = "management"  # management's group on argus:analysis (-> analysis_results)
@@ -80,6 +81,22 @@ class CameraChanged(Message):
 
     type: str = "camera.changed"
     action: Literal["created", "updated", "deleted"]
+
+
+class AuthzChanged(Message):
+    """Who may see what changed, on ``argus:authz``, published after the change committed.
+
+    ``user_ids`` names the users affected (None: possibly anyone, such as a camera group
+    change); ``families`` and ``jtis`` the refresh families and access tokens revoked by a
+    logout or a password change. Listeners re-check the sessions of those users with
+    management (the message says that something changed, never what is now allowed).
+    """
+
+    type: str = "authz.changed"
+    reason: Literal["grants", "user", "logout", "password", "other"] = "other"
+    user_ids: list[int] | None = None
+    families: list[str] = Field(default_factory=list, max_length=1000)
+    jtis: list[str] = Field(default_factory=list, max_length=1000)
 
 
 class PtzLockChanged(Message):

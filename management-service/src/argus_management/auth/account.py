@@ -188,7 +188,8 @@ async def confirm_reset(
         raise BadRequest(INVALID_RESET)
     user.password_hash = await ctx.hasher.hash(body.new_password)
     user.password_changed_at = now
-    deny_later(session, ctx, await refresh_tokens.live_families(session, user.id))
+    deny_later(session, ctx, await refresh_tokens.live_families(session, user.id),
+               user.id)
     revoked = await refresh_tokens.revoke_user(session, user.id)
     # The owner proved control of the mailbox: an attacker's lockout no longer applies.
     await ctx.guard.unlock(user.username)
@@ -225,7 +226,8 @@ async def change_password(
         raise BadRequest("current password is incorrect")
     user.password_hash = await ctx.hasher.hash(body.new_password)
     user.password_changed_at = datetime.now(UTC)
-    deny_later(session, ctx, await refresh_tokens.live_families(session, user.id, family))
+    deny_later(session, ctx,
+               await refresh_tokens.live_families(session, user.id, family), user.id)
     revoked = await refresh_tokens.revoke_user(session, user.id, keep_family=family)
     await audit.record(
         session, actor, "auth.password_change", "user", user.id,

@@ -166,7 +166,8 @@ async def refresh(session: AsyncSession, ctx: AuthContext, token: str) -> TokenR
             )
             await detached.commit()
         # Access tokens of the stolen family die with it, not 15 minutes later.
-        await deny_families(ctx.bus, [outcome.family_id], ctx.settings.access_token_ttl_s)
+        await deny_families(ctx.bus, [outcome.family_id], ctx.settings.access_token_ttl_s,
+                            user_id)
         raise Unauthorized("refresh token already used; session revoked")
     if outcome.status != "ok" or outcome.family_id is None:
         raise Unauthorized(_REFUSED.get(outcome.status, "invalid token"))
@@ -183,11 +184,14 @@ def _subject(claims: dict[str, Any]) -> int:
         raise Unauthorized("invalid token") from None
 
 
-def deny_later(session: AsyncSession, ctx: AuthContext, families: list[str]) -> None:
-    """Once the revocation commits, refuse the access tokens of ``families`` too."""
+def deny_later(
+    session: AsyncSession, ctx: AuthContext, families: list[str], user_id: int | None = None
+) -> None:
+    """Once the revocation commits, refuse the access tokens of ``families`` too (and
+    announce it on ``argus:authz`` for ``user_id``)."""
 
     async def action() -> None:
-        await deny_families(ctx.bus, families, ctx.settings.access_token_ttl_s)
+        await deny_families(ctx.bus, families, ctx.settings.access_token_ttl_s, user_id)
 
     if families:
         after_commit(session, action)
@@ -230,8 +234,8 @@ async def logout(
     revoked = 0
     for fam in families:
         revoked += await refresh_tokens.revoke_family(session, fam)
-    deny_later(session, ctx, sorted(families))
-    await deny(ctx.bus, principal.jti, principal.token_exp)
+    deny_later(session, ctx, sorted(families), principal.user_id)
+    await deny(ctx.bus, principal.jti, principal.token_exp, principal.user_id)
     await audit.record(
         session, ctx.actor_as(principal.user_id, principal.username), "auth.logout", "user",
         principal.user_id, {"refresh_tokens_revoked": revoked},

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from argus_common.events import utcnow
 from argus_management.deps import SessionDep
 from argus_management.events.schemas import MAX_ID
-from argus_management.rbac.dependencies import require_internal_key
+from argus_management.rbac.service_scopes import SEGMENTS, require_service_scope
 from argus_management.recordings import purge, service
 from argus_management.recordings.schemas import (
     CountOut,
@@ -26,7 +26,8 @@ from argus_management.recordings.schemas import (
     SegmentIndexOut,
 )
 
-router = APIRouter(dependencies=[Depends(require_internal_key)])
+# Only recorders: purge marking decides which recordings are deleted.
+router = APIRouter(dependencies=[Depends(require_service_scope(SEGMENTS))])
 
 
 @router.get("/segments/index", response_model=SegmentIndexOut)

@@ -85,7 +85,7 @@ async def set_grants(
             "group_ids": {"from": before.group_ids, "to": group_ids},
         },
     )
-    authz_changed(session, bus)
+    authz_changed(session, bus, [user.id])
     return await get_grants(session, user)
 
 

@@ -1,13 +1,14 @@
-"""Who is asking: the management JWT (``Authorization: Bearer``) or a media token.
+"""Who is asking: the management JWT (``Authorization: Bearer``).
 
-Access to a camera is decided by management (``docs/contracts.md``); a media token is
-minted here for HLS URLs, where a browser's media element cannot send headers.
+Access to a camera is decided by management (``docs/contracts.md``). HLS and VOD URLs,
+which a browser's media element fetches without headers, carry a media ticket instead
+(``auth/tickets.py``), bound to the access token that obtained it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -18,11 +19,13 @@ from argus_streaming.cameras.client import ManagementClient
 
 @dataclass(frozen=True)
 class User:
-    """A verified access token: its user id, token id and the raw token (for management)."""
+    """A verified access token: its user id, token id, refresh family (``fam``, when the
+    token names one) and the raw token (for management)."""
 
     sub: str
     jti: str
     token: str
+    fam: str | None = None
 
 
 def _codec(request: Request) -> JwtCodec:
@@ -37,7 +40,9 @@ async def current_user(request: Request) -> User:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("not authenticated")
     claims = _codec(request).decode(token.strip(), "access")
-    return User(sub=str(claims["sub"]), jti=str(claims["jti"]), token=token.strip())
+    fam = claims.get("fam")
+    return User(sub=str(claims["sub"]), jti=str(claims["jti"]), token=token.strip(),
+                fam=fam if isinstance(fam, str) else None)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -53,9 +58,3 @@ async def check_camera(request: Request, user: User, camera_id: int) -> None:
     """404 unless management says ``user`` may see ``camera_id``."""
     await management(request).check_access(user.token, user.jti, camera_id)
 
-
-def media_claims(request: Request, token: str | None) -> dict[str, Any]:
-    """Verified claims of a media token from a URL; 401 when missing or invalid."""
-    if not token:
-        raise Unauthorized("missing media token")
-    return _codec(request).decode(token, "media")

@@ -20,6 +20,7 @@ from argus_common.cameras import Camera
 from argus_common.errors import NotFound, Unauthorized, Unavailable
 
 _CACHE_MAX = 10_000
+_CHECK_BATCH = 2000  # sessions per POST /internal/access
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,34 @@ class ManagementClient(kit.ManagementClient[Camera]):
         if len(self._access) >= _CACHE_MAX:
             self._access.clear()
         self._access[key] = now + self._cache_s
+
+    async def sees_all_cameras(self, token: str) -> bool:
+        """Whether the token's user sees every camera (``all_cameras`` of ``/users/me``:
+        the administrators, who may stop a shared HLS session for everyone)."""
+        resp = await self._user_get("/api/v1/users/me", token)
+        if resp.status_code == 401:
+            raise Unauthorized("invalid token")
+        if resp.status_code != 200:
+            raise Unavailable(f"management-service answered {resp.status_code}")
+        return bool(resp.json().get("all_cameras"))
+
+    async def still_allowed(self, items: list[dict[str, Any]]) -> list[bool]:
+        """``POST /internal/access``: for each ``{user_id, camera_id, jti, fam,
+        recordings}``, whether that token's user may still watch that camera."""
+        out: list[bool] = []
+        for n in range(0, len(items), _CHECK_BATCH):
+            chunk = items[n:n + _CHECK_BATCH]
+            resp = await self.call("POST", "/internal/access", json={"items": chunk})
+            self.check(resp)
+            allowed = resp.json().get("allowed")
+            if not isinstance(allowed, list) or len(allowed) != len(chunk):
+                raise Unavailable("management-service answered an unexpected access check")
+            out += [a is True for a in allowed]
+        return out
+
+    def forget_access(self) -> None:
+        """Drop every cached access answer (authorization changed somewhere)."""
+        self._access.clear()
 
     async def endpoint(self, camera_id: int, stream: str) -> CameraEndpoint:
         """The pull URL (with credentials) of a camera's main or sub stream."""

@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from argus_common.errors import BadRequest, NotFound
-from argus_common.jwt import JwtCodec
-from argus_streaming.auth.dependencies import CurrentUser, check_camera, media_claims
+from argus_common.errors import BadRequest, Forbidden, NotFound
+from argus_streaming.auth.caps import ensure_capacity, tickets
+from argus_streaming.auth.dependencies import CurrentUser, User, check_camera, management
 from argus_streaming.hls.schemas import StartRequest, StopRequest, StreamOut, StreamSummary
 from argus_streaming.hls.sessions import HlsManager, HlsSession
 from argus_streaming.hls.writer import PLAYLIST
@@ -27,33 +27,50 @@ def _hls(request: Request) -> HlsManager:
     return manager
 
 
-def _stream_out(request: Request, session: HlsSession, user: str) -> StreamOut:
-    codec: JwtCodec = request.app.state.jwt
-    ttl = request.app.state.settings.media_token_ttl_s
-    token = codec.issue(user, "media", ttl,
-                        {"session_id": session.id, "camera_id": session.camera_id})
+def _stream_out(request: Request, session: HlsSession, user: User) -> StreamOut:
+    ticket = tickets(request).issue(
+        "hls", user, session.camera_id, session_id=session.id,
+        before_new=lambda: ensure_capacity(request, user.sub))
     return StreamOut(
         session_id=session.id, camera_id=session.camera_id,
-        hls_url=f"/hls/{session.id}/{PLAYLIST}?token={token.token}",
+        hls_url=f"/hls/{session.id}/{PLAYLIST}?token={ticket.id}",
         expires_at=datetime.fromtimestamp(session.expires_at, UTC),
     )
 
 
+def _holds_ticket(request: Request, user: User, camera_id: int) -> bool:
+    return any(t.scope == "hls" and t.user.jti == user.jti and t.camera_id == camera_id
+               for t in tickets(request).live())
+
+
 @router.post("/v1/streams/start", response_model=StreamOut)
 async def start_stream(request: Request, body: StartRequest, user: CurrentUser) -> StreamOut:
-    """Start (or join) the camera's live HLS session; returns a tokenised playlist URL."""
+    """Start (or join) the camera's live HLS session; returns the playlist URL with a
+    media ticket of this user for this session."""
     await check_camera(request, user, body.camera_id)
-    session = await _hls(request).open(body.camera_id)
-    return _stream_out(request, session, user.sub)
+    if not _holds_ticket(request, user, body.camera_id):
+        ensure_capacity(request, user.sub)  # before starting anything
+    session = await _hls(request).open(body.camera_id, owner=user.sub)
+    return _stream_out(request, session, user)
 
 
 @router.post("/v1/streams/stop", status_code=204)
 async def stop_stream(request: Request, body: StopRequest, user: CurrentUser) -> Response:
-    """Stop a camera's HLS session (for every viewer of it)."""
+    """Leave a camera's HLS session (the caller's media tickets for it end); the session
+    stops for everyone when its last viewer leaves, or when the user who started it or an
+    administrator (sees every camera) stops it. Anyone else: 403."""
     manager = _hls(request)
     session = manager.get(body.session_id)
     await check_camera(request, user, session.camera_id)
-    await manager.stop(session.id)
+    if user.sub == session.owner or await management(request).sees_all_cameras(user.token):
+        await manager.stop(session.id)
+        return Response(status_code=204)
+    registry = tickets(request)
+    if not registry.drop(lambda t: t.session_id == session.id and t.user.sub == user.sub):
+        raise Forbidden("only the viewer who started this stream or an administrator "
+                        "can stop it")
+    if not any(t.session_id == session.id for t in registry.live()):
+        await manager.stop(session.id)
     return Response(status_code=204)
 
 
@@ -95,8 +112,8 @@ async def hls_file(
     """A playlist, init section, part or segment of a session; the URL's media token must
     name the session. ``_HLS_msn``/``_HLS_part`` block the playlist until that segment or
     part is listed (bounded), and the preload-hinted part blocks until it is written."""
-    claims = media_claims(request, token)
-    if claims.get("session_id") != session_id:
+    ticket = tickets(request).use(token, "hls")
+    if ticket.session_id != session_id:
         raise NotFound("stream session not found")
     manager = _hls(request)
     session = manager.get(session_id)

@@ -20,6 +20,7 @@ import structlog
 
 from argus_common.errors import NotFound
 from argus_streaming import metrics
+from argus_streaming.auth.tickets import MediaTickets
 from argus_streaming.config import Settings
 from argus_streaming.hls.playlist import LivePlaylist
 from argus_streaming.hls.segmenter import Event
@@ -44,6 +45,7 @@ class HlsSession:
     source: CameraSource
     subscriber: Subscriber
     expires_at: float  # epoch seconds
+    owner: str = ""  # the user who started it: they (or an administrator) may stop it
     last_media: float = field(default_factory=time.monotonic)
     started: float = field(default_factory=time.monotonic)
     task: asyncio.Task[None] | None = None
@@ -64,8 +66,13 @@ def _publisher(playlist: LivePlaylist) -> Callable[[Event], None]:
 class HlsManager:
     """Starts, shares, renews and sweeps HLS sessions."""
 
-    def __init__(self, sources: SourceManager, settings: Settings, root: Path) -> None:
+    def __init__(
+        self, sources: SourceManager, settings: Settings, root: Path,
+        tickets: MediaTickets | None = None,
+    ) -> None:
         self.sources = sources
+        # A stopped session's media tickets go with it.
+        self.tickets = tickets
         self.settings = settings
         self.root = root
         self.ttl_s = settings.hls_session_ttl_s
@@ -79,8 +86,9 @@ class HlsManager:
         """Start the sweeper that stops expired and idle sessions."""
         self._sweeper = asyncio.create_task(self._sweep(), name="hls-sweeper")
 
-    async def open(self, camera_id: int) -> HlsSession:
-        """The camera's session, started if there is none; renews its TTL."""
+    async def open(self, camera_id: int, owner: str = "") -> HlsSession:
+        """The camera's session, started if there is none (``owner`` starts it); renews
+        its TTL."""
         lock = self._locks.setdefault(camera_id, asyncio.Lock())
         async with lock:
             sid = self._by_camera.get(camera_id)
@@ -100,7 +108,7 @@ class HlsManager:
             session = HlsSession(
                 id=sid, camera_id=camera_id, directory=directory, writer=writer,
                 playlist=playlist, source=src, subscriber=sub,
-                expires_at=time.time() + self.ttl_s,
+                expires_at=time.time() + self.ttl_s, owner=owner,
             )
             session.task = asyncio.create_task(self._pump(session), name=f"hls-{camera_id}")
             self.sessions[sid] = session
@@ -148,6 +156,8 @@ class HlsManager:
         if self._by_camera.get(session.camera_id) == session_id:
             del self._by_camera[session.camera_id]
         metrics.SESSIONS.labels("hls").dec()
+        if self.tickets is not None:
+            self.tickets.drop(lambda t: t.session_id == session_id)
         session.playlist.close()
         session.source.detach(session.subscriber)
         session.subscriber.video.close()

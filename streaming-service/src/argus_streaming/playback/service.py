@@ -45,4 +45,4 @@ async def start_playback(
         raise NotFound("no recording at or after that time")
     track = PlaybackVideoTrack(read_units(files, start), speed)
     manager: WhepManager = request.app.state.whep
-    return await manager.create_playback(camera_id, offer, user.sub, track, cleanup=track.stop)
+    return await manager.create_playback(camera_id, offer, user, track, cleanup=track.stop)

@@ -2,7 +2,8 @@
 
 The playlist needs the user's bearer token (hls.js: ``xhrSetup``), because the segments
 come from management's timeline with the user's own rights. File URLs in it carry a media
-token for that camera, so the player fetches them without headers.
+ticket (``auth/tickets.py``) of that user for that camera, time range and exactly the files
+listed, so the player fetches them without headers.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from argus_common.errors import NotFound, Unprocessable
-from argus_common.jwt import JwtCodec
-from argus_streaming.auth.dependencies import CurrentUser, check_camera, management, media_claims
+from argus_streaming.auth.caps import ensure_capacity, tickets
+from argus_streaming.auth.dependencies import CurrentUser, check_camera, management
 from argus_streaming.vod.files import IndexCache, recording_path
 from argus_streaming.vod.playlist import IndexedSegment, build_playlist
 
@@ -63,12 +64,11 @@ async def vod_playlist(
             indexed.append(IndexedSegment(ref.path, _utc(ref.start), idx))
     if not indexed:
         raise NotFound("no recordings in that time range")
-    codec: JwtCodec = request.app.state.jwt
-    ttl = max(request.app.state.settings.media_token_ttl_s,
-              int((end - start).total_seconds()) + 3600)
-    token = codec.issue(user.sub, "media", ttl, {"camera_id": camera_id, "scope": "vod"}).token
+    ticket = tickets(request).issue(
+        "vod", user, camera_id, start=start, end=end, paths=[s.path for s in indexed],
+        before_new=lambda: ensure_capacity(request, user.sub))
     text = build_playlist(indexed, start, end,
-                          lambda p: f"/vod/{camera_id}/files/{p}?token={token}")
+                          lambda p: f"/vod/{camera_id}/files/{p}?token={ticket.id}")
     return Response(text, media_type="application/vnd.apple.mpegurl",
                     headers={"Cache-Control": "no-store"})
 
@@ -81,8 +81,8 @@ async def vod_file(
     token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response:
     """A recorded file (byte ranges supported), for URLs of a VOD playlist."""
-    claims = media_claims(request, token)
-    if claims.get("camera_id") != camera_id or claims.get("scope") != "vod":
+    ticket = tickets(request).use(token, "vod")
+    if ticket.camera_id != camera_id or path not in ticket.paths:
         raise NotFound("no such recording")
     root = FsPath(request.app.state.settings.recordings_dir)
     file = recording_path(root, path, camera_id)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from argus_common.errors import ArgusError, PayloadTooLarge
+from argus_streaming.auth.caps import ensure_capacity
 from argus_streaming.auth.dependencies import CurrentUser, check_camera
 from argus_streaming.playback.service import start_playback
 from argus_streaming.webrtc.sessions import WhepManager
@@ -58,9 +59,10 @@ async def whep_offer(
     """Answer a WHEP offer: ``201`` with the SDP answer and the session's ``Location``."""
     offer = await _read_offer(request)
     await check_camera(request, user, camera_id)
+    ensure_capacity(request, user.sub)
     manager = _whep(request)
     if start is None:
-        session, answer = await manager.create_live(camera_id, stream, offer, user.sub)
+        session, answer = await manager.create_live(camera_id, stream, offer, user)
     else:
         session, answer = await start_playback(request, user, camera_id, start, speed, offer)
     return Response(

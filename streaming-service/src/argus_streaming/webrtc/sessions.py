@@ -15,6 +15,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from argus_common.errors import NotFound, Unprocessable
 from argus_streaming import metrics
+from argus_streaming.auth.dependencies import User
 from argus_streaming.config import Settings
 from argus_streaming.live.manager import SourceManager
 from argus_streaming.live.source import CameraSource, Subscriber
@@ -42,6 +43,14 @@ class WhepSession:
     tracks: list[MediaStreamTrack] = field(default_factory=list)
     cleanup: Callable[[], None] | None = None
     closed: bool = False
+    # The access token that opened it (re-checked with management on authz changes).
+    jti: str = ""
+    fam: str | None = None
+
+
+def _user(user: User | str) -> User:
+    """A bare user id (tests, tools) stands for a token without an id or family."""
+    return user if isinstance(user, User) else User(sub=user, jti="", token="")
 
 
 class WhepManager:
@@ -56,8 +65,12 @@ class WhepManager:
         """Open sessions (of one kind: "live" or "playback")."""
         return sum(1 for s in self.sessions.values() if kind is None or s.kind == kind)
 
+    def count_user(self, user: str) -> int:
+        """Open sessions of one user."""
+        return sum(1 for s in self.sessions.values() if s.user == user)
+
     async def create_live(
-        self, camera_id: int, stream: str, offer: str, user: str
+        self, camera_id: int, stream: str, offer: str, user: User | str
     ) -> tuple[WhepSession, str]:
         """Attach a viewer to the camera's source and answer its offer."""
         if not offer_has_h264(offer):
@@ -82,17 +95,18 @@ class WhepManager:
         except BaseException:
             src.detach(sub)
             raise
+        who = _user(user)
         session = WhepSession(
             id=secrets.token_urlsafe(18), kind=kind, camera_id=camera_id, stream=stream,
-            user=user, pc=pc, source=src, subscriber=sub,
-            tracks=[t for t in (video, audio) if t is not None],
+            user=who.sub, pc=pc, source=src, subscriber=sub,
+            tracks=[t for t in (video, audio) if t is not None], jti=who.jti, fam=who.fam,
         )
         self._register(session)
         metrics.VIEWERS.labels(str(camera_id), stream).inc()
         return session, answer
 
     async def create_playback(
-        self, camera_id: int, offer: str, user: str, video: MediaStreamTrack,
+        self, camera_id: int, offer: str, user: User | str, video: MediaStreamTrack,
         cleanup: Callable[[], None],
     ) -> tuple[WhepSession, str]:
         """Answer an offer with a playback track (recorded segments)."""
@@ -103,9 +117,11 @@ class WhepManager:
         except BaseException:
             cleanup()
             raise
+        who = _user(user)
         session = WhepSession(
             id=secrets.token_urlsafe(18), kind="playback", camera_id=camera_id,
-            stream="main", user=user, pc=pc, tracks=[video], cleanup=cleanup,
+            stream="main", user=who.sub, pc=pc, tracks=[video], cleanup=cleanup,
+            jti=who.jti, fam=who.fam,
         )
         self._register(session)
         return session, answer
