@@ -58,11 +58,22 @@ class Settings(ArgusSettings):
     hls_part_s: float = Field(0.2, alias="STREAMING_HLS_PART_S", ge=0.05, le=1.0)
     hls_list_size: int = Field(6, alias="STREAMING_HLS_LIST_SIZE", ge=2)
     hls_sweep_s: float = Field(5.0, alias="STREAMING_HLS_SWEEP_S", gt=0)
-    media_token_ttl_s: int = Field(300, alias="STREAMING_MEDIA_TOKEN_TTL_S", ge=10)
+    # Media tickets (the ``token`` of HLS and VOD URLs): opaque, bound to the user's access
+    # token and to one HLS session or VOD time range, dropped when unused this long (every
+    # request renews it) and on revocation.
+    media_token_ttl_s: int = Field(120, alias="STREAMING_MEDIA_TOKEN_TTL_S", ge=1, le=3600)
 
     # Browser origins allowed to call this service (the console); comma-separated.
     cors_origins: str = Field("http://127.0.0.1:3000,http://localhost:3000",
                               alias="STREAMING_CORS_ORIGINS")
+
+    # WHEP (live and playback) sessions plus HLS and VOD tickets one user may hold (429
+    # beyond): a viewer cannot take a camera's viewer limit or the ICE ports alone. A
+    # 16-camera grid and a playback window fit.
+    max_sessions_per_user: int = Field(20, alias="STREAMING_MAX_SESSIONS_PER_USER", ge=1)
+    # Open sessions are re-checked with management on every ``argus:authz`` message and,
+    # in case one was missed, this often.
+    authz_recheck_s: float = Field(30.0, alias="STREAMING_AUTHZ_RECHECK_S", gt=0)
 
     # Access checks against management are cached this long per (token, camera).
     access_cache_s: float = Field(5.0, alias="STREAMING_ACCESS_CACHE_S", ge=0)

@@ -13,11 +13,15 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
 
+from argus_common.bus import RedisBus
 from argus_common.errors import install_error_handlers
 from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
 from argus_common.metrics import install_metrics
+from argus_streaming.auth.revocation import AccessWatcher
+from argus_streaming.auth.tickets import MediaTickets
 from argus_streaming.cameras.client import ManagementClient
 from argus_streaming.config import Settings, get_settings
 from argus_streaming.health.router import router as health_router
@@ -56,12 +60,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.management = management
         app.state.sources = sources
         app.state.whep = WhepManager(sources, settings)
-        app.state.hls = HlsManager(sources, settings, hls_dir)
+        app.state.tickets = MediaTickets(settings.media_token_ttl_s)
+        app.state.hls = HlsManager(sources, settings, hls_dir, app.state.tickets)
         app.state.hls.start()
+        # Follows argus:authz: revoked users' sessions end within seconds.
+        redis = Redis.from_url(settings.redis_url)
+        app.state.access = AccessWatcher(
+            RedisBus(redis, settings.redis_namespace), management, app.state.whep,
+            app.state.hls, app.state.tickets, settings.authz_recheck_s)
+        app.state.access.start()
         log.info("started", port=settings.port)
         try:
             yield
         finally:
+            await app.state.access.close()
+            await redis.aclose()
             await app.state.whep.close_all()
             await app.state.hls.close()
             await sources.close()
