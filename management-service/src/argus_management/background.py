@@ -8,6 +8,8 @@ from typing import Any
 
 from argus_management.alerts.hub import run_alert_fanout
 from argus_management.analysis.consumer import run_analysis_consumer
+from argus_management.audit.tasks import run_throttle_flush
+from argus_management.audit.video import run_video_audit_consumer
 from argus_management.deps import AppState
 from argus_management.notify.webhook import run_webhook_notifier
 from argus_management.ptz.watch import run_ptz_sweep, run_ptz_watch
@@ -27,6 +29,10 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         "ptz_sweep": run_ptz_sweep(state.ptz),
         # argus:analysis -> analysis_results (motion frames, summaries)
         "analysis_consumer": run_analysis_consumer(state.bus, state.sessionmaker),
+        # argus:audit -> audit_log (video access reported by streaming-service)
+        "video_audit_consumer": run_video_audit_consumer(state.bus, state.sessionmaker),
+        # counted anonymous audit events -> one row per key and minute
+        "audit_throttle_flush": run_throttle_flush(state.sessionmaker),
     }
     if state.liveness is not None:
         # camera status/last_seen, camera.offline/online, recorder.down

@@ -195,3 +195,41 @@ class AnalysisJobRequest(Message):
     end: datetime | None = None
     segments: list[AnalysisJobSegment] = Field(default_factory=list)
     analysis: dict[str, Any] = Field(default_factory=dict)
+
+
+# The audit stream: what a media service reports for management's audit log.
+STREAM_AUDIT = "audit"
+AUDIT_GROUP = "management"  # management's group on argus:audit (-> audit_log)
+
+VideoKind = Literal["live", "playback", "hls", "vod", "snapshot", "export"]
+
+
+class VideoAccess(Message):
+    """Someone watched video, on ``argus:audit``: one ``start`` when a viewing session
+    opens and one ``end`` (with its duration) when it closes, both naming ``session_id``.
+
+    Two rows rather than one at the end, because the audit log is append-only and a
+    service that crashes mid-session must not take the fact of access with it: a ``start``
+    without an ``end`` is a session that never closed cleanly. Management writes each at
+    most once (idempotent on ``session_id`` and ``phase``: the stream is at-least-once).
+    ``range_start``/``range_end`` bound recorded video (playback, VOD, export); live kinds
+    leave them empty. ``client_ip`` is the viewer's address behind trusted proxies.
+    """
+
+    type: str = "video.access"
+    phase: Literal["start", "end"]
+    session_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    kind: VideoKind
+    camera_id: int = Field(ge=1)
+    user_id: int | None = None
+    username: str | None = Field(None, max_length=64)
+    client_ip: str | None = Field(None, max_length=64)
+    user_agent: str | None = Field(None, max_length=256)
+    stream: str | None = Field(None, max_length=16)
+    range_start: datetime | None = None
+    range_end: datetime | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_s: float | None = Field(None, ge=0)
+    reason: str | None = Field(None, max_length=32)  # why it ended: closed, idle, revoked …
+    service: str = Field("streaming", max_length=32)

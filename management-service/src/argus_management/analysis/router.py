@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from argus_common.errors import ArgusError
 from argus_management.analysis import jobs, service, snapshots
 from argus_management.analysis.schemas import JOB_ID_PATTERN, JobOut, RangeJobIn, ResultOut
+from argus_management.audit import video as video_audit
 from argus_management.deps import SessionDep, SettingsDep, StateDep
 from argus_management.events import service as events
 from argus_management.events.schemas import MAX_ID
@@ -118,12 +119,14 @@ async def job_results(
     responses={200: {"content": {"image/jpeg": {}}, "description": "the JPEG snapshot"}},
 )
 async def event_snapshot(
-    session: SessionDep, principal: EventReader, settings: SettingsDep,
+    request: Request, session: SessionDep, principal: EventReader, settings: SettingsDep,
     event_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> FileResponse:
     """The snapshot of an event (the frame that triggered a motion event); 404 when the
-    event is not visible to the caller or has none."""
+    event is not visible to the caller or has none. Audited (``video.snapshot``)."""
     event = await events.get_event(session, principal, event_id)
     path = snapshots.existing_snapshot(settings, event)
+    await video_audit.record_access(session, actor_for(request, principal), "snapshot",
+                                    event.camera_id, event_id=event.id)
     return FileResponse(path, media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})

@@ -27,6 +27,7 @@ from argus_common.errors import ArgusError
 from argus_common.events import CHANNEL_PTZ, PtzLockChanged
 from argus_management.config import Settings
 from argus_management.onvif.pool import CameraEndpoint, DevicePool, load_endpoint
+from argus_management.ptz import accounting
 from argus_management.ptz.lock import LockResult, PtzLock, PtzLocks, now_ms
 
 log = structlog.get_logger("argus.ptz")
@@ -134,8 +135,22 @@ class PtzRuntime:
         if reason == "expired":
             log.info("ptz_lock_expired", camera_id=lock.camera_id, user_id=lock.user_id)
             await self.publish(lock.camera_id, "expired", None, lock)
+            await self._audit_expiry(lock)
         if lock.moving():
             await self.stop_camera(lock.camera_id, endpoint, why=reason)
+
+    async def _audit_expiry(self, lock: PtzLock) -> None:
+        """The ``ptz.session`` row of a lock that ran out (there is no request to carry it:
+        its own transaction); ended at the lock's expiry, not when it was noticed."""
+        try:
+            async with self.sessionmaker() as session:
+                await accounting.record_session(session, self.bus, lock, "expired",
+                                                accounting.holder(lock),
+                                                ended_at_ms=lock.expires_at_ms)
+                await session.commit()
+        except Exception as exc:
+            log.warning("ptz_session_audit_failed", camera_id=lock.camera_id,
+                        error=type(exc).__name__)
 
     async def stop_camera(self, camera_id: int, endpoint: CameraEndpoint | None = None,
                           *, why: str) -> None:

@@ -16,6 +16,7 @@ from argus_common.errors import Conflict
 from argus_management.audit import service as audit
 from argus_management.db import after_commit
 from argus_management.onvif.types import PtzVector
+from argus_management.ptz import accounting
 from argus_management.ptz.dependencies import PtzContext
 from argus_management.ptz.lock import PtzLock, now_ms
 from argus_management.ptz.runtime import LockReason
@@ -63,8 +64,10 @@ def _command(ctx: PtzContext, lock: PtzLock | None, stops_at_ms: int | None = No
     )
 
 
-async def _control(ctx: PtzContext, move_until_ms: int | None = None) -> PtzLock:
-    """Renew the caller's lock for a command; 409 naming the holder if it is not theirs."""
+async def _control(ctx: PtzContext, move_until_ms: int | None = None,
+                   command: accounting.Command = "move") -> PtzLock:
+    """Renew the caller's lock for a command (counted in the lock session's audit row);
+    409 naming the holder if it is not theirs."""
     result = await ctx.runtime.locks.renew(
         ctx.camera_id, ctx.principal.user_id, ctx.runtime.ttl_ms, move_until_ms
     )
@@ -73,6 +76,7 @@ async def _control(ctx: PtzContext, move_until_ms: int | None = None) -> PtzLock
     if result.outcome != "renewed" or result.lock is None:
         raise Conflict("take the PTZ lock of this camera first (POST .../ptz/lock)")
     ctx.runtime.watch_lock(result.lock)
+    await accounting.count_command(ctx.runtime.bus, result.lock, command)
     return result.lock
 
 
@@ -131,7 +135,7 @@ async def list_presets(ctx: PtzContext) -> list[PresetOut]:
 
 async def set_preset(session: AsyncSession, ctx: PtzContext, actor: Actor,
                      name: str) -> PresetCreated:
-    await _control(ctx)
+    await _control(ctx, command="preset")
     token = await ctx.device.set_preset(name)
     await audit.record(session, actor, "ptz.preset_set", "camera", ctx.camera_id,
                        {"preset_token": token, "name": name})
@@ -140,7 +144,7 @@ async def set_preset(session: AsyncSession, ctx: PtzContext, actor: Actor,
 
 async def remove_preset(session: AsyncSession, ctx: PtzContext, actor: Actor,
                         token: str) -> None:
-    await _control(ctx)
+    await _control(ctx, command="preset")
     await ctx.device.remove_preset(token)
     await audit.record(session, actor, "ptz.preset_remove", "camera", ctx.camera_id,
                        {"preset_token": token})
@@ -159,7 +163,7 @@ async def goto_home(ctx: PtzContext) -> CommandOut:
 
 
 async def set_home(session: AsyncSession, ctx: PtzContext, actor: Actor) -> CommandOut:
-    lock = await _control(ctx)
+    lock = await _control(ctx, command="preset")
     await ctx.device.set_home()
     await audit.record(session, actor, "ptz.home_set", "camera", ctx.camera_id, {})
     return _command(ctx, lock)
@@ -195,6 +199,8 @@ async def acquire_lock(session: AsyncSession, ctx: PtzContext, actor: Actor,
             "priority": lock.priority, "previous_user_id": previous.user_id,
             "previous_username": previous.username, "previous_priority": previous.priority,
         })
+        await accounting.record_session(session, runtime.bus, previous, "takeover",
+                                        accounting.holder(previous), by=lock)
         _announce(session, ctx, "takeover", lock, previous)
     return lock_out(lock, principal.user_id)
 
@@ -209,6 +215,7 @@ async def release_lock(session: AsyncSession, ctx: PtzContext, actor: Actor) -> 
         return
     ctx.runtime.forget(ctx.camera_id)
     await audit.record(session, actor, "ptz.unlock", "camera", ctx.camera_id, {})
+    await accounting.record_session(session, ctx.runtime.bus, result.lock, "released", actor)
     _announce(session, ctx, "released", None, result.lock)
 
 

@@ -13,15 +13,19 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_management.audit import service as audit
 from argus_management.cameras.models import Camera
 from argus_management.events.models import Event
+from argus_management.rbac.principal import Actor
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import resolve_event_ends
 from argus_management.recordings.schemas import PurgeItem, PurgeRequest
 
+# Who deletes recordings: the recorder, on management's choice (retention, disk guard).
+RECORDER = Actor(user_id=None, username="recording-service", ip=None, user_agent=None)
 # Retention of segments whose camera was deleted (the cameras table default).
 DEFAULT_RETENTION_DAYS = 30
 _PAGE = 500
@@ -147,8 +151,45 @@ async def purge_candidates(
     ]
 
 
+async def purged_summary(session: AsyncSession, ids: list[int]) -> dict[str, Any]:
+    """What a batch deleted, per camera (count, bytes, the recorded span) and in all: the
+    ``recording.purge`` audit row of the batch."""
+    cameras: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), _PAGE):
+        rows = await session.execute(
+            select(RecordingSegment.camera_id, func.count(), func.sum(RecordingSegment.bytes),
+                   func.min(RecordingSegment.started_at), func.max(RecordingSegment.ended_at))
+            .where(RecordingSegment.id.in_(ids[i : i + _PAGE]),
+                   RecordingSegment.deleted_at.is_not(None))
+            .group_by(RecordingSegment.camera_id)
+        )
+        for camera_id, count, size, first, last in rows:
+            cam = cameras.setdefault(str(camera_id), {"segments": 0, "bytes": 0,
+                                                      "from": first, "to": last})
+            cam["segments"] += int(count)
+            cam["bytes"] += int(size or 0)
+            cam["from"], cam["to"] = min(cam["from"], first), max(cam["to"], last)
+    for cam in cameras.values():
+        cam["from"], cam["to"] = cam["from"].isoformat(), cam["to"].isoformat()
+    return {
+        "camera_ids": sorted(int(c) for c in cameras),
+        "segments": sum(c["segments"] for c in cameras.values()),
+        "bytes": sum(c["bytes"] for c in cameras.values()),
+        "cameras": cameras,
+    }
+
+
 async def confirm_purged(session: AsyncSession, ids: list[int]) -> int:
-    """Remove marked rows whose files the recorder has unlinked; returns how many."""
+    """Remove marked rows whose files the recorder has unlinked; returns how many. The
+    batch is audited (``recording.purge``: cameras, segments, bytes, recorded spans)."""
+    summary = await purged_summary(session, ids)
+    removed = await _remove(session, ids)
+    if removed:
+        await audit.record(session, RECORDER, "recording.purge", "recordings", None, summary)
+    return removed
+
+
+async def _remove(session: AsyncSession, ids: list[int]) -> int:
     removed = 0
     for i in range(0, len(ids), _PAGE):
         result = await session.execute(
