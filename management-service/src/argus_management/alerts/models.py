@@ -16,6 +16,7 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_state_created", "state", "created_at"),
         Index("ix_alerts_camera", "camera_id"),
+        {"sqlite_autoincrement": True},  # ids never reused (migration 0006)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

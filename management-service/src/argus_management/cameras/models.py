@@ -13,6 +13,8 @@ from argus_management.db import Base
 
 class Camera(Base):
     __tablename__ = "cameras"
+    # AUTOINCREMENT on SQLite: ids are never reused (migration 0006; see recordings/models.py).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
@@ -36,3 +38,22 @@ class Camera(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class DeletedCamera(Base):
+    """A deleted camera, kept so its recordings stay accounted for.
+
+    Deleting a camera does not delete its recordings: they keep the deleted camera's id
+    (never given to another camera: ids are AUTOINCREMENT on SQLite and sequences on
+    PostgreSQL), stay visible to administrators (``cameras:write``) on the timeline, and are
+    purged by retention after ``retention_days``, the camera's setting when it was deleted.
+    """
+
+    __tablename__ = "deleted_cameras"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the camera's id
+    name: Mapped[str] = mapped_column(String(128))
+    retention_days: Mapped[int] = mapped_column(default=30)
+    deleted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # No foreign key: the record outlives the user who deleted the camera.
+    deleted_by: Mapped[int | None] = mapped_column(default=None)

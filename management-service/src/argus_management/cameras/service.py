@@ -15,7 +15,7 @@ from argus_common.events import CHANNEL_CAMERAS, CameraChanged
 from argus_management import versions
 from argus_management.audit import service as audit
 from argus_management.cameras.crypto import decrypt_secret, encrypt_secret
-from argus_management.cameras.models import Camera
+from argus_management.cameras.models import Camera, DeletedCamera
 from argus_management.cameras.schemas import (
     AnalysisSettings,
     CameraCreate,
@@ -190,9 +190,18 @@ async def update_camera(
 async def delete_camera(
     session: AsyncSession, bus: RedisBus, camera: Camera, actor: Actor
 ) -> None:
+    """Delete a camera. Its recordings stay, under its id (never reused), visible to
+    administrators and purged by retention after the camera's ``retention_days``
+    (``DeletedCamera``); its events, grants and analysis results go with it."""
     await audit.record(
-        session, actor, "camera.delete", "camera", camera.id, {"name": camera.name}
+        session, actor, "camera.delete", "camera", camera.id,
+        {"name": camera.name, "recordings": "kept until retention",
+         "retention_days": camera.retention_days},
     )
+    session.add(DeletedCamera(
+        id=camera.id, name=camera.name, retention_days=camera.retention_days,
+        deleted_by=actor.user_id,
+    ))
     await session.delete(camera)
     await session.flush()
     _announce(session, bus, camera.id, "deleted")

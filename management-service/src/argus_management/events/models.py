@@ -16,6 +16,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_camera_started", "camera_id", "started_at"),
         Index("ix_events_type", "type"),
+        {"sqlite_autoincrement": True},  # ids never reused (migration 0006)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

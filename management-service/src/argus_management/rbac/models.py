@@ -47,6 +47,8 @@ class Role(Base):
 
 class User(Base):
     __tablename__ = "users"
+    # AUTOINCREMENT on SQLite: ids are never reused (migration 0006; see recordings/models.py).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -66,6 +68,8 @@ class User(Base):
 
 class CameraGroup(Base):
     __tablename__ = "camera_groups"
+    # AUTOINCREMENT on SQLite: ids are never reused (migration 0006; see recordings/models.py).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)

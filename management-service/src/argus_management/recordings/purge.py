@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from argus_management.audit import service as audit
-from argus_management.cameras.models import Camera
+from argus_management.cameras.models import Camera, DeletedCamera
 from argus_management.events.models import Event
 from argus_management.rbac.principal import Actor
 from argus_management.recordings.models import RecordingSegment
@@ -26,7 +26,7 @@ from argus_management.recordings.schemas import PurgeItem, PurgeRequest
 
 # Who deletes recordings: the recorder, on management's choice (retention, disk guard).
 RECORDER = Actor(user_id=None, username="recording-service", ip=None, user_agent=None)
-# Retention of segments whose camera was deleted (the cameras table default).
+# Retention of segments whose camera was deleted before deleted_cameras kept its setting.
 DEFAULT_RETENTION_DAYS = 30
 _PAGE = 500
 _MAX_KEPT_EVENTS = 10_000
@@ -84,9 +84,13 @@ async def _oldest(session: AsyncSession, *conditions: Any) -> AsyncIterator[Reco
 async def _by_age(
     session: AsyncSession, req: PurgeRequest, now: datetime, ranges: Ranges
 ) -> list[RecordingSegment]:
+    # Deleted cameras' recordings keep the retention the camera had (cameras/models.py).
     retention = {cid: days for cid, days in await session.execute(
-        select(Camera.id, Camera.retention_days)
+        select(DeletedCamera.id, DeletedCamera.retention_days)
     )}
+    retention.update({cid: days for cid, days in await session.execute(
+        select(Camera.id, Camera.retention_days)
+    )})
     if req.camera_ids:
         camera_ids = sorted(set(req.camera_ids))
     else:
