@@ -21,6 +21,7 @@ from argus_camsim.model import CameraInfo
 from argus_camsim.rtsp.auth import RtspAuth
 from argus_camsim.rtsp.server import RtspServer
 from argus_camsim.scene import Scene
+from argus_camsim.scripting import demo_objects
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ class Simulator:
             if path not in self.cameras:
                 raise ValueError(f"--fault names unknown camera {path!r}")
             apply_faults(self.cameras[path], payload)
+        if cfg.objects:
+            for cam in self.cameras.values():
+                demo_objects(cam)
 
         auth = RtspAuth(cfg.auth, cfg.username, cfg.password, offer_qop=cfg.digest_qop,
                         algorithm=cfg.digest_algorithm)
@@ -181,6 +185,7 @@ class Simulator:
             "audio": info.audio,
             "ptz": {"pan": pan, "tilt": tilt, "zoom": zoom, "moving": info.ptz.is_moving()},
             "motion": info.motion,
+            "objects": len(info.objects.snapshot()),
             "faults": {
                 "stall": info.faults.stall,
                 "corrupt": info.faults.corrupt,

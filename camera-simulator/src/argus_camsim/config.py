@@ -88,6 +88,7 @@ class SimConfig:
     loop_seconds: float = 4.0
     cache_dir: Path = field(default_factory=default_cache_dir)
     motion: bool = False
+    objects: bool = False  # every camera starts with the demo's person and car
     session_timeout: float = 60.0
     linger_s: float = 10.0
     client_buffer_bytes: int | None = None  # per-client send backlog; None = ~1 s of video

@@ -7,6 +7,8 @@
                                   {"corrupt": bool} {"resolution": "WxH"} {"sub_resolution": ..}
     POST /motion/camN             {"on": bool}
     POST /ptz/camN                {"pan": .., "tilt": .., "zoom": ..}
+    POST /objects/camN            script a person or vehicle (``scripting.py``), or clear
+    GET  /cameras/camN/objects    ground-truth boxes (``?at_ms=`` a frame's stamp)
 
 Errors use ARGUS's envelope ``{"error": "<Class>", "detail": "..."}``. One request per
 connection (``Connection: close``), which is all a test or a curl needs.
@@ -20,9 +22,11 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from argus_camsim.camera import CameraRuntime
 from argus_camsim.faults import CommandError, apply_faults, apply_motion, apply_ptz
+from argus_camsim.scripting import apply_objects, objects_view
 
 log = logging.getLogger(__name__)
 _REQUEST_TIMEOUT_S = 10.0
@@ -132,7 +136,7 @@ class ControlServer:
         if length > _MAX_BODY or length < 0:
             raise HttpError(413, "PayloadTooLarge", "body too large")
         raw = await reader.readexactly(length) if length else b""
-        return parts[0].upper(), parts[1].split("?", 1)[0], headers, raw
+        return parts[0].upper(), parts[1], headers, raw
 
     def _camera(self, name: str) -> CameraRuntime:
         cam = self.cameras.get(name)
@@ -144,6 +148,7 @@ class ControlServer:
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, Any]:
         host = headers.get("host", "").rsplit(":", 1)[0].strip("[]") or None
+        path, _, query = path.partition("?")
         parts = [p for p in path.split("/") if p]
         if method == "GET":
             if parts == ["healthz"]:
@@ -156,10 +161,15 @@ class ControlServer:
                 return 200, [self.describe(cam, host) for cam in self.cameras.values()]
             if len(parts) == 2 and parts[0] == "cameras":
                 return 200, self.describe(self._camera(parts[1]), host)
+            if len(parts) == 3 and parts[0] == "cameras" and parts[2] == "objects":
+                try:
+                    return 200, objects_view(self._camera(parts[1]), dict(parse_qsl(query)))
+                except CommandError as exc:
+                    raise HttpError(400, "BadRequest", str(exc)) from exc
             raise HttpError(404, "NotFound", f"no route GET {path}")
         if method != "POST":
             raise HttpError(405, "MethodNotAllowed", f"{method} is not supported")
-        if len(parts) != 2 or parts[0] not in ("faults", "motion", "ptz"):
+        if len(parts) != 2 or parts[0] not in ("faults", "motion", "ptz", "objects"):
             raise HttpError(404, "NotFound", f"no route POST {path}")
         cam = self._camera(parts[1])
         try:
@@ -168,7 +178,8 @@ class ControlServer:
             raise HttpError(400, "BadRequest", "body must be a JSON object") from exc
         if not isinstance(payload, dict):
             raise HttpError(400, "BadRequest", "body must be a JSON object")
-        action = {"faults": apply_faults, "motion": apply_motion, "ptz": apply_ptz}[parts[0]]
+        action = {"faults": apply_faults, "motion": apply_motion, "ptz": apply_ptz,
+                  "objects": apply_objects}[parts[0]]
         try:
             result = action(cam, payload)
         except CommandError as exc:

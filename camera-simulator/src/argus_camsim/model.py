@@ -10,6 +10,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from argus_camsim.objects import ObjectSet
+
 
 def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
@@ -124,6 +126,7 @@ class CameraInfo:
     ptz: PtzState = field(default_factory=PtzState)
     faults: Faults = field(default_factory=Faults)
     motion: bool = False
+    objects: ObjectSet = field(default_factory=ObjectSet)  # scripted people and vehicles
     audio: str | None = None  # audio codec of both streams (argus_camsim.audio), None: none
     has_ptz: bool = True
     manufacturer: str = "ARGUS"

@@ -1,7 +1,8 @@
 """Renders the picture of one virtual camera as YUV 4:2:0.
 
-The picture is a PTZ viewport over the camera's panorama, optional moving objects (when
-``CameraInfo.motion`` is on) and the overlay: the machine-readable stamp plus a clock and
+The picture is a PTZ viewport over the camera's panorama, optional moving squares (when
+``CameraInfo.motion`` is on), scripted people and vehicles (``objects.py``, drawn by
+``figures.py``) and the overlay: the machine-readable stamp plus a clock and
 the camera name, all inside :data:`argus_camsim.stamp.OVERLAY_RECT_NORM`. With motion off
 and the PTZ head still, everything outside the overlay is identical from frame to frame.
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from argus_camsim.figures import draw_objects
 from argus_camsim.font import draw_text, text_size
 from argus_camsim.model import CameraInfo
 from argus_camsim.panorama import Panorama, make_panorama
@@ -113,6 +115,9 @@ class Scene:
         y, u, v = planes(buf, width, height)
         if self.camera.motion:
             self._draw_objects(y, u, v, width, height, wall_ms / 1000.0)
+        scripted = self.camera.objects.snapshot()
+        if scripted:
+            draw_objects(scripted, y, u, v, width, height, wall_ms)
         layout = stamp_layout(width, height)
         scale = max(1, height // 180)
         text_y = layout.bottom + (layout.block // 2) // 2 * 2
