@@ -15,9 +15,10 @@ import sys
 import time
 
 import httpx
-from _stack import ADMIN_PASSWORD, SECRET, management, scratch_database
+from _stack import ADMIN_PASSWORD, management, scratch_database
 
 from argus_common.jwt import JwtCodec
+from argus_common.keys import development_keys
 
 DURATION_S = 20
 CONNECTIONS = 50
@@ -56,7 +57,8 @@ def main() -> None:
             print(f"login (bcrypt cost 12): median {statistics.median(timings):.0f} ms "
                   f"over 10 sequential logins (first {1000 * (time.perf_counter() - t0):.0f} ms)")
         else:
-            token = JwtCodec(SECRET, "argus", "argus-api").issue("1", "access", 3600).token
+            codec = JwtCodec(development_keys(), "argus", "argus-api")
+            token = codec.issue("1", "access", 3600).token
             print("login endpoint unavailable; minted a token directly")
         headers = {"Authorization": f"Bearer {token}"}
         for i in range(100):

@@ -25,11 +25,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from _stack import INTERNAL, SECRET, management, scratch_database
+from _stack import INTERNAL, management, scratch_database
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from argus_common.jwt import JwtCodec
+from argus_common.keys import development_keys
+from argus_common.service_keys import derive_service_key
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CONNECT_BATCH = 100
@@ -90,7 +92,7 @@ def _pct(values: list[float]) -> str:
 
 
 async def _run(base: str, clients: int, events: int) -> None:
-    token = JwtCodec(SECRET, "argus", "argus-api").issue("1", "access", 3600).token
+    token = JwtCodec(development_keys(), "argus", "argus-api").issue("1", "access", 3600).token
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         cam = await http.post("/api/v1/cameras", headers=headers,
@@ -110,13 +112,13 @@ async def _run(base: str, clients: int, events: int) -> None:
         last_ms: list[float] = []
         first_ms: list[float] = []
         post_ms: list[float] = []
+        recorder = {"X-Internal-Api-Key": derive_service_key(INTERNAL, "recording")}
         try:
             for i in range(WARMUP_EVENTS + events):
                 body = {"id": uuid.uuid4().hex, "type": "motion.start", "camera_id": camera_id,
                         "ts": datetime.now(UTC).isoformat(), "v": 1}
                 sent = time.perf_counter()
-                resp = await http.post("/internal/events", json=body,
-                                       headers={"X-Internal-Api-Key": INTERNAL})
+                resp = await http.post("/internal/events", json=body, headers=recorder)
                 answered = time.perf_counter()
                 resp.raise_for_status()
                 event_id = resp.json()["id"]

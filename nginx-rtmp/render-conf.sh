@@ -8,7 +8,8 @@
 # environment; each is checked, because a stray ';' or '{' would change the configuration:
 #   MANAGEMENT_URL          http://host:port of management-service (nginx-rtmp speaks plain
 #                           HTTP only)                                  [required]
-#   INTERNAL_API_KEY        put, percent-encoded, in the hook URLs      [required]
+#   ARGUS_SERVICE_KEY       the rtmp credential (rtmp.<key>: it opens the RTMP hooks only),
+#                           put, percent-encoded, in the hook URLs      [required]
 #   RTMP_PORT               1935          RTMP_LISTEN   0.0.0.0
 #   RTMP_PLAY_ALLOW         addresses/CIDRs that may play, besides 127.0.0.1 (spaces or
 #                           commas between them; empty: none)
@@ -47,12 +48,13 @@ urlencode() {
 
 path_re='^[A-Za-z0-9._/-]+$'
 : "${MANAGEMENT_URL:?MANAGEMENT_URL is required}"
-: "${INTERNAL_API_KEY:?INTERNAL_API_KEY is required}"
+: "${ARGUS_SERVICE_KEY:?ARGUS_SERVICE_KEY (the rtmp service credential) is required}"
+case "$ARGUS_SERVICE_KEY" in rtmp.*) ;; *) die "ARGUS_SERVICE_KEY must be the rtmp credential (rtmp.<key>)" ;; esac
 MANAGEMENT_URL=${MANAGEMENT_URL%/}
 check MANAGEMENT_URL "$MANAGEMENT_URL" '^http://[A-Za-z0-9.:_-]+$|^http://\[[0-9A-Fa-f:.]+\](:[0-9]+)?$'
 export MANAGEMENT_URL
 export RTMP_HOOK_KEY
-RTMP_HOOK_KEY=$(urlencode "$INTERNAL_API_KEY")
+RTMP_HOOK_KEY=$(urlencode "$ARGUS_SERVICE_KEY")
 export RTMP_PORT=${RTMP_PORT:-1935}
 check RTMP_PORT "$RTMP_PORT" '^[0-9]{1,5}$'
 [ "$RTMP_PORT" -ge 1 ] && [ "$RTMP_PORT" -le 65535 ] || die "RTMP_PORT out of range"

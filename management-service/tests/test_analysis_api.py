@@ -41,7 +41,7 @@ async def test_snapshot_stored_and_served_with_visibility(
     event = await report_event(client, settings, cam.id, "motion.start")
     url = f"/internal/events/{event['id']}/snapshot"
     jpeg = jpeg_bytes()
-    jpeg_headers = {**internal_headers(settings), "Content-Type": "image/jpeg"}
+    jpeg_headers = {**internal_headers(settings, "analysis"), "Content-Type": "image/jpeg"}
     assert (await client.post(url, content=jpeg, headers={"Content-Type": "image/jpeg"})
             ).status_code == 401
     resp = await client.post(url, content=jpeg, headers=jpeg_headers)
@@ -70,7 +70,7 @@ async def test_snapshot_stored_and_served_with_visibility(
 
     bad = await client.post(url, content=b"GIF89a....", headers=jpeg_headers)
     assert bad.status_code == 422 and bad.json()["error"] == "Unprocessable"
-    wrong_type = await client.post(url, content=jpeg, headers=internal_headers(settings))
+    wrong_type = await client.post(url, content=jpeg, headers=internal_headers(settings, "analysis"))
     assert wrong_type.status_code == 422
     assert (await client.post("/internal/events/99999/snapshot", content=jpeg,
                               headers=jpeg_headers)).status_code == 404
@@ -170,7 +170,7 @@ async def test_range_job_is_queued_with_its_segments_and_tracks_progress(
     assert queued.job_id == job["id"] and queued.camera_id == cam.id
     assert [s.start for s in queued.segments] == [t0, t0 + timedelta(minutes=1)]
 
-    internal = internal_headers(settings)
+    internal = internal_headers(settings, "analysis")
     path = f"/internal/analysis/jobs/{job['id']}"
     assert (await client.get(path)).status_code == 401
     assert (await client.get(path, headers=internal)).json()["state"] == "queued"
@@ -254,7 +254,7 @@ async def test_upload_job_stores_the_file_until_it_is_done(
     assert job["camera_id"] == cam.id and job["upload_name"] == "clip.mp4"
     (queued,) = await _job_entries(app)
     assert queued.source == "upload" and queued.segments == []
-    internal = internal_headers(settings)
+    internal = internal_headers(settings, "analysis")
     got = await client.get(f"/internal/analysis/jobs/{job['id']}/upload", headers=internal)
     assert got.status_code == 200 and got.content == clip
     await client.put(f"/internal/analysis/jobs/{job['id']}", headers=internal,

@@ -8,12 +8,14 @@ import time
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from jose import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from argus_common.keys import DEV_KID, DEV_PRIVATE_KEY, kid_of
 from argus_management.audit.models import AuditEntry
 from argus_management.auth.models import RefreshToken
 from argus_management.deps import app_state
@@ -26,6 +28,14 @@ REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/users/me"
 SECRET = "test-secret-key-0123456789abcdef"  # conftest's SECRET_KEY
+# The signing key management uses when none is configured (development and tests).
+KEY = DEV_PRIVATE_KEY
+KID = {"kid": DEV_KID}
+
+
+def _signed(claims: dict[str, Any], key: Ed25519PrivateKey = KEY) -> str:
+    """``claims`` signed the way management signs (EdDSA, the key's id in ``kid``)."""
+    return jwt.encode(claims, key, "EdDSA", headers={"kid": kid_of(key.public_key())})
 
 
 async def _login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
@@ -223,11 +233,17 @@ def _forged(app: FastAPI, user_id: int) -> dict[str, str]:
         "tampered_payload": f"{header}.{tampered_payload}.{sig}",
         "tampered_signature": f"{header}.{payload}.{flipped}",
         "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(user_id))}.",
-        "wrong_audience": jwt.encode(_claims(user_id, aud="other-api"), SECRET, "HS256"),
-        "wrong_issuer": jwt.encode(_claims(user_id, iss="not-argus"), SECRET, "HS256"),
-        "wrong_secret": jwt.encode(_claims(user_id), "another-secret-0123456789", "HS256"),
-        "hs512": jwt.encode(_claims(user_id), SECRET, "HS512"),
-        "no_typ": jwt.encode(_claims(user_id, typ=None), SECRET, "HS256"),
+        "wrong_audience": _signed(_claims(user_id, aud="other-api")),
+        "wrong_issuer": _signed(_claims(user_id, iss="not-argus")),
+        "wrong_key": _signed(_claims(user_id), Ed25519PrivateKey.generate()),
+        # The unknown key claims the real key's id: the signature still decides.
+        "wrong_key_real_kid": jwt.encode(_claims(user_id), Ed25519PrivateKey.generate(),
+                                         "EdDSA", headers=KID),
+        "no_kid": jwt.encode(_claims(user_id), KEY, "EdDSA"),
+        # The shared SECRET_KEY no longer mints tokens (every service used to hold it).
+        "hs256_secret_key": jwt.encode(_claims(user_id), SECRET, "HS256", headers=KID),
+        "hs512": jwt.encode(_claims(user_id), SECRET * 2, "HS512"),
+        "no_typ": _signed(_claims(user_id, typ=None)),
         "garbage": "not.a.jwt",
     }
 
@@ -237,7 +253,7 @@ async def test_bad_access_tokens_are_refused(
 ) -> None:
     admin = await _admin_id(maker)
     # The same claims signed properly are accepted: the refusals below are about the flaw.
-    control = jwt.encode(_claims(admin), SECRET, "HS256")
+    control = _signed(_claims(admin))
     assert (await client.get(ME, headers=_auth(control))).status_code == 200
     for name, token in _forged(app, admin).items():
         resp = await client.get(ME, headers=_auth(token))
@@ -258,11 +274,12 @@ async def test_bad_refresh_tokens_are_refused(
         "expired": app_state(app).jwt.issue(str(admin), "refresh", -30).token,
         "tampered": f"{header}.{_b64({**claims, 'exp': claims['exp'] + 1})}.{sig}",
         "alg_none": f"{_b64({'alg': 'none'})}.{_b64(_claims(admin, 'refresh'))}.",
-        "wrong_audience": jwt.encode(_claims(admin, "refresh", aud="x"), SECRET, "HS256"),
-        "wrong_issuer": jwt.encode(_claims(admin, "refresh", iss="x"), SECRET, "HS256"),
+        "wrong_audience": _signed(_claims(admin, "refresh", aud="x")),
+        "wrong_issuer": _signed(_claims(admin, "refresh", iss="x")),
+        "hs256_secret_key": jwt.encode(_claims(admin, "refresh"), SECRET, "HS256", headers=KID),
         # Validly signed but never issued (not in refresh_tokens): refused as well.
-        "not_issued": jwt.encode(_claims(admin, "refresh"), SECRET, "HS256"),
-        "non_numeric_sub": jwt.encode(_claims(admin, "refresh", sub="abc"), SECRET, "HS256"),
+        "not_issued": _signed(_claims(admin, "refresh")),
+        "non_numeric_sub": _signed(_claims(admin, "refresh", sub="abc")),
     }
     for name, token in cases.items():
         resp = await client.post(REFRESH, json={"refresh_token": token})

@@ -18,6 +18,7 @@ from argus_management.deps import app_state
 from argus_management.rbac.models import CameraGrant
 
 from factories.cameras import CAMERA_PASSWORD, create_camera
+from factories.events import service_key
 from factories.users import bearer, create_user
 
 NEW = {"name": "Lobby", "stream_url": "rtsp://10.1.2.3:554/stream1"}
@@ -58,7 +59,9 @@ async def test_internal_api_gives_credentials_with_the_key_only(
     assert (await client.get("/internal/cameras")).status_code == 401
     bad = await client.get("/internal/cameras", headers={"X-Internal-Api-Key": "nope" * 8})
     assert bad.status_code == 401 and bad.json()["error"] == "Unauthorized"
-    key = {"X-Internal-Api-Key": app_state(app).settings.internal_api_key}
+    master = {"X-Internal-Api-Key": app_state(app).settings.internal_api_key}
+    assert (await client.get("/internal/cameras", headers=master)).status_code == 401
+    key = {"X-Internal-Api-Key": service_key(app_state(app).settings, "streaming")}
     listing = await client.get("/internal/cameras", headers=key)
     assert listing.status_code == 200
     assert [c["password"] for c in listing.json() if c["id"] == cid] == ["pw-123456"]

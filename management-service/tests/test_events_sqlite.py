@@ -12,6 +12,7 @@ from argus_management.deps import app_state
 from argus_management.main import create_app
 
 from conftest import REDIS_URL
+from factories.events import internal_headers
 
 
 async def test_sqlite_events_and_alerts(tmp_path: Path) -> None:
@@ -26,7 +27,7 @@ async def test_sqlite_events_and_alerts(tmp_path: Path) -> None:
     async with app.router.lifespan_context(app):
         try:
             h = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
-            internal = {"X-Internal-Api-Key": settings.internal_api_key}
+            internal = internal_headers(settings)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 cam = await client.post("/api/v1/cameras", headers=h,

@@ -24,6 +24,7 @@ from argus_management.rbac.models import CameraGrant
 from argus_management.rtmp import publish as publish_module
 from argus_management.rtmp.models import StreamKey
 
+from factories.events import service_key
 from factories.rtmp import create_key, hook, hook_body, next_client_id, publish
 from factories.users import bearer, create_user
 
@@ -279,7 +280,7 @@ async def test_internal_key_is_required(
     assert resp.status_code == 401
     # The header form works too (for callers that can set headers).
     ok = await client.post("/internal/rtmp/on_publish", content=body, headers={
-        "X-Internal-Api-Key": settings.internal_api_key,
+        "X-Internal-Api-Key": service_key(settings, "rtmp"),
         "Content-Type": "application/x-www-form-urlencoded"})
     assert ok.status_code == 200
 

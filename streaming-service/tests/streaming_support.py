@@ -22,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from argus_common.jwt import JwtCodec
+from argus_common.keys import development_keys
 from argus_streaming.config import Settings
 from argus_streaming.main import create_app
 from argus_testkit import stack as kit
@@ -201,7 +202,7 @@ async def world(
     server, task, base = await serve(app)
     yield World(
         management_url=management_url, base_url=base, app=app,
-        codec=JwtCodec(SECRET, settings.jwt_issuer, settings.jwt_audience),
+        codec=JwtCodec(development_keys(), settings.jwt_issuer, settings.jwt_audience),
         admin_id=ids["admin"], viewer_id=ids["viewer"], outsider_id=ids["outsider"],
         camera_id=ids["cam1"], camera2_id=ids["cam2"], dead_camera_id=ids["dead"],
         camsim=camsim, recordings=recordings,

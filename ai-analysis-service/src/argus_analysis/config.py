@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,8 @@ OVERLAY_MASK: list[list[float]] = [[0.0, 0.0], [1.0, 0.0], [1.0, 0.25], [0.0, 0.
 
 class Settings(MediaServiceSettings):
     """Settings of ai-analysis-service; every field is documented in ``.env.example``."""
+
+    service_name: ClassVar[str | None] = "analysis"  # its credential: ARGUS_SERVICE_KEY
 
     instance_id: InstanceId = Field(
         default_factory=default_instance_id, alias="ANALYSIS_INSTANCE_ID"

@@ -42,7 +42,8 @@ class AnalysisService:
         self.choice = choice
         self.redis = Redis.from_url(settings.redis_url)
         self.bus = RedisBus(self.redis, settings.redis_namespace)
-        self.management = AnalysisManagement(settings.management_url, settings.internal_api_key)
+        self.management = AnalysisManagement(settings.management_url,
+                                             settings.service_credential())
         self.leases = Leases(self.redis, settings.redis_namespace, "analysis",
                              settings.instance_id, settings.lease_ttl_s)
         self.results = ResultWriter(

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from argus_common.errors import Conflict, Unauthorized, install_error_handlers
 from argus_common.jwt import JwtCodec
 
-CODEC = JwtCodec("unit-secret-0123456789abcdef", "argus", "argus-api")
+CODEC = JwtCodec.hs256("unit-secret-0123456789abcdef-0123456", "argus", "argus-api")
 
 
 def test_roundtrip_and_type_check() -> None:
@@ -25,9 +25,9 @@ def test_roundtrip_and_type_check() -> None:
 @pytest.mark.parametrize(
     "codec",
     [
-        JwtCodec("another-secret-0123456789abcd", "argus", "argus-api"),
-        JwtCodec("unit-secret-0123456789abcdef", "someone-else", "argus-api"),
-        JwtCodec("unit-secret-0123456789abcdef", "argus", "other-audience"),
+        JwtCodec.hs256("another-secret-0123456789abcd-0123456", "argus", "argus-api"),
+        JwtCodec.hs256("unit-secret-0123456789abcdef-0123456", "someone-else", "argus-api"),
+        JwtCodec.hs256("unit-secret-0123456789abcdef-0123456", "argus", "other-audience"),
     ],
 )
 def test_foreign_tokens_refused(codec: JwtCodec) -> None:
@@ -68,7 +68,7 @@ async def test_error_envelope_for_raised_validation_and_unknown() -> None:
 
 
 def test_cached_verification_still_expires() -> None:
-    codec = JwtCodec("unit-secret-0123456789abcdef", "argus", "argus-api")
+    codec = JwtCodec.hs256("unit-secret-0123456789abcdef-0123456", "argus", "argus-api")
     token = codec.issue("5", "access", 60).token
     first = codec.decode(token, "access")
     first["sub"] = "tampered"  # a caller changing its copy changes nothing cached

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from pydantic import Field, field_validator
 
+from argus_common.keys import Ed25519Keys, KeySource, signer_keys
 from argus_common.settings import ArgusSettings
 from argus_management.alerts.rules import AlertRule
 from argus_management.proxy import parse_trusted
@@ -26,6 +27,11 @@ class Settings(ArgusSettings):
     # ONVIF service addresses (XAddrs) a device names on another host are followed only when
     # this is on (onvif/device.py); off: they are moved onto the device's own host.
     onvif_allow_foreign_xaddrs: bool = Field(False, alias="MANAGEMENT_ONVIF_ALLOW_FOREIGN_XADDRS")
+
+    # The Ed25519 key access tokens are signed with (PEM; only management holds it): a file
+    # (re-read when it changes: key rollover, docs/security.md) or the text.
+    jwt_private_key_file: str = Field("", alias="ARGUS_JWT_PRIVATE_KEY_FILE")
+    jwt_private_key: str = Field("", alias="ARGUS_JWT_PRIVATE_KEY")
 
     access_token_ttl_s: int = Field(15 * 60, alias="MANAGEMENT_ACCESS_TOKEN_TTL_S", ge=60)
     refresh_token_ttl_s: int = Field(7 * 24 * 3600, alias="MANAGEMENT_REFRESH_TOKEN_TTL_S")
@@ -107,6 +113,15 @@ class Settings(ArgusSettings):
         except ValueError as exc:
             raise ValueError(f"ARGUS_TRUSTED_PROXIES: {exc}") from None
         return value
+
+    def token_keys(self) -> Ed25519Keys:
+        """The signing key and the accepted public keys (fails fast in production when no
+        signing key is configured)."""
+        return signer_keys(
+            self.environment,
+            KeySource(self.jwt_private_key or None, self.jwt_private_key_file or None),
+            KeySource(self.jwt_public_keys or None, self.jwt_public_keys_file or None),
+        )
 
 
 @lru_cache

@@ -83,7 +83,7 @@ async def build_state(settings: Settings) -> AppState:
         sessionmaker=sessionmaker,
         redis=redis,
         bus=bus,
-        jwt=JwtCodec(settings.secret_key, settings.jwt_issuer, settings.jwt_audience),
+        jwt=JwtCodec(settings.token_keys(), settings.jwt_issuer, settings.jwt_audience),
         hasher=PasswordHasher(settings.bcrypt_rounds),
         mailer=mailer_for(settings),
         caches=Caches(),

@@ -8,11 +8,18 @@ from typing import Any
 
 import httpx
 
+from argus_common.service_keys import derive_service_key
 from argus_management.config import Settings
 
 
-def internal_headers(settings: Settings) -> dict[str, str]:
-    return {"X-Internal-Api-Key": settings.internal_api_key}
+def service_key(settings: Settings, service: str) -> str:
+    """``service``'s credential under the test deployment's master key."""
+    return derive_service_key(settings.internal_api_key, service)
+
+
+def internal_headers(settings: Settings, service: str = "recording") -> dict[str, str]:
+    """The header of an internal call made by ``service`` (recording: segments, events)."""
+    return {"X-Internal-Api-Key": service_key(settings, service)}
 
 
 def event_body(

@@ -10,6 +10,8 @@ import httpx
 
 from argus_management.config import Settings
 
+from factories.events import service_key
+
 _client_ids = itertools.count(1000)
 
 
@@ -48,7 +50,7 @@ async def hook(
     internal_key: str | None = None,
 ) -> httpx.Response:
     """POST a notification to ``/internal/rtmp/<which>`` the way nginx does (key in the URL)."""
-    secret = settings.internal_api_key if internal_key is None else internal_key
+    secret = service_key(settings, "rtmp") if internal_key is None else internal_key
     return await client.post(
         f"/internal/rtmp/{which}", params={"internal_key": secret}, content=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},

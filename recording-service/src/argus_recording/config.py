@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -16,6 +17,8 @@ from argus_common.service_settings import (
 
 class Settings(MediaServiceSettings):
     """Settings of recording-service; every field is documented in ``.env.example``."""
+
+    service_name: ClassVar[str | None] = "recording"  # its credential: ARGUS_SERVICE_KEY
 
     instance_id: InstanceId = Field(
         default_factory=default_instance_id, alias="RECORDING_INSTANCE_ID"

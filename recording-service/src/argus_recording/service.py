@@ -44,7 +44,8 @@ class RecordingService:
         self.root = settings.recordings_dir
         self.redis = Redis.from_url(settings.redis_url)
         self.bus = RedisBus(self.redis, settings.redis_namespace)
-        self.management = RecordingManagement(settings.management_url, settings.internal_api_key)
+        self.management = RecordingManagement(settings.management_url,
+                                              settings.service_credential())
         self.announcer = Announcer(self.bus)
         self.leases = Leases(self.redis, settings.redis_namespace, "recording",
                              settings.instance_id, settings.lease_ttl_s)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from argus_common.keys import Ed25519Keys, KeySource, verifier_keys
+from argus_common.service_keys import derive_service_key
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the known default refused outside development
 DEV_INTERNAL_KEY = "dev-insecure-internal-key"
@@ -14,9 +17,14 @@ DEV_INTERNAL_KEY = "dev-insecure-internal-key"
 class ArgusSettings(BaseSettings):
     """Settings every service reads. Subclasses add their own with an env prefix.
 
-    The shared variables (``SECRET_KEY``, ``INTERNAL_API_KEY``, ``REDIS_URL`` …) carry no
-    prefix because every service must agree on them.
+    The shared variables (``REDIS_URL``, ``ARGUS_JWT_PUBLIC_KEYS_FILE`` …) carry no prefix
+    because every service must agree on them. ``SECRET_KEY`` and the master
+    ``INTERNAL_API_KEY`` are management's alone; a media service names itself in
+    ``service_name`` and calls management with its own ``ARGUS_SERVICE_KEY``.
     """
+
+    # None: management (holds the master key); else the name in the service's credential.
+    service_name: ClassVar[str | None] = None
 
     # Empty variables (as copied from .env.example) count as unset: the default applies.
     model_config = SettingsConfigDict(
@@ -28,6 +36,12 @@ class ArgusSettings(BaseSettings):
     )
     secret_key: str = Field(DEV_SECRET, alias="SECRET_KEY", min_length=16)
     internal_api_key: str = Field(DEV_INTERNAL_KEY, alias="INTERNAL_API_KEY", min_length=16)
+    # This service's credential for management's internal API (``<service>.<key>``,
+    # argus_common.service_keys); required in production for media services.
+    service_key: str = Field("", alias="ARGUS_SERVICE_KEY", max_length=128)
+    # Public keys (PEM) of access tokens: a file (re-read when it changes) or the text.
+    jwt_public_keys_file: str = Field("", alias="ARGUS_JWT_PUBLIC_KEYS_FILE")
+    jwt_public_keys: str = Field("", alias="ARGUS_JWT_PUBLIC_KEYS")
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
     redis_namespace: str = Field("argus", alias="ARGUS_REDIS_NAMESPACE", pattern=r"^[a-z0-9_-]+$")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
@@ -36,9 +50,29 @@ class ArgusSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
-        if self.environment == "production":
+        if self.environment == "production" and self.service_name is not None:
+            if not self.service_key:
+                raise ValueError(f"ARGUS_SERVICE_KEY must be set ({self.service_name}'s "
+                                 "credential: python -m argus_common.service_keys)")
+        elif self.environment == "production":
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError("SECRET_KEY must be set to a random value of 32+ characters")
             if self.internal_api_key == DEV_INTERNAL_KEY or len(self.internal_api_key) < 32:
                 raise ValueError("INTERNAL_API_KEY must be set to a random value of 32+ characters")
         return self
+
+    def service_credential(self) -> str:
+        """What this service sends in ``X-Internal-Api-Key``: ``ARGUS_SERVICE_KEY``, or in
+        development and tests, when that is unset, its credential derived from the master
+        ``INTERNAL_API_KEY`` (production refuses to start without ``ARGUS_SERVICE_KEY``)."""
+        if self.service_key:
+            return self.service_key
+        if self.service_name is None:
+            raise RuntimeError("management has no service credential of its own")
+        return derive_service_key(self.internal_api_key, self.service_name)
+
+    def public_token_keys(self) -> Ed25519Keys:
+        """The access-token public keys this service accepts (fails fast in production when
+        none are configured)."""
+        return verifier_keys(self.environment, KeySource(
+            self.jwt_public_keys or None, self.jwt_public_keys_file or None))

@@ -21,9 +21,9 @@ from argus_management.analysis.schemas import JOB_ID_PATTERN, JobOut, JobUpdateI
 from argus_management.db import after_commit
 from argus_management.deps import SessionDep, SettingsDep
 from argus_management.events.schemas import MAX_ID, EventOut
-from argus_management.rbac.dependencies import require_internal_key
+from argus_management.rbac.service_scopes import ANALYSIS, require_service_scope
 
-router = APIRouter(dependencies=[Depends(require_internal_key)])
+router = APIRouter(dependencies=[Depends(require_service_scope(ANALYSIS))])
 
 JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN)]
 _SNAPSHOT_DOC: dict[str, Any] = {

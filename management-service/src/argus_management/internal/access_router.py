@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from argus_management.deps import BusDep, SessionDep
-from argus_management.rbac.dependencies import load_principal, require_internal_key
+from argus_management.rbac.dependencies import load_principal
 from argus_management.rbac.principal import Principal
+from argus_management.rbac.service_scopes import ACCESS_CHECK, require_service_scope
 from argus_management.rbac.tokens import denylist_key, family_key
 
-router = APIRouter(dependencies=[Depends(require_internal_key)])
+router = APIRouter(dependencies=[Depends(require_service_scope(ACCESS_CHECK))])
 
 
 class AccessItem(BaseModel):

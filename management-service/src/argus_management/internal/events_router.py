@@ -17,7 +17,7 @@ from argus_common.errors import PayloadTooLarge
 from argus_management.deps import BusDep, EventStoredDep, SessionDep
 from argus_management.events import service
 from argus_management.events.schemas import MAX_PAYLOAD_BYTES, EventIn, EventOut
-from argus_management.rbac.dependencies import require_internal_key
+from argus_management.rbac.service_scopes import EVENTS_REPORT, require_service_scope
 
 router = APIRouter()
 
@@ -48,7 +48,7 @@ async def _read_body(request: Request) -> bytes:
 
 @router.post(
     "/events",
-    dependencies=[Depends(require_internal_key)],
+    dependencies=[Depends(require_service_scope(EVENTS_REPORT))],
     response_model=EventOut,
     status_code=201,
     openapi_extra=_BODY_DOC,

@@ -1,12 +1,12 @@
 """Authentication and authorization dependencies (every router uses them).
 
-Every route declares one of: ``require_permission(...)``, ``require_internal_key`` or a place
-in ``PUBLIC_ROUTES``; a test walks the OpenAPI routes and fails on any route without one.
+Every route declares one of: ``require_permission(...)``, ``require_service_scope(...)``
+(``rbac/service_scopes.py``: service-to-service) or a place in ``PUBLIC_ROUTES``; a test
+walks the OpenAPI routes and fails on any route without one.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -152,17 +152,6 @@ async def principal_with(conn: HTTPConnection, token: str, permission: str) -> P
     if not principal.has(permission):
         raise Forbidden(f"missing permission {permission}")
     return principal
-
-
-async def require_internal_key(request: Request) -> None:
-    """Service-to-service calls carry ``X-Internal-Api-Key``."""
-    expected = app_state(request.app).settings.internal_api_key
-    given = request.headers.get("x-internal-api-key", "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("invalid internal API key")
-
-
-require_internal_key.__argus_permission__ = "internal"  # type: ignore[attr-defined]
 
 
 def client_ip(request: Request) -> str | None:

@@ -2,14 +2,13 @@
 ``on_publish_done``).
 
 nginx-rtmp posts a form and cannot add headers, so these routes, and only these, also take
-the internal key from the ``internal_key`` query parameter of the URL configured in
-nginx.conf. nginx reads only the status: 2xx accepts, anything else refuses (``on_publish``)
-or drops the publisher (``on_update``).
+the credential from the ``internal_key`` query parameter of the URL configured in
+nginx.conf: the ``rtmp`` service credential, whose only scope is these hooks (it sits in the
+config of the internet-facing RTMP server). nginx reads only the status: 2xx accepts,
+anything else refuses (``on_publish``) or drops the publisher (``on_update``).
 """
 
 from __future__ import annotations
-
-import hmac
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -17,28 +16,17 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from argus_common.errors import PayloadTooLarge, Unauthorized
-from argus_management.deps import SettingsDep, StateDep
+from argus_common.errors import PayloadTooLarge
+from argus_management.deps import StateDep
+from argus_management.rbac.service_scopes import RTMP_HOOKS, require_service_scope
 from argus_management.rtmp import publish
 from argus_management.rtmp.schemas import MAX_HOOK_BODY, HookForm, parse_hook_form
 
 log = structlog.get_logger("argus.rtmp.hooks")
 
 
-async def require_hook_key(request: Request, settings: SettingsDep) -> None:
-    """The internal key, from ``X-Internal-Api-Key`` or the ``internal_key`` query
-    parameter; compared in constant time, never logged."""
-    expected = settings.internal_api_key
-    given = request.headers.get("x-internal-api-key") or request.query_params.get(
-        "internal_key", ""
-    )
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        log.warning("rtmp_hook_unauthorized", path=request.url.path)
-        raise Unauthorized("invalid internal API key")
-
-
-require_hook_key.__argus_permission__ = "internal"  # type: ignore[attr-defined]
-
+# The credential (header or ``internal_key``), compared in constant time, never logged.
+require_hook_key = require_service_scope(RTMP_HOOKS, query_param="internal_key")
 router = APIRouter(dependencies=[Depends(require_hook_key)])
 
 
