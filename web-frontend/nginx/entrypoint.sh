@@ -8,5 +8,9 @@ set -eu
 mkdir -p "$ARGUS_RUNTIME_DIR"
 envsubst '${ARGUS_LISTEN} ${ARGUS_STATIC_ROOT} ${ARGUS_MANAGEMENT_UPSTREAM} ${ARGUS_STREAMING_UPSTREAM} ${ARGUS_RUNTIME_DIR} ${ARGUS_ACCESS_LOG}' \
     < "$ARGUS_TEMPLATE" > "$ARGUS_RUNTIME_DIR/nginx.conf"
-nginx -t -q -e stderr -c "$ARGUS_RUNTIME_DIR/nginx.conf"
-exec nginx -e stderr -c "$ARGUS_RUNTIME_DIR/nginx.conf"
+# Started as root (make run, the tests), nginx hands its worker to `nobody`, which cannot
+# read a checkout under a 0700 home such as /root: the worker keeps the invoking user
+# instead. The image runs nginx as `console`, where none of this applies.
+if [ "$(id -u)" = "0" ]; then set -- -g "user ${ARGUS_NGINX_USER:-root};"; fi
+nginx -t -q -e stderr -c "$ARGUS_RUNTIME_DIR/nginx.conf" "$@"
+exec nginx -e stderr -c "$ARGUS_RUNTIME_DIR/nginx.conf" "$@"
