@@ -31,6 +31,7 @@ from argus_common.fmp4 import (
     init_segment,
 )
 from argus_recording.clock import MediaClock
+from argus_recording.fencing import LIVE
 from argus_recording.layout import DirMaker, fsync_dir
 from argus_recording.metrics import ACTIVE_RECORDINGS, WRITE_LATENCY
 from argus_recording.packets import Item
@@ -78,10 +79,14 @@ class FragmentWriter:
         self._frag_recv = 0.0
         self._fd = -1
         try:
-            self._fd = self._create()
-        except FileNotFoundError:
-            dirs.ensure(self.path.parent, recheck=True)  # pruned by retention meanwhile
-            self._fd = self._create()
+            try:
+                self._fd = self._create()
+            except FileNotFoundError:
+                dirs.ensure(self.path.parent, recheck=True)  # pruned by retention meanwhile
+                self._fd = self._create()
+        except BaseException:
+            LIVE.discard(relpath)
+            raise
         ACTIVE_RECORDINGS.inc()
         units = split_annexb(self.params.extradata or b"")
         try:
@@ -187,7 +192,10 @@ class FragmentWriter:
         fd, self._fd = self._fd, -1
         if fd >= 0:
             ACTIVE_RECORDINGS.dec()
-            os.close(fd)
+            try:
+                os.close(fd)
+            finally:
+                LIVE.discard(self.relpath)
 
     def abort(self) -> None:
         """Close without announcing (after an error); the file is left to be repaired."""

@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from argus_recording.fencing import LIVE
+
 SEGMENT_NAME = re.compile(r"^(\d{10,16})\.mp4$")
 
 
@@ -87,13 +89,16 @@ class DirMaker:
 
     def new_segment(self, camera_id: int, wall_ms: float) -> tuple[int, str]:
         """``(start_ms, relpath)`` of a new segment starting at ``wall_ms``, its directory
-        created; a reconnect within the same millisecond moves the start on by one."""
+        created and its path listed in ``fencing.LIVE`` (the writer's close removes it); a
+        reconnect within the same millisecond moves the start on by one."""
         start_ms = round(wall_ms)
         relpath = segment_relpath(camera_id, start_ms)
         self.ensure((self.root / relpath).parent)
-        while (self.root / relpath).exists():
+        while (self.root / relpath).exists() or relpath in LIVE:
             start_ms += 1
             relpath = segment_relpath(camera_id, start_ms)
+        # Listed as live before the file exists: a reconcile never sees it unlisted.
+        LIVE.add(relpath)
         return start_ms, relpath
 
 

@@ -2,7 +2,9 @@
 
 - rows marked deleted whose file is still there (a purge interrupted): unlink, confirm;
 - files the index does not know (never announced): repair a torn tail, announce; drop
-  files with nothing playable;
+  files with nothing playable. Files this process is writing (``fencing.LIVE``) are left
+  alone, and the caller holds the camera's writer lock or its worker does, so no other
+  process writes any of them: a salvage never cuts a live file;
 - indexed files that are gone: removed from the index, but only when the camera's
   directory exists (an unmounted volume must not wipe the index).
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 import structlog
 
 from argus_recording.announce import Announcer
+from argus_recording.fencing import LIVE
 from argus_recording.layout import list_segments
 from argus_recording.management import RecordingManagement
 from argus_recording.metrics import ADOPTED
@@ -35,9 +38,11 @@ async def reconcile_camera(
         await management.confirm_purged(gone)
     deleted_paths = {item.path for item in index.deleted}
     on_disk = await asyncio.to_thread(list_segments, root, camera_id)
-    orphans = sorted(on_disk - index.paths - deleted_paths)
+    orphans = sorted(p for p in on_disk - index.paths - deleted_paths if p not in LIVE)
     adopted = 0
     for relpath in orphans:
+        if relpath in LIVE:  # opened since the listing (by name it cannot be: belt and braces)
+            continue
         segment = await asyncio.to_thread(salvage, root, relpath, camera_id, default_kind,
                                           durable)
         if segment is None:

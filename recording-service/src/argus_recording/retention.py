@@ -5,6 +5,12 @@ The recorder holding the ``retention`` lease asks management for segments to del
 unlinks the files, fsyncs their directories and confirms, so the rows go last. The disk
 guard starts with the oldest continuous recordings and only reaches event recordings
 when none are left. Recording never stops for it: workers keep writing throughout.
+
+Without management (or without Redis, when nobody can hold the lease) the disk guard still
+runs, locally: it deletes the oldest continuous segment files on disk (never an event clip,
+never a file being written) until enough is free, and queues the removed paths in the
+outbox; management drops their rows when it is back. Kept flags live in management, so a
+kept continuous segment may go then: the alternative is a full disk and no recording at all.
 """
 
 from __future__ import annotations
@@ -18,13 +24,16 @@ from pathlib import Path
 
 import structlog
 
+from argus_common.errors import Unavailable
 from argus_common.events import EventMessage
 from argus_common.leases import Leases
 from argus_common.retry import every
 from argus_recording.config import Settings
-from argus_recording.layout import fsync_dir, safe_path
+from argus_recording.fencing import LIVE
+from argus_recording.layout import fsync_dir, list_segments, safe_path, start_ms_of
 from argus_recording.management import PurgeItem, RecordingManagement
 from argus_recording.metrics import DISK_FREE, DISK_TOTAL, PURGED
+from argus_recording.writer import KIND_TAG
 
 log = structlog.get_logger("argus.recording.retention")
 
@@ -72,6 +81,52 @@ def _sync_and_prune(root: Path, directory: Path, durable: bool) -> None:
         return
 
 
+def is_event_clip(path: Path) -> bool:
+    """Whether a segment file is an event recording: both writers put the kind tag into
+    the header written when the file opens."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16384)
+    except OSError:
+        return True  # unreadable: not ours to judge, leave it
+    return f"{KIND_TAG}event".encode() in head
+
+
+def local_candidates(root: Path, need: int, limit: int) -> list[tuple[int, str, int]]:
+    """``(camera_id, relpath, bytes)`` of the oldest continuous segment files on disk,
+    oldest first, adding up to at least ``need`` bytes (at most ``limit`` files). Files
+    being written (``fencing.LIVE``, and each camera's newest file) and event clips are
+    never picked."""
+    found: list[tuple[int, int, str]] = []
+    try:
+        cameras = [e.name for e in os.scandir(root) if e.is_dir() and e.name.isdigit()]
+    except OSError:
+        return []
+    for name in cameras:
+        files = list_segments(root, int(name))
+        # A camera's newest file may be open in another recorder: never a candidate.
+        newest = max(files, key=lambda r: start_ms_of(r) or 0, default=None)
+        for relpath in files:
+            start = start_ms_of(relpath)
+            if start is not None and relpath not in LIVE and relpath != newest:
+                found.append((start, int(name), relpath))
+    picked: list[tuple[int, str, int]] = []
+    freed = 0
+    for _start, camera_id, relpath in sorted(found):
+        if freed >= need or len(picked) >= limit:
+            break
+        path = root / relpath
+        if is_event_clip(path):
+            continue
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        picked.append((camera_id, relpath, size))
+        freed += size
+    return picked
+
+
 def disk_threshold(settings: Settings, total: int) -> int:
     """Free bytes the guard keeps: the larger of the absolute and the percentage limits."""
     return max(settings.min_free_bytes, int(total * settings.min_free_percent / 100))
@@ -83,11 +138,15 @@ class Retention:
     def __init__(
         self, settings: Settings, management: RecordingManagement, leases: Leases,
         report: Callable[[EventMessage], Awaitable[None]] | None = None,
+        forget: Callable[[int, list[str]], Awaitable[None]] | None = None,
+        holder_tick: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.management = management
         self.leases = leases
         self.report = report
+        self.forget = forget
+        self.holder_tick = holder_tick
         self.root = settings.recordings_dir
         self._holding = False
         self._next_age = 0.0
@@ -111,10 +170,19 @@ class Retention:
         if low != self._disk_low and (low or self._disk_low is not None):
             await self._disk_event(low, usage.free, usage.total, threshold)
         self._disk_low = low
-        if not await self._lease():
+        try:
+            holding: bool | None = await self._lease()
+        except Exception as exc:  # Redis away: nobody can hold the lease now
+            log.debug("retention_lease_unknown", error=type(exc).__name__)
+            holding = None
+        if holding is False:
             return
         if low:
-            await self._guard(threshold - usage.free)
+            await self._guard(threshold - usage.free, local=holding is None)
+        if holding is None:
+            return
+        if self.holder_tick is not None:
+            await self.holder_tick()
         if time.monotonic() >= self._next_age:
             self._next_age = time.monotonic() + self.settings.retention_interval_s
             await self._by_age()
@@ -147,10 +215,16 @@ class Retention:
             self._holding = False
             await self.leases.release(LEASE)
 
-    async def _guard(self, need: int) -> None:
-        items = await self.management.purge_candidates(
-            mode="space", bytes=need, limit=self.settings.purge_batch, **self._roll()
-        )
+    async def _guard(self, need: int, local: bool = False) -> None:
+        try:
+            if local:
+                raise Unavailable("no retention lease without Redis")
+            items = await self.management.purge_candidates(
+                mode="space", bytes=need, limit=self.settings.purge_batch, **self._roll()
+            )
+        except Unavailable as exc:
+            await self._guard_locally(need, str(exc))
+            return
         if not items:
             log.warning("disk_low_nothing_to_purge", need_bytes=need)
             return
@@ -168,6 +242,26 @@ class Retention:
             log.info("retention_purged", segments=len(items))
             if len(items) < self.settings.purge_batch:
                 return
+
+    async def _guard_locally(self, need: int, why: str) -> None:
+        """Free ``need`` bytes without management: the oldest continuous files go."""
+        picked = await asyncio.to_thread(local_candidates, self.root, need,
+                                         self.settings.purge_batch)
+        if not picked:
+            log.warning("disk_low_nothing_to_purge_locally", need_bytes=need)
+            return
+        items = [PurgeItem(id=0, camera_id=c, path=p, bytes=b, kind="continuous")
+                 for c, p, b in picked]
+        await asyncio.to_thread(delete_files, self.root, items, self.settings.fsync)
+        by_camera: dict[int, list[str]] = {}
+        for camera_id, relpath, _ in picked:
+            by_camera.setdefault(camera_id, []).append(relpath)
+        if self.forget is not None:
+            for camera_id, paths in by_camera.items():
+                await self.forget(camera_id, paths)
+        PURGED.labels("disk_local").inc(len(picked))
+        log.warning("disk_guard_purged_locally", segments=len(picked),
+                    bytes=sum(b for _, _, b in picked), need_bytes=need, reason=why)
 
     async def _delete(self, items: list[PurgeItem], reason: str) -> int:
         done = await asyncio.to_thread(delete_files, self.root, items, self.settings.fsync)

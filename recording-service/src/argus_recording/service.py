@@ -1,29 +1,41 @@
-"""The recording service: wires Redis, management, the supervisor and the loops."""
+"""The recording service: wires Redis, management, the supervisor and the loops.
+
+It rides out its dependencies: the supervisor keeps recording through a Redis outage
+(``ride_out``; fencing.py keeps one writer per camera), announcements and events wait in a
+durable outbox (outbox.py, announce.py), the camera list is cached on disk for a start
+while management is down, the disk guard works locally without management, and cameras
+in ``events`` mode record while events cannot be heard (a fail-safe event, ``_failsafe``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import tempfile
+import time
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 
 from argus_common.bus import RedisBus
-from argus_common.camera_sync import CameraSync
-from argus_common.errors import Unavailable
+from argus_common.camera_sync import CameraCache, CameraSync
 from argus_common.events import SEGMENTS_GROUP, STREAM_SEGMENTS, EventMessage
 from argus_common.leases import Leases
-from argus_common.management import Refused
-from argus_common.retry import Backoff, keep_running, retry, retry_until_done
+from argus_common.retry import Backoff, every, keep_running, retry_until_done
 from argus_common.service_http import camera_service_problems
-from argus_recording.announce import Announcer
+from argus_recording.announce import (
+    Announcer,
+    event_record,
+    missing_record,
+    trim_acknowledged,
+)
 from argus_recording.cameras import CameraConfig
 from argus_recording.config import Settings
+from argus_recording.fencing import CameraLock
 from argus_recording.heartbeat import Heartbeat
 from argus_recording.management import RecordingManagement
+from argus_recording.outbox import Outbox
 from argus_recording.reconcile import reconcile_camera
 from argus_recording.retention import Retention
 from argus_recording.supervisor import RecordingCrew, recording_supervisor
@@ -34,6 +46,8 @@ from argus_recording.writer import ClosedSegment
 
 log = structlog.get_logger("argus.recording")
 _RETRY_S = 2.0
+STATE_DIR = ".argus"  # under RECORDINGS_DIR: the outbox and the camera cache
+_FAILSAFE_AFTER_S = 2.0  # Redis unreachable this long: events-mode cameras record anyway
 
 
 class RecordingService:
@@ -46,20 +60,24 @@ class RecordingService:
         self.bus = RedisBus(self.redis, settings.redis_namespace)
         self.management = RecordingManagement(settings.management_url,
                                               settings.service_credential())
-        self.announcer = Announcer(self.bus)
+        self.outbox = Outbox.for_instance(self.root, settings.instance_id, settings.fsync)
+        self.announcer = Announcer(self.bus, self.outbox, self.management, self.root)
         self.leases = Leases(self.redis, settings.redis_namespace, "recording",
                              settings.instance_id, settings.lease_ttl_s)
         self.supervisor = recording_supervisor(
             self.leases, RecordingCrew(self._start_worker, self._prepare, self._window),
             settings.lease_ttl_s,
         )
-        self.cameras = CameraSync(self.management, self.supervisor, self.bus,
-                                  settings.camera_refresh_s)
+        self.cameras = CameraSync(
+            self.management, self.supervisor, self.bus, settings.camera_refresh_s,
+            cache=CameraCache(self.root / STATE_DIR / "cameras.json", CameraConfig),
+        )
         self.triggers = Triggers(
             self.bus, settings.instance_id, self._route_event,
             lookback_s=settings.event_max_s + settings.post_roll_s + settings.pre_roll_s,
         )
-        self.retention = Retention(settings, self.management, self.leases, self._queue_event)
+        self.retention = Retention(settings, self.management, self.leases, self._queue_event,
+                                   forget=self._forget, holder_tick=self._trim_segments)
         self.heartbeat = Heartbeat(self.redis, settings.redis_namespace, settings.instance_id,
                                    self._camera_lists)
         self.worker_settings = WorkerSettings(
@@ -67,19 +85,25 @@ class RecordingService:
             event_max_s=settings.event_max_s, backoff_s=tuple(settings.backoff_steps),
             probe_interval_s=settings.probe_interval_s,
             max_clock_drift_ms=settings.max_clock_drift_ms, durable=settings.fsync,
+            instance_id=settings.instance_id,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._announcing: asyncio.Task[None] | None = None
         self._posting: asyncio.Task[None] | None = None
-        # Events for management (stream.up/down, disk.low/ok), posted one at a time so a
-        # camera's down and up never arrive swapped.
+        # Events for management (stream.up/down, disk.low/ok), written to the outbox one at
+        # a time so a camera's down and up never arrive swapped.
         self._events: asyncio.Queue[EventMessage] = asyncio.Queue(maxsize=10_000)
+        self._reconciling: dict[int, asyncio.Task[None]] = {}
+        self._failsafe_keys: list[str] = []
+        self._failsafe_since = 0.0
+        self._redis_down_since: float | None = None
 
     # -- hooks called from worker threads ------------------------------------------------
     def segment_closed(self, segment: ClosedSegment) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self.announcer.submit, segment)
+        # In the worker's (or the closer's) thread: the outbox write and fsync stay off
+        # the loop.
+        self.announcer.segment_closed(segment)
 
     def stream_state(self, camera_id: int, up: bool, reason: str) -> None:
         assert self._loop is not None
@@ -102,21 +126,24 @@ class RecordingService:
         self._enqueue(message)
 
     async def _post_events(self) -> None:
-        """Post queued events in order; each is retried a few times while management is
-        away (an event is a notice, not a record: the recording itself never waits)."""
+        """Write queued events to the outbox in order; the announcer delivers them to
+        management whenever it answers (an event is never dropped for an outage)."""
         while True:
             message = await self._events.get()
             try:
-                await retry(
-                    functools.partial(self.management.report_event, message), attempts=5,
-                    backoff=Backoff(steps=[1, 2, 3, 4]), retry_on=(Unavailable,),
-                    event="event_post_retry", log=log,
-                )
-            except Unavailable:
-                log.warning("event_not_reported", type=message.type, camera_id=message.camera_id)
-            except Refused as exc:
-                log.warning("event_refused", status=exc.status, type=message.type)
-            self._events.task_done()
+                await self.announcer.notice(event_record(message))
+            finally:
+                self._events.task_done()
+
+    async def _forget(self, camera_id: int, paths: list[str]) -> None:
+        await self.announcer.notice(missing_record(camera_id, paths))
+
+    async def _trim_segments(self) -> None:
+        """Trim ``argus:segments`` below what management acknowledged (the retention
+        holder does it, one recorder at a time)."""
+        removed = await trim_acknowledged(self.redis, self.bus.key(STREAM_SEGMENTS))
+        if removed:
+            log.info("segments_stream_trimmed", removed=removed)
 
     def _camera_lists(self) -> tuple[list[int], list[int]]:
         """Cameras whose lease we hold, and those whose media is flowing now."""
@@ -135,11 +162,83 @@ class RecordingService:
         return worker
 
     async def _prepare(self, camera: CameraConfig, window: EventWindow) -> None:
+        """Before the first worker: wait for the camera's writer lock (a previous holder
+        may still be finishing its segment), reconcile the files with the index under it,
+        then replay recent events. Without management the reconcile runs later."""
         kind = "event" if camera.recording_mode == "events" else "continuous"
-        await reconcile_camera(camera.id, kind, self.root, self.management, self.announcer,
-                               self.settings.fsync)
+        lock = CameraLock(self.root, camera.id, self.settings.instance_id)
+        try:
+            await lock.wait()
+            try:
+                await reconcile_camera(camera.id, kind, self.root, self.management,
+                                       self.announcer, self.settings.fsync)
+            except Exception as exc:
+                log.warning("reconcile_deferred", camera_id=camera.id, error=type(exc).__name__)
+                self._reconcile_later(camera.id, kind)
+        finally:
+            lock.release()
         if camera.recording_mode == "events":
             await self.triggers.replay(camera.id, window)
+
+    def _reconcile_later(self, camera_id: int, kind: str) -> None:
+        if camera_id in self._reconciling:
+            return
+        task = asyncio.create_task(self._deferred_reconcile(camera_id, kind))
+        self._reconciling[camera_id] = task
+        task.add_done_callback(lambda _t: self._reconciling.pop(camera_id, None))
+
+    async def _deferred_reconcile(self, camera_id: int, kind: str) -> None:
+        """Reconcile once management answers, while our worker holds the camera's lock (so
+        nobody else writes; our own open files are skipped). A camera let go meanwhile is
+        reconciled by whoever takes it."""
+        backoff = Backoff(steps=[1, 2, 5, 10])
+        for _ in range(100_000):  # ends when done or when the camera is no longer ours
+            owned = self.supervisor.get(camera_id)
+            if owned is None:
+                return
+            worker = owned.worker
+            if worker is not None and worker.holds_lock:
+                try:
+                    await reconcile_camera(camera_id, kind, self.root, self.management,
+                                           self.announcer, self.settings.fsync)
+                    log.info("reconcile_done_late", camera_id=camera_id)
+                    return
+                except Exception as exc:
+                    log.debug("reconcile_waiting", camera_id=camera_id,
+                              error=type(exc).__name__)
+            await asyncio.sleep(backoff.next())
+
+    async def _failsafe(self) -> None:
+        """While Redis (and so ``argus:events``) is out of reach for more than a moment,
+        cameras in ``events`` mode record anyway: an event nobody can hear must not go
+        unrecorded. The fail-safe event ends (post-roll follows) when Redis is back."""
+        now = time.monotonic()
+        if self.supervisor.reachable:
+            self._redis_down_since = None
+        elif self._redis_down_since is None:
+            self._redis_down_since = now
+        down = self._redis_down_since is not None and (
+            now - self._redis_down_since >= _FAILSAFE_AFTER_S)
+        wall_ms = time.time() * 1000
+        if down:
+            max_s = self.settings.event_max_s
+            if not self._failsafe_keys or now - self._failsafe_since >= max_s / 2:
+                # A new key before the cap ends the previous one: one continuous clip.
+                self._failsafe_keys.append(f"failsafe-{self.settings.instance_id}-{wall_ms:.0f}")
+                self._failsafe_since = now
+                if len(self._failsafe_keys) == 1:
+                    log.warning("events_unheard_recording_anyway")
+        for owned in list(self.supervisor.owned.values()):
+            if owned.camera.recording_mode != "events":
+                continue
+            for key in self._failsafe_keys:
+                if down:
+                    owned.state.open_ended(key, wall_ms)
+                else:
+                    owned.state.end(key, wall_ms)
+        if not down and self._failsafe_keys:
+            log.info("events_heard_again")
+            self._failsafe_keys.clear()
 
     def _route_event(self, message: EventMessage) -> None:
         assert message.camera_id is not None
@@ -180,36 +279,52 @@ class RecordingService:
         return {
             "instance_id": self.settings.instance_id,
             "owned": sorted(self.supervisor.owned),
+            # Recording: its worker holds the camera's writer lock (fencing.py).
             "recording": sorted(
-                c for c, o in self.supervisor.owned.items() if o.worker is not None
+                c for c, o in self.supervisor.owned.items()
+                if o.worker is not None and o.worker.holds_lock
             ),
             "desired": sorted(self.supervisor.desired),
             "live_instances": self.supervisor.live_instances,
+            "redis_reachable": self.supervisor.reachable,
+            "cameras_from_cache": self.cameras.from_cache,
+            "outbox_pending": self.announcer.backlog,
         }
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.announcer.bind(self._loop)
         self.root.mkdir(parents=True, exist_ok=True)
-        await self._ensure_index_group()
+        await self._open_outbox()
         self._announcing = asyncio.create_task(self.announcer.run())
         self._posting = asyncio.create_task(self._post_events())
         for coro in (
-            self.cameras.reload_forever(), self.cameras.follow_changes(), self.supervisor.run(),
-            self._consume_events(), self.retention.run(), self.heartbeat.run(),
+            self._ensure_index_group(), self.cameras.reload_forever(),
+            self.cameras.follow_changes(), self.supervisor.run(), self._consume_events(),
+            self.retention.run(), self.heartbeat.run(),
+            every(1.0, self._failsafe, event="failsafe_failed", log=log),
         ):
             self._tasks.append(asyncio.create_task(coro))
 
+    async def _open_outbox(self) -> None:
+        # Another recorder may be adopting our brand-new (empty) directory this instant.
+        for _ in range(50):
+            if await asyncio.to_thread(self.outbox.open):
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"outbox {self.outbox.directory} is locked by another process")
+
     async def stop(self) -> None:
         """Finish and announce open segments, give back leases, leave."""
-        for task in self._tasks:
+        for task in [*self._tasks, *self._reconciling.values()]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._reconciling.values(), return_exceptions=True)
         await self.supervisor.shutdown()
-        await self.announcer.drain(15.0)
-        try:  # the stream.down of stopped cameras
+        try:  # the stream.down of stopped cameras, into the outbox
             await asyncio.wait_for(self._events.join(), 5.0)
         except TimeoutError:
-            log.warning("events_left_unposted", pending=self._events.qsize())
+            log.warning("events_left_unwritten", pending=self._events.qsize())
+        await self.announcer.drain(15.0)
         for helper in (self._announcing, self._posting):
             if helper is not None:
                 helper.cancel()
@@ -219,9 +334,10 @@ class RecordingService:
             self.heartbeat.leave(),
         ):
             try:
-                await coro
+                await asyncio.wait_for(coro, 5.0)
             except Exception as exc:
                 log.warning("shutdown_step_failed", error=type(exc).__name__)
+        self.outbox.close()
         await self.management.aclose()
         await self.redis.aclose()
 

@@ -2,9 +2,11 @@
 (``argus_common.supervisor``) with the recorder's crew.
 
 A taken camera gets a fresh event window; before its worker starts, its files are
-reconciled with the index and, in ``events`` mode, the recent events are replayed into the
-window (a recording in progress on a recorder that died carries on). A change of URL,
-credentials, timeouts or mode restarts the worker; other changes need nothing.
+reconciled with the index (under the camera's writer lock, fencing.py) and, in ``events``
+mode, the recent events are replayed into the window (a recording in progress on a recorder
+that died carries on). Workers keep recording through a Redis outage (``ride_out``). A
+change of URL, credentials, timeouts or mode restarts the worker; other changes need
+nothing.
 """
 
 from __future__ import annotations
@@ -55,4 +57,6 @@ class RecordingCrew(Crew[CameraConfig, CameraWorker, EventWindow]):
 
 def recording_supervisor(leases: Leases, crew: RecordingCrew, ttl_s: float) -> RecordingSupervisor:
     """The supervisor of one recorder."""
-    return Supervisor(leases, crew, ttl_s, join_timeout_s=JOIN_S, owned_gauge=OWNED_CAMERAS)
+    # Riding out a Redis outage is safe here: workers hold the camera's writer lock.
+    return Supervisor(leases, crew, ttl_s, join_timeout_s=JOIN_S, owned_gauge=OWNED_CAMERAS,
+                      ride_out=True)

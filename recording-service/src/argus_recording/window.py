@@ -47,6 +47,19 @@ class EventWindow:
                     event.end_ms = ts_ms
             return True
 
+    def open_ended(self, key: str, ts_ms: float) -> None:
+        """Start an event of our own (``key``) that lasts until ``end`` (at most
+        ``max_ms``): the recorder's fail-safe while it cannot hear events."""
+        with self._lock:
+            self._events.setdefault(key, _Event("failsafe", ts_ms, None))
+
+    def end(self, key: str, ts_ms: float) -> None:
+        """End the event ``key`` at ``ts_ms`` (the post-roll follows)."""
+        with self._lock:
+            event = self._events.get(key)
+            if event is not None and event.end_ms is None:
+                event.end_ms = max(ts_ms, event.start_ms)
+
     def _until(self, event: _Event) -> float:
         cap = event.start_ms + self.max_ms
         end = cap if event.end_ms is None else min(event.end_ms, cap)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from argus_recording.cameras import CameraConfig
+from argus_recording.fencing import CameraLock
 from argus_recording.fragments import FragmentWriter
 from argus_recording.ingest import IngestError, Source, open_source, rtsp_answers
 from argus_recording.ingest_loop import ingest_loop
@@ -65,6 +66,7 @@ class WorkerSettings:
     probe_interval_s: float
     max_clock_drift_ms: float
     durable: bool
+    instance_id: str = "recorder"
 
 
 class WorkerCore:
@@ -149,9 +151,10 @@ class PyAvWorker(threading.Thread):
     """Records one camera through PyAV (RTMP, and RTSP streams that are not H.264)."""
 
     def __init__(self, core: WorkerCore, stop_flag: threading.Event,
-                 wake_flag: threading.Event) -> None:
+                 wake_flag: threading.Event, lock: CameraLock) -> None:
         super().__init__(name=f"camera-{core.camera.id}", daemon=True)
         self.core = core
+        self.lock = lock
         self.camera = core.camera
         self.settings = core.settings
         self._stop_flag = stop_flag
@@ -162,6 +165,14 @@ class PyAvWorker(threading.Thread):
         structlog.contextvars.bind_contextvars(
             service="recording-service", camera_id=self.camera.id
         )
+        try:
+            if self.lock.held or self.lock.wait_blocking(self._stop_flag.is_set):
+                self._run()
+        finally:
+            self.lock.release()
+            log.info("worker_stopped")
+
+    def _run(self) -> None:
         core = self.core
         attempt = 0
         while not self._stop_flag.is_set():
@@ -197,7 +208,6 @@ class PyAvWorker(threading.Thread):
                 core.set_state(False, error.reason, error.detail)
             attempt = 1 if core.session_up else attempt + 1
             self._backoff(attempt - 1, error.unreachable if error else True)
-        log.info("worker_stopped")
 
     def _backoff(self, attempt: int, probe: bool) -> None:
         """Wait the next backoff step; return early when stopped, woken, or when a camera
@@ -267,6 +277,8 @@ class CameraWorker:
     ) -> None:
         self.camera = camera
         self.core = WorkerCore(camera, settings, hooks, window)
+        # Held while this worker runs (fencing.py): a second writer of the camera waits.
+        self.lock = CameraLock(settings.root, camera.id, settings.instance_id)
         self._stop_flag = threading.Event()
         self._wake_flag = threading.Event()
         self._done = threading.Event()
@@ -282,7 +294,7 @@ class CameraWorker:
             self._start_thread()
 
     def _start_thread(self) -> None:
-        self._thread = PyAvWorker(self.core, self._stop_flag, self._wake_flag)
+        self._thread = PyAvWorker(self.core, self._stop_flag, self._wake_flag, self.lock)
         self._thread.start()
 
     def _start_async(self) -> None:
@@ -302,13 +314,15 @@ class CameraWorker:
                 service="recording-service", camera_id=self.camera.id
             )
             try:
-                await record_rtsp(self.core, stop, wake, lambda: fell_back.append(True))
+                if self.lock.held or await self.lock.wait(stop.is_set):
+                    await record_rtsp(self.core, stop, wake, lambda: fell_back.append(True))
             except Exception:
                 log.exception("worker_failed")
             finally:
                 if fell_back and not self._stop_flag.is_set():
-                    self._start_thread()
+                    self._start_thread()  # the thread keeps the lock and lets it go
                 else:
+                    self.lock.release()
                     log.info("worker_stopped")
                     self._done.set()
 
@@ -342,6 +356,11 @@ class CameraWorker:
         if self._thread is not None:
             return self._thread.is_alive()
         return self._stop_async is not None and not self._done.is_set()
+
+    @property
+    def holds_lock(self) -> bool:
+        """Whether this worker holds the camera's writer lock (no one else writes)."""
+        return self.lock.held
 
     @property
     def stopping(self) -> bool:

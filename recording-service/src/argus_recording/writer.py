@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 
+from argus_recording.fencing import LIVE
 from argus_recording.layout import DirMaker, fsync_dir, fsync_file
 from argus_recording.metrics import ACTIVE_RECORDINGS, WRITE_LATENCY
 from argus_recording.packets import Item
@@ -75,10 +76,14 @@ class SegmentWriter:
         self._open = False
         self._closed = False
         try:
-            self._out = self._create()
-        except FileNotFoundError:
-            dirs.ensure(self.path.parent, recheck=True)  # pruned by retention meanwhile
-            self._out = self._create()
+            try:
+                self._out = self._create()
+            except FileNotFoundError:
+                dirs.ensure(self.path.parent, recheck=True)  # pruned by retention meanwhile
+                self._out = self._create()
+        except BaseException:
+            LIVE.discard(relpath)
+            raise
         try:
             self._out.metadata["comment"] = f"{KIND_TAG}{kind}"
             self._streams, self._base = self._add_streams(first, video_in, audio_in)
@@ -183,7 +188,10 @@ class SegmentWriter:
             ACTIVE_RECORDINGS.dec()
         if not self._closed:
             self._closed = True
-            self._out.close()
+            try:
+                self._out.close()
+            finally:
+                LIVE.discard(self.relpath)
 
     def abort(self) -> None:
         """Close without announcing (after an error); the file is left to be repaired."""

@@ -1,10 +1,21 @@
 """Keeping a service's camera list in step with management: a full reload now and then
-(retried until management answers) and each change announced on ``argus:cameras``."""
+(retried until management answers) and each change announced on ``argus:cameras``.
+
+With a ``CameraCache`` the last list management gave is kept on disk, so a service started
+while management is down works from what it had before (and goes back to management's
+list as soon as it answers). The file holds camera credentials: it is written with mode
+0600, next to the data it belongs to (recording: under ``RECORDINGS_DIR/.argus``)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol, TypeVar
+import contextlib
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 
@@ -47,22 +58,88 @@ class CameraTarget(Protocol[C]):
         """Apply one camera's new configuration (None: deleted)."""
 
 
+class CameraCache(Generic[C]):
+    """The last camera list, as JSON in one file (atomic replace, fsynced, mode 0600)."""
+
+    def __init__(self, path: Path, model: type[C]) -> None:
+        self.path = path
+        self.model = model
+
+    def save(self, cameras: list[C]) -> None:
+        """Replace the file with ``cameras`` (blocking: call it off the loop)."""
+        body = json.dumps({"saved_at": time.time(),
+                           "cameras": [dataclasses.asdict(c) for c in cameras]})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def load(self) -> tuple[list[C], float] | None:
+        """The cached cameras and when they were saved, or None (no usable file)."""
+        try:
+            data: Any = json.loads(self.path.read_text(encoding="utf-8"))
+            cameras = [self.model.from_api(item) for item in data["cameras"]]
+            return cameras, float(data.get("saved_at", 0.0))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("camera_cache_unreadable", error=type(exc).__name__)
+            return None
+
+
 class CameraSync:
     """Runs ``reload_forever`` and ``follow_changes`` for one target."""
 
     def __init__(
         self, source: CameraSource[C], target: CameraTarget[C], bus: RedisBus, refresh_s: float,
+        cache: CameraCache[C] | None = None,
     ) -> None:
         self.source = source
         self.target = target
         self.bus = bus
         self.refresh_s = refresh_s
+        self.cache = cache
+        self.from_cache = False
+        self._answered = False
 
     async def reload(self) -> None:
-        """One full reload; running workers take the new settings."""
-        self.target.set_cameras(await self.source.cameras())
+        """One full reload; running workers take the new settings. Until management has
+        answered once, a failure falls back to the cached list (once)."""
+        try:
+            cameras = await self.source.cameras()
+        except Exception:
+            if not self._answered and not self.from_cache and self.cache is not None:
+                await self._load_cache()
+            raise
+        self._answered = True
+        self.from_cache = False
+        self.target.set_cameras(cameras)
         for camera in list(self.target.desired.values()):
             await self.target.camera_changed(camera.id, camera)
+        if self.cache is not None:
+            try:
+                await asyncio.to_thread(self.cache.save, cameras)
+            except OSError as exc:  # a full disk: the list in memory is what counts
+                log.warning("camera_cache_not_saved", error=type(exc).__name__)
+
+    async def _load_cache(self) -> None:
+        assert self.cache is not None
+        cached = await asyncio.to_thread(self.cache.load)
+        if cached is None:
+            return
+        cameras, saved_at = cached
+        self.from_cache = True
+        self.target.set_cameras(cameras)
+        log.warning("cameras_from_cache", cameras=len(cameras),
+                    age_s=round(max(0.0, time.time() - saved_at)))
 
     async def reload_forever(self) -> None:
         """Reload every ``refresh_s``; every ``RETRY_S`` while management does not answer."""

@@ -28,6 +28,24 @@ for i, key in ipairs(KEYS) do
 end
 return out
 """
+# Renew, or take again a lease nobody holds (it expired while Redis was out of reach, or a
+# restarted Redis lost it): the holder's worker never stopped, so it simply carries on.
+_RENEW_OR_RETAKE = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local holder = redis.call('get', key)
+  if holder == ARGV[1] then
+    redis.call('pexpire', key, ARGV[2])
+    out[i] = 1
+  elseif not holder then
+    redis.call('set', key, ARGV[1], 'PX', ARGV[2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
@@ -48,6 +66,7 @@ class Leases:
         self.token = f"{instance_id}:{uuid.uuid4().hex[:12]}"
         self.ttl_ms = int(ttl_s * 1000)
         self._renew: Any = redis.register_script(_RENEW)
+        self._renew_or_retake: Any = redis.register_script(_RENEW_OR_RETAKE)
         self._release: Any = redis.register_script(_RELEASE)
 
     def key(self, name: str) -> str:
@@ -61,12 +80,14 @@ class Leases:
         """Take the lease ``name`` if nobody holds it."""
         return bool(await self.redis.set(self.key(name), self.token, nx=True, px=self.ttl_ms))
 
-    async def renew(self, names: list[str]) -> set[str]:
-        """Extend the leases still ours; returns their names (the others were lost)."""
+    async def renew(self, names: list[str], *, retake: bool = False) -> set[str]:
+        """Extend the leases still ours; returns their names (the others were lost).
+        ``retake``: a lease that nobody holds any more (expired, or lost with a restarted
+        Redis) is taken again; only a lease someone else holds counts as lost."""
         if not names:
             return set()
-        result = await self._renew(keys=[self.key(n) for n in names], args=[self.token,
-                                                                            self.ttl_ms])
+        script = self._renew_or_retake if retake else self._renew
+        result = await script(keys=[self.key(n) for n in names], args=[self.token, self.ttl_ms])
         return {name for name, held in zip(names, result, strict=True) if int(held)}
 
     async def release(self, name: str) -> None:

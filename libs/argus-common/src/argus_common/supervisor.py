@@ -4,10 +4,21 @@
 Every ``TTL/3`` the supervisor renews its leases (a lost lease stops that camera at once),
 computes its fair share (desired cameras / live instances, rounded up), gives back what is
 over it and takes free cameras up to it, so two instances never both handle a camera and a
-dead instance's cameras move to the others within a TTL. A camera let go keeps its lease
-renewed until its worker has exited, so nobody else starts on it while we still do. When
-Redis cannot renew for most of a TTL every worker is stopped: others may take the cameras
-as soon as the leases expire.
+dead instance's cameras move to the others within a TTL. A camera let go, or whose lease
+was lost, stays ``stopping`` until its worker has exited: it is not taken again meanwhile,
+and a camera let go keeps its lease renewed until then, so nobody else starts on it while
+we still do.
+
+When Redis cannot renew for most of a TTL there are two policies:
+
+- by default every worker is stopped: others may take the cameras as soon as the leases
+  expire (analysis, whose results need Redis anyway);
+- ``ride_out=True``: the lease is a right to start, not a heartbeat. Workers keep running
+  through the outage; when Redis answers again a lease nobody holds is taken back and a lease
+  someone else holds now stops its worker. Between the expiry of our lease in Redis and
+  that moment another instance may hold it, so the crew must fence the resource itself:
+  recording's workers hold an exclusive lock on the camera's directory, and a new owner
+  waits for it before it touches a file (recording-service ``fencing.py``).
 
 What differs between services is the ``Crew``: which cameras it wants, how a worker starts
 (after an optional ``prepare``) and which changes a running worker can take in place.
@@ -88,20 +99,27 @@ class Supervisor(Generic[C, W, S]):
     def __init__(
         self, leases: Leases, crew: Crew[C, W, S], ttl_s: float, *,
         join_timeout_s: float = 30.0, owned_gauge: Gauge | None = None,
+        ride_out: bool = False,
     ) -> None:
         self.leases = leases
         self.crew = crew
         self.ttl_s = ttl_s
         self.join_timeout_s = join_timeout_s
         self.owned_gauge = owned_gauge
+        self.ride_out = ride_out
         self.desired: dict[int, C] = {}
         self.owned: dict[int, Owned[C, W, S]] = {}
-        # Cameras being let go whose lease we keep renewing until their worker has exited.
+        # Cameras being let go (or lost) until their worker has exited; never taken again
+        # meanwhile. Those in ``_keep`` were let go: their lease stays ours until then.
         self.stopping: dict[int, asyncio.Task[None]] = {}
+        self._keep: set[int] = set()
         self._background: set[asyncio.Task[None]] = set()
         self.loaded = False
         self.live_instances: list[str] = []
         self._last_renew = time.monotonic()
+        # Whether the last round reached Redis (False during an outage).
+        self.reachable = True
+        self._riding_out = False
 
     # -- configuration ---------------------------------------------------------------------
     def set_cameras(self, cameras: list[C]) -> None:
@@ -139,17 +157,28 @@ class Supervisor(Generic[C, W, S]):
         try:
             await self.tick()
         except Exception:
+            self.reachable = False
             if time.monotonic() - self._last_renew > self.ttl_s * 0.7 and self.owned:
-                log.error("leases_unrenewable_stopping_all", cameras=sorted(self.owned))
-                for camera_id in list(self.owned):
-                    self._give_up(camera_id, release=False)
+                if not self.ride_out:
+                    log.error("leases_unrenewable_stopping_all", cameras=sorted(self.owned))
+                    for camera_id in list(self.owned):
+                        self._give_up(camera_id, release=False)
+                elif not self._riding_out:
+                    self._riding_out = True
+                    log.warning("leases_unrenewable_riding_out", cameras=sorted(self.owned))
             raise
+        if self._riding_out:
+            self._riding_out = False
+            log.info("leases_renewed_after_outage", cameras=sorted(self.owned),
+                     outage_s=round(time.monotonic() - self._last_renew, 1))
+        self.reachable = True
         await asyncio.sleep(self.ttl_s / 3)
 
     async def tick(self) -> None:
         """One round: heartbeat, renew, rebalance, acquire."""
         self.live_instances = await self.leases.heartbeat()
-        held = await self.leases.renew([str(c) for c in [*self.owned, *self.stopping]])
+        held = await self.leases.renew([str(c) for c in self.owned], retake=self.ride_out)
+        held |= await self.leases.renew([str(c) for c in self._keep])
         self._last_renew = time.monotonic()
         for camera_id in list(self.owned):
             if str(camera_id) not in held:
@@ -213,8 +242,11 @@ class Supervisor(Generic[C, W, S]):
         task = asyncio.create_task(self._finish(owned, release), name=f"stop-{camera_id}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        # Stopping either way: a lost camera must not be taken again (its lease may come
+        # free) while the old worker still writes.
+        self.stopping[camera_id] = task
         if release:
-            self.stopping[camera_id] = task
+            self._keep.add(camera_id)
 
     async def _finish(self, owned: Owned[C, W, S], release: bool) -> None:
         camera_id = owned.camera.id
@@ -227,6 +259,7 @@ class Supervisor(Generic[C, W, S]):
         finally:
             if self.stopping.get(camera_id) is asyncio.current_task():
                 del self.stopping[camera_id]
+                self._keep.discard(camera_id)
         log.info("camera_released", camera_id=camera_id)
 
     async def shutdown(self) -> None:
