@@ -145,6 +145,23 @@ def slice_type(nal: bytes) -> int | None:
         return None
 
 
+def first_mb_in_slice(nal: bytes) -> int | None:
+    """``first_mb_in_slice`` of a coded slice NAL unit (0: the first slice of a picture),
+    None for other NAL units or a header cut short."""
+    if nal_type(nal) not in (NAL_SLICE, NAL_IDR):
+        return None
+    try:
+        return _Bits(_rbsp(nal, 8)).ue()
+    except ValueError:
+        return None
+
+
+def begins_picture(nal: bytes) -> bool:
+    """Whether an access unit can begin with ``nal`` (7.4.1.2.3): a delimiter, parameter
+    set or SEI, or the first slice of a picture."""
+    return nal_type(nal) in (NAL_SEI, NAL_SPS, NAL_PPS, NAL_AUD) or first_mb_in_slice(nal) == 0
+
+
 def has_b_slice(nals: list[bytes]) -> bool:
     """Whether an access unit contains a B slice (WebRTC cannot carry reordered frames)."""
     return any(slice_type(n) in _B_SLICE_TYPES for n in nals)
@@ -183,6 +200,10 @@ class ParameterSetKeeper:
 HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
 
 
+_MAX_FRAME_MBS = 139_264
+_MAX_SIDE_MBS = 1055
+
+
 @dataclass(frozen=True, slots=True)
 class SpsInfo:
     """What the init section needs from an SPS."""
@@ -195,7 +216,10 @@ class SpsInfo:
 
 
 def parse_sps(sps: bytes) -> SpsInfo:
-    """Picture size (after cropping) and chroma format of an SPS NAL unit (7.3.2.1.1)."""
+    """Picture size (after cropping) and chroma format of an SPS NAL unit (7.3.2.1.1).
+
+    Raises ValueError for anything that is not a usable SPS: truncated, or with values no
+    conforming stream has (chroma format, bit depth, a picture beyond level 6.2)."""
     r = _Bits(_rbsp(sps, None))
     profile = r.u(8)
     r.u(16)  # constraint flags, level
@@ -203,9 +227,13 @@ def parse_sps(sps: bytes) -> SpsInfo:
     chroma, depth_l, depth_c, separate = 1, 8, 8, 0
     if profile in HIGH_PROFILES:
         chroma = r.ue()
+        if chroma > 3:
+            raise ValueError("bad SPS chroma_format_idc")
         if chroma == 3:
             separate = r.u(1)
         depth_l, depth_c = r.ue() + 8, r.ue() + 8
+        if depth_l > 14 or depth_c > 14:
+            raise ValueError("bad SPS bit depth")
         r.u(1)  # qpprime_y_zero_transform_bypass_flag
         if r.u(1):  # seq_scaling_matrix_present_flag
             for i in range(8 if chroma != 3 else 12):
@@ -240,8 +268,14 @@ def parse_sps(sps: bytes) -> SpsInfo:
     else:
         unit_x = 2 if chroma in (1, 2) else 1
         unit_y = (2 if chroma == 1 else 1) * (2 - frame_mbs_only)
+    height_mbs = (2 - frame_mbs_only) * height_units
+    # Larger than level 6.2 allows (A.3.1 f: MaxFS 139264, each side <= sqrt(8 * MaxFS)):
+    # no real stream, and it would not fit the 16-bit sizes of an MP4 sample entry.
+    if width_mbs > _MAX_SIDE_MBS or height_mbs > _MAX_SIDE_MBS or (
+            width_mbs * height_mbs > _MAX_FRAME_MBS):
+        raise ValueError("SPS picture larger than any H.264 level allows")
     width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
-    height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
+    height = height_mbs * 16 - unit_y * (crop[2] + crop[3])
     if width <= 0 or height <= 0:
         raise ValueError("bad SPS picture size")
     return SpsInfo(width, height, chroma, depth_l, depth_c)

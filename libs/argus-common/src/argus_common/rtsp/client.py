@@ -239,7 +239,8 @@ class RtspClient:
             channel = 2 * i
             headers = {"Transport": f"RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1}"}
             try:
-                url = control_url(self._base, track.control)
+                # Cameras that build absolute control URLs may copy our userinfo into them.
+                url = strip_userinfo(control_url(self._base, track.control))
             except ValueError:
                 raise RtspUnsupported("camera sent a malformed track control URL") from None
             resp = await self._request("SETUP", url, headers)

@@ -7,7 +7,20 @@ about one frame interval of added latency).
 
 from __future__ import annotations
 
-from argus_common.h264 import NAL_FU_A, NAL_STAP_A, nal_type
+from argus_common.h264 import NAL_FU_A, NAL_STAP_A, begins_picture, nal_type
+
+
+def starts_picture(payload: bytes) -> bool:
+    """Whether an H.264 RTP payload can be the first of an access unit (its first NAL unit
+    is a delimiter, parameter set, SEI or the first slice of a picture)."""
+    kind = nal_type(payload)
+    if kind == NAL_STAP_A:
+        return begins_picture(payload[3:])
+    if kind == NAL_FU_A:
+        if len(payload) < 2 or not payload[1] & 0x80:
+            return False
+        return begins_picture(bytes([payload[1] & 0x1F]) + payload[2:])
+    return begins_picture(payload)
 
 
 class TimestampUnwrapper:
@@ -47,14 +60,21 @@ class H264Depacketizer:
     def push(self, seq: int, ts: int, marker: bool, payload: bytes) -> list[bytes] | None:
         """Add one RTP payload; returns the complete access unit when ``marker`` ends it."""
         out: list[bytes] | None = None
-        if self._seq is not None and seq != (self._seq + 1) & 0xFFFF:
+        gap = self._seq is not None and seq != (self._seq + 1) & 0xFFFF
+        if gap:
             self._broken = True
             self._fu = None
             self.lost += 1
         self._seq = seq
-        if self._ts is not None and ts != self._ts and self._nals:
-            # A new timestamp without a marker on the previous frame: close that one.
+        if self._ts is not None and ts != self._ts:
+            # A new timestamp: the previous frame ends here, marker or not (dropped if the
+            # gap was in it).
             out = self._finish()
+            if gap:
+                # The lost packets may also have been this frame's first ones: keep it only
+                # if this packet can begin a picture (else a picture short of its first
+                # slices would go out as whole).
+                self._broken = not starts_picture(payload)
         self._ts = ts
         if payload:
             self._add(payload)
