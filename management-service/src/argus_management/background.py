@@ -8,6 +8,7 @@ from typing import Any
 
 from argus_management.alerts.hub import run_alert_fanout
 from argus_management.analysis.consumer import run_analysis_consumer
+from argus_management.analysis.uploads import run_upload_janitor
 from argus_management.audit.tasks import run_throttle_flush
 from argus_management.audit.video import run_video_audit_consumer
 from argus_management.deps import AppState
@@ -29,6 +30,8 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         "ptz_sweep": run_ptz_sweep(state.ptz),
         # argus:analysis -> analysis_results (motion frames, summaries)
         "analysis_consumer": run_analysis_consumer(state.bus, state.sessionmaker),
+        # analysis uploads never started within MANAGEMENT_UPLOAD_STALE_HOURS; orphan files
+        "upload_janitor": run_upload_janitor(state.sessionmaker, state.settings, state.bus),
         # argus:audit -> audit_log (video access reported by streaming-service)
         "video_audit_consumer": run_video_audit_consumer(state.bus, state.sessionmaker),
         # counted anonymous audit events -> one row per key and minute

@@ -91,6 +91,21 @@ class Settings(ArgusSettings):
     analysis_upload_max_bytes: int = Field(
         512 * 1024 * 1024, alias="ANALYSIS_UPLOAD_MAX_BYTES", ge=1024
     )
+    # Upload budget (analysis/uploads.py): per user, in total, and the disk kept free.
+    upload_user_max_bytes: int = Field(
+        2 * 1024**3, alias="MANAGEMENT_UPLOAD_USER_MAX_BYTES", ge=1024
+    )
+    upload_user_max_files: int = Field(5, alias="MANAGEMENT_UPLOAD_USER_MAX_FILES", ge=1)
+    upload_total_max_bytes: int = Field(
+        4 * 1024**3, alias="MANAGEMENT_UPLOAD_TOTAL_MAX_BYTES", ge=1024
+    )
+    upload_min_free_bytes: int = Field(
+        2 * 1024**3, alias="MANAGEMENT_UPLOAD_MIN_FREE_BYTES", ge=0
+    )
+    upload_stale_hours: float = Field(24.0, alias="MANAGEMENT_UPLOAD_STALE_HOURS", gt=0)
+    upload_janitor_interval_s: float = Field(
+        600.0, alias="MANAGEMENT_UPLOAD_JANITOR_INTERVAL_S", ge=1
+    )
     analysis_job_max_range_s: int = Field(
         24 * 3600, alias="ANALYSIS_JOB_MAX_RANGE_S", ge=1
     )

@@ -29,9 +29,11 @@ from argus_common.events import (
     new_id,
     utcnow,
 )
+from argus_management.analysis import uploads
 from argus_management.analysis.models import AnalysisJob
 from argus_management.analysis.schemas import RangeJobIn
 from argus_management.analysis.service import segments_in_range
+from argus_management.analysis.uploads import UPLOAD_DIR
 from argus_management.audit import service as audit
 from argus_management.cameras.models import Camera
 from argus_management.config import Settings
@@ -40,7 +42,6 @@ from argus_management.rbac.principal import Actor, Principal
 
 log = structlog.get_logger("argus.analysis.jobs")
 
-UPLOAD_DIR = "analysis_uploads"
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
 _MP4_BRANDS = (b"ftyp",)
 
@@ -140,6 +141,11 @@ async def _parse_upload(request: Request, settings: Settings) -> tuple[UploadFil
     return upload, camera_field if isinstance(camera_field, str) else None
 
 
+def _spooled_size(source: BinaryIO) -> int:
+    source.seek(0, 2)
+    return source.tell()
+
+
 def _store(source: BinaryIO, dest: Path, max_bytes: int) -> int:
     """Copy the spooled upload to ``dest``; returns its size. Checks the MP4 header."""
     source.seek(0)
@@ -165,7 +171,11 @@ async def create_upload_job(
     actor: Actor,
 ) -> AnalysisJob:
     """A job on an uploaded MP4 (multipart field ``file``; optional ``camera_id`` whose
-    motion settings to use)."""
+    motion settings to use), within the user's upload quota and the uploads' budget
+    (``uploads.py``): refused before the body is read when the user has too many pending,
+    and before the file is written when its size does not fit."""
+    async with maker() as early:  # not the request's session: it would wait for the body
+        await uploads.check_count(early, settings, principal.user_id)
     upload, camera_field = await _parse_upload(request, settings)
     try:
         camera: Camera | None = None
@@ -174,6 +184,10 @@ async def create_upload_job(
             if not digits or not 1 <= int(camera_field) <= 2**31 - 1:
                 raise Unprocessable("camera_id: must be a camera id")
             camera = await _camera(session, principal, int(camera_field))
+        size = upload.size if upload.size is not None else await asyncio.to_thread(
+            _spooled_size, upload.file
+        )
+        await uploads.check_size(session, settings, principal.user_id, size)
         job_id = new_id()
         relative = f"{UPLOAD_DIR}/{job_id}.mp4"
         dest = upload_file(settings, relative)
@@ -199,6 +213,11 @@ async def create_upload_job(
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
+    async def publish() -> None:
+        async with maker() as s:
+            await uploads.publish_usage(s, bus, settings)
+
+    after_commit(session, publish)
     analysis: dict[str, Any] = dict(camera.analysis or {}) if camera else {}
     _enqueue_after_commit(session, bus, maker, AnalysisJobRequest(
         job_id=job.id, camera_id=job.camera_id, source="upload", start=now,
