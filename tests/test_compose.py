@@ -29,6 +29,18 @@ def _compose(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _port(entry: object) -> dict[str, object]:
+    """A published port as docker-compose 1.29's ``config`` writes it: a mapping, or a
+    string ``host_ip:published:target/protocol`` when a host address is given."""
+    if isinstance(entry, dict):
+        return entry
+    spec, _, protocol = str(entry).partition("/")
+    host_ip, published, target = spec.rsplit(":", 2) if spec.count(":") >= 2 else (
+        "", *spec.split(":"))
+    return {"host_ip": host_ip, "published": published, "target": target,
+            "protocol": protocol or "tcp"}
+
+
 def test_compose_config_is_valid(tmp_path: Path) -> None:
     result = _compose(tmp_path, "config", "-q")
     assert result.returncode == 0, result.stderr
@@ -45,7 +57,7 @@ def test_compose_publishes_the_webrtc_port_range(tmp_path: Path) -> None:
     assert 0 < low <= high
     udp = sorted(
         (int(p["published"]), int(p["target"]))
-        for p in service["ports"]
+        for p in map(_port, service["ports"])
         if p.get("protocol") == "udp"
     )
     assert udp == [(port, port) for port in range(low, high + 1)]
@@ -92,3 +104,24 @@ def test_dockerfile_install_step_resolves(dockerfile: Path, tmp_path: Path) -> N
              "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")},
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_compose_keeps_metrics_and_apis_off_the_network(tmp_path: Path) -> None:
+    """Only the console (HTTP redirect, HTTPS) faces the network; the services' APIs and
+    /metrics, and Prometheus, are published on this host's loopback at most (issue 16,
+    findings 10 and 11)."""
+    yaml = pytest.importorskip("yaml")
+    result = _compose(tmp_path, "config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for name in ("management-service", "streaming-service", "prometheus"):
+        for port in map(_port, services[name].get("ports", [])):
+            if port.get("protocol") == "udp":
+                continue  # WebRTC media (DTLS-SRTP)
+            assert port.get("host_ip") == "127.0.0.1", (name, port)
+    for name in ("recording-service", "ai-analysis-service"):  # metrics ports 9101/9102
+        assert not services[name].get("ports"), name
+    console = services["web-frontend"]
+    published = sorted(int(str(_port(p)["target"])) for p in console["ports"])
+    assert published == [3000, 3443]
+    assert "console_tls" in str(console["volumes"])

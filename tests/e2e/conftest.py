@@ -61,8 +61,10 @@ def page(browser: object, stack: ConsoleStack, request: pytest.FixtureRequest) -
     from playwright.sync_api import Browser
 
     assert isinstance(browser, Browser)
+    # The console is HTTPS with a self-signed certificate (test_nginx_serves_the_console_
+    # and_proxies checks it properly); the browser accepts it as a user would.
     context = browser.new_context(viewport={"width": 1366, "height": 820}, locale="en-US",
-                                  base_url=stack.url)
+                                  base_url=stack.url, ignore_https_errors=True)
     context.set_default_timeout(15_000)
     pg = context.new_page()
     errors: list[str] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 import uuid
@@ -25,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from argus_common.service_keys import derive_service_key
 from argus_testkit import stack as kit
 from argus_testkit.factories import login
 from argus_testkit.ports import free_port
@@ -48,7 +50,7 @@ __all__ = ["ROOT", "free_port", "http_ok", "wait_until"]
 class ConsoleStack:
     """URLs, credentials and ids of a running stack."""
 
-    url: str  # the console, through nginx
+    url: str  # the console, through nginx (HTTPS)
     management: str
     streaming: str
     control: str  # camera simulator control API
@@ -57,6 +59,13 @@ class ConsoleStack:
     recordings: Path
     recording: bool
     procs: list[Proc] = field(default_factory=list)
+    http_url: str = ""  # the console's plain HTTP port (redirects to url)
+    cert: Path | None = None  # the certificate nginx made for itself (self-signed)
+
+    @property
+    def verify(self) -> ssl.SSLContext:
+        """TLS verification for httpx against the console's own certificate."""
+        return ssl.create_default_context(cafile=str(self.cert))
 
     admin = ("admin", ADMIN_PASSWORD)
     operator = OPERATOR
@@ -75,7 +84,8 @@ class ConsoleStack:
 
     def internal_event(self, body: dict[str, Any]) -> httpx.Response:
         return httpx.post(f"{self.management}/internal/events", json=body, timeout=10,
-                          headers={"X-Internal-Api-Key": INTERNAL})
+                          headers={"X-Internal-Api-Key": derive_service_key(INTERNAL,
+                                                                            "analysis")})
 
     def camsim(self, camera: str) -> dict[str, Any]:
         r = httpx.get(f"{self.control}/cameras/{camera}", timeout=5)
@@ -179,7 +189,8 @@ def console_stack(cameras: int = 4, recording: bool = True, resolution: str = "3
                       RECORDINGS_MIN_FREE_BYTES="0", RECORDING_MIN_FREE_PERCENT="0")
         # The console image's entrypoint renders the template (envsubst) and runs nginx.
         kit.start(launcher, cfg, "console", dict(os.environ))
-        yield ConsoleStack(url=cfg.console_url, management=management,
+        yield ConsoleStack(url=cfg.console_url, http_url=cfg.console_http_url,
+                           cert=cfg.console_cert, management=management,
                            streaming=cfg.streaming_url, control=sim.control, cameras=ids,
                            run_dir=run_dir, recordings=recordings, recording=has_recorder,
                            procs=launcher.procs)

@@ -15,14 +15,19 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def test_nginx_serves_the_console_and_proxies(stack: ConsoleStack) -> None:
-    index = httpx.get(f"{stack.url}/live", timeout=5)  # a client-side route: index.html
+    tls = stack.verify  # HTTPS with the certificate nginx generated for itself
+    index = httpx.get(f"{stack.url}/live", timeout=5, verify=tls)  # client-side route
     assert index.status_code == 200 and '<div id="root">' in index.text
     assert "default-src 'self'" in index.headers["content-security-policy"]
     assert index.headers["cache-control"] == "no-cache"
-    assert httpx.get(f"{stack.url}/api/v1/users/me", timeout=5).status_code == 401
-    assert httpx.get(f"{stack.url}/healthz", timeout=5).status_code == 200  # SPA, not proxied
-    assert httpx.post(f"{stack.url}/whep/1", content=b"v=0", timeout=5,
+    assert httpx.get(f"{stack.url}/api/v1/users/me", timeout=5, verify=tls).status_code == 401
+    assert httpx.get(f"{stack.url}/healthz", timeout=5,
+                     verify=tls).status_code == 200  # SPA, not proxied
+    assert httpx.post(f"{stack.url}/whep/1", content=b"v=0", timeout=5, verify=tls,
                       headers={"Content-Type": "application/sdp"}).status_code == 401
+    # Plain HTTP only redirects to HTTPS.
+    plain = httpx.get(f"{stack.http_url}/live", timeout=5)
+    assert plain.status_code == 308 and plain.headers["location"] == f"{stack.url}/live"
 
 
 def test_login_messages(page: Page, stack: ConsoleStack) -> None:

@@ -74,7 +74,8 @@ class StackPorts:
     rtsp: int = 8554
     onvif: int = 8100
     camsim_control: int = 8099
-    console: int = 3000
+    console: int = 3000  # plain HTTP: redirects to console_tls
+    console_tls: int = 3443
     rtmp: int = 1935
     recording_metrics: int = 9101
     analysis_metrics: int = 9102
@@ -84,6 +85,7 @@ class StackPorts:
         "management": "MANAGEMENT_PORT", "streaming": "STREAMING_PORT",
         "rtsp": "CAMSIM_RTSP_PORT", "onvif": "CAMSIM_ONVIF_PORT",
         "camsim_control": "CAMSIM_CONTROL_PORT", "console": "ARGUS_CONSOLE_PORT",
+        "console_tls": "ARGUS_CONSOLE_TLS_PORT",
         "rtmp": "RTMP_PORT", "recording_metrics": "RECORDING_METRICS_PORT",
         "analysis_metrics": "ANALYSIS_METRICS_PORT", "redis": "ARGUS_PRIVATE_REDIS_PORT",
     }
@@ -140,7 +142,17 @@ class StackConfig:
 
     @property
     def console_url(self) -> str:
+        """The console (HTTPS; its plain HTTP port only redirects here)."""
+        return f"https://127.0.0.1:{self.ports.console_tls}"
+
+    @property
+    def console_http_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.console}"
+
+    @property
+    def console_cert(self) -> Path:
+        """The console's self-signed certificate (made on its first start)."""
+        return self.data_dir / "tls" / "console.crt"
 
 
 def service_table(cfg: StackConfig) -> dict[str, Service]:
@@ -182,13 +194,17 @@ def service_table(cfg: StackConfig) -> dict[str, Service]:
         Service("console", ("/bin/sh", str(ROOT / "web-frontend" / "nginx" / "entrypoint.sh")), {
             "ARGUS_TEMPLATE": str(ROOT / "web-frontend" / "nginx" / "argus.conf.template"),
             "ARGUS_LISTEN": f"127.0.0.1:{p.console}",
+            "ARGUS_TLS_LISTEN": f"127.0.0.1:{p.console_tls}",
+            # Kept across runs: the fingerprint users accepted stays valid. A certificate of
+            # their own: ARGUS_TLS_CERT and ARGUS_TLS_KEY in .env.
+            "ARGUS_TLS_DIR": str(data / "tls"),
             "ARGUS_STATIC_ROOT": str(cfg.console_dist),
             "ARGUS_MANAGEMENT_UPSTREAM": f"127.0.0.1:{p.management}",
             "ARGUS_STREAMING_UPSTREAM": f"127.0.0.1:{p.streaming}",
             "ARGUS_RUNTIME_DIR": str(console_run),
             "ARGUS_ACCESS_LOG": str(console_run / "access.log"),
             "PATH": f"{Path(NGINX).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        }, Ready(http=f"{cfg.console_url}/nginx-healthz", timeout_s=20),
+        }, Ready(http=f"{cfg.console_http_url}/nginx-healthz", timeout_s=20),
             requires=(NGINX, str(cfg.console_dist / "index.html")), dirs=(str(console_run),)),
         # The rtmp-server image's renderer (it checks and percent-encodes every value).
         Service("rtmp", (
