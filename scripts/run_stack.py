@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -62,14 +64,17 @@ def _persisted_secret(data: Path, name: str) -> str:
     credentials."""
     path = data / f".{name.lower()}"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Created 0600, never readable by others even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
 def build_env(data: Path) -> dict[str, str]:
     """The stack's shared environment: .env, then the caller's, then generated secrets."""
     data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)  # databases, recordings, keys, logs: this user's only
     env = {**_env_file(ROOT / ".env"), **os.environ}
     env.setdefault("ARGUS_ENV", "development")
     env.setdefault("SECRET_KEY", _persisted_secret(data, "SECRET_KEY"))
@@ -145,11 +150,21 @@ def choose(table: dict[str, Service], wanted: list[str], cfg: StackConfig) -> li
     return chosen
 
 
+def _fingerprint(cert: Path) -> str:
+    """SHA-256 fingerprint of a PEM certificate, as browsers show it."""
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
 def banner(cfg: StackConfig, env: dict[str, str], names: set[str]) -> str:
     """What runs where, printed once management is ready."""
     lines = ["", "ARGUS is running:"]
     if "console" in names:
-        lines.append(f"  console         {cfg.console_url}")
+        lines.append(f"  console         {cfg.console_url}  ({cfg.console_http_url} "
+                     "redirects there)")
+        if cfg.console_cert.is_file() and not env.get("ARGUS_TLS_CERT"):
+            fingerprint = _fingerprint(cfg.console_cert)
+            lines.append(f"  TLS certificate self-signed, SHA-256 {fingerprint}")
     lines.append(f"  management API  {cfg.management_url}/api/v1/docs")
     lines.append(f"  admin login     {env['ARGUS_ADMIN_USERNAME']} / "
                  f"{env['ARGUS_ADMIN_PASSWORD']}  (only if the database was new when this "
