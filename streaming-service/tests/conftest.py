@@ -5,5 +5,6 @@ from streaming_support import (  # noqa: F401 - fixtures are found by name
     client,
     database_url,
     management_url,
+    redis_namespace,
     world,
 )

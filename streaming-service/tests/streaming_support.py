@@ -56,11 +56,22 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def management_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_namespace() -> Iterator[str]:
+    """The Redis namespace management and streaming share in this run (``argus:audit``,
+    ``argus:authz`` …)."""
+    with kit.redis_namespace("argus-st") as namespace:
+        yield namespace
+
+
+@pytest.fixture(scope="session")
+def management_url(
+    database_url: str, redis_namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """``argus-management`` as a real process (it migrates the new database itself)."""
     data = tmp_path_factory.mktemp("mgmt")
     cfg = kit.test_config(data)
-    with kit.redis_namespace("argus-st") as namespace, Launcher(LOGS) as launcher:
+    namespace = redis_namespace
+    with Launcher(LOGS) as launcher:
         NAMESPACE["name"] = namespace
         kit.start(launcher, cfg, "management", kit.base_env(SECRETS, namespace),
                   DATABASE_URL=database_url, MANAGEMENT_BCRYPT_ROUNDS="4")
@@ -193,11 +204,13 @@ async def serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
 
 @pytest.fixture(scope="session")
 async def world(
-    management_url: str, camsim: Camsim, tmp_path_factory: pytest.TempPathFactory
+    management_url: str, camsim: Camsim, tmp_path_factory: pytest.TempPathFactory,
+    redis_namespace: str,
 ) -> AsyncIterator[World]:
     ids = await asyncio.to_thread(_setup_management, management_url, camsim)
     recordings = tmp_path_factory.mktemp("recordings")
-    settings = streaming_settings(management_url, recordings)
+    settings = streaming_settings(management_url, recordings,
+                                  ARGUS_REDIS_NAMESPACE=redis_namespace)
     app = create_app(settings)
     server, task, base = await serve(app)
     yield World(

@@ -75,6 +75,10 @@ class Settings(ArgusSettings):
     # in case one was missed, this often.
     authz_recheck_s: float = Field(30.0, alias="STREAMING_AUTHZ_RECHECK_S", gt=0)
 
+    # Reverse proxies (the console's nginx) whose X-Forwarded-For names the viewer: the
+    # audit log records the viewer's address, not the proxy's. Empty trusts none.
+    trusted_proxies: str = Field("", alias="ARGUS_TRUSTED_PROXIES")
+
     # Access checks against management are cached this long per (token, camera).
     access_cache_s: float = Field(5.0, alias="STREAMING_ACCESS_CACHE_S", ge=0)
 

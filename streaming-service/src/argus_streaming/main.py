@@ -20,6 +20,8 @@ from argus_common.errors import install_error_handlers
 from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
 from argus_common.metrics import install_metrics
+from argus_common.proxies import ClientAddressMiddleware
+from argus_streaming.audit import VideoAudit
 from argus_streaming.auth.revocation import AccessWatcher
 from argus_streaming.auth.tickets import MediaTickets
 from argus_streaming.cameras.client import ManagementClient
@@ -65,8 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hls.start()
         # Follows argus:authz: revoked users' sessions end within seconds.
         redis = Redis.from_url(settings.redis_url)
+        bus = RedisBus(redis, settings.redis_namespace)
+        # Viewing sessions for management's audit log (argus:audit); HLS and VOD viewers
+        # live as long as their media tickets.
+        tickets: MediaTickets = app.state.tickets
+        app.state.audit = VideoAudit(bus, settings.media_token_ttl_s,
+                                     alive=lambda key: tickets.peek(key) is not None)
+        app.state.audit.start()
         app.state.access = AccessWatcher(
-            RedisBus(redis, settings.redis_namespace), management, app.state.whep,
+            bus, management, app.state.whep,
             app.state.hls, app.state.tickets, settings.authz_recheck_s)
         app.state.access.start()
         log.info("started", port=settings.port)
@@ -74,9 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.access.close()
-            await redis.aclose()
             await app.state.whep.close_all()
             await app.state.hls.close()
+            await app.state.audit.close()  # after the sessions' ends are queued
+            await redis.aclose()
             await sources.close()
             await management.aclose()
             if own_dir:
@@ -91,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              settings.jwt_audience)
     install_error_handlers(app)
     install_metrics(app, "streaming-service")
+    # The viewer's address behind the console's nginx (audit rows name it).
+    app.add_middleware(ClientAddressMiddleware, trusted=lambda: settings.trusted_proxies)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         # WHEP clients must read Location (the session URL) across origins.

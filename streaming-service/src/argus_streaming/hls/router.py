@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from argus_common.errors import BadRequest, Forbidden, NotFound
+from argus_streaming import audit
 from argus_streaming.auth.caps import ensure_capacity, tickets
 from argus_streaming.auth.dependencies import CurrentUser, User, check_camera, management
 from argus_streaming.hls.schemas import StartRequest, StopRequest, StreamOut, StreamSummary
@@ -31,6 +32,7 @@ def _stream_out(request: Request, session: HlsSession, user: User) -> StreamOut:
     ticket = tickets(request).issue(
         "hls", user, session.camera_id, session_id=session.id,
         before_new=lambda: ensure_capacity(request, user.sub))
+    audit.ticket_used(request, ticket)
     return StreamOut(
         session_id=session.id, camera_id=session.camera_id,
         hls_url=f"/hls/{session.id}/{PLAYLIST}?token={ticket.id}",
@@ -118,6 +120,7 @@ async def hls_file(
     manager = _hls(request)
     session = manager.get(session_id)
     manager.touch(session)
+    audit.ticket_used(request, ticket)
     if name == PLAYLIST:
         assert token is not None
         return await _playlist(manager, session, token, msn, part)

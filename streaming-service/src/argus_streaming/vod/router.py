@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from argus_common.errors import NotFound, Unprocessable
+from argus_streaming import audit
 from argus_streaming.auth.caps import ensure_capacity, tickets
 from argus_streaming.auth.dependencies import CurrentUser, check_camera, management
 from argus_streaming.vod.files import IndexCache, recording_path
@@ -67,6 +68,7 @@ async def vod_playlist(
     ticket = tickets(request).issue(
         "vod", user, camera_id, start=start, end=end, paths=[s.path for s in indexed],
         before_new=lambda: ensure_capacity(request, user.sub))
+    audit.ticket_used(request, ticket)
     text = build_playlist(indexed, start, end,
                           lambda p: f"/vod/{camera_id}/files/{p}?token={ticket.id}")
     return Response(text, media_type="application/vnd.apple.mpegurl",
@@ -84,6 +86,7 @@ async def vod_file(
     ticket = tickets(request).use(token, "vod")
     if ticket.camera_id != camera_id or path not in ticket.paths:
         raise NotFound("no such recording")
+    audit.ticket_used(request, ticket)
     root = FsPath(request.app.state.settings.recordings_dir)
     file = recording_path(root, path, camera_id)
     return FileResponse(file, media_type="video/mp4", headers={"Cache-Control": "private"})

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from argus_common.errors import ArgusError, PayloadTooLarge
+from argus_streaming import audit
 from argus_streaming.auth.caps import ensure_capacity
 from argus_streaming.auth.dependencies import CurrentUser, check_camera
 from argus_streaming.playback.service import start_playback
@@ -65,6 +66,7 @@ async def whep_offer(
         session, answer = await manager.create_live(camera_id, stream, offer, user)
     else:
         session, answer = await start_playback(request, user, camera_id, start, speed, offer)
+    audit.whep_started(request, session, start, speed)
     return Response(
         answer, status_code=201, media_type="application/sdp",
         headers={"Location": f"/whep/sessions/{session.id}", "ETag": f'"{session.id[:16]}"'},
