@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import os
 import secrets
@@ -29,6 +30,8 @@ from pathlib import Path
 
 import httpx
 
+from argus_testkit import redis_acl
+from argus_testkit.credentials import service_secrets
 from argus_testkit.services import ROOT, Service, StackConfig, StackPorts, service_table
 from argus_testkit.supervisor import (
     Hook,
@@ -180,6 +183,34 @@ def banner(cfg: StackConfig, env: dict[str, str], names: set[str]) -> str:
     return "\n".join(lines)
 
 
+def with_secrets(services: list[Service], env: dict[str, str], cfg: StackConfig,
+                 private_redis: bool) -> list[Service]:
+    """Each service with only its own secrets: management the token signing key and the
+    master, the others their scoped credential and the public keys (keys made in
+    <data>/keys on first run); with the private Redis, each its own ACL user
+    (<data>/redis/users.acl, no default user)."""
+    out = []
+    for spec in services:
+        own = service_secrets(spec.name, env, cfg.data_dir)
+        # Key files named in .env or the environment win over the generated ones.
+        out.append(spec.with_env(**{k: v for k, v in own.items()
+                                    if not (k.startswith("ARGUS_JWT_") and env.get(k))}))
+    if not private_redis:
+        return out
+    namespace = env.get("ARGUS_REDIS_NAMESPACE", "argus")
+    acl, passwords = redis_acl.ensure_users(cfg.data_dir / "redis", namespace)
+    port = cfg.ports.redis
+    chosen = []
+    for spec in out:
+        if spec.name == "redis":
+            spec = dataclasses.replace(spec, argv=(*spec.argv, "--aclfile", str(acl)))
+        elif spec.name in passwords:
+            spec = spec.with_env(REDIS_URL=redis_acl.user_url(
+                "127.0.0.1", port, spec.name, passwords[spec.name]))
+        chosen.append(spec)
+    return chosen
+
+
 def run(args: argparse.Namespace, data: Path) -> int:
     env = build_env(data)
     ports = StackPorts.from_env(env)
@@ -189,7 +220,7 @@ def run(args: argparse.Namespace, data: Path) -> int:
         env["REDIS_URL"] = f"redis://127.0.0.1:{ports.redis}/0"
     wanted = [name for name in args.services if name != "redis" or private_redis]
     print("ARGUS: starting the native stack", flush=True)
-    services = choose(service_table(cfg), wanted, cfg)
+    services = with_secrets(choose(service_table(cfg), wanted, cfg), env, cfg, private_redis)
     names = {s.name for s in services}
     api = cfg.management_url
     hooks = [Hook(("management", "console"), lambda: print(banner(cfg, env, names), flush=True),

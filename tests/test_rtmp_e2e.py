@@ -49,6 +49,7 @@ from rtmp_stack import (
 from whep_client import whep_close, whep_connect
 
 from argus_camsim.stamp import read_timestamp_ms
+from argus_common.service_keys import derive_service_key
 
 pytestmark = pytest.mark.timeout(150)
 NGINX_RTMP = Path(__file__).resolve().parents[1] / "nginx-rtmp"
@@ -248,10 +249,11 @@ async def test_refused_pushes_register_nothing(
         assert admin.get("/api/v1/events").json()["total"] == before_events
         denied = admin.get("/api/v1/audit", params={"action": "rtmp.publish"}).json()["items"]
     assert any(a["result"] == "denied" for a in denied)
-    encoded = quote(INTERNAL, safe="")
-    for proc in stack.procs:  # nothing logs a stream key or the internal key
+    hook_key = derive_service_key(INTERNAL, "rtmp")  # the RTMP server's own credential
+    encoded = quote(hook_key, safe="")
+    for proc in stack.procs:  # nothing logs a stream key, the master or the hook credential
         log = proc.tail(200)
-        for secret in (real["key"], INTERNAL, encoded, "internal_key"):
+        for secret in (real["key"], INTERNAL, hook_key, encoded, "internal_key"):
             assert secret not in log, (proc.name, secret)
     assert "rtmp_publish_refused" in stack.proc("management").tail(200)
 
@@ -265,7 +267,8 @@ def _render(out: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_rendered_configuration_is_valid_and_keeps_keys_out_of_logs(tmp_path: Path) -> None:
     out = tmp_path / "nginx.conf"
-    result = _render(out, MANAGEMENT_URL="http://127.0.0.1:8001/", INTERNAL_API_KEY="k;e y/+\u00e9",
+    result = _render(out, MANAGEMENT_URL="http://127.0.0.1:8001/",
+                     ARGUS_SERVICE_KEY="rtmp.k;e y/+\u00e9",
                      RTMP_PORT=str(free_port()), RTMP_PLAY_ALLOW="172.28.0.0/16, 10.0.0.5",
                      RTMP_PID_FILE=str(tmp_path / "nginx.pid"))
     assert result.returncode == 0, result.stderr
@@ -273,7 +276,7 @@ def test_rendered_configuration_is_valid_and_keeps_keys_out_of_logs(tmp_path: Pa
     text = out.read_text()
     assert re.search(r"\$\{[A-Z_]+\}", text) is None  # every placeholder filled in
     assert "on_publish http://127.0.0.1:8001/internal/rtmp/on_publish?internal_key=" \
-           "k%3Be%20y%2F%2B%C3%A9;" in text
+           "rtmp.k%3Be%20y%2F%2B%C3%A9;" in text
     for line in ("load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;",
                  "allow play 127.0.0.1;", "allow play 172.28.0.0/16;", "allow play 10.0.0.5;",
                  "deny play all;", "allow publish all;", "error_log stderr notice;",
@@ -285,14 +288,17 @@ def test_rendered_configuration_is_valid_and_keeps_keys_out_of_logs(tmp_path: Pa
 
 
 @pytest.mark.parametrize("bad", [
-    {"MANAGEMENT_URL": ""}, {"INTERNAL_API_KEY": ""}, {"MANAGEMENT_URL": "https://m:1"},
+    {"MANAGEMENT_URL": ""}, {"ARGUS_SERVICE_KEY": ""}, {"MANAGEMENT_URL": "https://m:1"},
+    # Only the rtmp credential (its one scope is the hooks), never the master or another's.
+    {"ARGUS_SERVICE_KEY": "k" * 32}, {"ARGUS_SERVICE_KEY": "recording." + "k" * 43},
     {"MANAGEMENT_URL": "http://m:1/x;y"}, {"RTMP_PORT": "99999"}, {"RTMP_PORT": "1935;"},
     {"RTMP_PLAY_ALLOW": "all"}, {"RTMP_PLAY_ALLOW": "10.0.0.1; allow publish"},
     {"RTMP_LOG_LEVEL": "info"}, {"RTMP_LOG_LEVEL": "debug"}, {"RTMP_ERROR_LOG": "x y"},
     {"RTMP_UPDATE_INTERVAL_S": "0"},
 ])
 def test_render_refuses_unusable_values(tmp_path: Path, bad: dict[str, str]) -> None:
-    env = {"MANAGEMENT_URL": "http://127.0.0.1:8001", "INTERNAL_API_KEY": "k" * 32, **bad}
+    env = {"MANAGEMENT_URL": "http://127.0.0.1:8001", "ARGUS_SERVICE_KEY": "rtmp." + "k" * 43,
+           **bad}
     result = _render(tmp_path / "nginx.conf", **env)
     assert result.returncode != 0 and not (tmp_path / "nginx.conf").exists()
 

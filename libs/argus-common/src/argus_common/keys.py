@@ -299,7 +299,7 @@ def _refuse_dev_key(environment: str, keys: Ed25519Keys) -> None:
 def ensure_key_files(directory: Path) -> tuple[Path, Path]:
     """A signing key and its public key in ``directory`` (created on first use: ``make run``,
     test stacks); returns ``(private path, public path)``. The private file is 0600."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     private_path, public_path = directory / SIGNING_KEY_FILE, directory / PUBLIC_KEYS_FILE
     if not private_path.exists():
         key = Ed25519PrivateKey.generate()

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from argus_testkit.credentials import service_secrets
 from argus_testkit.process import Launcher, Proc, Ready
 from argus_testkit.provision import DATABASE_ENV, REDIS_ENV, server_dsn
 from argus_testkit.services import StackConfig, StackPorts, service_table
@@ -180,8 +181,11 @@ def start(launcher: Launcher, cfg: StackConfig, name: str, env: Mapping[str, str
     for d in spec.dirs:
         Path(d).mkdir(parents=True, exist_ok=True)
         Path(d).chmod(0o755)
+    # Each service's own credential (test stacks sign tokens with the development key unless
+    # a test passes ARGUS_JWT_* itself; make run uses generated key files).
+    secrets = service_secrets(name, {**env, **settings}, cfg.data_dir, jwt_keys=False)
     return launcher.start(proc_name or name, (*spec.argv, *argv_extra),
-                          {**env, **spec.env, **settings}, spec.ready)
+                          {**env, **spec.env, **secrets, **settings}, spec.ready)
 
 
 @dataclass
