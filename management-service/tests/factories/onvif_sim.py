@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.cameras.crypto import encrypt_secret
 from argus_management.cameras.models import Camera
+from argus_testkit.ports import free_udp_port
 
-from factories.camsim import Camsim, free_udp_port, launch
+from factories.camsim import Camsim, launch
 
 SIM_USER = "admin"
 SIM_PASSWORD = "admin"
