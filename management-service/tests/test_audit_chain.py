@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -235,6 +236,14 @@ async def test_verify_command(
     await _untriggered(engine, "UPDATE audit_log SET ip = '10.9.9.9' WHERE id = :i", i=ids[0])
     assert await asyncio.to_thread(main, ["--database-url", url]) == 1
     assert f"edited at row {ids[0]}" in capsys.readouterr().out
+    # The console script: argus-management audit verify.
+    script = Path(sys.executable).with_name("argus-management")
+    proc = await asyncio.create_subprocess_exec(
+        str(script), "audit", "verify", "--database-url", url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out_bytes, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1, out_bytes
+    assert f"edited at row {ids[0]}".encode() in out_bytes
 
 
 # -- SQLite and the migration --------------------------------------------------------------

@@ -156,10 +156,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
 def run() -> None:
     """Console entry point: ``argus-management`` migrates once, then serves with
-    ``MANAGEMENT_WORKERS`` workers; ``argus-management migrate`` only migrates."""
+    ``MANAGEMENT_WORKERS`` workers; ``argus-management migrate`` only migrates;
+    ``argus-management audit verify`` checks the audit log's hash chain (exit 1 on a break)."""
     import os
     import sys
 
+    if sys.argv[1:3] == ["audit", "verify"]:
+        from argus_management.audit.verify import main as verify_audit
+
+        sys.exit(verify_audit(sys.argv[3:]))
     settings = get_settings()
     _sqlite_dir(settings.database_url)
     migrate.upgrade(settings.database_url)
