@@ -13,11 +13,15 @@ from argus_management.rbac.dependencies import require_permission
 from argus_management.rbac.principal import Principal
 
 CAMERA_ID = Path(ge=1, le=2**31 - 1, description="camera id")
+# One dependency object, so a route that also wants the principal gets the same (cached)
+# answer instead of a second token check.
+_reader = require_permission("cameras:read")
+CameraReader = Annotated[Principal, Depends(_reader)]
 
 
 async def _visible_camera(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require_permission("cameras:read"))],
+    principal: CameraReader,
     camera_id: Annotated[int, CAMERA_ID],
 ) -> Camera:
     camera = await session.get(Camera, camera_id)

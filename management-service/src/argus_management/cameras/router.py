@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from argus_management.cameras import cache
 from argus_management.cameras import service as svc
-from argus_management.cameras.dependencies import VisibleCamera
-from argus_management.cameras.schemas import CameraCreate, CameraOut, CameraUpdate
+from argus_management.cameras.dependencies import CameraReader, VisibleCamera
+from argus_management.cameras.schemas import CameraCreate, CameraOut, CameraUpdate, for_viewer
 from argus_management.deps import BusDep, SessionDep, SettingsDep, StateDep
 from argus_management.pagination import Page, PageDep
 from argus_management.rbac.dependencies import actor_for, require_permission
@@ -38,8 +38,9 @@ async def list_cameras(
         async def build() -> bytes:
             async with state.sessionmaker() as session:
                 rows, total = await svc.list_cameras(session, principal, page.limit, page.offset)
+            shape = (lambda c: c) if principal.sees_all_cameras else for_viewer
             result = Page[CameraOut](
-                items=[svc.to_out(c) for c in rows], total=total, limit=page.limit,
+                items=[shape(svc.to_out(c)) for c in rows], total=total, limit=page.limit,
                 offset=page.offset,
             )
             return result.model_dump_json().encode()
@@ -63,8 +64,10 @@ async def create_camera(
 
 
 @router.get("/{camera_id}", response_model=CameraOut)
-async def get_camera(camera: VisibleCamera) -> CameraOut:
-    return svc.to_out(camera)
+async def get_camera(camera: VisibleCamera, principal: CameraReader) -> CameraOut:
+    """One camera (viewers: without its addresses and account, see ``for_viewer``)."""
+    out = svc.to_out(camera)
+    return out if principal.sees_all_cameras else for_viewer(out)
 
 
 @router.patch("/{camera_id}", response_model=CameraOut)

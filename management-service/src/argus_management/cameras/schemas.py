@@ -122,6 +122,16 @@ class CameraOut(BaseModel):
     updated_at: datetime
 
 
+def for_viewer(camera: CameraOut) -> CameraOut:
+    """What a user without ``cameras:write`` sees: no stream URLs, camera account or ONVIF
+    address (where the camera is and how to log in to it are the administrators' business;
+    video reaches viewers through the streaming service)."""
+    return camera.model_copy(update={
+        "stream_url": "", "sub_stream_url": None, "username": None, "onvif_host": None,
+        "onvif_port": None,
+    })
+
+
 class CameraInternal(CameraOut):
     """What media services get from ``/internal/cameras``: credentials included."""
 
