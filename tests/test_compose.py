@@ -14,7 +14,12 @@ from argus_testkit.tools import require
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = (
     "SECRET_KEY=ci-secret\nINTERNAL_API_KEY=ci-internal\nPOSTGRES_PASSWORD=ci-db\n"
-    "GRAFANA_ADMIN_PASSWORD=ci-grafana\n"
+    "GRAFANA_ADMIN_PASSWORD=ci-grafana\nARGUS_JWT_PRIVATE_KEY=ci-private\n"
+    "ARGUS_JWT_PUBLIC_KEYS=ci-public\n"
+    + "".join(f"ARGUS_{s}_SERVICE_KEY=ci-{s.lower()}-key\n"
+              for s in ("RECORDING", "STREAMING", "ANALYSIS", "RTMP"))
+    + "".join(f"REDIS_PASSWORD_{u}=ci-redis-{u.lower()}\n"
+              for u in ("MANAGEMENT", "RECORDING", "STREAMING", "ANALYSIS"))
 )
 
 
@@ -125,3 +130,41 @@ def test_compose_keeps_metrics_and_apis_off_the_network(tmp_path: Path) -> None:
     published = sorted(int(str(_port(p)["target"])) for p in console["ports"])
     assert published == [3000, 3443]
     assert "console_tls" in str(console["volumes"])
+
+
+def test_compose_keeps_databases_private_and_secrets_per_service(tmp_path: Path) -> None:
+    """Neither PostgreSQL nor Redis is published unless docker-compose.ports.yml is added
+    (and then on 127.0.0.1 only); each service holds only its own secrets and connects to
+    Redis as its own user (issue 16, findings 4 and 5)."""
+    yaml = pytest.importorskip("yaml")
+    result = _compose(tmp_path, "config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert not services["db"].get("ports") and not services["redis"].get("ports")
+    assert "start-redis.sh" in str(services["redis"]["entrypoint"])
+    management_only = ("SECRET_KEY", "INTERNAL_API_KEY", "ARGUS_JWT_PRIVATE_KEY")
+    for name, user, credential in (
+        ("management-service", "management", None),
+        ("recording-service", "recording", "ci-recording-key"),
+        ("streaming-service", "streaming", "ci-streaming-key"),
+        ("ai-analysis-service", "analysis", "ci-analysis-key"),
+        ("rtmp-server", None, "ci-rtmp-key"),
+    ):
+        env = services[name]["environment"]
+        held = [k for k in management_only if env.get(k)]
+        assert held == (list(management_only) if credential is None else []), name
+        assert env.get("ARGUS_SERVICE_KEY") == credential, name
+        if user:
+            assert env["REDIS_URL"].startswith(f"redis://{user}:ci-redis-{user}@redis:"), name
+    assert services["streaming-service"]["environment"]["ARGUS_JWT_PUBLIC_KEYS"] == "ci-public"
+    exe = require("docker-compose")
+    env_file = tmp_path / "ci.env"
+    opt_in = subprocess.run(
+        [exe, "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yml"),
+         "-f", str(ROOT / "docker-compose.ports.yml"), "--env-file", str(env_file), "config"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert opt_in.returncode == 0, opt_in.stderr
+    published = yaml.safe_load(opt_in.stdout)["services"]
+    for name in ("db", "redis"):
+        ports = [_port(p) for p in published[name]["ports"]]
+        assert ports and all(p["host_ip"] == "127.0.0.1" for p in ports), (name, ports)

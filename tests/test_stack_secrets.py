@@ -136,3 +136,45 @@ def test_each_service_gets_only_its_own_secrets(tmp_path: Path) -> None:
         assert own["INTERNAL_API_KEY"] == "" and own["SECRET_KEY"] == ""  # blanked
         assert "ARGUS_JWT_PRIVATE_KEY_FILE" not in own
     assert "ARGUS_JWT_PUBLIC_KEYS_FILE" in service_secrets("streaming", env, tmp_path)
+
+
+def test_compose_redis_script_makes_the_same_users(tmp_path: Path) -> None:
+    """redis-acl/start-redis.sh (Compose's Redis entrypoint), run natively: users from the
+    environment, no default user, the same refusals; a missing password stops it."""
+    assert shutil.which("redis-server"), "redis-server is needed (apt-get install redis-server)"
+    port = free_port()
+    passwords = {name: f"{name}-compose-password-0123" for name in USERS}
+    env = {"PATH": os.environ["PATH"], "ARGUS_REDIS_RUN_DIR": str(tmp_path / "run"),
+           **{f"REDIS_PASSWORD_{n.upper()}": pw for n, pw in passwords.items()}}
+    script = str(ROOT / "redis-acl" / "start-redis.sh")
+    missing = subprocess.run(["sh", script], env={**env, "REDIS_PASSWORD_ANALYSIS": ""},
+                             capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 2 and "REDIS_PASSWORD_ANALYSIS" in missing.stderr
+    proc = subprocess.Popen(["sh", script, "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis.from_url(user_url("127.0.0.1", port, "analysis",
+                                               passwords["analysis"]))
+
+        def up() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(up, 15, "redis up")
+        acl = (tmp_path / "run" / "users.acl").read_text()
+        assert acl.count("\nuser ") == len(USERS)
+        assert not any(pw in acl for pw in passwords.values())
+        assert client.set("argus:x", "1")
+        with pytest.raises(NoPermissionError):
+            client.flushall()
+        with pytest.raises(NoPermissionError):
+            client.set("elsewhere", "1")
+        client.close()
+        with pytest.raises((AuthenticationError, ResponseError)):
+            redis.Redis(host="127.0.0.1", port=port).ping()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Compose's Redis: one ACL user per service (passwords from .env), no default user, then the
+# image's own entrypoint. The rules are make run's (argus_testkit/redis_acl.py): the stack's
+# namespace only, no dangerous or admin commands (FLUSHALL, CONFIG, ACL, KEYS, SHUTDOWN …).
+# Only the passwords' SHA-256 is written to the ACL file.
+set -eu
+ns=${ARGUS_REDIS_NAMESPACE:-argus}
+case "$ns" in *[!a-z0-9_-]*|"") echo "start-redis.sh: bad ARGUS_REDIS_NAMESPACE" >&2; exit 2 ;; esac
+dir=${ARGUS_REDIS_RUN_DIR:-/run/argus-redis}
+mkdir -p "$dir"
+acl="$dir/users.acl"
+umask 077
+echo "user default off resetkeys resetchannels -@all" > "$acl"
+for name in management recording streaming analysis; do
+    var="REDIS_PASSWORD_$(echo "$name" | tr a-z A-Z)"
+    eval "pw=\${$var:-}"
+    if [ "${#pw}" -lt 16 ]; then
+        echo "start-redis.sh: set $var (16+ characters) in .env" >&2
+        exit 2
+    fi
+    hash=$(printf '%s' "$pw" | sha256sum | cut -d' ' -f1)
+    echo "user $name on #$hash resetchannels ~$ns:* &$ns:* +@all -@dangerous -@admin" >> "$acl"
+done
+if id redis >/dev/null 2>&1; then chown -R redis "$dir"; fi
+if command -v docker-entrypoint.sh >/dev/null 2>&1; then
+    exec docker-entrypoint.sh redis-server --appendonly yes --aclfile "$acl" "$@"
+fi
+exec redis-server --aclfile "$acl" "$@"
