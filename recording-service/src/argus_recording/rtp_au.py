@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from argus_common.rtsp.depay import TimestampUnwrapper
+from argus_common.rtsp.depay import TimestampUnwrapper, starts_picture
 
 _SPS, _PPS, _IDR, _STAP_A, _FU_A = 7, 8, 5, 24, 28
 
@@ -95,11 +95,12 @@ class AuAssembler:
             start, end = 12, len(pkt)
         else:
             bounds = _payload_bounds(pkt)
-            if bounds is None:
-                return
+            if bounds is None or bounds[1] - bounds[0] < 2:
+                return  # as on the short path: a payload holds at least its NAL/FU header
             start, end = bounds
         seq = (pkt[2] << 8) | pkt[3]
-        if seq != self._seq and self._seq >= 0:
+        gap = seq != self._seq and self._seq >= 0
+        if gap:
             self._broken = True  # the unit in progress has a hole: it will be dropped
             self.lost += 1
         self._seq = (seq + 1) & 0xFFFF
@@ -108,6 +109,10 @@ class AuAssembler:
             if self._parts:  # the previous unit had no marker: it ends here
                 self._finish()
             self._ts = ts
+            if gap:
+                # The lost packets may also have been this unit's first ones: keep it only
+                # if this packet can begin a picture.
+                self._broken = not starts_picture(pkt[start:end])
         nh = pkt[start]
         kind = nh & 0x1F
         parts = self._parts
@@ -131,6 +136,10 @@ class AuAssembler:
                 self._fu_len += end - start - 2
             if fh & 0x40 and self._fu_at >= 0:
                 parts[self._fu_at] = self._fu_len.to_bytes(4, "big")
+                if fh & 0x1F in (_SPS, _PPS):  # a parameter set larger than one packet
+                    nal = b"".join(parts[self._fu_at + 1:])
+                    self._sps, self._pps = (nal, self._pps) if fh & 0x1F == _SPS else (
+                        self._sps, nal)
                 self._fu_at = -1
         elif kind < 24 and kind:
             self._nal(pkt[start:end], kind)
