@@ -135,9 +135,16 @@ command -v debootstrap >/dev/null 2>&1 || {
 if [ -d "$R" ]; then cleanup; rm -rf --one-file-system "$R"; fi
 m="$(mirror)"
 echo "   mirror $m"
-debootstrap --variant=minbase --include=git,make,ca-certificates,python3,sudo,curl \
-  "$suite" "$R" "$m" > "$logs/debootstrap.log" 2>&1 \
-  || { tail -20 "$logs/debootstrap.log"; exit 1; }
+base="$work/base-$suite.tar"  # the untouched debootstrap result, reused by later runs
+if [ -f "$base" ] && [ "${FRESH_REBUILD:-0}" != 1 ]; then
+  echo "   reusing $base (FRESH_REBUILD=1 runs debootstrap again)"
+  mkdir -p "$R" && tar -C "$R" -xpf "$base"
+else
+  debootstrap --variant=minbase --include=git,make,ca-certificates,python3,sudo,curl \
+    "$suite" "$R" "$m" > "$logs/debootstrap.log" 2>&1 \
+    || { tail -20 "$logs/debootstrap.log"; exit 1; }
+  tar -C "$R" -cpf "$base.tmp" . && mv "$base.tmp" "$base"
+fi
 cat > "$R/etc/apt/sources.list" <<EOF
 deb $m $suite main
 deb $m $suite-updates main
@@ -159,7 +166,7 @@ mount_root
 # --- 2. make run ----------------------------------------------------------------------------
 if [[ " $steps " == *" run "* ]]; then
   begin "make run (until console, segment and WHEP frame), then Ctrl-C"
-  for port in 3000 8001 8080 8554 6380 9101 9102 1935 8099; do
+  for port in 3000 3443 8001 8080 8554 6380 9101 9102 1935 8099; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "port $port is in use on this machine: make run in the root would collide" >&2
       exit 1
@@ -170,7 +177,7 @@ if [[ " $steps " == *" run "* ]]; then
   run_pid=$!
   probe_ok=0
   "$repo/.venv/bin/python" "$repo/scripts/fresh_check_probe.py" --since "$clone_started" \
-    --data "$R/root/argus/data" --timeout 1800 | tee "$logs/probe.log" && probe_ok=1
+    --data "$R/root/argus/data" --timeout 1200 | tee "$logs/probe.log" && probe_ok=1
   stop_started=$(date +%s)
   kill -INT -- "-$run_pid" 2>/dev/null || true
   stopped=0

@@ -32,7 +32,7 @@ async def wait_for(check, what: str, deadline: float, interval_s: float = 1.0): 
     while True:
         try:
             value = await check()
-        except (httpx.HTTPError, OSError):
+        except (httpx.HTTPError, OSError, ValueError, KeyError):  # not up yet, or half up
             value = None
         if value:
             return value
@@ -43,13 +43,19 @@ async def wait_for(check, what: str, deadline: float, interval_s: float = 1.0): 
 
 async def probe(console: str, data: Path, since: float, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(base_url=console, timeout=10) as client:
-        async def console_up() -> bool:
-            resp = await client.get("/")
-            return resp.status_code == 200 and "<html" in resp.text.lower()
+    # The console may redirect to HTTPS with the stack's self-signed certificate: the
+    # address it ends on is used for the rest (a redirected POST would turn into a GET).
+    async with httpx.AsyncClient(timeout=10, follow_redirects=True, verify=False) as c:  # noqa: S501
+        async def console_up() -> str | None:
+            resp = await c.get(console)
+            ok = resp.status_code == 200 and "<html" in resp.text.lower()
+            return str(resp.url.copy_with(path="/", query=None)) if ok else None
 
-        await wait_for(console_up, "the console", deadline)
+        origin = await wait_for(console_up, "the console", deadline)
         say("console", since)
+        print(f"probe-info console at {origin}", flush=True)
+
+    async with httpx.AsyncClient(base_url=origin, timeout=10, verify=False) as client:  # noqa: S501
 
         async def token() -> str | None:
             pw_file = data / ".admin_password"
@@ -82,6 +88,8 @@ async def probe(console: str, data: Path, since: float, timeout_s: float) -> Non
             try:
                 await viewer.frames(1, timeout_s=20)
                 return True
+            except TimeoutError:
+                return False
             finally:
                 await whep_close(client, viewer, headers)
 
