@@ -59,6 +59,12 @@ class CameraConfig(Camera):
         """The camera's ``analysis`` settings, parsed (malformed: the disabled defaults)."""
         return MotionSettings.parse(self.analysis)
 
+    @cached_property
+    def objects(self) -> Any:
+        """The camera's raw ``analysis.objects`` (None: not set; parsed by the object
+        engine, which applies ``ANALYSIS_OBJECT_DEFAULTS``)."""
+        return self.analysis.get("objects")
+
     @property
     def wants_analysis(self) -> bool:
         """Enabled, with motion analysis turned on."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import ClassVar, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from argus_analysis.cameras import Polygon
 from argus_common.service_settings import (
@@ -49,8 +50,31 @@ class Settings(MediaServiceSettings):
     camera_refresh_s: float = Field(60.0, alias="ANALYSIS_CAMERA_REFRESH_S", ge=1)
     job_concurrency: int = Field(1, alias="ANALYSIS_JOB_CONCURRENCY", ge=1, le=32)
     job_decoder_threads: int = Field(0, alias="ANALYSIS_JOB_DECODER_THREADS", ge=0, le=64)
+    # Objects (objects/, detect/hog.py, detect/onnx.py); per camera: analysis.objects.
+    object_detector: Literal["auto", "opencv-hog", "onnx"] = Field(
+        "auto", alias="ANALYSIS_OBJECT_DETECTOR"
+    )  # auto: onnx when ANALYSIS_OBJECT_MODEL is set, else opencv-hog
+    object_model: Path | None = Field(None, alias="ANALYSIS_OBJECT_MODEL")
+    object_labels: str = Field("", alias="ANALYSIS_OBJECT_LABELS")  # comma-separated
+    object_layout: Literal["auto", "yolo-obj", "yolo"] = Field(
+        "auto", alias="ANALYSIS_OBJECT_LAYOUT"
+    )
+    object_providers: str = Field("", alias="ANALYSIS_OBJECT_PROVIDERS")  # comma-separated
+    object_input_size: int = Field(640, alias="ANALYSIS_OBJECT_INPUT_SIZE", ge=32, le=4096)
+    object_threads: int = Field(1, alias="ANALYSIS_OBJECT_THREADS", ge=1, le=64)
+    object_max_batch: int = Field(16, alias="ANALYSIS_OBJECT_MAX_BATCH", ge=1, le=256)
+    object_fps: float = Field(5.0, alias="ANALYSIS_OBJECT_FPS", gt=0, le=60)
+    object_track_ttl_s: float = Field(2.0, alias="ANALYSIS_OBJECT_TRACK_TTL_S", gt=0, le=60)
+    object_defaults: dict[str, Any] = Field(
+        default_factory=dict, alias="ANALYSIS_OBJECT_DEFAULTS"
+    )  # analysis.objects of cameras that have none (JSON); {}: off
     metrics_host: str = Field("127.0.0.1", alias="ANALYSIS_METRICS_HOST")
     metrics_port: int = Field(9102, alias="ANALYSIS_METRICS_PORT", ge=0, le=65535)
+
+    @field_validator("object_model", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v in ("", None) else v
 
 
 @lru_cache

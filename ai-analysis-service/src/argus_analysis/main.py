@@ -15,7 +15,9 @@ import cv2
 import structlog
 
 from argus_analysis.config import Settings, get_settings
+from argus_analysis.detect.object_base import ObjectDetectorUnavailable
 from argus_analysis.detect.select import DeviceUnavailable, choose_device
+from argus_analysis.objects.select import build_detectors
 from argus_analysis.service import AnalysisService
 from argus_common.logging import configure_logging
 from argus_common.service_http import create_service_app
@@ -32,7 +34,14 @@ async def main(settings: Settings) -> int:
         log.error("device_unavailable", detail=str(exc))
         return 2
     log.info("device_chosen", device=choice.device, backend=choice.backend, reason=choice.reason)
-    service = AnalysisService(settings, choice)
+    try:
+        detectors = build_detectors(settings)
+    except ObjectDetectorUnavailable as exc:
+        log.error("object_detector_unavailable", detail=str(exc))
+        return 2
+    log.info("object_detectors", default=detectors[1],
+             providers={name: d.provider for name, d in detectors[0].items()})
+    service = AnalysisService(settings, choice, detectors)
     app = create_service_app("ai-analysis-service", service.readiness, service.status)
     return await serve(app, settings.metrics_host, settings.metrics_port, service, log=log,
                        instance_id=settings.instance_id)

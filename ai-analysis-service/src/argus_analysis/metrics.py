@@ -42,3 +42,30 @@ JOBS = Counter("argus_analysis_jobs_total", "Analysis jobs finished, by outcome"
 RESULTS_QUEUED = Counter(
     "argus_analysis_results_total", "Entries added to the argus:analysis stream", ["kind"]
 )
+
+# Objects (objects/engine.py, objects/report.py).
+OBJECT_INFERENCES = Counter(
+    "argus_analysis_object_inferences_total",
+    "Object detector calls (one call may hold the regions of several cameras)", ["detector"],
+)
+OBJECT_REGIONS = Counter(
+    "argus_analysis_object_regions_total", "Picture regions run through a detector", ["detector"]
+)
+OBJECT_INFERENCE_S = Histogram(
+    "argus_analysis_object_inference_seconds", "Time of one object detector call", ["detector"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5),
+)
+OBJECT_QUEUE = Gauge(
+    "argus_analysis_object_queue_depth", "Frames waiting for the object detector"
+)
+OBJECT_DROPPED = Counter(
+    "argus_analysis_object_frames_dropped_total",
+    "Frames not run through the object detector because a newer frame of the camera came "
+    "first (the detector is behind)", ["camera_id"],
+)
+OBJECT_TRACKS = Gauge(
+    "argus_analysis_object_tracks_active", "Objects being tracked", ["camera_id"]
+)
+OBJECT_EVENTS = Counter(
+    "argus_analysis_object_events_total", "Object events accepted by management", ["type"]
+)

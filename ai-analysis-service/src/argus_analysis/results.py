@@ -17,6 +17,7 @@ import collections
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
@@ -41,12 +42,21 @@ def to_datetime(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, tz=UTC)
 
 
+class ObjectsFrame(AnalysisFrame):
+    """An analysed frame the object detector ran on: ``objects`` are its detections
+    (``track_id``, ``label``, ``score``, normalized ``box``, ``color``)."""
+
+    objects: list[dict[str, Any]] = []
+
+
 def frame_message(
     camera_id: int | None, session_id: str, a: FrameAnalysis, event_id: int | None,
-    kind: str = "frame", media: bool = False,
+    kind: str = "frame", media: bool = False, objects: list[dict[str, Any]] | None = None,
 ) -> AnalysisFrame:
-    """The message of one analysed frame."""
-    return AnalysisFrame(
+    """The message of one analysed frame (with ``objects`` when detection ran on it)."""
+    model = AnalysisFrame if objects is None else ObjectsFrame
+    extra: dict[str, Any] = {} if objects is None else {"objects": objects}
+    return model(**extra,
         type="analysis.frame", camera_id=camera_id, ts=to_datetime(a.wall),
         session_id=session_id, kind=kind,
         motion=a.result.motion, score=a.result.score,
@@ -78,7 +88,7 @@ class RowPicker:
 
     def pick(
         self, camera_id: int | None, session_id: str, a: FrameAnalysis, event_id: int | None,
-        media: bool = False,
+        media: bool = False, objects: list[dict[str, Any]] | None = None,
     ) -> list[AnalysisFrame]:
         """The rows this frame adds (none, a motion frame, a transition and/or a summary)."""
         s = self._sessions.get(session_id)
@@ -89,11 +99,12 @@ class RowPicker:
         rows: list[AnalysisFrame] = []
         if a.transition is not None:
             kind = "motion.start" if a.transition.kind == "start" else "motion.end"
-            rows.append(frame_message(camera_id, session_id, a, event_id, kind, media))
-        if a.result.motion:
-            s.motion_frames += 1
+            rows.append(frame_message(camera_id, session_id, a, event_id, kind, media, objects))
+        if a.result.motion or objects:
+            s.motion_frames += int(a.result.motion)
             if self.motion_frames:
-                rows.append(frame_message(camera_id, session_id, a, event_id, "frame", media))
+                rows.append(frame_message(camera_id, session_id, a, event_id, "frame", media,
+                                          objects))
         if self.summary_s > 0 and a.wall >= s.next_at:
             row = frame_message(camera_id, session_id, a, event_id, "summary", media)
             row.frames, row.motion_frames, row.max_score = s.frames, s.motion_frames, s.max_score
@@ -122,15 +133,16 @@ class ResultWriter:
 
     def add(
         self, camera_id: int | None, session_id: str, a: FrameAnalysis, event_id: int | None,
-        *, live: bool = True, media: bool = False,
+        *, live: bool = True, media: bool = False, objects: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Queue one analysed frame (called on the loop)."""
+        """Queue one analysed frame (called on the loop); ``objects``: its detections."""
         if live and self.publish_frames and (
             self._listeners or time.monotonic() >= self._next_probe
         ):
             self._next_probe = time.monotonic() + _IDLE_PROBE_S
-            self._live.append(frame_message(camera_id, session_id, a, event_id).model_dump_json())
-        rows = self.picker.pick(camera_id, session_id, a, event_id, media)
+            self._live.append(frame_message(camera_id, session_id, a, event_id,
+                                            objects=objects).model_dump_json())
+        rows = self.picker.pick(camera_id, session_id, a, event_id, media, objects)
         if rows:
             self._rows.extend(rows)
         if self._live or self._rows:

@@ -12,10 +12,14 @@ from redis.asyncio import Redis
 from argus_analysis.cameras import MotionSettings
 from argus_analysis.config import Settings
 from argus_analysis.detect.base import NO_MOTION
+from argus_analysis.detect.object_base import ObjectDetector
 from argus_analysis.detect.select import DeviceChoice
 from argus_analysis.jobs import JobRunner
 from argus_analysis.management import AnalysisManagement
 from argus_analysis.metrics import FPS, FRAMES
+from argus_analysis.objects.engine import ObjectEngine, ObjectOutput
+from argus_analysis.objects.report import ObjectReporter
+from argus_analysis.objects.settings import ObjectSettings
 from argus_analysis.outbox import Outbox
 from argus_analysis.pipeline import AnalysisParams
 from argus_analysis.reporter import EventReporter, MotionReport
@@ -37,7 +41,10 @@ _FPS_EVERY_S = 2.0
 class AnalysisService:
     """Everything one analyser process runs on its asyncio loop."""
 
-    def __init__(self, settings: Settings, choice: DeviceChoice) -> None:
+    def __init__(
+        self, settings: Settings, choice: DeviceChoice,
+        detectors: tuple[dict[str, ObjectDetector], str] | None = None,
+    ) -> None:
         self.settings = settings
         self.choice = choice
         self.redis = Redis.from_url(settings.redis_url)
@@ -52,12 +59,22 @@ class AnalysisService:
         )
         self.reporter = EventReporter(self.management, settings.instance_id,
                                       settings.snapshot_quality, settings.snapshot_max_width)
+        self.object_reporter = ObjectReporter(self.management, settings.snapshot_quality)
+        self.objects: ObjectEngine | None = None
+        if detectors is not None:
+            self.objects = ObjectEngine(
+                detectors[0], detectors[1], self._sink, fps=settings.object_fps,
+                ttl_s=settings.object_track_ttl_s, max_batch=settings.object_max_batch,
+                instance_id=settings.instance_id,
+                defaults=ObjectSettings.parse(settings.object_defaults),
+            )
         hwaccel = choice.device == "cuda"
         self.worker_options = WorkerOptions(
             decoder=DecoderOptions(threads=1, hwaccel=hwaccel,
                                    skip_loop_filter=settings.skip_loop_filter),
             prefer_sub=settings.prefer_sub_stream,
             backoff_s=tuple(settings.backoff_steps), max_lag_s=settings.max_lag_s,
+            objects=self.objects,
         )
         self.supervisor = analysis_supervisor(
             self.leases, AnalysisCrew(choice, self.params, self.worker_options, self._sink),
@@ -65,7 +82,7 @@ class AnalysisService:
         )
         self.cameras = CameraSync(self.management, self.supervisor, self.bus,
                                   settings.camera_refresh_s)
-        self._outbox: Outbox[Output] | None = None
+        self._outbox: Outbox[Output | ObjectOutput] | None = None
         self.jobs: JobRunner | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -80,13 +97,24 @@ class AnalysisService:
             max_width=s.max_width, downscale=s.downscale,
         )
 
-    def _sink(self, output: Output) -> None:
+    def _sink(self, output: Output | ObjectOutput) -> None:
         assert self._outbox is not None
         self._outbox.put(output)
 
     # -- outputs of the workers (on the loop) --------------------------------------------
-    def _drain(self, batch: list[Output]) -> None:
+    def _objects_out(self, out: ObjectOutput) -> None:
+        """Detections of a frame (published with the frame's results) and events."""
+        if out.analysis is not None:
+            self.results.add(out.camera_id, out.session_id, out.analysis,
+                             self.reporter.current.get(out.camera_id), objects=out.objects)
+        for report in out.reports:
+            self.object_reporter.submit(report)
+
+    def _drain(self, batch: list[Output | ObjectOutput]) -> None:
         for out in batch:
+            if isinstance(out, ObjectOutput):
+                self._objects_out(out)
+                continue
             a = out.analysis
             if out.job:
                 if a is not None:
@@ -105,7 +133,9 @@ class AnalysisService:
             if t is not None and t.kind == "start":
                 self.reporter.submit(MotionReport(camera_id, out.session_id, t, a.result,
                                                   a.width, a.height, out.frame, out.decode_in))
-            self.results.add(camera_id, out.session_id, a, self.reporter.current.get(camera_id))
+            if not out.deferred:  # else published with its detections (_objects_out)
+                self.results.add(camera_id, out.session_id, a,
+                                 self.reporter.current.get(camera_id))
             if t is not None and t.kind == "end":
                 self.reporter.submit(MotionReport(camera_id, out.session_id, t, a.result,
                                                   a.width, a.height))
@@ -155,6 +185,10 @@ class AnalysisService:
             ),
             "live_instances": self.supervisor.live_instances,
             "jobs_running": len(self.jobs.running) if self.jobs else 0,
+            "objects": None if self.objects is None else {
+                "default": self.objects.default,
+                "detectors": {n: d.provider for n, d in self.objects.detectors.items()},
+            },
         }
 
     async def start(self) -> None:
@@ -166,6 +200,8 @@ class AnalysisService:
             self.params, DecoderOptions(threads=s.job_decoder_threads), self._sink,
             s.job_concurrency,
         )
+        if self.objects is not None:
+            self.objects.start()
         for coro in (
             self.cameras.reload_forever(), self.cameras.follow_changes(), self.supervisor.run(),
             self.results.run(), self._fps(), self._jobs(),
@@ -179,8 +215,11 @@ class AnalysisService:
         if self.jobs is not None:
             await self.jobs.stop()
         await self.supervisor.shutdown()
+        if self.objects is not None:  # the tracks the workers ended are reported
+            await asyncio.to_thread(self.objects.stop)
         await asyncio.sleep(0.05)  # let the workers' last outputs reach the loop
         await self.reporter.close()
+        await self.object_reporter.close()
         try:
             await asyncio.wait_for(self.results.flush(), 5.0)
         except Exception as exc:

@@ -21,6 +21,7 @@ from argus_analysis.cameras import CameraConfig
 from argus_analysis.clock import WallClock
 from argus_analysis.detect.debounce import Transition
 from argus_analysis.metrics import DECODER_ERRORS, FRAMES_DROPPED, RECONNECTS
+from argus_analysis.objects.engine import ObjectEngine, ObjectJob
 from argus_analysis.pipeline import Analyzer, FrameAnalysis
 from argus_analysis.source import DecoderOptions, SourceError, VideoSource, open_source
 from argus_common.retry import Backoff
@@ -41,6 +42,7 @@ class Output:
     frame: Any = None  # the decoded frame of a motion start (snapshot)
     decode_in: float = 0.0
     job: bool = False
+    deferred: bool = False  # the frame went to the object engine: results come from there
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class WorkerOptions:
     prefer_sub: bool
     backoff_s: tuple[float, ...]
     max_lag_s: float
+    objects: ObjectEngine | None = None
 
 
 class CameraWorker(threading.Thread):
@@ -125,6 +128,7 @@ class CameraWorker(threading.Thread):
         max_lag = self.options.max_lag_s
         errors_seen = 0
         got_any = False
+        objects = self.options.objects
         try:
             for decoded in source.frames():
                 if self.stopping:
@@ -142,11 +146,29 @@ class CameraWorker(threading.Thread):
                 transition = analysis.transition
                 frame = decoded.frame if transition is not None and transition.kind == "start" \
                     else None
-                sink(Output(camera_id, session_id, analysis, transition, frame, decoded.decode_in))
+                deferred = objects is not None and analysis.width > 0 and self._objects(
+                    objects, session_id, wall, decoded.frame, analysis)
+                sink(Output(camera_id, session_id, analysis, transition, frame, decoded.decode_in,
+                            deferred=deferred))
                 if source.decoder_errors != errors_seen:
                     self._decoder_errors.inc(source.decoder_errors - errors_seen)
                     errors_seen = source.decoder_errors
         finally:
             ended = analyzer.stop(time.time())
             sink(Output(camera_id, session_id, None, ended))
+            if objects is not None:
+                objects.end_session(camera_id, session_id, time.time())
         return got_any
+
+    def _objects(self, objects: ObjectEngine, session_id: str, wall: float, frame: Any,
+                 analysis: FrameAnalysis) -> bool:
+        """Hand the frame to the object engine when it is due; True if it was."""
+        settings = objects.settings_for(self.camera)
+        if not objects.wants(self.camera.id, settings, wall, analysis.result.motion):
+            return False
+        # The only colour conversion per detection: to BGR at the analysed size.
+        image = frame.reformat(width=analysis.width, height=analysis.height,
+                               format="bgr24").to_ndarray()
+        objects.submit(ObjectJob(self.camera.id, session_id, wall, image,
+                                 analysis.result.boxes, settings, analysis))
+        return True

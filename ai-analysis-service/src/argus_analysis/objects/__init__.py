@@ -1,0 +1,1 @@
+"""Object detection, tracking and zone/line rules (motion-gated; see README "Objects")."""
