@@ -179,8 +179,9 @@ def test_a_bad_trusted_proxy_list_fails_at_start() -> None:
 
 @pytest.fixture
 async def console(live_server: str, tmp_path: Path) -> AsyncIterator[str]:
-    """The console's nginx (its image entrypoint and template) in front of ``live_server``."""
-    port = free_port()
+    """The console's nginx (its image entrypoint and template) in front of ``live_server``;
+    the HTTPS address (a self-signed certificate the entrypoint makes)."""
+    port, tls_port = free_port(), free_port()
     run_dir = tmp_path / "console"
     static = tmp_path / "dist"
     static.mkdir()
@@ -189,6 +190,7 @@ async def console(live_server: str, tmp_path: Path) -> AsyncIterator[str]:
         **os.environ,
         "ARGUS_TEMPLATE": str(ROOT / "web-frontend" / "nginx" / "argus.conf.template"),
         "ARGUS_LISTEN": f"127.0.0.1:{port}",
+        "ARGUS_TLS_LISTEN": f"127.0.0.1:{tls_port}",
         "ARGUS_STATIC_ROOT": str(static),
         "ARGUS_MANAGEMENT_UPSTREAM": live_server,
         "ARGUS_STREAMING_UPSTREAM": f"127.0.0.1:{free_port()}",
@@ -200,9 +202,9 @@ async def console(live_server: str, tmp_path: Path) -> AsyncIterator[str]:
         ["/bin/sh", str(ROOT / "web-frontend" / "nginx" / "entrypoint.sh")], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"https://127.0.0.1:{tls_port}"
     try:
-        async with httpx.AsyncClient() as probe:
+        async with httpx.AsyncClient(verify=False) as probe:
             for _ in range(200):  # at most ~10 s
                 if proc.poll() is not None:
                     raise AssertionError(f"console nginx exited: {proc.stderr.read()!r}")  # type: ignore[union-attr]
@@ -226,7 +228,7 @@ async def console(live_server: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 def _from(address: str, base_url: str) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(local_address=address)
+    transport = httpx.AsyncHTTPTransport(local_address=address, verify=False)
     return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
