@@ -204,7 +204,7 @@ async def console(live_server: str, tmp_path: Path) -> AsyncIterator[str]:
     )
     url = f"https://127.0.0.1:{tls_port}"
     try:
-        async with httpx.AsyncClient(verify=False) as probe:
+        async with httpx.AsyncClient(verify=False) as probe:  # noqa: S501 - self-signed
             for _ in range(200):  # at most ~10 s
                 if proc.poll() is not None:
                     raise AssertionError(f"console nginx exited: {proc.stderr.read()!r}")  # type: ignore[union-attr]
