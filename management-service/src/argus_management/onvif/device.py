@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -64,10 +65,13 @@ def _text(obj: Any, name: str) -> str:
 
 
 def _float(value: Any) -> float | None:
+    """A finite float, or None: a camera may send NaN, infinities or integers too large
+    for a float, which would break int() of a size or the JSON of a position."""
     try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
+        number = None if value is None else float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _vector(raw: Any) -> PtzVector | None:
