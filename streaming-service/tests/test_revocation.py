@@ -274,8 +274,9 @@ async def test_per_user_session_cap(world: World, client: httpx.AsyncClient) -> 
         resp, viewer = await whep_connect(client, f"/whep/{world.camera_id}", headers)
         assert viewer is None and resp.status_code == 429
         # Another user is not affected.
+        _, other = await _new_user(world, cameras=[world.camera2_id])
         r = await client.post("/v1/streams/start", json={"camera_id": world.camera2_id},
-                              headers=await _admin(world))
+                              headers={"Authorization": f"Bearer {other}"})
         assert r.status_code == 200
         sids.append(r.json()["session_id"])
     finally:

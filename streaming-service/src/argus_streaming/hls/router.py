@@ -114,11 +114,12 @@ async def hls_file(
     """A playlist, init section, part or segment of a session; the URL's media token must
     name the session. ``_HLS_msn``/``_HLS_part`` block the playlist until that segment or
     part is listed (bounded), and the preload-hinted part blocks until it is written."""
+    manager = _hls(request)
+    # An ended session is a 404 for everyone (its tickets went with it); then the ticket.
+    session = manager.get(session_id)
     ticket = tickets(request).use(token, "hls")
     if ticket.session_id != session_id:
         raise NotFound("stream session not found")
-    manager = _hls(request)
-    session = manager.get(session_id)
     manager.touch(session)
     audit.ticket_used(request, ticket)
     if name == PLAYLIST:
