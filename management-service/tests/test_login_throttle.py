@@ -23,10 +23,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from argus_common.proxies import client_address, parse_trusted
 from argus_management.audit.models import AuditEntry
 from argus_management.config import Settings
 from argus_management.deps import app_state
-from argus_management.proxy import client_address, parse_trusted
 from argus_testkit.ports import free_port
 
 from conftest import ADMIN_PASSWORD

@@ -7,9 +7,9 @@ from functools import lru_cache
 from pydantic import Field, field_validator
 
 from argus_common.keys import Ed25519Keys, KeySource, signer_keys
+from argus_common.proxies import parse_trusted
 from argus_common.settings import ArgusSettings
 from argus_management.alerts.rules import AlertRule
-from argus_management.proxy import parse_trusted
 
 
 class Settings(ArgusSettings):

@@ -21,6 +21,7 @@ from argus_common.errors import error_body, install_error_handlers
 from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
 from argus_common.metrics import install_metrics
+from argus_common.proxies import ClientAddressMiddleware
 from argus_management import migrate
 from argus_management.alerts import listeners as alert_listeners
 from argus_management.alerts.hub import AlertHub
@@ -39,7 +40,6 @@ from argus_management.liveness.checker import LivenessChecker
 from argus_management.notify.webhook import notifier_for
 from argus_management.onvif.registration import fill_from_profile
 from argus_management.openapi import install_openapi
-from argus_management.proxy import ClientAddressMiddleware
 from argus_management.ptz.runtime import PtzRuntime
 from argus_management.routers import include_routers
 from argus_management.users.passwords import PasswordHasher
