@@ -171,6 +171,8 @@ def service_table(cfg: StackConfig) -> dict[str, Service]:
             "MANAGEMENT_PORT": str(p.management), "MANAGEMENT_HOST": "127.0.0.1",
             "ARGUS_DATA_DIR": str(data),
             "RTMP_PORT": str(p.rtmp),
+            # The console's nginx: its X-Forwarded-For names the browser.
+            "ARGUS_TRUSTED_PROXIES": "127.0.0.1",
         }, Ready(http=f"{cfg.management_url}/readyz", timeout_s=90), after=("redis",)),
         Service("camera-simulator", (
             str(b / "argus-camsim"), "--cameras", str(cfg.cameras), "--host", "127.0.0.1",
@@ -181,6 +183,7 @@ def service_table(cfg: StackConfig) -> dict[str, Service]:
         ), {}, Ready(tcp=p.rtsp, timeout_s=120)),  # a loop clip is encoded once first
         Service("streaming", (str(b / "argus-streaming"),), {
             **media, "STREAMING_PORT": str(p.streaming), "STREAMING_HOST": "127.0.0.1",
+            "ARGUS_TRUSTED_PROXIES": "127.0.0.1",
         }, Ready(http=f"{cfg.streaming_url}/healthz"), after=("management",)),
         Service("recording", (str(b / "argus-recording"),), {
             **media, "RECORDING_METRICS_PORT": str(p.recording_metrics),
