@@ -157,7 +157,7 @@ async def test_ptz_lock_session_row_per_release_takeover_and_expiry(
 
     await _until(expired, 5)
     await _until(lambda: _has(maker, 3))
-    rows = await _rows(maker, "ptz.session")
+    rows = await _rows(maker, "ptz_session")
     assert [(r.username, r.summary["end"], r.summary["moves"], r.summary["preset_changes"])
             for r in rows] == [("alice", "takeover", 3, 1), ("bob", "released", 1, 0),
                                ("carol", "expired", 1, 0)]
@@ -170,7 +170,7 @@ async def test_ptz_lock_session_row_per_release_takeover_and_expiry(
 
 
 async def _has(maker: async_sessionmaker[AsyncSession], n: int) -> bool:
-    return len(await _rows(maker, "ptz.session")) >= n
+    return len(await _rows(maker, "ptz_session")) >= n
 
 
 async def test_purge_batch_is_one_row(

@@ -1,10 +1,11 @@
-"""PTZ control in the audit log: one ``ptz.session`` row per lock session.
+"""PTZ control in the audit log: one ``ptz_session`` row per lock session.
 
 A lock session runs from acquire to release, expiry or takeover. Commands under it are
 counted in Redis (``<ns>:ptz:session:<lock token>``, a hash: ``move`` for moves and
 goto, ``preset`` for preset and home changes), because they may be served by any worker;
 the row written when the session ends carries its span, its duration and the counts.
-The lock's own ``ptz.lock`` / ``ptz.unlock`` / ``ptz.takeover`` rows are kept as they are.
+The lock's own ``ptz.lock`` / ``ptz.unlock`` / ``ptz.takeover`` rows are kept as they are;
+the session row's action is ``ptz_session`` (outside the ``ptz.`` events of the lock).
 """
 
 from __future__ import annotations
@@ -82,6 +83,6 @@ async def record_session(
     session: AsyncSession, bus: RedisBus, lock: PtzLock, end: End, actor: Actor,
     by: PtzLock | None = None, ended_at_ms: int | None = None,
 ) -> None:
-    """Write ``lock``'s ``ptz.session`` row into ``session``'s transaction."""
+    """Write ``lock``'s ``ptz_session`` row into ``session``'s transaction."""
     summary = await session_summary(bus, lock, end, ended_at_ms, by)
-    await audit.record(session, actor, "ptz.session", "camera", lock.camera_id, summary)
+    await audit.record(session, actor, "ptz_session", "camera", lock.camera_id, summary)

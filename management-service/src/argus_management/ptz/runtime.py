@@ -140,7 +140,7 @@ class PtzRuntime:
             await self.stop_camera(lock.camera_id, endpoint, why=reason)
 
     async def _audit_expiry(self, lock: PtzLock) -> None:
-        """The ``ptz.session`` row of a lock that ran out (there is no request to carry it:
+        """The ``ptz_session`` row of a lock that ran out (there is no request to carry it:
         its own transaction); ended at the lock's expiry, not when it was noticed."""
         try:
             async with self.sessionmaker() as session:
