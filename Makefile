@@ -60,3 +60,14 @@ bench-api: sync
 
 bench-frontend: sync
 	.venv/bin/python bench/frontend_grid.py
+
+# Fault injection (tests/chaos, docs/reliability.md): every chaos test, the long ones too
+# (`make test` runs only the short ones), then the fault table. The disk-full case mounts a
+# small tmpfs: run as root.
+CHAOS_REPORT ?= $(ARGUS_RUN_DATA)/chaos-report.jsonl
+.PHONY: chaos
+chaos: sync
+	rm -f $(CHAOS_REPORT) && mkdir -p $(dir $(CHAOS_REPORT))
+	ARGUS_CHAOS_REPORT=$(abspath $(CHAOS_REPORT)) .venv/bin/pytest -q -p no:cacheprovider \
+		-m "chaos or not chaos" tests/chaos; status=$$?; \
+	.venv/bin/python tests/chaos/report.py $(CHAOS_REPORT); exit $$status

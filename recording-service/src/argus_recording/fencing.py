@@ -78,12 +78,18 @@ class CameraLock:
         return self._fd >= 0
 
     def try_acquire(self) -> bool:
-        """Take the lock if free (never blocks); True when held now."""
+        """Take the lock if free (never blocks); True when held now. A filesystem error
+        (a full disk that cannot take the directory) counts as not acquired: try again."""
         with self._mutex:
             if self._fd >= 0:
                 return True
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                log.warning("camera_lock_unavailable", camera_id=self.camera_id,
+                            error=type(exc).__name__)
+                return False
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

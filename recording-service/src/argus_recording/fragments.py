@@ -14,6 +14,7 @@ sample gets ``pts - dts`` as a (signed, ``trun`` version 1) composition offset.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -76,6 +77,7 @@ class FragmentWriter:
         self._alast = -1
         self._adur = 960 if audio and audio.codec == "opus" else 1024
         self._seq = 0
+        self._good_end = 0  # bytes of whole boxes written (a failed write is cut back here)
         self._frag_recv = 0.0
         self._fd = -1
         try:
@@ -90,8 +92,10 @@ class FragmentWriter:
         ACTIVE_RECORDINGS.inc()
         units = split_annexb(self.params.extradata or b"")
         try:
-            self._writev([init_segment(VideoTrack(units[0], units[1]), audio,
-                                       comment=f"{KIND_TAG}{kind}")])
+            init = init_segment(VideoTrack(units[0], units[1]), audio,
+                                comment=f"{KIND_TAG}{kind}")
+            self._writev([init])
+            self._good_end = len(init)
         except Exception:
             self.abort()
             raise
@@ -152,7 +156,19 @@ class FragmentWriter:
             runs.append(Run(2, apts[0], adur, [len(s) for s in self._a], [SYNC] * len(apts)))
             buffers = buffers + self._a
         self._seq += 1
-        self._writev([fragment_header(self._seq, runs), *buffers])
+        header = fragment_header(self._seq, runs)
+        try:
+            self._writev([header, *buffers])
+        except OSError:
+            # A full disk: cut the half-written fragment off and drop the GOP, so nothing
+            # later is ever appended after a torn box (the file stays playable).
+            self._v, self._vpts, self._vkey, self._a, self._apts = [], [], [], [], []
+            self._seq -= 1
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._good_end)
+                os.lseek(self._fd, self._good_end, os.SEEK_SET)
+            raise
+        self._good_end += len(header) + sum(map(len, buffers))
         WRITE_LATENCY.observe(max(0.0, time.time() - self._frag_recv / 1000.0))
         self._v, self._vpts, self._vkey, self._a, self._apts = [], [], [], [], []
 

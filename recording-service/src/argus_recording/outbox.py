@@ -77,8 +77,7 @@ class Outbox:
             os.close(fd)
             return False
         self._lock_fd = fd
-        seqs = [r.seq for c in CHANNELS for r in self._on_disk(c)]
-        self._seq = max(seqs, default=0)
+        self._seq = max((seq for c in CHANNELS for seq, _ in self._names(c)), default=0)
         return True
 
     def close(self) -> None:
@@ -115,18 +114,24 @@ class Outbox:
             return record
         return Record(seq, channel, data, folder / name)
 
-    def _on_disk(self, channel: str) -> list[Record]:
-        folder = self.directory / channel
-        records = []
+    def _names(self, channel: str) -> list[tuple[int, str]]:
         try:
-            names = os.listdir(folder)
+            names = os.listdir(self.directory / channel)
         except FileNotFoundError:
             return []
+        out = []
         for name in names:
-            if not name.endswith(_SUFFIX) or name.startswith("."):
-                continue
+            if name.endswith(_SUFFIX) and not name.startswith("."):
+                with contextlib.suppress(ValueError):
+                    out.append((int(name[: -len(_SUFFIX)]), name))
+        return sorted(out)
+
+    def _on_disk(self, channel: str, limit: int) -> list[Record]:
+        """The oldest ``limit`` records of ``channel`` on disk (only those are read)."""
+        folder = self.directory / channel
+        records = []
+        for seq, name in self._names(channel)[:limit]:
             try:
-                seq = int(name[: -len(_SUFFIX)])
                 with open(folder / name, encoding="utf-8") as f:
                     data = json.load(f)
             except (ValueError, OSError):
@@ -142,7 +147,7 @@ class Outbox:
         """The oldest undelivered records of ``channel``, in order (blocking)."""
         with self._mutex:
             memory = list(self._memory[channel])
-        return sorted([*self._on_disk(channel), *memory], key=lambda r: r.seq)[:limit]
+        return sorted([*self._on_disk(channel, limit), *memory], key=lambda r: r.seq)[:limit]
 
     def count(self) -> int:
         """Records waiting, all channels (blocking)."""

@@ -185,7 +185,11 @@ class Retention:
             await self.holder_tick()
         if time.monotonic() >= self._next_age:
             self._next_age = time.monotonic() + self.settings.retention_interval_s
-            await self._by_age()
+            try:
+                await self._by_age()
+            except Unavailable:  # management away: age limits can wait, try again soon
+                self._next_age = time.monotonic() + min(60.0, self.settings.retention_interval_s)
+                log.debug("retention_waiting_for_management")
 
     async def _disk_event(self, low: bool, free: int, total: int, threshold: int) -> None:
         """``disk.low`` when the volume crosses below the threshold, ``disk.ok`` back above

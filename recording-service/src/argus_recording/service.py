@@ -48,6 +48,7 @@ log = structlog.get_logger("argus.recording")
 _RETRY_S = 2.0
 STATE_DIR = ".argus"  # under RECORDINGS_DIR: the outbox and the camera cache
 _FAILSAFE_AFTER_S = 2.0  # Redis unreachable this long: events-mode cameras record anyway
+_SETTLE_S = 10.0  # after an outage: time for management to index what the outbox delivered
 
 
 class RecordingService:
@@ -180,19 +181,24 @@ class RecordingService:
         if camera.recording_mode == "events":
             await self.triggers.replay(camera.id, window)
 
-    def _reconcile_later(self, camera_id: int, kind: str) -> None:
+    def _reconcile_later(self, camera_id: int, kind: str, after_s: float = 0.0) -> None:
         if camera_id in self._reconciling:
             return
-        task = asyncio.create_task(self._deferred_reconcile(camera_id, kind))
+        task = asyncio.create_task(self._deferred_reconcile(camera_id, kind, after_s))
         self._reconciling[camera_id] = task
         task.add_done_callback(lambda _t: self._reconciling.pop(camera_id, None))
 
-    async def _deferred_reconcile(self, camera_id: int, kind: str) -> None:
+    async def _deferred_reconcile(self, camera_id: int, kind: str, after_s: float) -> None:
         """Reconcile once management answers, while our worker holds the camera's lock (so
-        nobody else writes; our own open files are skipped). A camera let go meanwhile is
+        nobody else writes; our own open files are skipped), after ``after_s`` and once the
+        outbox is empty (what it delivers is not an orphan). A camera let go meanwhile is
         reconciled by whoever takes it."""
         backoff = Backoff(steps=[1, 2, 5, 10])
+        await asyncio.sleep(after_s)
         for _ in range(100_000):  # ends when done or when the camera is no longer ours
+            if self.announcer.backlog:
+                await asyncio.sleep(1.0)
+                continue
             owned = self.supervisor.get(camera_id)
             if owned is None:
                 return
@@ -211,7 +217,8 @@ class RecordingService:
     async def _failsafe(self) -> None:
         """While Redis (and so ``argus:events``) is out of reach for more than a moment,
         cameras in ``events`` mode record anyway: an event nobody can hear must not go
-        unrecorded. The fail-safe event ends (post-roll follows) when Redis is back."""
+        unrecorded. The fail-safe event ends (post-roll follows) when Redis is back, and
+        every camera held is reconciled then."""
         now = time.monotonic()
         if self.supervisor.reachable:
             self._redis_down_since = None
@@ -239,6 +246,11 @@ class RecordingService:
         if not down and self._failsafe_keys:
             log.info("events_heard_again")
             self._failsafe_keys.clear()
+            # Redis may have restarted without its data: announcements it took but
+            # management had not read yet are gone. Reconcile what we hold (idempotent).
+            for camera_id, owned in list(self.supervisor.owned.items()):
+                kind = "event" if owned.camera.recording_mode == "events" else "continuous"
+                self._reconcile_later(camera_id, kind, after_s=_SETTLE_S)
 
     def _route_event(self, message: EventMessage) -> None:
         assert message.camera_id is not None
