@@ -18,7 +18,9 @@
 # copied into the root, and said so; nothing else is (plus /etc/resolv.conf, for DNS).
 #
 # Settings: FRESH_DIR (default /var/tmp/argus-fresh), FRESH_SUITE (bookworm), FRESH_MIRROR,
-# FRESH_STEPS (default "run test offline"), FRESH_TEST_TIMEOUT (s, default 3600).
+# FRESH_STEPS (default "run test offline"), FRESH_TEST_TIMEOUT (s, default 3600),
+# FRESH_MAKE_FLAGS (default -k: a failing lint does not hide the suite's result; the exit
+# status still says it failed).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,6 +28,7 @@ work="${FRESH_DIR:-/var/tmp/argus-fresh}"
 suite="${FRESH_SUITE:-bookworm}"
 steps="${FRESH_STEPS:-run test offline}"
 test_timeout="${FRESH_TEST_TIMEOUT:-3600}"
+make_flags="${FRESH_MAKE_FLAGS--k}"
 R="$work/root"
 logs="$work/logs"
 summary=()
@@ -209,7 +212,7 @@ run_test() {  # $1: label (network|offline)
   fi
   begin "make test ($label)"
   timeout --signal=INT --kill-after=60 "$test_timeout" "${prefix[@]}" chroot "$R" \
-    /usr/bin/env -i "${chroot_env[@]}" /bin/bash -c 'cd /root/argus && make test' \
+    /usr/bin/env -i "${chroot_env[@]}" /bin/bash -c "cd /root/argus && make $make_flags test" \
     > "$logs/make-test-$label.log" 2>&1 < /dev/null || rc=$?
   kill_root_pids
   local line
