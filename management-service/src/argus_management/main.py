@@ -38,6 +38,7 @@ from argus_management.events.hooks import event_stored_hook
 from argus_management.liveness import hooks as liveness_hooks
 from argus_management.liveness.checker import LivenessChecker
 from argus_management.notify.webhook import notifier_for
+from argus_management.objects import ingest as object_ingest
 from argus_management.onvif.registration import fill_from_profile
 from argus_management.openapi import install_openapi
 from argus_management.ptz.runtime import PtzRuntime
@@ -73,6 +74,7 @@ async def build_state(settings: Settings) -> AppState:
     # Listeners of stored events, in the order they run in the event's transaction.
     event_stored.subscribe(liveness_hooks.event_listener(settings))  # evidence, resolutions
     event_stored.subscribe(analysis_hooks.on_event_stored)  # motion.end closes its start
+    event_stored.subscribe(object_ingest.on_event_stored)  # object.* -> tracked_objects
     event_stored.subscribe(alert_listeners.event_listener(settings))  # alert rules
     end_sessions = end_sessions_hook()
     # An admin reset a password, disabled a user or took permissions away.

@@ -8,6 +8,7 @@ from argus_management.cameras.models import Camera
 from argus_management.db import Base
 from argus_management.events.models import Event
 from argus_management.layouts.models import Layout
+from argus_management.objects.models import TrackedObject, TrackedObjectPlace
 from argus_management.rbac.models import CameraGrant, CameraGroup, Permission, Role, User
 from argus_management.recordings.models import RecordingSegment
 from argus_management.rtmp.models import StreamKey
@@ -15,5 +16,5 @@ from argus_management.rtmp.models import StreamKey
 __all__ = [
     "Alert", "AnalysisResult", "AuditEntry", "Base", "Camera", "CameraGrant", "CameraGroup",
     "Event", "Layout", "PasswordResetToken", "Permission", "RecordingSegment", "RefreshToken",
-    "Role", "StreamKey", "User",
+    "Role", "StreamKey", "TrackedObject", "TrackedObjectPlace", "User",
 ]

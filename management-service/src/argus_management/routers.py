@@ -20,6 +20,7 @@ from argus_management.health.router import router as health_router
 from argus_management.internal.access_router import router as access_internal_router
 from argus_management.internal.router import router as internal_router
 from argus_management.layouts.router import router as layouts_router
+from argus_management.objects.router import router as objects_router
 from argus_management.onvif.router import router as onvif_router
 from argus_management.ptz.router import router as ptz_router
 from argus_management.recordings.internal_router import router as recordings_internal_router
@@ -59,3 +60,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(event_snapshot_router, prefix=f"{API}/events", tags=["events"])
     app.include_router(analysis_internal_router, prefix="/internal", tags=["internal"])
     app.include_router(analysis_ws_router)
+    app.include_router(objects_router, prefix=API)  # /search, /review, /objects

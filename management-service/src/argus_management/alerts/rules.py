@@ -40,6 +40,21 @@ DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
     "rtmp.publish": AlertRule(
         kind="rtmp.received", severity="critical", title="RTMP stream received"
     ),
+    # Object rules of ai-analysis-service (contract: its objects/ package). object.track (a
+    # track's summary) and object.zone_leave are records, not alarms: no rule.
+    "object.zone_enter": AlertRule(
+        kind="object.zone", severity="warning", title="Object entered a zone"
+    ),
+    "object.line_cross": AlertRule(
+        kind="object.line", severity="warning", title="Object crossed a line"
+    ),
+    "object.zone_dwell": AlertRule(
+        kind="object.dwell", severity="warning", title="Object stayed in a zone"
+    ),
+    # The analyser re-arms a zone's count rule only once the count fell back: no dedupe.
+    "object.zone_count": AlertRule(
+        kind="object.count", severity="warning", title="Too many objects in a zone"
+    ),
     # recording-service reports the recordings volume crossing its low-space threshold
     # (contract: docs/contracts.md); "disk.ok" resolves it.
     "disk.low": AlertRule(

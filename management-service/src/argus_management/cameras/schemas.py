@@ -16,6 +16,72 @@ Secret = Annotated[str, Field(max_length=256)]
 OnvifToken = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 
 
+RuleName = Annotated[str, Field(pattern=r"^[A-Za-z0-9 _.-]{1,64}$")]
+Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9 _.-]{1,64}$")]
+Labels = Annotated[list[Label], Field(max_length=32)]
+
+
+class ObjectZone(BaseModel):
+    """A named zone of object rules (an object is in it when its box's bottom centre is)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RuleName
+    polygon: Polygon
+    labels: Labels = Field(default_factory=list, description="[]: the camera's labels")
+    dwell_s: float | None = Field(None, gt=0.0, le=86_400.0,
+                                  description="object.zone_dwell after this long inside")
+    max_count: int | None = Field(None, ge=0, le=1000,
+                                  description="object.zone_count when more are inside")
+
+
+class ObjectLine(BaseModel):
+    """A directed line a -> b; ``left_to_right`` is from the left of a -> b as drawn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RuleName
+    a: Point
+    b: Point
+    direction: Literal["any", "left_to_right", "right_to_left"] = "any"
+    labels: Labels = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_a_point(self) -> ObjectLine:
+        if self.a == self.b:
+            raise ValueError("a line's two ends must differ")
+        return self
+
+
+class ObjectSettings(BaseModel):
+    """Object detection of one camera (the contract: ai-analysis-service ``objects/``).
+
+    ``retention_days`` is management's: recordings around this camera's objects of a label
+    are kept that many days, however short the camera's ``retention_days`` is.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    detector: Literal["auto", "opencv-hog", "onnx"] = "auto"
+    labels: Labels = Field(default_factory=list, description="[]: every label detected")
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    zones: list[ObjectZone] = Field(default_factory=list, max_length=16)
+    lines: list[ObjectLine] = Field(default_factory=list, max_length=16)
+    retention_days: dict[Label, Annotated[int, Field(ge=1, le=3650)]] = Field(
+        default_factory=dict, max_length=32,
+        description='recordings around objects of a label kept this long, e.g. {"person": 30}',
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ObjectSettings:
+        # The analyser turns objects off for the camera when names repeat: refuse it here.
+        names = [z.name for z in self.zones] + [ln.name for ln in self.lines]
+        if len(names) != len(set(names)):
+            raise ValueError("zone and line names must be unique")
+        return self
+
+
 class AnalysisSettings(BaseModel):
     """Motion analysis of one camera; polygons in normalized [0, 1] coordinates."""
 
@@ -28,6 +94,9 @@ class AnalysisSettings(BaseModel):
     masks: list[Polygon] = Field(default_factory=list, max_length=16)
     start_frames: int = Field(3, ge=1, le=100)
     end_quiet_s: float = Field(5.0, ge=0.0, le=600.0)
+    # Object detection (runs only while motion analysis is enabled); None: the analyser's
+    # ANALYSIS_OBJECT_DEFAULTS.
+    objects: ObjectSettings | None = None
 
 
 class _CameraFields(BaseModel):

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from argus_management.audit import service as audit
 from argus_management.cameras.models import Camera, DeletedCamera
 from argus_management.events.models import Event
+from argus_management.objects.retention import protected_ranges
 from argus_management.rbac.principal import Actor
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import resolve_event_ends
@@ -139,6 +140,12 @@ async def purge_candidates(
     """Pick segments to delete for ``req``, mark them deleted, and return them."""
     ranges = await _protected(session, req, now)
     if req.mode == "age":
+        # Retention by class (objects/retention.py): spans around objects of chosen labels.
+        by_class = await protected_ranges(
+            session, req.camera_ids, now, req.pre_roll_s, req.post_roll_s
+        )
+        for camera_id, spans in by_class.items():
+            ranges.setdefault(camera_id, []).extend(spans)
         picked = await _by_age(session, req, now, ranges)
     else:
         picked = await _by_space(session, req, ranges) if req.bytes > 0 else []
