@@ -16,6 +16,7 @@ from argus_streaming.auth.dependencies import CurrentUser, User, check_camera, m
 from argus_streaming.hls.schemas import StartRequest, StopRequest, StreamOut, StreamSummary
 from argus_streaming.hls.sessions import HlsManager, HlsSession
 from argus_streaming.hls.writer import PLAYLIST
+from argus_streaming.responses import CAMERA_DOWN, MANAGEMENT_DOWN
 
 router = APIRouter()
 _FILE = re.compile(r"^(?:(i)(\d{1,9})\.mp4|([ps])(\d{1,9})\.m4s)$")
@@ -45,7 +46,8 @@ def _holds_ticket(request: Request, user: User, camera_id: int) -> bool:
                for t in tickets(request).live())
 
 
-@router.post("/v1/streams/start", response_model=StreamOut)
+@router.post("/v1/streams/start", response_model=StreamOut,
+             responses={**CAMERA_DOWN, **MANAGEMENT_DOWN})
 async def start_stream(request: Request, body: StartRequest, user: CurrentUser) -> StreamOut:
     """Start (or join) the camera's live HLS session; returns the playlist URL with a
     media ticket of this user for this session."""
@@ -56,7 +58,7 @@ async def start_stream(request: Request, body: StartRequest, user: CurrentUser) 
     return _stream_out(request, session, user)
 
 
-@router.post("/v1/streams/stop", status_code=204)
+@router.post("/v1/streams/stop", status_code=204, responses=MANAGEMENT_DOWN)
 async def stop_stream(request: Request, body: StopRequest, user: CurrentUser) -> Response:
     """Leave a camera's HLS session (the caller's media tickets for it end); the session
     stops for everyone when its last viewer leaves, or when the user who started it or an
@@ -76,7 +78,7 @@ async def stop_stream(request: Request, body: StopRequest, user: CurrentUser) ->
     return Response(status_code=204)
 
 
-@router.get("/v1/streams", response_model=list[StreamSummary])
+@router.get("/v1/streams", response_model=list[StreamSummary], responses=MANAGEMENT_DOWN)
 async def list_streams(request: Request, user: CurrentUser) -> list[StreamSummary]:
     """HLS sessions of the cameras the user may see."""
     out = []

@@ -19,6 +19,8 @@ from argus_common.errors import NotFound, Unprocessable
 from argus_streaming import audit
 from argus_streaming.auth.caps import ensure_capacity, tickets
 from argus_streaming.auth.dependencies import CurrentUser, check_camera, management
+from argus_streaming.instants import utc_instant
+from argus_streaming.responses import MANAGEMENT_DOWN
 from argus_streaming.vod.files import IndexCache, recording_path
 from argus_streaming.vod.playlist import IndexedSegment, build_playlist
 
@@ -38,7 +40,7 @@ def _cache(request: Request) -> IndexCache:
     return cache
 
 
-@router.get("/vod/{camera_id}/index.m3u8")
+@router.get("/vod/{camera_id}/index.m3u8", responses=MANAGEMENT_DOWN)
 async def vod_playlist(
     request: Request,
     camera_id: CameraId,
@@ -47,7 +49,7 @@ async def vod_playlist(
     end: Annotated[datetime, Query()],
 ) -> Response:
     """An fMP4 HLS playlist of the recordings between ``start`` and ``end``."""
-    start, end = _utc(start), _utc(end)
+    start, end = utc_instant(start, "start"), utc_instant(end, "end")
     if end <= start or end - start > MAX_WINDOW:
         raise Unprocessable("end must come after start, at most 7 days later")
     await check_camera(request, user, camera_id)

@@ -14,7 +14,9 @@ from argus_common.errors import ArgusError, PayloadTooLarge
 from argus_streaming import audit
 from argus_streaming.auth.caps import ensure_capacity
 from argus_streaming.auth.dependencies import CurrentUser, check_camera
+from argus_streaming.instants import utc_instant
 from argus_streaming.playback.service import start_playback
+from argus_streaming.responses import CAMERA_DOWN, MANAGEMENT_DOWN
 from argus_streaming.webrtc.sessions import WhepManager
 
 router = APIRouter()
@@ -48,7 +50,8 @@ async def _read_offer(request: Request) -> str:
 
 
 @router.post("/whep/{camera_id}", status_code=201, response_class=Response,
-             responses={201: {"content": {"application/sdp": {}}}})
+             responses={201: {"content": {"application/sdp": {}}}, **CAMERA_DOWN,
+                        **MANAGEMENT_DOWN})
 async def whep_offer(
     request: Request,
     camera_id: CameraId,
@@ -65,6 +68,7 @@ async def whep_offer(
     if start is None:
         session, answer = await manager.create_live(camera_id, stream, offer, user)
     else:
+        start = utc_instant(start, "start")
         session, answer = await start_playback(request, user, camera_id, start, speed, offer)
     audit.whep_started(request, session, start, speed)
     return Response(
