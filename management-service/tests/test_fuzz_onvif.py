@@ -24,7 +24,7 @@ from argus_management.onvif.errors import fault_subcodes, translate
 from argus_management.onvif.service import _host_port
 from argus_management.onvif.types import DiscoveredDevice
 
-FUZZ = settings(max_examples=300, deadline=timedelta(seconds=2), database=None,
+FUZZ = settings(max_examples=200, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 MSG = "urn:uuid:0b3c1f2e-1111-2222-3333-444455556666"
 _xml_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=60)

@@ -25,7 +25,7 @@ from argus_recording.layout import segment_relpath
 from argus_recording.mp4box import walk
 from argus_recording.salvage import salvage
 
-FUZZ = settings(max_examples=200, deadline=timedelta(seconds=3), database=None,
+FUZZ = settings(max_examples=100, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 SPS = bytes.fromhex("6764000dacb202833f3c20000003002000000791")  # 320x180 High
@@ -217,7 +217,7 @@ def test_any_file_walks(data: bytes) -> None:
     assert layout.fragments >= 0
 
 
-@settings(FUZZ, max_examples=60, deadline=timedelta(seconds=10))
+@settings(FUZZ, max_examples=40, deadline=timedelta(seconds=20))
 @given(corrupted())
 def test_any_file_salvages_or_goes(data: bytes) -> None:
     """Salvage of a corrupted segment: a described segment (file cut to what plays) or

@@ -17,7 +17,7 @@ from argus_common.rtsp.packetize import packetize
 from argus_common.rtsp.protocol import RtspProtocol
 from argus_recording.rtp_au import AuAssembler, AudioAU, VideoAU
 
-FUZZ = settings(max_examples=300, deadline=timedelta(seconds=2), database=None,
+FUZZ = settings(max_examples=150, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -35,7 +35,7 @@ from argus_common.rtsp.packetize import packetize, packetize_annexb
 from argus_common.rtsp.protocol import RtspProtocol
 from argus_common.rtsp.sdp import SdpTrack
 
-FUZZ = settings(max_examples=300, deadline=timedelta(seconds=2), database=None,
+FUZZ = settings(max_examples=200, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 SPS = bytes.fromhex("6764000dacb202833f3c20000003002000000791")  # 320x180 High

@@ -34,7 +34,7 @@ from argus_common.rtsp.errors import RtspError
 from argus_common.rtsp.protocol import MAX_HEAD, Response, RtspProtocol
 from argus_common.rtsp.sdp import control_url, parse_sdp
 
-FUZZ = settings(max_examples=300, deadline=timedelta(seconds=2), database=None,
+FUZZ = settings(max_examples=200, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
