@@ -12,6 +12,7 @@ from argus_management.analysis.uploads import run_upload_janitor
 from argus_management.audit.tasks import run_throttle_flush
 from argus_management.audit.video import run_video_audit_consumer
 from argus_management.deps import AppState
+from argus_management.exports.runner import ExportRunner
 from argus_management.notify.webhook import run_webhook_notifier
 from argus_management.ptz.watch import run_ptz_sweep, run_ptz_watch
 from argus_management.recordings.consumer import run_segment_consumer
@@ -36,6 +37,8 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         "video_audit_consumer": run_video_audit_consumer(state.bus, state.sessionmaker),
         # counted anonymous audit events -> one row per key and minute
         "audit_throttle_flush": run_throttle_flush(state.sessionmaker),
+        # export jobs: claim, remux, sign; expire old exports
+        "export_runner": ExportRunner(state.settings, state.sessionmaker, state.bus).run(),
     }
     if state.liveness is not None:
         # camera status/last_seen, camera.offline/online, recorder.down

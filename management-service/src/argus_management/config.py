@@ -119,6 +119,20 @@ class Settings(ArgusSettings):
         "rtmp://127.0.0.1:1935", alias="RTMP_PUBLIC_URL", pattern=r"^rtmps?://[^\s?#@]+$"
     )
     rtmp_update_interval_s: int = Field(10, alias="RTMP_UPDATE_INTERVAL_S", ge=1, le=300)
+    # Evidence exports (exports/): segments are read from RECORDINGS_DIR (empty: the data
+    # dir's recordings/), bundles kept in ARGUS_DATA_DIR/exports for the retention days.
+    recordings_dir: str = Field("", alias="RECORDINGS_DIR")
+    export_signing_key_file: str = Field("", alias="MANAGEMENT_EXPORT_SIGNING_KEY_FILE")
+    export_retention_days: int = Field(
+        90, alias="MANAGEMENT_EXPORT_RETENTION_DAYS", ge=1, le=36500
+    )
+    export_concurrency: int = Field(2, alias="MANAGEMENT_EXPORT_CONCURRENCY", ge=1, le=16)
+    export_max_range_s: int = Field(
+        24 * 3600, alias="MANAGEMENT_EXPORT_MAX_RANGE_S", ge=60, le=31 * 86400
+    )
+    export_poll_s: float = Field(2.0, alias="MANAGEMENT_EXPORT_POLL_S", gt=0, le=60)
+    # A running job whose heartbeat is older than this is taken over (its process died).
+    export_stale_s: float = Field(30.0, alias="MANAGEMENT_EXPORT_STALE_S", ge=1, le=3600)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -128,6 +142,10 @@ class Settings(ArgusSettings):
         except ValueError as exc:
             raise ValueError(f"ARGUS_TRUSTED_PROXIES: {exc}") from None
         return value
+
+    def recordings_root(self) -> str:
+        """Where recording-service writes segments (``RECORDINGS_DIR``)."""
+        return self.recordings_dir or f"{self.data_dir.rstrip('/')}/recordings"
 
     def token_keys(self) -> Ed25519Keys:
         """The signing key and the accepted public keys (fails fast in production when no

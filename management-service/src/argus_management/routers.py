@@ -16,7 +16,9 @@ from argus_management.auth.me_router import router as me_router
 from argus_management.auth.router import router as auth_router
 from argus_management.cameras.router import router as cameras_router
 from argus_management.events.router import router as events_router
+from argus_management.exports.router import router as exports_router
 from argus_management.health.router import router as health_router
+from argus_management.holds.router import router as holds_router
 from argus_management.internal.access_router import router as access_internal_router
 from argus_management.internal.router import router as internal_router
 from argus_management.layouts.router import router as layouts_router
@@ -24,6 +26,7 @@ from argus_management.objects.router import router as objects_router
 from argus_management.onvif.router import router as onvif_router
 from argus_management.ptz.router import router as ptz_router
 from argus_management.recordings.internal_router import router as recordings_internal_router
+from argus_management.recordings.router import group_router as group_timeline_router
 from argus_management.recordings.router import router as recordings_router
 from argus_management.rtmp.hooks_router import router as rtmp_hooks_router
 from argus_management.rtmp.router import router as rtmp_keys_router
@@ -60,4 +63,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(event_snapshot_router, prefix=f"{API}/events", tags=["events"])
     app.include_router(analysis_internal_router, prefix="/internal", tags=["internal"])
     app.include_router(analysis_ws_router)
+    app.include_router(exports_router, prefix=f"{API}/exports", tags=["exports"])
+    app.include_router(holds_router, prefix=f"{API}/holds", tags=["holds"])
+    app.include_router(group_timeline_router, prefix=f"{API}/camera-groups",
+                       tags=["recordings"])
     app.include_router(objects_router, prefix=API)  # /search, /review, /objects

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, str] = {
     "recordings:read": "Play recordings and see the timeline",
     "recordings:export": "Export recordings",
     "recordings:trigger": "Start a manual event recording",
+    "recordings:hold": "Put recordings, events and exports on legal hold, and release them",
     "events:read": "See events and alerts",
     "events:ack": "Acknowledge alerts",
     "layouts:write": "Create and edit layouts",
@@ -30,8 +31,8 @@ ROLES: dict[str, tuple[str, int, list[str]]] = {
         50,
         [
             "cameras:read", "ptz:control", "recordings:read", "recordings:export",
-            "recordings:trigger", "events:read", "events:ack", "layouts:write", "rtmp:keys",
-            "analysis:read",
+            "recordings:trigger", "recordings:hold", "events:read", "events:ack",
+            "layouts:write", "rtmp:keys", "analysis:read",
         ],
     ),
     "viewer": (

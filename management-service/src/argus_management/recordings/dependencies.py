@@ -52,11 +52,16 @@ def camera_with(
 
 def timeline_window(
     start: Annotated[UtcTime, Query(description="ISO-8601; naive times are UTC")],
-    end: Annotated[UtcTime, Query(description="after start, at most 7 days later")],
+    end: Annotated[UtcTime, Query(description="after start, at most 7 days later (31 days "
+                                              "with resolution_s)")],
+    resolution_s: Annotated[float | None, Query(
+        ge=1, le=86_400,
+        description="summary at this resolution: ranges merged over shorter gaps, gaps "
+                    "with causes, event counts per class, no segment list")] = None,
 ) -> TimelineWindow:
     """The window of a timeline request, checked as a whole (422 when invalid)."""
     try:
-        return TimelineWindow(start=start, end=end)
+        return TimelineWindow(start=start, end=end, resolution_s=resolution_s)
     except ValidationError as exc:
         raise Unprocessable("; ".join(str(e["msg"]) for e in exc.errors())) from None
 

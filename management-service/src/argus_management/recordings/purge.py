@@ -21,6 +21,7 @@ from argus_management.cameras.models import Camera, DeletedCamera
 from argus_management.events.models import Event
 from argus_management.objects.retention import protected_ranges
 from argus_management.rbac.principal import Actor
+from argus_management.recordings.held import held_ranges
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import resolve_event_ends
 from argus_management.recordings.schemas import PurgeItem, PurgeRequest
@@ -50,6 +51,10 @@ async def _protected(session: AsyncSession, req: PurgeRequest, now: datetime) ->
         ranges.setdefault(event.camera_id, []).append(
             (event.started_at - before, max(end, event.started_at) + after)
         )
+    # Legal holds (holds/): held ranges and held events, whatever their age or the disk.
+    held = await held_ranges(session, req.camera_ids, now, req.pre_roll_s, req.post_roll_s)
+    for camera_id, spans in held.items():
+        ranges.setdefault(camera_id, []).extend(spans)
     return ranges
 
 

@@ -30,14 +30,16 @@ _MAX_MARKERS = 20_000
 def merge_ranges(
     spans: Iterable[tuple[datetime, datetime]],
     clip: tuple[datetime, datetime] | None = None,
+    tolerance: timedelta = MERGE_TOLERANCE,
 ) -> list[tuple[datetime, datetime]]:
-    """Merge overlapping or touching ``(start, end)`` spans; gaps stay gaps.
+    """Merge overlapping or touching ``(start, end)`` spans; gaps stay gaps (those up to
+    ``tolerance`` close).
 
     With ``clip``, each merged range is cut to that window (ranges outside it vanish).
     """
     merged: list[tuple[datetime, datetime]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1] + MERGE_TOLERANCE:
+        if merged and start <= merged[-1][1] + tolerance:
             if end > merged[-1][1]:
                 merged[-1] = (merged[-1][0], end)
         else:

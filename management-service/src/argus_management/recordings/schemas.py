@@ -10,24 +10,36 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from argus_management.events.schemas import RowId, UtcTime
 
 MAX_WINDOW = timedelta(days=7)
+# With ``resolution_s`` the timeline is a summary (merged ranges, gaps, event counts, no
+# segment list) and may span a month.
+MAX_SUMMARY_WINDOW = timedelta(days=31)
+MAX_BUCKETS = 20_000
 MAX_MANUAL_S = 600.0
 RelPath = Annotated[str, Field(min_length=1, max_length=512)]
 
 
 class TimelineWindow(BaseModel):
-    """``start``/``end`` of a timeline request: end after start, at most 7 days apart."""
+    """``start``/``end`` of a timeline request: end after start, at most 7 days apart, or
+    31 days with ``resolution_s`` (at most 20,000 buckets of it)."""
 
     model_config = ConfigDict(extra="forbid")
 
     start: UtcTime
     end: UtcTime
+    resolution_s: float | None = Field(None, ge=1, le=86_400)
 
     @model_validator(mode="after")
     def _bounded(self) -> TimelineWindow:
         if self.end <= self.start:
             raise ValueError("end must come after start")
-        if self.end - self.start > MAX_WINDOW:
-            raise ValueError("the window may span at most 7 days")
+        span = self.end - self.start
+        if self.resolution_s is None and span > MAX_WINDOW:
+            raise ValueError("the window may span at most 7 days (31 with resolution_s)")
+        if self.resolution_s is not None:
+            if span > MAX_SUMMARY_WINDOW:
+                raise ValueError("the window may span at most 31 days")
+            if span.total_seconds() / self.resolution_s > MAX_BUCKETS:
+                raise ValueError(f"at most {MAX_BUCKETS} buckets of resolution_s")
         return self
 
 
@@ -61,13 +73,54 @@ class TimelineSegmentOut(BaseModel):
     bytes: int
 
 
+GapCause = Literal[
+    "camera_offline", "recorder_down", "disk", "events_only", "unknown"
+]
+
+
+class GapOut(BaseModel):
+    """A stretch without recording and, where known, why: the camera was offline
+    (liveness), its recorder was down (``recorder.down``), the disk was low
+    (``disk.low``), or the camera records only on events."""
+
+    start: datetime
+    end: datetime
+    cause: GapCause
+
+
+class EventClassOut(BaseModel):
+    """Events of one type in the window: how many, and per bucket of ``resolution_s``
+    (``[bucket index, count]``, buckets counted from ``start``; empty ones left out)."""
+
+    type: str
+    count: int
+    buckets: list[tuple[int, int]]
+
+
 class TimelineOut(BaseModel):
+    """With ``resolution_s``: ranges merged across gaps shorter than it, ``gaps`` with
+    causes, ``event_classes``, up to 2,000 ``events`` and no ``segments``."""
+
     camera_id: int
     start: datetime
     end: datetime
     recordings: list[RangeOut]
     events: list[TimelineEventOut]
     segments: list[TimelineSegmentOut]
+    resolution_s: float | None = None
+    gaps: list[GapOut] = []
+    event_classes: list[EventClassOut] = []
+    events_truncated: bool = False
+
+
+class GroupTimelineOut(BaseModel):
+    """The summary timeline of every camera of a group the caller may see."""
+
+    group_id: int
+    start: datetime
+    end: datetime
+    resolution_s: float
+    cameras: list[TimelineOut]
 
 
 class RecordRequest(BaseModel):

@@ -30,6 +30,7 @@ from argus_management.recordings.schemas import (
     TimelineSegmentOut,
     TimelineWindow,
 )
+from argus_management.recordings.timeline import summary_timeline
 
 log = structlog.get_logger("argus.recordings")
 
@@ -83,7 +84,10 @@ async def index_segment(session: AsyncSession, msg: SegmentClosed) -> bool:
 async def timeline(
     session: AsyncSession, camera_id: int, window: TimelineWindow
 ) -> TimelineOut:
-    """Recorded ranges (merged, gaps kept), events and segments of one camera in a window."""
+    """Recorded ranges (merged, gaps kept), events and segments of one camera in a window;
+    with ``window.resolution_s``, the summary of ``timeline.py``."""
+    if window.resolution_s is not None:
+        return await summary_timeline(session, camera_id, window, _timeline_events)
     start, end = window.start, window.end
     segments = list(
         await session.scalars(
@@ -117,7 +121,8 @@ async def timeline(
 
 
 async def _timeline_events(
-    session: AsyncSession, camera_id: int, start: datetime, end: datetime
+    session: AsyncSession, camera_id: int, start: datetime, end: datetime,
+    limit: int = _MAX_TIMELINE_EVENTS,
 ) -> list[TimelineEventOut]:
     rows = list(
         await session.scalars(
@@ -129,7 +134,7 @@ async def _timeline_events(
                 Event.started_at >= start - EVENT_LOOKBACK,
             )
             .order_by(Event.started_at, Event.id)
-            .limit(_MAX_TIMELINE_EVENTS)
+            .limit(limit)
         )
     )
     ends = await resolve_event_ends(session, rows)

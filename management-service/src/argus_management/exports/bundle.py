@@ -1,0 +1,215 @@
+"""The evidence bundle: one zip with an MP4 per camera and range, the relevant audit
+rows, ``manifest.json`` (what, when, who, why, the SHA-256 of every file) and
+``manifest.sig``, a detached Ed25519 signature of the manifest by the site's key
+(``public_key.pem`` rides along for convenience; ``verify.py`` says how far to trust it).
+
+Runs in a worker thread. Each MP4 is written straight into its zip member (stored, not
+compressed: video does not compress) while its SHA-256 is computed, so every media byte
+is read once and written once, as a copy would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argus_management.exports.remux import (
+    NothingRecorded,
+    Plan,
+    SourceSegment,
+    plan_export,
+    write_plan,
+)
+from argus_management.exports.signing import SigningKey
+from argus_management.exports.verify import FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
+
+AUDIT_FILE = "audit.json"
+
+
+@dataclass
+class ItemSpec:
+    """One camera and range to export, with the segments that cover it."""
+
+    camera_id: int
+    camera_name: str
+    start: datetime
+    end: datetime
+    segments: list[SourceSegment]
+    event_id: int | None = None
+
+
+@dataclass
+class BundleJob:
+    export_id: int
+    name: str
+    reason: str
+    exported_by: dict[str, Any]
+    created_at: datetime
+    argus_version: str
+    items: list[ItemSpec]
+    audit_rows: list[dict[str, Any]]
+    key: SigningKey
+    path: Path  # where the finished zip goes
+
+
+@dataclass
+class Progress:
+    """Shared with the event loop: bytes done of the total, and a cancel flag."""
+
+    done: int = 0
+    total: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class BundleResult:
+    path: Path
+    bytes: int
+    manifest_sha256: str
+    files: list[dict[str, Any]]
+
+
+class _HashingSink:
+    """Writes to a zip member and hashes what passes through."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.digest.update(data)
+        self.inner.write(data)
+        self.size += len(data)
+        return len(data)
+
+
+def _iso(t: datetime | float) -> str:
+    if isinstance(t, (int, float)):
+        t = datetime.fromtimestamp(t, UTC)
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _file_name(index: int, item: ItemSpec) -> str:
+    return f"{index:02d}_camera-{item.camera_id}_{item.start.astimezone(UTC):%Y%m%dT%H%M%SZ}.mp4"
+
+
+def _zip_info(name: str, when: datetime) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=when.astimezone(UTC).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def plan_items(job: BundleJob) -> list[tuple[ItemSpec, Plan | None]]:
+    """Plan every item (reads only the segments' headers); None: nothing recorded."""
+    plans: list[tuple[ItemSpec, Plan | None]] = []
+    for item in job.items:
+        comment = f"ARGUS export {job.export_id}: camera {item.camera_id} ({item.camera_name})"
+        try:
+            plan = plan_export(item.segments, item.start.timestamp(), item.end.timestamp(),
+                               comment=comment)
+        except NothingRecorded:
+            plan = None
+        plans.append((item, plan))
+    return plans
+
+
+def build_bundle(job: BundleJob, progress: Progress) -> BundleResult:
+    """Write the bundle to ``job.path`` (through ``<path>.partial``, fsynced, renamed)."""
+    plans = plan_items(job)
+    if all(plan is None for _item, plan in plans):
+        raise NothingRecorded("nothing is recorded in the requested ranges")
+    progress.total = sum(p.size for _i, p in plans if p is not None)
+    partial = job.path.with_name(job.path.name + ".partial")
+    job.path.parent.mkdir(parents=True, exist_ok=True)
+    files: list[dict[str, Any]] = []
+    listed: list[dict[str, Any]] = []
+    described: list[dict[str, Any]] = []
+    base = 0
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for index, (item, plan) in enumerate(plans, start=1):
+                entry: dict[str, Any] = {
+                    "camera_id": item.camera_id, "camera_name": item.camera_name,
+                    "requested": {"start": _iso(item.start), "end": _iso(item.end)},
+                }
+                if item.event_id is not None:
+                    entry["event_id"] = item.event_id
+                if plan is None:
+                    entry["file"] = None
+                    entry["note"] = "nothing recorded in this range"
+                    described.append(entry)
+                    continue
+                name = _file_name(index, item)
+                with zf.open(_zip_info(name, job.created_at), "w", force_zip64=True) as member:
+                    sink = _HashingSink(member)
+
+                    def report(done: int, base: int = base) -> None:
+                        progress.done = base + done
+
+                    write_plan(plan, sink, report, progress.cancel.is_set)
+                base += sink.size
+                digest = sink.digest.hexdigest()
+                gaps = [[_iso(a), _iso(b)] for a, b in plan.gaps]
+                entry.update({
+                    "file": name,
+                    "recorded": {"start": _iso(plan.start), "end": _iso(plan.end)},
+                    "first_keyframe": _iso(plan.first_frame),
+                    "frames": plan.frames, "audio_samples": plan.audio_samples,
+                    "gaps": gaps,
+                })
+                described.append(entry)
+                listed.append({"name": name, "sha256": digest, "bytes": sink.size})
+                files.append({
+                    "name": name, "camera_id": item.camera_id, "sha256": digest,
+                    "bytes": sink.size, "start": _iso(plan.start), "end": _iso(plan.end),
+                    "frames": plan.frames, "audio": plan.audio_samples > 0, "gaps": gaps,
+                })
+            audit = json.dumps(job.audit_rows, indent=1, sort_keys=True, default=str).encode()
+            zf.writestr(_zip_info(AUDIT_FILE, job.created_at), audit)
+            listed.append({"name": AUDIT_FILE, "sha256": hashlib.sha256(audit).hexdigest(),
+                           "bytes": len(audit)})
+            manifest = {
+                "format": FORMAT,
+                "export_id": job.export_id,
+                "name": job.name,
+                "reason": job.reason,
+                "argus_version": job.argus_version,
+                "exported_by": job.exported_by,
+                "created_at": _iso(job.created_at),
+                "range": {"start": _iso(min(i.start for i in job.items)),
+                          "end": _iso(max(i.end for i in job.items))},
+                "items": described,
+                "files": listed,
+                "audit_rows": len(job.audit_rows),
+                "signing_key": {"algorithm": "Ed25519", "fingerprint": job.key.fingerprint},
+            }
+            manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            zf.writestr(_zip_info(MANIFEST, job.created_at), manifest_bytes)
+            zf.writestr(_zip_info(SIGNATURE, job.created_at), job.key.sign(manifest_bytes))
+            zf.writestr(_zip_info(PUBLIC_KEY, job.created_at), job.key.public_pem.encode())
+        with partial.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(partial, job.path)
+        _fsync_dir(job.path.parent)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return BundleResult(path=job.path, bytes=job.path.stat().st_size,
+                        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(), files=files)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""Legal holds: recordings, events and exports that nothing may delete until released."""
