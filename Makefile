@@ -71,3 +71,15 @@ chaos: sync
 	ARGUS_CHAOS_REPORT=$(abspath $(CHAOS_REPORT)) .venv/bin/pytest -q -p no:cacheprovider \
 		-m "chaos or not chaos" tests/chaos; status=$$?; \
 	.venv/bin/python tests/chaos/report.py $(CHAOS_REPORT); exit $$status
+
+# Every image (Docker, else Podman), tagged as docker-compose.yml names them; sizes at the end.
+.PHONY: images compose-check
+images:
+	bash scripts/images.sh
+
+# Not part of `make test`: the real Compose stack built and run here with Podman (stand-ins for
+# the Docker Hub images, docker-compose.standins.yml), probed through its published ports,
+# then down and up again; each step's time. Needs root. COMPOSE_CHECK_FLAGS: --no-cache,
+# --write-benchmarks (docs/benchmarks.md), --keep.
+compose-check: sync
+	.venv/bin/python scripts/compose_check.py $(COMPOSE_CHECK_FLAGS)
