@@ -140,13 +140,15 @@ class CameraWorker(threading.Thread):
                     # (later frames refer to these) but skip detection until caught up.
                     self._dropped.inc()
                     analysis = analyzer.skip(decoded.media_s, wall)
+                    skipped = True
                 else:
+                    skipped = False
                     analysis = analyzer.process(decoded.frame, decoded.media_s, wall)
                     self.frames += 1
                 transition = analysis.transition
                 frame = decoded.frame if transition is not None and transition.kind == "start" \
                     else None
-                deferred = objects is not None and analysis.width > 0 and self._objects(
+                deferred = objects is not None and not skipped and self._objects(
                     objects, session_id, wall, decoded.frame, analysis)
                 sink(Output(camera_id, session_id, analysis, transition, frame, decoded.decode_in,
                             deferred=deferred))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import structlog
 
-from argus_analysis.detect.object_base import Detection, ObjectDetector
+from argus_analysis.detect.object_base import Detection, ObjectDetector, nms
 from argus_analysis.metrics import (
     OBJECT_DROPPED,
     OBJECT_INFERENCE_S,
@@ -227,7 +227,7 @@ class ObjectEngine:
         cam = self._cameras[job.camera_id]
         h, w = job.image.shape[:2]
         s = job.settings
-        seen: list[Seen] = []
+        placed: list[Detection] = []
         for (rx, ry, _, _), dets in zip(regions, found, strict=True):
             for d in dets:
                 if d.score < s.min_score or not s.wants(d.label):
@@ -237,9 +237,11 @@ class ObjectEngine:
                 x1, y1 = min(float(w), bx + bw + rx), min(float(h), by + bh + ry)
                 if x1 - x0 < 2 or y1 - y0 < 2:
                     continue
-                seen.append(Seen(d.label, d.score, (
-                    round(x0 / w, 4), round(y0 / h, 4), round((x1 - x0) / w, 4),
-                    round((y1 - y0) / h, 4))))
+                placed.append(Detection(d.label, d.score, (x0, y0, x1 - x0, y1 - y0)))
+        # Regions may overlap: one object found in two of them is one detection.
+        seen = [Seen(d.label, d.score, (round(d.box[0] / w, 4), round(d.box[1] / h, 4),
+                                        round(d.box[2] / w, 4), round(d.box[3] / h, 4)))
+                for d in (nms(placed) if len(regions) > 1 else placed)]
         matched, ended = cam.tracker.update(seen, job.wall, job.image)
         reports: list[ObjectReport] = []
         objects = []

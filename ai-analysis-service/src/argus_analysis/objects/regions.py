@@ -2,8 +2,10 @@
 
 A motion box (from the motion detector) is grown by a margin, made at least a minimum
 size (a detector needs some context around a small change: a walking person's motion box
-may be only the legs), clipped to the picture, and overlapping ones merged. Many regions,
-or regions covering most of the picture, become the whole picture. Each region is then
+may be only the legs), clipped to the picture; regions that mostly overlap are merged
+(merging any overlap would make large regions, where a detector with a small input sees
+small objects; duplicates across overlapping regions go in the engine's NMS). Many
+regions, or regions covering most of the picture, become the whole picture. Each region is then
 letterboxed to the detector's input size. The training script of the test model
 (``models/train_sim_detector.py``) cuts its training crops with the same functions, so
 the model sees at run time what it saw while learning.
@@ -20,8 +22,9 @@ Rect = tuple[int, int, int, int]  # x, y, w, h in pixels
 
 MARGIN = 0.3  # grown by this share of the box's larger side, on every side
 MIN_SIDE = 0.4  # of the picture height: the smallest region
-MAX_REGIONS = 4
-WHOLE_PICTURE = 0.5  # regions covering more than this share: the whole picture instead
+MAX_REGIONS = 8
+WHOLE_PICTURE = 0.8  # regions adding up to more than this share: the whole picture instead
+MERGE_OVERLAP = 0.5  # merged when their intersection covers this share of the smaller
 PAD_VALUE = 114  # letterbox border (YOLO's grey)
 
 
@@ -37,7 +40,11 @@ def _grow(box: NormBox, width: int, height: int, margin: float, min_side: float)
 
 
 def _overlap(a: Rect, b: Rect) -> bool:
-    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+    ix = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    iy = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if ix <= 0 or iy <= 0:
+        return False
+    return ix * iy >= MERGE_OVERLAP * min(a[2] * a[3], b[2] * b[3])
 
 
 def _union(a: Rect, b: Rect) -> Rect:

@@ -1,9 +1,10 @@
 """A simple IoU/centroid tracker: an id per object across frames, with its path, dwell
 time, speed, direction, best snapshot and colour.
 
-Each detection joins the track of the same label it overlaps most (IoU at least
-``MIN_IOU``), else the nearest whose centre is within one box size (a fast object between
-two detections); otherwise it starts a new track. A track is confirmed after
+Each detection joins the track of the same label whose *predicted* box (its last box
+moved on at its velocity: two people crossing keep their ids) it overlaps most (IoU at
+least ``MIN_IOU``), else the nearest predicted centre within one box size (a fast object
+between two detections); otherwise it starts a new track. A track is confirmed after
 ``MIN_HITS`` detections (one stray detection is no object) and ends when it has not been
 seen for ``ttl_s``. Boxes are normalized ``(x, y, w, h)``.
 """
@@ -77,6 +78,24 @@ class Track:
     zones: set[str] = field(default_factory=set)  # ever inside
     lines: set[str] = field(default_factory=set)  # ever crossed
     prev_point: tuple[float, float] | None = None
+    velocity: tuple[float, float] = (0.0, 0.0)  # normalized units / s, smoothed
+
+    def predicted(self, ts: float) -> NormBox:
+        """Where the box should be at ``ts`` (constant velocity, at most 1 s ahead)."""
+        dt = min(1.0, max(0.0, ts - self.last))
+        x, y, w, h = self.box
+        return x + self.velocity[0] * dt, y + self.velocity[1] * dt, w, h
+
+    def moved(self, box: NormBox, ts: float) -> None:
+        """A new detection at ``ts``: box, velocity (smoothed) and time."""
+        dt = ts - self.last
+        if dt > 0:
+            (cx0, cy0), (cx1, cy1) = centre(self.box), centre(box)
+            vx, vy = (cx1 - cx0) / dt, (cy1 - cy0) / dt
+            k = 0.5 if self.hits > 1 else 1.0
+            self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
+                             self.velocity[1] + k * (vy - self.velocity[1]))
+        self.box, self.last = box, ts
 
     @property
     def confirmed(self) -> bool:
@@ -136,8 +155,9 @@ class Tracker:
         """Match ``seen`` at time ``ts`` (``image``: the BGR frame the boxes are in, for
         snapshots and colour). Returns ``(track, detection)`` per detection (track None
         never: new tracks are made) and the tracks that ended (not seen for ``ttl_s``)."""
+        predicted = [t.predicted(ts) for t in self.tracks]
         pairs = sorted(
-            ((iou(t.box, s.box), ti, si) for ti, t in enumerate(self.tracks)
+            ((iou(predicted[ti], s.box), ti, si) for ti, t in enumerate(self.tracks)
              for si, s in enumerate(seen) if t.label == s.label),
             reverse=True,
         )
@@ -157,7 +177,7 @@ class Tracker:
             for ti, t in enumerate(self.tracks):
                 if ti in used_t or t.label != s.label:
                     continue
-                tx, ty = centre(t.box)
+                tx, ty = centre(predicted[ti])
                 d = math.hypot(sx - tx, sy - ty)
                 if d <= max(t.box[2], t.box[3]) and (best is None or d < best_d):
                     best, best_d = ti, d
@@ -168,7 +188,8 @@ class Tracker:
         for si, s in enumerate(seen):
             if si in matched:
                 track = self.tracks[matched[si]]
-                track.box, track.score, track.last = s.box, s.score, ts
+                track.moved(s.box, ts)
+                track.score = s.score
                 track.hits += 1
             else:
                 track = Track(f"{self.prefix}-{self._next}", s.label, ts, ts, s.box, s.score)

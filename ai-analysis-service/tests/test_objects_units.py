@@ -1,0 +1,257 @@
+"""Objects without streams: regions, tracker, rules, colour, settings, detector selection,
+the ONNX output layouts and the engine with a scripted detector."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from argus_analysis.config import Settings
+from argus_analysis.detect.object_base import Detection, ObjectDetector, ObjectDetectorUnavailable
+from argus_analysis.detect.onnx import OnnxDetector, choose_providers
+from argus_analysis.objects.colour import dominant_colour
+from argus_analysis.objects.engine import ObjectEngine, ObjectJob, ObjectOutput
+from argus_analysis.objects.regions import plan_regions
+from argus_analysis.objects.rules import Rules, crossing
+from argus_analysis.objects.select import build_detectors
+from argus_analysis.objects.settings import LineRule, ObjectSettings
+from argus_analysis.objects.tracker import Seen, Tracker
+
+MODEL = Path(__file__).resolve().parents[1] / "models" / "sim-detector.onnx"
+DOOR = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]  # the right half
+
+
+def test_regions_grow_merge_and_become_the_whole_picture() -> None:
+    one = plan_regions([(0.5, 0.5, 0.02, 0.05)], 640, 360)
+    assert len(one) == 1
+    x, y, w, h = one[0]
+    assert w >= 0.4 * 360 - 1 and h >= 0.4 * 360 - 1  # small changes get context
+    assert x <= 320 <= x + w and y <= 180 <= y + h
+    assert len(plan_regions([(0.1, 0.5, 0.05, 0.1), (0.15, 0.5, 0.05, 0.1)], 640, 360)) == 1
+    apart = plan_regions([(0.05, 0.6, 0.05, 0.1), (0.85, 0.6, 0.05, 0.1)], 640, 360)
+    assert len(apart) == 2
+    assert plan_regions([(0.0, 0.0, 0.9, 0.9)], 640, 360) == [(0, 0, 640, 360)]
+    assert plan_regions([], 640, 360) == []
+
+
+def test_tracker_keeps_ids_confirms_and_ends_tracks() -> None:
+    tracker = Tracker("abcd", ttl_s=1.0)
+    ids = []
+    for i in range(5):  # a person walking right, a little each frame
+        matched, ended = tracker.update([Seen("person", 0.9, (0.1 + 0.03 * i, 0.5, 0.06, 0.3))],
+                                        100.0 + i * 0.2)
+        ids.append(matched[0][0].track_id)
+        assert ended == []
+    assert ids == ["abcd-1"] * 5
+    track = tracker.tracks[0]
+    assert track.confirmed and track.hits == 5
+    speed, direction, heading = track.motion()
+    assert heading == 0.0 and direction == "right" and speed == pytest.approx(0.15, rel=0.05)
+    # A vehicle at the same place is another object; a person far away another one.
+    matched, _ = tracker.update([Seen("vehicle", 0.8, (0.22, 0.5, 0.2, 0.1)),
+                                 Seen("person", 0.7, (0.8, 0.2, 0.06, 0.3))], 101.0)
+    assert {t.track_id for t, _ in matched} == {"abcd-2", "abcd-3"}
+    _, ended = tracker.update([], 102.5)
+    assert {t.track_id for t in ended} == {"abcd-1", "abcd-2", "abcd-3"}
+    assert tracker.tracks == []
+
+
+def test_a_fast_object_is_followed_by_its_centre() -> None:
+    tracker = Tracker("f", ttl_s=1.0)
+    tracker.update([Seen("vehicle", 0.9, (0.1, 0.7, 0.1, 0.05))], 0.0)
+    matched, _ = tracker.update([Seen("vehicle", 0.9, (0.19, 0.7, 0.1, 0.05))], 0.2)  # no overlap
+    assert matched[0][0].track_id == "f-1"
+
+
+def test_colour_names() -> None:
+    img = np.zeros((100, 100, 3), np.uint8)
+    for bgr, name in [((40, 40, 200), "red"), ((200, 60, 30), "blue"), ((40, 160, 40), "green"),
+                      ((40, 210, 230), "yellow"), ((235, 235, 235), "white"), ((20, 20, 20), "black"),
+                      ((128, 128, 128), "grey")]:
+        img[:] = bgr
+        assert dominant_colour(img, (10, 10, 80, 80)) == name
+    assert dominant_colour(img, (0, 0, 1, 1)) is None
+
+
+def _walk(rules: Rules, tracker: Tracker, xs: Sequence[float], t0: float = 0.0,
+          label: str = "person", y: float = 0.4) -> list[str]:
+    types = []
+    for i, x in enumerate(xs):
+        matched, _ = tracker.update([Seen(label, 0.9, (x, y, 0.06, 0.3))], t0 + i)
+        for track, _det in matched:
+            types += [f"{e.type}:{e.extra.get('zone') or e.extra.get('line')}"
+                      for e in rules.update(track, t0 + i)]
+    return types
+
+
+def test_zone_enter_dwell_leave_and_labels() -> None:
+    settings = ObjectSettings.model_validate({
+        "enabled": True, "labels": ["person"],
+        "zones": [{"name": "door", "polygon": DOOR, "dwell_s": 2}]})
+    rules, tracker = Rules(settings), Tracker("z", ttl_s=5)
+    # Walks into the right half, stays 3 s, walks out.
+    types = _walk(rules, tracker, [0.2, 0.3, 0.45, 0.6, 0.62, 0.64, 0.66, 0.45])
+    assert types == ["object.zone_enter:door", "object.zone_dwell:door", "object.zone_leave:door"]
+    # A vehicle is not among the camera's labels.
+    assert _walk(rules, Tracker("v", ttl_s=5), [0.2, 0.6, 0.3], label="vehicle") == []
+    # A track that ends inside leaves the zone.
+    tracker = Tracker("e", ttl_s=5)
+    assert _walk(rules, tracker, [0.6, 0.62]) == ["object.zone_enter:door"]
+    ended = tracker.end_all()
+    assert [e.type for e in rules.end(ended[0], 9.0)] == ["object.zone_leave"]
+
+
+def test_zone_count_fires_once_above_the_limit() -> None:
+    settings = ObjectSettings.model_validate({
+        "enabled": True, "zones": [{"name": "yard", "polygon": DOOR, "max_count": 1}]})
+    rules, tracker = Rules(settings), Tracker("c", ttl_s=5)
+    events = []
+    for t in range(4):
+        matched, _ = tracker.update([Seen("person", 0.9, (0.6, 0.2, 0.05, 0.3)),
+                                     Seen("person", 0.9, (0.8, 0.5, 0.05, 0.3))], float(t))
+        for track, _ in matched:
+            rules.update(track, float(t))
+        events += rules.counts(tracker.tracks, float(t))
+    assert [(e.type, e.extra["count"]) for e in events] == [("object.zone_count", 2)]
+
+
+def test_line_crossing_directions() -> None:
+    line = LineRule(name="gate", a=[0.0, 0.5], b=[1.0, 0.5])  # pointing right
+    assert crossing(line, (0.5, 0.4), (0.5, 0.6)) == "left_to_right"  # moving down
+    assert crossing(line, (0.5, 0.6), (0.5, 0.4)) == "right_to_left"
+    assert crossing(line, (0.5, 0.4), (0.6, 0.45)) is None
+    short = LineRule(name="g", a=[0.0, 0.5], b=[0.3, 0.5])
+    assert crossing(short, (0.5, 0.4), (0.5, 0.6)) is None  # beyond the segment's end
+    settings = ObjectSettings.model_validate({"enabled": True, "lines": [
+        {"name": "gate", "a": [0.5, 0.0], "b": [0.5, 1.0], "direction": "right_to_left"}]})
+    # a -> b points down the picture: facing that way, the left hand is the right half
+    # (x > 0.5). Walking right goes from its right side to its left: right_to_left.
+    rules = Rules(settings)
+    assert _walk(rules, Tracker("l", ttl_s=5), [0.3, 0.4, 0.5, 0.6]) == ["object.line_cross:gate"]
+    assert _walk(rules, Tracker("m", ttl_s=5), [0.6, 0.5, 0.4, 0.3]) == []
+
+
+def test_settings_parse_and_defaults() -> None:
+    defaults = ObjectSettings(enabled=True, min_score=0.7)
+    assert ObjectSettings.parse(None, defaults) is defaults
+    assert ObjectSettings.parse({"enabled": True}).enabled
+    assert not ObjectSettings.parse({"enabled": True, "min_score": 3}).enabled  # malformed: off
+    assert not ObjectSettings.parse({"enabled": True, "zones": [
+        {"name": "a", "polygon": DOOR}, {"name": "a", "polygon": DOOR}]}).enabled
+
+
+def test_detector_selection_and_start_up_errors(tmp_path: Path) -> None:
+    base = {"REDIS_URL": "redis://127.0.0.1:6379/0"}
+    detectors, default = build_detectors(Settings(**base))  # type: ignore[arg-type]
+    assert default == "opencv-hog" and set(detectors) == {"opencv-hog"}
+    with pytest.raises(ObjectDetectorUnavailable, match="ANALYSIS_OBJECT_MODEL"):
+        build_detectors(Settings(**base, ANALYSIS_OBJECT_DETECTOR="onnx"))  # type: ignore[arg-type]
+    with pytest.raises(ObjectDetectorUnavailable, match=r"ANALYSIS_OBJECT_MODEL=.*no such file"):
+        build_detectors(Settings(**base, ANALYSIS_OBJECT_MODEL=str(tmp_path / "x.onnx")))  # type: ignore[arg-type]
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ObjectDetectorUnavailable, match="cannot load"):
+        build_detectors(Settings(**base, ANALYSIS_OBJECT_MODEL=str(bad)))  # type: ignore[arg-type]
+    detectors, default = build_detectors(Settings(**base, ANALYSIS_OBJECT_MODEL=str(MODEL)))  # type: ignore[arg-type]
+    assert default == "onnx" and detectors["onnx"].labels == ("person", "vehicle")
+    assert detectors["onnx"].provider == "CPUExecutionProvider"
+
+
+def test_providers_prefer_tensorrt_then_cuda() -> None:
+    gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers(gpu) == gpu
+    assert choose_providers(["CUDAExecutionProvider", "CPUExecutionProvider"])[0] == \
+        "CUDAExecutionProvider"
+    assert choose_providers(["AzureExecutionProvider", "CPUExecutionProvider"]) == \
+        ["CPUExecutionProvider"]
+    with pytest.raises(ObjectDetectorUnavailable, match="ANALYSIS_OBJECT_PROVIDERS"):
+        choose_providers(["CPUExecutionProvider"], ["CUDAExecutionProvider"])
+
+
+def test_onnx_output_layouts_decode_to_the_same_boxes() -> None:
+    det = OnnxDetector(MODEL)
+    assert det.size == (160, 160) and det.max_batch > 1  # dynamic batch
+    # Two candidates: a person at (80, 80) 20x60 and a weak vehicle; letterbox scale 0.5,
+    # offsets (0, 35): the box maps back to (140, 30, 40, 120).
+    obj = np.array([[80, 80, 20, 60, 0.9, 0.95, 0.05], [40, 40, 30, 10, 0.1, 0.1, 0.9]],
+                   np.float32)
+    found = det._decode(obj, 0.5, 0, 35)
+    assert [(d.label, round(d.score, 3)) for d in found] == [("person", 0.855)]
+    assert found[0].box == pytest.approx((140, 30, 40, 120))
+    det.layout = "yolo"  # [4 + C, N], YOLOv8-style: class scores without objectness
+    plain = np.array([[80, 80, 20, 60, 0.9, 0.05], [40, 40, 30, 10, 0.1, 0.15]], np.float32).T
+    found = det._decode(plain, 0.5, 0, 35)
+    assert [(d.label, d.score) for d in found] == [("person", pytest.approx(0.9))]
+    assert found[0].box == pytest.approx((140, 30, 40, 120))
+
+
+class Scripted(ObjectDetector):
+    """Finds a 40 x 120 person in the middle of every region it is given."""
+
+    name = "scripted"
+    labels = ("person",)
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        self.batches.append(len(images))
+        return [[Detection("person", 0.9, (img.shape[1] / 2 - 20, img.shape[0] / 2 - 60,
+                                           40.0, 120.0))] for img in images]
+
+
+def test_engine_batches_cameras_tracks_and_reports() -> None:
+    det = Scripted()
+    outputs: list[ObjectOutput] = []
+    settings = ObjectSettings.model_validate({
+        "enabled": True, "zones": [{"name": "door", "polygon": DOOR}]})
+    engine = ObjectEngine({"scripted": det}, "scripted", outputs.append, fps=5,
+                          instance_id="ana-1")
+    image = np.full((360, 640, 3), 90, np.uint8)
+
+    def job(camera: int, t: float, motion: Any) -> ObjectJob:
+        return ObjectJob(camera, f"session{camera}", t, image, motion, settings, analysis=t)
+
+    for i in range(4):  # a person walking into the right half on two cameras at once
+        x = 250 + i * 40
+        engine.process([job(1, 10.0 + i * 0.2, ((x / 640, 100 / 360, 40 / 640, 120 / 360),)),
+                        job(2, 10.0 + i * 0.2, ((x / 640, 100 / 360, 40 / 640, 120 / 360),))])
+    assert det.batches == [2, 2, 2, 2]  # both cameras' regions in one call
+    types = [r.message.type for o in outputs for r in o.reports if o.camera_id == 1]
+    assert types == ["object.zone_enter"]
+    enter = next(r for o in outputs for r in o.reports if o.camera_id == 1)
+    p = enter.message.payload
+    assert p["zone"] == "door" and p["label"] == "person" and p["track_id"] == "session1-1"
+    assert enter.image is not None and p["analyser"] == "ana-1"
+    last = [o for o in outputs if o.camera_id == 1][-1]
+    assert last.analysis == pytest.approx(10.6)
+    assert last.objects and last.objects[0]["track_id"] == "session1-1"
+    assert engine.wants(1, settings, 20.0, motion=False)  # tracked: looked at without motion
+    outputs.clear()
+    engine.start()
+    engine.end_session(1, "session1", 11.0)
+    engine.stop()
+    reports = [r for o in outputs for r in o.reports]
+    assert [r.message.type for r in reports] == ["object.zone_leave", "object.track"]
+    summary = reports[1].message.payload
+    assert summary["direction"] == "right" and summary["zones"] == ["door"]
+    assert summary["hits"] == 4 and len(summary["path"]) == 4 and reports[1].image is not None
+    assert reports[1].message.ends_at is not None
+
+
+def test_two_people_crossing_keep_their_ids() -> None:
+    tracker = Tracker("x", ttl_s=1.0)
+    ids: dict[str, set[str]] = {"right": set(), "left": set()}
+    for i in range(12):  # one walks right, one left, their boxes overlapping mid-way
+        t = i * 0.2
+        a, b = 0.2 + 0.05 * i, 0.75 - 0.05 * i
+        matched, _ = tracker.update([Seen("person", 0.9, (a, 0.40, 0.07, 0.3)),
+                                     Seen("person", 0.9, (b, 0.45, 0.07, 0.3))], t)
+        ids["right"].add(matched[0][0].track_id)
+        ids["left"].add(matched[1][0].track_id)
+    assert ids == {"right": {"x-1"}, "left": {"x-2"}}
+    assert [t.motion()[1] for t in tracker.tracks] == ["right", "left"]
