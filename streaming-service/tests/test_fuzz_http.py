@@ -56,7 +56,8 @@ _instants = st.one_of(
     st.datetimes(timezones=st.one_of(st.none(), _offsets)).map(_iso),
     st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1),
                  timezones=st.just(UTC)).map(_iso),
-    st.sampled_from(["0001-01-01T00:00:00%2B01:00", "9999-12-31T23:59:59-01:00",
+    st.sampled_from(["2199-12-31T20:00:00Z", "2200-01-01T00:00:00Z", "2198-12-31T23:00:00Z",
+                     "0001-01-01T00:00:00%2B01:00", "9999-12-31T23:59:59-01:00",
                      "9999-12-31T23:00:00Z", "1970-01-01", "2024-02-30T00:00:00Z", "now",
                      "1700000000", "-1", "2024-01-01T00:00:00%2B25:00"]))
 
@@ -104,6 +105,7 @@ def fuzz_vod_and_whep(base_url: str, camera_id: int, auth: dict[str, str]) -> No
                          {"start": _instants, "stream": st.sampled_from(["main", "sub"]),
                           "speed": st.floats().map(str)}))
     @example("start=9999-12-31T23:00:00Z")
+    @example("start=2199-12-31T20:00:00Z")  # management refuses its look-ahead end: was 503
     @example("start=0001-01-01T00:00:00%2B01:00")
     def whep(query: str) -> None:
         # A body that is no offer: everything before the SDP is parsed is exercised
