@@ -15,12 +15,13 @@ import pytest
 from aioice import stun
 from fastapi import FastAPI
 from pydantic import ValidationError
-from streaming_support import BIN, World, serve, streaming_settings
+from streaming_support import World, serve, streaming_settings
 from whep_client import whep_close, whep_connect
 
 from argus_streaming.config import Settings
 from argus_streaming.main import create_app
 from argus_streaming.webrtc.sessions import WhepManager
+from argus_testkit.services import BIN
 
 
 def free_udp_range(size: int) -> tuple[int, int]:
