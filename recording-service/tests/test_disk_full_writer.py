@@ -72,5 +72,7 @@ def test_a_write_refused_mid_fragment_leaves_a_playable_file(
     layout = walk(path)
     assert layout.clean and layout.fragments == 1, layout
     assert closed[0].bytes == path.stat().st_size
+    # It ends where the dropped GOP began: the timeline shows the loss as a gap.
+    assert closed[0].end_ms - closed[0].start_ms == 1000
     with av.open(str(path)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 15  # the first GOP, whole

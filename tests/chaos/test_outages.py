@@ -139,8 +139,12 @@ def test_disk_full_during_recording(tmp_path: Path, small_disk: Path) -> None:
     try:
         s.up()
         s.term("recording")
+        restarted = time.time()
         s.restart_recorder_with(RECORDINGS_MIN_FREE_BYTES=str(6 << 20))
         old = _old_segments(s, 12, 2 << 20)
+        # Recording again (the restarted recorder has closed a segment) before the fault.
+        s.wait(lambda: any(r["started_at"].timestamp() > restarted for r in s.rows(s.cam)),
+               30, "the restarted recorder recording")
         s.wait(lambda: {r["path"] for r in s.rows(s.cam)} >= set(old), 30, "old ones indexed")
         since = datetime.now(UTC)
         t0 = time.time()

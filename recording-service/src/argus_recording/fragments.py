@@ -164,6 +164,8 @@ class FragmentWriter:
             # later is ever appended after a torn box (the file stays playable).
             self._v, self._vpts, self._vkey, self._a, self._apts = [], [], [], [], []
             self._seq -= 1
+            # The segment ends where the dropped GOP began (the index shows the gap).
+            self.last_video_wall = self.start_wall + dts[0] / 90.0 - (self.frame_ms or 40.0)
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._good_end)
                 os.lseek(self._fd, self._good_end, os.SEEK_SET)

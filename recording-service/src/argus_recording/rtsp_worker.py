@@ -123,7 +123,11 @@ class RtspSession:
 
     def _fail(self, exc: Exception) -> None:
         if self.failure is None:
-            log.error("ingest_failed", error=type(exc).__name__, exc_info=exc)
+            if isinstance(exc, OSError):  # a full or failing disk: the session starts over
+                log.warning("segment_write_failed", error=type(exc).__name__,
+                            detail=exc.strerror or "")
+            else:
+                log.error("ingest_failed", error=type(exc).__name__, exc_info=exc)
             self.failure = IngestError("error", "internal error", unreachable=True)
         self.client.on_rtp = _ignore
 
