@@ -216,7 +216,8 @@ run_test() {  # $1: label (network|offline)
     > "$logs/make-test-$label.log" 2>&1 < /dev/null || rc=$?
   kill_root_pids
   local line
-  line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9]' "$logs/make-test-$label.log" | tail -1 || true)
+  line=$(grep -E '(passed|failed|errors?|deselected)\b.* in [0-9.]+s' "$logs/make-test-$label.log" \
+         | grep -v '^ *Duration' | tail -1 || true)
   echo "   rc=$rc ${line:-no pytest summary; last lines:}"
   [ -n "$line" ] || tail -15 "$logs/make-test-$label.log"
   done_step "make test ($label)"
