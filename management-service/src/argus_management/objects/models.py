@@ -21,8 +21,12 @@ class TrackedObject(Base):
     __tablename__ = "tracked_objects"
     __table_args__ = (
         UniqueConstraint("camera_id", "track_id", name="uq_tracked_objects_camera_track"),
-        # The search: label + camera + time range (+ colour, dwell, score filtered on it).
+        # The search: label + camera + time range (dwell, score filtered on it); with a
+        # colour, its own index answers from ~a hundred entries instead of a day's objects
+        # (bench/search_bench.py: 0.1 ms against 20 ms at 1,000,000 objects).
         Index("ix_tracked_objects_label_camera_first", "label", "camera_id", "first_seen"),
+        Index("ix_tracked_objects_label_camera_color_first", "label", "camera_id", "color",
+              "first_seen"),
         Index("ix_tracked_objects_camera_first", "camera_id", "first_seen"),
         Index("ix_tracked_objects_color_first", "color", "first_seen"),
         Index("ix_tracked_objects_first_seen", "first_seen"),

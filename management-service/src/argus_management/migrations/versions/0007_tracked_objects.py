@@ -52,8 +52,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('camera_id', 'track_id', name='uq_tracked_objects_camera_track'),
     sqlite_autoincrement=True,
     )
-    # The search: label + camera + time, camera + time, colour + time, time alone.
+    # The search: label + camera (+ colour) + time, camera + time, colour + time, time alone.
     op.create_index('ix_tracked_objects_label_camera_first', 'tracked_objects', ['label', 'camera_id', 'first_seen'])
+    op.create_index('ix_tracked_objects_label_camera_color_first', 'tracked_objects', ['label', 'camera_id', 'color', 'first_seen'])
     op.create_index('ix_tracked_objects_camera_first', 'tracked_objects', ['camera_id', 'first_seen'])
     op.create_index('ix_tracked_objects_color_first', 'tracked_objects', ['color', 'first_seen'])
     op.create_index('ix_tracked_objects_first_seen', 'tracked_objects', ['first_seen'])
@@ -77,6 +78,7 @@ def downgrade() -> None:
     op.drop_table('tracked_object_places')
     for name in ('ix_tracked_objects_camera_reviewed_first', 'ix_tracked_objects_first_seen',
                  'ix_tracked_objects_color_first', 'ix_tracked_objects_camera_first',
+                 'ix_tracked_objects_label_camera_color_first',
                  'ix_tracked_objects_label_camera_first'):
         op.drop_index(name, table_name='tracked_objects')
     op.drop_table('tracked_objects')
