@@ -45,7 +45,7 @@ from argus_analysis.cameras import MotionSettings  # noqa: E402
 from argus_analysis.config import OVERLAY_MASK  # noqa: E402
 from argus_analysis.detect.hog import HogPeopleDetector  # noqa: E402
 from argus_analysis.detect.object_base import ObjectDetector  # noqa: E402
-from argus_analysis.detect.onnx import OnnxDetector, letterbox  # noqa: E402
+from argus_analysis.detect.onnx import OnnxDetector, letterbox, to_blob  # noqa: E402
 from argus_analysis.detect.select import DeviceChoice  # noqa: E402
 from argus_analysis.objects.engine import ObjectEngine, ObjectJob  # noqa: E402
 from argus_analysis.objects.settings import ObjectSettings  # noqa: E402
@@ -68,10 +68,10 @@ def raw_onnx(runs: int) -> dict[int, float]:
     det = OnnxDetector(MODEL)
     rng = np.random.default_rng(1)
     crop = (rng.random((200, 180, 3)) * 255).astype(np.uint8)
-    x = letterbox(crop, det.size)[0]
+    canvas = letterbox(crop, det.size)[0]
     out = {}
     for batch in (1, 4, 8):
-        feed = {det.input_name: np.stack([x] * batch)}
+        feed = {det.input_name: to_blob([canvas] * batch)}
         det.session.run(None, feed)  # warm up
         times = [cpu(det.session.run, None, feed)[0] for _ in range(max(20, runs * 10))]
         out[batch] = min(times) * 1000

@@ -55,20 +55,24 @@ class Rules:
 
     def __init__(self, settings: ObjectSettings) -> None:
         self.settings = settings
-        self._polys = {z.name: np.array(z.polygon, dtype=np.float32) for z in settings.zones}
-        self._inside: dict[str, dict[str, float]] = {z.name: {} for z in settings.zones}
-        self._dwelt: dict[str, set[str]] = {z.name: set() for z in settings.zones}
-        self._over: dict[str, bool] = {z.name: False for z in settings.zones}
+        self._polys: dict[str, np.ndarray] = {}
+        self._inside: dict[str, dict[str, float]] = {}  # zone -> track id -> entered at
+        self._dwelt: dict[str, set[str]] = {}
+        self._over: dict[str, bool] = {}
+        self.configure(settings)
 
     def configure(self, settings: ObjectSettings) -> None:
-        """New rules; the state of zones that kept their name and polygon is kept."""
-        old = (self._inside, self._dwelt, self._over, self.settings.zones)
-        self.__init__(settings)  # type: ignore[misc]
-        kept = {z.name for z in old[3]} & {z.name for z in settings.zones}
-        same = {z.name for z in old[3] if z in settings.zones}
-        for name in kept & same:
-            self._inside[name], self._dwelt[name], self._over[name] = (
-                old[0][name], old[1][name], old[2][name])
+        """New rules; zones that kept their name and their definition keep their state
+        (who is inside since when), so editing a line does not re-fire every zone."""
+        unchanged = {z.name for z in self.settings.zones if z in settings.zones}
+        self.settings = settings
+        self._polys = {z.name: np.array(z.polygon, dtype=np.float32) for z in settings.zones}
+        self._inside = {z.name: self._inside.get(z.name, {}) if z.name in unchanged else {}
+                        for z in settings.zones}
+        self._dwelt = {z.name: self._dwelt.get(z.name, set()) if z.name in unchanged
+                       else set() for z in settings.zones}
+        self._over = {z.name: self._over.get(z.name, False) if z.name in unchanged else False
+                      for z in settings.zones}
 
     def _in(self, zone: ZoneRule, point: Point) -> bool:
         return cv2.pointPolygonTest(self._polys[zone.name], point, False) >= 0
