@@ -55,7 +55,7 @@ async def one(base: str, token: str, camera_id: int, config: dict[str, object], 
         stop = await page.request.post(f"{base}/v1/streams/stop",
                                        data={"session_id": body["session_id"]},
                                        headers={"Authorization": f"Bearer {token}"})
-        assert stop.status == 204
+        assert stop.status == 200 and await stop.json() == {"status": "stopped"}
         return playable, latency, stalls
 
 

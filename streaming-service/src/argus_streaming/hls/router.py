@@ -13,7 +13,13 @@ from argus_common.errors import BadRequest, Forbidden, NotFound
 from argus_streaming import audit
 from argus_streaming.auth.caps import ensure_capacity, tickets
 from argus_streaming.auth.dependencies import CurrentUser, User, check_camera, management
-from argus_streaming.hls.schemas import StartRequest, StopRequest, StreamOut, StreamSummary
+from argus_streaming.hls.schemas import (
+    StartRequest,
+    StopOut,
+    StopRequest,
+    StreamOut,
+    StreamSummary,
+)
 from argus_streaming.hls.sessions import HlsManager, HlsSession
 from argus_streaming.hls.writer import PLAYLIST
 from argus_streaming.responses import CAMERA_DOWN, MANAGEMENT_DOWN
@@ -58,24 +64,27 @@ async def start_stream(request: Request, body: StartRequest, user: CurrentUser) 
     return _stream_out(request, session, user)
 
 
-@router.post("/v1/streams/stop", status_code=204, responses=MANAGEMENT_DOWN)
-async def stop_stream(request: Request, body: StopRequest, user: CurrentUser) -> Response:
+@router.post("/v1/streams/stop", response_model=StopOut, responses=MANAGEMENT_DOWN)
+async def stop_stream(request: Request, body: StopRequest, user: CurrentUser) -> StopOut:
     """Leave a camera's HLS session (the caller's media tickets for it end); the session
     stops for everyone when its last viewer leaves, or when the user who started it or an
-    administrator (sees every camera) stops it. Anyone else: 403."""
+    administrator (sees every camera) stops it. Anyone else: 403.
+
+    The answer is the streamer design's (is22) ``200 {"status": "stopped"}`` in both cases:
+    the caller's stream stopped (a viewer leaving a shared session ends only their own)."""
     manager = _hls(request)
     session = manager.get(body.session_id)
     await check_camera(request, user, session.camera_id)
     if user.sub == session.owner or await management(request).sees_all_cameras(user.token):
         await manager.stop(session.id)
-        return Response(status_code=204)
+        return StopOut()
     registry = tickets(request)
     if not registry.drop(lambda t: t.session_id == session.id and t.user.sub == user.sub):
         raise Forbidden("only the viewer who started this stream or an administrator "
                         "can stop it")
     if not any(t.session_id == session.id for t in registry.live()):
         await manager.stop(session.id)
-    return Response(status_code=204)
+    return StopOut()
 
 
 @router.get("/v1/streams", response_model=list[StreamSummary], responses=MANAGEMENT_DOWN)

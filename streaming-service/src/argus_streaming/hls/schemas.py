@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,3 +31,9 @@ class StreamSummary(BaseModel):
     session_id: str
     camera_id: int
     expires_at: datetime
+
+
+class StopOut(BaseModel):
+    """The streamer design's (is22) stop answer, exactly: ``{"status": "stopped"}``."""
+
+    status: Literal["stopped"] = "stopped"
