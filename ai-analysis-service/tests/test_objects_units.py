@@ -255,3 +255,18 @@ def test_two_people_crossing_keep_their_ids() -> None:
         ids["left"].add(matched[1][0].track_id)
     assert ids == {"right": {"x-1"}, "left": {"x-2"}}
     assert [t.motion()[1] for t in tracker.tracks] == ["right", "left"]
+
+
+def test_new_rules_keep_the_state_of_unchanged_zones() -> None:
+    door = {"name": "door", "polygon": DOOR}
+    rules, tracker = Rules(ObjectSettings.model_validate({"enabled": True, "zones": [door]})), \
+        Tracker("k", ttl_s=5)
+    assert _walk(rules, tracker, [0.6, 0.62]) == ["object.zone_enter:door"]
+    # A line added: the person already inside the door zone does not enter it again.
+    rules.configure(ObjectSettings.model_validate({"enabled": True, "zones": [door], "lines": [
+        {"name": "gate", "a": [0.0, 0.9], "b": [1.0, 0.9]}]}))
+    assert _walk(rules, tracker, [0.64], t0=2.0) == []
+    # The zone redrawn: its state starts afresh.
+    rules.configure(ObjectSettings.model_validate({"enabled": True, "zones": [
+        {"name": "door", "polygon": [[0.4, 0.0], [1.0, 0.0], [1.0, 1.0], [0.4, 1.0]]}]}))
+    assert _walk(rules, tracker, [0.66], t0=3.0) == ["object.zone_enter:door"]

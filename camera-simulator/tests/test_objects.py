@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import av
-import numpy as np
 import pytest
 
 from argus_camsim.objects import ObjectSet
@@ -121,7 +120,7 @@ def test_a_photograph_of_a_person_is_composited() -> None:
     obj = objects.add(label="person", start=(0.5, 0.5), end=(0.5, 0.5), speed=0.1, size=0.5,
                       color="red", repeat="once", t0_ms=0, appearance="photo",
                       photo="astronaut")
-    x, y, w, h = obj.box_px(0, 640, 360)  # type: ignore[misc]
+    _, _, w, h = obj.box_px(0, 640, 360)  # type: ignore[misc]
     assert (w, h) == (134, 180)  # the crop's aspect ratio (0.75), rounded down to even
     patch = patch_of(obj, w, h)
     assert patch.mask.all() and patch.y.shape == (h, w)
