@@ -15,7 +15,7 @@ workspace's ``uv sync`` never removes it; torch 2.13.0 from PyPI, CPU only):
         /work/train-venv/bin/python ai-analysis-service/models/train_sim_detector.py
 
 The committed model: defaults (1500 frames -> 2315 crops, 10 epochs, seed 7), final
-loss 0.33, 28 minutes on the 2-core VM under a load average of 6-13 (other agents' test
+loss 0.34, 28 minutes on the 2-core VM under a load average of 6-13 (other agents' test
 runs; the CPU time was about a third of that).
 
 Data: frames rendered by the simulator's own ``Scene`` (random PTZ views of the four
