@@ -34,6 +34,10 @@ const UsersAdmin = lazy(() => import('./admin/UsersAdmin')
   .then((m) => ({ default: m.UsersAdmin })));
 const RtmpKeys = lazy(() => import('./admin/RtmpKeys').then((m) => ({ default: m.RtmpKeys })));
 const AuditLog = lazy(() => import('./admin/AuditLog').then((m) => ({ default: m.AuditLog })));
+const SearchPage = lazy(() => import('./objects/SearchPage')
+  .then((m) => ({ default: m.SearchPage })));
+const ReviewPage = lazy(() => import('./objects/ReviewPage')
+  .then((m) => ({ default: m.ReviewPage })));
 
 /** A page's render error shows Retry in place of the page; another route starts clean. */
 function RouteBoundary({ children }: { children: ReactNode }) {
@@ -59,6 +63,10 @@ function Console() {
               <EventsPage /></RequirePermission>} />
             <Route path="/alerts" element={<RequirePermission permission="events:read">
               <AlertCenter /></RequirePermission>} />
+            <Route path="/search" element={<RequirePermission permission="events:read">
+              <SearchPage /></RequirePermission>} />
+            <Route path="/review" element={<RequirePermission permission="events:read">
+              <ReviewPage /></RequirePermission>} />
             <Route path="/admin" element={<AdminLayout />}>
               <Route index element={admin ? <Navigate to={admin} replace />
                 : <RequirePermission permission="users:manage"><span /></RequirePermission>} />

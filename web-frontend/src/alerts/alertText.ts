@@ -3,7 +3,7 @@
 import type { TFunction } from 'i18next';
 
 const KNOWN = ['camera.offline', 'camera.online', 'recorder.down', 'disk.low', 'rtmp.received',
-  'motion'] as const;
+  'motion', 'object.zone', 'object.line', 'object.dwell', 'object.count'] as const;
 
 export function alertTitle(t: TFunction, kind: string, fallback: string, camera?: string): string {
   if ((KNOWN as readonly string[]).includes(kind)) {

@@ -65,3 +65,6 @@ export const IconEnlarge = ({ size }: IconProps) => svg(<><polyline points="15 3
 export const IconShrink = ({ size }: IconProps) => svg(<><polyline points="4 14 10 14 10 20" />
   <polyline points="20 10 14 10 14 4" /><line x1="14" y1="10" x2="21" y2="3" />
   <line x1="3" y1="21" x2="10" y2="14" /></>, size);
+export const IconSearch = ({ size }: IconProps) => svg(<><circle cx="11" cy="11" r="7" />
+  <line x1="21" y1="21" x2="16.5" y2="16.5" /></>, size);
+export const IconCheck = ({ size }: IconProps) => svg(<polyline points="4 12 10 18 20 6" />, size);

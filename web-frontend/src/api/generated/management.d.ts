@@ -329,6 +329,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/camera-groups/{group_id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Group Timeline
+         * @description The summary timeline (``resolution_s`` required) of each camera of the group that
+         *     the caller may see, in camera id order.
+         */
+        get: operations["get_group_timeline_api_v1_camera_groups__group_id__timeline_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cameras": {
         parameters: {
             query?: never;
@@ -405,7 +426,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Camera */
+        /**
+         * Get Camera
+         * @description One camera (viewers: without its addresses and account, see ``for_viewer``).
+         */
         get: operations["get_camera_api_v1_cameras__camera_id__get"];
         put?: never;
         post?: never;
@@ -684,11 +708,163 @@ export interface paths {
         /**
          * Event Snapshot
          * @description The snapshot of an event (the frame that triggered a motion event); 404 when the
-         *     event is not visible to the caller or has none.
+         *     event is not visible to the caller or has none. Audited (``video.snapshot``).
          */
         get: operations["event_snapshot_api_v1_events__event_id__snapshot_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Exports
+         * @description The caller's exports (every export for user managers), newest first.
+         */
+        get: operations["list_exports_api_v1_exports_get"];
+        put?: never;
+        /**
+         * Create Export
+         * @description Queue an export of cameras over a range, or of events (each with its padding).
+         *     Follow it with ``GET /exports/{id}`` or the ``export.*`` frames of ``/ws/alerts``.
+         */
+        post: operations["create_export_api_v1_exports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Key
+         * @description The site's export-signing public key and its fingerprint.
+         */
+        get: operations["public_key_api_v1_exports_public_key_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Upload
+         * @description Check an uploaded bundle against the site's key (the console's fallback when the
+         *     browser cannot verify Ed25519 itself).
+         */
+        post: operations["verify_upload_api_v1_exports_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Export */
+        get: operations["get_export_api_v1_exports__export_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Export
+         * @description Delete an export and its bundle (409 while it is on hold).
+         */
+        delete: operations["delete_export_api_v1_exports__export_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{export_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Export
+         * @description The bundle (zip), streamed. Handing it out is audited (``video.export`` per
+         *     camera, with the range).
+         */
+        get: operations["download_export_api_v1_exports__export_id__download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Holds
+         * @description Holds the caller may see (active ones by default), newest first.
+         */
+        get: operations["list_holds_api_v1_holds_get"];
+        put?: never;
+        /**
+         * Create Hold
+         * @description Put an event, a range or an export on hold: retention and the disk guard keep it.
+         */
+        post: operations["create_hold_api_v1_holds_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/holds/{hold_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release Hold
+         * @description Release a hold, with the reason; the row stays as the record of the hold.
+         */
+        post: operations["release_hold_api_v1_holds__hold_id__release_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -736,6 +912,107 @@ export interface paths {
         head?: never;
         /** Update Layout */
         patch: operations["update_layout_api_v1_layouts__layout_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/objects/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review Many
+         * @description Mark several objects reviewed (or not); ids the caller cannot see are skipped.
+         *     Audited (``object.review``).
+         */
+        post: operations["review_many_api_v1_objects_review_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/objects/{object_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Object
+         * @description One object with its path and events; 404 when its camera is not visible.
+         */
+        get: operations["get_object_api_v1_objects__object_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/objects/{object_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review One
+         * @description Mark one object reviewed (``{"reviewed": false}`` undoes it). Audited.
+         */
+        post: operations["review_one_api_v1_objects__object_id__review_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review Queue
+         * @description Objects to review (by default the unreviewed ones), newest first.
+         */
+        get: operations["review_queue_api_v1_review_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/review/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review Summary
+         * @description Per camera the caller sees: unreviewed objects and the newest one's time.
+         */
+        get: operations["review_summary_api_v1_review_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/roles": {
@@ -799,6 +1076,28 @@ export interface paths {
          *     ``RTMP_UPDATE_INTERVAL_S``.
          */
         delete: operations["revoke_key_api_v1_rtmp_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search
+         * @description Tracked objects matching every given filter, of the cameras the caller sees; newest
+         *     first (``sort=score``: best first). Zone and line filters match the zones an object was
+         *     in and the lines it crossed.
+         */
+        get: operations["search_api_v1_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -881,14 +1180,16 @@ export interface paths {
         post?: never;
         /**
          * Delete User
-         * @description Delete a user (204), or disable one whose history must stay attributable (200).
+         * @description Delete a user (204), or disable one whose history must stay attributable (200); the
+         *     user's open sessions end either way.
          */
         delete: operations["delete_user_api_v1_users__user_id__delete"];
         options?: never;
         head?: never;
         /**
          * Update User
-         * @description Change email, roles, active flag or password.
+         * @description Change email, roles, active flag or password. A new password, disabling, or removing
+         *     a permission ends the user's open sessions (their tokens are refused from now on).
          */
         patch: operations["update_user_api_v1_users__user_id__patch"];
         trace?: never;
@@ -931,6 +1232,26 @@ export interface paths {
         get: operations["healthz_healthz_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Access
+         * @description For each item, whether its user may (still) watch its camera with that token.\n\nService-to-service: send `X-Internal-Api-Key`.
+         */
+        post: operations["check_access_internal_access_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1248,6 +1569,35 @@ export interface components {
             /** Zoom */
             zoom?: number | null;
         };
+        /** AccessCheck */
+        AccessCheck: {
+            /** Items */
+            items: components["schemas"]["AccessItem"][];
+        };
+        /**
+         * AccessItem
+         * @description One session to check: its user, camera, token id and refresh family.
+         */
+        AccessItem: {
+            /** Camera Id */
+            camera_id: number;
+            /** Fam */
+            fam?: string | null;
+            /** Jti */
+            jti?: string | null;
+            /**
+             * Recordings
+             * @default false
+             */
+            recordings: boolean;
+            /** User Id */
+            user_id: number;
+        };
+        /** AccessOut */
+        AccessOut: {
+            /** Allowed */
+            allowed: boolean[];
+        };
         /**
          * AlertOut
          * @description An alert as the API returns it.
@@ -1308,6 +1658,7 @@ export interface components {
              * @default 0.002
              */
             min_area: number;
+            objects?: components["schemas"]["ObjectSettings"] | null;
             /**
              * Sensitivity
              * @default 50
@@ -1378,6 +1729,29 @@ export interface components {
             scope: string;
             /** Username */
             username: string;
+        };
+        /** Body_verify_upload_api_v1_exports_verify_post */
+        Body_verify_upload_api_v1_exports_verify_post: {
+            /** Bundle */
+            bundle: string;
+        };
+        /** BulkReviewIn */
+        BulkReviewIn: {
+            /** Ids */
+            ids: number[];
+            /**
+             * Reviewed
+             * @default true
+             */
+            reviewed: boolean;
+        };
+        /** BulkReviewOut */
+        BulkReviewOut: {
+            /**
+             * Count
+             * @description objects whose flag changed
+             */
+            count: number;
         };
         /** CameraCreate */
         CameraCreate: {
@@ -1691,6 +2065,22 @@ export interface components {
             xaddrs: string[];
         };
         /**
+         * EventClassOut
+         * @description Events of one type in the window: how many, and per bucket of ``resolution_s``
+         *     (``[bucket index, count]``, buckets counted from ``start``; empty ones left out).
+         */
+        EventClassOut: {
+            /** Buckets */
+            buckets: [
+                number,
+                number
+            ][];
+            /** Count */
+            count: number;
+            /** Type */
+            type: string;
+        };
+        /**
          * EventOut
          * @description An event as the API returns it.
          */
@@ -1725,6 +2115,176 @@ export interface components {
             started_at: string;
             /** Type */
             type: string;
+        };
+        /**
+         * ExportCreate
+         * @description ``POST /api/v1/exports``: cameras and a range, or events (each with its camera and
+         *     its own range widened by ``pre_s``/``post_s``). ``reason`` is required: it goes into
+         *     the signed manifest.
+         */
+        ExportCreate: {
+            /** Cameras */
+            cameras?: number[] | null;
+            /** End */
+            end?: string | null;
+            /** Events */
+            events?: number[] | null;
+            /** Name */
+            name: string;
+            /**
+             * Post S
+             * @default 10
+             */
+            post_s: number;
+            /**
+             * Pre S
+             * @default 10
+             */
+            pre_s: number;
+            /** Reason */
+            reason: string;
+            /** Start */
+            start?: string | null;
+        };
+        /**
+         * ExportFileOut
+         * @description One MP4 in the bundle, with what it really holds.
+         */
+        ExportFileOut: {
+            /** Audio */
+            audio: boolean;
+            /** Bytes */
+            bytes: number;
+            /** Camera Id */
+            camera_id: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Frames */
+            frames: number;
+            /**
+             * Gaps
+             * @default []
+             */
+            gaps: string[][];
+            /** Name */
+            name: string;
+            /** Sha256 */
+            sha256: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /** ExportItemOut */
+        ExportItemOut: {
+            /** Camera Id */
+            camera_id: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Event Id */
+            event_id?: number | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /** ExportOut */
+        ExportOut: {
+            /** Bytes Done */
+            bytes_done: number;
+            /** Bytes Total */
+            bytes_total: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Created By Name */
+            created_by_name: string | null;
+            /** Error */
+            error: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** File Bytes */
+            file_bytes: number;
+            /** Files */
+            files: components["schemas"]["ExportFileOut"][];
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Held
+             * @default false
+             */
+            held: boolean;
+            /** Id */
+            id: number;
+            /** Items */
+            items: components["schemas"]["ExportItemOut"][];
+            /** Manifest Sha256 */
+            manifest_sha256: string | null;
+            /** Name */
+            name: string;
+            /** Progress */
+            progress: number;
+            /**
+             * Range End
+             * Format: date-time
+             */
+            range_end: string;
+            /**
+             * Range Start
+             * Format: date-time
+             */
+            range_start: string;
+            /** Reason */
+            reason: string;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done" | "failed";
+        };
+        /** ExportPage */
+        ExportPage: {
+            /** Items */
+            items: components["schemas"]["ExportOut"][];
+            /** Total */
+            total: number;
+        };
+        /**
+         * GapOut
+         * @description A stretch without recording and, where known, why: the camera was offline
+         *     (liveness), its recorder was down (``recorder.down``), the disk was low
+         *     (``disk.low``), or the camera records only on events.
+         */
+        GapOut: {
+            /**
+             * Cause
+             * @enum {string}
+             */
+            cause: "camera_offline" | "recorder_down" | "disk" | "events_only" | "unknown";
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /**
          * GrantsIn
@@ -1770,6 +2330,28 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * GroupTimelineOut
+         * @description The summary timeline of every camera of a group the caller may see.
+         */
+        GroupTimelineOut: {
+            /** Cameras */
+            cameras: components["schemas"]["TimelineOut"][];
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Group Id */
+            group_id: number;
+            /** Resolution S */
+            resolution_s: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
         /** GroupUpdate */
         GroupUpdate: {
             /** Name */
@@ -1779,6 +2361,81 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * HoldCreate
+         * @description Hold an event (``event_id``), a camera's range (``camera_id``, ``start``, ``end``)
+         *     or an export (``export_id``); ``reason`` is required (it is the legal basis).
+         */
+        HoldCreate: {
+            /** Camera Id */
+            camera_id?: number | null;
+            /** End */
+            end?: string | null;
+            /** Event Id */
+            event_id?: number | null;
+            /** Export Id */
+            export_id?: number | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "event" | "range" | "export";
+            /** Reason */
+            reason: string;
+            /** Start */
+            start?: string | null;
+        };
+        /** HoldOut */
+        HoldOut: {
+            /** Active */
+            active: boolean;
+            /** Camera Id */
+            camera_id: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Created By Name */
+            created_by_name: string | null;
+            /** End */
+            end: string | null;
+            /** Event Id */
+            event_id: number | null;
+            /** Export Id */
+            export_id: number | null;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "event" | "range" | "export";
+            /** Reason */
+            reason: string;
+            /** Release Reason */
+            release_reason: string | null;
+            /** Released At */
+            released_at: string | null;
+            /** Released By Name */
+            released_by_name: string | null;
+            /** Start */
+            start: string | null;
+        };
+        /** HoldPage */
+        HoldPage: {
+            /** Items */
+            items: components["schemas"]["HoldOut"][];
+            /** Total */
+            total: number;
+        };
+        /** HoldRelease */
+        HoldRelease: {
+            /** Reason */
+            reason: string;
         };
         /**
          * HookAnswer
@@ -2095,6 +2752,234 @@ export interface components {
             /** Paths */
             paths: string[];
         };
+        /**
+         * ObjectDetail
+         * @description One object with its path and its events.
+         */
+        ObjectDetail: {
+            /** Box */
+            box: {
+                [key: string]: number;
+            };
+            /** Camera Id */
+            camera_id: number;
+            /** Color */
+            color: string | null;
+            /** Direction */
+            direction: string | null;
+            /** Dwell S */
+            dwell_s: number;
+            /** Ended */
+            ended: boolean;
+            /** Event Id */
+            event_id: number | null;
+            /** Events */
+            events: components["schemas"]["ObjectEventOut"][];
+            /**
+             * First Seen
+             * Format: date-time
+             */
+            first_seen: string;
+            /** Id */
+            id: number;
+            /** Label */
+            label: string;
+            /**
+             * Last Seen
+             * Format: date-time
+             */
+            last_seen: string;
+            /** Lines */
+            lines: string[];
+            /** Mean Score */
+            mean_score: number | null;
+            /** Path */
+            path: number[][];
+            /** Reviewed */
+            reviewed: boolean;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /** Reviewed By */
+            reviewed_by: number | null;
+            /** Score */
+            score: number;
+            /** Snapshot Ts */
+            snapshot_ts: string | null;
+            /** Snapshot Url */
+            snapshot_url?: string | null;
+            /** Speed */
+            speed: number | null;
+            /** Track Id */
+            track_id: string;
+            /** Zones */
+            zones: string[];
+        };
+        /**
+         * ObjectEventOut
+         * @description One of an object's events (zone entered, line crossed …).
+         */
+        ObjectEventOut: {
+            /** Has Snapshot */
+            has_snapshot: boolean;
+            /** Id */
+            id: number;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            };
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Type */
+            type: string;
+        };
+        /**
+         * ObjectLine
+         * @description A directed line a -> b; ``left_to_right`` is from the left of a -> b as drawn.
+         */
+        ObjectLine: {
+            /** A */
+            a: number[];
+            /** B */
+            b: number[];
+            /**
+             * Direction
+             * @default any
+             * @enum {string}
+             */
+            direction: "any" | "left_to_right" | "right_to_left";
+            /** Labels */
+            labels?: string[];
+            /** Name */
+            name: string;
+        };
+        /**
+         * ObjectOut
+         * @description A tracked object as search and review show it.
+         *
+         *     ``snapshot_url`` is the picture of ``event_id`` (the track's best frame once it ended)
+         *     and ``box`` the object's normalized box in it; null until the analyser uploaded it.
+         */
+        ObjectOut: {
+            /** Box */
+            box: {
+                [key: string]: number;
+            };
+            /** Camera Id */
+            camera_id: number;
+            /** Color */
+            color: string | null;
+            /** Direction */
+            direction: string | null;
+            /** Dwell S */
+            dwell_s: number;
+            /** Ended */
+            ended: boolean;
+            /** Event Id */
+            event_id: number | null;
+            /**
+             * First Seen
+             * Format: date-time
+             */
+            first_seen: string;
+            /** Id */
+            id: number;
+            /** Label */
+            label: string;
+            /**
+             * Last Seen
+             * Format: date-time
+             */
+            last_seen: string;
+            /** Lines */
+            lines: string[];
+            /** Reviewed */
+            reviewed: boolean;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /** Reviewed By */
+            reviewed_by: number | null;
+            /** Score */
+            score: number;
+            /** Snapshot Ts */
+            snapshot_ts: string | null;
+            /** Snapshot Url */
+            snapshot_url?: string | null;
+            /** Speed */
+            speed: number | null;
+            /** Track Id */
+            track_id: string;
+            /** Zones */
+            zones: string[];
+        };
+        /**
+         * ObjectSettings
+         * @description Object detection of one camera (the contract: ai-analysis-service ``objects/``).
+         *
+         *     ``retention_days`` is management's: recordings around this camera's objects of a label
+         *     are kept that many days, however short the camera's ``retention_days`` is.
+         */
+        ObjectSettings: {
+            /**
+             * Detector
+             * @default auto
+             * @enum {string}
+             */
+            detector: "auto" | "opencv-hog" | "onnx";
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled: boolean;
+            /**
+             * Labels
+             * @description []: every label detected
+             */
+            labels?: string[];
+            /** Lines */
+            lines?: components["schemas"]["ObjectLine"][];
+            /**
+             * Min Score
+             * @default 0.5
+             */
+            min_score: number;
+            /**
+             * Retention Days
+             * @description recordings around objects of a label kept this long, e.g. {"person": 30}
+             */
+            retention_days?: {
+                [key: string]: number;
+            };
+            /** Zones */
+            zones?: components["schemas"]["ObjectZone"][];
+        };
+        /**
+         * ObjectZone
+         * @description A named zone of object rules (an object is in it when its box's bottom centre is).
+         */
+        ObjectZone: {
+            /**
+             * Dwell S
+             * @description object.zone_dwell after this long inside
+             */
+            dwell_s?: number | null;
+            /**
+             * Labels
+             * @description []: the camera's labels
+             */
+            labels?: string[];
+            /**
+             * Max Count
+             * @description object.zone_count when more are inside
+             */
+            max_count?: number | null;
+            /** Name */
+            name: string;
+            /** Polygon */
+            polygon: number[][];
+        };
         /** Page[AlertOut] */
         Page_AlertOut_: {
             /** Items */
@@ -2176,6 +3061,17 @@ export interface components {
         Page_LayoutOut_: {
             /** Items */
             items: components["schemas"]["LayoutOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[ObjectOut] */
+        Page_ObjectOut_: {
+            /** Items */
+            items: components["schemas"]["ObjectOut"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -2340,6 +3236,25 @@ export interface components {
             /** Supported */
             supported: boolean;
         };
+        /**
+         * PublicKeyOut
+         * @description The site's export-signing public key: bundles verify against it.
+         */
+        PublicKeyOut: {
+            /**
+             * Algorithm
+             * @default Ed25519
+             * @constant
+             */
+            algorithm: "Ed25519";
+            /**
+             * Fingerprint
+             * @description SHA-256 of the raw 32-byte key, hex
+             */
+            fingerprint: string;
+            /** Public Key Pem */
+            public_key_pem: string;
+        };
         /** PurgeItem */
         PurgeItem: {
             /** Bytes */
@@ -2495,6 +3410,26 @@ export interface components {
              */
             timestamp: string;
         };
+        /** ReviewIn */
+        ReviewIn: {
+            /**
+             * Reviewed
+             * @default true
+             */
+            reviewed: boolean;
+        };
+        /**
+         * ReviewSummary
+         * @description Unreviewed objects of one camera the caller sees.
+         */
+        ReviewSummary: {
+            /** Camera Id */
+            camera_id: number;
+            /** Newest */
+            newest: string | null;
+            /** Unreviewed */
+            unreviewed: number;
+        };
         /** RoleOut */
         RoleOut: {
             /** Description */
@@ -2572,7 +3507,11 @@ export interface components {
             /** Type */
             type: string;
         };
-        /** TimelineOut */
+        /**
+         * TimelineOut
+         * @description With ``resolution_s``: ranges merged across gaps shorter than it, ``gaps`` with
+         *     causes, ``event_classes``, up to 2,000 ``events`` and no ``segments``.
+         */
         TimelineOut: {
             /** Camera Id */
             camera_id: number;
@@ -2581,10 +3520,27 @@ export interface components {
              * Format: date-time
              */
             end: string;
+            /**
+             * Event Classes
+             * @default []
+             */
+            event_classes: components["schemas"]["EventClassOut"][];
             /** Events */
             events: components["schemas"]["TimelineEventOut"][];
+            /**
+             * Events Truncated
+             * @default false
+             */
+            events_truncated: boolean;
+            /**
+             * Gaps
+             * @default []
+             */
+            gaps: components["schemas"]["GapOut"][];
             /** Recordings */
             recordings: components["schemas"]["RangeOut"][];
+            /** Resolution S */
+            resolution_s?: number | null;
             /** Segments */
             segments: components["schemas"]["TimelineSegmentOut"][];
             /**
@@ -2730,6 +3686,24 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * VerifyOut
+         * @description ``POST /api/v1/exports/verify``: the bundle checked against the site's key.
+         */
+        VerifyOut: {
+            /** Files Checked */
+            files_checked: number;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Manifest */
+            manifest: {
+                [key: string]: unknown;
+            } | null;
+            /** Reasons */
+            reasons: string[];
+            /** Valid */
+            valid: boolean;
         };
         /** PresetOut */
         argus_management__onvif__schemas__PresetOut: {
@@ -3436,6 +4410,44 @@ export interface operations {
             };
         };
     };
+    get_group_timeline_api_v1_camera_groups__group_id__timeline_get: {
+        parameters: {
+            query: {
+                /** @description ISO-8601; naive times are UTC */
+                start: string;
+                /** @description after start, at most 7 days later (31 days with resolution_s) */
+                end: string;
+                /** @description summary at this resolution: ranges merged over shorter gaps, gaps with causes, event counts per class, no segment list */
+                resolution_s?: number | null;
+            };
+            header?: never;
+            path: {
+                group_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupTimelineOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_cameras_api_v1_cameras_get: {
         parameters: {
             query?: {
@@ -4101,8 +5113,10 @@ export interface operations {
             query: {
                 /** @description ISO-8601; naive times are UTC */
                 start: string;
-                /** @description after start, at most 7 days later */
+                /** @description after start, at most 7 days later (31 days with resolution_s) */
                 end: string;
+                /** @description summary at this resolution: ranges merged over shorter gaps, gaps with causes, event counts per class, no segment list */
+                resolution_s?: number | null;
             };
             header?: never;
             path: {
@@ -4222,6 +5236,323 @@ export interface operations {
                 };
                 content: {
                     "image/jpeg": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_exports_api_v1_exports_get: {
+        parameters: {
+            query?: {
+                state?: ("queued" | "running" | "done" | "failed") | null;
+                /** @description page size */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_export_api_v1_exports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_key_api_v1_exports_public_key_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicKeyOut"];
+                };
+            };
+        };
+    };
+    verify_upload_api_v1_exports_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_verify_upload_api_v1_exports_verify_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_export_api_v1_exports__export_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_export_api_v1_exports__export_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_export_api_v1_exports__export_id__download_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_holds_api_v1_holds_get: {
+        parameters: {
+            query?: {
+                active?: boolean | null;
+                kind?: ("event" | "range" | "export") | null;
+                camera_id?: number | null;
+                event_id?: number | null;
+                export_id?: number | null;
+                /** @description page size */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_hold_api_v1_holds_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    release_hold_api_v1_holds__hold_id__release_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hold_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldRelease"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
                 };
             };
             /** @description Validation Error */
@@ -4399,6 +5730,161 @@ export interface operations {
             };
         };
     };
+    review_many_api_v1_objects_review_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkReviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_object_api_v1_objects__object_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                object_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    review_one_api_v1_objects__object_id__review_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                object_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    review_queue_api_v1_review_get: {
+        parameters: {
+            query?: {
+                camera_id?: number | null;
+                reviewed?: boolean;
+                label?: string[] | null;
+                /** @description page size */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ObjectOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    review_summary_api_v1_review_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewSummary"][];
+                };
+            };
+        };
+    };
     list_roles_api_v1_roles_get: {
         parameters: {
             query?: never;
@@ -4502,6 +5988,58 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_api_v1_search_get: {
+        parameters: {
+            query?: {
+                /** @description page size */
+                limit?: number;
+                offset?: number;
+                /** @description person, vehicle … (repeat for any) */
+                label?: string[] | null;
+                /** @description repeat for several */
+                camera_id?: number[] | null;
+                /** @description was in this zone */
+                zone?: string | null;
+                /** @description crossed this line */
+                line?: string | null;
+                /** @description first seen at or after */
+                start?: string | null;
+                /** @description first seen before */
+                end?: string | null;
+                /** @description dominant colour (repeat for any) */
+                color?: string[] | null;
+                min_dwell_s?: number | null;
+                min_score?: number | null;
+                reviewed?: boolean | null;
+                sort?: "time" | "score";
+                order?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ObjectOut_"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -4819,6 +6357,39 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    check_access_internal_access_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessCheck"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -53,7 +53,8 @@ export interface paths {
         put?: never;
         /**
          * Start Stream
-         * @description Start (or join) the camera's live HLS session; returns a tokenised playlist URL.
+         * @description Start (or join) the camera's live HLS session; returns the playlist URL with a
+         *     media ticket of this user for this session.
          */
         post: operations["start_stream_v1_streams_start_post"];
         delete?: never;
@@ -73,7 +74,9 @@ export interface paths {
         put?: never;
         /**
          * Stop Stream
-         * @description Stop a camera's HLS session (for every viewer of it).
+         * @description Leave a camera's HLS session (the caller's media tickets for it end); the session
+         *     stops for everyone when its last viewer leaves, or when the user who started it or an
+         *     administrator (sees every camera) stops it. Anyone else: 403.
          */
         post: operations["stop_stream_v1_streams_stop_post"];
         delete?: never;
@@ -287,6 +290,18 @@ export interface operations {
                     "application/json": components["schemas"]["StreamSummary"][];
                 };
             };
+            /** @description management-service (cameras, access checks, the recordings timeline) cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
+                };
+            };
         };
     };
     start_stream_v1_streams_start_post: {
@@ -320,6 +335,42 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description the camera refused the stream or it stopped */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
+                };
+            };
+            /** @description management-service (cameras, access checks, the recordings timeline) cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
+                };
+            };
+            /** @description the camera did not answer, or sent no picture, in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
+                };
+            };
         };
     };
     stop_stream_v1_streams_stop_post: {
@@ -349,6 +400,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description management-service (cameras, access checks, the recordings timeline) cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
                 };
             };
         };
@@ -417,6 +480,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description management-service (cameras, access checks, the recordings timeline) cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
                 };
             };
         };
@@ -515,6 +590,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description the camera refused the stream or it stopped */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
+                };
+            };
+            /** @description management-service (cameras, access checks, the recordings timeline) cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
+                };
+            };
+            /** @description the camera did not answer, or sent no picture, in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
                 };
             };
         };
