@@ -1,7 +1,9 @@
-"""Property-based tests of the recorder's RTP assembler (``rtp_au``): access units
+"""Property-based tests of the recorder's RTP assembler (``rtp_au``: the shared H.264
+depacketizer ``argus_common.rtsp.depay`` in MP4 mode, plus AAC/Opus): access units
 packetized at any MTU and interleaved over a TCP stream cut anywhere come out as the same
-MP4 samples; lost packets never give a picture short of slices; garbage RTP and audio
-payloads never raise.
+MP4 samples, and the same depacketizer in Annex-B mode (the live path) as the same Annex-B
+units; lost packets never give a picture short of slices; garbage RTP and audio payloads
+never raise.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from argus_common.h264 import split_annexb, to_annexb
+from argus_common.rtsp.depay import H264Depacketizer
 from argus_common.rtsp.packetize import packetize
 from argus_common.rtsp.protocol import RtspProtocol
 from argus_recording.rtp_au import AuAssembler, AudioAU, VideoAU
@@ -76,8 +80,10 @@ def interleave(channel: int, packet: bytes) -> bytes:
     return b"$" + bytes([channel]) + struct.pack("!H", len(packet)) + packet
 
 
-def sample(nals: list[bytes]) -> bytes:
-    """The MP4 (AVCC) sample of an access unit."""
+def sample(nals: list[bytes], annexb: bool = False) -> bytes:
+    """The MP4 (AVCC) sample of an access unit, or its Annex-B form."""
+    if annexb:
+        return to_annexb(nals)
     return b"".join(len(n).to_bytes(4, "big") + n for n in nals)
 
 
@@ -94,7 +100,13 @@ class Collector:
         self.video: list[VideoAU] = []
         self.audio: list[AudioAU] = []
 
-    def assembler(self, audio_codec: str | None = None) -> AuAssembler:
+    def assembler(self, audio_codec: str | None = None,
+                  annexb: bool = False) -> H264Depacketizer:
+        """The recorder's assembler, or the shared depacketizer alone in Annex-B mode (the
+        live path's; it sees only the video channel)."""
+        if annexb:
+            return H264Depacketizer(self.video.append, channel=0, annexb=True,
+                                    slice_heads=True)
         return AuAssembler(0, 2, audio_codec, self.video.append, self.audio.append)
 
 
@@ -102,13 +114,15 @@ class Collector:
 @given(st.lists(pictures(), min_size=1, max_size=6), mtus, st.integers(0, 0xFFFF),
        st.integers(0, 0xFFFFFFFF), st.lists(st.integers(1, 100_000), min_size=6, max_size=6),
        st.lists(st.sampled_from([0, 0, 0, 1, 3]), min_size=1), st.lists(st.floats(0, 1),
-                                                                        max_size=10))
+                                                                        max_size=10),
+       st.booleans())
 def test_units_survive_packetizing_and_any_tcp_split(
         units: list[list[bytes]], mtu: int, seq: int, ts: int, steps: list[int],
-        csrcs: list[int], cuts: list[float]) -> None:
+        csrcs: list[int], cuts: list[float], annexb: bool) -> None:
     """Packetized at any MTU (some packets with CSRCs), RTCP between them, the TCP stream
     cut anywhere: one sample per unit, its bytes, keyframe flag, in-band SPS/PPS and
-    unwrapped timestamp as they went in."""
+    unwrapped timestamp as they went in; in Annex-B mode the same units, and the header
+    of every slice."""
     wire, stamps, rel, n = bytearray(), [], 0, 0
     for i, nals in enumerate(units):
         if i:
@@ -123,7 +137,7 @@ def test_units_survive_packetizing_and_any_tcp_split(
     got = Collector()
 
     async def main() -> None:
-        assembler = got.assembler()
+        assembler = got.assembler(annexb=annexb)
         proto = RtspProtocol(assembler)
         start = 0
         for cut in [*sorted(int(c * len(wire)) for c in cuts), len(wire)]:
@@ -133,18 +147,22 @@ def test_units_survive_packetizing_and_any_tcp_split(
         assert assembler.lost == 0 and not proto.buffer
 
     asyncio.run(main())
-    assert [u.data for u in got.video] == [sample(nals) for nals in units]
+    assert [u.data for u in got.video] == [sample(nals, annexb) for nals in units]
+    if annexb:
+        assert [u.slice_heads for u in got.video] == [
+            [n[:33] for n in u if n[0] & 0x1F in (1, 5)] for u in units]
     assert [u.key for u in got.video] == [any(n[0] & 0x1F == 5 for n in u) for u in units]
     assert [(u.sps, u.pps) for u in got.video] == [(last_of(u, 7), last_of(u, 8)) for u in units]
     assert [u.ts for u in got.video] == stamps
 
 
 @FUZZ
-@given(st.lists(pictures(), min_size=2, max_size=6), mtus, st.data())
+@given(st.lists(pictures(), min_size=2, max_size=6), mtus, st.data(), st.booleans())
 def test_a_lost_packet_never_gives_a_broken_picture(
-        units: list[list[bytes]], mtu: int, data: st.DataObject) -> None:
-    """Drop any packets after the first: every sample written holds every slice of a unit
-    that went in (leading delimiter, parameter sets or SEI may be missing), in order."""
+        units: list[list[bytes]], mtu: int, data: st.DataObject, annexb: bool) -> None:
+    """Drop any packets after the first: every sample written (or Annex-B unit sent) holds
+    every slice of a unit that went in (leading delimiter, parameter sets or SEI may be
+    missing), in order."""
     packets: list[bytes] = []
     for i, nals in enumerate(units):
         payloads = packetize(nals, mtu)
@@ -154,18 +172,21 @@ def test_a_lost_packet_never_gives_a_broken_picture(
         return
     drop = data.draw(st.sets(st.integers(1, len(packets) - 1), min_size=1))
     got = Collector()
-    assembler = got.assembler()
+    assembler = got.assembler(annexb=annexb)
     for i, p in enumerate(packets):
         if i not in drop:
             assembler(0, p)
     it = iter(units)
     for unit in got.video:
-        assert any(sample(u).endswith(unit.data)
-                   and [n for n in u if n[0] & 0x1F in (1, 5)] == slices(unit.data)
+        assert any(sample(u, annexb).endswith(unit.data)
+                   and [n for n in u if n[0] & 0x1F in (1, 5)] == slices(unit.data, annexb)
                    for u in it), ("not a whole picture", unit.data)
 
 
-def slices(data: bytes) -> list[bytes]:
+def slices(data: bytes, annexb: bool = False) -> list[bytes]:
+    """The coded slices of a sample (or of an Annex-B unit)."""
+    if annexb:
+        return [n for n in split_annexb(data) if n[0] & 0x1F in (1, 5)]
     out, i = [], 0
     while i + 4 <= len(data):
         size = int.from_bytes(data[i:i + 4], "big")
@@ -180,11 +201,14 @@ def test_a_gap_over_the_start_of_a_unit_drops_it() -> None:
     first packet of the next lost; the next one's remaining slice is not a whole picture."""
     mb0 = b"\x41\x9a" + bytes(20) + b"\x80"  # first_mb_in_slice 0
     mb23 = b"\x41\x0c\x00" + bytes(20) + b"\x80"  # first_mb_in_slice 23
-    got = Collector()
-    assembler = got.assembler()
-    for p in (rtp(1, 0, False, b"\x09\xf0"), rtp(4, 3000, True, mb23), rtp(5, 6000, True, mb0)):
-        assembler(0, p)
-    assert [u.data for u in got.video] == [sample([mb0])]
+    for annexb in (False, True):
+        got = Collector()
+        assembler = got.assembler(annexb=annexb)
+        for p in (rtp(1, 0, False, b"\x09\xf0"), rtp(4, 3000, True, mb23),
+                  rtp(5, 6000, True, mb0)):
+            assembler(0, p)
+        assert [u.data for u in got.video] == [sample([mb0], annexb)]
+        assert assembler.lost == 1
 
 
 _first = st.sampled_from([0x80, 0x80, 0x81, 0x8F, 0x90, 0xA0, 0xB1, 0x00, 0xFF])
@@ -194,15 +218,17 @@ _first = st.sampled_from([0x80, 0x80, 0x81, 0x8F, 0x90, 0xA0, 0xB1, 0x00, 0xFF])
 @given(st.lists(st.tuples(st.sampled_from([0, 1, 2, 3]),
                           st.tuples(_first, st.binary(max_size=60)).map(
                               lambda t: bytes([t[0]]) + t[1])), max_size=40),
-       st.sampled_from(["aac", "opus", None, "pcma"]))
+       st.sampled_from(["aac", "opus", None, "pcma", "annexb"]))
 @example([(0, bytes([0x81, 0x60, 0, 1]) + bytes(8) + bytes(4) + b"\x7c")], None)
 @example([(0, bytes([0x81, 0x60, 0, 1]) + bytes(8) + bytes(4) + b"\x5c")], None)
 def test_any_packets_go_through(packets: list[tuple[int, bytes]], audio: str | None) -> None:
     """Garbage on every channel (CSRCs, extensions and padding that overrun, FU-A and
     STAP-A headers with nothing after them, AAC AU headers that lie): never an exception.
-    Found: an FU-A indicator as the last byte after CSRCs raised IndexError."""
+    Found: an FU-A indicator as the last byte after CSRCs raised IndexError. ("annexb":
+    the shared depacketizer alone, in the live path's mode.)"""
     got = Collector()
-    assembler = got.assembler(audio)
+    assembler = got.assembler(audio, annexb=True) if audio == "annexb" else got.assembler(
+        audio)
     for channel, p in packets:
         assembler(channel, p)
     for unit in got.video:

@@ -28,7 +28,7 @@ from argus_common.h264 import (
     split_avcc,
     to_annexb,
 )
-from argus_common.rtsp.demux import RtpDemux
+from argus_common.rtsp.demux import RtpDemux, fast_slice_type
 from argus_common.rtsp.depay import H264Depacketizer, starts_picture
 from argus_common.rtsp.frames import AccessUnit
 from argus_common.rtsp.packetize import packetize, packetize_annexb
@@ -464,3 +464,25 @@ def test_any_payloads_go_through_the_depacketizer(
         nals = depay.push(seq, ts, marker, payload)
         if nals is not None:
             assert nals and all(isinstance(n, bytes) and n for n in nals)
+
+
+@FUZZ
+@given(st.one_of(
+    st.binary(max_size=40).map(lambda b: b"\x41" + b),
+    st.binary(max_size=40).map(lambda b: b"\x65" + escape(b)),
+    st.tuples(st.integers(0, 8160), st.integers(0, 9), st.binary(max_size=30)).map(
+        lambda t: _slice_head(*t))))
+@example(b"\x41" + bytes(8))  # no Exp-Golomb code in 64 zero bits
+@example(b"\x41\x00\x00\x03\x01" + bytes(4))  # emulation prevention in the first bytes
+@example(b"\x41\x00\x00\x00\x01\xff\xff\xff\xff")  # 31 zeros: the longest code
+def test_fast_slice_type_equals_the_bit_reader(head: bytes) -> None:
+    """The live path's B-frame check reads slice_type from 64 bits at once: always the
+    value the byte-by-byte reader gives (real slice headers, garbage, escapes)."""
+    assert fast_slice_type(head) == slice_type(head)
+
+
+def _slice_head(first_mb: int, kind: int, rest: bytes) -> bytes:
+    w = Bits()
+    w.ue(first_mb)
+    w.ue(kind)
+    return w.nal(0x41)[:-1] + escape(rest)

@@ -66,11 +66,11 @@ def media_stream(units: list[list[bytes]], *, rtcp_every: int = 2) -> bytes:
     return bytes(out)
 
 
-def sdp(port: int) -> str:
+def sdp(port: int, codec: str = "H264") -> str:
     sprop = f"{base64.b64encode(SPS).decode()},{base64.b64encode(PPS).decode()}"
     return (
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=test\r\nt=0 0\r\n"
-        "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+        f"m=video 0 RTP/AVP 96\r\na=rtpmap:96 {codec}/90000\r\n"
         f"a=fmtp:96 packetization-mode=1;sprop-parameter-sets={sprop}\r\n"
         "a=control:trackID=0\r\n"
     )
@@ -86,6 +86,7 @@ class ScriptedServer:
     get_parameter_status: int = 200
     challenge: str | None = None  # a WWW-Authenticate value: every request needs it
     hang_up_after_401: bool = False
+    codec: str = "H264"  # the video encoding name in the SDP
     check: Callable[[str, str], bool] = lambda method, header: True
     requests: list[tuple[float, str]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
@@ -144,7 +145,7 @@ class ScriptedServer:
 
     def _reply(self, method: str, cseq: str) -> bytes:
         if method == "DESCRIBE":
-            body = sdp(self.port).encode()
+            body = sdp(self.port, self.codec).encode()
             return self._answer(cseq, 200, [("Content-Base", self.url() + "/"),
                                             ("Content-Type", "application/sdp")], body)
         if method == "SETUP":
@@ -179,6 +180,9 @@ from argus_common.rtsp import (  # noqa: E402
     RtspError,
     RtspRefused,
     RtspTimeout,
+    RtspUnsupported,
+    RtspUnsupportedCodec,
+    SdpTrack,
 )
 from argus_common.rtsp.auth import parse_challenge  # noqa: E402
 from argus_common.rtsp.protocol import RtspProtocol  # noqa: E402
@@ -338,3 +342,24 @@ async def test_errors_never_hold_credentials() -> None:
         silent.close()
     for exc in errors:
         assert secret not in str(exc) and "admin" not in str(exc), exc
+
+
+async def test_video_that_is_not_h264_is_its_own_error() -> None:
+    """H.265 video: setup() raises RtspUnsupportedCodec (what the recorder's fallback to
+    PyAV catches, without reading the message), naming the codec; RtpDemux refuses such a
+    track too. Other refusals stay plain RtspUnsupported."""
+    server = await ScriptedServer(codec="H265").start()
+    try:
+        client = RtspClient(server.url(), request_timeout_s=2)
+        with pytest.raises(RtspUnsupportedCodec) as refused:
+            await client.setup()
+        await client.close()
+    finally:
+        await server.close()
+    assert isinstance(refused.value, RtspUnsupported) and refused.value.codec == "h265"
+    assert "SETUP" not in [method for _, method in server.requests]
+    with pytest.raises(RtspUnsupportedCodec):
+        RtpDemux(SdpTrack("video", 96, "h265"), 0, None, None, lambda unit: None)
+    with pytest.raises(RtspUnsupported) as bad_url:
+        await RtspClient("http://127.0.0.1/x").describe()
+    assert not isinstance(bad_url.value, RtspUnsupportedCodec)

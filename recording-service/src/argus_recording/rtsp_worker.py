@@ -25,6 +25,7 @@ from argus_common.rtsp.errors import (
     RtspTimeout,
     RtspUnreachable,
     RtspUnsupported,
+    RtspUnsupportedCodec,
 )
 from argus_common.rtsp.sdp import SdpTrack
 from argus_recording.fragments import FragmentContext
@@ -191,8 +192,9 @@ async def record_rtsp(core: WorkerCore, stop: asyncio.Event, wake: asyncio.Event
                 tracks = await client.setup()
             except RtspUnsupported as exc:
                 await client.close()
-                if "H.264" in str(exc):
-                    log.info("ingest_fallback", detail="video is not H.264: PyAV ingest")
+                if isinstance(exc, RtspUnsupportedCodec):
+                    log.info("ingest_fallback", detail="video is not H.264: PyAV ingest",
+                             codec=exc.codec)
                     fallback()
                     return
                 error = _error(exc)

@@ -21,6 +21,13 @@ IDR, ``pts`` in 90 kHz ticks, never wrapping, ``keyframe``), synchronously from 
 callback that completed them: keep it short, never block. ``client.last_data`` (loop time)
 tells a stalled stream. ``RtspClient(url, on_rtp).start()`` does setup and play in one call
 when the handler is known up front.
+
+The H.264 depacketizer under ``RtpDemux`` is :class:`H264Depacketizer` (``depay.py``), the
+one every service uses: ``H264Depacketizer(on_unit, channel=0, annexb=False)`` is itself
+an ``on_rtp`` handler and gives :class:`H264Unit` objects, MP4 samples (4-byte lengths,
+the recorder) or Annex-B (``annexb=True``, the live path), with keyframe flag, unwrapped
+timestamp and in-band SPS/PPS. A camera whose video is not H.264 raises
+:class:`RtspUnsupportedCodec` from ``setup()``.
 """
 
 from argus_common.rtsp.client import (
@@ -31,6 +38,7 @@ from argus_common.rtsp.client import (
     strip_userinfo,
 )
 from argus_common.rtsp.demux import RtpDemux
+from argus_common.rtsp.depay import H264Depacketizer, H264Unit
 from argus_common.rtsp.errors import (
     RtspAuthFailed,
     RtspError,
@@ -38,6 +46,7 @@ from argus_common.rtsp.errors import (
     RtspTimeout,
     RtspUnreachable,
     RtspUnsupported,
+    RtspUnsupportedCodec,
 )
 from argus_common.rtsp.frames import VIDEO_CLOCK, AccessUnit, StreamInfo
 from argus_common.rtsp.sdp import SdpTrack
@@ -45,6 +54,8 @@ from argus_common.rtsp.sdp import SdpTrack
 __all__ = [
     "VIDEO_CLOCK",
     "AccessUnit",
+    "H264Depacketizer",
+    "H264Unit",
     "PlayingTrack",
     "Response",
     "RtpDemux",
@@ -55,6 +66,7 @@ __all__ = [
     "RtspTimeout",
     "RtspUnreachable",
     "RtspUnsupported",
+    "RtspUnsupportedCodec",
     "SdpTrack",
     "StreamInfo",
     "split_credentials",

@@ -25,6 +25,7 @@ from argus_common.rtsp.errors import (
     RtspTimeout,
     RtspUnreachable,
     RtspUnsupported,
+    RtspUnsupportedCodec,
 )
 from argus_common.rtsp.protocol import Response, RtpHandler, RtspProtocol, _drop
 from argus_common.rtsp.sdp import SdpTrack, control_url, parse_sdp
@@ -230,7 +231,8 @@ class RtspClient:
         await self.describe()
         video = next((t for t in self.sdp_tracks if t.kind == "video"), None)
         if video is None or video.codec != "h264":
-            raise RtspUnsupported("the stream has no H.264 video track")
+            raise RtspUnsupportedCodec("the stream has no H.264 video track",
+                                       codec=video.codec if video else None)
         chosen = [video]
         audio = next((t for t in self.sdp_tracks if t.kind == "audio"), None)
         if audio is not None and self._want_audio(audio):

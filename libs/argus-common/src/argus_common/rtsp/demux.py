@@ -1,5 +1,6 @@
 """Turns interleaved RTP from an :class:`~argus_common.rtsp.client.RtspClient` into access
-units: H.264 depacketization, monotonic timestamps, parameter sets before every IDR.
+units: H.264 depacketization (:mod:`~argus_common.rtsp.depay`, Annex-B out), monotonic
+timestamps, parameter sets before every IDR.
 
 Interleaved RTCP (odd channels) and frames of channels that were not set up are ignored,
 so a camera that sends sender reports between RTP packets never breaks an access unit.
@@ -12,14 +13,40 @@ from collections.abc import Callable
 
 from argus_common.h264 import (
     ParameterSetKeeper,
-    has_b_slice,
-    is_keyframe,
     parameter_sets_from_sprop,
+    slice_type,
+    split_annexb,
     to_annexb,
 )
-from argus_common.rtsp.depay import H264Depacketizer, TimestampUnwrapper
+from argus_common.rtsp.depay import (
+    H264Depacketizer,
+    H264Unit,
+    TimestampUnwrapper,
+    rtp_payload_bounds,
+)
+from argus_common.rtsp.errors import RtspUnsupportedCodec
 from argus_common.rtsp.frames import AccessUnit
 from argus_common.rtsp.sdp import SdpTrack
+
+_B_SLICES = (1, 6)  # slice_type values of B slices (7.4.3)
+
+
+def fast_slice_type(head: bytes) -> int | None:
+    """``slice_type`` of a slice NAL unit (or its first bytes), the same value as
+    :func:`argus_common.h264.slice_type`; without its byte-by-byte reader when both
+    Exp-Golomb codes lie in the first 8 payload bytes and no emulation prevention can be
+    there (no two zero bytes), which is every slice a camera sends."""
+    body = head[1:9]
+    if len(body) == 8 and b"\0\0" not in body:
+        v, n = int.from_bytes(body, "big"), 64
+        size = 2 * (n - v.bit_length()) + 1  # first_mb_in_slice
+        if size <= n:
+            n -= size
+            v &= (1 << n) - 1
+            size = 2 * (n - v.bit_length()) + 1
+            if size <= n:
+                return (v >> (n - size)) - 1
+    return slice_type(head)
 
 
 class RtpDemux:
@@ -28,7 +55,8 @@ class RtpDemux:
     ``emit`` gets every complete access unit; ``on_loss`` (optional) is called when a video
     access unit was lost (consumers must resync at the next keyframe); ``on_bframes``
     (optional) once if B slices are seen, and that access unit is not emitted. Without
-    ``on_bframes`` no slice header is parsed at all (a recorder keeps B-frames).
+    ``on_bframes`` no slice header is parsed at all (a recorder keeps B-frames). Raises
+    :class:`RtspUnsupportedCodec` when ``video`` is not H.264.
     """
 
     def __init__(
@@ -41,19 +69,22 @@ class RtpDemux:
         on_loss: Callable[[], None] | None = None,
         on_bframes: Callable[[], None] | None = None,
     ) -> None:
+        if video.codec != "h264":
+            raise RtspUnsupportedCodec(f"video codec {video.codec!r} is not H.264",
+                                       codec=video.codec)
         sps, pps = parameter_sets_from_sprop(video.fmtp.get("sprop-parameter-sets", ""))
         self.keeper = ParameterSetKeeper(sps, pps)
         self.video_channel = video_channel
         self.audio_channel = audio_channel
         self.audio_clock = audio.clock if audio else 8000
-        self._depay = H264Depacketizer()
-        self._vts = TimestampUnwrapper()
         self._ats = TimestampUnwrapper()
         self._emit = emit
-        self._on_loss = on_loss
         self._on_bframes = on_bframes
         self._bframes_seen = on_bframes is None  # nobody asked: never look
-        self.packets = 0
+        self._depay = H264Depacketizer(
+            self._video, channel=video_channel, annexb=True,
+            on_other=self._audio if audio_channel is not None else None, on_loss=on_loss,
+            slice_heads=not self._bframes_seen)
 
     @property
     def lost(self) -> int:
@@ -62,42 +93,34 @@ class RtpDemux:
 
     def __call__(self, channel: int, packet: bytes) -> None:
         """Handle one interleaved frame (RTP on even channels, RTCP on odd ones)."""
-        if len(packet) < 12 or (packet[0] >> 6) != 2:
+        self._depay(channel, packet)
+
+    def _audio(self, channel: int, packet: bytes) -> None:
+        if channel != self.audio_channel:
             return
-        if channel != self.video_channel and channel != self.audio_channel:
+        bounds = rtp_payload_bounds(packet)
+        if bounds is None:
             return
-        self.packets += 1
-        b0 = packet[0]
-        marker = bool(packet[1] & 0x80)
-        seq = (packet[2] << 8) | packet[3]
-        ts = int.from_bytes(packet[4:8], "big")
-        start = 12 + 4 * (b0 & 0x0F)
-        if b0 & 0x10:  # header extension
-            if len(packet) < start + 4:
-                return
-            start += 4 + 4 * ((packet[start + 2] << 8) | packet[start + 3])
-        end = len(packet)
-        if b0 & 0x20 and end > start:  # padding
-            end -= packet[-1]
-        if start > end:
-            return
-        payload = packet[start:end]
-        now_ms = time.time_ns() // 1_000_000
-        if channel == self.audio_channel:
-            self._emit(AccessUnit("audio", payload, self._ats(ts), True, now_ms,
-                                  self.audio_clock))
-            return
-        lost_before = self._depay.lost
-        nals = self._depay.push(seq, ts, marker, payload)
-        if self._depay.lost != lost_before and self._on_loss is not None:
-            self._on_loss()
-        if nals is None:
-            return
-        if not self._bframes_seen and has_b_slice(nals):
+        start, end = bounds
+        self._emit(AccessUnit("audio", packet[start:end],
+                              self._ats(int.from_bytes(packet[4:8], "big")), True,
+                              time.time_ns() // 1_000_000, self.audio_clock))
+
+    def _video(self, unit: H264Unit) -> None:
+        if not self._bframes_seen and unit.slice_heads and any(
+                fast_slice_type(h) in _B_SLICES for h in unit.slice_heads):
             self._bframes_seen = True
             if self._on_bframes is not None:
                 self._on_bframes()
             return
-        nals = self.keeper.process(nals)
-        self._emit(AccessUnit("video", to_annexb(nals), self._vts(ts), is_keyframe(nals),
-                              now_ms))
+        data, keeper = unit.data, self.keeper
+        if unit.sps is not None:
+            keeper.sps = unit.sps
+        if unit.pps is not None:
+            keeper.pps = unit.pps
+        if (unit.key and (unit.sps is None or unit.pps is None)
+                and keeper.sps is not None and keeper.pps is not None):
+            # An IDR without its parameter sets (once a GOP, cameras that send them only
+            # in the SDP): rebuilt with them in front.
+            data = to_annexb(keeper.process(split_annexb(data)))
+        self._emit(AccessUnit("video", data, unit.ts, unit.key, int(unit.recv_ms)))

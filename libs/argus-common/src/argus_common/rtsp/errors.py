@@ -48,3 +48,14 @@ class RtspAuthFailed(RtspError):
 
 class RtspUnsupported(RtspError):
     """The stream cannot be used as asked (codec, transport, no such stream)."""
+
+
+class RtspUnsupportedCodec(RtspUnsupported):
+    """The camera's video is not H.264, the one codec the RTP depacketizer reads.
+    ``codec``: the SDP's encoding name (lower case), None when the stream has no video;
+    callers that can read other codecs (the recorder's PyAV ingest for H.265) catch this."""
+
+    def __init__(self, message: str, *, codec: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.codec = codec
