@@ -77,14 +77,14 @@ async def stop_stream(request: Request, body: StopRequest, user: CurrentUser) ->
     await check_camera(request, user, session.camera_id)
     if user.sub == session.owner or await management(request).sees_all_cameras(user.token):
         await manager.stop(session.id)
-        return StopOut()
+        return StopOut(status="stopped")
     registry = tickets(request)
     if not registry.drop(lambda t: t.session_id == session.id and t.user.sub == user.sub):
         raise Forbidden("only the viewer who started this stream or an administrator "
                         "can stop it")
     if not any(t.session_id == session.id for t in registry.live()):
         await manager.stop(session.id)
-    return StopOut()
+    return StopOut(status="stopped")
 
 
 @router.get("/v1/streams", response_model=list[StreamSummary], responses=MANAGEMENT_DOWN)

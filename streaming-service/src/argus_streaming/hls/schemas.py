@@ -36,4 +36,4 @@ class StreamSummary(BaseModel):
 class StopOut(BaseModel):
     """The streamer design's (is22) stop answer, exactly: ``{"status": "stopped"}``."""
 
-    status: Literal["stopped"] = "stopped"
+    status: Literal["stopped"]

@@ -77,6 +77,9 @@ export interface paths {
          * @description Leave a camera's HLS session (the caller's media tickets for it end); the session
          *     stops for everyone when its last viewer leaves, or when the user who started it or an
          *     administrator (sees every camera) stops it. Anyone else: 403.
+         *
+         *     The answer is the streamer design's (is22) ``200 {"status": "stopped"}`` in both cases:
+         *     the caller's stream stopped (a viewer leaving a shared session ends only their own).
          */
         post: operations["stop_stream_v1_streams_stop_post"];
         delete?: never;
@@ -182,6 +185,17 @@ export interface components {
         StartRequest: {
             /** Camera Id */
             camera_id: number;
+        };
+        /**
+         * StopOut
+         * @description The streamer design's (is22) stop answer, exactly: ``{"status": "stopped"}``.
+         */
+        StopOut: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "stopped";
         };
         /** StopRequest */
         StopRequest: {
@@ -387,11 +401,13 @@ export interface operations {
         };
         responses: {
             /** @description Successful Response */
-            204: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["StopOut"];
+                };
             };
             /** @description Validation Error */
             422: {
