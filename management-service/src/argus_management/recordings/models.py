@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, func
+from sqlalchemy import BigInteger, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from argus_management.db import Base
@@ -25,6 +25,10 @@ class RecordingSegment(Base):
         Index("ix_recording_segments_camera_start", "camera_id", "started_at"),
         Index("ix_recording_segments_started_at", "started_at"),
         Index("ix_recording_segments_deleted_at", "deleted_at"),
+        # Live segments in time order with their ends: the summary timeline (0008).
+        Index("ix_recording_segments_live", "camera_id", "started_at",
+              postgresql_include=["ended_at"], postgresql_where=text("deleted_at IS NULL"),
+              sqlite_where=text("deleted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,14 +13,14 @@ MAX_WINDOW = timedelta(days=7)
 # With ``resolution_s`` the timeline is a summary (merged ranges, gaps, event counts, no
 # segment list) and may span a month.
 MAX_SUMMARY_WINDOW = timedelta(days=31)
-MAX_BUCKETS = 20_000
+MAX_BUCKETS = 50_000
 MAX_MANUAL_S = 600.0
 RelPath = Annotated[str, Field(min_length=1, max_length=512)]
 
 
 class TimelineWindow(BaseModel):
     """``start``/``end`` of a timeline request: end after start, at most 7 days apart, or
-    31 days with ``resolution_s`` (at most 20,000 buckets of it)."""
+    31 days with ``resolution_s`` (at most 50,000 buckets of it)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -99,7 +99,8 @@ class EventClassOut(BaseModel):
 
 class TimelineOut(BaseModel):
     """With ``resolution_s``: ranges merged across gaps shorter than it, ``gaps`` with
-    causes, ``event_classes``, up to 2,000 ``events`` and no ``segments``."""
+    causes, ``event_classes``, no ``segments``, and ``events`` only when the window holds
+    at most 500 (else ``events_truncated``: zoom in to list them)."""
 
     camera_id: int
     start: datetime

@@ -34,27 +34,35 @@ from argus_management.recordings.schemas import (
 )
 
 MAX_SEGMENT_SPAN = timedelta(hours=1, minutes=5)
-SUMMARY_EVENTS = 2_000
+SUMMARY_EVENTS = 500
 # Alert kinds that explain a gap, most specific first.
 GAP_CAUSES = (("camera.offline", "camera_offline"), ("recorder.down", "recorder_down"),
               ("disk.low", "disk"))
 
-_MERGE_SQL = text("""
-WITH s AS (
-  SELECT started_at, ended_at,
-         max(ended_at) OVER (ORDER BY started_at, id
-                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end,
-         row_number() OVER (ORDER BY started_at, id) AS n
+# The segments that start a range: those beginning more than the tolerance after every
+# earlier segment has ended (a running maximum: segments may overlap). One pass in index
+# order (index-only on ix_recording_segments_live); only the boundaries come back.
+_BOUNDARY_SQL = text("""
+SELECT started_at, prev_end FROM (
+  SELECT started_at,
+         max(ended_at) OVER (ORDER BY started_at
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
   FROM recording_segments
   WHERE camera_id = :camera_id AND deleted_at IS NULL
     AND started_at <= :end AND started_at >= :lookback AND ended_at >= :start
-), g AS (
-  SELECT started_at, ended_at,
-         sum(CASE WHEN prev_end IS NULL OR started_at > prev_end + :tolerance
-             THEN 1 ELSE 0 END) OVER (ORDER BY n) AS grp
-  FROM s
-)
-SELECT min(started_at) AS lo, max(ended_at) AS hi FROM g GROUP BY grp ORDER BY lo
+) s
+WHERE prev_end IS NULL OR started_at > prev_end + :tolerance
+ORDER BY started_at
+""")
+_LAST_END_SQL = text("""
+SELECT max(ended_at) FROM recording_segments
+WHERE camera_id = :camera_id AND deleted_at IS NULL AND ended_at >= :start
+  AND started_at <= :end AND started_at >= :from_start
+""")
+_LAST_START_SQL = text("""
+SELECT max(started_at) FROM recording_segments
+WHERE camera_id = :camera_id AND deleted_at IS NULL
+  AND started_at <= :end AND started_at >= :lookback AND ended_at >= :start
 """)
 
 _EVENTS_SQL = text("""
@@ -75,11 +83,18 @@ async def _ranges(session: AsyncSession, camera_id: int, window: TimelineWindow,
                   tolerance: timedelta) -> list[tuple[datetime, datetime]]:
     start, end = window.start, window.end
     if _postgres(session):
-        rows = await session.execute(_MERGE_SQL, {
-            "camera_id": camera_id, "start": start, "end": end,
-            "lookback": start - MAX_SEGMENT_SPAN, "tolerance": tolerance,
-        })
-        spans: list[tuple[datetime, datetime]] = [(lo, hi) for lo, hi in rows]
+        args = {"camera_id": camera_id, "start": start, "end": end,
+                "lookback": start - MAX_SEGMENT_SPAN, "tolerance": tolerance}
+        bounds = list(await session.execute(_BOUNDARY_SQL, args))
+        if not bounds:
+            return []
+        last_start = await session.scalar(_LAST_START_SQL, args)
+        last_end = await session.scalar(_LAST_END_SQL, {
+            **args, "from_start": last_start - MAX_SEGMENT_SPAN})
+        spans: list[tuple[datetime, datetime]] = []
+        for i, (lo, _prev) in enumerate(bounds):
+            hi = bounds[i + 1][1] if i + 1 < len(bounds) else last_end
+            spans.append((lo, hi))
     else:
         spans = [(lo, hi) for lo, hi in await session.execute(
             select(RecordingSegment.started_at, RecordingSegment.ended_at).where(
@@ -167,13 +182,16 @@ async def summary_timeline(
     causes = await _causes(session, camera_id, window.start, horizon)
     gaps = _gaps([r for r in ranges if r[0] < horizon], window.start, horizon, causes,
                  mode is not None and mode != "continuous", tolerance)
-    listed = await events(session, camera_id, window.start, window.end, SUMMARY_EVENTS + 1)
+    classes = await _event_classes(session, camera_id, window)
+    # The list only when it is short: a month of motion is counted, not listed (zoom in).
+    many = sum(c.count for c in classes) > SUMMARY_EVENTS
+    listed = [] if many else await events(
+        session, camera_id, window.start, window.end, SUMMARY_EVENTS)
     return TimelineOut(
         camera_id=camera_id, start=window.start, end=window.end,
         recordings=[RangeOut(start=s, end=e) for s, e in ranges],
-        events=listed[:SUMMARY_EVENTS], segments=[], resolution_s=window.resolution_s,
-        gaps=gaps, event_classes=await _event_classes(session, camera_id, window),
-        events_truncated=len(listed) > SUMMARY_EVENTS,
+        events=listed, segments=[], resolution_s=window.resolution_s,
+        gaps=gaps, event_classes=classes, events_truncated=many,
     )
 
 

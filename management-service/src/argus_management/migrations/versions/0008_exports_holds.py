@@ -1,4 +1,5 @@
-"""exports (evidence export jobs), holds (legal holds), permission recordings:hold
+"""exports (evidence export jobs), holds (legal holds), permission recordings:hold,
+index of live segments for the summary timeline
 
 Revision ID: 0008
 Revises: 0007
@@ -78,6 +79,13 @@ def upgrade() -> None:
     op.create_index('ix_holds_active_camera', 'holds', ['released_at', 'camera_id'], unique=False)
     op.create_index('ix_holds_event_id', 'holds', ['event_id'], unique=False)
     op.create_index('ix_holds_export_id', 'holds', ['export_id'], unique=False)
+    # The summary timeline reads (camera, start, end) of live segments in index order,
+    # from the index alone on PostgreSQL (recordings/timeline.py).
+    op.create_index('ix_recording_segments_live', 'recording_segments',
+                    ['camera_id', 'started_at'], unique=False,
+                    postgresql_include=['ended_at'],
+                    postgresql_where=sa.text('deleted_at IS NULL'),
+                    sqlite_where=sa.text('deleted_at IS NULL'))
     _seed_hold_permission()
 
 
@@ -99,6 +107,7 @@ def downgrade() -> None:
         f"(SELECT id FROM permissions WHERE name = '{HOLD[0]}')"
     )
     op.execute(f"DELETE FROM permissions WHERE name = '{HOLD[0]}'")
+    op.drop_index('ix_recording_segments_live', table_name='recording_segments')
     op.drop_index('ix_holds_export_id', table_name='holds')
     op.drop_index('ix_holds_event_id', table_name='holds')
     op.drop_index('ix_holds_active_camera', table_name='holds')
