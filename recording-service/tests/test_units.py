@@ -83,6 +83,17 @@ def test_event_window_overlaps_post_roll_and_cap() -> None:
     assert window.span(30_000) is None
 
 
+def test_object_rule_events_record_around_their_instant() -> None:
+    window = EventWindow(post_roll_ms=10_000, max_ms=600_000)
+    assert window.apply("object.zone_enter", "7", 50_000, None)
+    assert window.span(55_000) == (50_000, 60_000)
+    assert window.apply("object.line_cross", "8", 58_000, None)
+    assert window.span(59_000) == (50_000, 68_000)  # overlapping instants make one recording
+    assert window.span(68_000) is None
+    assert not window.apply("object.track", "9", 70_000, None)  # a summary opens nothing
+    assert window.span(71_000) is None
+
+
 def test_settings_backoff_and_limits() -> None:
     s = Settings(RECORDING_BACKOFF_S="1,2,5,10", RECORDING_LEASE_TTL_S=3)
     assert s.backoff_steps == [1.0, 2.0, 5.0, 10.0]

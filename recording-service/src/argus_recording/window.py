@@ -1,9 +1,11 @@
 """Which events keep a camera's event recording open (shared by the loop and a worker).
 
 Start events (``motion.start``, ``rtmp.publish``, ``manual``) open a recording; the end
-events (``motion.end``, ``rtmp.unpublish``) or a manual event's ``ends_at`` close it. Each
-event records until its end plus the post-roll, at most ``max_ms`` after its start; any
-events whose spans overlap make one recording.
+events (``motion.end``, ``rtmp.unpublish``) or a manual event's ``ends_at`` close it. Object
+rule events (``object.zone_enter``, ``object.line_cross``, …) are instants: they record the
+pre-roll before them and the post-roll after them. Each event records until its end plus
+the post-roll, at most ``max_ms`` after its start; any events whose spans overlap make one
+recording.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from dataclasses import dataclass
 
 START_TYPES = {"motion.start": "motion", "rtmp.publish": "rtmp", "manual": "manual"}
 END_TYPES = {"motion.end": "motion", "rtmp.unpublish": "rtmp"}
+# The analyser's rule events. The track summary (``object.track``) comes when a track has
+# ended and opens nothing.
+INSTANT_TYPES = frozenset({"object.zone_enter", "object.zone_leave", "object.zone_dwell",
+                           "object.zone_count", "object.line_cross"})
 _FORGET_AFTER_MS = 60_000.0
 
 
@@ -38,6 +44,9 @@ class EventWindow:
             if event_type in START_TYPES:
                 if key not in self._events:
                     self._events[key] = _Event(START_TYPES[event_type], ts_ms, ends_at_ms)
+                return True
+            if event_type in INSTANT_TYPES:
+                self._events.setdefault(key, _Event("object", ts_ms, ts_ms))
                 return True
             group = END_TYPES.get(event_type)
             if group is None:
