@@ -49,8 +49,10 @@ def fast_slice_type(head: bytes) -> int | None:
     return slice_type(head)
 
 
-class RtpDemux:
-    """Per-connection RTP state: depacketizer, timestamps, parameter sets.
+class RtpDemux(H264Depacketizer):
+    """Per-connection RTP state: the shared depacketizer (Annex-B out; call the instance
+    with ``(channel, packet)``, video takes its path with no call in between), audio
+    payloads, timestamps, parameter sets.
 
     ``emit`` gets every complete access unit; ``on_loss`` (optional) is called when a video
     access unit was lost (consumers must resync at the next keyframe); ``on_bframes``
@@ -72,6 +74,9 @@ class RtpDemux:
         if video.codec != "h264":
             raise RtspUnsupportedCodec(f"video codec {video.codec!r} is not H.264",
                                        codec=video.codec)
+        super().__init__(self._video, channel=video_channel, annexb=True,
+                         on_other=self._audio if audio_channel is not None else None,
+                         on_loss=on_loss, slice_heads=on_bframes is not None)
         sps, pps = parameter_sets_from_sprop(video.fmtp.get("sprop-parameter-sets", ""))
         self.keeper = ParameterSetKeeper(sps, pps)
         self.video_channel = video_channel
@@ -81,19 +86,6 @@ class RtpDemux:
         self._emit = emit
         self._on_bframes = on_bframes
         self._bframes_seen = on_bframes is None  # nobody asked: never look
-        self._depay = H264Depacketizer(
-            self._video, channel=video_channel, annexb=True,
-            on_other=self._audio if audio_channel is not None else None, on_loss=on_loss,
-            slice_heads=not self._bframes_seen)
-
-    @property
-    def lost(self) -> int:
-        """Video access units dropped because of a sequence gap."""
-        return self._depay.lost
-
-    def __call__(self, channel: int, packet: bytes) -> None:
-        """Handle one interleaved frame (RTP on even channels, RTCP on odd ones)."""
-        self._depay(channel, packet)
 
     def _audio(self, channel: int, packet: bytes) -> None:
         if channel != self.audio_channel:
