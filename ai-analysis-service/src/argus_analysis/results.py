@@ -28,6 +28,7 @@ from argus_common.events import (
     CHANNEL_ANALYSIS_FRAMES,
     STREAM_ANALYSIS,
     AnalysisFrame,
+    DetectedObject,
     MotionBox,
 )
 from argus_common.retry import Backoff, keep_running
@@ -42,11 +43,7 @@ def to_datetime(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, tz=UTC)
 
 
-class ObjectsFrame(AnalysisFrame):
-    """An analysed frame the object detector ran on: ``objects`` are its detections
-    (``track_id``, ``label``, ``score``, normalized ``box``, ``color``)."""
-
-    objects: list[dict[str, Any]] = []
+MAX_OBJECTS = 64  # detections carried per frame (the message's bound)
 
 
 def frame_message(
@@ -54,9 +51,9 @@ def frame_message(
     kind: str = "frame", media: bool = False, objects: list[dict[str, Any]] | None = None,
 ) -> AnalysisFrame:
     """The message of one analysed frame (with ``objects`` when detection ran on it)."""
-    model = AnalysisFrame if objects is None else ObjectsFrame
-    extra: dict[str, Any] = {} if objects is None else {"objects": objects}
-    return model(**extra,
+    return AnalysisFrame(
+        objects=None if objects is None
+        else [DetectedObject.model_validate(o) for o in objects[:MAX_OBJECTS]],
         type="analysis.frame", camera_id=camera_id, ts=to_datetime(a.wall),
         session_id=session_id, kind=kind,
         motion=a.result.motion, score=a.result.score,

@@ -143,6 +143,26 @@ class MotionBox(BaseModel):
     h: float = Field(ge=0.0, le=1.0)
 
 
+class ObjectBox(BaseModel):
+    """A detected object's box, normalized to the picture (``x``, ``y`` top-left)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+class DetectedObject(BaseModel):
+    """One detection on an analysed frame: ``track_id`` is None until the tracker has
+    confirmed it as a track."""
+
+    track_id: str | None = Field(None, max_length=64)
+    label: str = Field(min_length=1, max_length=64)
+    score: float = Field(ge=0.0, le=1.0)
+    box: ObjectBox
+    color: str | None = Field(None, max_length=32)
+
+
 class AnalysisFrame(Message):
     """The analysis of one frame, or a summary of several, of a camera or a job.
 
@@ -167,6 +187,8 @@ class AnalysisFrame(Message):
     max_score: float = Field(0.0, ge=0.0, le=1.0)
     event_id: int | None = None  # the motion.start event in progress, if any
     media_s: float | None = None  # position in the file (jobs)
+    # Detections, only on frames the object detector ran on (None on the others).
+    objects: list[DetectedObject] | None = Field(None, max_length=64)
 
 
 class AnalysisJobSegment(BaseModel):

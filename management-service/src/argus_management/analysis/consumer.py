@@ -46,7 +46,9 @@ def to_row(raw: str) -> dict[str, Any] | None:
     what a JSON column cannot store)."""
     try:
         msg = AnalysisFrame.model_validate_json(raw)
-        payload = msg.model_dump(mode="json", exclude=_PAYLOAD_EXCLUDE)
+        # Detections are kept only on the frames the detector ran on.
+        exclude = _PAYLOAD_EXCLUDE if msg.objects is not None else _PAYLOAD_EXCLUDE | {"objects"}
+        payload = msg.model_dump(mode="json", exclude=exclude)
         check_json_value(payload)
         ts = _UTC.validate_python(msg.ts)
     except ValueError:  # ValidationError is one

@@ -113,6 +113,8 @@ def frame_payload(message: dict[str, Any]) -> tuple[int | None, str, str]:
         "height": message.get("height", 0),
         "eventId": message.get("event_id"),
     }
+    if message.get("objects") is not None:
+        payload["objects"] = message["objects"]
     return camera_id, str(message.get("ts", "")), json.dumps(payload, separators=(",", ":"))
 
 
