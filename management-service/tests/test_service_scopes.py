@@ -10,13 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from test_route_permissions import _markers
 
 from argus_common.service_keys import derive_service_key
 from argus_management.config import Settings
 from argus_management.rbac.service_scopes import SERVICE_SCOPES
 
 from factories.events import service_key
-from test_route_permissions import _markers
 
 
 def _internal_routes(app: FastAPI) -> list[tuple[str, str, str]]:

@@ -69,7 +69,7 @@ class Database:
         """Create it; ``migrate`` upgrades it to the head schema (management's Alembic)."""
         run_sync(self._admin(f'CREATE DATABASE "{self.name}"'))
         if migrate:
-            from argus_management import migrate as alembic
+            import argus_management.migrate as alembic
 
             alembic.upgrade(self.url)
         return self
