@@ -42,7 +42,10 @@ pytest: sync
 
 # The console: Vitest unit tests, then the production build that the e2e tests serve.
 # --prefer-offline: a cached package is not checked again (a second run needs no registry).
+# The committed OpenAPI dumps must match the services (the console's API types come from
+# them), then ESLint, the type check, Vitest and the production build.
 web-test: sync
+	.venv/bin/python web-frontend/scripts/dump_openapi.py --check
 	cd web-frontend && npm ci --prefer-offline --no-audit --no-fund --loglevel=error && npm test \
 		&& npm run build
 
