@@ -4,7 +4,10 @@
 # POSTGRES_PASSWORD and POSTGRES_DB on first start, data in /var/lib/postgresql/data,
 # pg_isready on the PATH. Never use it in production: pull postgres:15.
 FROM debian:bookworm-slim
-RUN apt-get update \
+# No Debian cluster (15/main): the entrypoint makes the one in PGDATA, as the official image.
+RUN mkdir -p /etc/postgresql-common/createcluster.d \
+    && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/argus.conf \
+    && apt-get update \
     && apt-get install -y --no-install-recommends postgresql-15 \
     && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /var/lib/postgresql/data /var/run/postgresql \
