@@ -48,7 +48,6 @@ class AuAssembler(H264Depacketizer):
                          on_other=self._other if self.audio_channel is not None else None)
         self.video_channel = video_channel
         self.audio_codec = audio_codec
-        self.on_video = on_video
         self.on_audio = on_audio
         self._ats = TimestampUnwrapper()
 
