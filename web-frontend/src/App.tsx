@@ -38,6 +38,8 @@ const SearchPage = lazy(() => import('./objects/SearchPage')
   .then((m) => ({ default: m.SearchPage })));
 const ReviewPage = lazy(() => import('./objects/ReviewPage')
   .then((m) => ({ default: m.ReviewPage })));
+const ExportsPage = lazy(() => import('./exports/ExportsPage')
+  .then((m) => ({ default: m.ExportsPage })));
 
 /** A page's render error shows Retry in place of the page; another route starts clean. */
 function RouteBoundary({ children }: { children: ReactNode }) {
@@ -67,6 +69,8 @@ function Console() {
               <SearchPage /></RequirePermission>} />
             <Route path="/review" element={<RequirePermission permission="events:read">
               <ReviewPage /></RequirePermission>} />
+            <Route path="/exports" element={<RequirePermission permission="recordings:export">
+              <ExportsPage /></RequirePermission>} />
             <Route path="/admin" element={<AdminLayout />}>
               <Route index element={admin ? <Navigate to={admin} replace />
                 : <RequirePermission permission="users:manage"><span /></RequirePermission>} />

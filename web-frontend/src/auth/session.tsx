@@ -8,8 +8,9 @@ import type { Me } from '../api/types';
 
 export type Permission =
   | 'cameras:read' | 'cameras:write' | 'ptz:control' | 'recordings:read'
-  | 'recordings:export' | 'recordings:trigger' | 'events:read' | 'events:ack'
-  | 'layouts:write' | 'rtmp:keys' | 'users:manage' | 'audit:read' | 'analysis:read';
+  | 'recordings:export' | 'recordings:trigger' | 'recordings:hold' | 'events:read'
+  | 'events:ack' | 'layouts:write' | 'rtmp:keys' | 'users:manage' | 'audit:read'
+  | 'analysis:read';
 
 export type SessionStatus = 'loading' | 'anonymous' | 'ready';
 

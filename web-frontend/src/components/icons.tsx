@@ -68,3 +68,5 @@ export const IconShrink = ({ size }: IconProps) => svg(<><polyline points="4 14 
 export const IconSearch = ({ size }: IconProps) => svg(<><circle cx="11" cy="11" r="7" />
   <line x1="21" y1="21" x2="16.5" y2="16.5" /></>, size);
 export const IconCheck = ({ size }: IconProps) => svg(<polyline points="4 12 10 18 20 6" />, size);
+export const IconExport = ({ size }: IconProps) => svg(<><path d="M12 3v12" />
+  <polyline points="7 10 12 15 17 10" /><path d="M5 21h14" /></>, size);

@@ -1,5 +1,6 @@
 /** Events with their snapshots, filtered by camera, type and time; play the recording. */
 
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { events as eventsApi, type EventQuery } from '../api/resources';
@@ -10,6 +11,8 @@ import { useCameras } from '../cameras/useCameras';
 import { useApiQuery } from '../components/useApiQuery';
 import { DebouncedInput, useUrlFilters } from '../components/urlFilters';
 import { useFormat } from '../i18n/format';
+import { EventHolds } from '../holds/EventHolds';
+import { HoldButton } from '../holds/HoldButton';
 import { fromLocalInput } from './time';
 import { Snapshot } from './Snapshot';
 
@@ -32,11 +35,18 @@ export function EventsPage() {
   };
   const list = useApiQuery(keys.events(query), (signal) => eventsApi.list(query, signal),
     { keepPrevious: true });
+  // Events picked for one export (kept across pages and filters until exported).
+  const [picked, setPicked] = useState<number[]>([]);
+  const pick = (id: number) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id)
+    : [...p, id]));
 
   return (
     <div className="page">
       <header className="page-head">
         <h1>{t('events.title')}</h1>
+        {picked.length > 0 && can('recordings:export') && (
+          <Link className="btn primary" to={`/exports?events=${picked.join(',')}`}>
+            {t('exports.selected', { count: picked.length })}</Link>)}
         <button className="btn" onClick={list.reload}>{t('common.refresh')}</button>
       </header>
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label={t('common.filters')}>
@@ -58,6 +68,7 @@ export function EventsPage() {
       <ErrorNote error={list.error} />
       {list.loading && !list.data && <Loading />}
       {list.data && list.data.items.length === 0 && <Empty>{t('events.none')}</Empty>}
+      <EventHolds events={list.data?.items ?? []}>{(holdFor) => (
       <ul className="event-cards">
         {list.data?.items.map((e) => {
           const cam = e.camera_id !== null ? nameOf(e.camera_id) : t('events.system');
@@ -72,7 +83,14 @@ export function EventsPage() {
                 <span className={`tag sev-${e.severity}`}>{t(`severity.${e.severity}`,
                   { defaultValue: e.severity })}</span>
                 {e.kept && <span className="tag">{t('events.kept')}</span>}
+                {holdFor(e.id) && <span className="tag held">{t('holds.held')}</span>}
               </div>
+              {e.camera_id !== null && can('recordings:export') && (
+                <label className="check"><input type="checkbox" checked={picked.includes(e.id)}
+                  onChange={() => pick(e.id)} aria-label={t('exports.selected', { count: 1 })} />
+                </label>)}
+              {e.camera_id !== null && (
+                <HoldButton target={{ kind: 'event', event_id: e.id }} hold={holdFor(e.id)} />)}
               {e.camera_id !== null && can('recordings:read') && (
                 <Link className="btn small" to={`/playback?camera=${e.camera_id}&t=${encodeURIComponent(
                   new Date(Date.parse(e.started_at) - 2000).toISOString())}`}>{t('events.play')}</Link>
@@ -80,7 +98,7 @@ export function EventsPage() {
             </li>
           );
         })}
-      </ul>
+      </ul>)}</EventHolds>
       {list.data && <Pager offset={offset} limit={LIMIT} total={list.data.total} onChange={f.setOffset} />}
     </div>
   );

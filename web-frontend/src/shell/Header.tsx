@@ -6,8 +6,8 @@ import { Link, NavLink } from 'react-router-dom';
 import { useAlerts } from '../alerts/AlertsProvider';
 import { ChangePasswordDialog } from '../auth/ChangePasswordDialog';
 import { useMe, useSession } from '../auth/session';
-import { IconBell, IconCheck, IconGrid, IconList, IconPlayback, IconSearch, IconSettings,
-  IconUser, Logo } from '../components/icons';
+import { IconBell, IconCheck, IconExport, IconGrid, IconList, IconPlayback, IconSearch,
+  IconSettings, IconUser, Logo } from '../components/icons';
 import { LanguageSwitch } from '../components/LanguageSwitch';
 import { firstAdminPath } from './adminRoutes';
 
@@ -30,6 +30,8 @@ export function Header() {
         {can('events:read') && <NavLink to="/events"><IconList /> <span>{t('nav.events')}</span></NavLink>}
         {can('events:read') && <NavLink to="/search"><IconSearch /> <span>{t('nav.search')}</span></NavLink>}
         {can('events:read') && <NavLink to="/review"><IconCheck /> <span>{t('nav.review')}</span></NavLink>}
+        {can('recordings:export') && (
+          <NavLink to="/exports"><IconExport /> <span>{t('nav.exports')}</span></NavLink>)}
         {admin && <NavLink to={admin} className={({ isActive }) => (isActive
           || location.pathname.startsWith('/admin') ? 'active' : '')}>
           <IconSettings /> <span>{t('nav.admin')}</span></NavLink>}

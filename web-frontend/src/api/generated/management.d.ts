@@ -3510,7 +3510,8 @@ export interface components {
         /**
          * TimelineOut
          * @description With ``resolution_s``: ranges merged across gaps shorter than it, ``gaps`` with
-         *     causes, ``event_classes``, up to 2,000 ``events`` and no ``segments``.
+         *     causes, ``event_classes``, no ``segments``, and ``events`` only when the window holds
+         *     at most 500 (else ``events_truncated``: zoom in to list them).
          */
         TimelineOut: {
             /** Camera Id */
