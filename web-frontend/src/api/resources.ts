@@ -25,9 +25,13 @@ export const cameras = {
   create: (data: CameraInput) => api.post<Camera>(`${V1}/cameras`, data),
   update: (id: number, data: CameraInput) => api.patch<Camera>(`${V1}/cameras/${id}`, data),
   remove: (id: number) => api.delete(`${V1}/cameras/${id}`),
-  timeline: (id: number, start: Date, end: Date, signal?: AbortSignal) =>
+  /** With `resolution` (seconds): the summary (merged ranges, gaps with causes, event
+   * counts; windows up to 31 days). */
+  timeline: (id: number, start: Date, end: Date, signal?: AbortSignal,
+    resolution: number | null = null) =>
     api.get<Timeline>(`${V1}/cameras/${id}/timeline`,
-      { start: start.toISOString(), end: end.toISOString() }, signal),
+      { start: start.toISOString(), end: end.toISOString(),
+        ...(resolution ? { resolution_s: resolution } : {}) }, signal),
   discover: (target?: { host: string; port: number }) =>
     api.post<{ devices: DiscoveredDevice[] }>(`${V1}/cameras/onvif/discover`,
       target ? { target, timeout_s: 2 } : { timeout_s: 2 }),

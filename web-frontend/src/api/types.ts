@@ -147,6 +147,9 @@ export interface Timeline {
   recordings: TimeRange[];
   events: TimelineEvent[];
   segments: { id: number; start: string; end: string; kind: string }[];
+  /** Summary answers only (`resolution_s`): stretches without recording and why. */
+  gaps?: { start: string; end: string; cause: string }[];
+  events_truncated?: boolean;
 }
 
 export interface ArgusEvent {

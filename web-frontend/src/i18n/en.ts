@@ -79,6 +79,13 @@ export const en = {
     savePreset: 'Save current position',
   },
   playback: {
+    zoom_minute: 'Minute', zoom_tenMinutes: '10 min', zoom_week: 'Week', zoom_month: '30 days',
+    gap_camera_offline: 'No recording: the camera was offline',
+    gap_recorder_down: 'No recording: the recorder was down',
+    gap_disk: 'No recording: the recording disk was low',
+    gap_events_only: 'Not recorded: this camera records on events only',
+    gap_unknown: 'No recording',
+    keys: 'Keys on a timeline: ← → move, Enter plays, n / p next / previous event.',
     cameras: 'Cameras', addCamera: 'Choose a camera', addSync: 'Add a camera in sync',
     removeCamera: 'Remove {{camera}}', date: 'Date', zoom: 'Zoom', zoom_hour: 'Hour',
     zoom_day: 'Day', earlier: 'Earlier', later: 'Later', now: 'Now',

@@ -84,6 +84,13 @@ export const ja: Dictionary = {
     savePreset: '現在位置を保存',
   },
   playback: {
+    zoom_minute: '1 分', zoom_tenMinutes: '10 分', zoom_week: '1 週間', zoom_month: '30 日',
+    gap_camera_offline: '録画なし：カメラがオフラインでした',
+    gap_recorder_down: '録画なし：録画サービスが停止していました',
+    gap_disk: '録画なし：録画ディスクの空きが不足していました',
+    gap_events_only: '録画なし：このカメラはイベント時のみ録画します',
+    gap_unknown: '録画なし',
+    keys: 'タイムライン上のキー：← → で移動、Enter で再生、n / p で次 / 前のイベント。',
     cameras: 'カメラ', addCamera: 'カメラを選択', addSync: '同期再生するカメラを追加',
     removeCamera: '{{camera}} を外す', date: '日付', zoom: '表示範囲', zoom_hour: '1 時間',
     zoom_day: '1 日', earlier: '前へ', later: '後へ', now: '現在',

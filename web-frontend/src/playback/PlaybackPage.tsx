@@ -9,7 +9,7 @@ import { PlaybackPlayer } from './PlaybackPlayer';
 import { PlaybackToolbar } from './PlaybackToolbar';
 import { Timeline } from './Timeline';
 import { localDate, localDayStart, nextEvent, playableFrom, previousEvent, windowFor,
-  type Span, type Zoom } from './timelineLayout';
+  ZOOM_SPAN, type Span, type Zoom } from './timelineLayout';
 import { useTimelines } from './useTimelines';
 
 export const MAX_SYNC = 4;
@@ -71,7 +71,7 @@ export function PlaybackPage() {
     setNotice(from !== at ? t('playback.skippedGap', { time: fmt.time(from, true) }) : null);
     setPlayFrom(from);
     setPlayingSince(null);
-    if (zoom === 'hour' && (from < win.start || from > win.end)) setFocus(from);
+    if (ZOOM_SPAN[zoom] < ZOOM_SPAN.day && (from < win.start || from > win.end)) setFocus(from);
   }, [merged.rec, t, fmt, zoom, win]);
 
   const jump = (dir: -1 | 1) => {
@@ -97,7 +97,8 @@ export function PlaybackPage() {
         onDate={changeDate} zoom={zoom} onZoom={setZoom} speed={speed} onSpeed={setSpeed}
         onShift={(dir) => {
           const span = win.end - win.start;
-          if (zoom === 'day') changeDate(localDate(win.start + dir * span + span / 2));
+          // Day and longer windows end with the chosen day: move that day by the span.
+          if (ZOOM_SPAN[zoom] >= ZOOM_SPAN.day) changeDate(localDate(win.end - 1 + dir * span));
           else setFocus(focus + (dir * span) / 2);
         }}
         onPrevEvent={() => jump(-1)} onNextEvent={() => jump(1)}
@@ -113,7 +114,8 @@ export function PlaybackPage() {
           return (
             <div key={id} data-camera-id={id}>
               <Timeline label={nameOf(id)} window={win} recordings={tl?.recordings ?? []}
-                events={tl?.events ?? []} playhead={playhead} onSeek={seek} />
+                events={tl?.events ?? []} gaps={tl?.gaps ?? []} playhead={playhead}
+                onSeek={seek} />
               {tl?.error && <p className="error">{tl.error}</p>}
             </div>
           );
@@ -121,7 +123,7 @@ export function PlaybackPage() {
         {notice && <p className="notice" role="status">{notice}</p>}
       </section>
       {playFrom === null ? (
-        <p className="empty">{t('playback.hint')}</p>
+        <p className="empty">{t('playback.hint')} {t('playback.keys')}</p>
       ) : (
         <section className={`playback-players n${selected.length}`}
           aria-label={t('playback.players')}>

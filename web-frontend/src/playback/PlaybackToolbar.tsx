@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { IconChevron, IconClose } from '../components/icons';
 import { useCameras } from '../cameras/useCameras';
-import type { Zoom } from './timelineLayout';
+import { ZOOMS, type Zoom } from './timelineLayout';
 
 interface ToolbarProps {
   selected: number[];
@@ -49,7 +49,7 @@ export function PlaybackToolbar(p: ToolbarProps) {
         <input type="date" value={p.date} onChange={(e) => e.target.value && p.onDate(e.target.value)} />
       </label>
       <div className="segmented" role="radiogroup" aria-label={t('playback.zoom')}>
-        {(['hour', 'day'] as const).map((z) => (
+        {ZOOMS.map((z) => (
           <button key={z} type="button" role="radio" aria-checked={p.zoom === z}
             className={p.zoom === z ? 'active' : ''} onClick={() => p.onZoom(z)}>
             {t(`playback.zoom_${z}`)}</button>

@@ -1,15 +1,21 @@
-/** One camera's timeline: recordings (blue), events (red), ticks, the playhead; click to play. */
+/**
+ * One camera's timeline: recordings (blue), events (red), gaps hatched by cause (camera
+ * offline, recorder down, disk, events only), ticks, the playhead; click to play. Keys:
+ * arrows move the cursor, Enter plays there, n / p jump to the next / previous event.
+ */
 
 import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useFormat } from '../i18n/format';
-import { layoutSpans, ticks, timeAt, xOf, type Span, type TimeWindow } from './timelineLayout';
+import { layoutSpans, nextEvent, previousEvent, ticks, timeAt, xOf, type Gap, type Span,
+  type TimeWindow } from './timelineLayout';
 
 interface TimelineProps {
   label: string;
   window: TimeWindow;
   recordings: Span[];
   events: Span[];
+  gaps?: Gap[];
   playhead: number | null;
   onSeek(t: number): void;
 }
@@ -31,7 +37,7 @@ function useWidth() {
   return { ref, width };
 }
 
-export function Timeline({ label, window: w, recordings, events, playhead, onSeek }:
+export function Timeline({ label, window: w, recordings, events, gaps = [], playhead, onSeek }:
   TimelineProps) {
   const { t } = useTranslation();
   const fmt = useFormat();
@@ -57,6 +63,13 @@ export function Timeline({ label, window: w, recordings, events, playhead, onSee
     } else if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
       onSeek(focus);
+    } else if (e.key === 'n' || e.key === 'p') {
+      e.preventDefault();
+      const ev = e.key === 'n' ? nextEvent(events, focus) : previousEvent(events, focus);
+      if (ev) {
+        setCursor(Math.min(w.end, Math.max(w.start, ev.start)));
+        onSeek(ev.start);
+      }
     }
   };
 
@@ -74,6 +87,15 @@ export function Timeline({ label, window: w, recordings, events, playhead, onSee
           <rect key={`r${b.start}`} className="tl-rec" x={b.x} y={14} width={b.width} height={22}
             data-start={new Date(b.start).toISOString()} data-end={new Date(b.end).toISOString()} />
         ))}
+        {gaps.map((g) => {
+          const x1 = Math.max(0, xOf(g.start, w, width));
+          const x2 = Math.min(width, xOf(g.end, w, width));
+          return x2 - x1 < 1 ? null : (
+            <rect key={`g${g.start}`} className={`tl-gap ${g.cause}`} x={x1} y={14}
+              width={x2 - x1} height={22} data-cause={g.cause}>
+              <title>{t(`playback.gap_${g.cause}`)}</title>
+            </rect>);
+        })}
         {eventBars.map((b) => (
           <rect key={`e${b.id ?? b.start}`} className="tl-event" x={b.x} y={6} width={b.width}
             height={10} rx={2} data-start={new Date(b.start).toISOString()} data-id={b.id}>
@@ -84,7 +106,8 @@ export function Timeline({ label, window: w, recordings, events, playhead, onSee
           <g key={m.t}>
             <line className={m.major ? 'tl-tick major' : 'tl-tick'} x1={m.x} x2={m.x} y1={36}
               y2={m.major ? 44 : 40} />
-            <text className="tl-text" x={m.x + 2} y={54}>{fmt.time(m.t)}</text>
+            <text className="tl-text" x={m.x + 2} y={54}>
+              {w.end - w.start > 86_400_000 ? fmt.date(m.t) : fmt.time(m.t)}</text>
           </g>
         ))}
         {playhead !== null && playhead >= w.start && playhead <= w.end && (

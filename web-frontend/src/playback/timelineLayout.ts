@@ -4,7 +4,10 @@
  * Times are epoch milliseconds.
  */
 
-export type Zoom = 'hour' | 'day';
+/** From a minute to a month: the small ones around the focus, the large ones up to the
+ * end of the chosen day. */
+export type Zoom = 'minute' | 'tenMinutes' | 'hour' | 'day' | 'week' | 'month';
+export const ZOOMS: readonly Zoom[] = ['minute', 'tenMinutes', 'hour', 'day', 'week', 'month'];
 
 export interface TimeWindow {
   start: number;
@@ -16,6 +19,15 @@ export interface Span {
   /** null: still open (an event in progress); drawn up to `now`. */
   end: number | null;
   id?: number;
+}
+
+/** Why nothing was recorded (from the summary timeline). */
+export type GapCause = 'camera_offline' | 'recorder_down' | 'disk' | 'events_only' | 'unknown';
+
+export interface Gap {
+  start: number;
+  end: number;
+  cause: GapCause;
 }
 
 export interface Bar {
@@ -35,7 +47,21 @@ export interface Tick {
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
-export const ZOOM_SPAN: Record<Zoom, number> = { hour: HOUR, day: DAY };
+export const ZOOM_SPAN: Record<Zoom, number> = {
+  minute: MIN, tenMinutes: 10 * MIN, hour: HOUR, day: DAY, week: 7 * DAY, month: 30 * DAY,
+};
+// Where each window around the focus is aligned, so small moves do not shift the picture.
+const ALIGN: Partial<Record<Zoom, number>> = { minute: 10_000, tenMinutes: MIN, hour: 5 * MIN };
+/** Windows longer than this are asked for as a summary (merged ranges, gaps, counts). */
+export const SUMMARY_FROM_MS = DAY;
+
+/** The summary resolution for a window drawn `width` pixels wide: about a pixel, at
+ * least a minute; null for windows short enough to list every segment and event. */
+export function resolutionFor(w: TimeWindow, width = 1200): number | null {
+  const span = w.end - w.start;
+  if (span <= SUMMARY_FROM_MS) return null;
+  return Math.max(60, Math.ceil(span / width / 1000));
+}
 
 /** Local midnight of a `YYYY-MM-DD` date (the date picker's value). */
 export function localDayStart(date: string): number {
@@ -55,14 +81,18 @@ export function localDate(t: number): string {
  * that small moves of the focus do not shift the picture).
  */
 export function windowFor(zoom: Zoom, focus: number, dayStart: number): TimeWindow {
-  if (zoom === 'day') {
-    // The local day, even across a daylight-saving change (23 or 25 hours).
+  if (zoom === 'day' || zoom === 'week' || zoom === 'month') {
+    // Up to the end of the local day, even across a daylight-saving change (23 or 25 h).
     const next = new Date(dayStart);
     next.setDate(next.getDate() + 1);
-    return { start: dayStart, end: next.getTime() };
+    const first = new Date(next);
+    first.setDate(first.getDate() - (zoom === 'day' ? 1 : zoom === 'week' ? 7 : 30));
+    return { start: first.getTime(), end: next.getTime() };
   }
-  const start = Math.floor((focus - HOUR / 2) / (5 * MIN)) * 5 * MIN;
-  return { start, end: start + HOUR };
+  const span = ZOOM_SPAN[zoom];
+  const align = ALIGN[zoom] ?? 5 * MIN;
+  const start = Math.floor((focus - span / 2) / align) * align;
+  return { start, end: start + span };
 }
 
 /** The window moved by half its span, earlier (-1) or later (+1). */
@@ -109,20 +139,21 @@ export function layoutSpans(spans: Span[], w: TimeWindow, width: number, now: nu
   return bars;
 }
 
-const STEPS = [MIN, 2 * MIN, 5 * MIN, 10 * MIN, 15 * MIN, 30 * MIN, HOUR, 2 * HOUR, 3 * HOUR,
-  6 * HOUR, 12 * HOUR];
+const STEPS = [5_000, 10_000, 15_000, 30_000, MIN, 2 * MIN, 5 * MIN, 10 * MIN, 15 * MIN,
+  30 * MIN, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY];
 
 /** Tick marks at least `minGapPx` apart, on round local times; majors on round hours. */
 export function ticks(w: TimeWindow, width: number, minGapPx = 64): Tick[] {
   const span = w.end - w.start;
-  const step = STEPS.find((s) => (s / span) * width >= minGapPx) ?? DAY;
+  const step = STEPS.find((s) => (s / span) * width >= minGapPx) ?? 14 * DAY;
   const offset = new Date(w.start).getTimezoneOffset() * MIN;
   // Round in local time: shift to local, floor, shift back.
   let t = Math.ceil((w.start - offset) / step) * step + offset;
   const out: Tick[] = [];
   for (let i = 0; t <= w.end && i < 500; i++, t += step) {
     const local = t - new Date(t).getTimezoneOffset() * MIN;
-    const major = step >= HOUR ? local % (6 * HOUR) === 0 : local % HOUR === 0;
+    const major = step >= DAY ? local % (7 * DAY) === 0
+      : step >= HOUR ? local % (6 * HOUR) === 0 : local % HOUR === 0;
     out.push({ t, x: xOf(t, w, width), major });
   }
   return out;
@@ -159,6 +190,12 @@ export function playableFrom(t: number, recordings: Span[], now: number): number
     if (r.start > t && (next === null || r.start < next)) next = r.start;
   }
   return next;
+}
+
+/** Gaps of the summary timeline, parsed. */
+export function toGaps(gaps: { start: string; end: string; cause: string }[]): Gap[] {
+  return gaps.map((g) => ({ start: Date.parse(g.start), end: Date.parse(g.end),
+    cause: g.cause as GapCause }));
 }
 
 /** Parse API times once. */

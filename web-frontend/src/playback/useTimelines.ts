@@ -5,11 +5,14 @@ import { useCallback, useState } from 'react';
 import { keys } from '../api/queryClient';
 import { cameras as camerasApi } from '../api/resources';
 import { errorMessage } from '../api/errors';
-import { toSpans, type Span, type TimeWindow } from './timelineLayout';
+import { resolutionFor, toGaps, toSpans, type Gap, type Span,
+  type TimeWindow } from './timelineLayout';
 
 export interface CameraTimeline {
   recordings: Span[];
   events: Span[];
+  /** Summary windows (over a day) only: gaps with their causes. */
+  gaps: Gap[];
   error: string | null;
 }
 
@@ -17,9 +20,11 @@ export const LIVE_REFRESH_MS = 15_000;
 
 async function load(id: number, start: number, end: number,
   signal: AbortSignal): Promise<Omit<CameraTimeline, 'error'>> {
-  const tl = await camerasApi.timeline(id, new Date(start), new Date(end), signal);
+  const resolution = resolutionFor({ start, end });
+  const tl = await camerasApi.timeline(id, new Date(start), new Date(end), signal, resolution);
   return { recordings: toSpans(tl.recordings),
-    events: toSpans(tl.events.map((e) => ({ start: e.start, end: e.end, id: e.id }))) };
+    events: toSpans(tl.events.map((e) => ({ start: e.start, end: e.end, id: e.id }))),
+    gaps: toGaps(tl.gaps ?? []) };
 }
 
 /**
@@ -39,7 +44,7 @@ export function useTimelines(ids: number[], w: TimeWindow): Map<number, CameraTi
       const id = list[i];
       if (id === undefined || (r.data === undefined && r.error === null)) return [];
       return [[id, { recordings: r.data?.recordings ?? [], events: r.data?.events ?? [],
-        error: r.error ? errorMessage(r.error) : null }]];
+        gaps: r.data?.gaps ?? [], error: r.error ? errorMessage(r.error) : null }]];
     }));
   }, [idsKey]);
   const fresh = useQueries({
