@@ -320,7 +320,7 @@ async def test_migration_chains_existing_rows_sqlite(sqlite_url: str) -> None:
 async def test_migration_chains_existing_rows_postgresql() -> None:
     import asyncpg
 
-    from conftest import PG_DSN
+    from argus_testkit.stack import PG_DSN
 
     name = f"argus_chain_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(f"{PG_DSN}/postgres")
