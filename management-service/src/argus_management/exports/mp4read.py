@@ -13,6 +13,7 @@ Every field of ``tfhd``/``trun`` that ISO/IEC 14496-12 allows is honoured (defau
 
 from __future__ import annotations
 
+import os
 import struct
 from array import array
 from dataclasses import dataclass, field
@@ -322,6 +323,9 @@ def read_segment(path: Path) -> Segment:
     have_moov = False
     run_counter = [0]
     with path.open("rb", buffering=0) as f:
+        # Only the box headers are wanted here, a few KB every ~1 MB: no read-ahead (the
+        # samples are read later, in order, by the copy).
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
         pos = 0
         while pos + 8 <= size:
             f.seek(pos)

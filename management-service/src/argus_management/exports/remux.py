@@ -56,6 +56,9 @@ class NothingRecorded(ValueError):
 
 
 class Sink(Protocol):
+    """Where the MP4 goes. ``write`` may keep reading ``data`` until its next call (the
+    buffer is not reused before then)."""
+
     def write(self, data: bytes | memoryview, /) -> object: ...
 
 
@@ -260,24 +263,42 @@ def _edit(cur: _Cursor, start: float, end: float) -> None:
                           round((start - begins) * out.timescale))]
 
 
+def _prefetch(sources: list[Path], index: int) -> None:
+    if index < len(sources):
+        try:
+            fd = os.open(sources[index], os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        finally:
+            os.close(fd)
+
+
 def write_plan(plan: Plan, sink: Sink, progress: Callable[[int], None] | None = None,
                cancelled: Callable[[], bool] | None = None) -> int:
     """Write the MP4 of ``plan`` to ``sink``; returns the bytes written. ``progress`` gets
     the running total after each block; ``cancelled`` is polled between blocks."""
     sink.write(plan.header)
     done = len(plan.header)
-    buf = bytearray(_READ_BLOCK)
-    view = memoryview(buf)
+    # Two buffers in turn: a sink may still be reading the previous block (hashing it in
+    # another thread) while the next one is read (see bundle.py).
+    views = [memoryview(bytearray(_READ_BLOCK)), memoryview(bytearray(_READ_BLOCK))]
+    turn = 0
     fds: dict[int, int] = {}
     try:
         for src, offset, length in plan.ranges:
             fd = fds.get(src)
             if fd is None:
                 fd = fds[src] = os.open(plan.sources[src], os.O_RDONLY | os.O_CLOEXEC)
-                # Read straight through: the kernel may read ahead generously.
+                # Read straight through: the kernel may read ahead generously; and the next
+                # file is asked for now, so the disk reads it while this one is written.
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+                _prefetch(plan.sources, src + 1)
             while length:
                 want = min(length, _READ_BLOCK)
+                view = views[turn]
+                turn ^= 1
                 got = os.preadv(fd, [view[:want]], offset)
                 if got <= 0:
                     raise OSError(f"{plan.sources[src].name} ended early")
