@@ -155,7 +155,8 @@ async def probe_stack(compose: Compose, env: dict[str, str], report: Report,
             note.append(f"{segment['path']} ({segment['bytes']} bytes)")
         with report.step("RTMP push into the published 1935") as note:
             key = await steps.rtmp_push(console, RTMP, 120)
-            note.append(f"stream {steps.RTMP_STREAM} -> camera {key['camera_id']}")
+            note.append(f"stream {steps.RTMP_STREAM} -> camera {key['camera_id']}, recorded "
+                        f"{key['segment']['path']} ({key['segment']['bytes']} bytes)")
         body = await console.get("/api/v1/cameras", limit=500)
         state.update(camera_id=camera_id, segment=segment,
                      cameras={c["name"] for c in body["items"]})

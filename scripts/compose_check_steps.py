@@ -181,22 +181,25 @@ def _nominated(pc: Any, port_range: tuple[int, int]) -> str:
     return f"{local.host}:{local.port} <-> {remote.host}:{remote.port}"
 
 
+async def _first_segment(console: Console, camera_id: int) -> dict[str, Any] | None:
+    now = datetime.now(UTC)
+    body = await console.get(f"/api/v1/cameras/{camera_id}/timeline",
+                             start=(now - timedelta(hours=1)).isoformat(),
+                             end=(now + timedelta(minutes=5)).isoformat())
+    segments = [s for s in body["segments"] if s["bytes"] > 0]
+    return segments[0] if segments else None
+
+
 async def recorded_segment(console: Console, camera_id: int, timeout_s: float) -> dict[str, Any]:
     """The first segment of the camera in its timeline."""
-    async def first() -> dict[str, Any] | None:
-        now = datetime.now(UTC)
-        body = await console.get(f"/api/v1/cameras/{camera_id}/timeline",
-                                 start=(now - timedelta(hours=1)).isoformat(),
-                                 end=(now + timedelta(minutes=5)).isoformat())
-        segments = [s for s in body["segments"] if s["bytes"] > 0]
-        return segments[0] if segments else None
-
-    return await wait_for(first, "a recorded segment in the timeline", timeout_s, 2.0)
+    return await wait_for(lambda: _first_segment(console, camera_id),
+                          "a recorded segment in the timeline", timeout_s, 2.0)
 
 
 async def rtmp_push(console: Console, rtmp_port: int, timeout_s: float) -> dict[str, Any]:
-    """A stream key, ffmpeg publishing to the published RTMP port with it, and management
-    seeing the push (the key's camera)."""
+    """A stream key, ffmpeg publishing to the published RTMP port with it, management
+    seeing the push (the key's camera) and recording-service recording it (a segment of
+    that camera in its timeline) while ffmpeg still publishes."""
     ffmpeg = shutil.which("ffmpeg")
     if not ffmpeg:
         raise CheckFailed("ffmpeg is missing (scripts/install-deps.sh run)")
@@ -224,7 +227,14 @@ async def rtmp_push(console: Console, rtmp_port: int, timeout_s: float) -> dict[
             mine = [k for k in body["items"] if k["id"] == key["id"]]
             return mine[0] if mine and mine[0]["camera_id"] and mine[0]["last_used_at"] else None
 
-        return await wait_for(seen, "management to see the RTMP push", timeout_s)
+        used = await wait_for(seen, "management to see the RTMP push", timeout_s)
+
+        async def recorded() -> dict[str, Any] | None:
+            await seen()  # fails at once if ffmpeg stopped
+            return await _first_segment(console, int(used["camera_id"]))
+
+        segment = await wait_for(recorded, "a recorded segment of the RTMP camera", timeout_s, 2)
+        return {**used, "segment": segment}
     finally:
         if proc.returncode is None:
             proc.terminate()
