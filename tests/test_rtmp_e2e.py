@@ -89,9 +89,13 @@ async def _events(api: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]
 
 
 async def _rtmp_camera(api: httpx.AsyncClient, name: str) -> dict[str, Any] | None:
+    """The publisher's camera as its owner sees it (named ``RTMP <stream name>``): found by
+    name, since an owner without ``cameras:write`` is not shown the internal stream URL."""
     items = (await api.get("/api/v1/cameras", params={"limit": 500})).json()["items"]
-    return next((c for c in items if c["kind"] == "rtmp" and c["stream_url"].endswith(
-        f"/live/{name}")), None)
+    camera = next((c for c in items if c["kind"] == "rtmp" and c["name"] == f"RTMP {name}"),
+                  None)
+    assert camera is None or camera["stream_url"] == "", "the internal RTMP URL leaked"
+    return camera
 
 
 async def test_ffmpeg_720p_push_is_announced_live_and_recorded(stack: RtmpStack) -> None:
