@@ -82,7 +82,8 @@ def test_every_compose_service_with_metrics_is_scraped() -> None:
     for name in services:
         if name.endswith("-service"):
             assert f"{name}:{METRICS_PORTS[name]}" in targets, f"{name} is not scraped"
-    assert "9090:9090" in services["prometheus"]["ports"]
+    # Prometheus answers on the host's loopback only (its UI has no authentication).
+    assert "127.0.0.1:9090:9090" in services["prometheus"]["ports"]
     assert "3001:3000" in services["grafana"]["ports"]
     assert "./prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
     assert "GRAFANA_ADMIN_PASSWORD" in services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
