@@ -19,7 +19,9 @@ import asyncio
 import ipaddress
 import re
 import socket
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from argus_common.rtsp.client import split_credentials
 
 ALLOWED_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https"})
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -52,14 +54,10 @@ def parse_networks(spec: str) -> list[Network]:
 
 
 def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
-    """``(url without userinfo, username, password)``."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None, None
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, sep, password = userinfo.partition(":")
-    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
-    return clean, unquote(user) or None, unquote(password) if sep else None
+    """``(url without userinfo, username, password)``, percent-decoded (the RTSP client's
+    split; an empty user name counts as none)."""
+    clean, user, password = split_credentials(url)
+    return clean, user or None, password
 
 
 def strip_userinfo(url: str | None) -> str | None:
