@@ -11,15 +11,33 @@ import base64
 from dataclasses import dataclass
 
 from argus_common import h264
-from argus_common.h264 import nal_type
+from argus_common.h264 import (
+    NAL_AUD,
+    NAL_FU_A,
+    NAL_IDR,
+    NAL_PPS,
+    NAL_SEI,
+    NAL_SLICE,
+    NAL_SPS,
+    nal_type,
+)
 
-NAL_SLICE = 1
-NAL_IDR = 5
-NAL_SEI = 6
-NAL_SPS = 7
-NAL_PPS = 8
-NAL_AUD = 9
-NAL_FU_A = 28
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD",
+    "NAL_AUD",
+    "NAL_FU_A",
+    "NAL_IDR",
+    "NAL_PPS",
+    "NAL_SEI",
+    "NAL_SLICE",
+    "NAL_SPS",
+    "ParameterSets",
+    "find_parameter_sets",
+    "nal_type",
+    "packetize",
+    "split_annexb",
+    "split_avcc",
+]
 
 # Leaves room for the RTP header (12), the interleaved header (4) and IP/UDP headers
 # inside a 1500-byte Ethernet MTU.
