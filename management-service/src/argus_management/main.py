@@ -186,4 +186,8 @@ def run() -> None:
         # WebSocket frames here are small JSON; per-connection deflate cost ~30 us per client
         # per alert (a third of the fan-out CPU at 1,000 clients) for little saving.
         ws_per_message_deflate=False,
+        # uvicorn kills a worker that does not answer its supervisor's ping within this
+        # time; the default 5 s is shorter than a worker's start (spawn, imports) on a loaded
+        # 2-CPU machine, so the workers were killed and respawned for ever (issue 17).
+        timeout_worker_healthcheck=60,
     )
