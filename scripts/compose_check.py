@@ -40,7 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import compose_check_steps as steps  # noqa: E402
-from compose_check_engine import CheckFailed, Compose, Podman, wait_healthy  # noqa: E402
+from compose_check_engine import (  # noqa: E402
+    CheckFailed,
+    Compose,
+    Podman,
+    process_users,
+    wait_healthy,
+)
 from compose_secrets import lines as secret_lines  # noqa: E402
 
 ICE_RANGE = (40000, 40099)
@@ -154,7 +160,7 @@ async def probe_stack(compose: Compose, env: dict[str, str], report: Report,
             segment = await steps.recorded_segment(console, camera_id, 180)
             note.append(f"{segment['path']} ({segment['bytes']} bytes)")
         with report.step("RTMP push into the published 1935") as note:
-            key = await steps.rtmp_push(console, RTMP, 120)
+            key = await steps.rtmp_push(console, RTMP, 15, 120)
             note.append(f"stream {steps.RTMP_STREAM} -> camera {key['camera_id']}, recorded "
                         f"{key['segment']['path']} ({key['segment']['bytes']} bytes)")
         body = await console.get("/api/v1/cameras", limit=500)
@@ -260,6 +266,9 @@ def main() -> int:
         with report.step("up --build -d, every healthcheck passes") as note:
             compose("up", "--build", "-d", timeout=1200)
             note.append(f"{len(wait_healthy(podman, 600))} containers")
+            users = process_users(podman)
+            note.append("processes run as " + ", ".join(
+                sorted(set(users.values()))))
         state: dict[str, object] = {}
         asyncio.run(probe_stack(compose, env, report, state))
         with report.step("down (volumes kept)"):
@@ -275,7 +284,10 @@ def main() -> int:
         print(f"[compose-check] FAILED: {exc}", file=sys.stderr, flush=True)
         if podman.proc:
             print(compose.output("ps"), file=sys.stderr)
-            print(compose.output("logs", "--no-color", "--tail", "40")[-12000:], file=sys.stderr)
+            logs = compose.output("logs", "--no-color", "--timestamps")
+            (run_dir / "services.log").write_text(logs)
+            print(f"[compose-check] every service's log: {run_dir / 'services.log'}",
+                  file=sys.stderr)
     finally:
         if not args.keep and podman.proc:
             with report.step("down -v (cleanup)"):

@@ -165,3 +165,24 @@ def wait_healthy(podman: Podman, timeout_s: float) -> list[str]:
             raise CheckFailed(f"not healthy after {timeout_s:.0f} s: "
                               + ", ".join(f"{s} {state.get(s)}" for s in waiting))
         time.sleep(2)
+
+
+ARGUS_SERVICES = ("management-service", "recording-service", "streaming-service",
+                  "ai-analysis-service", "web-frontend", "rtmp-server", "camera-simulator")
+
+
+def process_users(podman: Podman) -> dict[str, str]:
+    """The users the project's running containers' processes run as, per service; the
+    ARGUS images must not run anything as root."""
+    listed = podman.run("ps", "--filter", f"label=com.docker.compose.project={PROJECT}",
+                        "--format", "json", timeout=30)
+    users: dict[str, str] = {}
+    for c in json.loads(listed.stdout or "[]"):
+        svc = (c.get("Labels") or {}).get("com.docker.compose.service", "?")
+        top = podman.run("top", c["Id"], "user", timeout=30)
+        users[svc] = ",".join(sorted(set(top.stdout.split()[1:])))
+    rooted = [s for s in ARGUS_SERVICES if users.get(s, "root") in ("", "root")
+              or "root" in users.get(s, "").split(",")]
+    if rooted:
+        raise CheckFailed(f"running as root (or not running): {rooted} {users}")
+    return users

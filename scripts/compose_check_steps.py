@@ -196,10 +196,12 @@ async def recorded_segment(console: Console, camera_id: int, timeout_s: float) -
                           "a recorded segment in the timeline", timeout_s, 2.0)
 
 
-async def rtmp_push(console: Console, rtmp_port: int, timeout_s: float) -> dict[str, Any]:
-    """A stream key, ffmpeg publishing to the published RTMP port with it, management
-    seeing the push (the key's camera) and recording-service recording it (a segment of
-    that camera in its timeline) while ffmpeg still publishes."""
+async def rtmp_push(console: Console, rtmp_port: int, push_s: float,
+                    timeout_s: float) -> dict[str, Any]:
+    """A stream key; ffmpeg publishes ``push_s`` seconds to the published RTMP port with it;
+    management sees the push (the key gets its camera) while it lasts; once it ends, the
+    recording of that publish (an event recording, closed by the unpublish) is in the
+    camera's timeline."""
     ffmpeg = shutil.which("ffmpeg")
     if not ffmpeg:
         raise CheckFailed("ffmpeg is missing (scripts/install-deps.sh run)")
@@ -211,30 +213,33 @@ async def rtmp_push(console: Console, rtmp_port: int, timeout_s: float) -> dict[
     url = key["publish_url_with_key"].replace(":1935/", f":{rtmp_port}/")
     proc = await asyncio.create_subprocess_exec(
         ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-        "testsrc2=size=640x360:rate=25", "-t", str(int(timeout_s)), "-c:v", "libx264",
+        "testsrc2=size=640x360:rate=25", "-t", str(push_s), "-c:v", "libx264",
         "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
         "-f", "flv", url,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE)
+
+    async def failed() -> CheckFailed:
+        err = (await proc.stderr.read()).decode(errors="replace") if proc.stderr else ""
+        # the key is in ffmpeg's error lines: never print it
+        return CheckFailed(f"ffmpeg exited {proc.returncode}: "
+                           f"{err.replace(key['key'], '<key>')[-300:]}")
+
     try:
         async def seen() -> dict[str, Any] | None:
             if proc.returncode is not None:
-                err = (await proc.stderr.read()).decode(errors="replace") if proc.stderr else ""
-                # the key is in ffmpeg's error lines: never print it
-                raise CheckFailed(f"ffmpeg exited {proc.returncode}: "
-                                  f"{err.replace(key['key'], '<key>')[-300:]}")
+                raise await failed()
             body = await console.get("/api/v1/rtmp/keys")
             mine = [k for k in body["items"] if k["id"] == key["id"]]
             return mine[0] if mine and mine[0]["camera_id"] and mine[0]["last_used_at"] else None
 
-        used = await wait_for(seen, "management to see the RTMP push", timeout_s)
-
-        async def recorded() -> dict[str, Any] | None:
-            await seen()  # fails at once if ffmpeg stopped
-            return await _first_segment(console, int(used["camera_id"]))
-
-        segment = await wait_for(recorded, "a recorded segment of the RTMP camera", timeout_s, 2)
-        return {**used, "segment": segment}
+        used = await wait_for(seen, "management to see the RTMP push", push_s)
+        try:
+            await asyncio.wait_for(proc.wait(), push_s + 30)
+        except TimeoutError:
+            raise CheckFailed(f"ffmpeg still publishing after {push_s + 30:.0f} s") from None
+        if proc.returncode != 0:
+            raise await failed()
     finally:
         if proc.returncode is None:
             proc.terminate()
@@ -243,6 +248,9 @@ async def rtmp_push(console: Console, rtmp_port: int, timeout_s: float) -> dict[
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+    segment = await wait_for(lambda: _first_segment(console, int(used["camera_id"])),
+                             "the RTMP camera's recording in its timeline", timeout_s, 2.0)
+    return {**used, "segment": segment}
 
 
 async def data_kept(console: Console, expected_cameras: set[str], camera_id: int,

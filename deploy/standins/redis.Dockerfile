@@ -9,6 +9,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /data && chown redis:redis /data
 COPY deploy/standins/redis-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+# Executable: start-redis.sh hands over to it only when `command -v` finds it.
+RUN chmod 755 /usr/local/bin/docker-entrypoint.sh
 WORKDIR /data
 EXPOSE 6379
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/docker-entrypoint.sh"]
