@@ -179,9 +179,23 @@ def run_schemathesis(base_url: str, auth: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+async def _stop_every_session(world: World) -> None:
+    """End the HLS sessions the fuzzing started: sessions are shared per camera, and a later
+    test's new session would otherwise join one that is minutes old."""
+    async with httpx.AsyncClient(base_url=world.base_url, timeout=20) as api:
+        listed = (await api.get("/v1/streams", headers=world.auth())).json()
+        for session in listed:
+            await api.post("/v1/streams/stop", headers=world.auth(),
+                           json={"session_id": session["session_id"]})
+        assert (await api.get("/v1/streams", headers=world.auth())).json() == []
+
+
 async def test_schemathesis_finds_no_server_error(world: World) -> None:
     """schemathesis over /v1/openapi.json with an admin token: no undeclared 5xx."""
-    counts = await asyncio.to_thread(run_schemathesis, world.base_url, world.auth())
+    try:
+        counts = await asyncio.to_thread(run_schemathesis, world.base_url, world.auth())
+    finally:
+        await _stop_every_session(world)
     print(f"schemathesis: {sum(counts.values())} requests over {len(counts)} operations",
           counts)
     assert len(counts) >= 6 and sum(counts.values()) >= 150
