@@ -22,8 +22,11 @@ log = structlog.get_logger("argus.recording.salvage")
 
 def _describe(path: Path) -> tuple[str, int, int, bool, float, str | None]:
     """Codec, size, audio, media duration and kind tag, by demuxing (no decoding)."""
-    with av.open(str(path)) as container:
+    # Metadata is read leniently: a torn or corrupted tag must not hide playable video.
+    with av.open(str(path), metadata_errors="replace") as container:
         video = container.streams.video[0]
+        if video.codec_context is None:  # a stream FFmpeg cannot name (a corrupted header)
+            raise ValueError("no usable video stream")
         codec = video.codec_context.name
         width, height = video.codec_context.width, video.codec_context.height
         has_audio = bool(container.streams.audio)
@@ -65,7 +68,7 @@ def salvage(
         log.info("salvage_truncated", path=relpath, size=layout.size, kept=layout.valid_end)
     try:
         codec, width, height, has_audio, duration, kind = _describe(path)
-    except (av.FFmpegError, OSError, IndexError) as exc:
+    except (av.FFmpegError, OSError, IndexError, ValueError) as exc:
         log.warning("salvage_undecodable", path=relpath, error=type(exc).__name__)
         _remove(path, durable)
         return None

@@ -51,7 +51,7 @@ def read_units(files: list[PlaybackFile], start: datetime) -> Iterator[PlaybackU
     started = False
     for item in files:
         try:
-            container = av.open(str(item.path))
+            container = av.open(str(item.path), metadata_errors="replace")
         except (av.error.FFmpegError, OSError):
             continue  # a missing or unreadable file: go on with the next one
         with container:
