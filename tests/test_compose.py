@@ -241,3 +241,26 @@ def test_standins_override_is_test_only_and_merges(tmp_path: Path) -> None:
         assert dockerfile.read_text().startswith("# TEST-ONLY"), dockerfile
     assert services["grafana"]["profiles"] == ["dockerhub"]
     assert services["redis"]["entrypoint"] == ["/bin/sh", "/argus/start-redis.sh"]
+
+
+def test_every_image_mounting_a_volume_owns_its_mount_point(tmp_path: Path) -> None:
+    """A named volume takes the owner of the mount point in the image of the first container
+    that mounts it (Docker and Podman alike): every ARGUS image that mounts one (even
+    read-only) creates that directory for its unprivileged user, so the volume is writable
+    for its writer whichever container starts first."""
+    yaml = pytest.importorskip("yaml")
+    result = _compose(tmp_path, "--profile", "demo", "config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for name, svc in services.items():
+        if "build" not in svc:
+            continue
+        text = (ROOT / svc["build"]["dockerfile"]).read_text()
+        runtime = re.split(r"^FROM ", text, flags=re.MULTILINE)[-1]
+        for volume in svc.get("volumes", []):
+            spec = volume if isinstance(volume, str) else f"{volume['source']}:{volume['target']}"
+            source, target = spec.split(":")[:2]
+            if source.startswith((".", "/")):
+                continue  # a bind mount of the checkout
+            assert re.search(rf"mkdir -p [^\n]*{re.escape(target)}\b", runtime) and re.search(
+                rf"chown \w+ [^\n]*{re.escape(target)}\b", runtime), (name, target)
