@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from argus_testkit.tools import require
 
@@ -53,7 +54,6 @@ def test_compose_config_is_valid(tmp_path: Path) -> None:
 
 def test_compose_publishes_the_webrtc_port_range(tmp_path: Path) -> None:
     """streaming-service gets its ICE port range and Compose publishes exactly that (UDP)."""
-    yaml = pytest.importorskip("yaml")
     result = _compose(tmp_path, "config")
     assert result.returncode == 0, result.stderr
     service = yaml.safe_load(result.stdout)["services"]["streaming-service"]
@@ -115,7 +115,6 @@ def test_compose_keeps_metrics_and_apis_off_the_network(tmp_path: Path) -> None:
     """Only the console (HTTP redirect, HTTPS) faces the network; the services' APIs and
     /metrics, and Prometheus, are published on this host's loopback at most (issue 16,
     findings 10 and 11)."""
-    yaml = pytest.importorskip("yaml")
     result = _compose(tmp_path, "config")
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
@@ -136,7 +135,6 @@ def test_compose_keeps_databases_private_and_secrets_per_service(tmp_path: Path)
     """Neither PostgreSQL nor Redis is published unless docker-compose.ports.yml is added
     (and then on 127.0.0.1 only); each service holds only its own secrets and connects to
     Redis as its own user (issue 16, findings 4 and 5)."""
-    yaml = pytest.importorskip("yaml")
     result = _compose(tmp_path, "config")
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
@@ -200,7 +198,6 @@ def test_compose_builds_tagged_images_with_build_args(tmp_path: Path) -> None:
     """Each built service names its image (the tags `make images` gives), passes the
     build-CA argument, and every long-running service has a healthcheck in the Compose
     file itself (Podman builds OCI images, which drop the Dockerfiles' HEALTHCHECK)."""
-    yaml = pytest.importorskip("yaml")
     result = _compose(tmp_path, "--profile", "demo", "config")
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
@@ -221,7 +218,6 @@ def test_compose_builds_tagged_images_with_build_args(tmp_path: Path) -> None:
 def test_standins_override_is_test_only_and_merges(tmp_path: Path) -> None:
     """docker-compose.standins.yml (machines without Docker Hub) only swaps the third-party
     images for Debian-built stand-ins and leaves Grafana out; everything else is the base."""
-    yaml = pytest.importorskip("yaml")
     text = (ROOT / "docker-compose.standins.yml").read_text()
     assert text.startswith("# TEST-ONLY OVERRIDE FOR MACHINES WITHOUT DOCKER HUB")
     override = yaml.safe_load(text)["services"]
@@ -248,7 +244,6 @@ def test_every_image_mounting_a_volume_owns_its_mount_point(tmp_path: Path) -> N
     that mounts it (Docker and Podman alike): every ARGUS image that mounts one (even
     read-only) creates that directory for its unprivileged user, so the volume is writable
     for its writer whichever container starts first."""
-    yaml = pytest.importorskip("yaml")
     result = _compose(tmp_path, "--profile", "demo", "config")
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]

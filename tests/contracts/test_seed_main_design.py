@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+import yaml
 from seedstack import SeedStack
 
 from argus_testkit.services import ROOT, StackPorts
@@ -50,7 +50,6 @@ ENV = "".join(f"{k}=contract-{k.lower()}\n" for k in (
 
 def _services(tmp_path: Path, *files: str) -> dict[str, Any]:
     """The services of ``docker-compose config`` over ``files``."""
-    yaml = pytest.importorskip("yaml")
     env = tmp_path / "contract.env"
     env.write_text(ENV)
     args = [a for f in files for a in ("-f", str(ROOT / f))]
