@@ -10,7 +10,11 @@
 #    Ctrl-C does, and a bounded wait for everything to stop;
 # 4. `make test` in it;
 # 5. `make test` again in a network namespace of its own (`unshare -n`): no host service
-#    and no registry is reachable, the suite brings up its own PostgreSQL and Redis.
+#    and no registry is reachable, the suite brings up its own PostgreSQL and Redis. The
+#    namespace looks like an offline machine on an isolated LAN: loopback, plus one
+#    interface (a veth pair kept inside) with a private address and only its connected
+#    route, no default route. WebRTC needs it: Chromium and aiortc never offer loopback
+#    host candidates, so with loopback alone no ICE pair exists.
 #
 # Each step's time is printed, and the summary at the end. Needs root (debootstrap, chroot,
 # mounts). Where this machine reaches registries through a TLS-inspecting proxy, its CA
@@ -19,11 +23,13 @@
 #
 # Settings: FRESH_DIR (default /var/tmp/argus-fresh), FRESH_SUITE (bookworm), FRESH_MIRROR,
 # FRESH_STEPS (default "run test offline"), FRESH_TEST_TIMEOUT (s, default 3600),
+# FRESH_REUSE=1 (keep the root of the run before, with its packages and caches: no
+# debootstrap, the clone fast-forwarded to this repository's HEAD; e.g. FRESH_STEPS=offline),
 # FRESH_MAKE_FLAGS (default -k: a failing lint does not hide the suite's result; the exit
 # status still says it failed).
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+repo="${FRESH_REPO:-$(cd "$(dirname "$0")/.." && pwd)}"  # FRESH_REPO: when run from a copy
 work="${FRESH_DIR:-/var/tmp/argus-fresh}"
 suite="${FRESH_SUITE:-bookworm}"
 steps="${FRESH_STEPS:-run test offline}"
@@ -132,6 +138,16 @@ in_root() { chroot "$R" /usr/bin/env -i "${chroot_env[@]}" /bin/bash -c "$1"; }
 
 # --- 1. the root --------------------------------------------------------------------------
 mkdir -p "$work" "$logs"
+clone_started=$(date +%s)
+if [ "${FRESH_REUSE:-0}" = 1 ]; then
+  [ -d "$R/root/argus/.git" ] || { echo "FRESH_REUSE=1: no root at $R from a run before" >&2; exit 1; }
+  begin "reuse $R (its packages, venv and caches), clone fast-forwarded"
+  cleanup
+  git -C "$R/root/argus" pull -q --ff-only "$repo" HEAD
+  echo "   $(git -C "$R/root/argus" log -1 --format='%h %s' | cut -c1-100)"
+  copy_host_config
+  done_step "reuse root"
+else
 begin "debootstrap $suite (minbase + git make ca-certificates python3 sudo curl)"
 command -v debootstrap >/dev/null 2>&1 || {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
@@ -164,6 +180,7 @@ clone_started=$(date +%s)
 git clone -q "$repo" "$R/root/argus"
 echo "   $(git -C "$R/root/argus" log -1 --format='%h %s' | cut -c1-100)"
 done_step "git clone"
+fi
 mount_root
 
 # --- 2. make run ----------------------------------------------------------------------------
@@ -207,8 +224,13 @@ fi
 run_test() {  # $1: label (network|offline)
   local label="$1" rc=0 prefix=()
   if [ "$label" = offline ]; then
-    # A network namespace of its own has only a loopback, down: up before entering the root.
-    prefix=(unshare -n -- sh -c 'ip link set lo up && exec "$0" "$@"')
+    # A network namespace of its own has only a loopback, down: up, plus the isolated
+    # LAN interface (see the top), before entering the root.
+    prefix=(unshare -n -- sh -c 'ip link set lo up \
+      && ip link add argus-lan type veth peer name argus-peer \
+      && ip addr add 10.203.0.2/24 dev argus-lan \
+      && ip link set argus-lan up && ip link set argus-peer up \
+      && exec "$0" "$@"')
   fi
   begin "make test ($label)"
   timeout --signal=INT --kill-after=60 "$test_timeout" "${prefix[@]}" chroot "$R" \
