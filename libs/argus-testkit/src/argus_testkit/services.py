@@ -18,10 +18,13 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from argus_testkit.ports import free_port
 from argus_testkit.process import Ready
+
+if TYPE_CHECKING:
+    from argus_testkit.objectstore import ObjectStorePorts
 
 ROOT = Path(__file__).resolve().parents[4]
 BIN = ROOT / ".venv" / "bin"
@@ -127,6 +130,9 @@ class StackConfig:
     rtmp_listen: str = "0.0.0.0"
     console_dist: Path = ROOT / "web-frontend" / "dist"
     recordings_dir: Path | None = None  # default <data_dir>/recordings
+    # The local S3 store (SeaweedFS, <data_dir>/objectstore) and its ports, or None: no
+    # local store (make run: ARGUS_OBJECT_STORE=local; any other S3 through ARGUS_S3_*).
+    object_store: ObjectStorePorts | None = None
 
     @property
     def recordings(self) -> Path:
@@ -161,7 +167,17 @@ def service_table(cfg: StackConfig) -> dict[str, Service]:
     media = {"MANAGEMENT_URL": cfg.management_url, "RECORDINGS_DIR": str(cfg.recordings)}
     console_run = data / "console"
     rtmp_run = data / "nginx-rtmp"
-    table = [
+    table: list[Service] = []
+    s3: dict[str, str] = {}
+    if cfg.object_store is not None:
+        from argus_testkit import objectstore  # imports this module
+
+        store = objectstore.objectstore_service(data / "objectstore", cfg.object_store)
+        s3 = objectstore.client_env(cfg.object_store.s3,
+                                    objectstore.ensure_credentials(data / "objectstore")[1])
+        table.append(store)
+        media = {**media, **s3}
+    table += [
         # Only when REDIS_URL is unset (make run); tests use the machine's Redis.
         Service("redis", (shutil.which("redis-server") or "/usr/bin/redis-server",
                           "--port", str(p.redis), "--bind", "127.0.0.1", "--save", "",
@@ -172,7 +188,7 @@ def service_table(cfg: StackConfig) -> dict[str, Service]:
             "ARGUS_DATA_DIR": str(data),
             "RTMP_PORT": str(p.rtmp),
             # The console's nginx: its X-Forwarded-For names the browser.
-            "ARGUS_TRUSTED_PROXIES": "127.0.0.1",
+            "ARGUS_TRUSTED_PROXIES": "127.0.0.1", **s3,
         }, Ready(http=f"{cfg.management_url}/readyz", timeout_s=90), after=("redis",)),
         Service("camera-simulator", (
             str(b / "argus-camsim"), "--cameras", str(cfg.cameras), "--host", "127.0.0.1",
