@@ -35,6 +35,8 @@ class Settings(ArgusSettings):
 
     access_token_ttl_s: int = Field(15 * 60, alias="MANAGEMENT_ACCESS_TOKEN_TTL_S", ge=60)
     refresh_token_ttl_s: int = Field(7 * 24 * 3600, alias="MANAGEMENT_REFRESH_TOKEN_TTL_S")
+    # Absolute session lifetime: no refresh extends a login (token family) beyond it.
+    session_max_age_s: int = Field(12 * 3600, alias="MANAGEMENT_SESSION_MAX_AGE_S", ge=1)
     reset_token_ttl_s: int = Field(30 * 60, alias="MANAGEMENT_RESET_TOKEN_TTL_S")
     bcrypt_rounds: int = Field(12, alias="MANAGEMENT_BCRYPT_ROUNDS", ge=4, le=16)
     login_max_failures: int = Field(5, alias="MANAGEMENT_LOGIN_MAX_FAILURES", ge=1)
@@ -50,6 +52,8 @@ class Settings(ArgusSettings):
     smtp_from: str = Field("argus@localhost", alias="MANAGEMENT_SMTP_FROM")
     public_url: str = Field("http://127.0.0.1:3000", alias="ARGUS_PUBLIC_URL")
     ws_ping_interval_s: float = Field(30.0, alias="MANAGEMENT_WS_PING_INTERVAL_S", gt=0)
+    # WebSocket connections one user may hold at once, across /ws/* and every worker (wslimit.py).
+    max_ws_per_user: int = Field(8, alias="MANAGEMENT_MAX_WS_PER_USER", ge=1, le=1000)
     # Event type -> alert rule (null silences a default); see alerts/rules.py.
     alert_rules: dict[str, AlertRule | None] = Field(
         default_factory=dict, alias="MANAGEMENT_ALERT_RULES"

@@ -8,7 +8,9 @@ go only to users who see every camera (the ``cameras:write`` holders: admins).
 
 Close codes (``argus_common.wsauth``; the socket is accepted first so that browsers see
 them): 4401 invalid, expired or revoked token; 4403 missing permission; 4408 no answer to a
-ping; 1011 the token could not be checked; 1013 the client fell behind (reconnect and
+ping; 4429 the user already holds ``MANAGEMENT_MAX_WS_PER_USER`` connections (every
+``/ws/*`` endpoint and worker counted, ``wslimit.py``); 1011 the token or the connection
+count could not be checked; 1013 the client fell behind (reconnect and
 re-read open alerts over REST).
 
 Frames sent: ``{"type": "ready", "ping_interval_s": …}`` once authenticated and registered
@@ -36,6 +38,7 @@ from argus_management.alerts.hub import HubClient
 from argus_management.deps import StateDep
 from argus_management.rbac.dependencies import principal_with
 from argus_management.rbac.principal import Principal
+from argus_management.wslimit import UserSlot, admit_user
 
 log = structlog.get_logger("argus.alerts.ws")
 
@@ -57,9 +60,14 @@ async def alerts_socket(websocket: WebSocket, state: StateDep) -> None:
     if done is None:
         return
     principal, token = done
+    settings = state.settings
+    slot = await admit_user(websocket, state.bus, principal.user_id, settings.max_ws_per_user,
+                            settings.ws_ping_interval_s)
+    if slot is None:
+        return
     hub = state.alert_hub
     client = hub.add(principal)
-    session = _Session(websocket, client, token, state.settings.ws_ping_interval_s)
+    session = _Session(websocket, client, token, settings.ws_ping_interval_s, slot)
     tasks: list[asyncio.Task[None]] = []
     try:
         # Sent once registered: every alert published after this frame reaches the client.
@@ -80,6 +88,7 @@ async def alerts_socket(websocket: WebSocket, state: StateDep) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await slot.release()
 
 
 alerts_socket.__argus_permission__ = PERMISSION  # type: ignore[attr-defined]
@@ -91,9 +100,11 @@ class _Session:
     fires (one timer per ping period, not one per message)."""
 
     def __init__(
-        self, websocket: WebSocket, client: HubClient, token: str, interval: float
+        self, websocket: WebSocket, client: HubClient, token: str, interval: float,
+        slot: UserSlot,
     ) -> None:
         self.websocket = websocket
+        self.slot = slot
         self.client = client
         self.token = token
         self.interval = interval
@@ -178,4 +189,8 @@ class _Session:
             log.warning("ws_recheck_failed", error=type(exc).__name__)
             return True
         self.client.update_principal(principal)
+        try:
+            await self.slot.renew()  # the user's connection count (wslimit.py)
+        except Exception as exc:
+            log.warning("ws_slot_renew_failed", error=type(exc).__name__)
         return True

@@ -1,5 +1,5 @@
-"""Fan-out of ``analysis.frames`` to the ``/ws/analysis`` sessions of this process, and the
-limit on concurrent sessions across every management process.
+"""Fan-out of ``analysis.frames`` to the ``/ws/analysis`` sessions of this process (the limit
+on concurrent sessions across every management process is ``wslimit.SessionLimiter``).
 
 The process subscribes to the channel only while it has sessions (the analysers then see
 no listener and publish almost nothing). Each frame is parsed once and queued for the
@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections import deque
 from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge
-from redis.asyncio import Redis
 
 from argus_common.bus import RedisBus
 from argus_common.events import CHANNEL_ANALYSIS_FRAMES
@@ -32,41 +30,6 @@ WS_DROPPED = Counter(
     "argus_analysis_ws_frames_dropped_total", "Frames dropped for /ws/analysis clients too slow"
 )
 QUEUE_FRAMES = 300
-
-_ACQUIRE = """
-redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1])
-if redis.call('zscore', KEYS[1], ARGV[4]) then
-  redis.call('zadd', KEYS[1], ARGV[2], ARGV[4])
-  return 1
-end
-if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('zadd', KEYS[1], ARGV[2], ARGV[4])
-return 1
-"""
-
-
-class SessionLimiter:
-    """At most ``max_sessions`` live sessions in the whole deployment: a sorted set in
-    Redis (score: expiry), so a crashed process's sessions expire on their own."""
-
-    def __init__(self, redis: Redis, key: str, ttl_s: float) -> None:
-        self.redis = redis
-        self.key = key
-        self.ttl_ms = int(ttl_s * 1000)
-        self._script: Any = redis.register_script(_ACQUIRE)
-
-    async def acquire(self, session_id: str, max_sessions: int) -> bool:
-        """Take (or renew) a place for ``session_id``; False when all are taken."""
-        now = int(time.time() * 1000)
-        taken = await self._script(
-            keys=[self.key], args=[now, now + self.ttl_ms, max_sessions, session_id]
-        )
-        return bool(int(taken))
-
-    async def release(self, session_id: str) -> None:
-        await self.redis.zrem(self.key, session_id)
 
 
 class AnalysisClient:

@@ -4,7 +4,8 @@ Authentication: ``argus_common.wsauth`` (checked in this order: ``Authorization:
 <token>``; the ``Sec-WebSocket-Protocol`` header as ``bearer, <token>`` (browsers); a
 ``token`` query parameter). Subprotocol ``json`` (accepted when offered, else ``bearer``
 when offered). Permission ``analysis:read``.
-At most ``ANALYSIS_MAX_SESSIONS`` sessions in the whole deployment.
+At most ``ANALYSIS_MAX_SESSIONS`` sessions in the whole deployment, and one user's
+connections count toward ``MANAGEMENT_MAX_WS_PER_USER`` (``wslimit.py``).
 
 Every text frame is ``{"sessionId", "timestamp", "event", "payload"}``:
 - ``sessionStarted`` once authenticated (payload: ``pingIntervalS``, ``maxSessions``);
@@ -18,7 +19,8 @@ Every text frame is ``{"sessionId", "timestamp", "event", "payload"}``:
 - ``error`` for a message the server could not use (the session goes on).
 
 Close codes (``argus_common.wsauth``): 4401 bad or expired token, 4403 missing permission,
-4408 no answer to a ping, 4429 too many sessions (``ANALYSIS_MAX_SESSIONS``), 1011 server
+4408 no answer to a ping, 4429 too many sessions (``ANALYSIS_MAX_SESSIONS``, or the user's
+``MANAGEMENT_MAX_WS_PER_USER``), 1011 server
 error.
 """
 
@@ -43,11 +45,12 @@ from argus_common.wsauth import (
     CLOSE_TOO_MANY,
     CLOSE_UNAUTHORIZED,
 )
-from argus_management.analysis.hub import AnalysisClient, SessionLimiter
+from argus_management.analysis.hub import AnalysisClient
 from argus_management.deps import StateDep
 from argus_management.events.schemas import MAX_ID
 from argus_management.rbac.dependencies import principal_with
 from argus_management.rbac.principal import Principal
+from argus_management.wslimit import SessionLimiter, UserSlot, admit_user
 
 log = structlog.get_logger("argus.analysis.ws")
 
@@ -86,23 +89,28 @@ async def analysis_socket(websocket: WebSocket, state: StateDep) -> None:
     interval: float = settings.analysis_ws_ping_interval_s
     limit: int = settings.analysis_max_sessions
     bus = state.bus
+    slot = await admit_user(websocket, bus, principal.user_id, settings.max_ws_per_user, interval)
+    if slot is None:
+        return
     limiter = SessionLimiter(bus.redis, bus.key("analysis:ws_sessions"), interval * 2.5)
     session_id = uuid.uuid4().hex
     try:
         admitted = await limiter.acquire(session_id, limit)
     except Exception as exc:
         log.warning("ws_session_limit_unavailable", error=type(exc).__name__)
+        await slot.release()
         await wsauth.close(websocket, CLOSE_SERVER_ERROR,
                            "session limit unavailable; try again shortly")
         return
     if not admitted:
+        await slot.release()
         await wsauth.close(websocket, CLOSE_TOO_MANY,
                            f"too many analysis sessions (at most {limit})")
         return
     hub = state.analysis_hub
     client = AnalysisClient(session_id, principal)
     hub.add(client)
-    session = _Session(websocket, client, token, interval, limiter, limit)
+    session = _Session(websocket, client, token, interval, limiter, limit, slot)
     tasks: list[asyncio.Task[None]] = []
     try:
         await websocket.send_text(frame(session_id, "sessionStarted",
@@ -119,6 +127,7 @@ async def analysis_socket(websocket: WebSocket, state: StateDep) -> None:
         await hub.remove(client)
         with contextlib.suppress(Exception):
             await limiter.release(session_id)
+        await slot.release()
 
 
 analysis_socket.__argus_permission__ = PERMISSION  # type: ignore[attr-defined]
@@ -139,8 +148,9 @@ class _Session:
     frames, pings and token re-checks) of one connection."""
 
     def __init__(self, websocket: WebSocket, client: AnalysisClient, token: str,
-                 interval: float, limiter: SessionLimiter, limit: int) -> None:
+                 interval: float, limiter: SessionLimiter, limit: int, slot: UserSlot) -> None:
         self.websocket = websocket
+        self.slot = slot
         self.client = client
         self.token = token
         self.interval = interval
@@ -234,6 +244,7 @@ class _Session:
             self.client.principal = principal
             self.client.cameras = {c for c in self.client.cameras if principal.may_see_camera(c)}
             await self.limiter.acquire(self.client.session_id, self.limit)  # renew
+            await self.slot.renew()
         except ArgusError as exc:
             await wsauth.close(self.websocket, *wsauth.close_for(exc))
             return False
