@@ -32,15 +32,9 @@ import httpx
 
 from argus_testkit import redis_acl
 from argus_testkit.credentials import service_secrets
+from argus_testkit.runstate import format_status, read_status, reap_stale
 from argus_testkit.services import ROOT, Service, StackConfig, StackPorts, service_table
-from argus_testkit.supervisor import (
-    Hook,
-    Supervisor,
-    block_stop_signals,
-    format_status,
-    read_status,
-    reap_stale,
-)
+from argus_testkit.supervisor import Hook, Supervisor, block_stop_signals
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo import register_demo_cameras

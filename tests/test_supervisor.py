@@ -28,8 +28,8 @@ import pytest
 
 from argus_testkit import stack as kit
 from argus_testkit.ports import free_port
+from argus_testkit.runstate import pid_alive, stack_pids
 from argus_testkit.stack import redis_namespace
-from argus_testkit.supervisor import pid_alive, stack_pids
 from argus_testkit.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

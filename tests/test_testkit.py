@@ -12,8 +12,9 @@ import pytest
 
 from argus_testkit.ports import free_port, port_open
 from argus_testkit.process import Launcher, Proc, Ready
+from argus_testkit.runstate import format_status, pid_alive
 from argus_testkit.services import StackConfig, StackPorts, service_table
-from argus_testkit.supervisor import Supervisor, _levels, format_status, pid_alive
+from argus_testkit.supervisor import Supervisor, _levels
 from argus_testkit.wait import WaitTimeout
 
 # A leader that starts a worker ignoring SIGTERM in its group, prints both pids, then waits.
