@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -26,14 +29,18 @@ def test_the_session_uses_the_servers_the_plugin_exported() -> None:
 
 def test_server_dsn_drops_the_driver_and_the_database() -> None:
     assert prov.server_dsn("postgresql+asyncpg://u:p@db:5433/argus") == "postgresql://u:p@db:5433"
-    assert prov.server_dsn("postgres://postgres@127.0.0.1:5432") == "postgresql://postgres@127.0.0.1:5432"
+    assert (
+        prov.server_dsn("postgres://postgres@127.0.0.1:5432")
+        == "postgresql://postgres@127.0.0.1:5432"
+    )
     with pytest.raises(prov.ProvisionError, match="ARGUS_TEST_DATABASE_URL"):
         prov.server_dsn("mysql://root@127.0.0.1/x")
 
 
 def test_given_urls_start_nothing() -> None:
-    servers = prov.provision({prov.DATABASE_ENV: "postgresql://u@h:1/d",
-                              prov.REDIS_ENV: "redis://h:2/0"})
+    servers = prov.provision(
+        {prov.DATABASE_ENV: "postgresql://u@h:1/d", prov.REDIS_ENV: "redis://h:2/0"}
+    )
     assert (servers.pg_dsn, servers.redis_url) == ("postgresql://u@h:1", "redis://h:2/0")
     assert servers.procs == [] and servers.tmp is None
 
@@ -95,3 +102,58 @@ def test_required_tools_are_installed() -> None:
     for tool in tools.TOOLS:
         if tool not in tools.OPTIONAL:
             assert tools.find(tool), f"{tool} missing ({tools.TOOLS[tool][0]})"
+
+
+def test_skip_allow_list() -> None:
+    assert tools.skip_allowed("Skipped: optional tool nvidia-smi missing (allow-listed: x)")
+    assert not tools.skip_allowed("Skipped: optional tool chromium missing (allow-listed: x)")
+    assert tools.skip_allowed("clock step: needs CAP_SYS_TIME")
+    assert not tools.skip_allowed("Skipped: could not import 'cv2': No module named 'cv2'")
+
+
+def test_a_skip_not_on_the_allow_list_fails_the_run(tmp_path: Path) -> None:
+    """A session with the plugin: a skip for another reason fails it (exit 1) and is named at
+    the end; an allow-listed skip alone does not. The session's servers are reused (their
+    URLs are in the environment)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_allowed.py").write_text(
+        "import pytest\n"
+        "def test_ok():\n    pass\n"
+        "def test_allowed():\n"
+        "    pytest.skip('clock step: not here')\n"
+    )
+    (tmp_path / "test_other.py").write_text(
+        "import pytest\n"
+        "def test_ok():\n    pass\n"
+        "def test_hidden():\n    pytest.skip('no chromium, never mind')\n"
+    )
+    (tmp_path / "test_module.py").write_text(
+        "import pytest\npytest.importorskip('no_such_module_argus')\ndef test_never():\n    pass\n"
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "argus_testkit.pytest_plugin",
+            *args,
+        ]
+        return subprocess.run(
+            cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    allowed = run("test_allowed.py")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "no skip outside this allow-list" in allowed.stdout
+    other = run("test_allowed.py", "test_other.py", "test_module.py")
+    assert other.returncode == 1, other.stdout + other.stderr
+    assert (
+        "NOT ALLOWED, the run fails: skipped test_other.py::test_hidden: no chromium"
+        in other.stdout
+    )
+    assert "skipped test_module.py: could not import 'no_such_module_argus'" in other.stdout

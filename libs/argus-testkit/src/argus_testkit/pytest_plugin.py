@@ -10,6 +10,9 @@
   the run stops with one line saying what is missing and how to provide it.
 - ``needs_tool`` markers (:func:`argus_testkit.tools.needs`) fail a test whose tool is
   missing; the allow-list of optional skips, and the ones taken, are printed at the end.
+- A skip (of a test or of a whole module) whose reason is not on that allow-list
+  (:func:`argus_testkit.tools.skip_allowed`) is listed at the end and fails the run: its
+  exit status is 1 even when every test that ran passed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from argus_testkit import tools
 from argus_testkit.provision import ProvisionError, Servers, provision
 
 _servers: Servers | None = None
+# Skips not on the allow-list: (test or module id, reason).
+_unexpected_skips: list[tuple[str, str]] = []
 
 
 def _wants_servers(config: pytest.Config) -> bool:
@@ -30,8 +35,9 @@ def _wants_servers(config: pytest.Config) -> bool:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
-                                  args: list[str]) -> None:
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
     """Provide the servers before the first conftest reads their URLs."""
     global _servers
     if _servers is not None or not _wants_servers(early_config):
@@ -47,8 +53,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "needs_tool(*names): the test fails unless each tool is installed "
-        "(argus_testkit.tools; optional tools skip instead)")
+        "markers",
+        "needs_tool(*names): the test fails unless each tool is installed "
+        "(argus_testkit.tools; optional tools skip instead)",
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -68,9 +76,41 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             tools.require(tool, item.nodeid)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
-                            config: pytest.Config) -> None:
-    """The allow-list of optional skips, and the allowed skips this run took."""
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    tupled = isinstance(longrepr, tuple) and len(longrepr) == 3
+    reason = str(longrepr[2]) if tupled else str(longrepr)  # type: ignore[index]
+    return reason.removeprefix("Skipped: ")
+
+
+def _note_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = _skip_reason(report)
+        if not tools.skip_allowed(reason):
+            _unexpected_skips.append((report.nodeid, reason))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _note_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _note_skip(report)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that skipped what it should have run fails."""
+    if _unexpected_skips and session.exitstatus in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.NO_TESTS_COLLECTED,
+    ):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """The allow-list of skips, the allowed skips this run took and the others."""
     write = terminalreporter.write_line
     terminalreporter.section("optional tools (argus_testkit.tools.OPTIONAL)", sep="-")
     for tool, why in tools.OPTIONAL.items():
@@ -79,3 +119,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         write(f"skipped for missing {tool}: {who or '(module)'}")
     if not tools.SKIPPED:
         write("no test was skipped for a missing tool")
+    for start, why in tools.ALLOWED_SKIPS.items():
+        write(f"allowed skip: {start!r}... - {why}")
+    for who, reason in _unexpected_skips:
+        write(f"NOT ALLOWED, the run fails: skipped {who}: {reason}", red=True)
+    if not _unexpected_skips:
+        write("no skip outside this allow-list")
