@@ -13,6 +13,7 @@ from argus_camsim.camera import CameraRuntime
 from argus_camsim.clip import get_clip
 from argus_camsim.config import SimConfig
 from argus_camsim.control import ControlServer
+from argus_camsim.device_control import apply_quirks, parse_quirk_flag
 from argus_camsim.faults import apply_faults, parse_fault_flag
 from argus_camsim.hub import StreamHub
 from argus_camsim.live import LiveEncoder
@@ -54,6 +55,11 @@ class Simulator:
             if path not in self.cameras:
                 raise ValueError(f"--fault names unknown camera {path!r}")
             apply_faults(self.cameras[path], payload)
+        for flag in cfg.quirks:
+            path, name = parse_quirk_flag(flag)
+            if path not in self.cameras:
+                raise ValueError(f"--quirk names unknown camera {path!r}")
+            apply_quirks(self.cameras[path], {"quirks": [*self.cameras[path].info.quirks, name]})
         if cfg.objects:
             for cam in self.cameras.values():
                 demo_objects(cam)
@@ -193,6 +199,8 @@ class Simulator:
                 "offline_remaining_s": round(remaining, 3),
             },
             "clients": {v: len(h.subscribers) for v, h in cam.hubs.items()},
+            "onvif": {"quirks": sorted(info.quirks),
+                      "event_subscriptions": info.events.subscriptions},
         }
 
     def metrics(self) -> str:

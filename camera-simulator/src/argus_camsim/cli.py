@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CAM:FAULT[=V]",
         help="initial fault, e.g. cam2:stall, cam2:corrupt, cam3:offline_s=30 (repeatable)",
     )
+    a(
+        "--quirk",
+        action="append",
+        default=[],
+        metavar="CAM:QUIRK",
+        help="ONVIF quirk of a camera, e.g. cam2:slow, cam3:bad_presets (repeatable)",
+    )
     a("--session-timeout", type=float, default=60.0, help="RTSP session timeout, seconds")
     a(
         "--linger",
@@ -243,6 +250,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         slow_drop_s=args.slow_drop_s,
         name_prefix=args.name_prefix,
         faults=args.fault,
+        quirks=args.quirk,
         log_level=args.log_level,
     )
 

@@ -95,6 +95,7 @@ class SimConfig:
     slow_drop_s: float = 10.0  # a client backed up this long is disconnected
     name_prefix: str = "Camera"
     faults: list[str] = field(default_factory=list)
+    quirks: list[str] = field(default_factory=list)  # "cam2:slow" (onvif/quirks.py)
     log_level: str = "INFO"
 
     def audio_codec_of(self, index: int) -> str | None:

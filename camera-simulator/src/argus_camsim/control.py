@@ -9,6 +9,8 @@
     POST /ptz/camN                {"pan": .., "tilt": .., "zoom": ..}
     POST /objects/camN            script a person or vehicle (``scripting.py``), or clear
     GET  /cameras/camN/objects    ground-truth boxes (``?at_ms=`` a frame's stamp)
+    POST /events/camN             raise an ONVIF event (``device_control.py``)
+    POST /quirks/camN             set the camera's ONVIF quirks (``onvif/quirks.py``)
 
 Errors use ARGUS's envelope ``{"error": "<Class>", "detail": "..."}``. One request per
 connection (``Connection: close``), which is all a test or a curl needs.
@@ -25,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from argus_camsim.camera import CameraRuntime
+from argus_camsim.device_control import apply_events, apply_quirks
 from argus_camsim.faults import CommandError, apply_faults, apply_motion, apply_ptz
 from argus_camsim.scripting import apply_objects, objects_view
 
@@ -169,7 +172,9 @@ class ControlServer:
             raise HttpError(404, "NotFound", f"no route GET {path}")
         if method != "POST":
             raise HttpError(405, "MethodNotAllowed", f"{method} is not supported")
-        if len(parts) != 2 or parts[0] not in ("faults", "motion", "ptz", "objects"):
+        if len(parts) != 2 or parts[0] not in (
+            "faults", "motion", "ptz", "objects", "events", "quirks"
+        ):
             raise HttpError(404, "NotFound", f"no route POST {path}")
         cam = self._camera(parts[1])
         try:
@@ -179,7 +184,8 @@ class ControlServer:
         if not isinstance(payload, dict):
             raise HttpError(400, "BadRequest", "body must be a JSON object")
         action = {"faults": apply_faults, "motion": apply_motion, "ptz": apply_ptz,
-                  "objects": apply_objects}[parts[0]]
+                  "objects": apply_objects, "events": apply_events,
+                  "quirks": apply_quirks}[parts[0]]
         try:
             result = action(cam, payload)
         except CommandError as exc:

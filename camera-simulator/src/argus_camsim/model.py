@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from argus_camsim.device_events import DeviceEvents
 from argus_camsim.objects import ObjectSet
 
 
@@ -133,6 +134,8 @@ class CameraInfo:
     model: str = "CamSim"
     serial: str = ""
     firmware: str = "0.1.0"
+    quirks: set[str] = field(default_factory=set)  # onvif/quirks.py: how it misbehaves
+    events: DeviceEvents = field(default_factory=DeviceEvents)  # ONVIF events it raises
 
     @property
     def path(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +29,7 @@ class RequestContext:
     base_url: str  # scheme://host:port exactly as the client reached this server
     rtsp_base: str
     device_time: datetime
+    path: str = ""  # the request path (subscriptions are told apart by theirs)
 
     def url(self, path: str) -> str:
         """Absolute URL of one of this server's paths, reachable by the client."""
@@ -53,6 +54,7 @@ class RequestContext:
 
 
 # An operation handler takes the operation element (the first child of Body) and
-# returns the serialised response element. Handlers are synchronous: none of them
-# waits on I/O, and PtzState is thread-safe.
-Handler = Callable[[RequestContext, Element], str]
+# returns the serialised response element. Handlers are synchronous (none of them waits on
+# I/O, and PtzState is thread-safe), except long polls such as PullMessages, which return an
+# awaitable the server awaits.
+Handler = Callable[[RequestContext, Element], str | Awaitable[str]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from argus_camsim.onvif import identity, media, ptz_xml
+from argus_camsim.onvif import events, identity, media, ptz_xml, quirks
 from argus_camsim.onvif.context import (
     DEVICE_PATH,
     MEDIA_PATH,
@@ -122,9 +122,13 @@ def get_capabilities(ctx: RequestContext, op: Element) -> str:
     if unknown:
         raise SoapFault("Sender", ("ter:InvalidArgVal",), f"Unknown category {unknown}")
     wants_all = "All" in requested
-    unsupported = requested & {"Analytics", "Events", "Imaging"}
-    if not ctx.camera.has_ptz and "PTZ" in requested:
+    unsupported = requested & {"Analytics", "Imaging"}
+    has_ptz = ctx.camera.has_ptz and quirks.offers(ctx.camera, NS_TPTZ)
+    has_events = quirks.offers(ctx.camera, events.NS_TEV)
+    if not has_ptz and "PTZ" in requested:
         unsupported.add("PTZ")
+    if not has_events and "Events" in requested:
+        unsupported.add("Events")
     if unsupported and not wants_all:
         raise SoapFault(
             "Receiver",
@@ -132,12 +136,20 @@ def get_capabilities(ctx: RequestContext, op: Element) -> str:
             f"Service not available: {', '.join(sorted(unsupported))}",
         )
     parts = []
-    # tt:Capabilities is an ordered sequence: Device, then Media, then PTZ.
+    # tt:Capabilities is an ordered sequence: Device, Events, Media, then PTZ.
     if wants_all or "Device" in requested:
         parts.append(_device_capabilities(ctx))
+    if has_events and (wants_all or "Events" in requested):
+        parts.append(
+            f"<tt:Events><tt:XAddr>{text(ctx.url(events.EVENTS_PATH))}</tt:XAddr>"
+            "<tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>"
+            "<tt:WSPullPointSupport>true</tt:WSPullPointSupport>"
+            "<tt:WSPausableSubscriptionManagerInterfaceSupport>false"
+            "</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>"
+        )
     if wants_all or "Media" in requested:
         parts.append(_media_capabilities(ctx))
-    if ctx.camera.has_ptz and (wants_all or "PTZ" in requested):
+    if has_ptz and (wants_all or "PTZ" in requested):
         parts.append(f"<tt:PTZ><tt:XAddr>{text(ctx.url(PTZ_PATH))}</tt:XAddr></tt:PTZ>")
     return (
         "<tds:GetCapabilitiesResponse><tds:Capabilities>"
@@ -175,8 +187,10 @@ def get_services(ctx: RequestContext, op: Element) -> str:
         (NS_TDS, DEVICE_PATH, service_capabilities_xml()),
         (NS_TRT, MEDIA_PATH, media.service_capabilities_xml()),
     ]
-    if ctx.camera.has_ptz:
+    if ctx.camera.has_ptz and quirks.offers(ctx.camera, NS_TPTZ):
         services.append((NS_TPTZ, PTZ_PATH, ptz_xml.service_capabilities_xml()))
+    if quirks.offers(ctx.camera, events.NS_TEV):
+        services.append((events.NS_TEV, events.EVENTS_PATH, events.service_capabilities_xml()))
     items = []
     for namespace, path, capabilities in services:
         caps = f"<tds:Capabilities>{capabilities}</tds:Capabilities>" if include else ""

@@ -8,6 +8,7 @@ the namespace and name of the Body element, so a request reaches its handler wha
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from argus_camsim.model import CameraInfo
-from argus_camsim.onvif import device, media, ptz
+from argus_camsim.onvif import device, events, media, ptz, quirks
 from argus_camsim.onvif.context import DEVICE_PATH, SNAPSHOT_PATH, Handler, RequestContext
 from argus_camsim.onvif.httpauth import HttpAuthenticator
 from argus_camsim.onvif.security import OnvifAuth, UsernameTokenVerifier
@@ -48,6 +49,8 @@ _SERVICES: dict[str, dict[str, Handler]] = {
     NS_TDS: device.OPERATIONS,
     NS_TRT: media.OPERATIONS,
     NS_TPTZ: ptz.OPERATIONS,
+    events.NS_TEV: events.OPERATIONS,
+    events.NS_WSNT: events.SUBSCRIPTION_OPERATIONS,
 }
 
 
@@ -91,7 +94,8 @@ class OnvifServer:
 
     def device_time(self) -> datetime:
         """The camera's clock: UTC plus the configured offset (to simulate drift)."""
-        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
+        offset = self.clock_offset_s + quirks.clock_offset_s(self.camera)
+        return datetime.now(UTC) + timedelta(seconds=offset)
 
     async def start(self, host: str, port: int) -> None:
         """Bind and start serving; ``port=0`` picks a free port (see ``self.port``)."""
@@ -126,6 +130,7 @@ class OnvifServer:
     ) -> web.StreamResponse:
         # An offline camera must look unreachable: no SOAP body a client could parse.
         if self.camera.faults.offline():
+            self.camera.events.reboot()  # a restarted camera has lost its subscriptions
             return web.Response(status=503, headers={"Connection": "close"})
         return await handler(request)
 
@@ -140,6 +145,7 @@ class OnvifServer:
         try:
             soap = parse_request(payload)
             handler = self._resolve(soap)
+            quirks.refuse(self.camera, soap)
             if not (soap.namespace == NS_TDS and soap.name in device.UNAUTHENTICATED):
                 self._authenticate(request, soap)
             ctx = RequestContext(
@@ -147,11 +153,16 @@ class OnvifServer:
                 base_url=self._base_url(request),
                 rtsp_base=self.rtsp_base,
                 device_time=self.device_time(),
+                path=request.path,
             )
+            await quirks.delay(self.camera, soap.name)
             body = handler(ctx, soap.operation)
+            if inspect.isawaitable(body):
+                body = await body
         except SoapFault as fault:
             log.info("onvif %s fault: %s", self.camera.path, fault)
-            return _soap_response(fault_envelope(fault), fault.http_status)
+            xml = quirks.mangle(self.camera, "", fault_envelope(fault))
+            return _soap_response(xml, fault.http_status)
         except _NeedsHttpAuth as exc:
             response = _soap_response(fault_envelope(not_authorized()), 401)
             response.headers["WWW-Authenticate"] = self._http_auth.challenge(exc.stale)
@@ -162,7 +173,7 @@ class OnvifServer:
             internal = SoapFault("Receiver", ("ter:Action",), "Internal error")
             return _soap_response(fault_envelope(internal), internal.http_status)
         log.debug("onvif %s %s ok", self.camera.path, soap.name)
-        return _soap_response(envelope(body), 200)
+        return _soap_response(quirks.mangle(self.camera, soap.name, envelope(body)), 200)
 
     def _resolve(self, soap: SoapRequest) -> Handler:
         operations = _SERVICES.get(soap.namespace)
