@@ -72,3 +72,67 @@ async def test_consumer_group_acks_and_redelivers_failed_entries(bus: RedisBus) 
     assert seen == [first.id, second.id]  # the failed one came back through XAUTOCLAIM
     pending = await bus.redis.xpending(bus.key("events"), "g")
     assert pending["pending"] == 0
+
+
+async def test_consumer_retries_its_own_failed_entries_without_waiting_for_idle(
+    bus: RedisBus,
+) -> None:
+    """A handler that fails (the database away) leaves its entries pending; once it works
+    again they are re-read by the same consumer, long before ``min_idle_ms`` (10 min here)
+    would let anyone claim them. Cancelling the consumer ends it, bounded."""
+    await bus.ensure_group("segments", "g", start="0")
+    sent = [EventMessage(type="manual", camera_id=n) for n in range(5)]
+    for msg in sent:
+        await bus.add("segments", msg)
+    seen: list[str] = []
+    failures = 0
+    database_up = asyncio.Event()
+
+    async def handler(_: str, data: dict[str, Any]) -> None:
+        nonlocal failures
+        if not database_up.is_set():
+            failures += 1
+            raise ConnectionRefusedError("database away")
+        seen.append(data["id"])
+
+    task = asyncio.create_task(
+        bus.consume("segments", "g", "c1", handler, min_idle_ms=600_000, block_ms=2000)
+    )
+    try:
+        async with asyncio.timeout(30):
+            while failures < 10:  # every entry failed at least twice: retried while away
+                await asyncio.sleep(0.05)
+            late = EventMessage(type="manual", camera_id=99)
+            await bus.add("segments", late)  # arrives while the others wait for a retry
+            database_up.set()
+            while len(set(seen)) < 6:
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=10)
+    assert done == {task}, "the consumer did not end within 10 s of its cancellation"
+    assert set(seen) == {m.id for m in sent} | {late.id}
+    pending = await bus.redis.xpending(bus.key("segments"), "g")
+    assert pending["pending"] == 0
+
+
+async def test_consumer_acks_a_pending_entry_trimmed_away(bus: RedisBus) -> None:
+    """An entry trimmed from the stream while pending cannot be handled: it is acked, not
+    re-read for ever."""
+    await bus.ensure_group("segments", "g", start="0")
+    entry = await bus.add("segments", EventMessage(type="manual", camera_id=1))
+    assert await bus.read_group("segments", "g", "c1", block_ms=10)  # pending for c1
+    await bus.redis.xdel(bus.key("segments"), entry)
+
+    async def handler(_: str, data: dict[str, Any]) -> None:
+        raise AssertionError("a trimmed entry reached the handler")
+
+    task = asyncio.create_task(bus.consume("segments", "g", "c1", handler, block_ms=100))
+    try:
+        async with asyncio.timeout(10):
+            while (await bus.redis.xpending(bus.key("segments"), "g"))["pending"]:
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.wait({task}, timeout=10)
+    assert task.done()

@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from argus_common.retry import Backoff
+
 log = structlog.get_logger("argus.bus")
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -80,12 +82,29 @@ class RedisBus:
             return _entries(next(iter(resp.values()))[0] if resp else [])
         return _entries(resp[0][1])
 
+    async def read_own_pending(
+        self, stream: str, group: str, consumer: str, after: str = "0", count: int = 50
+    ) -> list[tuple[str, str]]:
+        """Entries ``consumer`` was given but has not acked, after id ``after`` (an entry
+        trimmed away meanwhile comes back as ``(id, "")``)."""
+        resp: Any = await self.redis.xreadgroup(
+            group, consumer, {self.key(stream): after}, count=count
+        )
+        if not resp:
+            return []
+        raw = next(iter(resp.values()))[0] if isinstance(resp, dict) else resp[0][1]
+        return _entries(raw, keep_trimmed=True)
+
     async def claim_stuck(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 50
     ) -> list[tuple[str, str]]:
         """Take over entries another consumer read but did not ack within ``min_idle_ms``."""
         resp: Any = await self.redis.xautoclaim(
-            self.key(stream), group, consumer, min_idle_time=min_idle_ms, start_id="0-0",
+            self.key(stream),
+            group,
+            consumer,
+            min_idle_time=min_idle_ms,
+            start_id="0-0",
             count=count,
         )
         return _entries(resp[1])
@@ -103,38 +122,100 @@ class RedisBus:
         *,
         min_idle_ms: int = 60_000,
         block_ms: int = 2000,
+        retry: Backoff | None = None,
     ) -> None:
         """Run ``handler`` on every entry of ``stream`` for this group until cancelled.
 
-        Handlers must be idempotent: an entry is acked only after its handler returns, and
-        entries left unacked by a dead consumer are reclaimed after ``min_idle_ms``. A handler
-        that raises leaves its entry pending, to be retried by the reclaim.
+        Handlers must be idempotent: an entry is acked only after its handler returns. A
+        handler that raises leaves its entry pending; this consumer re-reads its own pending
+        entries after each ``retry`` delay (0.5 s doubling to 10 s by default, started over
+        once they all went through), so a dependency that comes back (the database) gets
+        them within a delay. Entries left unacked by a dead consumer are taken over after
+        ``min_idle_ms``.
         """
         await self.ensure_group(stream, group)
         loop = asyncio.get_running_loop()
+        backoff = retry or Backoff(0.5, 10.0)
         next_claim = 0.0
+        retry_at: float | None = 0.0  # when our own pending entries are read (again)
+        task = asyncio.current_task()
         while True:
+            # A cancellation that lands inside a Redis command can be swallowed on its way
+            # out (seen with redis-py 8: the task stayed "cancelling" and kept reading);
+            # honour it here, so a stop ends the loop within one ``block_ms`` read.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             batch: list[tuple[str, str]] = []
             if loop.time() >= next_claim:
                 batch = await self.claim_stuck(stream, group, consumer, min_idle_ms)
                 next_claim = loop.time() + min_idle_ms / 2000
-            batch += await self.read_group(stream, group, consumer, block_ms=block_ms)
-            for entry_id, raw in batch:
-                try:
-                    await handler(entry_id, _load(raw))
-                except Exception:
-                    log.exception("stream_handler_failed", stream=stream, entry_id=entry_id)
-                    continue
+            if retry_at is not None and loop.time() >= retry_at:
+                failed = await self._retry_own(stream, group, consumer, handler)
+                retry_at = loop.time() + backoff.next() if failed else None
+                if not failed:
+                    backoff.reset()
+            wait_ms = block_ms
+            if retry_at is not None:
+                wait_ms = max(1, min(block_ms, int((retry_at - loop.time()) * 1000)))
+            batch += await self.read_group(stream, group, consumer, block_ms=wait_ms)
+            if await self._handle(stream, group, handler, batch) and retry_at is None:
+                retry_at = loop.time() + backoff.next()
+
+    async def _handle(
+        self,
+        stream: str,
+        group: str,
+        handler: Handler,
+        batch: list[tuple[str, str]],
+        retrying: bool = False,
+    ) -> int:
+        """Run ``handler`` on ``batch``, acking each entry it took; returns how many failed
+        (a retry's failure is one line, without the traceback logged the first time)."""
+        failed = 0
+        for entry_id, raw in batch:
+            if not raw:  # trimmed while pending: nothing left to handle
+                log.warning("stream_entry_trimmed", stream=stream, entry_id=entry_id)
                 await self.ack(stream, group, entry_id)
+                continue
+            try:
+                await handler(entry_id, _load(raw))
+            except Exception as exc:
+                if retrying:
+                    log.warning(
+                        "stream_handler_failed_again",
+                        stream=stream,
+                        entry_id=entry_id,
+                        error=type(exc).__name__,
+                    )
+                else:
+                    log.exception("stream_handler_failed", stream=stream, entry_id=entry_id)
+                failed += 1
+                continue
+            await self.ack(stream, group, entry_id)
+        return failed
+
+    async def _retry_own(self, stream: str, group: str, consumer: str, handler: Handler) -> int:
+        """One pass over this consumer's pending entries (bounded: each is read once);
+        returns how many failed again."""
+        failed, after = 0, "0"
+        for _ in range(10_000):
+            batch = await self.read_own_pending(stream, group, consumer, after)
+            if not batch:
+                break
+            failed += await self._handle(stream, group, handler, batch, retrying=True)
+            after = batch[-1][0]
+        return failed
 
 
-def _entries(raw: list[Any]) -> list[tuple[str, str]]:
+def _entries(raw: list[Any], keep_trimmed: bool = False) -> list[tuple[str, str]]:
     out = []
     for entry_id, fields in raw:
-        if not fields:
-            continue  # trimmed away while pending
-        data = fields.get(b"data", fields.get("data", b"{}"))
         eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        if not fields:  # trimmed away while pending
+            if keep_trimmed:
+                out.append((eid, ""))
+            continue
+        data = fields.get(b"data", fields.get("data", b"{}"))
         out.append((eid, data.decode() if isinstance(data, bytes) else str(data)))
     return out
 

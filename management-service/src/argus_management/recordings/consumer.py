@@ -48,9 +48,7 @@ def make_handler(maker: async_sessionmaker[AsyncSession]) -> Any:
     return handle
 
 
-async def run_segment_consumer(
-    bus: RedisBus, maker: async_sessionmaker[AsyncSession]
-) -> None:
+async def run_segment_consumer(bus: RedisBus, maker: async_sessionmaker[AsyncSession]) -> None:
     """Consume ``argus:segments`` in group ``management`` until cancelled (each worker
     process is one consumer of the group; Redis outages are waited out)."""
     handler = make_handler(maker)
@@ -60,7 +58,12 @@ async def run_segment_consumer(
         # From the start of the stream: nothing announced before this group existed is
         # lost (the recorder creates the group the same way).
         await bus.ensure_group(STREAM_SEGMENTS, SEGMENTS_GROUP, start="0")
-        await bus.consume(STREAM_SEGMENTS, SEGMENTS_GROUP, consumer, handler)
+        # Entries that failed (the database away) are retried by this consumer every
+        # 0.5 s doubling to _RETRY_S, not left to the group's idle-time reclaim.
+        await bus.consume(
+            STREAM_SEGMENTS, SEGMENTS_GROUP, consumer, handler, retry=Backoff(0.5, _RETRY_S)
+        )
 
-    await keep_running(consume, event="segment_consumer_error", log=log,
-                       backoff=Backoff(steps=[_RETRY_S]))
+    await keep_running(
+        consume, event="segment_consumer_error", log=log, backoff=Backoff(steps=[_RETRY_S])
+    )
