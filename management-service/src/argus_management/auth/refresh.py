@@ -28,10 +28,15 @@ def _now() -> datetime:
 
 
 async def issue(
-    session: AsyncSession, codec: JwtCodec, user_id: int, ttl_s: int, family_id: str
+    session: AsyncSession, codec: JwtCodec, user_id: int, ttl_s: int, family_id: str,
+    auth_time: int,
 ) -> IssuedToken:
-    """A refresh JWT for ``user_id`` in ``family_id``, recorded so it can be used once."""
-    token = codec.issue(str(user_id), "refresh", ttl_s, extra={"fam": family_id})
+    """A refresh JWT for ``user_id`` in ``family_id``, recorded so it can be used once.
+    ``auth_time`` (epoch seconds of the login that opened the family) travels from token to
+    token, so the absolute session lifetime counts from the login, not the last refresh."""
+    token = codec.issue(
+        str(user_id), "refresh", ttl_s, extra={"fam": family_id, "auth_time": auth_time}
+    )
     session.add(
         RefreshToken(
             jti=token.jti,

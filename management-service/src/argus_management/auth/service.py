@@ -6,6 +6,7 @@ the request's transaction rolls back when the error is raised.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -94,23 +95,41 @@ async def audit_blocks(ctx: AuthContext, actor: Actor, blocks: list[Block]) -> N
         )
 
 
+SESSION_TOO_OLD = "session reached its maximum age; log in again"
+
+
+def session_left(settings: Settings, auth_time: int, now: int | None = None) -> int:
+    """Seconds the session opened at ``auth_time`` may still last (absolute lifetime)."""
+    return auth_time + settings.session_max_age_s - (int(time.time()) if now is None else now)
+
+
 async def issue_pair(
-    session: AsyncSession, ctx: AuthContext, user: User, family_id: str
+    session: AsyncSession, ctx: AuthContext, user: User, family_id: str,
+    auth_time: int | None = None,
 ) -> TokenResponse:
-    """A new access token and the next refresh token of ``family_id``."""
+    """A new access token and the next refresh token of ``family_id``, neither outliving
+    the session's absolute lifetime (``MANAGEMENT_SESSION_MAX_AGE_S`` from ``auth_time``,
+    the login; None: a login now)."""
     settings = ctx.settings
+    now = int(time.time())
+    auth_time = now if auth_time is None else auth_time
+    left = session_left(settings, auth_time, now)
+    if left <= 0:
+        raise Unauthorized(SESSION_TOO_OLD)
+    access_ttl = min(settings.access_token_ttl_s, left)
+    refresh_ttl = min(settings.refresh_token_ttl_s, left)
     # The access token names its family so logout and password change know the session.
     access = ctx.codec.issue(
-        str(user.id), "access", settings.access_token_ttl_s, extra={"fam": family_id}
+        str(user.id), "access", access_ttl, extra={"fam": family_id, "auth_time": auth_time}
     )
     refresh = await refresh_tokens.issue(
-        session, ctx.codec, user.id, settings.refresh_token_ttl_s, family_id
+        session, ctx.codec, user.id, refresh_ttl, family_id, auth_time
     )
     return TokenResponse(
         access_token=access.token,
-        expires_in=settings.access_token_ttl_s,
+        expires_in=access_ttl,
         refresh_token=refresh.token,
-        refresh_expires_in=settings.refresh_token_ttl_s,
+        refresh_expires_in=refresh_ttl,
         user=user_summary(user),
     )
 
@@ -153,6 +172,10 @@ async def refresh(session: AsyncSession, ctx: AuthContext, token: str) -> TokenR
     """Trade a refresh token for a new pair; a reused token revokes its family."""
     claims = ctx.codec.decode(token, "refresh")
     user_id = _subject(claims)
+    auth_time = _auth_time(claims)
+    if session_left(ctx.settings, auth_time) <= 0:
+        # Before consuming: however often it was refreshed, a login lasts this long at most.
+        raise Unauthorized(SESSION_TOO_OLD)
     outcome = await refresh_tokens.consume(session, str(claims["jti"]), user_id)
     if outcome.status == "reused" and outcome.family_id is not None:
         # Committed apart from the request's transaction, which the 401 rolls back.
@@ -174,7 +197,16 @@ async def refresh(session: AsyncSession, ctx: AuthContext, token: str) -> TokenR
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise Unauthorized("user disabled or deleted")
-    return await issue_pair(session, ctx, user, outcome.family_id)
+    return await issue_pair(session, ctx, user, outcome.family_id, auth_time)
+
+
+def _auth_time(claims: dict[str, Any]) -> int:
+    """When the token's session began: ``auth_time``, else (a token issued before the claim
+    existed) its own ``iat``."""
+    value = claims.get("auth_time", claims.get("iat"))
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Unauthorized("invalid token")
+    return value
 
 
 def _subject(claims: dict[str, Any]) -> int:
