@@ -14,6 +14,7 @@ from argus_camsim.clip import get_clip
 from argus_camsim.config import SimConfig
 from argus_camsim.control import ControlServer
 from argus_camsim.device_control import apply_quirks, parse_quirk_flag
+from argus_camsim.edge import EdgeStore
 from argus_camsim.faults import apply_faults, parse_fault_flag
 from argus_camsim.hub import StreamHub
 from argus_camsim.live import LiveEncoder
@@ -76,6 +77,9 @@ class Simulator:
             sndbuf=cfg.client_buffer_bytes,
         )
         self.rtsp_port = await self.rtsp.start(cfg.host, cfg.rtsp_port)
+        for cam in self.cameras.values():
+            if cam.hubs["main"].edge is not None:
+                cam.hubs["main"].touch()  # edge recording runs from the start
         self.control = ControlServer(self.cameras, self.describe, self.metrics)
         self.control_port = await self.control.start(cfg.host, cfg.control_port)
         if cfg.onvif:
@@ -98,6 +102,8 @@ class Simulator:
         audio = CODECS[codec_name] if codec_name else None
         info.audio = codec_name
         hubs = {v: StreamHub(info, v, audio, cfg.linger_s) for v in ("main", "sub")}
+        if cfg.edge_minutes > 0:
+            hubs["main"].edge = info.edge = EdgeStore(cfg.edge_minutes, cfg.main.fps)
         loop = asyncio.get_running_loop()
         for variant, hub in hubs.items():
             settings = cfg.main if variant == "main" else cfg.sub

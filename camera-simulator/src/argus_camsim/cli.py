@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--loop-seconds", type=float, default=4.0, help="length of a generated loop clip")
     a("--cache-dir", type=Path, default=default_cache_dir(), help="where clips are cached")
     a("--motion", action="store_true", help="start with moving objects on every camera")
+    a("--edge-minutes", type=float, default=0.0,
+      help="edge storage: each camera records its last N minutes itself (ONVIF Profile G)")
     a("--objects", action="store_true",
       help="start with a person walking and a car driving through every camera's picture")
     a(
@@ -243,6 +245,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         loop_seconds=args.loop_seconds,
         cache_dir=args.cache_dir,
         motion=args.motion,
+        edge_minutes=args.edge_minutes,
         objects=args.objects,
         session_timeout=args.session_timeout,
         linger_s=args.linger,

@@ -88,6 +88,7 @@ class SimConfig:
     loop_seconds: float = 4.0
     cache_dir: Path = field(default_factory=default_cache_dir)
     motion: bool = False
+    edge_minutes: float = 0.0  # >0: each camera keeps this much on its own storage
     objects: bool = False  # every camera starts with the demo's person and car
     session_timeout: float = 60.0
     linger_s: float = 10.0

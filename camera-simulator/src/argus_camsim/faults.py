@@ -7,7 +7,9 @@ from typing import Any
 from argus_camsim.camera import CameraRuntime
 from argus_camsim.config import parse_size
 
-FAULT_KEYS = ("drop", "stall", "offline_s", "corrupt", "resolution", "sub_resolution")
+FAULT_KEYS = (
+    "drop", "stall", "offline_s", "corrupt", "resolution", "sub_resolution", "network_down",
+)
 MAX_OFFLINE_S = 86_400.0
 
 
@@ -46,6 +48,12 @@ def apply_faults(cam: CameraRuntime, payload: dict[str, Any]) -> dict[str, Any]:
     stall = _bool(payload, "stall") if "stall" in payload else None
     corrupt = _bool(payload, "corrupt") if "corrupt" in payload else None
     offline = _number(payload, "offline_s", 0, MAX_OFFLINE_S) if "offline_s" in payload else None
+    if "network_down" in payload:
+        # The network to the camera is cut: RTSP and ONVIF stop answering until it is
+        # back; the camera itself (its encoder, its edge recording) keeps running.
+        if offline is not None:
+            raise CommandError("give offline_s or network_down, not both")
+        offline = MAX_OFFLINE_S if _bool(payload, "network_down") else 0.0
     sizes: dict[str, str] = {}
     for key, variant in (("resolution", "main"), ("sub_resolution", "sub")):
         if key in payload:
@@ -67,7 +75,8 @@ def apply_faults(cam: CameraRuntime, payload: dict[str, Any]) -> dict[str, Any]:
         applied["resolution" if variant == "main" else "sub_resolution"] = f"{w}x{h}"
     if offline is not None:
         cam.go_offline(offline)
-        applied["offline_s"] = offline
+        applied["network_down" if "network_down" in payload else "offline_s"] = (
+            payload["network_down"] if "network_down" in payload else offline)
     if drop:
         applied["dropped"] = cam.drop_connections()
     return applied
@@ -105,7 +114,7 @@ def parse_fault_flag(text: str) -> tuple[str, dict[str, Any]]:
         raise CommandError(f"--fault must look like cam2:stall or cam3:offline_s=30, got {text!r}")
     key, has_value, value = rest.partition("=")
     payload: dict[str, Any]
-    if key in ("stall", "corrupt", "drop"):
+    if key in ("stall", "corrupt", "drop", "network_down"):
         payload = {key: value.lower() not in ("0", "false", "off", "no") if has_value else True}
     elif key == "offline_s":
         try:

@@ -17,6 +17,7 @@ import time
 from typing import Protocol
 
 from argus_camsim.audio import AudioCodec
+from argus_camsim.edge.store import EdgeStore
 from argus_camsim.h264 import NAL_FU_A, NAL_PPS, NAL_SPS, ParameterSets
 from argus_camsim.model import CameraInfo
 from argus_camsim.rtp import VIDEO_PT, MediaFrame, random_ssrc
@@ -89,6 +90,9 @@ class StreamHub:
         self._watch: asyncio.Task[None] | None = None
         self.frames_out = 0
         self.bytes_out = 0
+        # The camera's own storage (edge.EdgeStore, main stream): records whatever happens
+        # to the network, so the source never stops for want of clients.
+        self.edge: EdgeStore | None = None
 
     @property
     def with_audio(self) -> bool:
@@ -124,7 +128,7 @@ class StreamHub:
         while True:
             await asyncio.sleep(min(1.0, self.linger_s / 2 or 0.1))
             idle = time.monotonic() - self._last_used
-            if not self._subs and idle >= self.linger_s:
+            if not self._subs and idle >= self.linger_s and self.edge is None:
                 if self.source is not None:
                     self.source.stop()
                     log.info("stopped idle stream %s/%s", self.camera.path, self.variant)
@@ -154,6 +158,8 @@ class StreamHub:
             self.params = params
             self._params_changed.set()
         self.width, self.height = size
+        if self.edge is not None:
+            self.edge.record(payloads, keyframe, wall_ms, params, size)
         faults = self.camera.faults
         if faults.stall:
             self._stalled = True

@@ -127,6 +127,7 @@ class CameraInfo:
     ptz: PtzState = field(default_factory=PtzState)
     faults: Faults = field(default_factory=Faults)
     motion: bool = False
+    edge: object | None = None  # edge.EdgeStore: its own recording (ONVIF Profile G)
     objects: ObjectSet = field(default_factory=ObjectSet)  # scripted people and vehicles
     audio: str | None = None  # audio codec of both streams (argus_camsim.audio), None: none
     has_ptz: bool = True

@@ -12,6 +12,7 @@ from argus_camsim.onvif.context import (
     Handler,
     RequestContext,
 )
+from argus_camsim.onvif.recording import profile_g_services
 from argus_camsim.onvif.soap import (
     NS_TDS,
     NS_TPTZ,
@@ -191,6 +192,7 @@ def get_services(ctx: RequestContext, op: Element) -> str:
         services.append((NS_TPTZ, PTZ_PATH, ptz_xml.service_capabilities_xml()))
     if quirks.offers(ctx.camera, events.NS_TEV):
         services.append((events.NS_TEV, events.EVENTS_PATH, events.service_capabilities_xml()))
+    services += [(ns, path, "") for ns, path in profile_g_services(ctx)]  # Profile G
     items = []
     for namespace, path, capabilities in services:
         caps = f"<tds:Capabilities>{capabilities}</tds:Capabilities>" if include else ""

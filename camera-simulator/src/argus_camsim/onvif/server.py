@@ -20,6 +20,7 @@ from argus_camsim.model import CameraInfo
 from argus_camsim.onvif import device, events, media, ptz, quirks
 from argus_camsim.onvif.context import DEVICE_PATH, SNAPSHOT_PATH, Handler, RequestContext
 from argus_camsim.onvif.httpauth import HttpAuthenticator
+from argus_camsim.onvif.recording import NS_TRP, NS_TSE, REPLAY_OPERATIONS, SEARCH_OPERATIONS
 from argus_camsim.onvif.security import OnvifAuth, UsernameTokenVerifier
 from argus_camsim.onvif.soap import (
     NS_TDS,
@@ -51,6 +52,8 @@ _SERVICES: dict[str, dict[str, Handler]] = {
     NS_TPTZ: ptz.OPERATIONS,
     events.NS_TEV: events.OPERATIONS,
     events.NS_WSNT: events.SUBSCRIPTION_OPERATIONS,
+    NS_TSE: SEARCH_OPERATIONS,  # Profile G (edge storage)
+    NS_TRP: REPLAY_OPERATIONS,
 }
 
 

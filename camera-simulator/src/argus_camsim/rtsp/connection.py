@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from argus_camsim.camera import CameraRuntime
+from argus_camsim.edge.replay import REPLAY, handle_replay
 from argus_camsim.rtsp.message import (
     MAX_HEAD_BYTES,
     PUBLIC_METHODS,
@@ -142,6 +143,8 @@ class RtspConnection:
             log.info("RTSP %s from %s: authentication failed", req.method, self.peer_ip)
             challenges = [("WWW-Authenticate", c) for c in auth.challenges()]
             return response(401, req.cseq, challenges), None
+        if target is not None and cam is not None and target.variant == REPLAY:
+            return await handle_replay(self, req, target, cam)
         if req.method in ("GET_PARAMETER", "SET_PARAMETER"):
             return response(200, req.cseq, self._session_header(req)), None
         if req.method in ("PLAY", "PAUSE", "TEARDOWN"):

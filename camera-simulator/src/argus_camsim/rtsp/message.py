@@ -102,7 +102,7 @@ def parse_target(url: str) -> Target | None:
     variant = "main"
     track: int | None = None
     for seg in segments[1:]:
-        if seg in ("main", "sub"):
+        if seg in ("main", "sub", "replay"):  # replay: the edge recording (edge/replay.py)
             variant = seg
         elif seg.lower().startswith("trackid="):
             try:
