@@ -1,11 +1,14 @@
 #!/bin/sh
 # Compose's Redis: one ACL user per service (passwords from .env), no default user, then the
-# image's own entrypoint. The rules are make run's (argus_testkit/redis_acl.py): the stack's
-# namespace only, no dangerous or admin commands (FLUSHALL, CONFIG, ACL, KEYS, SHUTDOWN …).
+# image's own entrypoint. The rules are make run's: redis-acl/users.rules (beside this script,
+# or ARGUS_REDIS_RULES), each service only the keys and channels of the namespace it uses, no
+# dangerous or admin commands (FLUSHALL, CONFIG, ACL, KEYS, SHUTDOWN …).
 # Only the passwords' SHA-256 is written to the ACL file.
 set -eu
 ns=${ARGUS_REDIS_NAMESPACE:-argus}
 case "$ns" in *[!a-z0-9_-]*|"") echo "start-redis.sh: bad ARGUS_REDIS_NAMESPACE" >&2; exit 2 ;; esac
+rules=${ARGUS_REDIS_RULES:-$(dirname "$0")/users.rules}
+[ -r "$rules" ] || { echo "start-redis.sh: cannot read $rules" >&2; exit 2; }
 dir=${ARGUS_REDIS_RUN_DIR:-/run/argus-redis}
 mkdir -p "$dir"
 acl="$dir/users.acl"
@@ -19,7 +22,9 @@ for name in management recording streaming analysis; do
         exit 2
     fi
     hash=$(printf '%s' "$pw" | sha256sum | cut -d' ' -f1)
-    echo "user $name on #$hash resetchannels ~$ns:* &$ns:* +@all -@dangerous -@admin" >> "$acl"
+    rule=$(grep "^$name " "$rules" | cut -d' ' -f2- | sed "s/{ns}/$ns/g")
+    if [ -z "$rule" ]; then echo "start-redis.sh: no rules for $name in $rules" >&2; exit 2; fi
+    echo "user $name on #$hash $rule" >> "$acl"
 done
 if id redis >/dev/null 2>&1; then chown -R redis "$dir"; fi
 if command -v docker-entrypoint.sh >/dev/null 2>&1; then

@@ -99,10 +99,16 @@ def test_private_redis_has_one_user_per_service_and_no_default(stack: Stack) -> 
     assert not any(pw in acl for pw in passwords.values())  # only hashes in the ACL file
     with pytest.raises((AuthenticationError, ResponseError)):
         redis.Redis(host="127.0.0.1", port=stack.rport).ping()  # the default user is off
+    # A key each user may write (tests/test_redis_acl.py checks the rules key by key).
+    own = {"management": "argus:acl-probe", "recording": "argus:recorder:acl-probe",
+           "analysis": "argus:analysis:lease:acl-probe"}
     for name in USERS:
         client = redis.Redis.from_url(user_url("127.0.0.1", stack.rport, name, passwords[name]))
         try:
-            assert client.set("argus:acl-probe", name) and client.get("argus:acl-probe")
+            if name in own:
+                assert client.set(own[name], name) and client.get(own[name])
+            else:  # streaming only appends to the audit stream
+                assert client.xadd("argus:audit", {"data": "{}"})
             for command in (("FLUSHALL",), ("FLUSHDB",), ("CONFIG", "GET", "*"), ("KEYS", "*"),
                             ("ACL", "LIST"), ("SAVE",), ("SHUTDOWN",)):
                 with pytest.raises(NoPermissionError):
@@ -167,7 +173,7 @@ def test_compose_redis_script_makes_the_same_users(tmp_path: Path) -> None:
         acl = (tmp_path / "run" / "users.acl").read_text()
         assert acl.count("\nuser ") == len(USERS)
         assert not any(pw in acl for pw in passwords.values())
-        assert client.set("argus:x", "1")
+        assert client.set("argus:analysis:lease:x", "1")
         with pytest.raises(NoPermissionError):
             client.flushall()
         with pytest.raises(NoPermissionError):

@@ -1,14 +1,11 @@
 """Redis users of ``make run``'s private Redis: one ACL user per service, no default user.
 
 Each service connects as itself (``REDIS_URL=redis://<service>:<password>@…``) and may use
-only keys and channels under the stack's namespace, without the dangerous and admin commands
-(``FLUSHALL``, ``FLUSHDB``, ``CONFIG``, ``ACL``, ``KEYS``, ``DEBUG``, ``SHUTDOWN``,
-``MONITOR`` …). Passwords are random, kept in ``<data>/redis/passwords.json`` (0600); the
-ACL file holds only their SHA-256.
-
-Limit (docs/security.md): the services share one key namespace, so a service's user can
-still write another service's keys under it (a compromised recorder could write the token
-denylist); separating them needs each service's keys under a prefix of its own.
+only the keys and channels of the stack's namespace that it needs, without the dangerous and
+admin commands (``FLUSHALL``, ``FLUSHDB``, ``CONFIG``, ``ACL``, ``KEYS``, ``DEBUG``,
+``SHUTDOWN``, ``MONITOR`` …). The rules are ``redis-acl/users.rules``, the one list that
+Compose's Redis (``redis-acl/start-redis.sh``) reads too. Passwords are random, kept in
+``<data>/redis/passwords.json`` (0600); the ACL file holds only their SHA-256.
 """
 
 from __future__ import annotations
@@ -23,12 +20,25 @@ from urllib.parse import quote
 USERS = ("management", "recording", "streaming", "analysis")
 ACL_FILE = "users.acl"
 PASSWORDS_FILE = "passwords.json"
+RULES_FILE = Path(__file__).resolve().parents[4] / "redis-acl" / "users.rules"
 
 
-def user_rules(namespace: str) -> str:
-    """What every service user may do: its namespace's keys and channels, no dangerous or
-    admin commands."""
-    return f"resetchannels ~{namespace}:* &{namespace}:* +@all -@dangerous -@admin"
+def rules_template(path: Path = RULES_FILE) -> dict[str, str]:
+    """``redis-acl/users.rules``: service -> its rules with ``{ns}`` for the namespace."""
+    rules: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            user, _, text = line.strip().partition(" ")
+            rules[user] = text.strip()
+    if set(rules) != set(USERS):
+        raise ValueError(f"{path}: expected rules for {', '.join(USERS)}, got {sorted(rules)}")
+    return rules
+
+
+def user_rules(namespace: str, user: str) -> str:
+    """What ``user`` may do in ``namespace``: the keys and channels its service uses, no
+    dangerous or admin commands."""
+    return rules_template()[user].replace("{ns}", namespace)
 
 
 def acl_text(namespace: str, passwords: dict[str, str]) -> str:
@@ -36,7 +46,7 @@ def acl_text(namespace: str, passwords: dict[str, str]) -> str:
     lines = ["user default off resetkeys resetchannels -@all"]
     for name in USERS:
         digest = hashlib.sha256(passwords[name].encode()).hexdigest()
-        lines.append(f"user {name} on #{digest} {user_rules(namespace)}")
+        lines.append(f"user {name} on #{digest} {user_rules(namespace, name)}")
     return "\n".join(lines) + "\n"
 
 
