@@ -40,6 +40,9 @@ class Camera:
     connect_timeout_s: float
     read_timeout_s: float
     has_ptz: bool = False
+    # The camera's ONVIF device service, when it has one (Profile G replay: backfill).
+    onvif_host: str | None = None
+    onvif_port: int | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Self:
@@ -60,6 +63,8 @@ class Camera:
             connect_timeout_s=_seconds(data, "connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S),
             read_timeout_s=_seconds(data, "read_timeout_s", DEFAULT_READ_TIMEOUT_S),
             has_ptz=bool(data.get("has_ptz", False)),
+            onvif_host=data.get("onvif_host") or None,
+            onvif_port=int(data["onvif_port"]) if data.get("onvif_port") else None,
         )
 
     def stream(self, prefer_sub: bool = False) -> str:

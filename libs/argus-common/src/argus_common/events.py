@@ -131,6 +131,9 @@ class SegmentClosed(Message):
     width: int = Field(ge=0)
     height: int = Field(ge=0)
     has_audio: bool = False
+    # Restored afterwards from the camera's own storage (ONVIF Profile G replay), not
+    # recorded live (recording-service ``backfill/``).
+    backfilled: bool = False
 
 
 class MotionBox(BaseModel):
