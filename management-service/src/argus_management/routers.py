@@ -12,6 +12,7 @@ from argus_management.analysis.router import router as analysis_router
 from argus_management.analysis.router import snapshot_router as event_snapshot_router
 from argus_management.analysis.ws import router as analysis_ws_router
 from argus_management.audit.router import router as audit_router
+from argus_management.auth.jwks import router as jwks_router
 from argus_management.auth.me_router import router as me_router
 from argus_management.auth.router import router as auth_router
 from argus_management.cameras.router import router as cameras_router
@@ -42,6 +43,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(cameras_router, prefix=f"{API}/cameras", tags=["cameras"])
     app.include_router(health_router)
     app.include_router(auth_router, prefix=f"{API}/auth", tags=["auth"])
+    app.include_router(jwks_router)
     app.include_router(me_router, prefix=f"{API}/users/me", tags=["users"])
     app.include_router(users_router, prefix=f"{API}/users", tags=["users"])
     app.include_router(roles_router, prefix=f"{API}/roles", tags=["users"])

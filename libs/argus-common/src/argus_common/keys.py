@@ -65,6 +65,12 @@ def kid_of(key: Ed25519PublicKey) -> str:
 DEV_KID = kid_of(DEV_PRIVATE_KEY.public_key())
 
 
+def jwk_of(key: Ed25519PublicKey) -> dict[str, str]:
+    """The public key as a JSON Web Key (RFC 8037 ``OKP``), named by its ``kid``."""
+    return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw_public(key)), "kid": kid_of(key),
+            "alg": ALG_EDDSA, "use": "sig"}
+
+
 def private_pem(key: Ed25519PrivateKey) -> str:
     """PKCS#8 PEM of a private key (unencrypted: protect the file with its mode)."""
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -249,6 +255,13 @@ class Ed25519Keys:
     @property
     def signing_kid(self) -> str | None:
         return self._kid
+
+    def jwks(self) -> list[dict[str, str]]:
+        """Every accepted public key as a JWK (a JWKS's ``keys``), the signing key first:
+        during a rollover both the old and the next key are listed."""
+        self.refresh()
+        return [jwk_of(self._public[kid])
+                for kid in sorted(self._public, key=lambda k: (k != self._kid, k))]
 
     def signing(self) -> tuple[str | None, object]:
         self.refresh()

@@ -32,6 +32,8 @@ PUBLIC_ROUTES: set[tuple[str, str]] = {
     ("/api/v1/auth/signup", "POST"),
     ("/api/v1/auth/password-reset", "POST"),
     ("/api/v1/auth/password-reset/confirm", "POST"),
+    ("/api/v1/auth/jwks", "GET"),  # public keys (auth/jwks.py)
+    ("/.well-known/jwks.json", "GET"),
 }
 
 _PRINCIPAL_CACHE_MAX = 10_000
