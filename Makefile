@@ -75,6 +75,16 @@ chaos: sync
 		-m "chaos or not chaos" tests/chaos; status=$$?; \
 	.venv/bin/python tests/chaos/report.py $(CHAOS_REPORT); exit $$status
 
+# Soak (bench/soak.py, docs/reliability.md): 16 cameras recorded and analysed, 8 WHEP
+# viewers, an HLS viewer and an API client for SOAK_MINUTES; RSS/fds per service over time,
+# segment gaps, alert latency, API p99. Not part of `make test`.
+SOAK_MINUTES ?= 60
+SOAK_OUT ?= $(ARGUS_RUN_DATA)/soak.jsonl
+.PHONY: soak
+soak: sync
+	mkdir -p $(dir $(SOAK_OUT))
+	.venv/bin/python bench/soak.py --minutes $(SOAK_MINUTES) --out $(abspath $(SOAK_OUT))
+
 # Every image (Docker, else Podman), tagged as docker-compose.yml names them; sizes at the end.
 .PHONY: images compose-check
 images:
