@@ -111,7 +111,7 @@ async def test_index_purge_by_age_skips_kept_and_confirms(
     items = resp.json()["items"]
     assert [i["id"] for i in items] == [a.id, b.id]  # oldest first; kept ones never
     assert items[0] == {"id": a.id, "camera_id": cam.id, "path": a.path, "bytes": 1000,
-                        "kind": "continuous"}
+                        "kind": "continuous", "tier": "local", "object_key": None}
 
     index = (await client.get(f"/internal/segments/index?camera_id={cam.id}", headers=h)).json()
     assert sorted(index["paths"]) == sorted([kept_seg.path, covered.path, recent.path])

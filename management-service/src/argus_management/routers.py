@@ -29,6 +29,7 @@ from argus_management.ptz.router import router as ptz_router
 from argus_management.recordings.internal_router import router as recordings_internal_router
 from argus_management.recordings.router import group_router as group_timeline_router
 from argus_management.recordings.router import router as recordings_router
+from argus_management.recordings.tier_router import router as recordings_tier_router
 from argus_management.rtmp.hooks_router import router as rtmp_hooks_router
 from argus_management.rtmp.router import router as rtmp_keys_router
 from argus_management.users.groups_router import router as groups_router
@@ -58,6 +59,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(internal_router, prefix="/internal", tags=["internal"])
     app.include_router(access_internal_router, prefix="/internal", tags=["internal"])
     app.include_router(recordings_internal_router, prefix="/internal", tags=["internal"])
+    app.include_router(recordings_tier_router, prefix="/internal", tags=["internal"])
     app.include_router(rtmp_keys_router, prefix=f"{API}/rtmp/keys", tags=["rtmp"])
     app.include_router(rtmp_hooks_router, prefix="/internal/rtmp", tags=["internal"])
     app.include_router(alerts_ws_router)

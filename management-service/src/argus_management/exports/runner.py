@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.bus import RedisBus
 from argus_common.events import CHANNEL_ALERTS, utcnow
+from argus_common.objectstore import SegmentFiles
 from argus_common.retry import every
 from argus_management.config import Settings
 from argus_management.exports import service
@@ -69,6 +70,8 @@ class ExportRunner:
         self.running: dict[int, asyncio.Task[None]] = {}
         self._key: SigningKey | None = None
         self._next_expiry = 0.0
+        # Segments tiered to the object store are read through a local cache.
+        self.segment_files = SegmentFiles(Path(settings.recordings_root()))
 
     def key(self) -> SigningKey:
         if self._key is None:
@@ -92,6 +95,7 @@ class ExportRunner:
                 # the heartbeat's staleness): the next process starts them over.
                 with contextlib.suppress(Exception):
                     await self._requeue()
+            await self.segment_files.close()
 
     async def _requeue(self) -> None:
         async with self.maker() as session:
@@ -164,7 +168,8 @@ class ExportRunner:
             start = datetime.fromisoformat(raw["start"]).astimezone(UTC)
             end = datetime.fromisoformat(raw["end"]).astimezone(UTC)
             rows = await session.execute(
-                select(RecordingSegment.path, RecordingSegment.started_at).where(
+                select(RecordingSegment.path, RecordingSegment.started_at,
+                       RecordingSegment.tier, RecordingSegment.object_key).where(
                     RecordingSegment.camera_id == camera_id,
                     RecordingSegment.deleted_at.is_(None),
                     RecordingSegment.started_at < end,
@@ -172,8 +177,11 @@ class ExportRunner:
                     RecordingSegment.ended_at > start,
                 ).order_by(RecordingSegment.started_at, RecordingSegment.id)
             )
-            segments = [SourceSegment(root / path, at.timestamp()) for path, at in rows
-                        if (root / path).is_file()]
+            segments = []
+            for path, at, tier, key in rows:
+                local = await self.segment_files.local_path(root / path, tier, key)
+                if local is not None:
+                    segments.append(SourceSegment(local, at.timestamp()))
             items.append(ItemSpec(camera_id=camera_id, camera_name=names.get(camera_id, ""),
                                   start=start, end=end, segments=segments,
                                   event_id=raw.get("event_id")))

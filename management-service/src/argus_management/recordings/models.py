@@ -29,6 +29,7 @@ class RecordingSegment(Base):
         Index("ix_recording_segments_live", "camera_id", "started_at",
               postgresql_include=["ended_at"], postgresql_where=text("deleted_at IS NULL"),
               sqlite_where=text("deleted_at IS NULL")),
+        Index("ix_recording_segments_tier", "tier", "camera_id", "ended_at"),  # 0009
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,4 +47,8 @@ class RecordingSegment(Base):
     # Set by exports (and operators): never removed by retention or the disk guard.
     kept: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # ``local``: the file under RECORDINGS_DIR; ``object``: moved to the object store as
+    # ``object_key`` (recording-service ``tiering/``; the local file is gone or going).
+    tier: Mapped[str] = mapped_column(String(8), default="local", server_default="local")
+    object_key: Mapped[str | None] = mapped_column(String(1024), default=None)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -130,7 +130,9 @@ async def _by_space(
     for kind_condition in (
         RecordingSegment.kind == "continuous", RecordingSegment.kind != "continuous"
     ):
-        async for seg in _oldest(session, kind_condition, *scope):
+        # Only local files free local disk: tiered segments go by age alone.
+        async for seg in _oldest(session, kind_condition, RecordingSegment.tier == "local",
+                                 *scope):
             if freed >= req.bytes or len(picked) >= req.limit:
                 return picked
             if not _is_protected(seg, ranges):
@@ -162,7 +164,8 @@ async def purge_candidates(
             .values(deleted_at=now)
         )
     return [
-        PurgeItem(id=s.id, camera_id=s.camera_id, path=s.path, bytes=s.bytes, kind=s.kind)
+        PurgeItem(id=s.id, camera_id=s.camera_id, path=s.path, bytes=s.bytes, kind=s.kind,
+                  tier=s.tier, object_key=s.object_key)
         for s in picked
     ]
 

@@ -71,6 +71,10 @@ class TimelineSegmentOut(BaseModel):
     height: int
     has_audio: bool
     bytes: int
+    # ``local`` (a file under RECORDINGS_DIR) or ``object`` (on the object store as
+    # ``object_key``); players read either (streaming's tiers.py).
+    tier: Literal["local", "object"] = "local"
+    object_key: str | None = None
 
 
 GapCause = Literal[
@@ -148,6 +152,8 @@ class PurgeItem(BaseModel):
     path: str
     bytes: int
     kind: str
+    tier: str = "local"  # ``object``: delete ``object_key`` from the object store
+    object_key: str | None = None
 
 
 class SegmentIndexOut(BaseModel):
@@ -156,6 +162,8 @@ class SegmentIndexOut(BaseModel):
     camera_id: int
     paths: list[str]
     deleted: list[PurgeItem]
+    # Live rows whose segment is on the object store (their local file may be gone).
+    tiered: list[str] = []
 
 
 class PurgeRequest(BaseModel):

@@ -113,7 +113,7 @@ async def timeline(
             TimelineSegmentOut(
                 id=s.id, path=s.path, start=s.started_at, end=s.ended_at, kind=s.kind,
                 codec=s.codec, width=s.width, height=s.height, has_audio=s.has_audio,
-                bytes=s.bytes,
+                bytes=s.bytes, tier=s.tier, object_key=s.object_key,
             )
             for s in segments
         ],
@@ -177,19 +177,20 @@ async def segment_index(session: AsyncSession, camera_id: int) -> SegmentIndexOu
     rows = await session.execute(
         select(
             RecordingSegment.id, RecordingSegment.path, RecordingSegment.bytes,
-            RecordingSegment.kind, RecordingSegment.deleted_at,
+            RecordingSegment.kind, RecordingSegment.deleted_at, RecordingSegment.tier,
+            RecordingSegment.object_key,
         ).where(RecordingSegment.camera_id == camera_id)
     )
     paths: list[str] = []
+    tiered: list[str] = []
     deleted: list[PurgeItem] = []
-    for seg_id, path, size, kind, deleted_at in rows:
+    for seg_id, path, size, kind, deleted_at, tier, key in rows:
         if deleted_at is None:
-            paths.append(path)
+            (tiered if tier == "object" else paths).append(path)
         else:
-            deleted.append(
-                PurgeItem(id=seg_id, camera_id=camera_id, path=path, bytes=size, kind=kind)
-            )
-    return SegmentIndexOut(camera_id=camera_id, paths=paths, deleted=deleted)
+            deleted.append(PurgeItem(id=seg_id, camera_id=camera_id, path=path, bytes=size,
+                                     kind=kind, tier=tier, object_key=key))
+    return SegmentIndexOut(camera_id=camera_id, paths=paths, deleted=deleted, tiered=tiered)
 
 
 async def forget_missing(session: AsyncSession, camera_id: int, paths: list[str]) -> int:
@@ -199,7 +200,8 @@ async def forget_missing(session: AsyncSession, camera_id: int, paths: list[str]
         chunk = paths[i : i + 500]
         result = await session.execute(
             delete(RecordingSegment).where(
-                RecordingSegment.camera_id == camera_id, RecordingSegment.path.in_(chunk)
+                RecordingSegment.camera_id == camera_id, RecordingSegment.path.in_(chunk),
+                RecordingSegment.tier == "local",  # tiered rows have no local file to find
             )
         )
         removed += int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,261 @@
+"""The one S3 client of ARGUS, on aiobotocore (asyncio, botocore's signing and retries).
+
+Uploads are single PUTs carrying ``Content-MD5`` (the store refuses a body that does not
+match) and the file's SHA-256 as ``x-amz-meta-sha256``; :meth:`ObjectStore.put_file` then
+reads the object's head back and checks size and checksum before it reports success, so a
+caller only ever points the index at an object that is known to be whole. Reads are ranged
+GETs, several at once for a whole object (:meth:`ObjectStore.download`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiobotocore.session import get_session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from argus_common.objectstore.settings import ObjectStoreSettings
+
+_READ = 1 << 20
+
+
+class ObjectStoreError(Exception):
+    """The store could not be reached or refused the request (never holds credentials)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD or a listing says of one object."""
+
+    key: str
+    size: int
+    etag: str
+    sha256: str | None = None
+    last_modified: float = 0.0
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """Size, MD5 and SHA-256 of a local file."""
+
+    size: int
+    md5: bytes
+    sha256: str
+
+
+def digest_file(path: Path) -> FileDigest:
+    """Hash a file once for both checksums (blocking: run in a thread)."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    size = 0
+    with path.open("rb", buffering=0) as f:
+        while chunk := f.read(_READ):
+            md5.update(chunk)
+            sha.update(chunk)
+            size += len(chunk)
+    return FileDigest(size, md5.digest(), sha.hexdigest())
+
+
+def _error(exc: BaseException, what: str) -> ObjectStoreError:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "?")
+        return ObjectStoreError(f"{what}: the store answered {code}")
+    return ObjectStoreError(f"{what}: {type(exc).__name__}")
+
+
+def _is_missing(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+
+
+_FAILURES = (BotoCoreError, ClientError, OSError, asyncio.TimeoutError)
+
+
+class ObjectStore:
+    """A client of one bucket. ``async with ObjectStore(settings) as store: ...``."""
+
+    def __init__(self, settings: ObjectStoreSettings) -> None:
+        self.settings = settings
+        self.bucket = settings.bucket
+        self._stack = contextlib.AsyncExitStack()
+        self._client: Any = None
+
+    async def __aenter__(self) -> ObjectStore:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Create the HTTP client (no request is made)."""
+        s = self.settings
+        config = Config(
+            s3={"addressing_style": "path" if s.path_style else "auto"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=min(s.timeout_s, 10.0),
+            read_timeout=s.timeout_s,
+            max_pool_connections=max(10, s.concurrency * 2),
+        )
+        secret = await asyncio.to_thread(s.secret)
+        self._client = await self._stack.enter_async_context(
+            get_session().create_client(
+                "s3",
+                endpoint_url=s.endpoint_url or None,
+                region_name=s.region,
+                aws_access_key_id=s.access_key_id or None,
+                aws_secret_access_key=secret or None,
+                config=config,
+            )
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP client. Safe to call twice."""
+        self._client = None
+        await self._stack.aclose()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise ObjectStoreError("object store client not started")
+        return self._client
+
+    async def ensure_bucket(self) -> None:
+        """Create the bucket when it does not exist (an existing one is left as it is)."""
+        try:
+            await self.client.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError as exc:
+            if not _is_missing(exc):
+                raise _error(exc, "head bucket") from exc
+        except _FAILURES as exc:
+            raise _error(exc, "head bucket") from exc
+        try:
+            await self.client.create_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise _error(exc, "create bucket") from exc
+        except _FAILURES as exc:
+            raise _error(exc, "create bucket") from exc
+
+    async def put_file(self, path: Path, key: str) -> ObjectInfo:
+        """Upload ``path`` as ``key`` and check what the store holds: same size, and the
+        same MD5 (ETag of a single PUT) or SHA-256 (metadata). Raises ``ObjectStoreError``
+        on any mismatch; an object that failed the check is left for the caller to retry
+        (the next PUT of the same key replaces it)."""
+        digest = await asyncio.to_thread(digest_file, path)
+        body = await asyncio.to_thread(path.read_bytes)
+        if len(body) != digest.size:
+            raise ObjectStoreError("file changed while it was uploaded")
+        try:
+            await self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType="video/mp4",
+                ContentMD5=base64.b64encode(digest.md5).decode(),
+                Metadata={"sha256": digest.sha256},
+            )
+        except _FAILURES as exc:
+            raise _error(exc, "upload") from exc
+        info = await self.head(key)
+        if info is None:
+            raise ObjectStoreError("upload: the object is missing after the PUT")
+        if info.size != digest.size:
+            raise ObjectStoreError(f"upload: size {info.size} != {digest.size}")
+        if info.etag != digest.md5.hex() and info.sha256 != digest.sha256:
+            raise ObjectStoreError("upload: checksum mismatch")
+        return info
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        """The object's size and checksums, or None when there is no such object."""
+        try:
+            resp = await self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise _error(exc, "head") from exc
+        except _FAILURES as exc:
+            raise _error(exc, "head") from exc
+        meta = resp.get("Metadata") or {}
+        modified = resp.get("LastModified")
+        return ObjectInfo(
+            key=key,
+            size=int(resp["ContentLength"]),
+            etag=str(resp.get("ETag", "")).strip('"'),
+            sha256=meta.get("sha256"),
+            last_modified=modified.timestamp() if modified is not None else 0.0,
+        )
+
+    async def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (inclusive) of the object."""
+        try:
+            resp = await self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}"
+            )
+            async with resp["Body"] as body:
+                data: bytes = await body.read()
+        except _FAILURES as exc:
+            raise _error(exc, "ranged get") from exc
+        return data
+
+    async def download(self, key: str, dest: Path, size: int) -> None:
+        """Write the whole object (``size`` bytes) to ``dest`` with ranged GETs, at most
+        ``concurrency`` at once, each written at its offset."""
+        part = self.settings.part_bytes
+        gate = asyncio.Semaphore(self.settings.concurrency)
+        fd = await asyncio.to_thread(os.open, dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+
+            async def fetch(offset: int) -> None:
+                async with gate:
+                    data = await self.get_range(key, offset, min(offset + part, size) - 1)
+                if len(data) != min(part, size - offset):
+                    raise ObjectStoreError("ranged get: short read")
+                await asyncio.to_thread(os.pwrite, fd, data, offset)
+
+            await asyncio.gather(*(fetch(o) for o in range(0, size, part)))
+        finally:
+            await asyncio.to_thread(os.close, fd)
+
+    async def delete(self, key: str) -> None:
+        """Delete ``key`` (a missing object is not an error)."""
+        try:
+            await self.client.delete_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if not _is_missing(exc):
+                raise _error(exc, "delete") from exc
+        except _FAILURES as exc:
+            raise _error(exc, "delete") from exc
+
+    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """Every object under ``prefix``, page by page."""
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            if token:
+                args["ContinuationToken"] = token
+            try:
+                resp = await self.client.list_objects_v2(**args)
+            except _FAILURES as exc:
+                raise _error(exc, "list") from exc
+            for item in resp.get("Contents", []):
+                modified = item.get("LastModified")
+                yield ObjectInfo(
+                    key=str(item["Key"]),
+                    size=int(item["Size"]),
+                    etag=str(item.get("ETag", "")).strip('"'),
+                    last_modified=modified.timestamp() if modified is not None else 0.0,
+                )
+            if not resp.get("IsTruncated"):
+                return
+            token = resp.get("NextContinuationToken")
