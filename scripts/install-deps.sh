@@ -17,10 +17,29 @@ check_only=0
 # the templates), the private Redis, and python3-venv for the private uv (scripts/install-uv.sh).
 run_pkgs=(ffmpeg nginx libnginx-mod-rtmp gettext-base redis-server python3-venv ca-certificates)
 # make test: a PostgreSQL server for the throwaway test cluster (initdb), Chromium for the
-# browser tests, a Japanese font for readable screenshots of the Japanese UI, git.
-test_pkgs=(postgresql chromium fonts-ipafont-gothic git)
+# browser tests, a Japanese font for readable screenshots of the Japanese UI, git, libfaketime
+# (the chaos suite steps a recorder's clock with it).
+test_pkgs=(postgresql chromium fonts-ipafont-gothic git libfaketime)
 # Tools the tests call, without their recommended daemons (docker.io, node-exporter).
 test_pkgs_norec=(prometheus docker-compose)
+
+# Ubuntu has no chromium package (chromium-browser only installs the snap, which a
+# container or chroot cannot run and which the tests do not drive): there, /usr/bin/chromium
+# must be provided as the README says (Playwright's Chromium), and the rest is installed.
+no_chromium=""
+if grep -qx 'ID=ubuntu' /etc/os-release 2>/dev/null; then
+  kept=()
+  for p in "${test_pkgs[@]}"; do [ "$p" = chromium ] || kept+=("$p"); done
+  test_pkgs=("${kept[@]}")
+  if [ "$what" = test ] && [ ! -x /usr/bin/chromium ]; then
+    no_chromium="missing /usr/bin/chromium: Ubuntu ships Chromium only as a snap; provide\
+ it as the README's 'Ubuntu 24.04' section says (make sync; .venv/bin/playwright install\
+ --with-deps chromium; link its chrome to /usr/bin/chromium)"
+  fi
+fi
+chromium_check() {
+  if [ -n "$no_chromium" ]; then echo "$no_chromium" >&2; exit 1; fi
+}
 
 case "$what" in
   run) want=("${run_pkgs[@]}"); want_norec=() ;;
@@ -38,6 +57,7 @@ mapfile -t need < <(missing "${want[@]}")
 mapfile -t need_norec < <(missing "${want_norec[@]}")
 all=("${need[@]}" "${need_norec[@]}")
 if [ "${#all[@]}" -eq 0 ]; then
+  chromium_check
   exit 0
 fi
 if [ "$check_only" = 1 ]; then
@@ -64,3 +84,4 @@ fi
 if [ "${#need_norec[@]}" -gt 0 ]; then
   "${apt[@]}" install --no-install-recommends "${need_norec[@]}" >/dev/null
 fi
+chromium_check
