@@ -1,5 +1,7 @@
 """The demo cameras of ``make run`` and the Compose demo profile: the simulator's cam1 and
-cam2, registered in management once."""
+cam2, registered in management once. Camera 1 has motion analysis and object detection on,
+with a zone ("Doorway") across the path of the simulator's walking person (``--objects``):
+each time the person walks in, an ``object.zone_enter`` alert reaches the console."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import httpx
 
 RTSP_PORT = int(os.environ.get("CAMSIM_RTSP_PORT", "8554"))
 ONVIF_PORT = int(os.environ.get("CAMSIM_ONVIF_PORT", "8100"))
+# The middle of the picture, from above the person's path to the bottom: the person's
+# feet (the box's bottom centre) are inside while it crosses x 0.4-0.6.
+DOORWAY = [[0.4, 0.3], [0.6, 0.3], [0.6, 1.0], [0.4, 1.0]]
 DEMO: list[dict[str, Any]] = [
     {"name": "Demo camera 1 (PTZ)", "path": "cam1", "onvif_offset": 0, "has_ptz": True},
     {"name": "Demo camera 2", "path": "cam2", "onvif_offset": 1, "has_ptz": False},
@@ -19,10 +24,12 @@ DEMO: list[dict[str, Any]] = [
 
 def register_demo_cameras(
     api: str, username: str, password: str, camera_host: str = "127.0.0.1",
-    rtsp_port: int = RTSP_PORT, onvif_port: int = ONVIF_PORT,
+    rtsp_port: int = RTSP_PORT, onvif_port: int = ONVIF_PORT, object_detector: str = "auto",
 ) -> None:
     """Add the demo cameras through the API unless cameras with those names exist
-    (the simulator's cam1 has ONVIF at ``onvif_port``, cam2 at the next port)."""
+    (the simulator's cam1 has ONVIF at ``onvif_port``, cam2 at the next port).
+    ``object_detector``: camera 1's detector (``make run`` passes ``onnx``: the test model
+    knows the simulator's drawn people; "auto" is the analyser's default)."""
     with httpx.Client(base_url=api, timeout=10) as client:
         token = client.post("/api/v1/auth/login", data={"username": username,
                                                         "password": password})
@@ -43,11 +50,21 @@ def register_demo_cameras(
                 "username": "admin",
                 "password": "admin",
             }
+            if cam["path"] == "cam1":
+                body["analysis"] = demo_analysis(object_detector)
             if onvif_port:
                 body |= {"onvif_host": camera_host,
                          "onvif_port": onvif_port + int(cam["onvif_offset"])}
             resp = client.post("/api/v1/cameras", json=body, headers=headers)
             print(f"  registered {cam['name']}: HTTP {resp.status_code}", flush=True)
+
+
+def demo_analysis(object_detector: str) -> dict[str, Any]:
+    """Motion analysis with objects: people and vehicles, the Doorway zone."""
+    return {"enabled": True, "objects": {
+        "enabled": True, "detector": object_detector, "labels": ["person", "vehicle"],
+        "zones": [{"name": "Doorway", "polygon": DOORWAY, "labels": ["person"]}],
+    }}
 
 
 def main() -> None:

@@ -2,13 +2,17 @@
 
     run_stack.py [run] [--data-dir DIR] [--services a,b,...] [--no-demo]
     run_stack.py status [--data-dir DIR]
+    run_stack.py reset-admin [--data-dir DIR]
 
 ``run`` starts the service table (argus_testkit.services): a private Redis when ``REDIS_URL``
 is unset, management (SQLite under the data directory by default), the camera simulator with
 two demo cameras (registered in management once), streaming, recording, analysis, the
 console (Debian's nginx, the Docker image's template and entrypoint) and RTMP push when
 Debian's nginx-rtmp module is installed. It supervises them until SIGTERM/SIGINT/SIGHUP
-(restarts with backoff, logs in <data>/logs/, state in <data>/run/status.json). Ports come
+(restarts with backoff, logs in <data>/logs/, state in <data>/run/status.json); everything
+it and the services write under the data directory is this user's only (0700/0600). The
+generated admin password is shown on the first run only (kept 0600 in <data>/.admin_password
+for the demo registration); ``reset-admin`` sets and shows a new one. Ports come
 from the environment (MANAGEMENT_PORT, STREAMING_PORT, CAMSIM_RTSP_PORT, CAMSIM_ONVIF_PORT,
 CAMSIM_CONTROL_PORT, ARGUS_CONSOLE_PORT, RTMP_PORT, RECORDING_METRICS_PORT,
 ANALYSIS_METRICS_PORT, ARGUS_PRIVATE_REDIS_PORT); ``status`` prints what runs.
@@ -40,6 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo import register_demo_cameras
 
 VENV_BIN = ROOT / ".venv" / "bin"
+# A person walks to and fro and a car drives through every simulated camera (--objects).
+DEMO_CAMSIM_ARGS = ("--discovery", "--objects")
+DEMO_MODEL = ROOT / "ai-analysis-service" / "models" / "sim-detector.onnx"
 CONSOLE = ROOT / "web-frontend"
 ALL = ("redis", "management", "camera-simulator", "streaming", "recording", "analysis",
        "console", "rtmp")
@@ -66,6 +73,9 @@ def _persisted_secret(data: Path, name: str) -> str:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+ADMIN_PASSWORD_FILE = ".admin_password"  # noqa: S105 - a file name
 
 
 def build_env(data: Path) -> dict[str, str]:
@@ -153,8 +163,10 @@ def _fingerprint(cert: Path) -> str:
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
 
 
-def banner(cfg: StackConfig, env: dict[str, str], names: set[str]) -> str:
-    """What runs where, printed once management is ready."""
+def banner(cfg: StackConfig, env: dict[str, str], names: set[str],
+           new_password: str | None = None) -> str:
+    """What runs where, printed once management is ready; the admin password only when
+    this run generated it (``new_password``)."""
     lines = ["", "ARGUS is running:"]
     if "console" in names:
         lines.append(f"  console         {cfg.console_url}  ({cfg.console_http_url} "
@@ -163,9 +175,13 @@ def banner(cfg: StackConfig, env: dict[str, str], names: set[str]) -> str:
             fingerprint = _fingerprint(cfg.console_cert)
             lines.append(f"  TLS certificate self-signed, SHA-256 {fingerprint}")
     lines.append(f"  management API  {cfg.management_url}/api/v1/docs")
-    lines.append(f"  admin login     {env['ARGUS_ADMIN_USERNAME']} / "
-                 f"{env['ARGUS_ADMIN_PASSWORD']}  (only if the database was new when this "
-                 "password was set)")
+    if new_password:
+        lines.append(f"  admin login     {env['ARGUS_ADMIN_USERNAME']} / {new_password}  "
+                     "(shown this once; change it after logging in)")
+    else:
+        lines.append(f"  admin login     {env['ARGUS_ADMIN_USERNAME']}  (password: "
+                     "ARGUS_ADMIN_PASSWORD or the one shown on the first run; "
+                     "forgot it? python scripts/run_stack.py reset-admin)")
     if "streaming" in names:
         lines.append(f"  streaming       {cfg.streaming_url}/v1/docs (WHEP, HLS)")
     if "rtmp" in names:
@@ -206,23 +222,36 @@ def with_secrets(services: list[Service], env: dict[str, str], cfg: StackConfig,
 
 
 def run(args: argparse.Namespace, data: Path) -> int:
+    first = not (data / ADMIN_PASSWORD_FILE).exists()
     env = build_env(data)
+    # Shown once: on the run that generated it (never again, never in a log file).
+    new_password = (env["ARGUS_ADMIN_PASSWORD"]
+                    if first and (data / ADMIN_PASSWORD_FILE).exists() else None)
     ports = StackPorts.from_env(env)
-    cfg = StackConfig(data_dir=data, ports=ports, recordings_dir=Path(env["RECORDINGS_DIR"]))
+    cfg = StackConfig(data_dir=data, ports=ports, recordings_dir=Path(env["RECORDINGS_DIR"]),
+                      camsim_args=DEMO_CAMSIM_ARGS)
+    # The demo cameras look for the simulator's drawn people with the test model; every
+    # other camera left on "auto" gets OpenCV's HOG people detector.
+    env.setdefault("ANALYSIS_OBJECT_MODEL", str(DEMO_MODEL))
+    env.setdefault("ANALYSIS_OBJECT_DETECTOR", "opencv-hog")
     private_redis = not env.get("REDIS_URL") and "redis" in args.services
     if private_redis:
         env["REDIS_URL"] = f"redis://127.0.0.1:{ports.redis}/0"
     wanted = [name for name in args.services if name != "redis" or private_redis]
     print("ARGUS: starting the native stack", flush=True)
     services = with_secrets(choose(service_table(cfg), wanted, cfg), env, cfg, private_redis)
+    # From here on (the console is built) every file the stack creates is this user's only:
+    # databases, keys, logs, recordings (the data directory itself is 0700 too).
+    os.umask(0o077)
     names = {s.name for s in services}
     api = cfg.management_url
-    hooks = [Hook(("management", "console"), lambda: print(banner(cfg, env, names), flush=True),
-                  "banner")]
+    hooks = [Hook(("management", "console"),
+                  lambda: print(banner(cfg, env, names, new_password), flush=True), "banner")]
     if not args.no_demo and {"management", "camera-simulator"} <= names:
         def demo() -> None:
             register_demo_cameras(api, env["ARGUS_ADMIN_USERNAME"], env["ARGUS_ADMIN_PASSWORD"],
-                                  rtsp_port=ports.rtsp, onvif_port=ports.onvif)
+                                  rtsp_port=ports.rtsp, onvif_port=ports.onvif,
+                                  object_detector="onnx")
             seed_demo_layout(api, env)
 
         hooks.append(Hook(("management", "camera-simulator"), demo, "demo cameras"))
@@ -231,12 +260,41 @@ def run(args: argparse.Namespace, data: Path) -> int:
     return asyncio.run(supervisor.run())
 
 
+def reset_admin(data: Path) -> int:
+    """A new password for the stack's admin (``argus-management users reset-admin`` against
+    the stack's database), shown once and kept 0600 for the demo registration; every session
+    of the account ends."""
+    os.umask(0o077)
+    env = build_env(data)
+    if not env.get("REDIS_URL"):  # the private Redis: management's ACL user
+        _, passwords = redis_acl.ensure_users(data / "redis",
+                                              env.get("ARGUS_REDIS_NAMESPACE", "argus"))
+        env["REDIS_URL"] = redis_acl.user_url("127.0.0.1", StackPorts.from_env(env).redis,
+                                              "management", passwords["management"])
+    password = secrets.token_urlsafe(12)
+    done = subprocess.run(
+        [str(VENV_BIN / "argus-management"), "users", "reset-admin", "--username",
+         env["ARGUS_ADMIN_USERNAME"], "--password-stdin"],
+        input=password + "\n", env=env, cwd=ROOT, text=True, check=False, timeout=120)
+    if done.returncode != 0:
+        return done.returncode
+    tmp = data / f"{ADMIN_PASSWORD_FILE}.new"
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password)
+    os.replace(tmp, data / ADMIN_PASSWORD_FILE)
+    print(f"admin login     {env['ARGUS_ADMIN_USERNAME']} / {password}  (shown this once)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``make run`` / ``make status``."""
     block_stop_signals()  # handled by the supervisor's loop once it runs
     parser = argparse.ArgumentParser(prog="run_stack.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="run", choices=("run", "status"))
+    parser.add_argument("command", nargs="?", default="run",
+                        choices=("run", "status", "reset-admin"))
     parser.add_argument("--data-dir", type=Path, default=Path(
         os.environ.get("ARGUS_RUN_DATA", str(ROOT / "data"))),
         help="databases, secrets, recordings, logs/ and run/status.json (default ./data)")
@@ -252,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         print(format_status(read_status(data / "run" / "status.json")))
         return 0
+    if args.command == "reset-admin":
+        return reset_admin(data)
     return run(args, data)
 
 
