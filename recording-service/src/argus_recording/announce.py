@@ -57,6 +57,7 @@ def to_message(segment: ClosedSegment) -> SegmentClosed:
         width=segment.width,
         height=segment.height,
         has_audio=segment.has_audio,
+        backfilled=segment.kind == "backfill",
     )
 
 
@@ -88,6 +89,8 @@ class Announcer:
         self._delays = {"segments": 0, "notices": 0}
         self._not_before = {"segments": 0.0, "notices": 0.0}
         self.backlog = 0  # records waiting after the last round
+        # Told of every segment put into the outbox (any thread): the backfill planner.
+        self.listeners: list[Callable[[ClosedSegment], None]] = []
 
     # -- putting ---------------------------------------------------------------------------
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -102,6 +105,8 @@ class Announcer:
         """Record a finished segment durably and wake the courier (call off the loop: it
         writes and fsyncs)."""
         self.outbox.put("segments", segment_record(segment))
+        for listener in self.listeners:
+            listener(segment)
         SEGMENTS.labels(str(segment.camera_id), to_message(segment).kind).inc()
         log.info("segment_closed", camera_id=segment.camera_id, path=segment.relpath,
                  duration_s=round(segment.duration_s, 3), bytes=segment.bytes,
@@ -111,6 +116,8 @@ class Announcer:
     async def announce(self, segment: ClosedSegment) -> None:
         """Queue a segment from the loop (reconcile's adopted files)."""
         await asyncio.to_thread(self.outbox.put, "segments", segment_record(segment))
+        for listener in self.listeners:
+            listener(segment)
         self._wake.set()
 
     async def notice(self, record: dict[str, Any]) -> None:

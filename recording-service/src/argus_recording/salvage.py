@@ -74,7 +74,7 @@ def salvage(
         return None
     if durable:
         fsync_dir(path.parent)
-    kind = kind if kind in ("continuous", "event") else default_kind
+    kind = kind if kind in ("continuous", "event", "backfill") else default_kind
     return ClosedSegment(
         camera_id=camera_id, relpath=relpath, start_ms=start_ms,
         end_ms=start_ms + round(duration * 1000), bytes=path.stat().st_size, kind=kind,

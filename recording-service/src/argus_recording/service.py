@@ -30,6 +30,8 @@ from argus_recording.announce import (
     missing_record,
     trim_acknowledged,
 )
+from argus_recording.backfill.config import BackfillSettings
+from argus_recording.backfill.manager import Backfill
 from argus_recording.cameras import CameraConfig
 from argus_recording.config import Settings
 from argus_recording.fencing import CameraLock
@@ -63,6 +65,11 @@ class RecordingService:
                                               settings.service_credential())
         self.outbox = Outbox.for_instance(self.root, settings.instance_id, settings.fsync)
         self.announcer = Announcer(self.bus, self.outbox, self.management, self.root)
+        # Outages filled from the cameras' own storage (ONVIF Profile G), backfill/.
+        self.backfill = Backfill(BackfillSettings(), self.root, self.root / STATE_DIR / "backfill",
+                                 settings.segment_seconds, settings.fsync,
+                                 self.announcer.segment_closed, self._backfill_cameras)
+        self.announcer.listeners.append(self.backfill.observe)
         self.leases = Leases(self.redis, settings.redis_namespace, "recording",
                              settings.instance_id, settings.lease_ttl_s)
         self.supervisor = recording_supervisor(
@@ -151,6 +158,11 @@ class RecordingService:
         owned = self.supervisor.owned
         up = [c for c, o in owned.items() if o.worker is not None and o.worker.up]
         return sorted(owned), sorted(up)
+
+    def _backfill_cameras(self) -> dict[int, tuple[CameraConfig, bool]]:
+        """Cameras held, and whether each may be backfilled now (lock held, media flowing)."""
+        return {c: (o.camera, o.worker is not None and o.worker.up and o.worker.holds_lock)
+                for c, o in self.supervisor.owned.items()}
 
     # -- supervisor callbacks ------------------------------------------------------------
     def _window(self) -> EventWindow:
@@ -301,6 +313,7 @@ class RecordingService:
             "redis_reachable": self.supervisor.reachable,
             "cameras_from_cache": self.cameras.from_cache,
             "outbox_pending": self.announcer.backlog,
+            "backfill": self.backfill.status(),
         }
 
     async def start(self) -> None:
@@ -313,7 +326,7 @@ class RecordingService:
         for coro in (
             self._ensure_index_group(), self.cameras.reload_forever(),
             self.cameras.follow_changes(), self.supervisor.run(), self._consume_events(),
-            self.retention.run(), self.heartbeat.run(),
+            self.retention.run(), self.heartbeat.run(), self.backfill.run(),
             every(1.0, self._failsafe, event="failsafe_failed", log=log),
         ):
             self._tasks.append(asyncio.create_task(coro))
@@ -328,6 +341,7 @@ class RecordingService:
 
     async def stop(self) -> None:
         """Finish and announce open segments, give back leases, leave."""
+        await self.backfill.stop()
         for task in [*self._tasks, *self._reconciling.values()]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._reconciling.values(), return_exceptions=True)

@@ -1,0 +1,388 @@
+"""Planning and running backfills (see the package docstring).
+
+``observe`` sees every segment this recorder announces (from closer threads, the reconcile
+and the backfill threads): a live segment that starts more than ``min_gap_s`` after the
+previous live one ended makes a job ``[previous end, its start)``. ``run`` checks every
+second, on the service's loop, for cameras that have a job, are held by this recorder,
+whose worker holds the writer lock and receives media again (the camera is back); each
+such job runs in a backfill thread with its own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from argus_recording.backfill.config import BackfillSettings
+from argus_recording.backfill.jobs import MAX_JOBS, CameraBackfill, JobStore, subtract
+from argus_recording.backfill.onvif import OnvifError, OnvifRecordings, ProfileG
+from argus_recording.backfill.replay import ReplayError, read_replay
+from argus_recording.backfill.segments import KIND, BackfillWriter
+from argus_recording.cameras import CameraConfig
+from argus_recording.fencing import LIVE
+from argus_recording.layout import SEGMENT_NAME, DirMaker, start_ms_of
+from argus_recording.salvage import salvage
+from argus_recording.writer import ClosedSegment
+
+log = structlog.get_logger("argus.recording.backfill")
+
+_TICK_S = 1.0
+_PROBE_TTL_S = 300.0
+_RETRY_S = (2.0, 5.0, 10.0, 30.0)
+_LOOKBACK = timedelta(hours=1, minutes=5)  # a segment starts at most this long before it ends
+_COVERED_KEEP = 4000  # segments remembered per camera
+
+
+class Backfill:
+    """The backfill side of one recorder process."""
+
+    def __init__(
+        self,
+        settings: BackfillSettings,
+        root: Path,
+        state_dir: Path,
+        segment_s: float,
+        durable: bool,
+        announce: Callable[[ClosedSegment], None],
+        cameras: Callable[[], dict[int, tuple[CameraConfig, bool]]],
+    ) -> None:
+        self.settings = settings
+        self.root = root
+        self.segment_ms = segment_s * 1000
+        self.durable = durable
+        self.announce = announce
+        self.cameras = cameras  # camera id -> (config, ready: lock held and media flowing)
+        self.jobs = JobStore(state_dir, durable)
+        self._covered: dict[int, dict[str, tuple[int, int]]] = {}
+        self._covered_lock = threading.Lock()
+        self._probes: dict[int, tuple[float, ProfileG | None]] = {}
+        self._running: dict[int, concurrent.futures.Future[None]] = {}
+        self._not_before: dict[int, float] = {}
+        self._failures: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=settings.concurrency, thread_name_prefix="backfill"
+        )
+        self.restored_ms = 0  # footage written, for status
+        self.active: dict[int, dict[str, Any]] = {}
+
+    # -- observing ---------------------------------------------------------------------
+    def observe(self, segment: ClosedSegment) -> None:
+        """A segment was announced (any thread): note what it covers; a live one that
+        starts after a hole plans a backfill of that hole."""
+        if not self.settings.enabled:
+            return
+        with self._covered_lock:
+            spans = self._covered.setdefault(segment.camera_id, {})
+            spans[segment.relpath] = (segment.start_ms, segment.end_ms)
+            if len(spans) > _COVERED_KEEP:
+                for old in sorted(spans, key=lambda p: spans[p][0])[: len(spans) // 4]:
+                    del spans[old]
+        if segment.kind == KIND:
+            return
+        min_gap = self.settings.min_gap_s * 1000
+        max_ms = self.settings.max_s * 1000
+
+        def change(state: CameraBackfill) -> bool:
+            start, end = segment.start_ms, segment.end_ms
+            changed = False
+            if (
+                state.last_end is not None
+                and start - state.last_end >= min_gap
+                and start > state.planned_until
+            ):
+                lo = max(state.last_end, start - int(max_ms))
+                state.jobs.append([lo, start])
+                del state.jobs[:-MAX_JOBS]
+                state.planned_until = start
+                changed = True
+                log.info(
+                    "backfill_planned",
+                    camera_id=segment.camera_id,
+                    start_ms=lo,
+                    end_ms=start,
+                    seconds=round((start - lo) / 1000, 3),
+                )
+            if state.last_end is None or end > state.last_end:
+                state.last_end = end
+                changed = True
+            return changed
+
+        self.jobs.update(segment.camera_id, change)
+
+    def live_started(self, camera_id: int) -> None:
+        """Plan a job as soon as the live segment after a hole is open (before it closes):
+        its start is in ``fencing.LIVE``."""
+        state = self.jobs.get(camera_id)
+        if state.last_end is None:
+            return
+        prefix = f"{camera_id}/"
+        starts = [
+            s
+            for p in LIVE.snapshot()
+            if p.startswith(prefix)
+            and (s := start_ms_of(p)) is not None
+            and s > state.planned_until
+            and s > state.last_end
+        ]
+        if not starts:
+            return
+        start = min(starts)
+        # A segment that closes at a rollover is announced just after the next one opens:
+        # wait until the hole is older than that could take.
+        if (
+            start - state.last_end < self.settings.min_gap_s * 1000
+            or time.time() * 1000 - start < 3000
+        ):
+            return
+        self.observe_open(camera_id, start)
+
+    def observe_open(self, camera_id: int, start: int) -> None:
+        max_ms = int(self.settings.max_s * 1000)
+
+        def change(state: CameraBackfill) -> bool:
+            if state.last_end is None or start <= state.planned_until:
+                return False
+            lo = max(state.last_end, start - max_ms)
+            state.jobs.append([lo, start])
+            del state.jobs[:-MAX_JOBS]
+            state.planned_until = start
+            log.info(
+                "backfill_planned",
+                camera_id=camera_id,
+                start_ms=lo,
+                end_ms=start,
+                seconds=round((start - lo) / 1000, 3),
+            )
+            return True
+
+        self.jobs.update(camera_id, change)
+
+    # -- running -----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Plan and start backfills until cancelled."""
+        if not self.settings.enabled:
+            return
+        await asyncio.to_thread(self.jobs.load)
+        while True:
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("backfill_tick_failed")
+            await asyncio.sleep(_TICK_S)
+
+    async def _tick(self) -> None:
+        cameras = self.cameras()
+        for camera_id, (_camera, ready) in cameras.items():
+            if ready:
+                self.live_started(camera_id)
+        for camera_id in [c for c, f in self._running.items() if f.done()]:
+            future = self._running.pop(camera_id)
+            self.active.pop(camera_id, None)
+            if future.exception() is not None:
+                log.warning(
+                    "backfill_failed", camera_id=camera_id, error=type(future.exception()).__name__
+                )
+        now = time.monotonic()
+        for camera_id, (lo, hi) in self.jobs.pending().items():
+            entry = cameras.get(camera_id)
+            if entry is None or not entry[1] or camera_id in self._running:
+                continue
+            if now < self._not_before.get(camera_id, 0.0):
+                continue
+            camera = entry[0]
+            profile = await self._profile(camera)
+            if profile is None:
+                continue
+            self.active[camera_id] = {"start_ms": lo, "end_ms": hi, "since": time.time()}
+            self._running[camera_id] = asyncio.get_running_loop().run_in_executor(
+                self._pool, self._run_job, camera, profile, lo, hi
+            )  # type: ignore[assignment]
+
+    async def _profile(self, camera: CameraConfig) -> ProfileG | None:
+        """The camera's Profile G recording (cached); a camera without one has its jobs
+        dropped: its gaps stay gaps."""
+        cached = self._probes.get(camera.id)
+        if cached is not None and time.monotonic() - cached[0] < _PROBE_TTL_S:
+            return cached[1]
+        if not camera.onvif_host:
+            profile = None
+        else:
+            try:
+                profile = await OnvifRecordings(camera).profile_g()
+            except OnvifError as exc:
+                log.info("backfill_probe_failed", camera_id=camera.id, detail=str(exc))
+                self._delay(camera.id)
+                return None
+        self._probes[camera.id] = (time.monotonic(), profile)
+        if profile is None:
+            dropped = self.jobs.update(camera.id, _drop_jobs)
+            log.info(
+                "backfill_unsupported",
+                camera_id=camera.id,
+                detail="no ONVIF Profile G recording: gaps stay gaps",
+                dropped=len(dropped.jobs) == 0,
+            )
+        return profile
+
+    def _delay(self, camera_id: int) -> None:
+        n = self._failures.get(camera_id, 0)
+        self._failures[camera_id] = n + 1
+        self._not_before[camera_id] = time.monotonic() + _RETRY_S[min(n, len(_RETRY_S) - 1)]
+
+    # -- in a backfill thread ----------------------------------------------------------
+    def _run_job(self, camera: CameraConfig, profile: ProfileG, lo: int, hi: int) -> None:
+        try:
+            missing = self._missing(camera.id, lo, hi)
+            for a, b in missing:
+                if self._stop.is_set():
+                    return
+                asyncio.run(self._fetch(camera, profile, a, b))
+            self.jobs.update(camera.id, lambda s: _finish(s, lo, hi))
+            self._failures.pop(camera.id, None)
+            log.info(
+                "backfill_done", camera_id=camera.id, start_ms=lo, end_ms=hi, ranges=len(missing)
+            )
+        except (ReplayError, OSError) as exc:
+            log.warning("backfill_interrupted", camera_id=camera.id, error=str(exc))
+            self._delay(camera.id)
+
+    async def _fetch(self, camera: CameraConfig, profile: ProfileG, lo: int, hi: int) -> None:
+        writer = BackfillWriter(
+            root=self.root,
+            dirs=DirMaker(self.root, self.durable),
+            camera_id=camera.id,
+            lo_ms=lo,
+            hi_ms=hi,
+            segment_ms=self.segment_ms,
+            durable=self.durable,
+            sprop=(None, None),
+            on_closed=lambda seg: self._closed(camera.id, lo, hi, seg),
+        )
+        settings = self.settings
+        started = time.monotonic()
+        try:
+            result = await read_replay(
+                profile.replay_uri,
+                camera.username,
+                camera.password,
+                lo,
+                hi,
+                speed=settings.speed,
+                max_bytes_per_s=settings.max_bytes_per_s,
+                read_timeout_s=settings.read_timeout_s,
+                on_unit=writer.feed,
+                stop=self._stop,
+                on_setup=writer.set_sprop,
+            )
+        finally:
+            writer.abort()
+        took = time.monotonic() - started
+        log.info(
+            "backfill_range_done",
+            camera_id=camera.id,
+            start_ms=lo,
+            end_ms=hi,
+            segments=writer.segments,
+            units=result.units,
+            bytes=result.nbytes,
+            speed=round((hi - lo) / 1000 / took, 2) if took else None,
+        )
+
+    def _closed(self, camera_id: int, lo: int, hi: int, segment: ClosedSegment) -> None:
+        self.announce(segment)  # outbox (durable), then observe() through the listener
+        self.restored_ms += segment.end_ms - segment.start_ms
+        end = segment.end_ms
+        self.jobs.update(camera_id, lambda s: _progress(s, lo, hi, end))
+
+    def _missing(self, camera_id: int, lo: int, hi: int) -> list[tuple[int, int]]:
+        """``[lo, hi)`` minus every segment file of the camera on disk (files this
+        process did not announce, such as one a killed backfill left, are repaired and
+        announced first)."""
+        with self._covered_lock:
+            known = dict(self._covered.get(camera_id, {}))
+        spans = []
+        live = LIVE.snapshot()
+        for relpath in _files_between(self.root, camera_id, lo, hi):
+            if relpath in known:
+                spans.append(known[relpath])
+                continue
+            if relpath in live:
+                start = start_ms_of(relpath)
+                assert start is not None
+                spans.append((start, max(start, hi)))  # being written: covers the rest
+                continue
+            segment = salvage(self.root, relpath, camera_id, "continuous", self.durable)
+            if segment is not None:
+                self.announce(segment)
+                spans.append((segment.start_ms, segment.end_ms))
+        return subtract(lo, hi, spans, int(self.settings.min_gap_s * 500))
+
+    def status(self) -> dict[str, Any]:
+        pending = self.jobs.pending()
+        return {
+            "pending": {str(c): r for c, r in pending.items()},
+            "active": {str(c): a for c, a in self.active.items()},
+            "restored_s": round(self.restored_ms / 1000, 3),
+        }
+
+    async def stop(self) -> None:
+        """Stop the running backfills (their finished segments are kept and announced)."""
+        self._stop.set()
+        if self._running:
+            await asyncio.gather(
+                *[asyncio.wrap_future(f) for f in self._running.values()], return_exceptions=True
+            )
+        self._pool.shutdown(wait=False)
+
+
+def _files_between(root: Path, camera_id: int, lo: int, hi: int) -> list[str]:
+    """Segment files of a camera that may overlap ``[lo, hi)`` (by their hour folders)."""
+    out: list[str] = []
+    moment = datetime.fromtimestamp(lo / 1000, UTC) - _LOOKBACK
+    last = datetime.fromtimestamp(hi / 1000, UTC)
+    seen: set[Path] = set()
+    for _ in range(24 * 8):
+        folder = root / str(camera_id) / f"{moment:%Y-%m-%d}" / f"{moment:%H}"
+        if folder not in seen and folder.is_dir():
+            seen.add(folder)
+            for entry in folder.iterdir():
+                if SEGMENT_NAME.match(entry.name):
+                    start = int(entry.name.split(".")[0])
+                    if lo - _LOOKBACK.total_seconds() * 1000 <= start < hi:
+                        out.append(f"{camera_id}/{moment:%Y-%m-%d}/{moment:%H}/{entry.name}")
+        if moment > last:
+            break
+        moment += timedelta(hours=1)
+    return out
+
+
+def _drop_jobs(state: CameraBackfill) -> bool:
+    state.unsupported = True
+    if not state.jobs:
+        return False
+    state.jobs.clear()
+    return True
+
+
+def _finish(state: CameraBackfill, lo: int, hi: int) -> bool:
+    before = len(state.jobs)
+    state.jobs = [j for j in state.jobs if j[1] != hi]
+    return len(state.jobs) != before
+
+
+def _progress(state: CameraBackfill, lo: int, hi: int, end: int) -> bool:
+    """The job ``[lo, hi)`` is written up to ``end``: a restart resumes from there."""
+    for job in state.jobs:
+        if job[1] == hi and job[0] < end < hi:
+            job[0] = end
+            return True
+    return False

@@ -1,0 +1,55 @@
+"""Backfill pieces on their own: range arithmetic, the persisted job store, the NTP and
+RTCP helpers of the replay reader, and the planner's reading of announced segments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from argus_recording.backfill.config import BackfillSettings
+from argus_recording.backfill.jobs import JobStore, subtract
+from argus_recording.backfill.manager import Backfill
+from argus_recording.backfill.replay import clock, has_bye, ntp_ms
+from argus_recording.writer import ClosedSegment
+
+
+def test_subtract_leaves_only_what_nothing_covers() -> None:
+    assert subtract(0, 100, [], 1) == [(0, 100)]
+    assert subtract(0, 100, [(-10, 20), (50, 60)], 1) == [(20, 50), (60, 100)]
+    assert subtract(0, 100, [(0, 100)], 1) == []
+    assert subtract(0, 100, [(10, 99)], 5) == [(0, 10)]  # the 1 ms tail is not worth it
+
+
+def test_ntp_clock_and_bye() -> None:
+    sec, frac = 2_208_988_800 + 1_796_493_296, (73 << 32) // 1000
+    assert ntp_ms(sec, frac) == 1_796_493_296_073
+    assert clock(1_796_493_296_073) == "20261205T175456.073Z"
+    receiver_report = bytes([0x80, 201, 0, 1, 0, 0, 0, 1])
+    bye = bytes([0x81, 203, 0, 1, 0, 0, 0, 1])
+    assert not has_bye(receiver_report) and has_bye(receiver_report + bye)
+    assert not has_bye(b"\x80")
+
+
+def _segment(start: int, end: int, kind: str = "continuous") -> ClosedSegment:
+    return ClosedSegment(camera_id=7, relpath=f"7/2026-12-05/10/{start}.mp4", start_ms=start,
+                         end_ms=end, bytes=1, kind=kind, codec="h264", width=1, height=1,
+                         has_audio=False)
+
+
+def test_planner_makes_one_job_per_hole_and_persists_it(tmp_path: Path) -> None:
+    state = tmp_path / "backfill"
+    settings = BackfillSettings(min_gap_s=1.5)
+    backfill = Backfill(settings, tmp_path, state, 60.0, False, lambda s: None, dict)
+    backfill.jobs.load()
+    backfill.observe(_segment(0, 60_000))
+    backfill.observe(_segment(60_000, 120_000))  # a rollover: no hole
+    backfill.observe(_segment(120_900, 180_000))  # 0.9 s: less than a gap
+    backfill.observe(_segment(200_000, 260_000))  # the outage 180-200 s
+    backfill.observe_open(7, 200_000)  # seen open before: the same hole, once
+    backfill.observe(_segment(185_000, 195_000, kind="backfill"))  # changes no plan
+    assert backfill.jobs.pending() == {7: [180_000, 200_000]}
+    saved = json.loads((state / "7.json").read_text())
+    assert saved["jobs"] == [[180_000, 200_000]] and saved["last_end"] == 260_000
+    again = JobStore(state, durable=False)
+    again.load()
+    assert again.pending() == {7: [180_000, 200_000]}
