@@ -18,20 +18,24 @@ class PurgeItem:
     path: str
     bytes: int
     kind: str
+    tier: str = "local"  # "object": the segment is ``object_key`` on the object store
+    object_key: str | None = None
 
 
 @dataclass(frozen=True)
 class SegmentIndex:
-    """What the index holds for one camera."""
+    """What the index holds for one camera (``tiered``: live rows on the object store)."""
 
     paths: frozenset[str]
     deleted: tuple[PurgeItem, ...]
+    tiered: frozenset[str] = frozenset()
 
 
 def _items(raw: list[dict[str, Any]]) -> list[PurgeItem]:
     return [
         PurgeItem(id=int(i["id"]), camera_id=int(i["camera_id"]), path=str(i["path"]),
-                  bytes=int(i["bytes"]), kind=str(i["kind"]))
+                  bytes=int(i["bytes"]), kind=str(i["kind"]), tier=str(i.get("tier", "local")),
+                  object_key=i.get("object_key"))
         for i in raw
     ]
 
@@ -49,7 +53,8 @@ class RecordingManagement(ManagementClient[CameraConfig]):
         resp = await self.call("GET", "/internal/segments/index", params={"camera_id": camera_id})
         self.check(resp)
         body = resp.json()
-        return SegmentIndex(paths=frozenset(body["paths"]), deleted=tuple(_items(body["deleted"])))
+        return SegmentIndex(paths=frozenset(body["paths"]), deleted=tuple(_items(body["deleted"])),
+                            tiered=frozenset(body.get("tiered", ())))
 
     async def purge_candidates(self, **request: Any) -> list[PurgeItem]:
         """Segments to delete (``mode="age"`` or ``mode="space", bytes=N``), marked deleted."""

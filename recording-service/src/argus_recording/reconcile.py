@@ -33,12 +33,16 @@ async def reconcile_camera(
 ) -> None:
     """Make the files of ``camera_id`` and the index agree."""
     index = await management.segment_index(camera_id)
-    if index.deleted:
-        gone = await asyncio.to_thread(delete_files, root, list(index.deleted), durable)
+    # Deleted rows on the object store are the tiering reconcile's (tiering/reconcile.py).
+    local_deleted = [item for item in index.deleted if item.tier != "object"]
+    if local_deleted:
+        gone = await asyncio.to_thread(delete_files, root, local_deleted, durable)
         await management.confirm_purged(gone)
     deleted_paths = {item.path for item in index.deleted}
     on_disk = await asyncio.to_thread(list_segments, root, camera_id)
-    orphans = sorted(p for p in on_disk - index.paths - deleted_paths if p not in LIVE)
+    # A tiered segment's leftover local copy is not an orphan either.
+    orphans = sorted(p for p in on_disk - index.paths - deleted_paths - index.tiered
+                     if p not in LIVE)
     adopted = 0
     for relpath in orphans:
         if relpath in LIVE:  # opened since the listing (by name it cannot be: belt and braces)

@@ -148,6 +148,10 @@ class Retention:
         self.forget = forget
         self.holder_tick = holder_tick
         self.root = settings.recordings_dir
+        # Tiering (tiering/runner.py), when an object store is configured: deletes the
+        # objects of purged tiered segments, and frees disk by tiering before purging.
+        self.delete_objects: Callable[[list[PurgeItem]], Awaitable[list[int]]] | None = None
+        self.make_room: Callable[[int], Awaitable[int]] | None = None
         self._holding = False
         self._next_age = 0.0
         self._disk_low: bool | None = None
@@ -220,6 +224,10 @@ class Retention:
             await self.leases.release(LEASE)
 
     async def _guard(self, need: int, local: bool = False) -> None:
+        if self.make_room is not None and not local:
+            need -= await self.make_room(need)
+            if need <= 0:
+                return
         try:
             if local:
                 raise Unavailable("no retention lease without Redis")
@@ -268,7 +276,11 @@ class Retention:
                     bytes=sum(b for _, _, b in picked), need_bytes=need, reason=why)
 
     async def _delete(self, items: list[PurgeItem], reason: str) -> int:
-        done = await asyncio.to_thread(delete_files, self.root, items, self.settings.fsync)
+        local = [i for i in items if i.tier != "object"]
+        done = await asyncio.to_thread(delete_files, self.root, local, self.settings.fsync)
+        remote = [i for i in items if i.tier == "object"]
+        if remote and self.delete_objects is not None:
+            done += await self.delete_objects(remote)
         await self.management.confirm_purged(done)
         PURGED.labels(reason).inc(len(done))
         gone = set(done)

@@ -40,6 +40,7 @@ from argus_recording.management import RecordingManagement
 from argus_recording.outbox import Outbox
 from argus_recording.reconcile import reconcile_camera
 from argus_recording.retention import Retention
+from argus_recording.tiering.runner import tiering_for
 from argus_recording.supervisor import RecordingCrew, recording_supervisor
 from argus_recording.triggers import Triggers, apply_message
 from argus_recording.window import EventWindow
@@ -86,6 +87,8 @@ class RecordingService:
         )
         self.retention = Retention(settings, self.management, self.leases, self._queue_event,
                                    forget=self._forget, holder_tick=self._trim_segments)
+        # Segments to the object store (tiering/), when ARGUS_S3_BUCKET is set.
+        self.tiering = tiering_for(settings, self.management, self.leases, self.retention)
         self.heartbeat = Heartbeat(self.redis, settings.redis_namespace, settings.instance_id,
                                    self._camera_lists)
         self.worker_settings = WorkerSettings(
@@ -328,6 +331,7 @@ class RecordingService:
             self.cameras.follow_changes(), self.supervisor.run(), self._consume_events(),
             self.retention.run(), self.heartbeat.run(), self.backfill.run(),
             every(1.0, self._failsafe, event="failsafe_failed", log=log),
+            *([self.tiering.run()] if self.tiering is not None else []),
         ):
             self._tasks.append(asyncio.create_task(coro))
 
@@ -357,6 +361,7 @@ class RecordingService:
                 await asyncio.gather(helper, return_exceptions=True)
         for coro in (
             self.retention.release(), self.triggers.leave(), self.leases.leave(),
+            *([self.tiering.release()] if self.tiering is not None else []),
             self.heartbeat.leave(),
         ):
             try:

@@ -20,7 +20,7 @@ router = APIRouter(dependencies=[Depends(require_service_scope(SEGMENTS))])
 @router.post("/segments/tier-candidates", response_model=tiers.TierOut)
 async def tier_candidates(session: SessionDep, body: tiers.TierRequest) -> tiers.TierOut:
     """Segments the recorder should move to the object store now."""
-    return tiers.TierOut(items=await tiers.tier_candidates(session, body, utcnow()))
+    return await tiers.tier_candidates(session, body, utcnow())
 
 
 @router.post("/segments/tiered", response_model=tiers.TieredOut)

@@ -11,7 +11,7 @@ the recorder deletes the object it just uploaded.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
@@ -43,10 +43,16 @@ class TierItem(BaseModel):
     path: str
     bytes: int
     kind: str
+    ended_at: datetime
+    due_at: datetime  # when it became due for the object store (``ended_at`` + hours)
 
 
 class TierOut(BaseModel):
+    """``items`` (at most ``limit``, oldest first) and ``due``: how many segments are due
+    in all (the upload backlog)."""
+
     items: list[TierItem]
+    due: int = 0
 
 
 class TieredEntry(BaseModel):
@@ -81,20 +87,24 @@ class TierStatsOut(BaseModel):
     object_bytes: int
 
 
-async def tier_candidates(session: AsyncSession, req: TierRequest, now: datetime) -> list[TierItem]:
-    """Live local segments to move, oldest end first."""
+async def tier_candidates(session: AsyncSession, req: TierRequest, now: datetime) -> TierOut:
+    """Live local segments to move, the longest overdue first, and how many are due."""
     base = select(RecordingSegment).where(
         RecordingSegment.deleted_at.is_(None), RecordingSegment.tier == "local"
     )
-    queries = []
+    # (query, hours): the segments of one tiering age.
+    groups: list[tuple[Any, float]] = []
     if req.bytes > 0:
-        queries.append(base)
+        groups.append((base, 0.0))
     else:
         for camera_id, hours in req.hours.items():
-            queries.append(
-                base.where(
-                    RecordingSegment.camera_id == camera_id,
-                    RecordingSegment.ended_at < now - timedelta(hours=hours),
+            groups.append(
+                (
+                    base.where(
+                        RecordingSegment.camera_id == camera_id,
+                        RecordingSegment.ended_at < now - timedelta(hours=hours),
+                    ),
+                    hours,
                 )
             )
         if req.default_hours is not None:
@@ -102,27 +112,38 @@ async def tier_candidates(session: AsyncSession, req: TierRequest, now: datetime
             query = base.where(RecordingSegment.ended_at < cutoff)
             if req.hours:
                 query = query.where(RecordingSegment.camera_id.not_in(list(req.hours)))
-            queries.append(query)
-    rows: list[RecordingSegment] = []
-    for query in queries:
-        rows.extend(
-            await session.scalars(
-                query.order_by(RecordingSegment.ended_at, RecordingSegment.id).limit(req.limit)
-            )
+            groups.append((query, req.default_hours))
+    found: list[TierItem] = []
+    due = 0
+    for query, hours in groups:
+        rows = await session.scalars(
+            query.order_by(RecordingSegment.ended_at, RecordingSegment.id).limit(req.limit)
         )
-    rows.sort(key=lambda r: (r.ended_at, r.id))
+        for row in rows:
+            found.append(
+                TierItem(
+                    id=row.id,
+                    camera_id=row.camera_id,
+                    path=row.path,
+                    bytes=row.bytes,
+                    kind=row.kind,
+                    ended_at=row.ended_at,
+                    due_at=row.ended_at + timedelta(hours=hours),
+                )
+            )
+        if req.bytes == 0:
+            due += int(
+                await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            )
+    found.sort(key=lambda i: (i.due_at, i.id))
     picked: list[TierItem] = []
     freed = 0
-    for row in rows[: req.limit]:
+    for item in found[: req.limit]:
         if req.bytes > 0 and freed >= req.bytes:
             break
-        picked.append(
-            TierItem(
-                id=row.id, camera_id=row.camera_id, path=row.path, bytes=row.bytes, kind=row.kind
-            )
-        )
-        freed += row.bytes
-    return picked
+        picked.append(item)
+        freed += item.bytes
+    return TierOut(items=picked, due=due)
 
 
 async def mark_tiered(session: AsyncSession, req: TieredRequest) -> TieredOut:

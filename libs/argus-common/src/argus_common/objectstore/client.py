@@ -64,6 +64,13 @@ def digest_file(path: Path) -> FileDigest:
     return FileDigest(size, md5.digest(), sha.hexdigest())
 
 
+def read_and_digest(path: Path) -> tuple[bytes, FileDigest]:
+    """The file's bytes and their checksums, from one read (blocking: run in a thread)."""
+    body = path.read_bytes()
+    md5 = hashlib.md5(body, usedforsecurity=False).digest()
+    return body, FileDigest(len(body), md5, hashlib.sha256(body).hexdigest())
+
+
 def _error(exc: BaseException, what: str) -> ObjectStoreError:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "?")
@@ -152,10 +159,10 @@ class ObjectStore:
         same MD5 (ETag of a single PUT) or SHA-256 (metadata). Raises ``ObjectStoreError``
         on any mismatch; an object that failed the check is left for the caller to retry
         (the next PUT of the same key replaces it)."""
-        digest = await asyncio.to_thread(digest_file, path)
-        body = await asyncio.to_thread(path.read_bytes)
-        if len(body) != digest.size:
-            raise ObjectStoreError("file changed while it was uploaded")
+        try:
+            body, digest = await asyncio.to_thread(read_and_digest, path)
+        except OSError as exc:
+            raise ObjectStoreError(f"upload: cannot read the file ({type(exc).__name__})") from exc
         try:
             await self.client.put_object(
                 Bucket=self.bucket,
