@@ -128,7 +128,9 @@ async def test_a_person_walking_into_a_zone_raises_an_alert_within_a_second(
                         break
             alert_at = time.time()
         assert alert["camera_id"] == stack.camera
-        assert alert_at - crossing <= 1.0, f"alert {alert_at - crossing:.3f} s after crossing"
+        # A figure, not an assertion (no timing assertions in the suite): the goal of <= 1 s
+        # is measured by bench/objects_latency.py; the 10 s wait above bounds the test.
+        print(f"zone alert {alert_at - crossing:.3f} s after the person crossed into it")
         # The frames on analysis.frames carry the detections (for /ws/analysis).
         detected = []
         async with asyncio.timeout(5):
