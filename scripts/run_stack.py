@@ -239,10 +239,11 @@ def run(args: argparse.Namespace, data: Path) -> int:
         env["REDIS_URL"] = f"redis://127.0.0.1:{ports.redis}/0"
     wanted = [name for name in args.services if name != "redis" or private_redis]
     print("ARGUS: starting the native stack", flush=True)
-    services = with_secrets(choose(service_table(cfg), wanted, cfg), env, cfg, private_redis)
+    chosen = choose(service_table(cfg), wanted, cfg)
     # From here on (the console is built) every file the stack creates is this user's only:
-    # databases, keys, logs, recordings (the data directory itself is 0700 too).
+    # keys, databases, logs, recordings (the data directory itself is 0700 too).
     os.umask(0o077)
+    services = with_secrets(chosen, env, cfg, private_redis)
     names = {s.name for s in services}
     api = cfg.management_url
     hooks = [Hook(("management", "console"),

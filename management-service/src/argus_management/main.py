@@ -159,7 +159,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 def run() -> None:
     """Console entry point: ``argus-management`` migrates once, then serves with
     ``MANAGEMENT_WORKERS`` workers; ``argus-management migrate`` only migrates;
-    ``argus-management audit verify`` checks the audit log's hash chain (exit 1 on a break)."""
+    ``argus-management audit verify`` checks the audit log's hash chain (exit 1 on a break);
+    ``argus-management users reset-admin`` gives an admin a new password (``admin_cli.py``)."""
     import os
     import sys
 
@@ -167,6 +168,10 @@ def run() -> None:
         from argus_management.audit.verify import main as verify_audit
 
         sys.exit(verify_audit(sys.argv[3:]))
+    if sys.argv[1:3] == ["users", "reset-admin"]:
+        from argus_management.admin_cli import main as reset_admin
+
+        sys.exit(reset_admin(sys.argv[3:]))
     settings = get_settings()
     _sqlite_dir(settings.database_url)
     migrate.upgrade(settings.database_url)
