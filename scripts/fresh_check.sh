@@ -25,7 +25,8 @@
 #
 # Settings: FRESH_DIR (default /var/tmp/argus-fresh), FRESH_SUITE (bookworm; noble for
 # Ubuntu 24.04 from archive.ubuntu.com, with a FRESH_DIR of its own), FRESH_MIRROR,
-# FRESH_STEPS (default "run test offline"), FRESH_TEST_TIMEOUT (s, default 3600),
+# FRESH_STEPS (default "run test offline"; "prepare offline": only what the offline step
+# needs from the network, then that step), FRESH_TEST_TIMEOUT (s, default 3600),
 # FRESH_REUSE=1 (keep the root of the run before, with its packages and caches: no
 # debootstrap, the clone fast-forwarded to this repository's HEAD; e.g. FRESH_STEPS=offline),
 # FRESH_MAKE_FLAGS (default -k: a failing lint does not hide the suite's result; the exit
@@ -306,6 +307,15 @@ run_test() {  # $1: label (network|offline)
   return "$rc"
 }
 status=0
+if [[ " $steps " == *" prepare "* ]]; then
+  # Without `make run` and `make test` before it, the offline step needs what they fetch:
+  # the packages, uv, the venv and npm's cache (nothing else; no test runs here).
+  begin "prepare for offline (with the network): make deps sync, npm ci"
+  in_root 'cd /root/argus && make deps sync && cd web-frontend \
+           && PATH=/root/argus/.venv/bin:$PATH npm ci --no-audit --no-fund --loglevel=error' \
+    > "$logs/prepare.log" 2>&1 < /dev/null || { tail -20 "$logs/prepare.log"; exit 1; }
+  done_step "prepare"
+fi
 if [[ " $steps " == *" test "* ]]; then
   run_test network || status=1
 fi
