@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+from argus_management.sqlite_gate import install_write_gate
 
 log = structlog.get_logger("argus.db")
 
@@ -74,10 +77,12 @@ SQLITE_PRAGMAS = (
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL, NORMAL sync and a busy timeout."""
+    """An engine for ``url``; SQLite gets foreign keys, WAL, NORMAL sync, a busy timeout and
+    one writer at a time (``sqlite_gate``)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        install_write_gate(engine, _writer_lock_file(url), SQLITE_BUSY_TIMEOUT_MS / 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -88,6 +93,14 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _writer_lock_file(url: str) -> Path | None:
+    """``<database>-writer.lock`` beside a database file; None for an in-memory one."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(f"{database}-writer.lock")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

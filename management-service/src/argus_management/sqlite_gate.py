@@ -1,0 +1,163 @@
+"""One writer at a time on SQLite, in arrival order, across every process of one database.
+
+SQLite has one write lock per database. Left alone, a writer that finds it taken sleeps in
+SQLite's busy handler and polls (after 1, 2, 5, 10 … then every 100 ms): the writer that
+has waited longest sleeps longest and is the least likely to find the lock free when it
+wakes, so with ten writers on two uvicorn workers the slowest writes took seconds although
+each holds the lock for milliseconds (issue 17, docs/benchmarks.md). The gate queues the
+writers instead of letting them poll:
+
+- within a process, an ``asyncio.Lock`` (first come, first served, no thread, no sleep);
+- across processes (the other workers, a CLI), ``flock`` on ``<database>-writer.lock``,
+  waited for in a thread by the one writer of each process that holds the first lock; the
+  kernel wakes it when the holder lets go.
+
+A connection takes the gate just before its transaction's first write (``INSERT``,
+``UPDATE``, ``DELETE``, ``REPLACE``, or a ``SAVEPOINT`` outside a transaction) and begins
+that transaction with ``BEGIN IMMEDIATE``, so it holds SQLite's write lock from its first
+statement (never a read snapshot upgraded too late); it gives the gate back when the
+connection is returned to the pool, committed or rolled back. Reads never take it: in WAL
+they run beside the writer. SQLite's busy timeout stays as the backstop for writers that
+do not use the gate (the ``sqlite3`` shell); the gate waits no longer than that timeout
+either, then fails like a locked database (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_
+
+log = structlog.get_logger("argus.db")
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class WriteGate:
+    """The writers' queue of one database in this process (see the module docstring)."""
+
+    def __init__(self, lock_file: Path | None, timeout_s: float) -> None:
+        self._lock_file = lock_file
+        self._timeout_s = timeout_s
+        self._local = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._fd: int | None = None
+        self.holder: Any = None  # the DBAPI connection that holds the gate
+
+    async def acquire(self, holder: Any) -> None:
+        """Wait for the gate (at most the timeout), then hold it for ``holder``."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._local.acquire()
+        except TimeoutError:
+            raise _locked() from None
+        self._loop = asyncio.get_running_loop()
+        if self._lock_file is not None:
+            try:
+                if self._fd is None:
+                    self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            except BaseException:
+                self._local.release()
+                raise
+            await self._flock(self._fd)
+        self.holder = holder
+
+    def release(self, holder: Any) -> None:
+        """Give the gate back if ``holder`` holds it (idempotent)."""
+        if holder is None or self.holder is not holder:
+            return
+        self.holder = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._release_local()
+
+    def _release_local(self) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self._loop is not None and running is not self._loop:
+            # A pool event outside the loop (a connection collected by the GC).
+            self._loop.call_soon_threadsafe(self._local.release)
+        else:
+            self._local.release()
+
+    async def _flock(self, fd: int) -> None:
+        """Hold ``flock`` on ``fd`` (this process holds the local lock)."""
+        # Blocking flock in a thread: the kernel wakes it when the other process lets go.
+        # (No non-blocking attempt first: it would let this process's next writer take
+        # the lock again before the other process's waiter, already woken, gets to run.)
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await asyncio.shield(waiting)
+        except BaseException as exc:
+            # The thread gets the lock in the end: let it go then, and only then open this
+            # process's queue again (the process's writers share the fd).
+            def _abandon(done: asyncio.Future[None]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                self._local.release()
+
+            waiting.add_done_callback(_abandon)
+            if isinstance(exc, TimeoutError):
+                log.warning("sqlite_write_gate_timeout", timeout_s=self._timeout_s)
+                raise _locked() from None
+            raise
+
+
+def _locked() -> sqlite3.OperationalError:
+    return sqlite3.OperationalError("database is locked (write gate)")
+
+
+def _starts_writing(statement: str, in_transaction: bool) -> bool:
+    word = statement.lstrip()[:9].upper()
+    return word.startswith(_WRITES) or (word.startswith("SAVEPOINT") and not in_transaction)
+
+
+def install_write_gate(engine: AsyncEngine, lock_file: Path | None, timeout_s: float) -> None:
+    """Queue ``engine``'s writers through one :class:`WriteGate` (``lock_file``: None for a
+    database no other process opens, such as ``:memory:``)."""
+    gate = WriteGate(lock_file, timeout_s)
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _take_gate(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        dbapi_conn = conn.connection.dbapi_connection
+        if dbapi_conn is None or gate.holder is dbapi_conn:
+            return
+        driver = conn.connection.driver_connection
+        in_transaction = bool(driver is not None and driver.in_transaction)
+        if not _starts_writing(statement, in_transaction):
+            return
+        # Runs in SQLAlchemy's greenlet on the event loop: await_ suspends this request
+        # only, like any statement's round trip to aiosqlite's thread.
+        await_(gate.acquire(dbapi_conn))
+        if not in_transaction:
+            begin = dbapi_conn.cursor()
+            try:
+                begin.execute("BEGIN IMMEDIATE")
+            finally:
+                begin.close()
+
+    def _give_back(dbapi_conn: Any, *_: Any) -> None:
+        gate.release(dbapi_conn)
+
+    @event.listens_for(sync_engine, "reset")
+    def _on_reset(dbapi_conn: Any, _record: Any, state: Any) -> None:
+        # Committed or rolled back by its Connection already: nothing more will be written.
+        # (Otherwise the pool rolls it back next, and checkin gives the gate back.)
+        if state.transaction_was_reset:
+            gate.release(dbapi_conn)
+
+    for name in ("checkin", "invalidate", "detach", "close", "close_detached"):
+        event.listen(sync_engine, name, _give_back)
