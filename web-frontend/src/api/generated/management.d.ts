@@ -149,6 +149,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Auth Jwks
+         * @description The public keys that verify ARGUS access tokens (a JWKS; no authentication).
+         */
+        get: operations["auth_jwks_api_v1_auth_jwks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -2515,6 +2535,29 @@ export interface components {
             state: "queued" | "running" | "done" | "failed";
         };
         /**
+         * Jwk
+         * @description One Ed25519 public key (RFC 8037).
+         */
+        Jwk: {
+            /** Alg */
+            alg: string;
+            /** Crv */
+            crv: string;
+            /** Kid */
+            kid: string;
+            /** Kty */
+            kty: string;
+            /** Use */
+            use: string;
+            /** X */
+            x: string;
+        };
+        /** Jwks */
+        Jwks: {
+            /** Keys */
+            keys: components["schemas"]["Jwk"][];
+        };
+        /**
          * KeyCreate
          * @description ``POST /api/v1/rtmp/keys``: a name for the stream (it is the path phones publish to)
          *     and, optionally, when the key stops working.
@@ -4015,6 +4058,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    auth_jwks_api_v1_auth_jwks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Jwks"];
                 };
             };
         };
