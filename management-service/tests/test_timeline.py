@@ -86,7 +86,8 @@ async def test_ranges_merge_touching_segments_and_keep_gaps(
     assert deleted.path not in {s["path"] for s in body["segments"]}
     seg = body["segments"][0]
     assert set(seg) == {"id", "path", "start", "end", "kind", "codec", "width", "height",
-                        "has_audio", "bytes"}
+                        "has_audio", "bytes", "tier", "object_key", "backfilled"}
+    assert seg["backfilled"] is False and body["backfilled"] == []
     events = {e["id"]: e for e in body["events"]}
     assert set(events) == {motion.id, manual.id}  # end markers and stream health are not ranges
     assert _ts(events[motion.id]["end"]) == T0 + timedelta(seconds=50)  # paired with motion.end

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, func, text
+from sqlalchemy import BigInteger, Index, String, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from argus_management.db import Base
@@ -46,6 +46,8 @@ class RecordingSegment(Base):
     has_audio: Mapped[bool] = mapped_column(default=False)
     # Set by exports (and operators): never removed by retention or the disk guard.
     kept: Mapped[bool] = mapped_column(default=False)
+    # Restored after an outage from the camera's own storage (ONVIF Profile G), 0010.
+    backfilled: Mapped[bool] = mapped_column(default=False, server_default=false())
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     # ``local``: the file under RECORDINGS_DIR; ``object``: moved to the object store as
     # ``object_key`` (recording-service ``tiering/``; the local file is gone or going).

@@ -71,6 +71,7 @@ class TimelineSegmentOut(BaseModel):
     height: int
     has_audio: bool
     bytes: int
+    backfilled: bool = False  # restored from the camera's own storage after an outage
     # ``local`` (a file under RECORDINGS_DIR) or ``object`` (on the object store as
     # ``object_key``); players read either (streaming's tiers.py).
     tier: Literal["local", "object"] = "local"
@@ -116,6 +117,8 @@ class TimelineOut(BaseModel):
     gaps: list[GapOut] = []
     event_classes: list[EventClassOut] = []
     events_truncated: bool = False
+    # Stretches of ``recordings`` restored from the camera's own storage after an outage.
+    backfilled: list[RangeOut] = []
 
 
 class GroupTimelineOut(BaseModel):

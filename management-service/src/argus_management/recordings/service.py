@@ -19,6 +19,7 @@ from argus_management.events.hooks import EventStoredHook
 from argus_management.events.models import Event
 from argus_management.events.schemas import EventIn
 from argus_management.rbac.principal import Actor
+from argus_management.recordings.backfilled import backfilled_ranges
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import NOT_RANGES, merge_ranges, resolve_event_ends
 from argus_management.recordings.schemas import (
@@ -71,6 +72,7 @@ async def index_segment(session: AsyncSession, msg: SegmentClosed) -> bool:
         camera_id=msg.camera_id, path=msg.path, kind=msg.kind, started_at=msg.start,
         ended_at=msg.end, duration_s=msg.duration, bytes=msg.bytes, codec=msg.codec[:16],
         width=msg.width, height=msg.height, has_audio=msg.has_audio, kept=False,
+        backfilled=msg.backfilled,
         deleted_at=None, created_at=utcnow(),
     )
     try:
@@ -109,10 +111,12 @@ async def timeline(
         end=end,
         recordings=[RangeOut(start=s, end=e) for s, e in ranges],
         events=await _timeline_events(session, camera_id, start, end),
+        backfilled=await backfilled_ranges(session, camera_id, start, end),
         segments=[
             TimelineSegmentOut(
                 id=s.id, path=s.path, start=s.started_at, end=s.ended_at, kind=s.kind,
                 codec=s.codec, width=s.width, height=s.height, has_audio=s.has_audio,
+                backfilled=s.backfilled,
                 bytes=s.bytes, tier=s.tier, object_key=s.object_key,
             )
             for s in segments

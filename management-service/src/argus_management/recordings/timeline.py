@@ -23,6 +23,7 @@ from argus_management.alerts.models import Alert
 from argus_management.cameras.models import Camera
 from argus_management.events.models import Event
 from argus_management.rbac.models import CameraGroup, camera_group_members
+from argus_management.recordings.backfilled import backfilled_ranges
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import MERGE_TOLERANCE, NOT_RANGES, merge_ranges
 from argus_management.recordings.schemas import (
@@ -192,6 +193,8 @@ async def summary_timeline(
         recordings=[RangeOut(start=s, end=e) for s, e in ranges],
         events=listed, segments=[], resolution_s=window.resolution_s,
         gaps=gaps, event_classes=classes, events_truncated=many,
+        backfilled=await backfilled_ranges(session, camera_id, window.start, window.end,
+                                           tolerance),
     )
 
 
