@@ -41,6 +41,8 @@ class SegmentRef:
     path: str
     start: datetime
     end: datetime
+    tier: str = "local"  # "object": on the object store as ``object_key``
+    object_key: str | None = None
 
 
 class ManagementClient(kit.ManagementClient[Camera]):
@@ -147,6 +149,8 @@ class ManagementClient(kit.ManagementClient[Camera]):
                     path=str(seg["path"]),
                     start=datetime.fromisoformat(str(seg["start"]).replace("Z", "+00:00")),
                     end=datetime.fromisoformat(str(seg["end"]).replace("Z", "+00:00")),
+                    tier=str(seg.get("tier") or "local"),
+                    object_key=seg.get("object_key"),
                 ))
             except (KeyError, ValueError):
                 continue

@@ -7,7 +7,7 @@ boundary or a hole in the recording never makes the viewer wait. Blocking: run i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +23,11 @@ _FRAME_S = 1 / 30  # gap left between files when a file's own last duration is u
 
 @dataclass(frozen=True)
 class PlaybackFile:
-    """A recorded file and the wall-clock time of its first frame."""
+    """A recorded file and the wall-clock time of its first frame. ``path`` may be a
+    blocking call that returns the file (a segment fetched from the object store when
+    playback reaches it) or None."""
 
-    path: Path
+    path: Path | Callable[[], Path | None]
     start: datetime
 
 
@@ -50,8 +52,11 @@ def read_units(files: list[PlaybackFile], start: datetime) -> Iterator[PlaybackU
     out_base = 0  # 90 kHz position where the current file begins in the output
     started = False
     for item in files:
+        path = item.path if isinstance(item.path, Path) else item.path()
+        if path is None:
+            continue
         try:
-            container = av.open(str(item.path), metadata_errors="replace")
+            container = av.open(str(path), metadata_errors="replace")
         except (av.error.FFmpegError, OSError):
             continue  # a missing or unreadable file: go on with the next one
         with container:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from fastapi import Request
 
@@ -11,7 +10,7 @@ from argus_common.errors import NotFound
 from argus_streaming.auth.dependencies import User, management
 from argus_streaming.playback.reader import PlaybackFile, read_units
 from argus_streaming.playback.track import PlaybackVideoTrack
-from argus_streaming.vod.files import recording_path
+from argus_streaming.vod import tiers
 from argus_streaming.webrtc.sessions import WhepManager, WhepSession
 
 # How far ahead of ``start`` segments are looked up for one playback session.
@@ -23,15 +22,19 @@ async def playback_files(
 ) -> list[PlaybackFile]:
     """Recorded files from ``start`` on, located through management's timeline."""
     refs = await management(request).segments(user.token, camera_id, start, start + LOOKAHEAD)
-    root = Path(request.app.state.settings.recordings_dir)
-    files = []
+    files: list[PlaybackFile] = []
     for ref in refs:
         if ref.end <= start:
             continue
-        try:
-            files.append(PlaybackFile(recording_path(root, ref.path, camera_id), ref.start))
-        except NotFound:
+        if not files:  # the first one now (a missing one is skipped), the rest when reached
+            try:
+                files.append(PlaybackFile(
+                    await tiers.resolve(request, camera_id, ref.path, ref.tier, ref.object_key),
+                    ref.start))
+            except NotFound:
+                pass
             continue
+        files.append(PlaybackFile(tiers.deferred(request, camera_id, ref), ref.start))
     return files
 
 

@@ -14,15 +14,20 @@ _PATH = re.compile(r"^\d{1,10}/\d{4}-\d{2}-\d{2}/\d{2}/\d{1,16}\.mp4$")
 _CACHE_MAX = 2048
 
 
-def recording_path(root: Path, rel: str, camera_id: int) -> Path:
-    """The file of a recording path of ``camera_id``; 404 for anything else.
+def checked_path(root: Path, rel: str, camera_id: int) -> Path:
+    """Where recording ``rel`` of ``camera_id`` lives locally; 404 for anything else.
 
     Only the recording layout is accepted, so no path a user sends can leave the
     recordings directory or reach another camera's files.
     """
     if not _PATH.match(rel) or rel.split("/", 1)[0] != str(camera_id):
         raise NotFound("no such recording")
-    path = root / rel
+    return root / rel
+
+
+def recording_path(root: Path, rel: str, camera_id: int) -> Path:
+    """The local file of a recording path of ``camera_id``; 404 for anything else."""
+    path = checked_path(root, rel, camera_id)
     if not path.is_file():
         raise NotFound("recording file is missing")
     return path

@@ -8,8 +8,8 @@ listed, so the player fetches them without headers.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -19,9 +19,11 @@ from argus_common.errors import NotFound, Unprocessable
 from argus_streaming import audit
 from argus_streaming.auth.caps import ensure_capacity, tickets
 from argus_streaming.auth.dependencies import CurrentUser, check_camera, management
+from argus_streaming.cameras.client import SegmentRef
 from argus_streaming.instants import utc_instant
 from argus_streaming.responses import MANAGEMENT_DOWN
-from argus_streaming.vod.files import IndexCache, recording_path
+from argus_streaming.vod import tiers
+from argus_streaming.vod.files import IndexCache
 from argus_streaming.vod.playlist import IndexedSegment, build_playlist
 
 router = APIRouter()
@@ -54,17 +56,20 @@ async def vod_playlist(
         raise Unprocessable("end must come after start, at most 7 days later")
     await check_camera(request, user, camera_id)
     refs = await management(request).segments(user.token, camera_id, start, end)
-    root = FsPath(request.app.state.settings.recordings_dir)
     cache = _cache(request)
-    indexed = []
-    for ref in refs:
-        try:
-            path = recording_path(root, ref.path, camera_id)
-        except NotFound:
-            continue
-        idx = await cache.get(path)
-        if idx is not None:
-            indexed.append(IndexedSegment(ref.path, _utc(ref.start), idx))
+    gate = asyncio.Semaphore(4)
+
+    async def index(ref: SegmentRef) -> IndexedSegment | None:
+        async with gate:
+            try:  # a tiered segment is fetched into the read-through cache here
+                path = await tiers.resolve(request, camera_id, ref.path, ref.tier,
+                                           ref.object_key)
+            except NotFound:
+                return None
+            idx = await cache.get(path)
+        return IndexedSegment(ref.path, _utc(ref.start), idx) if idx is not None else None
+
+    indexed = [s for s in await asyncio.gather(*(index(r) for r in refs)) if s is not None]
     if not indexed:
         raise NotFound("no recordings in that time range")
     ticket = tickets(request).issue(
@@ -89,6 +94,5 @@ async def vod_file(
     if ticket.camera_id != camera_id or path not in ticket.paths:
         raise NotFound("no such recording")
     audit.ticket_used(request, ticket)
-    root = FsPath(request.app.state.settings.recordings_dir)
-    file = recording_path(root, path, camera_id)
+    file = await tiers.resolve(request, camera_id, path)
     return FileResponse(file, media_type="video/mp4", headers={"Cache-Control": "private"})
