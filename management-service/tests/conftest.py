@@ -78,6 +78,8 @@ def settings(
         # The liveness checker probes cameras and raises alerts on its own schedule: tests
         # that want it run their own (test_liveness*.py).
         MANAGEMENT_LIVENESS_ENABLED=False,
+        # Likewise the ONVIF event subscriptions (test_onvif_events.py runs its own).
+        MANAGEMENT_ONVIF_EVENTS=False,
     )
 
 

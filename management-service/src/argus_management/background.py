@@ -14,6 +14,7 @@ from argus_management.audit.video import run_video_audit_consumer
 from argus_management.deps import AppState
 from argus_management.exports.runner import ExportRunner
 from argus_management.notify.webhook import run_webhook_notifier
+from argus_management.onvif.event_watch import OnvifEventWatch
 from argus_management.ptz.watch import run_ptz_sweep, run_ptz_watch
 from argus_management.recordings.consumer import run_segment_consumer
 
@@ -43,6 +44,11 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
     if state.liveness is not None:
         # camera status/last_seen, camera.offline/online, recorder.down
         tasks["liveness_checker"] = state.liveness.run()
+    if state.settings.onvif_events:
+        # ONVIF cameras' own events (PullPoint) -> events, alerts, event recording
+        tasks["onvif_events"] = OnvifEventWatch(
+            state.settings, state.sessionmaker, state.bus, state.event_stored
+        ).run()
     if state.webhook is not None:
         # argus:alerts -> POSTs to MANAGEMENT_WEBHOOK_URL
         tasks["webhook_notifier"] = run_webhook_notifier(state.bus, state.webhook)

@@ -27,6 +27,12 @@ class Settings(ArgusSettings):
     # ONVIF service addresses (XAddrs) a device names on another host are followed only when
     # this is on (onvif/device.py); off: they are moved onto the device's own host.
     onvif_allow_foreign_xaddrs: bool = Field(False, alias="MANAGEMENT_ONVIF_ALLOW_FOREIGN_XADDRS")
+    # ONVIF events (onvif/event_watch.py): a PullPoint subscription per ONVIF camera, held
+    # by one process of all workers and replicas; the camera list is re-read this often.
+    onvif_events: bool = Field(True, alias="MANAGEMENT_ONVIF_EVENTS")
+    onvif_events_reconcile_s: float = Field(
+        5.0, alias="MANAGEMENT_ONVIF_EVENTS_RECONCILE_S", gt=0, le=300
+    )
 
     # The Ed25519 key access tokens are signed with (PEM; only management holds it): a file
     # (re-read when it changes: key rollover, docs/security.md) or the text.

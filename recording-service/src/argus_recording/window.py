@@ -1,7 +1,8 @@
 """Which events keep a camera's event recording open (shared by the loop and a worker).
 
-Start events (``motion.start``, ``rtmp.publish``, ``manual``) open a recording; the end
-events (``motion.end``, ``rtmp.unpublish``) or a manual event's ``ends_at`` close it. Object
+Start events (``motion.start``, ``rtmp.publish``, ``manual``, a camera's ``tamper.start`` and
+``input.start``) open a recording; the end events (``motion.end``, ``rtmp.unpublish``,
+``tamper.end``, ``input.end``) or a manual event's ``ends_at`` close it. Object
 rule events (``object.zone_enter``, ``object.line_cross``, …) are instants: they record the
 pre-roll before them and the post-roll after them. Each event records until its end plus
 the post-roll, at most ``max_ms`` after its start; any events whose spans overlap make one
@@ -13,8 +14,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-START_TYPES = {"motion.start": "motion", "rtmp.publish": "rtmp", "manual": "manual"}
-END_TYPES = {"motion.end": "motion", "rtmp.unpublish": "rtmp"}
+START_TYPES = {"motion.start": "motion", "rtmp.publish": "rtmp", "manual": "manual",
+               # a camera's own ONVIF events (management's PullPoint subscriptions)
+               "tamper.start": "tamper", "input.start": "input"}
+END_TYPES = {"motion.end": "motion", "rtmp.unpublish": "rtmp", "tamper.end": "tamper",
+             "input.end": "input"}
 # The analyser's rule events. The track summary (``object.track``) comes when a track has
 # ended and opens nothing.
 INSTANT_TYPES = frozenset({"object.zone_enter", "object.zone_leave", "object.zone_dwell",

@@ -55,6 +55,14 @@ DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
     "object.zone_count": AlertRule(
         kind="object.count", severity="warning", title="Too many objects in a zone"
     ),
+    # A camera's own events (ONVIF PullPoint, onvif/event_watch.py): one open alert per
+    # ongoing condition, resolved by the end event.
+    "tamper.start": AlertRule(
+        kind="tamper", severity="critical", title="Camera tampering", dedupe_by=""
+    ),
+    "input.start": AlertRule(
+        kind="input", severity="warning", title="Alarm input active", dedupe_by="input"
+    ),
     # recording-service reports the recordings volume crossing its low-space threshold
     # (contract: docs/contracts.md); "disk.ok" resolves it.
     "disk.low": AlertRule(
@@ -65,7 +73,9 @@ DEFAULT_ALERT_RULES: dict[str, AlertRule] = {
 
 # Event types that end a condition: they resolve the open alerts raised by the rule of the
 # paired event type, for the same camera and dedupe key.
-RESOLVING_EVENTS: dict[str, str] = {"disk.ok": "disk.low"}
+RESOLVING_EVENTS: dict[str, str] = {
+    "disk.ok": "disk.low", "tamper.end": "tamper.start", "input.end": "input.start",
+}
 
 # Alerts raised by management's own checks rather than by reported events (liveness/).
 CAMERA_OFFLINE = AlertRule(

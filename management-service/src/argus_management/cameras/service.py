@@ -145,7 +145,8 @@ async def create_camera(
     data: CameraCreate, actor: Actor, *, fill_from_profile: ProfileFiller | None = None,
 ) -> Camera:
     """Add a camera (a request with ``onvif_profile`` needs ``fill_from_profile``)."""
-    if data.onvif_profile is not None:
+    if data.onvif_profile is not None or (data.onvif_host and fill_from_profile is not None):
+        # An ONVIF camera's streams and PTZ come from the device (onvif/registration.py).
         if fill_from_profile is None:
             raise Unprocessable("onvif_profile is not supported here")
         data = await fill_from_profile(data, allowed_networks)

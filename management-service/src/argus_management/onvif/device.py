@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from onvif import ONVIFCamera
 
-from argus_common.errors import ArgusError, Conflict
+from argus_common.errors import ArgusError, BadGateway, Conflict
 from argus_management.cameras.urls import (
     forbidden_reason,
     literal_address,
@@ -164,6 +164,7 @@ class OnvifDevice:
         self.connect_timeout_s = connect_timeout_s
         self.call_timeout_s = connect_timeout_s + read_timeout_s
         self.time_offset_s = 0.0
+        self.clock_read = adjust_time  # False once the camera would not tell its time
         # ONVIFCamera drops http(s)_proxy from os.environ, for the whole process; other
         # clients here (the webhook notifier) may rely on them, so they are put back.
         proxies = {k: os.environ[k] for k in _PROXY_VARS if k in os.environ}
@@ -211,7 +212,7 @@ class OnvifDevice:
             except Exception as exc:
                 raise translate(exc, "connect", self.connect_timeout_s) from exc
             try:
-                await self._call("connect", self._camera.update_xaddrs, self.connect_timeout_s)
+                await self._update_xaddrs()
             except ArgusError:
                 # Cut short (a timeout can land between the library closing its device
                 # service and building the next one): start from clean services next time.
@@ -224,6 +225,23 @@ class OnvifDevice:
             self.time_offset_s = 0.0 if diff is None else round(diff.total_seconds(), 3)
             self._profiles = None
             self._connected = True
+
+    async def _update_xaddrs(self) -> None:
+        """Clock and service list; a camera that will not tell its time (an optional
+        operation) is asked again without it, and requests are signed in our time."""
+        try:
+            await self._call("connect", self._camera.update_xaddrs, self.connect_timeout_s)
+        except (Conflict, BadGateway) as exc:
+            if not self._camera.adjust_time or exc.detail == AUTH_FAILED:
+                raise
+            await self._drop_services()
+            self._camera.adjust_time = self.clock_read = False
+            await self._camera.create_devicemgmt_service()
+            await self._call("connect", self._camera.update_xaddrs, self.connect_timeout_s)
+
+    def service_namespaces(self) -> set[str]:
+        """The namespaces of the services the device listed (after ``connect``)."""
+        return set(self._camera.xaddrs)
 
     async def _drop_services(self) -> None:
         services = list(self._camera.services.values())
@@ -267,6 +285,17 @@ class OnvifDevice:
         uri = getattr(raw, "Uri", None)
         if not uri:
             raise Conflict(f"camera gave no stream URI for profile {profile_token!r}")
+        return strip_userinfo(str(uri)) or ""
+
+    async def snapshot_uri(self, profile_token: str) -> str:
+        """The JPEG snapshot URI of a profile (optional: many cameras lack it)."""
+        svc = await self._service("media")
+        raw = await self._call("GetSnapshotUri",
+                               lambda: svc.GetSnapshotUri({"ProfileToken": profile_token}),
+                               self.call_timeout_s)
+        uri = getattr(raw, "Uri", None)
+        if not uri:
+            raise Conflict(f"camera gave no snapshot URI for profile {profile_token!r}")
         return strip_userinfo(str(uri)) or ""
 
     # -- PTZ --------------------------------------------------------------------------------

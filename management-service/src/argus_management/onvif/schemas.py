@@ -98,6 +98,7 @@ class ProfileOut(BaseModel):
     fps: float | None
     has_ptz: bool
     stream_uri: str | None
+    snapshot_uri: str | None = Field(None, description="null: the camera offers none")
 
 
 class PresetOut(BaseModel):
@@ -109,6 +110,19 @@ class PtzSupportOut(BaseModel):
     supported: bool
     profile: str | None
     presets: list[PresetOut]
+    presets_available: bool = Field(True, description="false: the camera's presets could "
+                                    "not be read (see warnings)")
+
+
+class CapabilitiesOut(BaseModel):
+    """The services the device lists (GetServices, or GetCapabilities on older devices)."""
+
+    media2: bool = Field(description="Media2 (ver20): profiles may be H.265")
+    ptz: bool
+    events: bool = Field(description="events (PullPoint): motion, tampering, inputs")
+    imaging: bool
+    time: bool = Field(description="false: the clock could not be read; requests are "
+                       "signed in our time")
 
 
 class ProbeOut(BaseModel):
@@ -122,3 +136,7 @@ class ProbeOut(BaseModel):
     main_profile: str | None = Field(description="suggested: the largest picture")
     sub_profile: str | None = Field(description="suggested: the smallest, if another")
     ptz: PtzSupportOut
+    capabilities: CapabilitiesOut
+    warnings: list[str] = Field(
+        default_factory=list, description="optional operations that were not available"
+    )

@@ -13,14 +13,21 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from argus_common.errors import ArgusError, Conflict, Unavailable, Unprocessable
+from argus_common.errors import ArgusError, Unavailable, Unprocessable
 from argus_management.audit import service as audit
 from argus_management.cameras.models import Camera
 from argus_management.cameras.urls import CameraUrlError, check_url, parse_networks, pinned_host
 from argus_management.onvif import discovery
+from argus_management.onvif.capabilities import (
+    Capabilities,
+    Warnings,
+    optional,
+    read_capabilities,
+)
 from argus_management.onvif.device import OnvifDevice
 from argus_management.onvif.pool import DEFAULT_ONVIF_PORT
 from argus_management.onvif.schemas import (
+    CapabilitiesOut,
     DeviceInfoOut,
     DiscoveredOut,
     DiscoverOut,
@@ -119,43 +126,63 @@ def suggest_profiles(profiles: list[MediaProfile]) -> tuple[str | None, str | No
     return main.token, sub
 
 
-async def _stream_uri(device: OnvifDevice, token: str) -> str | None:
-    try:
-        return await device.stream_uri(token)
-    except (Conflict, Unprocessable):
-        return None  # a profile without a usable stream is still worth listing
-
-
-async def _ptz_support(device: OnvifDevice, profiles: list[MediaProfile]) -> PtzSupportOut:
+async def _ptz_support(
+    device: OnvifDevice, profiles: list[MediaProfile], caps: Capabilities, warnings: Warnings
+) -> PtzSupportOut:
     token = next((p.token for p in profiles if p.has_ptz), None)
-    presets: list[PtzPreset] = []
+    if token is not None and not caps.ptz:
+        warnings.missing("PTZ", "the profile has a PTZ configuration but the camera lists "
+                         "no PTZ service")
+        token = None
+    presets: list[PtzPreset] | None = []
     if token is not None:
-        try:
-            presets = await device.presets()
-        except (Conflict, Unprocessable):
-            token = None  # a PTZ configuration but no usable PTZ service
+        presets = await optional("PTZ presets", device.presets, warnings)
     return PtzSupportOut(
         supported=token is not None, profile=token,
-        presets=[PresetOut(token=p.token, name=p.name) for p in presets],
+        presets=[PresetOut(token=p.token, name=p.name) for p in presets or []],
+        presets_available=presets is not None,
+    )
+
+
+async def _profile_out(device: OnvifDevice, profile: MediaProfile, warnings: Warnings,
+                       snapshots: bool) -> ProfileOut:
+    stream = await optional(f"stream URI of profile {profile.token!r}",
+                            lambda: device.stream_uri(profile.token), warnings)
+    snapshot = None
+    if snapshots:
+        snapshot = await optional(f"snapshot URI of profile {profile.token!r}",
+                                  lambda: device.snapshot_uri(profile.token), warnings)
+    return ProfileOut(
+        token=profile.token, name=profile.name, encoding=profile.encoding,
+        width=profile.width, height=profile.height, fps=profile.fps, has_ptz=profile.has_ptz,
+        stream_uri=stream, snapshot_uri=snapshot,
     )
 
 
 async def _describe_device(device: OnvifDevice, data: ProbeRequest) -> ProbeOut:
+    caps = await read_capabilities(device)
+    warnings = Warnings()
     info = await device.device_info()
     profiles = await device.profiles()
-    out_profiles = [
-        ProfileOut(
-            token=p.token, name=p.name, encoding=p.encoding, width=p.width, height=p.height,
-            fps=p.fps, has_ptz=p.has_ptz, stream_uri=await _stream_uri(device, p.token),
-        )
-        for p in profiles
-    ]
+    out_profiles = []
+    for profile in profiles:
+        # A camera that lacks snapshots lacks them for every profile: ask until one fails.
+        snapshots = not any(w.startswith("snapshot URI") for w in warnings)
+        out_profiles.append(await _profile_out(device, profile, warnings, snapshots))
+    if not caps.time:
+        warnings.missing("camera clock", "requests are signed in our time")
+    for name, offered in (("events", caps.events), ("imaging", caps.imaging)):
+        if not offered:
+            warnings.missing(name, "the camera lists no such service")
     main, sub = suggest_profiles(profiles)
     return ProbeOut(
         host=data.host, port=data.port,
         device=DeviceInfoOut(**info.__dict__), time_offset_s=device.time_offset_s,
         profiles=out_profiles, main_profile=main, sub_profile=sub,
-        ptz=await _ptz_support(device, profiles),
+        ptz=await _ptz_support(device, profiles, caps, warnings),
+        capabilities=CapabilitiesOut(media2=caps.media2, ptz=caps.ptz, events=caps.events,
+                                     imaging=caps.imaging, time=caps.time),
+        warnings=list(warnings),
     )
 
 

@@ -113,6 +113,9 @@ class StatusOut(BaseModel):
     pan_tilt_moving: bool
     zoom_moving: bool
     lock: LockOut | None
+    warnings: list[str] = Field(
+        default_factory=list, description="what the camera could not tell (position unknown)"
+    )
 
 
 class CommandOut(BaseModel):

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from argus_common.errors import Conflict
 from argus_management.audit import service as audit
 from argus_management.db import after_commit
-from argus_management.onvif.types import PtzVector
+from argus_management.onvif.capabilities import Warnings, optional
+from argus_management.onvif.types import PtzStatus, PtzVector
 from argus_management.ptz import accounting
 from argus_management.ptz.dependencies import PtzContext
 from argus_management.ptz.lock import PtzLock, now_ms
@@ -113,8 +114,13 @@ async def stop(ctx: PtzContext) -> CommandOut:
 
 
 async def status(ctx: PtzContext) -> StatusOut:
-    """Position and motion from the camera, and the lock holder."""
-    state = await ctx.device.status()
+    """Position and motion from the camera, and the lock holder. A camera that cannot
+    tell its position (GetStatus is optional) gives an unknown one and a warning."""
+    warnings = Warnings()
+    await ctx.device.connect()  # unreachable or refusing our credentials: an error
+    state = await optional("PTZ status", ctx.device.status, warnings)
+    if state is None:
+        state = PtzStatus(PtzVector(None, None, None), False, False)
     lock = await ctx.runtime.locks.current(ctx.camera_id)
     return StatusOut(
         camera_id=ctx.camera_id,
@@ -122,14 +128,19 @@ async def status(ctx: PtzContext) -> StatusOut:
         moving=state.moving, pan_tilt_moving=state.pan_tilt_moving,
         zoom_moving=state.zoom_moving,
         lock=None if lock is None else lock_out(lock, ctx.principal.user_id),
+        warnings=list(warnings),
     )
 
 
 # -- presets and home ----------------------------------------------------------------------
 async def list_presets(ctx: PtzContext) -> list[PresetOut]:
+    """The camera's presets; none (logged) when it cannot list them (an optional operation:
+    the PTZ panel still moves the camera)."""
+    await ctx.device.connect()  # unreachable or refusing our credentials: an error
+    presets = await optional("PTZ presets", ctx.device.presets, Warnings())
     return [
         PresetOut(token=p.token, name=p.name, position=_position(p.position))
-        for p in await ctx.device.presets()
+        for p in presets or []
     ]
 
 
