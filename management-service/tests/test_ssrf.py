@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from argus_management.cameras import urls
+from argus_common import addresses
 from argus_management.cameras.crypto import decrypt_secret
 from argus_management.cameras.models import Camera
 from argus_management.deps import app_state
@@ -41,7 +41,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
             raise OSError("name does not resolve")
         return table[host]
 
-    monkeypatch.setattr(urls, "_getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(addresses, "_getaddrinfo", getaddrinfo)
     return table
 
 

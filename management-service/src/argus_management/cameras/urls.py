@@ -2,12 +2,9 @@
 networks.
 
 Management connects to hosts users name (liveness probes, ONVIF), so these checks are its
-SSRF guard. A host is judged by the addresses a connection would reach: every spelling of
-an IPv4 address the C library accepts (``2852039166``, ``0xa9fea9fe``,
-``0251.0376.0251.0376``, ``169.254.43518``) is normalised, IPv4 addresses inside IPv6 ones
-(``::ffff:169.254.169.254``, NAT64, 6to4) are unwrapped, and names are resolved; any
-forbidden address refuses the host. Callers that connect use :func:`pinned_host` to connect
-to the address that was checked, so a name cannot resolve elsewhere in between.
+SSRF guard: ``argus_common.addresses`` (every spelling of a forbidden address, names
+resolved, the media services use it too). Callers that connect use :func:`pinned_host` to
+connect to the address that was checked, so a name cannot resolve elsewhere in between.
 
 Credentials never stay inside a stored URL: ``split_userinfo`` takes them out so they can be
 stored encrypted, and every URL in a response is the stored one, without userinfo.
@@ -15,42 +12,35 @@ stored encrypted, and every URL in a response is the stored one, without userinf
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import re
-import socket
 from urllib.parse import urlsplit, urlunsplit
 
+from argus_common.addresses import (
+    Address,
+    AddressRefused,
+    Network,
+    check_host,
+    checked_address,
+    forbidden_reason,
+    literal_address,
+    parse_networks,
+    resolve,
+)
 from argus_common.rtsp.client import split_credentials
 
+__all__ = [
+    "ALLOWED_SCHEMES", "Address", "CameraUrlError", "Network", "check_host", "check_url",
+    "forbidden_reason", "literal_address", "parse_networks", "pinned_host", "resolve",
+    "split_userinfo", "strip_userinfo", "url_host", "with_host",
+]
+
 ALLOWED_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https"})
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-_LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
-# Other addresses a camera never has: cloud metadata services outside link-local, "this
-# host" (0.0.0.0 reaches the local machine), multicast and broadcast.
-_FORBIDDEN = (
-    (ipaddress.ip_network("fd00:ec2::254/128"), "metadata"),  # AWS IMDS over IPv6
-    (ipaddress.ip_network("100.100.100.200/32"), "metadata"),  # Alibaba Cloud metadata
-    (ipaddress.ip_network("0.0.0.0/8"), "unspecified"),
-    (ipaddress.ip_network("::/128"), "unspecified"),
-    (ipaddress.ip_network("224.0.0.0/4"), "multicast"),
-    (ipaddress.ip_network("ff00::/8"), "multicast"),
-    (ipaddress.ip_network("255.255.255.255/32"), "broadcast"),
-)
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_IPV4_COMPAT = ipaddress.ip_network("::/96")
-_NUMERIC_V4 = re.compile(r"^[0-9a-fx.]+$", re.IGNORECASE)
 MAX_URL = 2048
 
 
-class CameraUrlError(ValueError):
-    """A camera URL that may not be used; the message is shown to the user."""
-
-
-def parse_networks(spec: str) -> list[Network]:
-    """``CAMERA_ALLOWED_NETWORKS``: comma-separated CIDRs (empty: no restriction)."""
-    return [ipaddress.ip_network(p.strip(), strict=False) for p in spec.split(",") if p.strip()]
+# The address checks are argus_common.addresses (the media services pin with them too);
+# their error is the camera URL error.
+CameraUrlError = AddressRefused
+pinned_host = checked_address
 
 
 def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
@@ -62,104 +52,6 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
 
 def strip_userinfo(url: str | None) -> str | None:
     return None if url is None else split_userinfo(url)[0]
-
-
-def literal_address(host: str) -> Address | None:
-    """``host`` as an address when it is one in any spelling a connection would accept."""
-    text = host.strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    try:
-        return ipaddress.ip_address(text.split("%", 1)[0])  # a v6 zone id is not the address
-    except ValueError:
-        pass
-    # inet_aton's forms: one number, a.b (8.24 bits), a.b.c (8.8.16), each part decimal,
-    # octal (leading 0) or hex (0x). getaddrinfo reads names this way too.
-    if text and _NUMERIC_V4.match(text):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(text))
-        except OSError:
-            return None
-    return None
-
-
-def _unwrapped(addr: Address) -> list[Address]:
-    """``addr`` and the IPv4 address it carries, if it carries one."""
-    if not isinstance(addr, ipaddress.IPv6Address):
-        return [addr]
-    inner: ipaddress.IPv4Address | None = addr.ipv4_mapped or addr.sixtofour
-    if inner is None and any(addr in net for net in _NAT64):
-        inner = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-    if inner is None and addr in _IPV4_COMPAT and int(addr) > 1:
-        inner = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-    return [addr] if inner is None else [addr, inner]
-
-
-def forbidden_reason(addr: Address) -> str | None:
-    """Why a camera may not be at ``addr`` (None: it may)."""
-    for candidate in _unwrapped(addr):
-        if any(candidate in net for net in _LINK_LOCAL):
-            return "link-local hosts are not allowed"
-        for net, kind in _FORBIDDEN:
-            if candidate.version == net.version and candidate in net:
-                return f"{kind} addresses are not allowed"
-    return None
-
-
-async def _getaddrinfo(host: str) -> list[str]:
-    """The addresses the resolver gives ``host`` (tests replace this function)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, None, proto=socket.IPPROTO_TCP
-    )
-    return [str(info[4][0]) for info in infos]
-
-
-async def resolve(host: str) -> list[Address]:
-    """Every address ``host`` stands for (itself when it is a literal); [] when it does
-    not resolve."""
-    literal = literal_address(host)
-    if literal is not None:
-        return [literal]
-    try:
-        found = await _getaddrinfo(host)
-    except (OSError, UnicodeError):
-        return []
-    addrs: list[Address] = []
-    for text in found:
-        addr = literal_address(text)
-        if addr is not None and addr not in addrs:
-            addrs.append(addr)
-    return addrs
-
-
-async def check_host(host: str, allowed_networks: list[Network] | None = None) -> list[Address]:
-    """The addresses of ``host``, all allowed; raises ``CameraUrlError`` otherwise.
-
-    A name that does not resolve (yet) is accepted when no networks are configured: it is
-    checked again, resolved and pinned, whenever management connects to it.
-    """
-    addrs = await resolve(host)
-    for addr in addrs:
-        reason = forbidden_reason(addr)
-        if reason is not None:
-            raise CameraUrlError(reason)
-    if allowed_networks:
-        if not addrs:
-            raise CameraUrlError(f"host {host} does not resolve")
-        for addr in addrs:
-            inner = _unwrapped(addr)[-1]
-            if not any(a in net for a in (addr, inner) for net in allowed_networks):
-                raise CameraUrlError("host is outside CAMERA_ALLOWED_NETWORKS")
-    return addrs
-
-
-async def pinned_host(host: str, allowed_networks: list[Network] | None = None) -> str:
-    """The checked address to connect to for ``host`` (as text, IPv6 unbracketed); raises
-    ``CameraUrlError`` when the host is forbidden or does not resolve."""
-    addrs = await check_host(host, allowed_networks)
-    if not addrs:
-        raise CameraUrlError(f"host {host} does not resolve")
-    return str(addrs[0])
 
 
 def with_host(url: str, address: str) -> str:

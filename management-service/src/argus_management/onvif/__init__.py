@@ -13,3 +13,8 @@ try:
     import onvif.client  # noqa: F401
 finally:
     _root.removeHandler(_guard)
+
+# Every ONVIF connection goes to the checked address of the camera's host (pinning.py).
+from argus_management.onvif import pinning  # noqa: E402
+
+pinning.install()

@@ -5,6 +5,12 @@ RTP packets are handed to ``on_rtp`` synchronously from ``data_received``, so an
 can be completed and fanned out within the same event-loop callback that read its last
 packet. Credentials are used only to build ``Authorization`` headers; the URLs kept here
 and every error message have no userinfo.
+
+Every connection is pinned (issue 16, finding 6): the camera's host is resolved once and
+checked (``argus_common.addresses``: no link-local, metadata, multicast or unspecified
+address; ``allowed_networks`` when given), and the TCP connection goes to that checked
+address while the requests keep the URL as given. A name cannot pass the check and then
+resolve elsewhere for the connection (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from argus_common.addresses import AddressRefused, Network, check_host
 from argus_common.rtsp.auth import Authenticator
 from argus_common.rtsp.errors import (
     RtspAuthFailed,
@@ -78,8 +85,10 @@ class RtspClient:
         user_agent: str = USER_AGENT,
         keepalive: bool = True,
         rcvbuf: int | None = None,
+        allowed_networks: list[Network] | None = None,
     ) -> None:
         self.url, user, pw = split_credentials(url)
+        self.allowed_networks = allowed_networks  # CAMERA_ALLOWED_NETWORKS (None: any)
         if username is not None:
             user, pw = username, password
         self._auth = Authenticator(user, pw or "") if user is not None else None
@@ -153,20 +162,17 @@ class RtspClient:
             raise RtspUnsupported("malformed camera URL") from None
         if parts.scheme.lower() != "rtsp" or not host:
             raise RtspUnsupported("only rtsp:// URLs are supported")
-        loop = asyncio.get_running_loop()
-        sock: socket.socket | None = None
         try:
             async with asyncio.timeout(self.connect_timeout_s):
-                if self._rcvbuf is not None:
-                    sock = await self._small_buffer_socket(host, port)
-                    _, proto = await loop.create_connection(
-                        lambda: RtspProtocol(self._on_rtp), sock=sock)
-                else:
-                    _, proto = await loop.create_connection(
-                        lambda: RtspProtocol(self._on_rtp), host, port)
+                addresses = await self._checked_addresses(host)
+                for index, address in enumerate(addresses):
+                    try:
+                        proto = await self._open(address, port)
+                        break
+                    except OSError:
+                        if index == len(addresses) - 1:
+                            raise
         except TimeoutError:
-            if sock is not None:
-                sock.close()
             raise RtspTimeout(f"camera did not accept a connection within "
                               f"{self.connect_timeout_s:g} s") from None
         except ConnectionRefusedError:
@@ -174,11 +180,34 @@ class RtspClient:
         except socket.gaierror:
             raise RtspUnreachable("camera host name does not resolve") from None
         except OSError as exc:
-            if sock is not None:
-                sock.close()
             raise RtspUnreachable(f"cannot connect to camera: "
                                   f"{exc.strerror or type(exc).__name__}") from None
         self._proto = proto
+
+    async def _checked_addresses(self, host: str) -> list[str]:
+        """Where this connection may go: ``host`` resolved now, every address checked; the
+        connection is made to one of exactly these (tried in order)."""
+        try:
+            addrs = await check_host(host, self.allowed_networks)
+        except AddressRefused as exc:
+            raise RtspUnreachable(f"camera host refused: {exc}") from None
+        if not addrs:
+            raise RtspUnreachable("camera host name does not resolve")
+        return [str(addr) for addr in addrs]
+
+    async def _open(self, address: str, port: int) -> RtspProtocol:
+        loop = asyncio.get_running_loop()
+        if self._rcvbuf is None:
+            _, proto = await loop.create_connection(
+                lambda: RtspProtocol(self._on_rtp), address, port)
+            return proto
+        sock = await self._small_buffer_socket(address, port)
+        try:
+            _, proto = await loop.create_connection(lambda: RtspProtocol(self._on_rtp), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return proto
 
     async def _small_buffer_socket(self, host: str, port: int) -> socket.socket:
         # The receive buffer must be set before connecting to bound the TCP window.
