@@ -101,6 +101,8 @@ class ChaosStack:
         self.api: httpx.Client | None = None
         self.procs: dict[str, Proc] = {}
         self.restarts: dict[str, int] = {}
+        # Settings added to management's and the recorder's (libfaketime for a clock step).
+        self.clock_env: dict[str, str] = {}
 
     # -- processes -------------------------------------------------------------------------
     def _start(self, name: str, **settings: str) -> Proc:
@@ -114,12 +116,13 @@ class ChaosStack:
         return self._start("redis")
 
     def start_management(self) -> Proc:
-        return self._start("management", DATABASE_URL=self.db_url, **kit.MANAGEMENT_TEST_ENV)
+        return self._start("management", DATABASE_URL=self.db_url, **kit.MANAGEMENT_TEST_ENV,
+                           **self.clock_env)
 
     def start_recorder(self, **extra: str) -> Proc:
         n = self._bump("recording")
         settings = {**RECORDER, "RECORDINGS_DIR": str(self.recordings),
-                    "RECORDING_INSTANCE_ID": f"chaos-rec-{n}", **extra}
+                    "RECORDING_INSTANCE_ID": f"chaos-rec-{n}", **self.clock_env, **extra}
         # Ready once it answers: a recorder started while a dependency is away is not
         # "ready" (readyz) but records all the same.
         proc = kit.start(self.launcher, self.cfg, "recording", self.env,
@@ -202,8 +205,8 @@ class ChaosStack:
             return self.recorder
         if name == "camera-simulator":
             return self.start_simulator().proc  # same ports: the table's config
-        return self._start(name, **({"DATABASE_URL": self.db_url, **kit.MANAGEMENT_TEST_ENV}
-                                    if name == "management" else {}))
+        return self._start(name, **({"DATABASE_URL": self.db_url, **kit.MANAGEMENT_TEST_ENV,
+                                     **self.clock_env} if name == "management" else {}))
 
     # -- looking ---------------------------------------------------------------------------
     @property
@@ -226,11 +229,18 @@ class ChaosStack:
         return list_segments(self.recordings, camera_id)
 
     def unindexed(self, camera_id: int) -> set[str]:
-        """Files on disk the index does not hold, but for the newest (being written)."""
+        """Files on disk the index does not hold, but for the newest (being written: the
+        last modified, which after a clock stepped back is not the latest name)."""
         files = self.files(camera_id)
         indexed = {r["path"] for r in self.rows(camera_id)}
-        newest = {max(files)} if files else set()
+        newest = {max(files, key=self._mtime)} if files else set()
         return files - indexed - newest
+
+    def _mtime(self, relpath: str) -> float:
+        try:
+            return (self.recordings / relpath).stat().st_mtime
+        except OSError:
+            return 0.0
 
     def alerts_since(self, since: datetime) -> dict[str, int]:
         found: dict[str, int] = {}

@@ -1,7 +1,7 @@
 """The long faults (``@pytest.mark.chaos``, run by ``make chaos``): kill -9 and restart of
 each service in turn, Redis away for 60 s and restarted, PostgreSQL restarted and away for
 60 s (a cluster of the test's own), management away for 5 minutes, a camera's network
-dropped and restored, and the clock step (not run: see its reason)."""
+dropped and restored. The clock step, short, is in test_clock_step.py (`make test`)."""
 
 from __future__ import annotations
 
@@ -94,13 +94,6 @@ def test_camera_network_dropped_and_restored(chaos_stack: ChaosStack) -> None:
     assert result.rows_missing == 0, result
     assert result.video_lost_s <= CAMERA_OFFLINE_S + 4.0, result
     assert result.resume_s <= 5.0, result
-
-
-@pytest.mark.skip(reason="clock step: needs CAP_SYS_TIME (it would step the whole machine's "
-                  "clock) or libfaketime, which is not installed; the recorder's handling of "
-                  "a camera clock jump is covered by test_rtsp_ingest's timestamp-jump test")
-def test_clock_step_of_two_minutes() -> None:
-    raise AssertionError("not run")
 
 
 # -- PostgreSQL: a cluster of the test's own ---------------------------------------------------

@@ -9,6 +9,8 @@ arrival against the video anchor (what FFmpeg does before the first RTCP report)
 
 from __future__ import annotations
 
+import time
+
 import structlog
 
 from argus_common.h264 import parse_sps
@@ -48,7 +50,7 @@ class RtpStamper:
         self._audio_clock = audio_clock
         self._audio_off: int | None = None
         self._last_s: float | None = None
-        self._last_recv = 0.0
+        self._last_mono = 0.0  # monotonic arrival: a step of the wall clock is no jump
 
     def video(self, au: VideoAU) -> Item:
         """The item of a video unit. A keyframe before any parameter set is known is
@@ -57,14 +59,15 @@ class RtpStamper:
         recv = au.recv_ms
         media_s = au.ts * VIDEO_TB
         last = self._last_s
+        mono = time.monotonic()
         if last is not None and (
-            media_s < last - REORDER_S or media_s - last > (recv - self._last_recv) / 1000 + JUMP_S
+            media_s < last - REORDER_S or media_s - last > mono - self._last_mono + JUMP_S
         ):
             log.warning("timestamp_discontinuity", jump_s=round(media_s - last, 3))
             self.clock.reset()
             self._audio_off = None
             self.jumped = True
-        self._last_s, self._last_recv = media_s, recv
+        self._last_s, self._last_mono = media_s, mono
         wall = self.clock.observe(media_s, recv)
         key = au.key
         params = self.current

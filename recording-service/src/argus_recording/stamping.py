@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import av
@@ -33,7 +34,7 @@ class Stamper:
         self.clock = MediaClock(max_drift_ms)
         self.jumped = False
         self._last_dts_s: float | None = None
-        self._last_recv = 0.0
+        self._last_mono = 0.0  # monotonic arrival: a step of the wall clock is no jump
 
     def stamp(self, packet: av.Packet[Any], recv_ms: float) -> Item | None:
         """The item of ``packet`` received at ``recv_ms``; None for audio that comes
@@ -51,13 +52,14 @@ class Stamper:
         vtb = self.vtb
         dts_s = dts * vtb
         last = self._last_dts_s
+        mono = time.monotonic()
         if last is not None and (
-            dts_s < last or dts_s - last > (recv_ms - self._last_recv) / 1000 + JUMP_S
+            dts_s < last or dts_s - last > mono - self._last_mono + JUMP_S
         ):
             log.warning("timestamp_discontinuity", jump_s=round(dts_s - last, 3))
             self.clock.reset()
             self.jumped = True
-        self._last_dts_s, self._last_recv = dts_s, recv_ms
+        self._last_dts_s, self._last_mono = dts_s, mono
         wall = self.clock.observe(dts_s, recv_ms) + (pts - dts) * vtb * 1000.0
         key = packet.is_keyframe
         params = self.tracker.on_keyframe(packet) if key else self.tracker.current

