@@ -102,6 +102,37 @@ def read_json(path: str) -> dict[str, Any]:
         return {}
 
 
+def login(api: str) -> str:
+    """A fresh access token of the admin (tokens expire during a long run)."""
+    resp = httpx.post(
+        f"{api}/api/v1/auth/login",
+        timeout=30,
+        data={"username": SECRETS.admin_username, "password": SECRETS.admin_password},
+    )
+    resp.raise_for_status()
+    return str(resp.json()["access_token"])
+
+
+class Token:
+    """The current access token, renewed every ``every_s`` by :meth:`renew`."""
+
+    def __init__(self, api: str) -> None:
+        self.api = api
+        self.value = login(api)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.value}"}
+
+    async def renew(self, until: float, every_s: float = 240.0) -> None:
+        while time.time() + every_s < until:
+            await asyncio.sleep(every_s)
+            try:
+                self.value = await asyncio.to_thread(login, self.api)
+            except httpx.HTTPError as exc:
+                print(f"  token renewal failed: {type(exc).__name__}", flush=True)
+
+
 class Stats:
     def __init__(self) -> None:
         self.api_ms: list[float] = []
@@ -113,14 +144,14 @@ class Stats:
 
 
 # -- the load ------------------------------------------------------------------------------
-def _viewers(base: str, token: str, cameras: list[int], until: float, out: str) -> None:
+def _viewers(base: str, api: str, cameras: list[int], until: float, out: str) -> None:
     """WHEP viewers, one per camera in ``cameras``, until ``until``; frame counts written to
     ``out`` (JSON) every 5 s. Runs in a process of its own (spawn)."""
     from streaming_viewers import count_only
     from whep_client import whep_close, whep_connect
 
     async def run() -> None:
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {await asyncio.to_thread(login, api)}"}
         counts: dict[int, Any] = {}
         reconnects = dict.fromkeys(cameras, 0)
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -146,6 +177,7 @@ def _viewers(base: str, token: str, cameras: list[int], until: float, out: str) 
                 for cam in cameras:
                     viewer = viewers.get(cam)
                     if viewer is None or viewer.pc.connectionState in ("failed", "closed"):
+                        headers["Authorization"] = f"Bearer {await asyncio.to_thread(login, api)}"
                         if viewer is not None:
                             await viewer.pc.close()
                             viewers.pop(cam)
@@ -167,9 +199,10 @@ def _viewers(base: str, token: str, cameras: list[int], until: float, out: str) 
     asyncio.run(run())
 
 
-async def api_client(base: str, token: str, cameras: list[int], until: float, stats: Stats) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
+async def api_client(
+    base: str, token: Token, cameras: list[int], until: float, stats: Stats
+) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         for n in itertools.count():
             if time.time() >= until:
                 return
@@ -185,7 +218,7 @@ async def api_client(base: str, token: str, cameras: list[int], until: float, st
             ):
                 t0 = time.perf_counter()
                 try:
-                    resp = await c.get(path, params=params)
+                    resp = await c.get(path, params=params, headers=token.headers)
                     code = str(resp.status_code)
                 except httpx.HTTPError as exc:
                     code = type(exc).__name__
@@ -196,8 +229,7 @@ async def api_client(base: str, token: str, cameras: list[int], until: float, st
             await asyncio.sleep(1.0)
 
 
-async def hls_viewer(base: str, token: str, cam: int, until: float, stats: Stats) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
+async def hls_viewer(base: str, token: Token, cam: int, until: float, stats: Stats) -> None:
     seen: set[str] = set()
 
     def err(key: str) -> None:
@@ -207,7 +239,9 @@ async def hls_viewer(base: str, token: str, cam: int, until: float, stats: Stats
         playlist = ""
         while time.time() < until:
             if not playlist:
-                resp = await c.post("/v1/streams/start", json={"camera_id": cam}, headers=headers)
+                resp = await c.post(
+                    "/v1/streams/start", json={"camera_id": cam}, headers=token.headers
+                )
                 if resp.status_code != 200:
                     err(f"start {resp.status_code}")
                     await asyncio.sleep(2)
@@ -241,7 +275,7 @@ async def hls_viewer(base: str, token: str, cam: int, until: float, stats: Stats
 
 async def alert_prober(
     api: str,
-    token: str,
+    token: Token,
     control: str,
     cameras: list[int],
     every_s: float,
@@ -258,7 +292,7 @@ async def alert_prober(
             index = n % len(cameras)
             cam = cameras[index]
             try:
-                async with connect(ws_url, subprotocols=["bearer", token]) as ws:  # type: ignore[list-item]
+                async with connect(ws_url, subprotocols=["bearer", token.value]) as ws:  # type: ignore[list-item]
                     await asyncio.wait_for(ws.recv(), 10)  # "ready"
                     t0 = time.time()
                     (
@@ -393,9 +427,9 @@ async def soak(
     sim: kit.Simulator,
     db: kit.Database,
     cameras: list[int],
-    token: str,
     out: Path,
 ) -> None:
+    token = Token(cfg.management_url)
     t_start = time.time()
     until = t_start + args.minutes * 60
     warm_t = t_start + args.warmup * args.minutes * 60
@@ -404,10 +438,11 @@ async def soak(
     ctx = mp.get_context("spawn")
     viewer_proc = ctx.Process(
         target=_viewers,
-        args=(cfg.streaming_url, token, cameras[: args.viewers], until, viewer_file),
+        args=(cfg.streaming_url, cfg.management_url, cameras[: args.viewers], until, viewer_file),
     )
     viewer_proc.start()
     tasks = [
+        asyncio.create_task(token.renew(until)),
         asyncio.create_task(api_client(cfg.management_url, token, cameras, until, stats)),
         asyncio.create_task(hls_viewer(cfg.streaming_url, token, cameras[-1], until, stats)),
         asyncio.create_task(
@@ -537,13 +572,7 @@ def main() -> None:
             launched(work / "logs", ROOT) as launcher,
         ):
             procs, cfg, sim = start_stack(launcher, work / "data", db.url, args.cameras)
-            r = httpx.post(
-                f"{cfg.management_url}/api/v1/auth/login",
-                timeout=30,
-                data={"username": SECRETS.admin_username, "password": SECRETS.admin_password},
-            )
-            r.raise_for_status()
-            token = r.json()["access_token"]
+            token = login(cfg.management_url)
             cameras = []
             for n in range(1, args.cameras + 1):
                 resp = httpx.post(
@@ -561,7 +590,7 @@ def main() -> None:
                 cameras.append(int(resp.json()["id"]))
             start_media(launcher, cfg, procs)
             time.sleep(10)  # every camera connected before the clock starts
-            asyncio.run(soak(args, procs, cfg, sim, db, cameras, token, out))
+            asyncio.run(soak(args, procs, cfg, sim, db, cameras, out))
     finally:
         shutil.rmtree(work / "data", ignore_errors=True)
     print(f"load after {load()}; samples and summary in {out}")
