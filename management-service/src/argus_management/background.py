@@ -11,6 +11,7 @@ from argus_management.analysis.consumer import run_analysis_consumer
 from argus_management.analysis.uploads import run_upload_janitor
 from argus_management.audit.tasks import run_throttle_flush
 from argus_management.audit.video import run_video_audit_consumer
+from argus_management.bus_outbox import DurableBus
 from argus_management.deps import AppState
 from argus_management.exports.runner import ExportRunner
 from argus_management.notify.webhook import run_webhook_notifier
@@ -41,6 +42,9 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         # export jobs: claim, remux, sign; expire old exports
         "export_runner": ExportRunner(state.settings, state.sessionmaker, state.bus).run(),
     }
+    if isinstance(state.bus, DurableBus):
+        # events and alerts kept while Redis was away -> Redis, in order
+        tasks["bus_outbox"] = state.bus.deliver()
     if state.liveness is not None:
         # camera status/last_seen, camera.offline/online, recorder.down
         tasks["liveness_checker"] = state.liveness.run()
