@@ -142,7 +142,7 @@ def test_postgres_restart_and_outage(pg_stack: tuple[ChaosStack, Servers], outag
     t1 = time.time()
     name = "kill -9 PostgreSQL, restarted" if not outage else f"PostgreSQL down {outage:g} s"
     result = s.measure(name, "the console and API answer 503; recording continues; the index "
-                       "catches up (entries re-read after the consumer's idle time)", t0, t1,
-                       since)
+                       "catches up (failed entries retried by their consumer every 0.5-2 s)",
+                       t0, t1, since)
     assert result.video_lost_s == 0 and result.rows_missing == 0, result
     kit.drop_namespace(s.namespace, s.redis_url)
