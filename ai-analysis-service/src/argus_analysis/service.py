@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 
 from argus_analysis.cameras import MotionSettings
 from argus_analysis.config import Settings
@@ -27,7 +26,7 @@ from argus_analysis.results import ResultWriter, RowPicker
 from argus_analysis.source import DecoderOptions
 from argus_analysis.supervisor import AnalysisCrew, analysis_supervisor
 from argus_analysis.worker import Output, WorkerOptions
-from argus_common.bus import RedisBus
+from argus_common.bus import RedisBus, redis_client
 from argus_common.camera_sync import CameraSync
 from argus_common.leases import Leases
 from argus_common.retry import Backoff, keep_running
@@ -47,7 +46,7 @@ class AnalysisService:
     ) -> None:
         self.settings = settings
         self.choice = choice
-        self.redis = Redis.from_url(settings.redis_url)
+        self.redis = redis_client(settings)
         self.bus = RedisBus(self.redis, settings.redis_namespace)
         self.management = AnalysisManagement(settings.management_url,
                                              settings.service_credential())

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from argus_management.db_tls import postgres_tls
 from argus_management.sqlite_gate import install_write_gate
 
 log = structlog.get_logger("argus.db")
@@ -92,7 +93,10 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    target, connect_args = postgres_tls(url)
+    return create_async_engine(
+        target, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
+    )
 
 
 def _writer_lock_file(url: str) -> Path | None:

@@ -13,10 +13,10 @@ import structlog
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from argus_common.bus import RedisBus
+from argus_common.addresses import parse_networks
+from argus_common.bus import RedisBus, check_redis_tls, redis_client
 from argus_common.errors import error_body, install_error_handlers
 from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
@@ -34,12 +34,14 @@ from argus_management.bootstrap import ensure_admin
 from argus_management.bus_outbox import DurableBus, open_outbox
 from argus_management.config import Settings, get_settings
 from argus_management.db import make_engine, make_sessionmaker
+from argus_management.db_tls import check_database_tls
 from argus_management.deps import AppState, Caches, install_state
 from argus_management.events.hooks import event_stored_hook
 from argus_management.liveness import hooks as liveness_hooks
 from argus_management.liveness.checker import LivenessChecker
 from argus_management.notify.webhook import notifier_for
 from argus_management.objects import ingest as object_ingest
+from argus_management.onvif import pinning as onvif_pinning
 from argus_management.onvif.registration import fill_from_profile
 from argus_management.openapi import install_openapi
 from argus_management.ptz.runtime import PtzRuntime
@@ -66,9 +68,9 @@ async def build_state(settings: Settings) -> AppState:
     engine = make_engine(settings.database_url)
     # Blocking pool: a burst (1,000 WebSockets authenticating) waits for a connection
     # instead of failing with "Too many connections" (redis-py's default pool: 100).
-    redis = Redis.from_pool(
-        BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
-    )
+    redis = redis_client(settings, max_connections=100, wait_s=10)
+    # ONVIF connections are pinned to checked addresses inside these networks.
+    onvif_pinning.configure(lambda: parse_networks(settings.camera_allowed_networks))
     sessionmaker = make_sessionmaker(engine)
     # Events and alerts announced while Redis is away wait in a file outbox (bus_outbox.py).
     bus: RedisBus = DurableBus(redis, settings.redis_namespace, open_outbox(settings.data_dir))
@@ -113,9 +115,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _sqlite_dir(settings.database_url)
+        # A TLS misconfiguration stops the start with one clear line (not a 503 later).
+        await check_database_tls(settings.database_url)
         if run_migrations and settings.migrate_on_start:
             await migrate.upgrade_async(settings.database_url)
         state = await build_state(settings)
+        await check_redis_tls(state.redis, settings)
         install_state(app, state)
         await ensure_admin(state.sessionmaker, settings, state.hasher)
         tasks = [

@@ -16,9 +16,8 @@ import time
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 
-from argus_common.bus import RedisBus
+from argus_common.bus import RedisBus, redis_client
 from argus_common.camera_sync import CameraCache, CameraSync
 from argus_common.events import SEGMENTS_GROUP, STREAM_SEGMENTS, EventMessage
 from argus_common.leases import Leases
@@ -60,7 +59,7 @@ class RecordingService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.root = settings.recordings_dir
-        self.redis = Redis.from_url(settings.redis_url)
+        self.redis = redis_client(settings)
         self.bus = RedisBus(self.redis, settings.redis_namespace)
         self.management = RecordingManagement(settings.management_url,
                                               settings.service_credential())

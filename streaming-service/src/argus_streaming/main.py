@@ -13,9 +13,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
-from redis.asyncio import Redis
 
-from argus_common.bus import RedisBus
+from argus_common.bus import RedisBus, redis_client
 from argus_common.errors import install_error_handlers
 from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
@@ -66,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hls = HlsManager(sources, settings, hls_dir, app.state.tickets)
         app.state.hls.start()
         # Follows argus:authz: revoked users' sessions end within seconds.
-        redis = Redis.from_url(settings.redis_url)
+        redis = redis_client(settings)
         bus = RedisBus(redis, settings.redis_namespace)
         # Viewing sessions for management's audit log (argus:audit); HLS and VOD viewers
         # live as long as their media tickets.

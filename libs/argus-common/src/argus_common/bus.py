@@ -9,14 +9,63 @@ from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.exceptions import ResponseError
 
 from argus_common.retry import Backoff
+from argus_common.settings import ArgusSettings
+from argus_common.tls import TlsError, tls_failure
 
 log = structlog.get_logger("argus.bus")
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+def redis_client(
+    settings: ArgusSettings, *, max_connections: int | None = None, wait_s: float | None = None
+) -> Redis:
+    """The Redis client of a service: ``REDIS_URL`` with its user, over TLS for
+    ``rediss://`` (verified against ``REDIS_TLS_CA_FILE`` and the URL's host name).
+    ``max_connections`` with ``wait_s``: a blocking pool (a burst waits up to ``wait_s`` for a
+    connection instead of failing)."""
+    tls: dict[str, Any] = {}
+    if settings.redis_url.lower().startswith("rediss://"):
+        tls = {
+            "ssl_cert_reqs": "required",
+            "ssl_check_hostname": True,
+            "ssl_ca_certs": settings.redis_tls_ca_file or None,
+            "ssl_certfile": settings.redis_tls_cert_file or None,
+            "ssl_keyfile": settings.redis_tls_key_file or None,
+        }
+    pool: ConnectionPool
+    if max_connections is not None and wait_s is not None:
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=max_connections, timeout=wait_s, **tls
+        )
+    else:
+        pool = ConnectionPool.from_url(settings.redis_url, max_connections=max_connections, **tls)
+    return Redis.from_pool(pool)
+
+
+def redis_problem(exc: BaseException) -> str:
+    """What a readiness check says about a Redis that did not answer: the TLS reason when
+    the handshake failed, else "redis unreachable"."""
+    reason = tls_failure(exc)
+    return "redis unreachable" if reason is None else f"redis TLS: {reason}"
+
+
+async def check_redis_tls(redis: Redis, settings: ArgusSettings) -> None:
+    """At start: raise :class:`TlsError` (one line) when Redis cannot be reached because of
+    TLS (a wrong CA, a certificate for another name, a server without TLS); any other
+    failure is left to the readiness checks and retries (Redis may simply not be up yet)."""
+    try:
+        await redis.ping()
+    except Exception as exc:
+        if tls_failure(exc) is not None:
+            ca = settings.redis_tls_ca_file or "the system's CAs"
+            raise TlsError(
+                f"{redis_problem(exc)} (REDIS_URL is rediss://, REDIS_TLS_CA_FILE: {ca})"
+            ) from None
 
 
 class RedisBus:

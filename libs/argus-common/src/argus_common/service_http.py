@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
+from argus_common.bus import redis_problem
 from argus_common.errors import error_body, install_error_handlers
 from argus_common.metrics import install_metrics
 
@@ -20,8 +21,8 @@ async def camera_service_problems(redis: Redis, cameras_loaded: bool) -> list[st
     problems = []
     try:
         await redis.ping()
-    except Exception:
-        problems.append("redis unreachable")
+    except Exception as exc:
+        problems.append(redis_problem(exc))
     if not cameras_loaded:
         problems.append("cameras not loaded from management")
     return problems

@@ -43,10 +43,24 @@ class ArgusSettings(BaseSettings):
     jwt_public_keys_file: str = Field("", alias="ARGUS_JWT_PUBLIC_KEYS_FILE")
     jwt_public_keys: str = Field("", alias="ARGUS_JWT_PUBLIC_KEYS")
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
+    # TLS to Redis: a rediss:// REDIS_URL is verified against this CA bundle (the system's
+    # CAs when empty) and the URL's host name; a client certificate when Redis asks for one
+    # (its tls-auth-clients). argus_common.bus.redis_client builds every service's client.
+    redis_tls_ca_file: str = Field("", alias="REDIS_TLS_CA_FILE")
+    redis_tls_cert_file: str = Field("", alias="REDIS_TLS_CERT_FILE")
+    redis_tls_key_file: str = Field("", alias="REDIS_TLS_KEY_FILE")
     redis_namespace: str = Field("argus", alias="ARGUS_REDIS_NAMESPACE", pattern=r"^[a-z0-9_-]+$")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     jwt_issuer: str = Field("argus", alias="JWT_ISSUER")
     jwt_audience: str = Field("argus-api", alias="JWT_AUDIENCE")
+
+    @model_validator(mode="after")
+    def _refuse_tls_files_without_tls(self) -> Self:
+        tls_files = self.redis_tls_ca_file or self.redis_tls_cert_file or self.redis_tls_key_file
+        if tls_files and not self.redis_url.lower().startswith("rediss://"):
+            raise ValueError("REDIS_TLS_* files are set but REDIS_URL is not rediss:// "
+                             "(the connection would not use TLS)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

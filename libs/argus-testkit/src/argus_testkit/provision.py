@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from argus_testkit.ports import free_port
 from argus_testkit.process import Proc, Ready
+from argus_testkit.tlscerts import CertFiles
 
 DATABASE_ENV = "ARGUS_TEST_DATABASE_URL"
 REDIS_ENV = "ARGUS_TEST_REDIS_URL"
@@ -124,7 +125,26 @@ class Servers:
             self.tmp = None
 
 
-def _start_postgres(tmp: Path, env: Mapping[str, str]) -> tuple[str, Proc]:
+def _pg_tls(data: Path, tls: CertFiles, user: str | None) -> list[str]:
+    """Copy the certificate into the cluster (PostgreSQL wants its key 0600 and owned by
+    the server's user), allow only TLS connections over TCP; the server options."""
+    for src, name in ((tls.cert, "server.crt"), (tls.key, "server.key"), (tls.ca, "ca.crt")):
+        shutil.copyfile(src, data / name)
+        (data / name).chmod(0o600)
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(data / name, entry.pw_uid, entry.pw_gid)
+    (data / "pg_hba.conf").write_text("local all all trust\n"
+                                      "hostssl all all 127.0.0.1/32 trust\n"
+                                      "hostnossl all all 127.0.0.1/32 reject\n")
+    return ["-c", "ssl=on", "-c", f"ssl_cert_file={data / 'server.crt'}",
+            "-c", f"ssl_key_file={data / 'server.key'}", "-c", f"ssl_ca_file={data / 'ca.crt'}"]
+
+
+def start_postgres(tmp: Path, env: Mapping[str, str] = os.environ,
+                   tls: CertFiles | None = None) -> tuple[str, Proc]:
+    """A private cluster under ``tmp`` on a free port: ``(server DSN, process)``.
+    ``tls``: the server's certificate; TCP connections without TLS are then refused."""
     bindir = pg_bindir()
     if bindir is None:
         raise ProvisionError("PostgreSQL server binaries (initdb, postgres) not found; "
@@ -150,6 +170,8 @@ def _start_postgres(tmp: Path, env: Mapping[str, str]) -> tuple[str, Proc]:
             "-k", str(tmp), "-c", "fsync=off", "-c", "synchronous_commit=off",
             "-c", "full_page_writes=off", "-c", "max_connections=300",
             "-c", "log_line_prefix="]  # the ready line then starts with "LOG:"
+    if tls is not None:
+        argv += _pg_tls(data, tls, user)
     proc = Proc.start("postgresql", _as_user(user, argv), env=pg_env, log=tmp / "postgresql.log")
     try:
         proc.wait_ready(Ready(line=PG_READY, timeout_s=60))
@@ -169,7 +191,10 @@ def redis_server() -> str | None:
     return "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
 
 
-def _start_redis(tmp: Path, env: Mapping[str, str]) -> tuple[str, Proc]:
+def start_redis(tmp: Path, env: Mapping[str, str] = os.environ,
+                tls: CertFiles | None = None) -> tuple[str, Proc]:
+    """A private ``redis-server`` under ``tmp`` on a free port: ``(URL, process)``.
+    ``tls``: TLS only (no plain port; clients need no certificate), the URL ``rediss://``."""
     exe = redis_server()
     if exe is None:
         raise ProvisionError("redis-server not found; "
@@ -177,7 +202,12 @@ def _start_redis(tmp: Path, env: Mapping[str, str]) -> tuple[str, Proc]:
     port = free_port()
     rdir = tmp / "redis"
     rdir.mkdir()
-    argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+    listen = ["--port", str(port)]
+    if tls is not None:
+        listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tls.cert),
+                  "--tls-key-file", str(tls.key), "--tls-ca-cert-file", str(tls.ca),
+                  "--tls-auth-clients", "no"]
+    argv = [exe, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly",
             "no", "--dir", str(rdir), "--maxclients", "4000"]
     proc = Proc.start("redis", argv, env={"PATH": env.get("PATH", "/usr/bin:/bin")},
                       log=tmp / "redis.log")
@@ -188,7 +218,7 @@ def _start_redis(tmp: Path, env: Mapping[str, str]) -> tuple[str, Proc]:
         first = str(exc).splitlines()[0]
         raise ProvisionError(f"redis-server did not start: {first}; give a server: "
                              f"{REDIS_ENV}=...") from exc
-    return f"redis://127.0.0.1:{port}/0", proc
+    return f"{'rediss' if tls else 'redis'}://127.0.0.1:{port}/0", proc
 
 
 def provision(env: Mapping[str, str] | None = None) -> Servers:
@@ -206,11 +236,11 @@ def provision(env: Mapping[str, str] | None = None) -> Servers:
     servers.tmp.chmod(0o755)
     try:
         if not given_pg:
-            servers.pg_dsn, proc = _start_postgres(servers.tmp, env)
+            servers.pg_dsn, proc = start_postgres(servers.tmp, env)
             servers.procs.append(proc)
             servers.provisioned.append("postgresql")
         if not given_redis:
-            servers.redis_url, proc = _start_redis(servers.tmp, env)
+            servers.redis_url, proc = start_redis(servers.tmp, env)
             servers.procs.append(proc)
             servers.provisioned.append("redis")
     except BaseException:

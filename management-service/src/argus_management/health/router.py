@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from argus_common.bus import redis_problem
 from argus_common.errors import error_body
 from argus_management.deps import BusDep, EngineDep
 
@@ -29,8 +30,8 @@ async def readyz(engine: EngineDep, bus: BusDep) -> JSONResponse:
         problems.append("database unreachable")
     try:
         await bus.redis.ping()
-    except Exception:
-        problems.append("redis unreachable")
+    except Exception as exc:
+        problems.append(redis_problem(exc))
     if problems:
         return JSONResponse(error_body("Unavailable", "; ".join(problems)), 503)
     return JSONResponse({"status": "ready"})
