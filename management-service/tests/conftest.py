@@ -80,6 +80,7 @@ def settings(
         MANAGEMENT_LIVENESS_ENABLED=False,
         # Likewise the ONVIF event subscriptions (test_onvif_events.py runs its own).
         MANAGEMENT_ONVIF_EVENTS=False,
+        MANAGEMENT_GUARD_TOURS=False,
     )
 
 

@@ -58,7 +58,8 @@ RECORDER = {
     "RECORDINGS_MIN_FREE_BYTES": "0", "RECORDING_MIN_FREE_PERCENT": "0",
     "RECORDING_CAMERA_REFRESH_S": "30",
     # ~0.26 Mbit/s streams: a 0.5 Mbit/s cap replays at about twice real time.
-    "RECORDING_BACKFILL_LINK_MBPS": "1", "RECORDING_BACKFILL_SHARE": "0.5",
+    "RECORDING_BACKFILL_LINK_MBPS": os.environ.get("ARGUS_BACKFILL_LINK_MBPS", "1"),
+    "RECORDING_BACKFILL_SHARE": "0.5",
 }
 
 

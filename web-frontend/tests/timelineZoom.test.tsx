@@ -61,4 +61,16 @@ describe('Timeline', () => {
     fireEvent.keyDown(slider, { key: 'p' });
     expect(onSeek).toHaveBeenLastCalledWith(day + 3 * DAY);
   });
+
+  it('draws backfilled stretches in their own shade over the recordings', () => {
+    vi.stubGlobal('ResizeObserver', class { observe() {} disconnect() {} });
+    render(<Timeline label="Gate" window={w} playhead={null} onSeek={vi.fn()}
+      recordings={[{ start: day, end: day + 30 * DAY }]} events={[]}
+      backfilled={[{ start: day + 4 * DAY, end: day + 5 * DAY }]} />);
+    const filled = document.querySelectorAll('.tl-backfill');
+    expect(filled).toHaveLength(1);
+    expect(filled[0]?.getAttribute('data-start')).toBe(new Date(day + 4 * DAY).toISOString());
+    expect(filled[0]?.textContent).toBe('Restored from the camera after an outage');
+    expect(document.querySelectorAll('.tl-rec')).toHaveLength(1);
+  });
 });

@@ -14,6 +14,7 @@ from argus_management.audit.video import run_video_audit_consumer
 from argus_management.bus_outbox import DurableBus
 from argus_management.deps import AppState
 from argus_management.exports.runner import ExportRunner
+from argus_management.guard_tours.runner import GuardTourRunner
 from argus_management.notify.webhook import run_webhook_notifier
 from argus_management.onvif.event_watch import OnvifEventWatch
 from argus_management.ptz.watch import run_ptz_sweep, run_ptz_watch
@@ -53,6 +54,9 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         tasks["onvif_events"] = OnvifEventWatch(
             state.settings, state.sessionmaker, state.bus, state.event_stored
         ).run()
+    if state.settings.guard_tours:
+        # enabled PTZ guard tours, under each camera's PTZ lock at the lowest priority
+        tasks["guard_tours"] = GuardTourRunner(state.settings, state.sessionmaker, state.ptz).run()
     if state.webhook is not None:
         # argus:alerts -> POSTs to MANAGEMENT_WEBHOOK_URL
         tasks["webhook_notifier"] = run_webhook_notifier(state.bus, state.webhook)

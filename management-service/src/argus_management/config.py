@@ -33,6 +33,9 @@ class Settings(ArgusSettings):
     onvif_events_reconcile_s: float = Field(
         5.0, alias="MANAGEMENT_ONVIF_EVENTS_RECONCILE_S", gt=0, le=300
     )
+    # PTZ guard tours (guard_tours/runner.py), run by one process; checked this often.
+    guard_tours: bool = Field(True, alias="MANAGEMENT_GUARD_TOURS")
+    guard_tour_tick_s: float = Field(1.0, alias="MANAGEMENT_GUARD_TOUR_TICK_S", gt=0, le=60)
 
     # The Ed25519 key access tokens are signed with (PEM; only management holds it): a file
     # (re-read when it changes: key rollover, docs/security.md) or the text.

@@ -8,6 +8,7 @@ from argus_management.cameras.models import Camera
 from argus_management.db import Base
 from argus_management.events.models import Event
 from argus_management.exports.models import Export as Export
+from argus_management.guard_tours.models import GuardTour as GuardTour
 from argus_management.holds.models import Hold as Hold
 from argus_management.layouts.models import Layout
 from argus_management.objects.models import TrackedObject, TrackedObjectPlace

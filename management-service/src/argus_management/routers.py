@@ -22,6 +22,7 @@ from argus_management.health.router import router as health_router
 from argus_management.holds.router import router as holds_router
 from argus_management.internal.access_router import router as access_internal_router
 from argus_management.internal.router import router as internal_router
+from argus_management.guard_tours.router import router as guard_tours_router
 from argus_management.layouts.router import router as layouts_router
 from argus_management.objects.router import router as objects_router
 from argus_management.onvif.router import router as onvif_router
@@ -52,6 +53,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(recordings_router, prefix=f"{API}/cameras", tags=["recordings"])
     app.include_router(onvif_router, prefix=f"{API}/cameras", tags=["onvif"])
     app.include_router(ptz_router, prefix=f"{API}/cameras", tags=["ptz"])
+    app.include_router(guard_tours_router, prefix=f"{API}/guard-tours", tags=["ptz"])
     app.include_router(layouts_router, prefix=f"{API}/layouts", tags=["layouts"])
     app.include_router(events_router, prefix=f"{API}/events", tags=["events"])
     app.include_router(alerts_router, prefix=f"{API}/alerts", tags=["alerts"])

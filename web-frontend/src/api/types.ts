@@ -150,6 +150,8 @@ export interface Timeline {
   /** Summary answers only (`resolution_s`): stretches without recording and why. */
   gaps?: { start: string; end: string; cause: string }[];
   events_truncated?: boolean;
+  /** Stretches restored from the camera's own storage after an outage (ANR backfill). */
+  backfilled?: TimeRange[];
 }
 
 export interface ArgusEvent {

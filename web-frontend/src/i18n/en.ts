@@ -85,6 +85,8 @@ export const en = {
     gap_disk: 'No recording: the recording disk was low',
     gap_events_only: 'Not recorded: this camera records on events only',
     gap_unknown: 'No recording',
+    backfilled: 'Restored from the camera after an outage',
+    backfilledLegend: 'Restored from the camera',
     keys: 'Keys on a timeline: ← → move, Enter plays, n / p next / previous event.',
     cameras: 'Cameras', addCamera: 'Choose a camera', addSync: 'Add a camera in sync',
     removeCamera: 'Remove {{camera}}', date: 'Date', zoom: 'Zoom', zoom_hour: 'Hour',

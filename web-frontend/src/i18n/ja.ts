@@ -90,6 +90,8 @@ export const ja: Dictionary = {
     gap_disk: '録画なし：録画ディスクの空きが不足していました',
     gap_events_only: '録画なし：このカメラはイベント時のみ録画します',
     gap_unknown: '録画なし',
+    backfilled: '通信断の後にカメラ内の録画から復元',
+    backfilledLegend: 'カメラから復元',
     keys: 'タイムライン上のキー：← → で移動、Enter で再生、n / p で次 / 前のイベント。',
     cameras: 'カメラ', addCamera: 'カメラを選択', addSync: '同期再生するカメラを追加',
     removeCamera: '{{camera}} を外す', date: '日付', zoom: '表示範囲', zoom_hour: '1 時間',

@@ -107,6 +107,7 @@ export function PlaybackPage() {
         <div className="window-label">
           {fmt.dateTime(win.start)} – {fmt.dateTime(win.end)}
           <span className="legend"><i className="sw rec" /> {t('playback.recordings')}
+            <i className="sw backfill" /> {t('playback.backfilledLegend')}
             <i className="sw ev" /> {t('playback.events')}</span>
         </div>
         {selected.map((id) => {
@@ -114,7 +115,8 @@ export function PlaybackPage() {
           return (
             <div key={id} data-camera-id={id}>
               <Timeline label={nameOf(id)} window={win} recordings={tl?.recordings ?? []}
-                events={tl?.events ?? []} gaps={tl?.gaps ?? []} playhead={playhead}
+                events={tl?.events ?? []} gaps={tl?.gaps ?? []}
+                backfilled={tl?.backfilled ?? []} playhead={playhead}
                 onSeek={seek} />
               {tl?.error && <p className="error">{tl.error}</p>}
             </div>

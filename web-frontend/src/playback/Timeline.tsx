@@ -1,5 +1,6 @@
 /**
- * One camera's timeline: recordings (blue), events (red), gaps hatched by cause (camera
+ * One camera's timeline: recordings (blue; backfilled after an outage from the camera's own
+ * storage in their own shade), events (red), gaps hatched by cause (camera
  * offline, recorder down, disk, events only), ticks, the playhead; click to play. Keys:
  * arrows move the cursor, Enter plays there, n / p jump to the next / previous event.
  */
@@ -16,6 +17,8 @@ interface TimelineProps {
   recordings: Span[];
   events: Span[];
   gaps?: Gap[];
+  /** Stretches restored from the camera's own storage after an outage. */
+  backfilled?: Span[];
   playhead: number | null;
   onSeek(t: number): void;
 }
@@ -37,8 +40,8 @@ function useWidth() {
   return { ref, width };
 }
 
-export function Timeline({ label, window: w, recordings, events, gaps = [], playhead, onSeek }:
-  TimelineProps) {
+export function Timeline({ label, window: w, recordings, events, gaps = [], backfilled = [],
+  playhead, onSeek }: TimelineProps) {
   const { t } = useTranslation();
   const fmt = useFormat();
   const { ref, width } = useWidth();
@@ -46,6 +49,7 @@ export function Timeline({ label, window: w, recordings, events, gaps = [], play
   const [cursor, setCursor] = useState<number | null>(null);
   const now = Date.now();
   const recBars = layoutSpans(recordings, w, width, now, { merge: true, minWidth: 1 });
+  const fillBars = layoutSpans(backfilled, w, width, now, { merge: true, minWidth: 1 });
   const eventBars = layoutSpans(events, w, width, now, { minWidth: 3 });
   const marks = ticks(w, width);
   const step = (w.end - w.start) / 60;
@@ -86,6 +90,13 @@ export function Timeline({ label, window: w, recordings, events, gaps = [], play
         {recBars.map((b) => (
           <rect key={`r${b.start}`} className="tl-rec" x={b.x} y={14} width={b.width} height={22}
             data-start={new Date(b.start).toISOString()} data-end={new Date(b.end).toISOString()} />
+        ))}
+        {fillBars.map((b) => (
+          <rect key={`b${b.start}`} className="tl-backfill" x={b.x} y={14} width={b.width}
+            height={22} data-start={new Date(b.start).toISOString()}
+            data-end={new Date(b.end).toISOString()}>
+            <title>{t('playback.backfilled')}</title>
+          </rect>
         ))}
         {gaps.map((g) => {
           const x1 = Math.max(0, xOf(g.start, w, width));

@@ -13,6 +13,8 @@ export interface CameraTimeline {
   events: Span[];
   /** Summary windows (over a day) only: gaps with their causes. */
   gaps: Gap[];
+  /** Stretches restored from the camera's own storage after an outage. */
+  backfilled: Span[];
   error: string | null;
 }
 
@@ -24,7 +26,7 @@ async function load(id: number, start: number, end: number,
   const tl = await camerasApi.timeline(id, new Date(start), new Date(end), signal, resolution);
   return { recordings: toSpans(tl.recordings),
     events: toSpans(tl.events.map((e) => ({ start: e.start, end: e.end, id: e.id }))),
-    gaps: toGaps(tl.gaps ?? []) };
+    gaps: toGaps(tl.gaps ?? []), backfilled: toSpans(tl.backfilled ?? []) };
 }
 
 /**
@@ -44,7 +46,7 @@ export function useTimelines(ids: number[], w: TimeWindow): Map<number, CameraTi
       const id = list[i];
       if (id === undefined || (r.data === undefined && r.error === null)) return [];
       return [[id, { recordings: r.data?.recordings ?? [], events: r.data?.events ?? [],
-        gaps: r.data?.gaps ?? [], error: r.error ? errorMessage(r.error) : null }]];
+        gaps: r.data?.gaps ?? [], backfilled: r.data?.backfilled ?? [], error: r.error ? errorMessage(r.error) : null }]];
     }));
   }, [idsKey]);
   const fresh = useQueries({

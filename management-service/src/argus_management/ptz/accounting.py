@@ -75,8 +75,10 @@ async def session_summary(
 
 
 def holder(lock: PtzLock, ip: str | None = None, user_agent: str | None = None) -> Actor:
-    """The audit identity of the lock's holder (who controlled the camera)."""
-    return Actor(user_id=lock.user_id, username=lock.username, ip=ip, user_agent=user_agent)
+    """The audit identity of the lock's holder (who controlled the camera); a guard tour
+    (negative holder id, ``guard_tours/runner.py``) is no user."""
+    user_id = lock.user_id if lock.user_id > 0 else None
+    return Actor(user_id=user_id, username=lock.username, ip=ip, user_agent=user_agent)
 
 
 async def record_session(

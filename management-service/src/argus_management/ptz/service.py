@@ -189,6 +189,10 @@ async def acquire_lock(session: AsyncSession, ctx: PtzContext, actor: Actor,
     candidate = PtzLock.new(ctx.camera_id, principal.user_id, principal.username,
                             principal.ptz_priority, runtime.ttl_ms)
     result = await runtime.locks.acquire(candidate, runtime.ttl_ms, takeover)
+    if result.outcome == "held" and result.lock is not None and result.lock.user_id < 0:
+        # A guard tour (negative holder id, lowest priority) yields to any operator at once;
+        # it resumes when their lock ends (guard_tours/runner.py).
+        result = await runtime.locks.acquire(candidate, runtime.ttl_ms, True)
     lock = result.lock
     if result.outcome == "held" and lock is not None:
         if takeover:
