@@ -62,6 +62,7 @@ if [ "${#all[@]}" -eq 0 ]; then
 fi
 if [ "$check_only" = 1 ]; then
   echo "missing packages: ${all[*]}"
+  [ -z "$no_chromium" ] || echo "$no_chromium"
   exit 1
 fi
 
