@@ -24,6 +24,7 @@ IMAGES=(
   "camsim|camera-simulator/Dockerfile|argus-camsim"
   "console|web-frontend/Dockerfile|argus-console"
   "rtmp|nginx-rtmp/Dockerfile|argus-rtmp"
+  "objectstore|deploy/objectstore/Dockerfile|argus-objectstore"
 )
 BASE=debian:bookworm-slim
 
