@@ -36,6 +36,7 @@ import httpx
 
 from argus_testkit import redis_acl
 from argus_testkit.credentials import service_secrets
+from argus_testkit.objectstore import ObjectStorePorts
 from argus_testkit.runstate import format_status, read_status, reap_stale
 from argus_testkit.services import ROOT, Service, StackConfig, StackPorts, service_table
 from argus_testkit.supervisor import Hook, Supervisor, block_stop_signals
@@ -228,8 +229,11 @@ def run(args: argparse.Namespace, data: Path) -> int:
     new_password = (env["ARGUS_ADMIN_PASSWORD"]
                     if first and (data / ADMIN_PASSWORD_FILE).exists() else None)
     ports = StackPorts.from_env(env)
+    # ARGUS_OBJECT_STORE=local: a SeaweedFS S3 store in <data>/objectstore for tiering.
+    local_s3 = env.get("ARGUS_OBJECT_STORE", "") == "local"
     cfg = StackConfig(data_dir=data, ports=ports, recordings_dir=Path(env["RECORDINGS_DIR"]),
-                      camsim_args=DEMO_CAMSIM_ARGS)
+                      camsim_args=DEMO_CAMSIM_ARGS,
+                      object_store=ObjectStorePorts() if local_s3 else None)
     # The demo cameras look for the simulator's drawn people with the test model; every
     # other camera left on "auto" gets OpenCV's HOG people detector.
     env.setdefault("ANALYSIS_OBJECT_MODEL", str(DEMO_MODEL))
@@ -238,6 +242,8 @@ def run(args: argparse.Namespace, data: Path) -> int:
     if private_redis:
         env["REDIS_URL"] = f"redis://127.0.0.1:{ports.redis}/0"
     wanted = [name for name in args.services if name != "redis" or private_redis]
+    if local_s3:
+        wanted.insert(0, "objectstore")
     print("ARGUS: starting the native stack", flush=True)
     chosen = choose(service_table(cfg), wanted, cfg)
     # From here on (the console is built) every file the stack creates is this user's only:

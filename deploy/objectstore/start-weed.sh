@@ -53,6 +53,8 @@ umask 022
 
 # Iceberg and Lance listeners off (Lance's default port is the recorder's metrics port);
 # unix sockets inside the data directory (their /tmp defaults collide between instances).
+# SIGTERM: weed's filer waits for its gRPC streams to end, so stoppers give it a few seconds
+# and then SIGKILL (acknowledged objects are already written to the volume files).
 exec "$WEED_BIN" server -dir="$WEED_DIR/data" -ip="$WEED_IP" -ip.bind="$WEED_BIND" \
     -master.port="$WEED_MASTER_PORT" -master.port.grpc="$WEED_MASTER_GRPC_PORT" \
     -master.volumeSizeLimitMB=1024 -master.telemetry=false \

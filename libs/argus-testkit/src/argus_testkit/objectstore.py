@@ -103,7 +103,7 @@ def objectstore_service(store_dir: Path, ports: ObjectStorePorts) -> Service:
         weed_env(store_dir, ports, secret_file),
         Ready(http=f"http://127.0.0.1:{ports.s3}/healthz", timeout_s=60),
         requires=(str(WEED),),
-        stop_timeout_s=15.0,
+        stop_timeout_s=5.0,  # then SIGKILL: weed's filer may wait on its gRPC streams
     )
 
 
@@ -190,9 +190,9 @@ class LocalObjectStore:
         raise RuntimeError(f"object store not writable in time: {last!r}")
 
     def stop(self) -> None:
-        """Stop weed (its process group; SIGKILL after 15 s). Safe to call twice."""
+        """Stop weed (its process group; SIGKILL after 5 s). Safe to call twice."""
         if self.proc is not None:
-            self.proc.stop(15.0)
+            self.proc.stop(5.0)
 
     def __enter__(self) -> LocalObjectStore:
         return self.start()

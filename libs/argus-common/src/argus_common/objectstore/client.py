@@ -111,6 +111,8 @@ class ObjectStore:
             connect_timeout=min(s.timeout_s, 10.0),
             read_timeout=s.timeout_s,
             max_pool_connections=max(10, s.concurrency * 2),
+            # Content-MD5 already protects each PUT: no extra CRC pass over the body.
+            request_checksum_calculation="when_required",
         )
         secret = await asyncio.to_thread(s.secret)
         self._client = await self._stack.enter_async_context(
