@@ -20,7 +20,6 @@ class Settings(ArgusSettings):
     admin_password: str | None = Field(None, alias="ARGUS_ADMIN_PASSWORD")
     allow_signup: bool = Field(False, alias="ARGUS_ALLOW_SIGNUP")
     data_dir: str = Field("./data", alias="ARGUS_DATA_DIR")
-    camera_allowed_networks: str = Field("", alias="CAMERA_ALLOWED_NETWORKS")
     # Reverse proxies whose X-Forwarded-For / X-Real-IP are believed (proxy.py): comma-
     # separated addresses or CIDRs; empty trusts none (the TCP peer is the client).
     trusted_proxies: str = Field("", alias="ARGUS_TRUSTED_PROXIES")

@@ -186,7 +186,8 @@ async def record_rtsp(core: WorkerCore, stop: asyncio.Event, wake: asyncio.Event
             client = RtspClient(camera.source_url(), connect_timeout_s=camera.connect_timeout_s,
                                 request_timeout_s=max(camera.connect_timeout_s,
                                                       camera.read_timeout_s),
-                                want_audio=want_audio, user_agent="argus-recording")
+                                want_audio=want_audio, user_agent="argus-recording",
+                                allowed_networks=list(core.settings.allowed_networks) or None)
             error: IngestError | None
             try:
                 tracks = await client.setup()

@@ -39,8 +39,8 @@ from argus_recording.management import RecordingManagement
 from argus_recording.outbox import Outbox
 from argus_recording.reconcile import reconcile_camera
 from argus_recording.retention import Retention
-from argus_recording.tiering.runner import tiering_for
 from argus_recording.supervisor import RecordingCrew, recording_supervisor
+from argus_recording.tiering.runner import tiering_for
 from argus_recording.triggers import Triggers, apply_message
 from argus_recording.window import EventWindow
 from argus_recording.worker import CameraWorker, WorkerSettings
@@ -96,6 +96,7 @@ class RecordingService:
             probe_interval_s=settings.probe_interval_s,
             max_clock_drift_ms=settings.max_clock_drift_ms, durable=settings.fsync,
             instance_id=settings.instance_id,
+            allowed_networks=tuple(settings.camera_networks() or ()),
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[Any]] = []

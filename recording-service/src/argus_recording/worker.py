@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from argus_common.addresses import Network
 from argus_recording.cameras import CameraConfig
 from argus_recording.fencing import CameraLock
 from argus_recording.fragments import FragmentWriter
@@ -67,6 +68,7 @@ class WorkerSettings:
     max_clock_drift_ms: float
     durable: bool
     instance_id: str = "recorder"
+    allowed_networks: tuple[Network, ...] = ()  # CAMERA_ALLOWED_NETWORKS (empty: any)
 
 
 class WorkerCore:

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from argus_common.addresses import Network, parse_networks
 from argus_common.keys import Ed25519Keys, KeySource, verifier_keys
 from argus_common.service_keys import derive_service_key
 
@@ -50,6 +51,10 @@ class ArgusSettings(BaseSettings):
     redis_tls_cert_file: str = Field("", alias="REDIS_TLS_CERT_FILE")
     redis_tls_key_file: str = Field("", alias="REDIS_TLS_KEY_FILE")
     redis_namespace: str = Field("argus", alias="ARGUS_REDIS_NAMESPACE", pattern=r"^[a-z0-9_-]+$")
+    # Where cameras may be (comma-separated CIDRs; empty: anywhere but the forbidden ranges
+    # of argus_common.addresses). Management checks hosts against it when they are saved;
+    # every service checks again, and pins, when it connects to a camera.
+    camera_allowed_networks: str = Field("", alias="CAMERA_ALLOWED_NETWORKS")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     jwt_issuer: str = Field("argus", alias="JWT_ISSUER")
     jwt_audience: str = Field("argus-api", alias="JWT_AUDIENCE")
@@ -74,6 +79,18 @@ class ArgusSettings(BaseSettings):
             if self.internal_api_key == DEV_INTERNAL_KEY or len(self.internal_api_key) < 32:
                 raise ValueError("INTERNAL_API_KEY must be set to a random value of 32+ characters")
         return self
+
+    @model_validator(mode="after")
+    def _check_camera_networks(self) -> Self:
+        try:
+            parse_networks(self.camera_allowed_networks)
+        except ValueError as exc:
+            raise ValueError(f"CAMERA_ALLOWED_NETWORKS: {exc}") from None
+        return self
+
+    def camera_networks(self) -> list[Network] | None:
+        """``CAMERA_ALLOWED_NETWORKS`` parsed (None: no restriction)."""
+        return parse_networks(self.camera_allowed_networks) or None
 
     def service_credential(self) -> str:
         """What this service sends in ``X-Internal-Api-Key``: ``ARGUS_SERVICE_KEY``, or in

@@ -43,6 +43,7 @@ class SourceManager:
                 camera_id, stream, resolve,
                 linger_s=self.settings.source_linger_s,
                 connect_ceiling_s=self.settings.rtsp_connect_timeout_s,
+                allowed_networks=self.settings.camera_networks(),
                 on_stopped=forget,
             )
             self.sources[key] = src

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import structlog
 
+from argus_common.addresses import Network
 from argus_common.errors import ArgusError, BadGateway, GatewayTimeout
 from argus_common.h264 import profile_level_id
 from argus_common.rtsp import (
@@ -68,6 +69,7 @@ class CameraSource:
         *,
         linger_s: float,
         connect_ceiling_s: float,
+        allowed_networks: list[Network] | None = None,
         gop_cache_max: int = 600,
         on_stopped: Callable[[CameraSource], None] = lambda _: None,
     ) -> None:
@@ -76,6 +78,7 @@ class CameraSource:
         self._resolve = resolve
         self.linger_s = linger_s
         self.connect_ceiling_s = connect_ceiling_s
+        self.allowed_networks = allowed_networks  # CAMERA_ALLOWED_NETWORKS
         self.gop_cache_max = gop_cache_max
         self._on_stopped = on_stopped
         self.subscribers: set[Subscriber] = set()
@@ -237,6 +240,7 @@ class CameraSource:
                 client = RtspClient(
                     endpoint.url, self._dispatch, connect_timeout_s=timeout,
                     request_timeout_s=timeout, want_audio=audio_passthrough,
+                    allowed_networks=self.allowed_networks,
                 )
                 tracks = await client.start()
                 video = tracks[0]
