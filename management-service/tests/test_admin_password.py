@@ -119,3 +119,20 @@ def test_reset_admin_command(tmp_path: Path) -> None:
         check=False)
     assert generated.returncode == 0, generated.stderr
     assert generated.stdout.startswith("new password for admin: ")
+
+
+async def test_an_unwritable_data_dir_does_not_stop_the_start(tmp_path: Path) -> None:
+    """The admin is created and the start goes on; reset-admin then sets a password."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings = _settings(tmp_path).model_copy(update={"data_dir": str(blocker / "data")})
+    await migrate.upgrade_async(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        maker = async_sessionmaker(engine, expire_on_commit=False)
+        await ensure_admin(maker, settings, PasswordHasher(4))
+        assert (await _admin(maker)).username == "admin"
+        new = await reset_admin(settings, "admin")
+        assert await PasswordHasher(4).verify(new, (await _admin(maker)).password_hash)
+    finally:
+        await engine.dispose()

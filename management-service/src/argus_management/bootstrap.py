@@ -53,7 +53,13 @@ async def ensure_admin(
         if not generated:
             log.info("admin_created", username=username, generated=False)
             return
-        path = write_initial_password(Path(settings.data_dir), password)
+        try:
+            path = write_initial_password(Path(settings.data_dir), password)
+        except OSError as exc:
+            # The account exists now: starting matters more than this copy of its password.
+            log.error("admin_password_not_saved", username=username, error=exc.strerror,
+                      reset="argus-management users reset-admin")
+            return
         log.info("admin_created", username=username, generated=True, password_file=str(path),
                  reset="argus-management users reset-admin")
         if sys.stderr.isatty():
