@@ -53,3 +53,19 @@ def test_planner_makes_one_job_per_hole_and_persists_it(tmp_path: Path) -> None:
     again = JobStore(state, durable=False)
     again.load()
     assert again.pending() == {7: [180_000, 200_000]}
+
+
+def test_a_camera_taken_back_rereads_its_state_and_ranges_can_be_given_up(
+    tmp_path: Path,
+) -> None:
+    mine, theirs = JobStore(tmp_path, durable=False), JobStore(tmp_path, durable=False)
+    mine.load()
+    theirs.load()
+    theirs.update(7, lambda s: (s.jobs.append([1_000, 5_000]), True)[1])  # another recorder
+    assert mine.pending() == {}
+    mine.reload(7)
+    assert mine.pending() == {7: [1_000, 5_000]}
+    assert mine.drop_oldest(7) == [1_000, 5_000]
+    assert mine.drop_oldest(7) is None
+    theirs.reload(7)
+    assert theirs.pending() == {}

@@ -77,6 +77,29 @@ class JobStore:
                 self._cameras[state.camera_id] = state
             self._loaded = True
 
+    def reload(self, camera_id: int) -> None:
+        """Read one camera's file again: another recorder may have held the camera since
+        this one started (they share the volume; only the lock holder writes it)."""
+        path = self.directory / f"{camera_id}.json"
+        with self._lock:
+            try:
+                self._cameras[camera_id] = CameraBackfill.from_json(json.loads(path.read_text()))
+            except FileNotFoundError:
+                return
+            except (OSError, ValueError, KeyError, TypeError):
+                with contextlib.suppress(OSError):
+                    path.rename(path.with_suffix(".bad"))
+
+    def drop_oldest(self, camera_id: int) -> list[int] | None:
+        """Give up the camera's oldest pending range (persisted); returns it."""
+        with self._lock:
+            state = self._get(camera_id)
+            if not state.jobs:
+                return None
+            job = state.jobs.pop(0)
+            self._write(state)
+            return job
+
     def get(self, camera_id: int) -> CameraBackfill:
         with self._lock:
             return self._get(camera_id)

@@ -39,6 +39,7 @@ _PROBE_TTL_S = 300.0
 _RETRY_S = (2.0, 5.0, 10.0, 30.0)
 _LOOKBACK = timedelta(hours=1, minutes=5)  # a segment starts at most this long before it ends
 _COVERED_KEEP = 4000  # segments remembered per camera
+MAX_ATTEMPTS = 20  # failed tries in a row after which a range is given up (it stays a gap)
 
 
 class Backfill:
@@ -67,6 +68,7 @@ class Backfill:
         self._running: dict[int, concurrent.futures.Future[None]] = {}
         self._not_before: dict[int, float] = {}
         self._failures: dict[int, int] = {}
+        self._held: set[int] = set()  # cameras whose state file was read since we got them
         self._stop = threading.Event()
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.concurrency, thread_name_prefix="backfill"
@@ -181,6 +183,9 @@ class Backfill:
 
     async def _tick(self) -> None:
         cameras = self.cameras()
+        for camera_id in set(cameras) - self._held:
+            await asyncio.to_thread(self.jobs.reload, camera_id)
+        self._held = set(cameras)
         for camera_id, (_camera, ready) in cameras.items():
             if ready:
                 self.live_started(camera_id)
@@ -254,6 +259,13 @@ class Backfill:
         except (ReplayError, OSError) as exc:
             log.warning("backfill_interrupted", camera_id=camera.id, error=str(exc))
             self._delay(camera.id)
+            if self._failures.get(camera.id, 0) >= MAX_ATTEMPTS:
+                self._failures.pop(camera.id, None)
+                log.warning(
+                    "backfill_abandoned",
+                    camera_id=camera.id,
+                    range=self.jobs.drop_oldest(camera.id),
+                )
 
     async def _fetch(self, camera: CameraConfig, profile: ProfileG, lo: int, hi: int) -> None:
         writer = BackfillWriter(
