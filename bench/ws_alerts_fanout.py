@@ -158,8 +158,10 @@ def main() -> None:
     _raise_fd_limit(args.clients)
     namespace = f"argus-bench-ws-{uuid.uuid4().hex[:8]}"
     try:
+        # One admin holds every client: lift the per-user WebSocket cap (default 8).
         with scratch_database() as db, management(
-            db, workers=args.workers, ARGUS_REDIS_NAMESPACE=namespace
+            db, workers=args.workers, ARGUS_REDIS_NAMESPACE=namespace,
+            MANAGEMENT_MAX_WS_PER_USER=str(max(args.clients, 1)),
         ) as base:
             _event_loop_run(_run(base, args.clients, args.events))
     finally:

@@ -61,7 +61,7 @@ class Settings(ArgusSettings):
     public_url: str = Field("http://127.0.0.1:3000", alias="ARGUS_PUBLIC_URL")
     ws_ping_interval_s: float = Field(30.0, alias="MANAGEMENT_WS_PING_INTERVAL_S", gt=0)
     # WebSocket connections one user may hold at once, across /ws/* and every worker (wslimit.py).
-    max_ws_per_user: int = Field(8, alias="MANAGEMENT_MAX_WS_PER_USER", ge=1, le=1000)
+    max_ws_per_user: int = Field(8, alias="MANAGEMENT_MAX_WS_PER_USER", ge=1, le=100_000)
     # Event type -> alert rule (null silences a default); see alerts/rules.py.
     alert_rules: dict[str, AlertRule | None] = Field(
         default_factory=dict, alias="MANAGEMENT_ALERT_RULES"
