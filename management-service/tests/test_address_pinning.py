@@ -199,7 +199,7 @@ async def test_onvif_connects_to_the_address_it_checked(
         await device.close()
     assert attacker_onvif == []
     assert dns.calls >= 2  # resolved again at connection time, and refused there
-    assert refused.value.detail.startswith("camera unreachable")
+    assert refused.value.detail == "camera host refused: host is outside CAMERA_ALLOWED_NETWORKS"
 
 
 async def test_onvif_by_a_name_uses_the_checked_address(

@@ -87,10 +87,32 @@ def _from_transport(exc: TransportError, what: str) -> ArgusError:
     return BadGateway(f"camera answered HTTP {status} to {what}")
 
 
+class HostRefused(OSError):
+    """The camera's host resolved to an address it may not have (pinning.py): raised from
+    the connection's resolver, so aiohttp reports it as a connection error."""
+
+
+def _host_refused(exc: BaseException) -> HostRefused | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, HostRefused):
+            return current
+        inner = getattr(current, "os_error", None)  # aiohttp's ClientConnectorError
+        if isinstance(inner, HostRefused):
+            return inner
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def translate(exc: BaseException, what: str, budget_s: float) -> ArgusError:
     """The ARGUS error for ``exc`` raised while doing ``what`` (e.g. "ContinuousMove")."""
     if isinstance(exc, ArgusError):
         return exc
+    refused = _host_refused(exc)
+    if refused is not None:
+        return BadGateway(f"camera host refused: {refused}")
     if isinstance(exc, TimeoutError | ONVIFTimeoutError):
         return GatewayTimeout(f"{UNREACHABLE}: no answer within {budget_s:g} s")
     if isinstance(exc, Fault):

@@ -24,6 +24,7 @@ from aiohttp import TCPConnector
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from argus_common.addresses import AddressRefused, Network, check_host
+from argus_management.onvif.errors import HostRefused
 
 ONVIF_ZEEP_ASYNC = "4.3.0"  # the version whose ONVIFService builds ``TCPConnector(...)``
 
@@ -41,7 +42,7 @@ class CheckingResolver(AbstractResolver):
             addresses = await check_host(host, _networks())
         except AddressRefused as exc:
             # aiohttp reports an OSError from its resolver as a connection error.
-            raise OSError(f"ONVIF host refused: {exc}") from None
+            raise HostRefused(str(exc)) from None
         if not addresses:
             raise OSError(f"ONVIF host {host} does not resolve")
         return [
