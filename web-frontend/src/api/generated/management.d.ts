@@ -847,6 +847,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/guard-tours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tours
+         * @description Every tour of the cameras the caller may see, with what the runner does now.
+         */
+        get: operations["list_tours_api_v1_guard_tours_get"];
+        put?: never;
+        /**
+         * Create Tour
+         * @description A tour of a PTZ camera's presets (at most one enabled per camera): the server goes
+         *     to each preset in turn and stays ``dwell_s``, at the lowest PTZ priority.
+         */
+        post: operations["create_tour_api_v1_guard_tours_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/guard-tours/{tour_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Tour */
+        get: operations["get_tour_api_v1_guard_tours__tour_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Tour */
+        delete: operations["delete_tour_api_v1_guard_tours__tour_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Tour
+         * @description Rename, enable or disable, or replace the steps (the runner follows within a
+         *     second).
+         */
+        patch: operations["update_tour_api_v1_guard_tours__tour_id__patch"];
+        trace?: never;
+    };
     "/api/v1/holds": {
         parameters: {
             query?: never;
@@ -1548,6 +1596,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/segments/tier-candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tier Candidates
+         * @description Segments the recorder should move to the object store now.\n\nService-to-service: send `X-Internal-Api-Key`.
+         */
+        post: operations["tier_candidates_internal_segments_tier_candidates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/segments/tier-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tier Stats
+         * @description Live segments and bytes on each tier.\n\nService-to-service: send `X-Internal-Api-Key`.
+         */
+        get: operations["tier_stats_internal_segments_tier_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/segments/tiered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tiered
+         * @description These segments were uploaded and verified.\n\nService-to-service: send `X-Internal-Api-Key`.
+         */
+        post: operations["tiered_internal_segments_tiered_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -1964,6 +2072,31 @@ export interface components {
             username?: string | null;
         };
         /**
+         * CapabilitiesOut
+         * @description The services the device lists (GetServices, or GetCapabilities on older devices).
+         */
+        CapabilitiesOut: {
+            /**
+             * Events
+             * @description events (PullPoint): motion, tampering, inputs
+             */
+            events: boolean;
+            /** Imaging */
+            imaging: boolean;
+            /**
+             * Media2
+             * @description Media2 (ver20): profiles may be H.265
+             */
+            media2: boolean;
+            /** Ptz */
+            ptz: boolean;
+            /**
+             * Time
+             * @description false: the clock could not be read; requests are signed in our time
+             */
+            time: boolean;
+        };
+        /**
          * CommandOut
          * @description A command was sent; renew the lock (any command, or ``POST .../lock``) before
          *     ``lock.expires_at``.
@@ -2376,6 +2509,79 @@ export interface components {
         GroupUpdate: {
             /** Name */
             name?: string | null;
+        };
+        /** GuardTourCreate */
+        GuardTourCreate: {
+            /** Camera Id */
+            camera_id: number;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Name */
+            name: string;
+            /** Steps */
+            steps: components["schemas"]["Step"][];
+        };
+        /** GuardTourOut */
+        GuardTourOut: {
+            /** Camera Id */
+            camera_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            status: components["schemas"]["GuardTourStatus"];
+            /** Steps */
+            steps: components["schemas"]["Step"][];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * GuardTourStatus
+         * @description What the runner is doing with the tour (live, from Redis).
+         */
+        GuardTourStatus: {
+            /**
+             * Held By
+             * @description who holds the lock while paused
+             */
+            held_by?: string | null;
+            /** Since */
+            since?: string | null;
+            /**
+             * State
+             * @description running: it holds the PTZ lock; paused: an operator holds it (the tour resumes when their lock ends); idle: not started yet or no runner; disabled
+             * @enum {string}
+             */
+            state: "running" | "paused" | "idle" | "disabled";
+            /**
+             * Step
+             * @description index of the preset it is at
+             */
+            step?: number | null;
+        };
+        /** GuardTourUpdate */
+        GuardTourUpdate: {
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Steps */
+            steps?: components["schemas"]["Step"][] | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -3197,6 +3403,7 @@ export interface components {
          * @description What registering the camera needs: pick ``main_profile`` / ``sub_profile`` tokens.
          */
         ProbeOut: {
+            capabilities: components["schemas"]["CapabilitiesOut"];
             device: components["schemas"]["DeviceInfoOut"];
             /** Host */
             host: string;
@@ -3220,6 +3427,11 @@ export interface components {
              * @description camera clock minus ours, corrected for
              */
             time_offset_s: number;
+            /**
+             * Warnings
+             * @description optional operations that were not available
+             */
+            warnings?: string[];
         };
         /**
          * ProbeRequest
@@ -3263,6 +3475,11 @@ export interface components {
             height: number | null;
             /** Name */
             name: string;
+            /**
+             * Snapshot Uri
+             * @description null: the camera offers none
+             */
+            snapshot_uri?: string | null;
             /** Stream Uri */
             stream_uri: string | null;
             /** Token */
@@ -3274,6 +3491,12 @@ export interface components {
         PtzSupportOut: {
             /** Presets */
             presets: components["schemas"]["argus_management__onvif__schemas__PresetOut"][];
+            /**
+             * Presets Available
+             * @description false: the camera's presets could not be read (see warnings)
+             * @default true
+             */
+            presets_available: boolean;
             /** Profile */
             profile: string | null;
             /** Supported */
@@ -3308,8 +3531,15 @@ export interface components {
             id: number;
             /** Kind */
             kind: string;
+            /** Object Key */
+            object_key?: string | null;
             /** Path */
             path: string;
+            /**
+             * Tier
+             * @default local
+             */
+            tier: string;
         };
         /** PurgeOut */
         PurgeOut: {
@@ -3497,6 +3727,11 @@ export interface components {
             deleted: components["schemas"]["PurgeItem"][];
             /** Paths */
             paths: string[];
+            /**
+             * Tiered
+             * @default []
+             */
+            tiered: string[];
         };
         /** SignupRequest */
         SignupRequest: {
@@ -3528,8 +3763,124 @@ export interface components {
             /** Pan Tilt Moving */
             pan_tilt_moving: boolean;
             position: components["schemas"]["PositionOut"];
+            /**
+             * Warnings
+             * @description what the camera could not tell (position unknown)
+             */
+            warnings?: string[];
             /** Zoom Moving */
             zoom_moving: boolean;
+        };
+        /**
+         * Step
+         * @description Go to ``preset`` and stay ``dwell_s`` seconds.
+         */
+        Step: {
+            /** Dwell S */
+            dwell_s: number;
+            /** Preset */
+            preset: string;
+        };
+        /** TierItem */
+        TierItem: {
+            /** Bytes */
+            bytes: number;
+            /** Camera Id */
+            camera_id: number;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Path */
+            path: string;
+        };
+        /**
+         * TierOut
+         * @description ``items`` (at most ``limit``, oldest first) and ``due``: how many segments are due
+         *     in all (the upload backlog).
+         */
+        TierOut: {
+            /**
+             * Due
+             * @default 0
+             */
+            due: number;
+            /** Items */
+            items: components["schemas"]["TierItem"][];
+        };
+        /**
+         * TierRequest
+         * @description Segments to move: by age (``default_hours`` for every camera not in ``hours``,
+         *     ``null`` = those cameras are not tiered) or, with ``bytes``, the oldest local ones
+         *     until that much local disk would be freed (the disk guard).
+         */
+        TierRequest: {
+            /**
+             * Bytes
+             * @default 0
+             */
+            bytes: number;
+            /** Default Hours */
+            default_hours?: number | null;
+            /** Hours */
+            hours?: {
+                [key: string]: number;
+            };
+            /**
+             * Limit
+             * @default 100
+             */
+            limit: number;
+        };
+        /**
+         * TierStatsOut
+         * @description Segments and bytes per tier (live rows), and the oldest local segment's end.
+         */
+        TierStatsOut: {
+            /** Local Bytes */
+            local_bytes: number;
+            /** Local Segments */
+            local_segments: number;
+            /** Object Bytes */
+            object_bytes: number;
+            /** Object Segments */
+            object_segments: number;
+        };
+        /** TieredEntry */
+        TieredEntry: {
+            /** Id */
+            id: number;
+            /** Object Key */
+            object_key: string;
+        };
+        /**
+         * TieredOut
+         * @description ``updated``: rows that now point at their object (also when they already did);
+         *     ``gone``: rows deleted or marked deleted meanwhile (their object must go too).
+         */
+        TieredOut: {
+            /** Gone */
+            gone: number[];
+            /** Updated */
+            updated: number[];
+        };
+        /**
+         * TieredRequest
+         * @description These segments are on the object store, verified: point their rows at the objects.
+         */
+        TieredRequest: {
+            /** Items */
+            items: components["schemas"]["TieredEntry"][];
         };
         /**
          * TimelineEventOut
@@ -3625,6 +3976,8 @@ export interface components {
             id: number;
             /** Kind */
             kind: string;
+            /** Object Key */
+            object_key?: string | null;
             /** Path */
             path: string;
             /**
@@ -3632,6 +3985,12 @@ export interface components {
              * Format: date-time
              */
             start: string;
+            /**
+             * Tier
+             * @default local
+             * @enum {string}
+             */
+            tier: "local" | "object";
             /** Width */
             width: number;
         };
@@ -5534,6 +5893,157 @@ export interface operations {
             };
         };
     };
+    list_tours_api_v1_guard_tours_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardTourOut"][];
+                };
+            };
+        };
+    };
+    create_tour_api_v1_guard_tours_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardTourCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardTourOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_tour_api_v1_guard_tours__tour_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description guard tour id */
+                tour_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardTourOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_tour_api_v1_guard_tours__tour_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description guard tour id */
+                tour_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_tour_api_v1_guard_tours__tour_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description guard tour id */
+                tour_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardTourUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardTourOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_holds_api_v1_holds_get: {
         parameters: {
             query?: {
@@ -6892,6 +7402,92 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tier_candidates_internal_segments_tier_candidates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TierRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TierOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tier_stats_internal_segments_tier_stats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TierStatsOut"];
+                };
+            };
+        };
+    };
+    tiered_internal_segments_tiered_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TieredRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TieredOut"];
                 };
             };
             /** @description Validation Error */
