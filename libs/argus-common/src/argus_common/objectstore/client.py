@@ -106,7 +106,12 @@ class ObjectStore:
         """Create the HTTP client (no request is made)."""
         s = self.settings
         config = Config(
-            s3={"addressing_style": "path" if s.path_style else "auto"},
+            # Content-MD5 guards every body: no second SHA-256 pass to sign it, even
+            # over plain HTTP (a loopback or in-cluster store).
+            s3={
+                "addressing_style": "path" if s.path_style else "auto",
+                "payload_signing_enabled": False,
+            },
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=min(s.timeout_s, 10.0),
             read_timeout=s.timeout_s,
