@@ -35,18 +35,51 @@ from argus_testkit.objectstore import LocalObjectStore
 
 
 def make_segment(path: Path, seconds: int) -> None:
-    subprocess.run([
-        "ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi",
-        "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "4M",
-        "-maxrate", "4M", "-bufsize", "8M", "-g", "30", "-bf", "0", "-pix_fmt", "yuv420p",
-        "-movflags", "frag_keyframe+empty_moov+default_base_moof", str(path),
-    ], check=True, timeout=600)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-b:v",
+            "4M",
+            "-maxrate",
+            "4M",
+            "-bufsize",
+            "8M",
+            "-g",
+            "30",
+            "-bf",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+            str(path),
+        ],
+        check=True,
+        timeout=600,
+    )
 
 
 def settings(store: LocalObjectStore, cache: Path, concurrency: int) -> ObjectStoreSettings:
-    return ObjectStoreSettings(**{**store.env(), "ARGUS_S3_CACHE_DIR": str(cache),
-                                  "ARGUS_S3_CONCURRENCY": str(concurrency)})
+    return ObjectStoreSettings(
+        **{
+            **store.env(),
+            "ARGUS_S3_CACHE_DIR": str(cache),
+            "ARGUS_S3_CONCURRENCY": str(concurrency),
+        }
+    )
 
 
 async def plain_puts(client: ObjectStore, bodies: list[bytes], concurrency: int) -> float:
@@ -54,8 +87,7 @@ async def plain_puts(client: ObjectStore, bodies: list[bytes], concurrency: int)
 
     async def put(n: int, body: bytes) -> None:
         async with gate:
-            await client.client.put_object(Bucket=client.bucket, Key=f"plain/{n}.mp4",
-                                           Body=body)
+            await client.client.put_object(Bucket=client.bucket, Key=f"plain/{n}.mp4", Body=body)
 
     started = time.perf_counter()
     await asyncio.gather(*(put(n, b) for n, b in enumerate(bodies)))
@@ -82,8 +114,9 @@ def first_picture(path: Path) -> None:
                 return
 
 
-async def first_frame(client: ObjectStore, cache_dir: Path, key: str, runs: int,
-                      part_bytes: int) -> list[float]:
+async def first_frame(
+    client: ObjectStore, cache_dir: Path, key: str, runs: int, part_bytes: int
+) -> list[float]:
     times = []
     for _ in range(runs):
         shutil.rmtree(cache_dir, ignore_errors=True)
@@ -106,8 +139,9 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         shutil.copyfile(segment, copy)
         files.append(copy)
     total = size * len(files)
-    print(f"segment {size / 2**20:.1f} MiB, {len(files)} files, {total / 2**30:.2f} GiB",
-          flush=True)
+    print(
+        f"segment {size / 2**20:.1f} MiB, {len(files)} files, {total / 2**30:.2f} GiB", flush=True
+    )
     with LocalObjectStore(work / "s3", bucket="argus-bench") as store:
         conf = settings(store, work / "cache", args.concurrency)
         async with ObjectStore(conf) as client:
@@ -121,21 +155,32 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             plain_mb = total / plain_s / 2**20
             tiered_mb = total / tiered_s / 2**20
             print(f"plain PUT loop      {plain_mb:7.1f} MiB/s ({plain_s:.2f} s)")
-            print(f"tiering upload path {tiered_mb:7.1f} MiB/s ({tiered_s:.2f} s), "
-                  f"ratio {tiered_mb / plain_mb:.2f} (goal >= 0.8)")
+            print(
+                f"tiering upload path {tiered_mb:7.1f} MiB/s ({tiered_s:.2f} s), "
+                f"ratio {tiered_mb / plain_mb:.2f} (goal >= 0.8)"
+            )
             print(f"client CPU          {cpu_s / (total / 2**30):.2f} CPU-s per tiered GiB")
-            times = await first_frame(client, work / "cache", f"tiered/{files[0].name}",
-                                      args.first_frame_runs, conf.part_bytes)
-            print(f"first frame from the store (cold cache, {size / 2**20:.1f} MiB segment): "
-                  f"median {statistics.median(times) * 1000:.0f} ms, "
-                  f"max {max(times) * 1000:.0f} ms over {len(times)} runs (goal <= 1000 ms)")
-    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
-          f"{os.getloadavg()[2]:.2f}")
+            times = await first_frame(
+                client,
+                work / "cache",
+                f"tiered/{files[0].name}",
+                args.first_frame_runs,
+                conf.part_bytes,
+            )
+            print(
+                f"first frame from the store (cold cache, {size / 2**20:.1f} MiB segment): "
+                f"median {statistics.median(times) * 1000:.0f} ms, "
+                f"max {max(times) * 1000:.0f} ms over {len(times)} runs (goal <= 1000 ms)"
+            )
+    print(
+        f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=2)

@@ -23,7 +23,8 @@ def _columns(url: str) -> set[str]:
         engine = make_engine(url)
         async with engine.connect() as conn:
             cols = await conn.run_sync(
-                lambda c: {col["name"] for col in sa.inspect(c).get_columns("recording_segments")})
+                lambda c: {col["name"] for col in sa.inspect(c).get_columns("recording_segments")}
+            )
             tiers: set[str] = set()
             if "tier" in cols:
                 rows = await conn.execute(sa.text("SELECT tier FROM recording_segments"))
@@ -40,11 +41,14 @@ def _insert_row(url: str) -> None:
 
         engine = make_engine(url)
         async with engine.begin() as conn:
-            await conn.execute(sa.text(
-                "INSERT INTO recording_segments (camera_id, path, kind, started_at, ended_at,"
-                " duration_s, bytes, codec, width, height, has_audio, kept) VALUES (1, "
-                "'1/2026-12-05/10/1.mp4', 'continuous', '2026-12-05 10:00:00', "
-                "'2026-12-05 10:01:00', 60, 10, 'h264', 1, 1, false, false)"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO recording_segments (camera_id, path, kind, started_at, ended_at,"
+                    " duration_s, bytes, codec, width, height, has_audio, kept) VALUES (1, "
+                    "'1/2026-12-05/10/1.mp4', 'continuous', '2026-12-05 10:00:00', "
+                    "'2026-12-05 10:01:00', 60, 10, 'h264', 1, 1, false, false)"
+                )
+            )
         await engine.dispose()
 
     asyncio.run(insert())
@@ -55,8 +59,11 @@ def _cycle(url: str) -> list[set[str]]:
     command.upgrade(cfg, "0008")
     _insert_row(url)  # a segment recorded before tiering existed
     seen = []
-    for target, step in (("head", command.upgrade), ("0008", command.downgrade),
-                         ("head", command.upgrade)):
+    for target, step in (
+        ("head", command.upgrade),
+        ("0008", command.downgrade),
+        ("head", command.upgrade),
+    ):
         step(cfg, target)
         seen.append(_columns(url))
     return seen

@@ -41,10 +41,14 @@ from argus_testkit.objectstore import LocalObjectStore
 pytestmark = pytest.mark.timeout(240)
 
 RECORDER = {
-    "RECORDING_SEGMENT_SECONDS": "3", "RECORDING_LEASE_TTL_S": "3",
-    "RECORDING_DISK_CHECK_INTERVAL_S": "1", "RECORDING_RETENTION_INTERVAL_S": "1",
-    "RECORDINGS_MIN_FREE_BYTES": "0", "RECORDING_MIN_FREE_PERCENT": "0",
-    "RECORDING_TIER_INTERVAL_S": "1", "RECORDING_TIER_RECONCILE_INTERVAL_S": "2",
+    "RECORDING_SEGMENT_SECONDS": "3",
+    "RECORDING_LEASE_TTL_S": "3",
+    "RECORDING_DISK_CHECK_INTERVAL_S": "1",
+    "RECORDING_RETENTION_INTERVAL_S": "1",
+    "RECORDINGS_MIN_FREE_BYTES": "0",
+    "RECORDING_MIN_FREE_PERCENT": "0",
+    "RECORDING_TIER_INTERVAL_S": "1",
+    "RECORDING_TIER_RECONCILE_INTERVAL_S": "2",
     "RECORDING_TIER_ORPHAN_GRACE_S": "0",
 }
 
@@ -63,17 +67,25 @@ class Stack:
     recorder_url: str = ""
 
     def start_recorder(self, **extra: str) -> Proc:
-        env = {**RECORDER, **self.store.env(), "ARGUS_S3_CACHE_DIR": str(self.recordings.parent
-                                                                       / "cache"),
-               "RECORDING_TIER_CAMERAS": f"{self.camera}:0", **extra}
-        self.recorder, self.recorder_url = start_recorder(self.namespace, self.management, self.recordings,
-                                          "rec-t", **env)
+        env = {
+            **RECORDER,
+            **self.store.env(),
+            "ARGUS_S3_CACHE_DIR": str(self.recordings.parent / "cache"),
+            "RECORDING_TIER_CAMERAS": f"{self.camera}:0",
+            **extra,
+        }
+        self.recorder, self.recorder_url = start_recorder(
+            self.namespace, self.management, self.recordings, "rec-t", **env
+        )
         WATCHED[:] = [self.recorder]
         return self.recorder
 
     def rows(self) -> list[dict[str, Any]]:
-        return self.db.fetch("SELECT * FROM recording_segments WHERE camera_id = $1 "
-                             "AND deleted_at IS NULL ORDER BY started_at", self.camera)
+        return self.db.fetch(
+            "SELECT * FROM recording_segments WHERE camera_id = $1 "
+            "AND deleted_at IS NULL ORDER BY started_at",
+            self.camera,
+        )
 
     def objects(self) -> dict[str, int]:
         """Key -> size of every object in the bucket."""
@@ -85,9 +97,17 @@ class Stack:
 
     def announce(self, rel: str, start: datetime, size: int) -> None:
         """Index a file written by the test (what the recorder's announcer does)."""
-        message = SegmentClosed(camera_id=self.camera, path=rel, start=start,
-                                end=start + timedelta(seconds=3), duration=3.0, bytes=size,
-                                codec="h264", width=320, height=180)
+        message = SegmentClosed(
+            camera_id=self.camera,
+            path=rel,
+            start=start,
+            end=start + timedelta(seconds=3),
+            duration=3.0,
+            bytes=size,
+            codec="h264",
+            width=320,
+            height=180,
+        )
         redis = Redis.from_url(REDIS_URL)
         try:
             redis.xadd(f"{self.namespace}:{STREAM_SEGMENTS}", {"data": message.model_dump_json()})
@@ -139,16 +159,30 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         sim, rtsp, _ = start_simulator(1, "--resolution", "320x180", "--fps", "15", "--gop", "1")
         procs.append(sim)
         api = httpx.Client(base_url=mgmt_url, timeout=10)
-        token = api.post("/api/v1/auth/login",
-                         data={"username": "admin", "password": ADMIN_PASSWORD})
+        token = api.post(
+            "/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
+        )
         assert token.status_code == 200, token.text
         api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-        resp = api.post("/api/v1/cameras", json={
-            "name": "tiered", "stream_url": f"rtsp://127.0.0.1:{rtsp}/cam1/main",
-            "recording_mode": "continuous"})
+        resp = api.post(
+            "/api/v1/cameras",
+            json={
+                "name": "tiered",
+                "stream_url": f"rtsp://127.0.0.1:{rtsp}/cam1/main",
+                "recording_mode": "continuous",
+            },
+        )
         assert resp.status_code == 201, resp.text
-        stack = Stack(db, namespace, api, base / "recordings", mgmt_url, store, store.client(),
-                      resp.json()["id"])
+        stack = Stack(
+            db,
+            namespace,
+            api,
+            base / "recordings",
+            mgmt_url,
+            store,
+            store.client(),
+            resp.json()["id"],
+        )
         stack.start_recorder()
         yield stack
     finally:
@@ -185,8 +219,10 @@ def test_segments_move_to_the_object_store_verified(stack: Stack) -> None:
         assert head["Metadata"]["sha256"] == hashlib.sha256(body).hexdigest()
         assert body[4:8] == b"ftyp"
     since = tiered[0]["started_at"].replace(tzinfo=UTC) - timedelta(seconds=1)
-    resp = stack.api.get(f"/api/v1/cameras/{stack.camera}/timeline", params={
-        "start": since.isoformat(), "end": datetime.now(UTC).isoformat()})
+    resp = stack.api.get(
+        f"/api/v1/cameras/{stack.camera}/timeline",
+        params={"start": since.isoformat(), "end": datetime.now(UTC).isoformat()},
+    )
     assert resp.status_code == 200, resp.text
     tiers = {s["path"]: s["tier"] for s in resp.json()["segments"]}
     assert tiers[tiered[0]["path"]] == "object"
@@ -200,9 +236,16 @@ def test_tiered_segments_export(stack: Stack) -> None:
     start = rows[0]["started_at"].replace(tzinfo=UTC)
     end = rows[-1]["ended_at"].replace(tzinfo=UTC)
     assert not any((stack.recordings / r["path"]).exists() for r in rows)
-    resp = stack.api.post("/api/v1/exports", json={
-        "name": "tiered", "reason": "tiering test", "cameras": [stack.camera],
-        "start": start.isoformat(), "end": end.isoformat()})
+    resp = stack.api.post(
+        "/api/v1/exports",
+        json={
+            "name": "tiered",
+            "reason": "tiering test",
+            "cameras": [stack.camera],
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        },
+    )
     assert resp.status_code == 202, resp.text
     export_id = resp.json()["id"]
 
@@ -214,7 +257,7 @@ def test_tiered_segments_export(stack: Stack) -> None:
     assert done["state"] == "done", done
     assert done["files"] and done["files"][0]["frames"] > 0
     exported = done["files"][0]
-    span = (datetime.fromisoformat(exported["end"]) - datetime.fromisoformat(exported["start"]))
+    span = datetime.fromisoformat(exported["end"]) - datetime.fromisoformat(exported["start"])
     assert span.total_seconds() > 1
 
 
@@ -231,19 +274,29 @@ def test_crash_states_and_kill_9_during_upload_leave_one_copy(stack: Stack) -> N
         (stack.recordings / rel).write_bytes(body)
         stack.announce(rel, start, len(body))
         made.append(rel)
-    rows = wait_until(lambda: [r for r in stack.rows() if r["path"] in made]
-                      if len([r for r in stack.rows() if r["path"] in made]) == 2 else None,
-                      20, 0.2, "rows of the test's segments")
+    rows = wait_until(
+        lambda: (
+            [r for r in stack.rows() if r["path"] in made]
+            if len([r for r in stack.rows() if r["path"] in made]) == 2
+            else None
+        ),
+        20,
+        0.2,
+        "rows of the test's segments",
+    )
     # Crash after the upload, before the index: an object beside a local row.
     a = rows[0]
-    stack.s3.put_object(Bucket=stack.store.bucket, Key=a["path"],
-                        Body=(stack.recordings / a["path"]).read_bytes())
+    stack.s3.put_object(
+        Bucket=stack.store.bucket, Key=a["path"], Body=(stack.recordings / a["path"]).read_bytes()
+    )
     # Crash after the index, before the unlink: a tiered row with its local file left.
     b = rows[1]
-    stack.s3.put_object(Bucket=stack.store.bucket, Key=b["path"],
-                        Body=(stack.recordings / b["path"]).read_bytes())
-    stack.db.execute("UPDATE recording_segments SET tier = 'object', object_key = path "
-                     "WHERE id = $1", b["id"])
+    stack.s3.put_object(
+        Bucket=stack.store.bucket, Key=b["path"], Body=(stack.recordings / b["path"]).read_bytes()
+    )
+    stack.db.execute(
+        "UPDATE recording_segments SET tier = 'object', object_key = path WHERE id = $1", b["id"]
+    )
     # An object whose row is gone (uploaded, then the row was purged).
     orphan = segment_relpath(stack.camera, int((time.time() - 7200) * 1000))
     stack.s3.put_object(Bucket=stack.store.bucket, Key=orphan, Body=b"orphan")
@@ -260,16 +313,29 @@ def test_crash_states_and_kill_9_during_upload_leave_one_copy(stack: Stack) -> N
 
     proc = stack.start_recorder()
     # The big segment is the oldest due: wait until its upload is under way, then kill -9.
-    wait_until(lambda: _reading(proc.pid, stack.recordings / big), 30, 0.05,
-               "the recorder reading the big segment")
+    wait_until(
+        lambda: _reading(proc.pid, stack.recordings / big),
+        30,
+        0.05,
+        "the recorder reading the big segment",
+    )
     proc.kill()
     assert (stack.recordings / big).exists()
 
     stack.start_recorder()
-    wait_until(lambda: not stack.consistent() and not any(
-        r["tier"] == "local" and r["path"] in (a["path"], b["path"], big)
-        for r in stack.rows()) and orphan not in stack.objects(), 90, 0.5,
-        "reconcile and tiering to settle")
+    wait_until(
+        lambda: (
+            not stack.consistent()
+            and not any(
+                r["tier"] == "local" and r["path"] in (a["path"], b["path"], big)
+                for r in stack.rows()
+            )
+            and orphan not in stack.objects()
+        ),
+        90,
+        0.5,
+        "reconcile and tiering to settle",
+    )
     objects = stack.objects()
     tiered = {r["path"]: r for r in stack.rows()}
     for path in (a["path"], b["path"], big):
@@ -282,8 +348,9 @@ def test_crash_states_and_kill_9_during_upload_leave_one_copy(stack: Stack) -> N
 def _reading(pid: int, path: Path) -> bool:
     """Whether process ``pid`` has ``path`` open (its upload is reading it)."""
     try:
-        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(path)
-                   for fd in os.listdir(f"/proc/{pid}/fd"))
+        return any(
+            os.readlink(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd")
+        )
     except OSError:
         return False
 

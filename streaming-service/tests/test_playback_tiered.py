@@ -33,8 +33,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalObjectStore
         yield s
 
 
-async def _tier(database_url: str, camera_id: int, files: list[RecordedFile], root: Path,
-                store: LocalObjectStore) -> dict[str, bytes]:
+async def _tier(
+    database_url: str,
+    camera_id: int,
+    files: list[RecordedFile],
+    root: Path,
+    store: LocalObjectStore,
+) -> dict[str, bytes]:
     """Upload the files, remove them locally, index them as tiered; returns their bytes."""
     s3 = store.client()
     bodies = {}
@@ -49,8 +54,16 @@ async def _tier(database_url: str, camera_id: int, files: list[RecordedFile], ro
                 "INSERT INTO recording_segments (camera_id, path, kind, started_at, ended_at,"
                 " duration_s, bytes, codec, width, height, has_audio, kept, tier, object_key)"
                 " VALUES ($1, $2, 'continuous', $3, $4, $5, $6, 'h264', $7, $8, false, false,"
-                " 'object', $2)", camera_id, f.path, f.start, f.end,
-                (f.end_ms - f.start_ms) / 1000, len(body), WIDTH, HEIGHT)
+                " 'object', $2)",
+                camera_id,
+                f.path,
+                f.start,
+                f.end,
+                (f.end_ms - f.start_ms) / 1000,
+                len(body),
+                WIDTH,
+                HEIGHT,
+            )
     finally:
         await conn.close()
         s3.close()
@@ -58,27 +71,37 @@ async def _tier(database_url: str, camera_id: int, files: list[RecordedFile], ro
 
 
 async def test_tiered_segments_play_over_whep_and_vod(
-    world: World, database_url: str, client: httpx.AsyncClient, store: LocalObjectStore,
+    world: World,
+    database_url: str,
+    client: httpx.AsyncClient,
+    store: LocalObjectStore,
     tmp_path: Path,
 ) -> None:
-    settings = ObjectStoreSettings(**{
-        **store.env(), "ARGUS_S3_CACHE_DIR": str(tmp_path / "cache"),
-        "ARGUS_S3_CACHE_BYTES": str(64 * 2**20)})
+    settings = ObjectStoreSettings(
+        **{
+            **store.env(),
+            "ARGUS_S3_CACHE_DIR": str(tmp_path / "cache"),
+            "ARGUS_S3_CACHE_BYTES": str(64 * 2**20),
+        }
+    )
     previous = getattr(world.app.state, "segment_files", None)
     files_resolver = SegmentFiles(world.recordings, settings)
     world.app.state.segment_files = files_resolver
     try:
         url = with_userinfo(world.camsim.url(1), CAM_USER, CAM_PASSWORD)
-        files = await asyncio.to_thread(record_segments, url, world.recordings,
-                                        world.camera_id, files=2, seconds=2.0)
+        files = await asyncio.to_thread(
+            record_segments, url, world.recordings, world.camera_id, files=2, seconds=2.0
+        )
         bodies = await _tier(database_url, world.camera_id, files, world.recordings, store)
         assert not any((world.recordings / f.path).exists() for f in files)
         headers = world.auth()
 
         start = files[0].start + timedelta(seconds=1.5)
         resp, viewer = await whep_connect(
-            client, f"/whep/{world.camera_id}?start={start.isoformat().replace('+00:00', 'Z')}",
-            headers)
+            client,
+            f"/whep/{world.camera_id}?start={start.isoformat().replace('+00:00', 'Z')}",
+            headers,
+        )
         assert resp.status_code == 201, resp.text
         assert viewer is not None
         frames = await viewer.frames(20, timeout_s=15)
@@ -90,7 +113,8 @@ async def test_tiered_segments_play_over_whep_and_vod(
         playlist = await client.get(
             f"/vod/{world.camera_id}/index.m3u8",
             params={"start": files[0].start.isoformat(), "end": end.isoformat()},
-            headers=headers)
+            headers=headers,
+        )
         assert playlist.status_code == 200, playlist.text
         text = playlist.text
         assert "#EXT-X-MAP" in text
@@ -101,10 +125,11 @@ async def test_tiered_segments_play_over_whep_and_vod(
         for size, offset, media_url in ranges[:6]:
             rel = media_url.split("/files/", 1)[1].split("?", 1)[0]
             first, length = int(offset), int(size)
-            got = await client.get(media_url, headers={
-                "Range": f"bytes={first}-{first + length - 1}"})
+            got = await client.get(
+                media_url, headers={"Range": f"bytes={first}-{first + length - 1}"}
+            )
             assert got.status_code == 206, got.text
-            assert got.content == bodies[rel][first:first + length]
+            assert got.content == bodies[rel][first : first + length]
             checked[rel] = True
         assert checked
         assert files_resolver._cache is not None and files_resolver._cache.misses >= 1

@@ -40,8 +40,9 @@ async def client(local_store: LocalObjectStore) -> AsyncIterator[ObjectStore]:
         yield store
 
 
-async def test_put_file_is_verified_and_ranges_read_back(client: ObjectStore,
-                                                         tmp_path: Path) -> None:
+async def test_put_file_is_verified_and_ranges_read_back(
+    client: ObjectStore, tmp_path: Path
+) -> None:
     data = os.urandom(3 * MIB + 123)
     path = tmp_path / "seg.mp4"
     path.write_bytes(data)
@@ -67,11 +68,16 @@ async def test_errors_are_object_store_errors(client: ObjectStore, tmp_path: Pat
         await client.get_range("no/such/object.mp4", 0, 9)
 
 
-async def test_wrong_secret_is_refused_without_leaking_it(local_store: LocalObjectStore,
-                                                          tmp_path: Path) -> None:
-    settings = ObjectStoreSettings(**{**local_store.env(),
-                                      "ARGUS_S3_SECRET_ACCESS_KEY_FILE": "",
-                                      "ARGUS_S3_SECRET_ACCESS_KEY": "wrong-secret-value"})
+async def test_wrong_secret_is_refused_without_leaking_it(
+    local_store: LocalObjectStore, tmp_path: Path
+) -> None:
+    settings = ObjectStoreSettings(
+        **{
+            **local_store.env(),
+            "ARGUS_S3_SECRET_ACCESS_KEY_FILE": "",
+            "ARGUS_S3_SECRET_ACCESS_KEY": "wrong-secret-value",
+        }
+    )
     (tmp_path / "f").write_bytes(b"x")
     async with ObjectStore(settings) as store:
         with pytest.raises(ObjectStoreError) as caught:
@@ -79,8 +85,9 @@ async def test_wrong_secret_is_refused_without_leaking_it(local_store: LocalObje
     assert "wrong-secret-value" not in str(caught.value)
 
 
-async def test_cache_fetches_once_and_stays_within_its_bound(client: ObjectStore,
-                                                             tmp_path: Path) -> None:
+async def test_cache_fetches_once_and_stays_within_its_bound(
+    client: ObjectStore, tmp_path: Path
+) -> None:
     bodies = {}
     for n in range(3):
         data = os.urandom(MIB + n)
@@ -105,8 +112,9 @@ async def test_cache_fetches_once_and_stays_within_its_bound(client: ObjectStore
         await client.delete(key)
 
 
-async def test_segment_files_read_either_tier(local_store: LocalObjectStore,
-                                              client: ObjectStore, tmp_path: Path) -> None:
+async def test_segment_files_read_either_tier(
+    local_store: LocalObjectStore, client: ObjectStore, tmp_path: Path
+) -> None:
     root = tmp_path / "recordings"
     local = root / "5/2026-12-05/10/1.mp4"
     local.parent.mkdir(parents=True)

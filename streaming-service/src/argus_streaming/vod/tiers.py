@@ -32,8 +32,9 @@ def segment_files(request: Request) -> SegmentFiles:
     return files
 
 
-async def resolve(request: Request, camera_id: int, rel: str, tier: str | None = None,
-                  key: str | None = None) -> Path:
+async def resolve(
+    request: Request, camera_id: int, rel: str, tier: str | None = None, key: str | None = None
+) -> Path:
     """A local file of recording ``rel`` of ``camera_id``; 404 when neither tier has it.
     Without the timeline's word (VOD file URLs) a missing local file is looked for on the
     store under the configured prefix."""
@@ -57,7 +58,8 @@ def deferred(request: Request, camera_id: int, ref: SegmentRef) -> Callable[[], 
 
     def fetch() -> Path | None:
         future = asyncio.run_coroutine_threadsafe(
-            resolve(request, camera_id, ref.path, ref.tier, ref.object_key), loop)
+            resolve(request, camera_id, ref.path, ref.tier, ref.object_key), loop
+        )
         try:
             return future.result(FETCH_TIMEOUT_S)
         except Exception:
