@@ -73,7 +73,7 @@ class AnalysisService:
                                    skip_loop_filter=settings.skip_loop_filter),
             prefer_sub=settings.prefer_sub_stream,
             backoff_s=tuple(settings.backoff_steps), max_lag_s=settings.max_lag_s,
-            objects=self.objects,
+            objects=self.objects, allowed_networks=tuple(settings.camera_networks() or ()),
         )
         self.supervisor = analysis_supervisor(
             self.leases, AnalysisCrew(choice, self.params, self.worker_options, self._sink),

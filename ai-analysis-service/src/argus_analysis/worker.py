@@ -24,6 +24,8 @@ from argus_analysis.metrics import DECODER_ERRORS, FRAMES_DROPPED, RECONNECTS
 from argus_analysis.objects.engine import ObjectEngine, ObjectJob
 from argus_analysis.pipeline import Analyzer, FrameAnalysis
 from argus_analysis.source import DecoderOptions, SourceError, VideoSource, open_source
+from argus_common.addresses import AddressRefused, Network, pinned_url
+from argus_common.media import is_stream
 from argus_common.retry import Backoff
 
 log = structlog.get_logger("argus.analysis.worker")
@@ -52,6 +54,20 @@ class WorkerOptions:
     backoff_s: tuple[float, ...]
     max_lag_s: float
     objects: ObjectEngine | None = None
+    # CAMERA_ALLOWED_NETWORKS (empty: anywhere but argus_common.addresses' forbidden ranges)
+    allowed_networks: tuple[Network, ...] = ()
+
+
+def pinned_source_url(url: str, allowed_networks: tuple[Network, ...] = ()) -> str:
+    """A camera stream URL with its host's checked address, resolved now (issue 16, finding
+    6): FFmpeg resolves names itself, so it is given the address that passed the check and
+    a name cannot be rebound in between. Files and other inputs pass unchanged."""
+    if not is_stream(url):
+        return url
+    try:
+        return pinned_url(url, list(allowed_networks) or None)
+    except AddressRefused as exc:
+        raise SourceError("refused", f"camera host refused: {exc}") from None
 
 
 class CameraWorker(threading.Thread):
@@ -88,7 +104,8 @@ class CameraWorker(threading.Thread):
             camera = self.camera
             try:
                 source = open_source(
-                    camera.source_url(self.options.prefer_sub),
+                    pinned_source_url(camera.source_url(self.options.prefer_sub),
+                                      self.options.allowed_networks),
                     connect_timeout_s=camera.connect_timeout_s,
                     read_timeout_s=camera.read_timeout_s, live=True,
                     decoder=self.options.decoder,

@@ -18,6 +18,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+from urllib.parse import urlsplit, urlunsplit
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -95,16 +96,7 @@ async def _getaddrinfo(host: str) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-async def resolve(host: str) -> list[Address]:
-    """Every address ``host`` stands for (itself when it is a literal); [] when it does
-    not resolve."""
-    literal = literal_address(host)
-    if literal is not None:
-        return [literal]
-    try:
-        found = await _getaddrinfo(host)
-    except (OSError, UnicodeError):
-        return []
+def _unique(found: list[str]) -> list[Address]:
     addrs: list[Address] = []
     for text in found:
         addr = literal_address(text)
@@ -113,13 +105,19 @@ async def resolve(host: str) -> list[Address]:
     return addrs
 
 
-async def check_host(host: str, allowed_networks: list[Network] | None = None) -> list[Address]:
-    """The addresses of ``host``, all allowed; raises ``AddressRefused`` otherwise.
+async def resolve(host: str) -> list[Address]:
+    """Every address ``host`` stands for (itself when it is a literal); [] when it does
+    not resolve."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    try:
+        return _unique(await _getaddrinfo(host))
+    except (OSError, UnicodeError):
+        return []
 
-    A name that does not resolve (yet) is accepted when no networks are configured: it is
-    checked again, resolved and pinned, whenever management connects to it.
-    """
-    addrs = await resolve(host)
+
+def _allowed(host: str, addrs: list[Address], allowed_networks: list[Network] | None) -> None:
     for addr in addrs:
         reason = forbidden_reason(addr)
         if reason is not None:
@@ -131,7 +129,47 @@ async def check_host(host: str, allowed_networks: list[Network] | None = None) -
             inner = _unwrapped(addr)[-1]
             if not any(a in net for a in (addr, inner) for net in allowed_networks):
                 raise AddressRefused("host is outside CAMERA_ALLOWED_NETWORKS")
+
+
+async def check_host(host: str, allowed_networks: list[Network] | None = None) -> list[Address]:
+    """The addresses of ``host``, all allowed; raises ``AddressRefused`` otherwise.
+
+    A name that does not resolve (yet) is accepted when no networks are configured: it is
+    checked again, resolved and pinned, whenever management connects to it.
+    """
+    addrs = await resolve(host)
+    _allowed(host, addrs, allowed_networks)
     return addrs
+
+
+def pinned_url(url: str, allowed_networks: list[Network] | None = None) -> str:
+    """``url`` with its host replaced by the host's checked address, resolved now (blocking:
+    for threads that hand the URL to a library that resolves names itself, e.g. FFmpeg).
+    Raises :class:`AddressRefused` when the host is forbidden or does not resolve."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        return url
+    literal = literal_address(host)
+    if literal is not None:
+        addrs = [literal]
+    else:
+        try:
+            addrs = _unique(
+                [str(i[4][0]) for i in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
+            )
+        except (OSError, UnicodeError):
+            addrs = []
+    _allowed(host, addrs, allowed_networks)
+    if not addrs:
+        raise AddressRefused(f"host {host} does not resolve")
+    address = str(addrs[0])
+    netloc = f"[{address}]" if ":" in address else address
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    if "@" in parts.netloc:
+        netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 async def checked_address(host: str, allowed_networks: list[Network] | None = None) -> str:
