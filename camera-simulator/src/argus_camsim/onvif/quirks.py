@@ -49,7 +49,8 @@ _PREFIXES = {
     "wsnt": "bn",
     "wsa": "adr",
 }
-_QNAME = re.compile(r"(?<![\w.:/-])(" + "|".join(_PREFIXES) + r"):(?=[A-Za-z_])")
+# A prefix opening or closing a tag, or starting a QName in text or an attribute value.
+_QNAME = re.compile(r"(</?|>|\s|\")(" + "|".join(_PREFIXES) + r"):(?=[A-Za-z_])")
 _XMLNS = re.compile(r"xmlns:(" + "|".join(_PREFIXES) + r")=")
 
 
@@ -101,5 +102,5 @@ def mangle(camera: CameraInfo, name: str, xml: str) -> str:
         return xml[: len(xml) * 2 // 3] + "<tt:Preset token="
     if "namespaces" in quirks:
         xml = _XMLNS.sub(lambda m: f"xmlns:{_PREFIXES[m.group(1)]}=", xml)
-        xml = _QNAME.sub(lambda m: f"{_PREFIXES[m.group(1)]}:", xml)
+        xml = _QNAME.sub(lambda m: f"{m.group(1)}{_PREFIXES[m.group(2)]}:", xml)
     return xml
