@@ -3,13 +3,21 @@ RTCP helpers of the replay reader, and the planner's reading of announced segmen
 
 from __future__ import annotations
 
+import itertools
 import json
+from fractions import Fraction
 from pathlib import Path
+
+import av
+import numpy as np
 
 from argus_recording.backfill.config import BackfillSettings
 from argus_recording.backfill.jobs import JobStore, subtract
 from argus_recording.backfill.manager import Backfill
-from argus_recording.backfill.replay import clock, has_bye, ntp_ms
+from argus_recording.backfill.replay import ReplayUnit, clock, has_bye, ntp_ms
+from argus_recording.backfill.segments import BackfillWriter
+from argus_recording.layout import DirMaker
+from argus_recording.params import split_annexb
 from argus_recording.writer import ClosedSegment
 
 
@@ -69,3 +77,50 @@ def test_a_camera_taken_back_rereads_its_state_and_ranges_can_be_given_up(
     assert mine.drop_oldest(7) is None
     theirs.reload(7)
     assert theirs.pending() == {}
+
+
+def _units(frames: int, gop: int, walls: list[int]) -> list[ReplayUnit]:
+    """H.264 units (AVCC, SPS/PPS in-band on keyframes) of a tiny clip at ``walls``."""
+    ctx = av.CodecContext.create("libx264", "w")
+    assert isinstance(ctx, av.video.codeccontext.VideoCodecContext)
+    ctx.width, ctx.height, ctx.pix_fmt = 64, 64, "yuv420p"
+    ctx.time_base = Fraction(1, 15)
+    ctx.options = {"preset": "ultrafast", "tune": "zerolatency",
+                   "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:repeat-headers=1"}
+    packets = []
+    for i in range(frames):
+        frame = av.VideoFrame.from_ndarray(
+            np.full((96, 64), i * 3 % 255, dtype=np.uint8), format="yuv420p")
+        frame.pts = i
+        packets += ctx.encode(frame)
+    packets += ctx.encode(None)
+    out = []
+    for packet, wall in zip(packets, walls, strict=False):
+        nals = split_annexb(bytes(packet))
+        sps = next((n for n in nals if n[0] & 0x1F == 7), None)
+        pps = next((n for n in nals if n[0] & 0x1F == 8), None)
+        data = b"".join(len(n).to_bytes(4, "big") + n for n in nals)
+        out.append(ReplayUnit(data, packet.is_keyframe, wall, sps, pps, 0))
+    return out
+
+
+def test_writer_keeps_exactly_the_range_and_segments_never_overlap(tmp_path: Path) -> None:
+    # Capture times jitter (a loaded camera): the keyframe that starts the second segment
+    # comes sooner than any interval inside the first.
+    walls = [1_000_000 + i * 66 - (16 if i == 30 else 0) for i in range(60)]
+    units = _units(60, 10, walls)
+    closed: list[ClosedSegment] = []
+    lo, hi = walls[7], walls[50] + 40  # mid-GOP start; the GOP at walls[50] is live again
+    writer = BackfillWriter(root=tmp_path, dirs=DirMaker(tmp_path, False), camera_id=7,
+                            lo_ms=lo, hi_ms=hi, segment_ms=1000, durable=False,
+                            sprop=(None, None), on_closed=closed.append)
+    for unit in units:
+        if not writer.feed(unit):
+            break
+    writer.close()
+    assert closed, "nothing written"
+    assert closed[0].start_ms == walls[10]  # the first keyframe at or after lo
+    assert closed[-1].end_ms <= walls[50]  # ends before the live keyframe near hi
+    for a, b in itertools.pairwise(closed):
+        assert a.end_ms <= b.start_ms, (a, b)
+    assert all(s.kind == "backfill" for s in closed)

@@ -81,13 +81,13 @@ class BackfillWriter:
         if unit.key:
             self._params(unit)
             if wall >= self.hi_ms - CUT_TOLERANCE_MS:
-                self.close()
+                self.close(until=wall)
                 return False
         if self.writer is None and (not unit.key or wall < self.lo_ms or self.params is None):
             self._last_wall = wall
             return True
         if wall + self.frame_ms > self.hi_ms + 0.5:
-            self.close()
+            self.close(until=wall)
             return False
         if self.writer is not None and (
             (self._last_wall is not None and wall - self._last_wall >= HOLE_MS)
@@ -99,7 +99,9 @@ class BackfillWriter:
                 )
             )
         ):
-            self.close()
+            # Frame intervals jitter: the next frame may come sooner than the smallest
+            # interval the segment saw, and the segment must not end after it starts.
+            self.close(until=wall)
             if not unit.key:
                 self._last_wall = wall
                 return True
@@ -150,13 +152,14 @@ class BackfillWriter:
             if fresh is not None:
                 self.params = fresh
 
-    def close(self) -> None:
-        """Finish the open segment (fsync) and announce it."""
+    def close(self, until: float | None = None) -> None:
+        """Finish the open segment (fsync) and announce it; it ends by ``until`` (the
+        frame after it) and by the range's end."""
         writer, self.writer = self.writer, None
         if writer is None:
             return
         try:
-            end = min(writer.video_end_ms(), float(self.hi_ms))
+            end = min(writer.video_end_ms(), float(self.hi_ms), until or float(self.hi_ms))
             segment = writer.finish(end)
         except BaseException:
             writer.abort()
