@@ -15,7 +15,9 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from argus_management.audit.verify import verify
@@ -132,3 +134,25 @@ async def test_concurrent_api_writers_on_two_apps_all_succeed(tmp_path: Path) ->
     assert set(statuses) <= {201, 204}, sorted(statuses)
     report = await verify(settings.database_url)
     assert report.ok, report
+
+
+async def test_a_second_write_transaction_of_the_same_task_fails_at_once(tmp_path: Path) -> None:
+    """A task that writes in one transaction and, before it ends, in another (a detached
+    audit write) would wait for itself until the busy timeout: it fails at once."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'argus.db'}")
+    maker = make_sessionmaker(engine)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        async with maker() as first, maker() as second:
+            await first.execute(text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(OperationalError, match="this task's own open write"):
+                async with asyncio.timeout(10):  # (the same task: not wait_for)
+                    await second.execute(text("INSERT INTO t VALUES (2)"))
+            await first.commit()
+        async with maker() as third:  # the gate is free again
+            await third.execute(text("INSERT INTO t VALUES (3)"))
+            await third.commit()
+            assert (await third.execute(text("SELECT count(*) FROM t"))).scalar_one() == 2
+    finally:
+        await engine.dispose()

@@ -52,9 +52,20 @@ class WriteGate:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd: int | None = None
         self.holder: Any = None  # the DBAPI connection that holds the gate
+        self._holder_task: asyncio.Task[Any] | None = None
 
     async def acquire(self, holder: Any) -> None:
-        """Wait for the gate (at most the timeout), then hold it for ``holder``."""
+        """Wait for the gate (at most the timeout), then hold it for ``holder``.
+
+        A task that holds the gate through one connection and asks for it through another
+        (a detached write while its own transaction is open) would wait for itself: that
+        fails at once instead of after the timeout."""
+        task = asyncio.current_task()
+        if task is not None and task is self._holder_task:
+            log.error("sqlite_write_gate_reentered")
+            raise sqlite3.OperationalError(
+                "database is locked (this task's own open write transaction holds it)"
+            )
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._local.acquire()
@@ -70,12 +81,14 @@ class WriteGate:
                 raise
             await self._flock(self._fd)
         self.holder = holder
+        self._holder_task = task
 
     def release(self, holder: Any) -> None:
         """Give the gate back if ``holder`` holds it (idempotent)."""
         if holder is None or self.holder is not holder:
             return
         self.holder = None
+        self._holder_task = None
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._release_local()

@@ -181,8 +181,12 @@ async def confirm_reset(
                 select(PasswordResetToken.user_id).where(PasswordResetToken.token_hash == hashed)
             )
             user = await session.get(User, user_id) if user_id is not None else None
+        username = user.username if user else None
+        # The UPDATE above changed nothing but began a write: end it before the detached
+        # audit write, which on SQLite would otherwise wait for this transaction's lock.
+        await session.rollback()
         await audit.record_detached(
-            ctx.maker, ctx.actor_as(user_id, user.username if user else None),
+            ctx.maker, ctx.actor_as(user_id, username),
             "auth.password_reset", "user", user_id, {"reason": "invalid_token"},
         )
         raise BadRequest(INVALID_RESET)
