@@ -55,6 +55,7 @@ def test_planner_makes_one_job_per_hole_and_persists_it(tmp_path: Path) -> None:
     backfill.observe(_segment(200_000, 260_000))  # the outage 180-200 s
     backfill.observe_open(7, 200_000)  # seen open before: the same hole, once
     backfill.observe(_segment(185_000, 195_000, kind="backfill"))  # changes no plan
+    backfill.observe(_segment(300_000, 305_000, kind="event"))  # event clips: holes meant
     assert backfill.jobs.pending() == {7: [180_000, 200_000]}
     saved = json.loads((state / "7.json").read_text())
     assert saved["jobs"] == [[180_000, 200_000]] and saved["last_end"] == 260_000

@@ -25,7 +25,7 @@ from argus_recording.backfill.config import BackfillSettings
 from argus_recording.backfill.jobs import MAX_JOBS, CameraBackfill, JobStore, subtract
 from argus_recording.backfill.onvif import OnvifError, OnvifRecordings, ProfileG
 from argus_recording.backfill.replay import ReplayError, read_replay
-from argus_recording.backfill.segments import KIND, BackfillWriter
+from argus_recording.backfill.segments import BackfillWriter
 from argus_recording.cameras import CameraConfig
 from argus_recording.fencing import LIVE
 from argus_recording.layout import SEGMENT_NAME, DirMaker, start_ms_of
@@ -88,7 +88,9 @@ class Backfill:
             if len(spans) > _COVERED_KEEP:
                 for old in sorted(spans, key=lambda p: spans[p][0])[: len(spans) // 4]:
                     del spans[old]
-        if segment.kind == KIND:
+        if segment.kind != "continuous":
+            # Backfills fill holes, and an events-mode camera's recording is meant to have
+            # holes between its clips: only continuous recording plans backfills.
             return
         min_gap = self.settings.min_gap_s * 1000
         max_ms = self.settings.max_s * 1000
@@ -186,8 +188,8 @@ class Backfill:
         for camera_id in set(cameras) - self._held:
             await asyncio.to_thread(self.jobs.reload, camera_id)
         self._held = set(cameras)
-        for camera_id, (_camera, ready) in cameras.items():
-            if ready:
+        for camera_id, (camera, ready) in cameras.items():
+            if ready and camera.recording_mode == "continuous":
                 self.live_started(camera_id)
         for camera_id in [c for c, f in self._running.items() if f.done()]:
             future = self._running.pop(camera_id)
