@@ -46,7 +46,14 @@ from argus_recording.heartbeat import Heartbeat
 from argus_testkit.ports import free_port
 from argus_testkit.process import Proc, Ready
 from argus_testkit.provision import redis_server
-from argus_testkit.redis_acl import USERS, acl_text, ensure_users, user_rules, user_url
+from argus_testkit.redis_acl import (
+    USERS,
+    acl_text,
+    ensure_users,
+    scoped_url,
+    user_rules,
+    user_url,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = "argus"
@@ -305,3 +312,23 @@ def test_compose_script_and_k8s_secret_use_the_same_rules(tmp_path: Path) -> Non
     assert _user_lines(secret["stringData"]["users.acl"]) == {
         name: user_rules("argus", name) for name in USERS
     }
+
+
+def test_test_stacks_can_run_each_service_as_its_user() -> None:
+    """``ARGUS_TEST_REDIS_ACL=1``: argus_testkit.stack.start gives each service a user with
+    its rules on the session's Redis (scoped_url); the rules hold there too."""
+    import redis as sync_redis
+
+    from argus_testkit.stack import REDIS_URL, redis_namespace
+
+    with redis_namespace() as namespace:
+        url = scoped_url(REDIS_URL, namespace, "streaming")
+        client = sync_redis.Redis.from_url(url)
+        try:
+            assert client.xadd(f"{namespace}:audit", {"data": "{}"})
+            with pytest.raises(NoPermissionError):
+                client.delete(f"{namespace}:audit")
+            with pytest.raises(NoPermissionError):
+                client.xadd(f"{NS}:audit", {"data": "{}"})  # another namespace
+        finally:
+            client.close()

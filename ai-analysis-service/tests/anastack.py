@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from argus_testkit import redis_acl
 from argus_testkit import stack as kit
 from argus_testkit.ports import free_port
 from argus_testkit.process import Proc, Ready
@@ -103,6 +104,7 @@ def start_analysis(namespace: str, management_url: str, recordings: Path,
         "RECORDINGS_DIR": str(recordings), "ANALYSIS_DEVICE": "auto", **settings,
     }
     url = f"http://127.0.0.1:{port}"
+    env = redis_acl.as_service("analysis", env, kit.REDIS_URL)  # ARGUS_TEST_REDIS_ACL=1
     proc = _start("ai-analysis-service", list(spec.argv), env,
                   Ready(http=f"{url}/readyz", timeout_s=30))
     return proc, url

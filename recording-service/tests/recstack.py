@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from argus_testkit import redis_acl
 from argus_testkit import stack as kit
 from argus_testkit.ports import free_port
 from argus_testkit.process import Proc, Ready
@@ -108,6 +109,7 @@ def start_recorder(
         "RECORDINGS_DIR": str(recordings), "RECORDING_INSTANCE_ID": instance, **settings,
     }
     url = f"http://127.0.0.1:{port}"
+    env = redis_acl.as_service("recording", env, kit.REDIS_URL)  # ARGUS_TEST_REDIS_ACL=1
     proc = _start(f"recorder {instance}", list(spec.argv), env,
                   Ready(http=f"{url}/readyz", timeout_s=30))
     return proc, url

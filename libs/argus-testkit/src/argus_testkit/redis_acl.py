@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 USERS = ("management", "recording", "streaming", "analysis")
 ACL_FILE = "users.acl"
@@ -70,6 +70,50 @@ def ensure_users(directory: Path, namespace: str) -> tuple[Path, dict[str, str]]
     acl = directory / ACL_FILE
     _write_private(acl, acl_text(namespace, passwords))
     return acl, passwords
+
+
+# Test stacks (argus_testkit.stack.start) run each service as its ACL user on the session's
+# Redis when this is "1": the services' own tests then show their user may do what they do.
+ACL_ENV = "ARGUS_TEST_REDIS_ACL"
+
+
+def scoped_url(admin_url: str, namespace: str, service: str) -> str:
+    """A user ``<service>-<namespace>`` with ``service``'s rules for ``namespace``, created
+    through ``admin_url`` (a user allowed ``ACL SETUSER``); its ``redis://`` URL."""
+    from redis import Redis
+
+    user, password = f"{service}-{namespace}", secrets.token_urlsafe(24)
+    client = Redis.from_url(admin_url)
+    try:
+        client.execute_command(  # type: ignore[no-untyped-call]
+            "ACL",
+            "SETUSER",
+            user,
+            "reset",
+            "on",
+            f">{password}",
+            *user_rules(namespace, service).split(),
+        )
+    finally:
+        client.close()
+    parts = urlsplit(admin_url)
+    return user_url(
+        parts.hostname or "127.0.0.1",
+        parts.port or 6379,
+        user,
+        password,
+        int(parts.path.lstrip("/") or 0),
+    )
+
+
+def as_service(name: str, env: dict[str, str], default_url: str) -> dict[str, str]:
+    """``env`` for starting service ``name`` in a test stack: with ``ARGUS_TEST_REDIS_ACL=1``
+    its ``REDIS_URL`` is a user with the service's rules (:func:`scoped_url`)."""
+    if os.environ.get(ACL_ENV) != "1" or name not in USERS:
+        return env
+    url = scoped_url(env.get("REDIS_URL") or default_url,
+                     env.get("ARGUS_REDIS_NAMESPACE", "argus"), name)
+    return {**env, "REDIS_URL": url}
 
 
 def user_url(host: str, port: int, user: str, password: str, db: int = 0) -> str:

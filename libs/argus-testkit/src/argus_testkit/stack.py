@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from argus_testkit import redis_acl
 from argus_testkit.credentials import service_secrets
 from argus_testkit.process import Launcher, Proc, Ready
 from argus_testkit.provision import DATABASE_ENV, REDIS_ENV, server_dsn
@@ -184,8 +185,8 @@ def start(launcher: Launcher, cfg: StackConfig, name: str, env: Mapping[str, str
     # Each service's own credential (test stacks sign tokens with the development key unless
     # a test passes ARGUS_JWT_* itself; make run uses generated key files).
     secrets = service_secrets(name, {**env, **settings}, cfg.data_dir, jwt_keys=False)
-    return launcher.start(proc_name or name, (*spec.argv, *argv_extra),
-                          {**env, **spec.env, **secrets, **settings}, spec.ready)
+    merged = redis_acl.as_service(name, {**env, **spec.env, **secrets, **settings}, REDIS_URL)
+    return launcher.start(proc_name or name, (*spec.argv, *argv_extra), merged, spec.ready)
 
 
 @dataclass
