@@ -1,6 +1,6 @@
 /** One cell of the live grid with a camera: video, name, status badge and tile actions. */
 
-import { useRef, type DragEvent } from 'react';
+import { useMemo, useRef, useState, type DragEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Camera } from '../api/types';
 import { IconClose, IconEnlarge, IconFullscreen, IconShrink } from '../components/icons';
@@ -8,6 +8,9 @@ import { badgeOf } from '../video/playerMachine';
 import { usePlayer } from '../video/usePlayer';
 import { StatusBadge } from './StatusBadge';
 import { CAMERA_MIME, CELL_MIME } from './dnd';
+
+/** How far back "10 s back" starts (instant replay from the recorder's open segment). */
+export const REPLAY_BACK_MS = 10_000;
 
 interface TileProps {
   camera: Camera;
@@ -26,7 +29,12 @@ export function CameraTile(p: TileProps) {
   const { t } = useTranslation();
   const video = useRef<HTMLVideoElement>(null);
   const tile = useRef<HTMLDivElement>(null);
-  const player = usePlayer(video, { cameraId: p.camera.id, stream: p.stream });
+  // Instant replay: the tile plays recordings from this instant until "Live" is pressed.
+  const [replayFrom, setReplayFrom] = useState<Date | null>(null);
+  const source = useMemo(() => (replayFrom
+    ? { cameraId: p.camera.id, stream: 'main' as const, start: replayFrom }
+    : { cameraId: p.camera.id, stream: p.stream }), [p.camera.id, p.stream, replayFrom]);
+  const player = usePlayer(video, source);
   const badge = badgeOf(player.state, p.camera.status === 'offline');
 
   const dragStart = (e: DragEvent) => {
@@ -47,6 +55,7 @@ export function CameraTile(p: TileProps) {
       aria-label={t('live.tileLabel', { camera: p.camera.name, status: t(`badge.${badge}`) })}
       data-camera-id={p.camera.id} data-phase={player.state.phase}
       data-transport={player.state.transport} data-stream={p.stream}
+      data-replay={replayFrom ? replayFrom.toISOString() : undefined}
       draggable={Boolean(p.onDrop)} onDragStart={p.onDrop ? dragStart : undefined}
       onDragOver={(e) => e.preventDefault()} onDrop={p.onDrop}
       onClick={p.onSelect} onFocus={p.onSelect} onDoubleClick={p.onToggleEnlarge}
@@ -60,6 +69,7 @@ export function CameraTile(p: TileProps) {
       <div className="tile-top">
         <span className="tile-name" title={p.camera.name}>{p.camera.name}</span>
         <StatusBadge badge={badge} />
+        {replayFrom && <span className="replay-badge">{t('live.replaying')}</span>}
         {player.state.phase === 'playing' && (
           <span className="transport" title={t('live.transport')}>
             {player.state.transport === 'webrtc' ? 'WebRTC' : 'HLS'}
@@ -71,6 +81,14 @@ export function CameraTile(p: TileProps) {
         <div className="tile-message" role="status">{player.state.message}</div>
       )}
       <div className="tile-actions">
+        {replayFrom
+          ? <button type="button" className="icon-btn replay-btn" onClick={(e) => {
+            e.stopPropagation(); setReplayFrom(null); }} title={t('live.backToLive')}>
+            {t('live.live')}</button>
+          : <button type="button" className="icon-btn replay-btn" onClick={(e) => {
+            e.stopPropagation(); setReplayFrom(new Date(Date.now() - REPLAY_BACK_MS)); }}
+            aria-label={t('live.instantReplay')} title={t('live.instantReplay')}>
+            {t('live.back10')}</button>}
         <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
           p.onToggleEnlarge(); }} aria-pressed={p.enlarged}
           aria-label={p.enlarged ? t('live.shrink') : t('live.enlarge')}
