@@ -75,6 +75,14 @@ chaos: sync
 		-m "chaos or not chaos" tests/chaos; status=$$?; \
 	.venv/bin/python tests/chaos/report.py $(CHAOS_REPORT); exit $$status
 
+# schemathesis over management's API (management-service/tests/test_fuzz_api.py) with more
+# examples than `make test` runs; prints requests, operations and problems per pass.
+FUZZ_EXAMPLES ?= 20
+.PHONY: fuzz
+fuzz: sync
+	ARGUS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -s -p no:cacheprovider \
+		management-service/tests/test_fuzz_api.py
+
 # Soak (bench/soak.py, docs/reliability.md): 16 cameras recorded and analysed, 8 WHEP
 # viewers, an HLS viewer and an API client for SOAK_MINUTES; RSS/fds per service over time,
 # segment gaps, alert latency, API p99. Not part of `make test`.

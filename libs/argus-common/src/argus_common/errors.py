@@ -11,11 +11,19 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("argus.errors")
+
+
+class ErrorOut(BaseModel):
+    """The envelope of every error response, for OpenAPI declarations (``responses=``)."""
+
+    error: str = Field(description="the error's class, e.g. NotFound or BadGateway")
+    detail: str = Field(description="what went wrong, in words for a person")
 
 
 class ArgusError(Exception):

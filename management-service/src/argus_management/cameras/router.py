@@ -14,6 +14,7 @@ from argus_management.deps import BusDep, SessionDep, SettingsDep, StateDep
 from argus_management.pagination import Page, PageDep
 from argus_management.rbac.dependencies import actor_for, require_permission
 from argus_management.rbac.principal import Principal
+from argus_management.responses import CAMERA_DOWN
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require_permission("cameras:read"))]
@@ -49,7 +50,8 @@ async def list_cameras(
     return Response(body, media_type="application/json")
 
 
-@router.post("", response_model=CameraOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=CameraOut, status_code=status.HTTP_201_CREATED,
+             responses=CAMERA_DOWN)
 async def create_camera(
     request: Request, session: SessionDep, principal: Writer, data: CameraCreate,
     state: StateDep,

@@ -11,12 +11,13 @@ from argus_management.onvif import service as svc
 from argus_management.onvif.schemas import DiscoverOut, DiscoverRequest, ProbeOut, ProbeRequest
 from argus_management.rbac.dependencies import actor_for, require_permission
 from argus_management.rbac.principal import Principal
+from argus_management.responses import CAMERA_DOWN, NETWORK_DOWN
 
 router = APIRouter()
 Writer = Annotated[Principal, Depends(require_permission("cameras:write"))]
 
 
-@router.post("/onvif/discover", response_model=DiscoverOut)
+@router.post("/onvif/discover", response_model=DiscoverOut, responses=NETWORK_DOWN)
 async def discover(
     settings: SettingsDep, session: SessionDep, principal: Writer, data: DiscoverRequest
 ) -> DiscoverOut:
@@ -25,7 +26,7 @@ async def discover(
     return await svc.discover(session, data, settings.camera_allowed_networks)
 
 
-@router.post("/onvif/probe", response_model=ProbeOut)
+@router.post("/onvif/probe", response_model=ProbeOut, responses=CAMERA_DOWN)
 async def probe(
     request: Request, session: SessionDep, principal: Writer, data: ProbeRequest,
     sessionmaker: SessionmakerDep, settings: SettingsDep,

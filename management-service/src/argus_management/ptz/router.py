@@ -26,36 +26,38 @@ from argus_management.ptz.schemas import (
     StatusOut,
 )
 from argus_management.rbac.dependencies import actor_for
+from argus_management.responses import CAMERA_DOWN
 
 router = APIRouter()
 PresetToken = Annotated[str, PRESET_TOKEN]
 
 
-@router.post("/{camera_id}/ptz/move", response_model=CommandOut)
+@router.post("/{camera_id}/ptz/move", response_model=CommandOut, responses=CAMERA_DOWN)
 async def move(ctx: PtzDep, data: MoveRequest) -> CommandOut:
     """``continuous`` (velocities -1..1 for 1..10 s, then stopped), ``relative`` or
     ``absolute`` (pan, tilt -1..1; zoom 0..1)."""
     return await svc.move(ctx, data)
 
 
-@router.post("/{camera_id}/ptz/stop", response_model=CommandOut)
+@router.post("/{camera_id}/ptz/stop", response_model=CommandOut, responses=CAMERA_DOWN)
 async def stop(ctx: PtzDep) -> CommandOut:
     return await svc.stop(ctx)
 
 
-@router.get("/{camera_id}/ptz/status", response_model=StatusOut)
+@router.get("/{camera_id}/ptz/status", response_model=StatusOut, responses=CAMERA_DOWN)
 async def ptz_status(ctx: PtzDep) -> StatusOut:
     """Position, whether the head moves, and who holds the lock."""
     return await svc.status(ctx)
 
 
-@router.get("/{camera_id}/ptz/presets", response_model=list[PresetOut])
+@router.get("/{camera_id}/ptz/presets", response_model=list[PresetOut],
+            responses=CAMERA_DOWN)
 async def list_presets(ctx: PtzDep) -> list[PresetOut]:
     return await svc.list_presets(ctx)
 
 
 @router.post("/{camera_id}/ptz/presets", response_model=PresetCreated,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=CAMERA_DOWN)
 async def set_preset(
     request: Request, session: SessionDep, ctx: PtzDep, data: PresetCreate
 ) -> PresetCreated:
@@ -63,7 +65,8 @@ async def set_preset(
     return await svc.set_preset(session, ctx, actor_for(request, ctx.principal), data.name)
 
 
-@router.delete("/{camera_id}/ptz/presets/{token}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{camera_id}/ptz/presets/{token}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=CAMERA_DOWN)
 async def remove_preset(
     request: Request, session: SessionDep, ctx: PtzDep, token: PresetToken
 ) -> Response:
@@ -71,17 +74,18 @@ async def remove_preset(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{camera_id}/ptz/presets/{token}/goto", response_model=CommandOut)
+@router.post("/{camera_id}/ptz/presets/{token}/goto", response_model=CommandOut,
+             responses=CAMERA_DOWN)
 async def goto_preset(ctx: PtzDep, token: PresetToken) -> CommandOut:
     return await svc.goto_preset(ctx, token)
 
 
-@router.post("/{camera_id}/ptz/home/goto", response_model=CommandOut)
+@router.post("/{camera_id}/ptz/home/goto", response_model=CommandOut, responses=CAMERA_DOWN)
 async def goto_home(ctx: PtzDep) -> CommandOut:
     return await svc.goto_home(ctx)
 
 
-@router.put("/{camera_id}/ptz/home", response_model=CommandOut)
+@router.put("/{camera_id}/ptz/home", response_model=CommandOut, responses=CAMERA_DOWN)
 async def set_home(request: Request, session: SessionDep, ctx: PtzDep) -> CommandOut:
     """Make the current position the home position."""
     return await svc.set_home(session, ctx, actor_for(request, ctx.principal))
