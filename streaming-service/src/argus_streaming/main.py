@@ -88,6 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await redis.aclose()
             await sources.close()
             await management.aclose()
+            # The object-store client of tiered recordings, when playback opened one.
+            files = getattr(app.state, "segment_files", None)
+            if files is not None:
+                await files.close()
             if own_dir:
                 shutil.rmtree(hls_dir, ignore_errors=True)
 
