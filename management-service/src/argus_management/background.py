@@ -11,6 +11,8 @@ from argus_management.analysis.consumer import run_analysis_consumer
 from argus_management.analysis.uploads import run_upload_janitor
 from argus_management.audit.tasks import run_throttle_flush
 from argus_management.audit.video import run_video_audit_consumer
+from argus_management.backup.schedule import run_backup_schedule
+from argus_management.backup.settings import BackupSettings
 from argus_management.bus_outbox import DurableBus
 from argus_management.deps import AppState
 from argus_management.exports.runner import ExportRunner
@@ -43,6 +45,13 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         # export jobs: claim, remux, sign; expire old exports
         "export_runner": ExportRunner(state.settings, state.sessionmaker, state.bus).run(),
     }
+    backup = BackupSettings()
+    if backup.enabled:
+        # the daily backup of this database (backup/, docs/operations.md)
+        tasks["backup_schedule"] = run_backup_schedule(
+            state.settings.database_url, backup.backup_dir(state.settings.data_dir), backup.at,
+            backup.keep_days,
+        )
     if isinstance(state.bus, DurableBus):
         # events and alerts kept while Redis was away -> Redis, in order
         tasks["bus_outbox"] = state.bus.deliver()

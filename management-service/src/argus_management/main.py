@@ -30,6 +30,8 @@ from argus_management.analysis.hub import AnalysisHub
 from argus_management.auth.mailer import mailer_for
 from argus_management.auth.sessions import end_sessions_listener
 from argus_management.background import background_tasks
+from argus_management.backup.metrics import install_backup_metrics
+from argus_management.backup.settings import BackupSettings
 from argus_management.bootstrap import ensure_admin
 from argus_management.bus_outbox import DurableBus, open_outbox
 from argus_management.config import Settings, get_settings
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.add_exception_handler(InterfaceError, _database_down)
     app.add_exception_handler(ConnectionRefusedError, _database_down)
     install_metrics(app, "management-service")
+    install_backup_metrics(BackupSettings().backup_dir(settings.data_dir))
     # Outermost: everything after it (metrics, audit, rate limits) sees the real client.
     app.add_middleware(ClientAddressMiddleware, trusted=lambda: settings.trusted_proxies)
     include_routers(app)
@@ -169,7 +172,8 @@ def run() -> None:
     """Console entry point: ``argus-management`` migrates once, then serves with
     ``MANAGEMENT_WORKERS`` workers; ``argus-management migrate`` only migrates;
     ``argus-management audit verify`` checks the audit log's hash chain (exit 1 on a break);
-    ``argus-management users reset-admin`` gives an admin a new password (``admin_cli.py``)."""
+    ``argus-management users reset-admin`` gives an admin a new password (``admin_cli.py``);
+    ``argus-management backup run|list`` backs the database up now (``backup/``)."""
     import os
     import sys
 
@@ -177,6 +181,10 @@ def run() -> None:
         from argus_management.audit.verify import main as verify_audit
 
         sys.exit(verify_audit(sys.argv[3:]))
+    if sys.argv[1:2] == ["backup"]:
+        from argus_management.backup.cli import main as backup_cli
+
+        sys.exit(backup_cli(sys.argv[2:]))
     if sys.argv[1:3] == ["users", "reset-admin"]:
         from argus_management.admin_cli import main as reset_admin
 
