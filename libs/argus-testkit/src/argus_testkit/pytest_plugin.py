@@ -17,7 +17,11 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import sys
+import threading
+from typing import Any
 
 import pytest
 
@@ -25,6 +29,32 @@ from argus_testkit import tools
 from argus_testkit.provision import ProvisionError, Servers, provision
 
 _servers: Servers | None = None
+
+
+def _guard_ast_parse() -> None:
+    """Python 3.11 before 3.11.8 (Debian 12 has 3.11.2) shares the AST constructor's
+    recursion counter between threads (CPython gh-106905): ``ast.parse`` while another
+    thread builds an AST (a traceback's carets in a service thread) can raise
+    ``SystemError: AST constructor recursion depth mismatch``, and pytest, which parses
+    the source of each failure's traceback, then dies with INTERNALERROR and no summary.
+    Here ``ast.parse`` is serialized and retried once on that error."""
+    original = ast.parse
+    lock = threading.RLock()
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            try:
+                return original(*args, **kwargs)
+            except SystemError as exc:
+                if "recursion depth mismatch" not in str(exc):
+                    raise
+                return original(*args, **kwargs)
+
+    ast.parse = parse
+
+
+if (3, 11) <= sys.version_info[:3] < (3, 11, 8):
+    _guard_ast_parse()
 # Skips not on the allow-list: (test or module id, reason).
 _unexpected_skips: list[tuple[str, str]] = []
 
