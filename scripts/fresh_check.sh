@@ -177,6 +177,7 @@ if [ "${FRESH_REUSE:-0}" = 1 ]; then
   begin "reuse $R (its packages, venv and caches), clone fast-forwarded"
   cleanup
   git -C "$R/root/argus" pull -q --ff-only "$repo" HEAD
+  grep -qw "$(hostname)" "$R/etc/hosts" || printf '127.0.1.1\t%s\n' "$(hostname)" >> "$R/etc/hosts"
   echo "   $(git -C "$R/root/argus" log -1 --format='%h %s' | cut -c1-100)"
   copy_host_config
   done_step "reuse root"
@@ -218,6 +219,10 @@ deb $m $suite-updates main
 EOF
 fi
 cp /etc/resolv.conf "$R/etc/resolv.conf"
+# The machine's name resolves locally, as Debian's and Ubuntu's installers write it
+# (debootstrap does not): without it every socket.getfqdn() (smtplib's EHLO) waits for
+# DNS, which offline means seconds of timeouts.
+grep -qw "$(hostname)" "$R/etc/hosts" 2>/dev/null || printf '127.0.1.1\t%s\n' "$(hostname)" >> "$R/etc/hosts"
 # As in a container without an init system: packages do not start their daemons (they
 # would bind the host's ports, the network being shared).
 printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod 755 "$R/usr/sbin/policy-rc.d"
