@@ -64,6 +64,12 @@ bench-api: sync
 bench-frontend: sync
 	.venv/bin/python bench/frontend_grid.py
 
+# Restore the newest backup of management's database into a scratch database, check it (row
+# counts, audit chain, a timeline query), print RPO and RTO (docs/operations.md).
+.PHONY: restore-drill
+restore-drill: sync
+	.venv/bin/python scripts/restore_drill.py
+
 # Fault injection (tests/chaos, docs/reliability.md): every chaos test, the long ones too
 # (`make test` runs only the short ones), then the fault table. The disk-full case mounts a
 # small tmpfs: run as root.
