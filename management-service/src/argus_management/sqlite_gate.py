@@ -35,7 +35,11 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import await_
+
+try:  # SQLAlchemy 2.1 (the lock); 2.0 names it await_only
+    from sqlalchemy.util import await_
+except ImportError:  # pragma: no cover
+    from sqlalchemy.util import await_only as await_  # type: ignore[no-redef,unused-ignore]
 
 log = structlog.get_logger("argus.db")
 
