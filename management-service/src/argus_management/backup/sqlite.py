@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-# Pages copied per step; between steps the source's writers get the lock back.
-_PAGES = 4096
+# One step: the copy is one read transaction. In WAL mode writers go on meanwhile; copying
+# in several steps would restart from the first page after every write of another process,
+# and might never end on a busy database.
+_PAGES = -1
 
 
 def sqlite_path(database_url: str) -> Path | None:
