@@ -146,7 +146,8 @@ def _seed(api: httpx.Client, rtsp: int, onvif: dict[str, int], n: int) -> dict[s
 @contextlib.contextmanager
 def console_stack(cameras: int = 4, recording: bool = True, resolution: str = "320x180",
                   sub_resolution: str = "160x90", fps: int = 30,
-                  log_dir: Path | None = None) -> Iterator[ConsoleStack]:
+                  log_dir: Path | None = None,
+                  segment_seconds: int = 2) -> Iterator[ConsoleStack]:
     """Start the whole stack; yields when the console answers through nginx."""
     dist = build_console()
     run_dir = Path(tempfile.mkdtemp(prefix="argus-console-"))
@@ -184,7 +185,7 @@ def console_stack(cameras: int = 4, recording: bool = True, resolution: str = "3
             # Not awaited, as before: the console tests need it only for the timeline.
             kit.start(launcher, cfg, "recording", base,
                       ready=Ready(tcp=cfg.ports.recording_metrics, timeout_s=60),
-                      RECORDING_SEGMENT_SECONDS="2", RECORDING_FSYNC="false",
+                      RECORDING_SEGMENT_SECONDS=str(segment_seconds), RECORDING_FSYNC="false",
                       RECORDING_INSTANCE_ID=f"e2e-{uuid.uuid4().hex[:6]}",
                       RECORDINGS_MIN_FREE_BYTES="0", RECORDING_MIN_FREE_PERCENT="0")
         # The console image's entrypoint renders the template (envsubst) and runs nginx.
