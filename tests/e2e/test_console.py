@@ -68,6 +68,11 @@ def test_live_grid_plays_webrtc(page: Page, stack: ConsoleStack) -> None:
 
 def test_layout_save_reload_load(page: Page, stack: ConsoleStack) -> None:
     login(page, stack.operator)
+    # First login: the operator's four cameras fill an unsaved 2x2 view; emptied here.
+    expect(page.locator(".grid")).to_have_attribute("data-grid", "4")
+    expect(page.locator(".tile[data-camera-id]")).to_have_count(4)
+    for _ in range(4):
+        page.locator(".tile[data-camera-id]").first.get_by_role("button", name="Remove").click()
     page.locator("[data-grid-size='9']").click()
     for name in ("Camera 3", "Camera 1 (PTZ)"):
         page.locator(".cam-item", has_text=name).click()

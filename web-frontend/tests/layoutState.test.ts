@@ -102,7 +102,7 @@ describe('saved layouts', () => {
     let s = gridReducer(emptyGrid(), { type: 'load', layout: saved });
     s = gridReducer(s, { type: 'assign', cell: 1, cameraId: 8 });
     expect(s.dirty).toBe(true);
-    expect(layoutBody(s)).toEqual({ grid: 4, cells: [3, 8, 4, null] });
+    expect(layoutBody(s)).toEqual({ grid: 4, cells: [3, 8, 4, null], tours: [] });
     s = gridReducer(s, { type: 'saved', layout: { ...saved, cells: [3, 8, 4, null] } });
     expect(s.dirty).toBe(false);
   });

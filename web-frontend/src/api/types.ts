@@ -71,11 +71,19 @@ export interface CameraInput {
   onvif_sub_profile?: string;
 }
 
+/** A cell that cycles through cameras, each shown for `dwell_s` seconds. */
+export interface Tour {
+  cell: number;
+  cameras: number[];
+  dwell_s: number;
+}
+
 export interface Layout {
   id: number;
   name: string;
   grid: number;
   cells: (number | null)[];
+  tours?: Tour[];
   owner_id: number;
   owner: string | null;
   shared: boolean;
@@ -87,6 +95,7 @@ export interface LayoutInput {
   name?: string;
   grid?: number;
   cells?: (number | null)[];
+  tours?: Tour[];
   shared?: boolean;
 }
 

@@ -27,6 +27,11 @@ export function LiveView() {
     if (!loading && !error) dispatch({ type: 'prune', visible: new Set(cameras.map((c) => c.id)) });
   }, [cameras, loading, error]);
 
+  // First login (nothing chosen yet): the user's first cameras instead of empty cells.
+  useEffect(() => {
+    if (!loading && !error) dispatch({ type: 'defaults', cameras: cameras.map((c) => c.id) });
+  }, [cameras, loading, error]);
+
   // /live?camera=ID (from an alert): show that camera, enlarged.
   const wanted = Number(params.get('camera'));
   useEffect(() => {

@@ -17,7 +17,14 @@ from argus_common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from argus_management.audit import service as audit
 from argus_management.cameras.models import Camera
 from argus_management.layouts.models import Layout
-from argus_management.layouts.schemas import LayoutCreate, LayoutOut, LayoutUpdate
+from argus_management.layouts.schemas import (
+    LayoutCreate,
+    LayoutOut,
+    LayoutUpdate,
+    Tour,
+    TourOut,
+    check_tours,
+)
 from argus_management.rbac.models import User
 from argus_management.rbac.principal import Actor, Principal
 
@@ -28,9 +35,29 @@ ADMIN_PERMISSION = "users:manage"
 def _stored_cells(layout: Layout) -> list[int | None]:
     """The cells as stored, always exactly ``grid`` long whatever the JSON holds."""
     raw = (layout.cells or {}).get("cells")
-    cells = [c if isinstance(c, int) and not isinstance(c, bool) else None
-             for c in (raw if isinstance(raw, list) else [])]
+    cells = [
+        c if isinstance(c, int) and not isinstance(c, bool) else None
+        for c in (raw if isinstance(raw, list) else [])
+    ]
     return (cells + [None] * layout.grid)[: layout.grid]
+
+
+def _stored_tours(layout: Layout) -> list[Tour]:
+    """The tours as stored; anything the JSON holds that is no longer valid is left out."""
+    raw = (layout.cells or {}).get("tours")
+    tours: list[Tour] = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            tour = Tour.model_validate(item)
+        except ValueError:
+            continue
+        if tour.cell < layout.grid:
+            tours.append(tour)
+    return tours
+
+
+def _tour_cameras(tours: Iterable[Tour]) -> list[int]:
+    return [c for t in tours for c in t.cameras]
 
 
 async def _visible(
@@ -46,17 +73,29 @@ async def _visible(
 
 def _to_out(layout: Layout, owner: str | None, visible: set[int]) -> LayoutOut:
     return LayoutOut(
-        id=layout.id, name=layout.name, grid=layout.grid,
+        id=layout.id,
+        name=layout.name,
+        grid=layout.grid,
         cells=[c if c in visible else None for c in _stored_cells(layout)],
-        owner_id=layout.owner_id, owner=owner, shared=layout.shared,
-        created_at=layout.created_at, updated_at=layout.updated_at,
+        # Hidden cameras leave the tour; a tour with one camera left just shows it.
+        tours=[
+            TourOut(cell=t.cell, dwell_s=t.dwell_s, cameras=[c for c in t.cameras if c in visible])
+            for t in _stored_tours(layout)
+            if any(c in visible for c in t.cameras)
+        ],
+        owner_id=layout.owner_id,
+        owner=owner,
+        shared=layout.shared,
+        created_at=layout.created_at,
+        updated_at=layout.updated_at,
     )
 
 
 async def layout_out(session: AsyncSession, principal: Principal, layout: Layout) -> LayoutOut:
     """One layout as ``principal`` may see it."""
     owner = await session.scalar(select(User.username).where(User.id == layout.owner_id))
-    return _to_out(layout, owner, await _visible(session, principal, _stored_cells(layout)))
+    ids = [*_stored_cells(layout), *_tour_cameras(_stored_tours(layout))]
+    return _to_out(layout, owner, await _visible(session, principal, ids))
 
 
 async def list_layouts(
@@ -64,20 +103,27 @@ async def list_layouts(
 ) -> tuple[list[LayoutOut], int]:
     """The principal's own layouts and every shared one, by name."""
     mine_or_shared = or_(Layout.owner_id == principal.user_id, Layout.shared.is_(True))
-    total = await session.scalar(
-        select(func.count()).select_from(Layout).where(mine_or_shared)
-    ) or 0
+    total = (
+        await session.scalar(select(func.count()).select_from(Layout).where(mine_or_shared)) or 0
+    )
     rows = (
         await session.execute(
             select(Layout, User.username)
             .join(User, User.id == Layout.owner_id)
             .where(mine_or_shared)
             .order_by(Layout.name, Layout.id)
-            .limit(limit).offset(offset)
+            .limit(limit)
+            .offset(offset)
         )
     ).all()
     visible = await _visible(
-        session, principal, (c for layout, _ in rows for c in _stored_cells(layout))
+        session,
+        principal,
+        (
+            c
+            for layout, _ in rows
+            for c in [*_stored_cells(layout), *_tour_cameras(_stored_tours(layout))]
+        ),
     )
     return [_to_out(layout, owner, visible) for layout, owner in rows], total
 
@@ -140,18 +186,32 @@ async def create_layout(
 ) -> LayoutOut:
     """Create a layout owned by the principal."""
     cells = list(data.cells or [])
-    await _check_cells(session, principal, cells)
+    tours = [t.model_dump() for t in data.tours]
+    await _check_cells(session, principal, [*cells, *_tour_cameras(data.tours)])
     await _check_name(session, principal.user_id, data.name, None)
     layout = Layout(
-        name=data.name, grid=data.grid, cells={"cells": cells}, owner_id=principal.user_id,
+        name=data.name,
+        grid=data.grid,
+        cells={"cells": cells, "tours": tours},
+        owner_id=principal.user_id,
         shared=data.shared,
     )
     session.add(layout)
     await _flush_unique(session)
     await session.refresh(layout)
     await audit.record(
-        session, actor, "layout.create", "layout", layout.id,
-        {"name": layout.name, "grid": layout.grid, "cells": cells, "shared": layout.shared},
+        session,
+        actor,
+        "layout.create",
+        "layout",
+        layout.id,
+        {
+            "name": layout.name,
+            "grid": layout.grid,
+            "cells": cells,
+            "tours": tours,
+            "shared": layout.shared,
+        },
     )
     return await layout_out(session, principal, layout)
 
@@ -168,10 +228,21 @@ async def update_layout(
         raise Unprocessable("changing grid needs the new cells as well")
     if len(cells) != grid:
         raise Unprocessable(f"cells must have exactly {grid} entries (one per grid cell)")
-    if data.cells is not None:
-        # Only newly placed cameras need checking: an unchanged hidden cell round-trips as
-        # null, so the caller cannot re-submit (or learn) a camera they may not see.
-        await _check_cells(session, principal, cells)
+    old_tours = [t.model_dump() for t in _stored_tours(layout)]
+    tours_in = data.tours if data.tours is not None else _stored_tours(layout)
+    try:
+        check_tours(tours_in, grid)
+    except ValueError as exc:
+        raise Unprocessable(str(exc)) from None
+    tours = [t.model_dump() for t in tours_in]
+    # Only newly placed cameras need checking: an unchanged hidden cell round-trips as
+    # null, so the caller cannot re-submit (or learn) a camera they may not see.
+    placed = [
+        *(cells if data.cells is not None else []),
+        *(_tour_cameras(data.tours) if data.tours is not None else []),
+    ]
+    if placed:
+        await _check_cells(session, principal, placed)
     if data.name is not None and data.name != layout.name:
         await _check_name(session, layout.owner_id, data.name, layout.id)
         changes["name"] = {"from": layout.name, "to": data.name}
@@ -181,7 +252,10 @@ async def update_layout(
         layout.grid = grid
     if cells != old_cells:
         changes["cells"] = {"from": old_cells, "to": cells}
-        layout.cells = {"cells": cells}
+    if tours != old_tours:
+        changes["tours"] = {"from": old_tours, "to": tours}
+    if cells != old_cells or tours != old_tours:
+        layout.cells = {"cells": cells, "tours": tours}
     if data.shared is not None and data.shared != layout.shared:
         changes["shared"] = {"from": layout.shared, "to": data.shared}
         layout.shared = data.shared

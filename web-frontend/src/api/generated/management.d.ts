@@ -2892,6 +2892,8 @@ export interface components {
              * @default false
              */
             shared: boolean;
+            /** Tours */
+            tours?: components["schemas"]["Tour"][];
         };
         /**
          * LayoutOut
@@ -2917,6 +2919,8 @@ export interface components {
             owner_id: number;
             /** Shared */
             shared: boolean;
+            /** Tours */
+            tours: components["schemas"]["TourOut"][];
             /**
              * Updated At
              * Format: date-time
@@ -2936,6 +2940,8 @@ export interface components {
             name?: string | null;
             /** Shared */
             shared?: boolean | null;
+            /** Tours */
+            tours?: components["schemas"]["Tour"][] | null;
         };
         /**
          * LockOut
@@ -4025,6 +4031,33 @@ export interface components {
              */
             token_type: "bearer";
             user: components["schemas"]["UserSummary"];
+        };
+        /**
+         * Tour
+         * @description One cell's camera tour (a 1-cell layout with a tour is a whole-layout tour).
+         */
+        Tour: {
+            /** Cameras */
+            cameras: number[];
+            /** Cell */
+            cell: number;
+            /**
+             * Dwell S
+             * @default 10
+             */
+            dwell_s: number;
+        };
+        /**
+         * TourOut
+         * @description A tour as one reader sees it: only the cameras they may see (one or more).
+         */
+        TourOut: {
+            /** Cameras */
+            cameras: number[];
+            /** Cell */
+            cell: number;
+            /** Dwell S */
+            dwell_s: number;
         };
         /**
          * UserCreate
