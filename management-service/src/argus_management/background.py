@@ -49,7 +49,9 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
     if backup.enabled:
         # the daily backup of this database (backup/, docs/operations.md)
         tasks["backup_schedule"] = run_backup_schedule(
-            state.settings.database_url, backup.backup_dir(state.settings.data_dir), backup.at,
+            state.settings.database_url,
+            backup.backup_dir(state.settings.data_dir),
+            backup.at,
             backup.keep_days,
         )
     if isinstance(state.bus, DurableBus):
