@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from argus_common.management import ManagementClient
@@ -40,6 +41,38 @@ def _items(raw: list[dict[str, Any]]) -> list[PurgeItem]:
     ]
 
 
+@dataclass(frozen=True)
+class Protected:
+    """Per camera, protected ``(start_ms, end_ms)`` ranges, and kept segments' paths."""
+
+    ranges: dict[int, list[tuple[int, int]]]
+    kept_paths: frozenset[str]
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Protected:
+        ranges: dict[int, list[tuple[int, int]]] = {}
+        for item in body.get("ranges", []):
+            lo = datetime.fromisoformat(str(item["start"]).replace("Z", "+00:00"))
+            hi = datetime.fromisoformat(str(item["end"]).replace("Z", "+00:00"))
+            ranges.setdefault(int(item["camera_id"]), []).append(
+                (int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)))
+        return cls(ranges, frozenset(str(p) for p in body.get("kept_paths", [])))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ranges": [{"camera_id": c, "start": _iso(lo), "end": _iso(hi)}
+                           for c, spans in self.ranges.items() for lo, hi in spans],
+                "kept_paths": sorted(self.kept_paths)}
+
+    def covers(self, camera_id: int, relpath: str, start_ms: int, end_ms: int) -> bool:
+        """Whether a file of ``camera_id`` spanning ``[start_ms, end_ms]`` is protected."""
+        return relpath in self.kept_paths or any(
+            start_ms <= hi and end_ms >= lo for lo, hi in self.ranges.get(camera_id, ()))
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
 class RecordingManagement(ManagementClient[CameraConfig]):
     """``ManagementClient`` with the recorder's calls; any failure is ``Unavailable`` or
     ``Refused`` (``argus_common.management``)."""
@@ -68,6 +101,14 @@ class RecordingManagement(ManagementClient[CameraConfig]):
             resp = await self.call("POST", "/internal/segments/purged",
                                    json={"ids": ids[i : i + 5000]})
             self.check(resp)
+
+    async def protected(self, pre_roll_s: float, post_roll_s: float) -> Protected:
+        """What the local disk guard must not delete (kept events, legal holds, kept
+        segments)."""
+        resp = await self.call("GET", "/internal/segments/protected",
+                               params={"pre_roll_s": pre_roll_s, "post_roll_s": post_roll_s})
+        self.check(resp)
+        return Protected.from_json(resp.json())
 
     async def forget_missing(self, camera_id: int, paths: list[str]) -> None:
         """Indexed files that no longer exist leave the index."""

@@ -9,13 +9,17 @@ when none are left. Recording never stops for it: workers keep writing throughou
 Without management (or without Redis, when nobody can hold the lease) the disk guard still
 runs, locally: it deletes the oldest continuous segment files on disk (never an event clip,
 never a file being written) until enough is free, and queues the removed paths in the
-outbox; management drops their rows when it is back. Kept flags live in management, so a
-kept continuous segment may go then: the alternative is a full disk and no recording at all.
+outbox; management drops their rows when it is back. Kept segments, kept events and legal
+holds live in management: every recorder keeps a copy of what they protect
+(``GET /internal/segments/protected``, refreshed each minute, saved beside the recordings as
+``.argus-protected.json`` so a restart without management still has it), and the local
+guard skips every file it covers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import time
@@ -31,7 +35,7 @@ from argus_common.retry import every
 from argus_recording.config import Settings
 from argus_recording.fencing import LIVE
 from argus_recording.layout import fsync_dir, list_segments, safe_path, start_ms_of
-from argus_recording.management import PurgeItem, RecordingManagement
+from argus_recording.management import Protected, PurgeItem, RecordingManagement
 from argus_recording.metrics import DISK_FREE, DISK_TOTAL, PURGED
 from argus_recording.writer import KIND_TAG
 
@@ -92,11 +96,34 @@ def is_event_clip(path: Path) -> bool:
     return f"{KIND_TAG}event".encode() in head
 
 
-def local_candidates(root: Path, need: int, limit: int) -> list[tuple[int, str, int]]:
+PROTECTED_FILE = ".argus-protected.json"
+_PROTECTED_REFRESH_S = 60.0
+_FILE_SPAN_MS = 3_600_000  # a camera's last file is taken to span at most an hour
+
+
+def save_protected(root: Path, protected: Protected) -> None:
+    """Write the copy of what management protects (atomically: temp file, rename)."""
+    tmp = root / f"{PROTECTED_FILE}.tmp"
+    tmp.write_text(json.dumps(protected.to_json()))
+    os.replace(tmp, root / PROTECTED_FILE)
+
+
+def load_protected(root: Path) -> Protected | None:
+    """The last saved copy, or None (never fetched, or unreadable)."""
+    try:
+        return Protected.from_json(json.loads((root / PROTECTED_FILE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def local_candidates(
+    root: Path, need: int, limit: int, protected: Protected | None = None
+) -> list[tuple[int, str, int]]:
     """``(camera_id, relpath, bytes)`` of the oldest continuous segment files on disk,
     oldest first, adding up to at least ``need`` bytes (at most ``limit`` files). Files
-    being written (``fencing.LIVE``, and each camera's newest file) and event clips are
-    never picked."""
+    being written (``fencing.LIVE``, and each camera's newest file), event clips and files
+    ``protected`` covers (a file spans from its start to the camera's next file) are never
+    picked."""
     found: list[tuple[int, int, str]] = []
     try:
         cameras = [e.name for e in os.scandir(root) if e.is_dir() and e.name.isdigit()]
@@ -106,10 +133,14 @@ def local_candidates(root: Path, need: int, limit: int) -> list[tuple[int, str, 
         files = list_segments(root, int(name))
         # A camera's newest file may be open in another recorder: never a candidate.
         newest = max(files, key=lambda r: start_ms_of(r) or 0, default=None)
-        for relpath in files:
-            start = start_ms_of(relpath)
-            if start is not None and relpath not in LIVE and relpath != newest:
-                found.append((start, int(name), relpath))
+        starts = sorted((start_ms_of(r) or 0, r) for r in files)
+        for n, (start, relpath) in enumerate(starts):
+            if not start or relpath in LIVE or relpath == newest:
+                continue
+            end = starts[n + 1][0] if n + 1 < len(starts) else start + _FILE_SPAN_MS
+            if protected is not None and protected.covers(int(name), relpath, start, end):
+                continue
+            found.append((start, int(name), relpath))
     picked: list[tuple[int, str, int]] = []
     freed = 0
     for _start, camera_id, relpath in sorted(found):
@@ -155,6 +186,7 @@ class Retention:
         self._holding = False
         self._next_age = 0.0
         self._disk_low: bool | None = None
+        self._next_protected = 0.0
 
     def _roll(self) -> dict[str, float]:
         return {"pre_roll_s": self.settings.pre_roll_s + 5.0,
@@ -174,6 +206,7 @@ class Retention:
         if low != self._disk_low and (low or self._disk_low is not None):
             await self._disk_event(low, usage.free, usage.total, threshold)
         self._disk_low = low
+        await self._refresh_protected()
         try:
             holding: bool | None = await self._lease()
         except Exception as exc:  # Redis away: nobody can hold the lease now
@@ -194,6 +227,20 @@ class Retention:
             except Unavailable:  # management away: age limits can wait, try again soon
                 self._next_age = time.monotonic() + min(60.0, self.settings.retention_interval_s)
                 log.debug("retention_waiting_for_management")
+
+    async def _refresh_protected(self) -> None:
+        """Keep the local copy of what management protects (every recorder: any of them
+        may have to guard the disk alone)."""
+        if time.monotonic() < self._next_protected:
+            return
+        try:
+            protected = await self.management.protected(**self._roll())
+        except Exception as exc:  # management away (or refusing): the saved copy stands
+            log.debug("protected_refresh_failed", error=type(exc).__name__)
+            self._next_protected = time.monotonic() + 5.0
+            return
+        await asyncio.to_thread(save_protected, self.root, protected)
+        self._next_protected = time.monotonic() + _PROTECTED_REFRESH_S
 
     async def _disk_event(self, low: bool, free: int, total: int, threshold: int) -> None:
         """``disk.low`` when the volume crosses below the threshold, ``disk.ok`` back above
@@ -257,8 +304,9 @@ class Retention:
 
     async def _guard_locally(self, need: int, why: str) -> None:
         """Free ``need`` bytes without management: the oldest continuous files go."""
+        protected = await asyncio.to_thread(load_protected, self.root)
         picked = await asyncio.to_thread(local_candidates, self.root, need,
-                                         self.settings.purge_batch)
+                                         self.settings.purge_batch, protected)
         if not picked:
             log.warning("disk_low_nothing_to_purge_locally", need_bytes=need)
             return

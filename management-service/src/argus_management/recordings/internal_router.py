@@ -4,6 +4,7 @@
     POST /internal/segments/purge-candidates    choose and mark segments to delete
     POST /internal/segments/purged              files unlinked: remove the marked rows
     POST /internal/segments/missing             indexed files that do not exist: forget them
+    GET  /internal/segments/protected           kept/held ranges and kept paths (local guard)
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from argus_management.recordings import purge, service
 from argus_management.recordings.schemas import (
     CountOut,
     MissingRequest,
+    ProtectedOut,
+    ProtectedRangeOut,
     PurgedRequest,
     PurgeOut,
     PurgeRequest,
@@ -54,3 +57,20 @@ async def purged(session: SessionDep, body: PurgedRequest) -> CountOut:
 async def missing(session: SessionDep, body: MissingRequest) -> CountOut:
     """The recorder found these indexed files missing on disk."""
     return CountOut(count=await service.forget_missing(session, body.camera_id, body.paths))
+
+
+@router.get("/segments/protected", response_model=ProtectedOut)
+async def protected(
+    session: SessionDep,
+    pre_roll_s: Annotated[float, Query(ge=0, le=3600)] = 0.0,
+    post_roll_s: Annotated[float, Query(ge=0, le=3600)] = 0.0,
+) -> ProtectedOut:
+    """What the recorder's local disk guard must leave alone (kept events, legal holds,
+    kept segments)."""
+    ranges, kept = await purge.protected_for_recorder(session, pre_roll_s, post_roll_s,
+                                                      utcnow())
+    return ProtectedOut(
+        ranges=[ProtectedRangeOut(camera_id=c, start=lo, end=hi)
+                for c, spans in ranges.items() for lo, hi in spans],
+        kept_paths=kept,
+    )

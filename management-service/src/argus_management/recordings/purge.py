@@ -32,6 +32,7 @@ RECORDER = Actor(user_id=None, username="recording-service", ip=None, user_agent
 DEFAULT_RETENTION_DAYS = 30
 _PAGE = 500
 _MAX_KEPT_EVENTS = 10_000
+_MAX_KEPT_SEGMENTS = 100_000
 
 Ranges = dict[int, list[tuple[datetime, datetime]]]
 
@@ -56,6 +57,21 @@ async def _protected(session: AsyncSession, req: PurgeRequest, now: datetime) ->
     for camera_id, spans in held.items():
         ranges.setdefault(camera_id, []).extend(spans)
     return ranges
+
+
+async def protected_for_recorder(
+    session: AsyncSession, pre_roll_s: float, post_roll_s: float, now: datetime
+) -> tuple[Ranges, list[str]]:
+    """Protected ranges (kept events, legal holds) and kept segments' paths, for the
+    recorder's local disk guard (it runs when management cannot be asked)."""
+    req = PurgeRequest(mode="age", pre_roll_s=pre_roll_s, post_roll_s=post_roll_s)
+    ranges = await _protected(session, req, now)
+    kept = await session.scalars(
+        select(RecordingSegment.path)
+        .where(RecordingSegment.kept.is_(True), RecordingSegment.deleted_at.is_(None))
+        .limit(_MAX_KEPT_SEGMENTS)
+    )
+    return ranges, list(kept)
 
 
 def _is_protected(seg: RecordingSegment, ranges: Ranges) -> bool:

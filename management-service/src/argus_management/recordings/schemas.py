@@ -187,6 +187,21 @@ class PurgeRequest(BaseModel):
     post_roll_s: float = Field(0.0, ge=0, le=3600)
 
 
+class ProtectedRangeOut(BaseModel):
+    camera_id: int
+    start: datetime
+    end: datetime
+
+
+class ProtectedOut(BaseModel):
+    """What the recorder's local disk guard (without management) must not delete: the
+    time kept events and legal holds protect (widened by the pre/post-roll) and the paths
+    of kept segments. The recorder keeps a copy on its disk."""
+
+    ranges: list[ProtectedRangeOut]
+    kept_paths: list[str]
+
+
 class PurgeOut(BaseModel):
     items: list[PurgeItem]
 
