@@ -110,3 +110,15 @@ images:
 # --write-benchmarks (docs/benchmarks.md), --keep.
 compose-check: sync
 	.venv/bin/python scripts/compose_check.py $(COMPOSE_CHECK_FLAGS)
+
+# The multi-host bed (issue 23, scripts/multihost.py; root): 3 "hosts" in network namespaces
+# on 10.77.0.0/24 (recorder + streaming each; h1 also management, Redis, PostgreSQL) and the
+# camera simulator in its own; prints where everything is, runs until Ctrl-C
+# (MULTIHOST_ARGS="--seconds 60"), then removes every namespace and process it made.
+# `make multihost-check`: the takeover test in that bed (tests/multihost; not in `make test`).
+.PHONY: multihost multihost-check
+multihost: sync
+	.venv/bin/python scripts/multihost.py $(MULTIHOST_ARGS)
+
+multihost-check: sync
+	.venv/bin/pytest -q -p no:cacheprovider -m multihost -s tests/multihost

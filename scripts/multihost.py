@@ -1,0 +1,448 @@
+"""The multi-host test bed on one machine (issue 23; run as root: `make multihost`).
+
+Network namespaces joined by veth pairs to one bridge make a small LAN, 10.77.0.0/24:
+
+- ``h1`` (10.77.0.1): PostgreSQL, Redis, management, a recorder and a streaming service;
+- ``h2``, ``h3`` (10.77.0.2/3): a recorder and a streaming service each;
+- ``cams`` (10.77.0.10): the camera simulator;
+- the bridge itself (10.77.0.254, in the root namespace): where this script (or a test)
+  watches from.
+
+Services reach each other only over these addresses. The recorders share one recordings
+directory (one filesystem: they fence with ``flock`` per camera) and spread the cameras by
+leases in h1's Redis. Every process is started from the test kit's service table
+(``argus_testkit.services``) prefixed with ``ip netns exec <ns>`` (which execs, so the PID is
+the service's) and stopped by PID; every namespace, veth and the bridge are removed at the end,
+also after an error.
+
+    .venv/bin/python scripts/multihost.py [--cameras 12] [--seconds N] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from argus_testkit import stack as kit
+from argus_testkit.process import Launcher, Proc, Ready
+from argus_testkit.provision import PG_READY, pg_bindir
+from argus_testkit.services import ROOT, StackConfig, StackPorts, service_table
+
+NET = "10.77.0"
+GATEWAY = f"{NET}.254"
+HOSTS = {"h1": f"{NET}.1", "h2": f"{NET}.2", "h3": f"{NET}.3"}
+CAMS = ("cams", f"{NET}.10")
+PORTS = StackPorts(
+    management=8001,
+    streaming=8080,
+    rtsp=8554,
+    camsim_control=8099,
+    recording_metrics=9101,
+    redis=6379,
+    onvif=0,
+)
+PG_PORT = 5432
+SECRETS = kit.Secrets(
+    "multihost-secret-key-0123456789abcd",
+    "multihost-internal-key-0123456789",
+    "admin",
+    "multihost-admin-password-1",
+)
+FPS = 15
+RECORDER = {
+    "RECORDING_SEGMENT_SECONDS": "2",
+    "RECORDING_LEASE_TTL_S": "6",
+    "RECORDING_PRE_ROLL_S": "2",
+    "RECORDING_POST_ROLL_S": "2",
+    "RECORDING_DISK_CHECK_INTERVAL_S": "5",
+    "RECORDING_RETENTION_INTERVAL_S": "600",
+    "RECORDINGS_MIN_FREE_BYTES": "0",
+    "RECORDING_MIN_FREE_PERCENT": "0",
+    "RECORDING_CAMERA_REFRESH_S": "5",
+    "RECORDING_BACKOFF_S": "0.5,1,2",
+}
+
+
+def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """One iproute2 command (bounded)."""
+    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=30, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
+    return done
+
+
+@dataclass
+class Net:
+    """The namespaces, veth pairs and bridge of one bed; names carry a per-run tag."""
+
+    tag: str = field(default_factory=lambda: f"amh{uuid.uuid4().hex[:5]}")
+    made_ns: list[str] = field(default_factory=list)
+    made_links: list[str] = field(default_factory=list)
+
+    def ns(self, short: str) -> str:
+        return f"{self.tag}-{short}"
+
+    @property
+    def bridge(self) -> str:
+        return f"{self.tag}br"
+
+    def up(self) -> Net:
+        sh("ip", "link", "add", self.bridge, "type", "bridge")
+        self.made_links.append(self.bridge)
+        sh("ip", "addr", "add", f"{GATEWAY}/24", "dev", self.bridge)
+        sh("ip", "link", "set", self.bridge, "up")
+        for short, addr in (*HOSTS.items(), CAMS):
+            self.add_host(short, addr)
+        return self
+
+    def add_host(self, short: str, addr: str) -> None:
+        ns, outer = self.ns(short), f"{self.tag}{short}"
+        sh("ip", "netns", "add", ns)
+        self.made_ns.append(ns)
+        sh("ip", "link", "add", outer, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        self.made_links.append(outer)
+        sh("ip", "link", "set", outer, "master", self.bridge)
+        sh("ip", "link", "set", outer, "up")
+        inside = ("ip", "netns", "exec", ns, "ip")
+        sh(*inside, "link", "set", "lo", "up")
+        sh(*inside, "addr", "add", f"{addr}/24", "dev", "eth0")
+        sh(*inside, "link", "set", "eth0", "up")
+
+    def link(self, short: str, up: bool) -> None:
+        """Cut (or restore) host ``short``'s only link, from inside its namespace."""
+        sh(
+            "ip",
+            "netns",
+            "exec",
+            self.ns(short),
+            "ip",
+            "link",
+            "set",
+            "eth0",
+            "up" if up else "down",
+        )
+
+    def down(self) -> None:
+        for ns in reversed(self.made_ns):
+            sh("ip", "netns", "del", ns, check=False)  # its eth0 (and the peer) go with it
+        for link in reversed(self.made_links):
+            if sh("ip", "link", "show", link, check=False).returncode == 0:
+                sh("ip", "link", "del", link, check=False)
+        self.made_ns.clear()
+        self.made_links.clear()
+
+
+class Bed:
+    """The processes of the bed on a :class:`Net`; :meth:`stop` stops each by PID."""
+
+    def __init__(self, base: Path, net: Net, cameras: int = 12) -> None:
+        self.base, self.net, self.n_cameras = base, net, cameras
+        self.launcher = Launcher(base / "logs", cwd=ROOT)
+        self.recordings = base / "recordings"  # shared by every recorder (one filesystem)
+        self.recordings.mkdir(parents=True, exist_ok=True)
+        self.db_dsn = f"postgresql://postgres@{HOSTS['h1']}:{PG_PORT}/argus"
+        self.db_url = self.db_dsn.replace("postgresql://", "postgresql+asyncpg://")
+        self.redis_url = f"redis://{HOSTS['h1']}:{PORTS.redis}/0"
+        self.env = kit.base_env(
+            SECRETS, "argus-multihost", redis_url=self.redis_url, log_level="INFO"
+        )
+        self.procs: dict[str, Proc] = {}
+        self.cameras: dict[str, int] = {}
+
+    def cfg(self, host: str) -> StackConfig:
+        """The table's config for one host: its data directory, the fixed ports."""
+        ports = StackPorts(**{k: getattr(PORTS, k) for k in vars(PORTS)})
+        cfg = StackConfig(
+            data_dir=self.base / host,
+            ports=ports,
+            resolution="320x180",
+            camsim_args=(),
+            rtmp_listen="127.0.0.1",
+            recordings_dir=self.recordings,
+        )
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        return cfg
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{HOSTS['h1']}:{PORTS.management}"
+
+    def streaming_url(self, host: str) -> str:
+        return f"http://{HOSTS[host]}:{PORTS.streaming}"
+
+    def recorder_url(self, host: str) -> str:
+        return f"http://{HOSTS[host]}:{PORTS.recording_metrics}"
+
+    def start(
+        self, host: str, name: str, ready: Ready, argv_extra: tuple[str, ...] = (), **settings: str
+    ) -> Proc:
+        """Table entry ``name`` inside host ``host``'s namespace."""
+        cfg = self.cfg(host)
+        spec = service_table(cfg)[name]
+        env = {**self.env, **spec.env, "MANAGEMENT_URL": self.management_url, **settings}
+        argv = ("ip", "netns", "exec", self.net.ns(host), *spec.argv, *argv_extra)
+        proc = self.launcher.start(f"{host}-{name}", argv, env, ready)
+        self.procs[f"{host}-{name}"] = proc
+        return proc
+
+    def start_postgres(self) -> Proc:
+        """A throwaway cluster in h1, listening on h1's address (trust inside the LAN)."""
+        bindir = pg_bindir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+        data = self.base / "pg"
+        data.mkdir(mode=0o700)
+        user = "postgres"
+        shutil.chown(data, user, user)
+        as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--"]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
+        subprocess.run(
+            [
+                *as_user,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        with (data / "pg_hba.conf").open("a") as f:
+            f.write(f"host all all {NET}.0/24 trust\n")
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            self.net.ns("h1"),
+            *as_user,
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(PG_PORT),
+            "-h",
+            f"127.0.0.1,{HOSTS['h1']}",
+            "-k",
+            str(data),
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "log_line_prefix=",
+        ]
+        proc = self.launcher.start("h1-postgresql", argv, env, Ready(line=PG_READY, timeout_s=60))
+        self.procs["h1-postgresql"] = proc
+        subprocess.run(
+            [
+                *as_user,
+                str(bindir / "createdb"),
+                "-h",
+                HOSTS["h1"],
+                "-p",
+                str(PG_PORT),
+                "-U",
+                "postgres",
+                "argus",
+            ],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        import argus_management.migrate as alembic
+
+        alembic.upgrade(self.db_url)
+        return proc
+
+    def up(self) -> Bed:
+        h1 = HOSTS["h1"]
+        self.start_postgres()
+        self.start(
+            "h1",
+            "redis",
+            Ready(tcp=PORTS.redis, host=h1, timeout_s=20),
+            argv_extra=("--bind", "0.0.0.0", "--protected-mode", "no"),
+        )
+        self.start(
+            "h1",
+            "management",
+            Ready(http=f"{self.management_url}/readyz", timeout_s=120),
+            DATABASE_URL=self.db_url,
+            MANAGEMENT_PORT=str(PORTS.management),
+            MANAGEMENT_HOST="0.0.0.0",
+            ARGUS_TRUSTED_PROXIES=GATEWAY,
+            **kit.MANAGEMENT_TEST_ENV,
+        )
+        cams_ns = CAMS[1]
+        self.start(
+            "cams",
+            "camera-simulator",
+            Ready(line=kit.CAMSIM_READY, timeout_s=120),
+            argv_extra=(
+                "--cameras",
+                str(self.n_cameras),
+                "--host",
+                "0.0.0.0",
+                "--public-host",
+                cams_ns,
+                "--no-onvif",
+                "--auth",
+                "none",
+                "--fps",
+                str(FPS),
+                "--gop",
+                "1",
+                "--linger",
+                "2",
+            ),
+        )
+        self.register_cameras()
+        for host in HOSTS:
+            self.start_recorder(host)
+            self.start(
+                host,
+                "streaming",
+                Ready(http=f"{self.streaming_url(host)}/healthz", timeout_s=60),
+                STREAMING_HOST="0.0.0.0",
+                ARGUS_TRUSTED_PROXIES=GATEWAY,
+            )
+        return self
+
+    def start_recorder(self, host: str) -> Proc:
+        return self.start(
+            host,
+            "recording",
+            Ready(http=f"{self.recorder_url(host)}/healthz", timeout_s=60),
+            RECORDING_INSTANCE_ID=f"rec-{host}",
+            RECORDING_METRICS_HOST="0.0.0.0",
+            **RECORDER,
+        )
+
+    def api(self) -> httpx.Client:
+        client = httpx.Client(base_url=self.management_url, timeout=10)
+        token = client.post(
+            "/api/v1/auth/login",
+            data={"username": SECRETS.admin_username, "password": SECRETS.admin_password},
+        )
+        token.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        return client
+
+    def register_cameras(self) -> None:
+        api = self.api()
+        try:
+            for n in range(1, self.n_cameras + 1):
+                resp = api.post(
+                    "/api/v1/cameras",
+                    json={
+                        "name": f"cam{n}",
+                        "stream_url": f"rtsp://{CAMS[1]}:{PORTS.rtsp}/cam{n}/main",
+                        "recording_mode": "continuous",
+                        "connect_timeout_s": 2.0,
+                        "read_timeout_s": 2.0,
+                    },
+                )
+                if resp.status_code != 201:
+                    raise RuntimeError(f"camera {n}: {resp.status_code} {resp.text}")
+                self.cameras[f"cam{n}"] = int(resp.json()["id"])
+        finally:
+            api.close()
+
+    def describe(self) -> str:
+        lines = [
+            f"multihost bed {self.net.tag} (bridge {self.net.bridge} {GATEWAY}/24)",
+            f"  h1 {HOSTS['h1']}: postgresql :{PG_PORT}, redis :{PORTS.redis}, "
+            f"management {self.management_url}",
+            f"  cams {CAMS[1]}: rtsp://{CAMS[1]}:{PORTS.rtsp}/camN/main (N=1..{self.n_cameras})",
+        ]
+        for host, addr in HOSTS.items():
+            lines.append(
+                f"  {host} {addr}: recorder {self.recorder_url(host)} "
+                f"(ns {self.net.ns(host)}), streaming {self.streaming_url(host)}"
+            )
+        lines += [
+            f"  recordings (shared): {self.recordings}",
+            f"  logs: {self.base / 'logs'}",
+            f"  admin login: {SECRETS.admin_username} / {SECRETS.admin_password}",
+            f"  e.g. ip netns exec {self.net.ns('h2')} ip link set eth0 down",
+        ]
+        return "\n".join(lines)
+
+    def stop(self) -> None:
+        for name, proc in reversed(list(self.procs.items())):
+            if name.endswith("-recording"):
+                proc.stop(20)
+        for name, proc in reversed(list(self.procs.items())):
+            if name == "h1-postgresql" and proc.alive:
+                proc.send(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.proc.wait(15)
+        self.launcher.stop_all()
+
+
+@contextlib.contextmanager
+def bed(base: Path, cameras: int = 12) -> Iterator[Bed]:
+    """The whole bed up; everything removed afterwards, also after an error."""
+    if os.geteuid() != 0:
+        raise RuntimeError("the multi-host bed needs root (network namespaces)")
+    net = Net()
+    b: Bed | None = None
+    try:
+        net.up()
+        b = Bed(base, net, cameras)
+        b.up()
+        yield b
+    finally:
+        if b is not None:
+            b.stop()
+        net.down()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cameras", type=int, default=12)
+    ap.add_argument("--seconds", type=float, default=0, help="stop after this long (0: Ctrl-C)")
+    ap.add_argument("--dir", type=Path, default=None, help="data directory (default: a temp dir)")
+    args = ap.parse_args(argv)
+    base = args.dir or Path(tempfile.mkdtemp(prefix="argus-multihost-"))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        with bed(base, args.cameras) as b:
+            print(b.describe(), flush=True)
+            deadline = time.monotonic() + args.seconds if args.seconds else None
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(1)
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+    if args.dir is None:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
