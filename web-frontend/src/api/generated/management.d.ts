@@ -1556,6 +1556,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/segments/protected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Protected
+         * @description What the recorder's local disk guard must leave alone (kept events, legal holds,
+         *     kept segments).\n\nService-to-service: send `X-Internal-Api-Key`.
+         */
+        get: operations["protected_internal_segments_protected_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/segments/purge-candidates": {
         parameters: {
             query?: never;
@@ -3503,6 +3524,33 @@ export interface components {
             token: string;
             /** Width */
             width: number | null;
+        };
+        /**
+         * ProtectedOut
+         * @description What the recorder's local disk guard (without management) must not delete: the
+         *     time kept events and legal holds protect (widened by the pre/post-roll) and the paths
+         *     of kept segments. The recorder keeps a copy on its disk.
+         */
+        ProtectedOut: {
+            /** Kept Paths */
+            kept_paths: string[];
+            /** Ranges */
+            ranges: components["schemas"]["ProtectedRangeOut"][];
+        };
+        /** ProtectedRangeOut */
+        ProtectedRangeOut: {
+            /** Camera Id */
+            camera_id: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /** PtzSupportOut */
         PtzSupportOut: {
@@ -8456,6 +8504,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    protected_internal_segments_protected_get: {
+        parameters: {
+            query?: {
+                pre_roll_s?: number;
+                post_roll_s?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedOut"];
                 };
             };
             /** @description the request is invalid */
