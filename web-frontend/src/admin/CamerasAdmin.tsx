@@ -1,4 +1,4 @@
-/** Camera administration: list, add (RTSP or ONVIF), edit, delete, motion zones. */
+/** Camera administration: list, add (RTSP or ONVIF), edit, delete, motion zones, object zones and lines. */
 
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -11,10 +11,11 @@ import { useCameras } from '../cameras/useCameras';
 import { StatusDot } from '../live/StatusBadge';
 import { CameraForm } from './CameraForm';
 import { MotionZoneEditor } from './MotionZoneEditor';
+import { ObjectRulesEditor } from './ObjectRulesEditor';
 import { OnvifDialog } from './OnvifDialog';
 
 type Editing = { kind: 'form'; camera: Camera | null } | { kind: 'zones'; camera: Camera }
-  | { kind: 'onvif' };
+  | { kind: 'objects'; camera: Camera } | { kind: 'onvif' };
 
 export function CamerasAdmin() {
   const { t } = useTranslation();
@@ -77,6 +78,8 @@ export function CamerasAdmin() {
                       {t('common.edit')}</button>
                     <button className="btn small" onClick={() => setEditing({ kind: 'zones', camera: c })}>
                       {t('zones.button')}</button>
+                    <button className="btn small" onClick={() => setEditing({ kind: 'objects', camera: c })}>
+                      {t('objectRules.button')}</button>
                     <ConfirmButton className="btn small danger" label={t('common.delete')}
                       confirmLabel={t('cameras.confirmDelete', { name: c.name })}
                       onConfirm={() => remove(c)} />
@@ -93,6 +96,10 @@ export function CamerasAdmin() {
       )}
       {editing?.kind === 'zones' && (
         <MotionZoneEditor camera={editing.camera} onClose={() => setEditing(null)}
+          onSaved={(c) => done(t('cameras.saved', { name: c.name }))} />
+      )}
+      {editing?.kind === 'objects' && (
+        <ObjectRulesEditor camera={editing.camera} onClose={() => setEditing(null)}
           onSaved={(c) => done(t('cameras.saved', { name: c.name }))} />
       )}
       {editing?.kind === 'onvif' && (

@@ -1,12 +1,12 @@
 /** Draw motion zones and masks over a still frame of the camera (taken from its live video). */
 
-import { useEffect, useRef, useState, type MouseEvent } from 'react';
+import { useState, type MouseEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { cameras as camerasApi } from '../api/resources';
 import { errorMessage } from '../api/errors';
 import type { Camera, Point, Polygon } from '../api/types';
 import { Dialog } from '../components/Dialog';
-import { usePlayer } from '../video/usePlayer';
+import { CameraStill } from './CameraStill';
 import { MAX_POINTS, MAX_POLYGONS, MIN_POINTS, normalize, svgPoints } from './zones';
 
 type Kind = 'zones' | 'masks';
@@ -14,30 +14,11 @@ type Kind = 'zones' | 'masks';
 export function MotionZoneEditor({ camera, onClose, onSaved }: { camera: Camera;
   onClose(): void; onSaved(c: Camera): void }) {
   const { t } = useTranslation();
-  const video = useRef<HTMLVideoElement>(null);
-  const canvas = useRef<HTMLCanvasElement>(null);
-  const [frozen, setFrozen] = useState(false);
-  const player = usePlayer(video, frozen ? null : { cameraId: camera.id, stream: 'sub' });
+  const [still, setStill] = useState(0);
   const [analysis, setAnalysis] = useState(camera.analysis);
   const [kind, setKind] = useState<Kind>('zones');
   const [draft, setDraft] = useState<Point[]>([]);
   const [error, setError] = useState<string | null>(null);
-
-  // A frame shortly after playback starts becomes the drawing background.
-  const playing = player.state.phase === 'playing';
-  useEffect(() => {
-    if (!playing || frozen) return undefined;
-    const timer = setInterval(() => {
-      const v = video.current;
-      const c = canvas.current;
-      if (!v || !c || !v.videoWidth) return;
-      c.width = v.videoWidth;
-      c.height = v.videoHeight;
-      c.getContext('2d')?.drawImage(v, 0, 0);
-      setFrozen(true);
-    }, 300);
-    return () => clearInterval(timer);
-  }, [playing, frozen]);
 
   const click = (e: MouseEvent<SVGSVGElement>) => {
     const r = e.currentTarget.getBoundingClientRect();
@@ -66,15 +47,13 @@ export function MotionZoneEditor({ camera, onClose, onSaved }: { camera: Camera;
   return (
     <Dialog title={t('zones.title', { camera: camera.name })} onClose={onClose} wide>
       <div className="zone-stage">
-        <video ref={video} muted autoPlay playsInline hidden={frozen} />
-        <canvas ref={canvas} hidden={!frozen} aria-label={t('zones.snapshot')} />
+        <CameraStill key={still} cameraId={camera.id} />
         <svg viewBox="0 0 1 1" preserveAspectRatio="none" className="zone-overlay"
           onClick={click} role="img" aria-label={t('zones.drawArea')}>
           {analysis.zones.map((p, i) => <polygon key={`z${i}`} className="zone" points={svgPoints(p)} />)}
           {analysis.masks.map((p, i) => <polygon key={`m${i}`} className="mask" points={svgPoints(p)} />)}
           {draft.length > 0 && <polyline className={`draft ${kind}`} points={svgPoints(draft)} />}
         </svg>
-        {!frozen && <p className="zone-wait">{t('zones.waiting')}</p>}
       </div>
       <div className="row wrap">
         <div className="segmented" role="radiogroup" aria-label={t('zones.kind')}>
@@ -87,7 +66,7 @@ export function MotionZoneEditor({ camera, onClose, onSaved }: { camera: Camera;
           {t('zones.finish')}</button>
         <button type="button" className="btn" disabled={!draft.length}
           onClick={() => setDraft(draft.slice(0, -1))}>{t('zones.undo')}</button>
-        <button type="button" className="btn" onClick={() => setFrozen(false)}>{t('zones.newSnapshot')}</button>
+        <button type="button" className="btn" onClick={() => setStill(still + 1)}>{t('zones.newSnapshot')}</button>
         <span className="hint">{t('zones.help')}</span>
       </div>
       <ul className="zone-list">

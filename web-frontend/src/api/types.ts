@@ -21,6 +21,37 @@ export type RecordingMode = 'continuous' | 'events' | 'off';
 export type Point = [number, number];
 export type Polygon = Point[];
 
+export type ObjectDetectorName = 'auto' | 'opencv-hog' | 'onnx';
+export type LineDirection = 'any' | 'left_to_right' | 'right_to_left';
+
+/** A named zone of object rules (an object is in it when its box's bottom centre is). */
+export interface ObjectZone {
+  name: string;
+  polygon: Polygon;
+  labels: string[];
+  dwell_s: number | null;
+  max_count: number | null;
+}
+
+/** A directed line a -> b; `left_to_right` is from the left of a -> b as drawn. */
+export interface ObjectLine {
+  name: string;
+  a: Point;
+  b: Point;
+  direction: LineDirection;
+  labels: string[];
+}
+
+export interface ObjectSettings {
+  enabled: boolean;
+  detector: ObjectDetectorName;
+  labels: string[];
+  min_score: number;
+  zones: ObjectZone[];
+  lines: ObjectLine[];
+  retention_days: { [label: string]: number };
+}
+
 export interface AnalysisSettings {
   enabled: boolean;
   sensitivity: number;
@@ -29,6 +60,8 @@ export interface AnalysisSettings {
   masks: Polygon[];
   start_frames: number;
   end_quiet_s: number;
+  /** null: the analyser's defaults (ANALYSIS_OBJECT_DEFAULTS). */
+  objects?: ObjectSettings | null;
 }
 
 export interface Camera {
