@@ -48,6 +48,8 @@ export const en = {
   },
   cameraStatus: { online: 'Online', offline: 'Offline', unknown: 'Unknown' },
   live: {
+    tourSetup: 'Tour…', tourFor: 'Camera tour in cell {{cell}}', tourCameras: 'Cameras (two or more, shown in this order)', tourDwell: 'Seconds per camera', tourStop: 'Stop the tour',
+    tour: 'Camera tour', tourOf: 'Tour {{index}}/{{count}}', tourPause: 'Pause', tourResume: 'Resume', tourNext: 'Next',
     title: 'Live view', cameras: 'Cameras', searchCameras: 'Search cameras',
     noCameras: 'No cameras yet.', addHint: 'Drag onto a cell, or click to add',
     gridSize: 'Grid size', gridOf_one: '{{count}} camera', gridOf_other: '{{count}} cameras',

@@ -53,6 +53,8 @@ export const ja: Dictionary = {
   },
   cameraStatus: { online: 'オンライン', offline: 'オフライン', unknown: '不明' },
   live: {
+    tourSetup: '巡回…', tourFor: 'セル {{cell}} のカメラ巡回', tourCameras: 'カメラ（2 台以上、この順で表示）', tourDwell: '1 台あたりの秒数', tourStop: '巡回を止める',
+    tour: 'カメラ巡回', tourOf: '巡回 {{index}}/{{count}}', tourPause: '一時停止', tourResume: '再開', tourNext: '次へ',
     title: 'ライブ表示', cameras: 'カメラ', searchCameras: 'カメラを検索',
     noCameras: 'カメラがまだありません。', addHint: 'セルにドラッグするか、クリックして追加',
     gridSize: '分割数', gridOf_one: '{{count}} 台表示', gridOf_other: '{{count}} 台表示',

@@ -1,6 +1,6 @@
 /** Live view: camera list, the grid with its layouts, and the PTZ panel of the selected tile. */
 
-import { useEffect, useReducer, useRef } from 'react';
+import { useEffect, useReducer, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSearchParams } from 'react-router-dom';
 import { useSession } from '../auth/session';
@@ -9,7 +9,8 @@ import { PtzPanel } from '../ptz/PtzPanel';
 import { CameraList } from './CameraList';
 import { useCameras } from '../cameras/useCameras';
 import { LayoutBar } from './LayoutBar';
-import { GRID_SIZES, gridReducer, persistGrid, restoreGrid } from './layoutState';
+import { GRID_SIZES, gridReducer, persistGrid, restoreGrid, tourAt } from './layoutState';
+import { TourDialog } from './TourDialog';
 import { VideoGrid } from './VideoGrid';
 
 export function LiveView() {
@@ -19,6 +20,7 @@ export function LiveView() {
   const [state, dispatch] = useReducer(gridReducer, undefined, restoreGrid);
   const [params, setParams] = useSearchParams();
   const gridRef = useRef<HTMLDivElement>(null);
+  const [touring, setTouring] = useState<number | null>(null);
 
   useEffect(() => persistGrid(state), [state]);
 
@@ -64,6 +66,9 @@ export function LiveView() {
             ))}
           </div>
           <LayoutBar state={state} dispatch={dispatch} />
+          <button type="button" className="btn" disabled={state.selected === null}
+            data-testid="tour-setup"
+            onClick={() => setTouring(state.selected)}>{t('live.tourSetup')}</button>
           <button type="button" className="btn icon-text" onClick={fullscreen}
             aria-label={t('live.fullscreenGrid')}><IconFullscreen /> {t('live.fullscreen')}</button>
         </div>
@@ -71,6 +76,12 @@ export function LiveView() {
           <VideoGrid state={state} dispatch={dispatch} byId={byId} />
         </div>
       </section>
+      {touring !== null && (
+        <TourDialog cell={touring} cameras={cameras} current={tourAt(state, touring)}
+          onSave={(tour) => { dispatch({ type: 'tour', tour }); setTouring(null); }}
+          onStop={() => { dispatch({ type: 'untour', cell: touring }); setTouring(null); }}
+          onClose={() => setTouring(null)} />
+      )}
       {selected?.has_ptz && can('ptz:control') && <PtzPanel key={selected.id} camera={selected} />}
     </div>
   );

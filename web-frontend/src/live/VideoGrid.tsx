@@ -8,7 +8,8 @@ import { IconPlus } from '../components/icons';
 import { CameraPicker } from './CameraPicker';
 import { CameraTile } from './CameraTile';
 import { CAMERA_MIME, CELL_MIME, dropId } from './dnd';
-import { streamFor, type GridAction, type GridState } from './layoutState';
+import { streamFor, tourAt, type GridAction, type GridState } from './layoutState';
+import { TourTile } from './TourTile';
 
 const TILE_RETRY_MS = 15_000;
 
@@ -45,7 +46,24 @@ export function VideoGrid({ state, dispatch, byId, readOnly = false }: GridProps
       style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))`,
         gridTemplateRows: `repeat(${cols}, minmax(0, 1fr))` }}>
       {cells.map((cell) => {
-        const camId = state.cells[cell] ?? null;
+        const tour = tourAt(state, cell);
+        const touring = (tour?.cameras ?? []).map(byId).filter((c): c is Camera => !!c);
+        if (tour && touring.length >= 2) {
+          return (
+            <ErrorBoundary key={cell} variant="tile" resetKey={tour.cameras.join(',')}
+              label={t('live.tour')} autoRetryMs={TILE_RETRY_MS}>
+              <TourTile tour={tour} cameras={touring} cell={cell}
+                stream={(c) => streamFor(state, cell, Boolean(c.sub_stream_url))}
+                enlarged={state.enlarged === cell} selected={state.selected === cell}
+                onSelect={() => dispatch({ type: 'select', cell })}
+                onToggleEnlarge={() => dispatch({ type: 'enlarge',
+                  cell: state.enlarged === cell ? null : cell })}
+                onRemove={readOnly ? undefined : () => dispatch({ type: 'clear', cell })}
+                onDrop={readOnly ? undefined : drop(cell)} />
+            </ErrorBoundary>
+          );
+        }
+        const camId = touring[0]?.id ?? state.cells[cell] ?? null;
         const camera = camId !== null ? byId(camId) : undefined;
         if (!camera && readOnly) return <div key={cell} className="tile empty" data-cell={cell} />;
         if (!camera) {
