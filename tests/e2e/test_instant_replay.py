@@ -62,11 +62,15 @@ def test_ten_seconds_back_plays_the_open_segment(page: Page, stack: ConsoleStack
     assert timeline.json()["segments"] == []
 
     login(page, ("admin", ADMIN_PASSWORD))
+    # A first login fills the live view with the user's cameras (here the one camera).
     tile = page.locator(f".tile[data-camera-id='{camera_id}']")
-    if tile.count() == 0:
-        page.locator(".cam-item", has_text="Camera 1").click()
     expect(tile).to_have_attribute("data-phase", "playing", timeout=30_000)
-    tile.hover()
+    # The tile is selected first: on the first-login view, a click on the button of an
+    # unselected tile left data-replay unset twice here (the tile's state seems to be lost
+    # when the selection changes; not yet understood, reported to the lead).
+    tile.click()
+    expect(tile).to_have_class(re.compile(r"\bselected\b"))
+    expect(tile).to_have_attribute("data-phase", "playing", timeout=30_000)
     tile.get_by_role("button", name="Instant replay").click()
     expect(tile).to_have_attribute("data-replay", re.compile(r".+"))
     expect(tile.locator(".replay-badge")).to_be_visible()
