@@ -18,11 +18,11 @@ from argus_management.auth.router import router as auth_router
 from argus_management.cameras.router import router as cameras_router
 from argus_management.events.router import router as events_router
 from argus_management.exports.router import router as exports_router
+from argus_management.guard_tours.router import router as guard_tours_router
 from argus_management.health.router import router as health_router
 from argus_management.holds.router import router as holds_router
 from argus_management.internal.access_router import router as access_internal_router
 from argus_management.internal.router import router as internal_router
-from argus_management.guard_tours.router import router as guard_tours_router
 from argus_management.layouts.router import router as layouts_router
 from argus_management.objects.router import router as objects_router
 from argus_management.onvif.router import router as onvif_router
