@@ -161,6 +161,7 @@ class Bed:
         )
         self.procs: dict[str, Proc] = {}
         self.cameras: dict[str, int] = {}
+        self.pg_dir: Path | None = None
 
     def cfg(self, host: str) -> StackConfig:
         """The table's config for one host: its data directory, the fixed ports."""
@@ -187,12 +188,24 @@ class Bed:
         return f"http://{HOSTS[host]}:{PORTS.recording_metrics}"
 
     def start(
-        self, host: str, name: str, ready: Ready, argv_extra: tuple[str, ...] = (), **settings: str
+        self,
+        host: str,
+        name: str,
+        ready: Ready,
+        argv_extra: tuple[str, ...] = (),
+        settings: dict[str, str] | None = None,
+        **more: str,
     ) -> Proc:
         """Table entry ``name`` inside host ``host``'s namespace."""
         cfg = self.cfg(host)
         spec = service_table(cfg)[name]
-        env = {**self.env, **spec.env, "MANAGEMENT_URL": self.management_url, **settings}
+        env = {
+            **self.env,
+            **spec.env,
+            "MANAGEMENT_URL": self.management_url,
+            **(settings or {}),
+            **more,
+        }
         argv = ("ip", "netns", "exec", self.net.ns(host), *spec.argv, *argv_extra)
         proc = self.launcher.start(f"{host}-{name}", argv, env, ready)
         self.procs[f"{host}-{name}"] = proc
@@ -203,9 +216,13 @@ class Bed:
         bindir = pg_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
-        data = self.base / "pg"
+        # Its own directory under /tmp: the server's user must reach it (a pytest tmp_path
+        # is private to root).
+        self.pg_dir = Path(tempfile.mkdtemp(prefix="argus-multihost-pg-"))
+        data = self.pg_dir / "pg"
         data.mkdir(mode=0o700)
         user = "postgres"
+        shutil.chown(self.pg_dir, user, user)
         shutil.chown(data, user, user)
         as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--"]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
@@ -338,9 +355,11 @@ class Bed:
             host,
             "recording",
             Ready(http=f"{self.recorder_url(host)}/healthz", timeout_s=60),
-            RECORDING_INSTANCE_ID=f"rec-{host}",
-            RECORDING_METRICS_HOST="0.0.0.0",
-            **RECORDER,
+            settings={
+                **RECORDER,
+                "RECORDING_INSTANCE_ID": f"rec-{host}",
+                "RECORDING_METRICS_HOST": "0.0.0.0",
+            },
         )
 
     def api(self) -> httpx.Client:
@@ -403,6 +422,8 @@ class Bed:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.proc.wait(15)
         self.launcher.stop_all()
+        if self.pg_dir is not None:
+            shutil.rmtree(self.pg_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
