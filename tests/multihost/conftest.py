@@ -17,3 +17,4 @@ def pytest_configure(config: pytest.Config) -> None:
         "multihost: a test in the network-namespace bed (scripts/multihost.py), "
         "run by `make multihost-check` (root; excluded from `make test`)",
     )
+    config.addinivalue_line("markers", "chaos: excluded from `make test` (tests/chaos)")
