@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from argus_analysis.config import Settings
+from argus_analysis.detect.face import HaarFaceDetector
 from argus_analysis.detect.object_base import Detection, ObjectDetector, ObjectDetectorUnavailable
 from argus_analysis.detect.onnx import OnnxDetector, choose_providers
 from argus_analysis.objects.colour import dominant_colour
@@ -147,7 +148,15 @@ def test_settings_parse_and_defaults() -> None:
 def test_detector_selection_and_start_up_errors(tmp_path: Path) -> None:
     base = {"REDIS_URL": "redis://127.0.0.1:6379/0"}
     detectors, default = build_detectors(Settings(**base))  # type: ignore[arg-type]
-    assert default == "opencv-hog" and set(detectors) == {"opencv-hog"}
+    # opencv-python-headless<5 ships the frontal face cascade: faces are there too.
+    assert default == "opencv-hog" and set(detectors) == {"opencv-hog", "opencv-face"}
+    assert detectors["opencv-face"].labels == ("face",)
+    _, default = build_detectors(Settings(**base, ANALYSIS_OBJECT_DETECTOR="opencv-face"))  # type: ignore[arg-type]
+    assert default == "opencv-face"
+    bad_cascade = tmp_path / "bad.xml"
+    bad_cascade.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(ObjectDetectorUnavailable, match="not a cascade"):
+        HaarFaceDetector(bad_cascade)
     with pytest.raises(ObjectDetectorUnavailable, match="ANALYSIS_OBJECT_MODEL"):
         build_detectors(Settings(**base, ANALYSIS_OBJECT_DETECTOR="onnx"))  # type: ignore[arg-type]
     with pytest.raises(ObjectDetectorUnavailable, match=r"ANALYSIS_OBJECT_MODEL=.*no such file"):

@@ -51,7 +51,7 @@ class Settings(MediaServiceSettings):
     job_concurrency: int = Field(1, alias="ANALYSIS_JOB_CONCURRENCY", ge=1, le=32)
     job_decoder_threads: int = Field(0, alias="ANALYSIS_JOB_DECODER_THREADS", ge=0, le=64)
     # Objects (objects/, detect/hog.py, detect/onnx.py); per camera: analysis.objects.
-    object_detector: Literal["auto", "opencv-hog", "onnx"] = Field(
+    object_detector: Literal["auto", "opencv-hog", "opencv-face", "onnx"] = Field(
         "auto", alias="ANALYSIS_OBJECT_DETECTOR"
     )  # auto: onnx when ANALYSIS_OBJECT_MODEL is set, else opencv-hog
     object_model: Path | None = Field(None, alias="ANALYSIS_OBJECT_MODEL")

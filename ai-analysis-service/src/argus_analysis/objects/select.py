@@ -1,6 +1,8 @@
 """Which object detectors this analyser loads, from its settings (at start).
 
-``opencv-hog`` is always there (it needs no file). ``onnx`` is loaded when
+``opencv-hog`` is always there (it needs no file), and ``opencv-face`` (faces, with the Haar
+cascade bundled in opencv-python 4.x) wherever the installed OpenCV ships that cascade;
+asking for it where it does not stops the analyser at start. ``onnx`` is loaded when
 ``ANALYSIS_OBJECT_MODEL`` names a file; asking for it without one, or naming a file that
 is not there, stops the analyser at start with the setting named: a misconfiguration
 should be loud, never a silent fall-back to another detector.
@@ -9,6 +11,7 @@ should be loud, never a silent fall-back to another detector.
 from __future__ import annotations
 
 from argus_analysis.config import Settings
+from argus_analysis.detect.face import HaarFaceDetector, bundled_cascade
 from argus_analysis.detect.hog import HogPeopleDetector
 from argus_analysis.detect.object_base import ObjectDetector, ObjectDetectorUnavailable
 from argus_analysis.objects.settings import ObjectSettings
@@ -22,6 +25,8 @@ def build_detectors(settings: Settings) -> tuple[dict[str, ObjectDetector], str]
     """The detectors by name and the default one's name (raises
     ``ObjectDetectorUnavailable``)."""
     detectors: dict[str, ObjectDetector] = {"opencv-hog": HogPeopleDetector()}
+    if bundled_cascade() is not None or settings.object_detector == "opencv-face":
+        detectors["opencv-face"] = HaarFaceDetector()  # raises, naming the setting, if absent
     if settings.object_model is not None:
         from argus_analysis.detect.onnx import OnnxDetector
 

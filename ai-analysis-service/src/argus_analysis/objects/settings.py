@@ -12,7 +12,7 @@ Point = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_lengt
 Polygon = Annotated[list[Point], Field(min_length=3, max_length=64)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9 _.-]{1,64}$")]
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9 _.-]{1,64}$")]
-DetectorName = Literal["auto", "opencv-hog", "onnx"]
+DetectorName = Literal["auto", "opencv-hog", "opencv-face", "onnx"]
 Direction = Literal["any", "left_to_right", "right_to_left"]
 
 
