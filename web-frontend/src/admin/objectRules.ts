@@ -13,7 +13,7 @@ export const MAX_RULES = 16;
 export const MAX_LABELS = 32;
 export const MAX_DWELL_S = 86_400;
 export const MAX_COUNT = 1000;
-export const DETECTORS = ['auto', 'opencv-hog', 'onnx'] as const;
+export const DETECTORS = ['auto', 'opencv-hog', 'onnx', 'opencv-face'] as const;
 export const DIRECTIONS: LineDirection[] = ['any', 'left_to_right', 'right_to_left'];
 
 /** What the API answers for a camera whose objects were never set. */

@@ -21,7 +21,7 @@ export type RecordingMode = 'continuous' | 'events' | 'off';
 export type Point = [number, number];
 export type Polygon = Point[];
 
-export type ObjectDetectorName = 'auto' | 'opencv-hog' | 'onnx';
+export type ObjectDetectorName = 'auto' | 'opencv-hog' | 'onnx' | 'opencv-face';
 export type LineDirection = 'any' | 'left_to_right' | 'right_to_left';
 
 /** A named zone of object rules (an object is in it when its box's bottom centre is). */

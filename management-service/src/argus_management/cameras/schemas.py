@@ -63,7 +63,7 @@ class ObjectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    detector: Literal["auto", "opencv-hog", "onnx"] = "auto"
+    detector: Literal["auto", "opencv-hog", "onnx", "opencv-face"] = "auto"
     labels: Labels = Field(default_factory=list, description="[]: every label detected")
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     zones: list[ObjectZone] = Field(default_factory=list, max_length=16)

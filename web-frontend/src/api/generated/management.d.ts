@@ -3214,7 +3214,7 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            detector: "auto" | "opencv-hog" | "onnx";
+            detector: "auto" | "opencv-hog" | "onnx" | "opencv-face";
             /**
              * Enabled
              * @default false
