@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from argus_common.outbox import fsync_dir as fsync_dir  # the one definition; re-exported
 from argus_recording.fencing import LIVE
 
 SEGMENT_NAME = re.compile(r"^(\d{10,16})\.mp4$")
@@ -49,13 +50,6 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make the directory entries (new, renamed or removed files) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class DirMaker:

@@ -163,7 +163,12 @@ def pinned_url(url: str, allowed_networks: list[Network] | None = None) -> str:
     _allowed(host, addrs, allowed_networks)
     if not addrs:
         raise AddressRefused(f"host {host} does not resolve")
-    address = str(addrs[0])
+    return with_host(url, str(addrs[0]))
+
+
+def with_host(url: str, address: str) -> str:
+    """``url`` with its host replaced by ``address`` (userinfo, port, path and query kept)."""
+    parts = urlsplit(url)
     netloc = f"[{address}]" if ":" in address else address
     if parts.port is not None:
         netloc = f"{netloc}:{parts.port}"

@@ -12,7 +12,7 @@ stored encrypted, and every URL in a response is the stored one, without userinf
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from argus_common.addresses import (
     Address,
@@ -24,6 +24,7 @@ from argus_common.addresses import (
     literal_address,
     parse_networks,
     resolve,
+    with_host,
 )
 from argus_common.rtsp.client import split_credentials
 
@@ -52,17 +53,6 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
 
 def strip_userinfo(url: str | None) -> str | None:
     return None if url is None else split_userinfo(url)[0]
-
-
-def with_host(url: str, address: str) -> str:
-    """``url`` with its host replaced by ``address`` (port, path and query kept)."""
-    parts = urlsplit(url)
-    netloc = f"[{address}]" if ":" in address else address
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    if "@" in parts.netloc:
-        netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def url_host(url: str) -> str | None:
