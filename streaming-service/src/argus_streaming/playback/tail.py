@@ -26,6 +26,10 @@ _NAME = re.compile(r"^(\d{10,16})\.mp4$")
 # How far back of the requested instant an unindexed file may start (a segment's length
 # and then some; a longer segment is indexed long before this matters).
 LOOKBACK = timedelta(minutes=15)
+# Files the index does not list yet are the recorder's newest: the one it is writing and
+# those whose announcement is still on its way. Older hours are never scanned, whatever
+# instant a request names (a start in year 1 would otherwise walk every hour since).
+RECENT = timedelta(hours=2)
 
 
 def complete_length(path: Path) -> int:
@@ -103,6 +107,7 @@ def unindexed_files(
     if after is not None and after > since:
         since = after - timedelta(seconds=1)
     now = datetime.now(UTC)
+    since = max(since, now - RECENT)
     found: list[tuple[str, datetime]] = []
     for directory in _hour_dirs(root, camera_id, since, now + timedelta(hours=1)):
         try:
