@@ -250,6 +250,7 @@ def test_outage_is_backfilled_from_the_camera(stack: Stack) -> None:
     _check_backfill(stack, cam, down, up)
 
 
+@pytest.mark.chaos  # make chaos: keeps make test's run time down
 def test_backfill_resumes_after_kill_9(stack: Stack) -> None:
     cam = stack.cameras["cam2"]
     _recording(stack, cam, 8)
@@ -265,6 +266,7 @@ def test_backfill_resumes_after_kill_9(stack: Stack) -> None:
     _check_backfill(stack, cam, down, up)
 
 
+@pytest.mark.chaos  # make chaos: keeps make test's run time down
 def test_second_outage_during_backfill(stack: Stack) -> None:
     cam = stack.cameras["cam3"]
     _recording(stack, cam, 8)
