@@ -18,6 +18,12 @@ from argus_testkit.services import StackPorts
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("ARGUS_BENCH_PG", "postgres@127.0.0.1:5432")
 SECRET = "bench-secret-key-0123456789abcdef"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))]
 INTERNAL = "bench-internal-key-0123456789abcdef"
 ADMIN_PASSWORD = "bench-admin-password"
 SECRETS = kit.Secrets(SECRET, INTERNAL, "admin", ADMIN_PASSWORD)

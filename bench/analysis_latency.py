@@ -39,6 +39,7 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "ai-analysis-service" / "tests"))
 
+from _stack import percentile  # noqa: E402
 from anastack import (  # noqa: E402
     Database,
     Proc,
@@ -52,11 +53,6 @@ from anastack import (  # noqa: E402
 )
 
 from argus_camsim.stamp import read_timestamp_ms  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def stamp_of(jpeg: bytes) -> float | None:
@@ -125,7 +121,8 @@ def main() -> None:
                              ("decoder -> event stored", stored)):
             if values:
                 print(f"  {name:24s} p50 {1000 * statistics.median(values):6.1f} ms   "
-                      f"p95 {1000 * pct(values, 95):6.1f} ms   max {1000 * max(values):6.1f} ms"
+                      f"p95 {1000 * percentile(values, 95):6.1f} ms   "
+                      f"max {1000 * max(values):6.1f} ms"
                       f"   (n={len(values)})")
     finally:
         for proc in reversed(procs):

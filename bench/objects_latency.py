@@ -42,6 +42,7 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "ai-analysis-service" / "tests"))
 
+from _stack import percentile  # noqa: E402
 from anastack import (  # noqa: E402
     Database,
     Proc,
@@ -59,11 +60,6 @@ OBJECTS = {"enabled": True, "labels": ["person"], "min_score": 0.5,
            "zones": [{"name": "right", "polygon": ZONE}]}
 START_X, SPEED = 0.15, 0.15  # the person's feet cross x = 0.5 after (0.5 - 0.15) / 0.15 s
 ROUND_S = 9.0  # the walk (0.7 / 0.15 = 4.7 s) and the track's end, before the next round
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def cpu_s(pid: int) -> float:
@@ -169,7 +165,8 @@ def main() -> None:
               f"alert {missed}; object.zone_enter events stored {enters[0]['n']}")
         if latencies:
             print(f"  picture -> alert  p50 {1000 * statistics.median(latencies):6.0f} ms   "
-                  f"p95 {1000 * pct(latencies, 95):6.0f} ms   max {1000 * max(latencies):6.0f} ms")
+                  f"p95 {1000 * percentile(latencies, 95):6.0f} ms   "
+                  f"max {1000 * max(latencies):6.0f} ms")
         print(f"  analyser CPU {100 * cpu:.0f} % of one core (decode of {args.cameras} "
               "sub-streams included)")
     finally:
