@@ -18,12 +18,6 @@ from argus_testkit import stack as kit
 from argus_testkit.provision import Servers, provision
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "chaos: a long fault-injection test, run by `make chaos` (excluded from "
-        "`make test` by the root pytest options)")
-
-
 @pytest.fixture
 def chaos_stack(tmp_path: Path) -> Iterator[ChaosStack]:
     db = kit.Database("argus_chaos").create(migrate=True)

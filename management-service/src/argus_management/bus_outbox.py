@@ -65,6 +65,9 @@ class DurableBus(RedisBus):
         self.outbox = outbox
         self._waiting = outbox.count() if outbox is not None else 0
         self._wake = asyncio.Event()
+        # held while a record is counted and written, and while the count is re-read from
+        # disk, so a re-read never misses a record being kept at the same moment
+        self._counting = asyncio.Lock()
 
     @property
     def waiting(self) -> int:
@@ -95,9 +98,10 @@ class DurableBus(RedisBus):
 
     async def _keep(self, op: str, name: str, message: BaseModel) -> None:
         assert self.outbox is not None
-        self._waiting += 1
         record = {"op": op, "name": name, "data": message.model_dump_json()}
-        await asyncio.to_thread(self.outbox.put, _CHANNEL, record)
+        async with self._counting:
+            self._waiting += 1
+            await asyncio.to_thread(self.outbox.put, _CHANNEL, record)
         self._wake.set()
 
     async def _send(self, record: Record) -> None:
@@ -161,7 +165,8 @@ class DurableBus(RedisBus):
                 continue
             backoff.reset()
             self._wake.clear()
-            self._waiting = await asyncio.to_thread(self.outbox.count)
+            async with self._counting:
+                self._waiting = await asyncio.to_thread(self.outbox.count)
             if not self._waiting:
                 try:
                     await asyncio.wait_for(self._wake.wait(), _ORPHANS_S)
