@@ -38,7 +38,7 @@ typecheck: sync
 	.venv/bin/mypy libs/argus-common/src management-service/src camera-simulator/src recording-service/src streaming-service/src ai-analysis-service/src libs/argus-testkit/src
 
 pytest: sync
-	.venv/bin/pytest -q -p no:cacheprovider
+	.venv/bin/pytest -q -p no:cacheprovider --durations=30
 
 # The console: Vitest unit tests, then the production build that the e2e tests serve.
 # --prefer-offline: a cached package is not checked again (a second run needs no registry).
