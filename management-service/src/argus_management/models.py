@@ -15,6 +15,8 @@ from argus_management.objects.models import TrackedObject, TrackedObjectPlace
 from argus_management.rbac.models import CameraGrant, CameraGroup, Permission, Role, User
 from argus_management.recordings.models import RecordingSegment
 from argus_management.rtmp.models import StreamKey
+from argus_management.walls.models import VideoWall as VideoWall
+from argus_management.walls.models import WallMonitor as WallMonitor
 
 __all__ = [
     "Alert", "AnalysisResult", "AuditEntry", "Base", "Camera", "CameraGrant", "CameraGroup",

@@ -21,6 +21,9 @@ PERMISSIONS: dict[str, str] = {
     "users:manage": "Manage users, roles and camera grants",
     "audit:read": "Read the audit log",
     "analysis:read": "Subscribe to analysis results",
+    "walls:view": "See video walls and what their monitors show",
+    "walls:control": "Push cameras, layouts and tours to wall monitors",
+    "walls:manage": "Create walls and monitors, manage display credentials",
 }
 
 ROLES: dict[str, tuple[str, int, list[str]]] = {
@@ -32,7 +35,7 @@ ROLES: dict[str, tuple[str, int, list[str]]] = {
         [
             "cameras:read", "ptz:control", "recordings:read", "recordings:export",
             "recordings:trigger", "recordings:hold", "events:read", "events:ack",
-            "layouts:write", "rtmp:keys", "analysis:read",
+            "layouts:write", "rtmp:keys", "analysis:read", "walls:view", "walls:control",
         ],
     ),
     "viewer": (
