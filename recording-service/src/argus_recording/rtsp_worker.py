@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,7 @@ class RtspSession:
             item = self.stamper.video(au)
             if self.stamper.jumped:
                 self.recorder.stop()  # finish what we have; start over at a keyframe
+            self.core.last_heard = time.monotonic()
             if item.key:
                 self.core.on_keyframe(item)
             if not self.recorder.on_packet(item):

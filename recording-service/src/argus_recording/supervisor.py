@@ -4,7 +4,10 @@
 A taken camera gets a fresh event window; before its worker starts, its files are
 reconciled with the index (under the camera's writer lock, fencing.py) and, in ``events``
 mode, the recent events are replayed into the window (a recording in progress on a recorder
-that died carries on). Workers keep recording through a Redis outage (``ride_out``). A
+that died carries on). Workers keep recording through a Redis outage (``ride_out``) as long
+as their camera sends video; a camera silent for ``RECORDING_SELF_FENCE_S`` while Redis is
+too is let go (its worker exits and drops the writer lock: a recorder cut off from the
+network frees its cameras for the others). A
 change of URL, credentials, timeouts or mode restarts the worker; other changes need
 nothing.
 """
@@ -54,9 +57,14 @@ class RecordingCrew(Crew[CameraConfig, CameraWorker, EventWindow]):
         # The worker reads its own copy of the camera: only ingest changes matter to it.
         return owned.camera.ingest_key == camera.ingest_key
 
+    def last_heard(self, owned: Recorded) -> float | None:
+        return owned.worker.last_heard if owned.worker is not None else None
 
-def recording_supervisor(leases: Leases, crew: RecordingCrew, ttl_s: float) -> RecordingSupervisor:
-    """The supervisor of one recorder."""
+
+def recording_supervisor(
+    leases: Leases, crew: RecordingCrew, ttl_s: float, self_fence_s: float = 0.0,
+) -> RecordingSupervisor:
+    """The supervisor of one recorder; ``self_fence_s`` 0 means 3 x the lease TTL."""
     # Riding out a Redis outage is safe here: workers hold the camera's writer lock.
     return Supervisor(leases, crew, ttl_s, join_timeout_s=JOIN_S, owned_gauge=OWNED_CAMERAS,
-                      ride_out=True)
+                      ride_out=True, self_fence_s=self_fence_s or 3 * ttl_s)

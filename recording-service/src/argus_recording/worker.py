@@ -84,6 +84,9 @@ class WorkerCore:
         self.window = window
         self.state: bool | None = None
         self.session_up = False
+        # When the camera last sent video (monotonic; the start until then): the
+        # supervisor's self-fencing asks it (supervisor.py).
+        self.last_heard = time.monotonic()
         self._warned_audio = False
         self.dirs = DirMaker(settings.root, settings.durable)
         label = str(camera.id)
@@ -261,6 +264,7 @@ class PyAvWorker(threading.Thread):
                     continue
                 if stamper.jumped:
                     recorder.stop()  # finish what we have; start over at a keyframe
+                core.last_heard = time.monotonic()
                 if item.key:
                     core.on_keyframe(item)
                 if not recorder.on_packet(item):
@@ -372,3 +376,8 @@ class CameraWorker:
     def up(self) -> bool:
         """Whether media is flowing from the camera right now."""
         return self.core.up
+
+    @property
+    def last_heard(self) -> float:
+        """When the camera last sent video (``time.monotonic()``; the start until then)."""
+        return self.core.last_heard

@@ -20,6 +20,14 @@ When Redis cannot renew for most of a TTL there are two policies:
   recording's workers hold an exclusive lock on the camera's directory, and a new owner
   waits for it before it touches a file (recording-service ``fencing.py``).
 
+  Riding out has one limit, ``self_fence_s``: a camera that has not answered either
+  (``Crew.last_heard``) for that long while Redis does not answer is given up (its worker
+  stopped, its lease left to expire). Redis down for everyone leaves the cameras' media
+  flowing, so they keep recording; a host cut off from the network hears neither, and by
+  letting go it frees the fence (the writer lock) so that another instance can take over.
+  Each tick is bounded (half a TTL): a connection whose link went down fails instead of
+  hanging.
+
 What differs between services is the ``Crew``: which cameras it wants, how a worker starts
 (after an optional ``prepare``) and which changes a running worker can take in place.
 """
@@ -92,6 +100,12 @@ class Crew(ABC, Generic[C, W, S]):
         when the worker must be restarted. Default: restart on any change."""
         return camera == owned.camera
 
+    def last_heard(self, owned: Owned[C, W, S]) -> float | None:
+        """When ``owned``'s camera last answered (``time.monotonic()``: media arrived, or
+        its worker started), or None when the crew cannot tell (never self-fenced; see
+        ``Supervisor.self_fence_s``). Called on the loop: must not block."""
+        return None
+
 
 class Supervisor(Generic[C, W, S]):
     """Owns cameras through leases and runs their workers."""
@@ -99,7 +113,7 @@ class Supervisor(Generic[C, W, S]):
     def __init__(
         self, leases: Leases, crew: Crew[C, W, S], ttl_s: float, *,
         join_timeout_s: float = 30.0, owned_gauge: Gauge | None = None,
-        ride_out: bool = False,
+        ride_out: bool = False, self_fence_s: float | None = None,
     ) -> None:
         self.leases = leases
         self.crew = crew
@@ -107,6 +121,8 @@ class Supervisor(Generic[C, W, S]):
         self.join_timeout_s = join_timeout_s
         self.owned_gauge = owned_gauge
         self.ride_out = ride_out
+        # With ride_out: give up a camera neither Redis nor the camera answered for this long.
+        self.self_fence_s = self_fence_s
         self.desired: dict[int, C] = {}
         self.owned: dict[int, Owned[C, W, S]] = {}
         # Cameras being let go (or lost) until their worker has exited; never taken again
@@ -155,7 +171,9 @@ class Supervisor(Generic[C, W, S]):
 
     async def _round(self) -> None:
         try:
-            await self.tick()
+            # Bounded: a request on a connection whose link is down would wait for TCP's
+            # retransmissions (many minutes) and no outage policy would ever apply.
+            await asyncio.wait_for(self.tick(), self.ttl_s / 2)
         except Exception:
             self.reachable = False
             if time.monotonic() - self._last_renew > self.ttl_s * 0.7 and self.owned:
@@ -166,6 +184,8 @@ class Supervisor(Generic[C, W, S]):
                 elif not self._riding_out:
                     self._riding_out = True
                     log.warning("leases_unrenewable_riding_out", cameras=sorted(self.owned))
+            if self._riding_out:
+                self._fence_silent()
             raise
         if self._riding_out:
             self._riding_out = False
@@ -173,6 +193,24 @@ class Supervisor(Generic[C, W, S]):
                      outage_s=round(time.monotonic() - self._last_renew, 1))
         self.reachable = True
         await asyncio.sleep(self.ttl_s / 3)
+
+    def _fence_silent(self) -> None:
+        """While riding out: give up each camera that has not answered either for
+        ``self_fence_s`` (its lease is left to expire; another instance takes it once our
+        worker has let the fence go)."""
+        bound = self.self_fence_s
+        if bound is None:
+            return
+        now = time.monotonic()
+        for camera_id, owned in list(self.owned.items()):
+            heard = self.crew.last_heard(owned)
+            if heard is None:
+                continue
+            silent = now - max(self._last_renew, heard)
+            if silent > bound:
+                log.warning("self_fenced", camera_id=camera_id, silent_s=round(silent, 1),
+                            detail="neither Redis nor the camera answers: letting it go")
+                self._give_up(camera_id, release=False)
 
     async def tick(self) -> None:
         """One round: heartbeat, renew, rebalance, acquire."""
