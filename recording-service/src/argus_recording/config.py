@@ -29,6 +29,10 @@ class Settings(MediaServiceSettings):
     event_max_s: float = Field(600.0, alias="RECORDING_EVENT_MAX_S", ge=1, le=600)
     # A dead recorder's cameras are taken within TTL plus one renewal period (TTL/3).
     lease_ttl_s: float = Field(10.0, alias="RECORDING_LEASE_TTL_S", ge=1, le=20)
+    # Riding out Redis: a camera that has sent nothing for this long while Redis does not
+    # answer either is let go (a host cut off from the network frees its cameras' writer
+    # locks for another recorder). 0: 3 x the lease TTL.
+    self_fence_s: float = Field(0.0, alias="RECORDING_SELF_FENCE_S", ge=0, le=3600)
     min_free_bytes: int = Field(2**30, alias="RECORDINGS_MIN_FREE_BYTES", ge=0)
     min_free_percent: float = Field(5.0, alias="RECORDING_MIN_FREE_PERCENT", ge=0, le=99)
     disk_check_interval_s: float = Field(10.0, alias="RECORDING_DISK_CHECK_INTERVAL_S", ge=0.2)
@@ -39,6 +43,10 @@ class Settings(MediaServiceSettings):
     probe_interval_s: float = Field(1.0, alias="RECORDING_PROBE_INTERVAL_S", ge=0.1, le=10)
     max_clock_drift_ms: float = Field(2000.0, alias="RECORDING_MAX_CLOCK_DRIFT_MS", ge=50)
     fsync: bool = Field(True, alias="RECORDING_FSYNC")
+    # Timeline preview stills (stills.py): a keyframe at least this often per segment
+    # (0: none), scaled to this width.
+    still_interval_s: float = Field(10.0, alias="RECORDING_STILL_INTERVAL_S", ge=0, le=3600)
+    still_width: int = Field(320, alias="RECORDING_STILL_WIDTH", ge=32, le=1920)
     metrics_host: str = Field("127.0.0.1", alias="RECORDING_METRICS_HOST")
     metrics_port: int = Field(9101, alias="RECORDING_METRICS_PORT", ge=0, le=65535)
 

@@ -32,6 +32,7 @@ from argus_common.errors import Unavailable
 from argus_common.events import EventMessage
 from argus_common.leases import Leases
 from argus_common.retry import every
+from argus_common.stills import remove_stills
 from argus_recording.config import Settings
 from argus_recording.fencing import LIVE
 from argus_recording.layout import fsync_dir, list_segments, safe_path, start_ms_of
@@ -57,6 +58,7 @@ def delete_files(root: Path, items: Iterable[PurgeItem], durable: bool) -> list[
             log.error("purge_path_refused", segment_id=item.id)
             continue
         try:
+            remove_stills(path)  # first: a crash in between leaves no orphan still
             os.unlink(path)
         except FileNotFoundError:
             pass
@@ -68,6 +70,15 @@ def delete_files(root: Path, items: Iterable[PurgeItem], durable: bool) -> list[
     for directory in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
         _sync_and_prune(root, directory, durable)
     return done
+
+
+def remove_local_stills(root: Path, items: Iterable[PurgeItem]) -> None:
+    """Unlink the preview stills kept locally beside segments that are not local."""
+    for item in items:
+        try:
+            remove_stills(safe_path(root, item.path))
+        except (ValueError, OSError):
+            continue
 
 
 def _sync_and_prune(root: Path, directory: Path, durable: bool) -> None:
@@ -328,6 +339,8 @@ class Retention:
         done = await asyncio.to_thread(delete_files, self.root, local, self.settings.fsync)
         remote = [i for i in items if i.tier == "object"]
         if remote and self.delete_objects is not None:
+            # A tiered segment's stills stayed on local disk: they go with its object.
+            await asyncio.to_thread(remove_local_stills, self.root, remote)
             done += await self.delete_objects(remote)
         await self.management.confirm_purged(done)
         PURGED.labels(reason).inc(len(done))

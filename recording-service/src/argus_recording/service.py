@@ -39,6 +39,7 @@ from argus_recording.management import RecordingManagement
 from argus_recording.outbox import Outbox
 from argus_recording.reconcile import reconcile_camera
 from argus_recording.retention import Retention
+from argus_recording.stills import StillMaker
 from argus_recording.supervisor import RecordingCrew, recording_supervisor
 from argus_recording.tiering.runner import tiering_for
 from argus_recording.triggers import Triggers, apply_message
@@ -70,6 +71,9 @@ class RecordingService:
                                  settings.segment_seconds, settings.fsync,
                                  self.announcer.segment_closed, self._backfill_cameras)
         self.announcer.listeners.append(self.backfill.observe)
+        # Preview stills of each closed segment, in a thread of their own (stills.py).
+        self.stills = StillMaker(self.root, settings.still_interval_s, settings.still_width)
+        self.announcer.listeners.append(self.stills.observe)
         self.leases = Leases(self.redis, settings.redis_namespace, "recording",
                              settings.instance_id, settings.lease_ttl_s)
         self.supervisor = recording_supervisor(
@@ -323,6 +327,7 @@ class RecordingService:
         self._loop = asyncio.get_running_loop()
         self.announcer.bind(self._loop)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.stills.start()
         await self._open_outbox()
         self._announcing = asyncio.create_task(self.announcer.run())
         self._posting = asyncio.create_task(self._post_events())
@@ -369,6 +374,7 @@ class RecordingService:
             except Exception as exc:
                 log.warning("shutdown_step_failed", error=type(exc).__name__)
         self.outbox.close()
+        await asyncio.to_thread(self.stills.stop)
         await self.management.aclose()
         await self.redis.aclose()
 
