@@ -30,6 +30,8 @@ from argus_streaming.hls.router import router as hls_router
 from argus_streaming.hls.sessions import HlsManager
 from argus_streaming.live.manager import SourceManager
 from argus_streaming.vod.router import router as vod_router
+from argus_streaming.vod.stills import AUDIT_KEY as STILL_AUDIT_KEY
+from argus_streaming.vod.stills import router as stills_router
 from argus_streaming.webrtc import compat
 from argus_streaming.webrtc.codecs import install_h264_profiles
 from argus_streaming.webrtc.peer import restrict_ice_addresses
@@ -68,10 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = redis_client(settings)
         bus = RedisBus(redis, settings.redis_namespace)
         # Viewing sessions for management's audit log (argus:audit); HLS and VOD viewers
-        # live as long as their media tickets.
+        # live as long as their media tickets; preview stills until idle.
         tickets: MediaTickets = app.state.tickets
-        app.state.audit = VideoAudit(bus, settings.media_token_ttl_s,
-                                     alive=lambda key: tickets.peek(key) is not None)
+        app.state.audit = VideoAudit(
+            bus, settings.media_token_ttl_s,
+            alive=lambda key: key.startswith(STILL_AUDIT_KEY) or tickets.peek(key) is not None)
         app.state.audit.start()
         app.state.access = AccessWatcher(
             bus, management, app.state.whep,
@@ -111,12 +114,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # WHEP clients must read Location (the session URL) across origins.
         app.add_middleware(
             CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"], expose_headers=["Location"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location", "X-Still-Time"],
         )
     app.include_router(health_router)
     app.include_router(whep_router)
     app.include_router(hls_router)
     app.include_router(vod_router)
+    app.include_router(stills_router)
     # hls.js, vendored (no CDN): /static/hls.min.js
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
