@@ -50,6 +50,7 @@ from argus_management.ptz.runtime import PtzRuntime
 from argus_management.routers import include_routers
 from argus_management.users.passwords import PasswordHasher
 from argus_management.users.sessions import end_sessions_hook
+from argus_management.walls import alarms as wall_alarms
 
 log = structlog.get_logger("argus.management")
 
@@ -82,6 +83,7 @@ async def build_state(settings: Settings) -> AppState:
     event_stored.subscribe(analysis_hooks.on_event_stored)  # motion.end closes its start
     event_stored.subscribe(object_ingest.on_event_stored)  # object.* -> tracked_objects
     event_stored.subscribe(alert_listeners.event_listener(settings))  # alert rules
+    event_stored.subscribe(wall_alarms.alarm_listener(settings))  # alarm -> wall monitor
     end_sessions = end_sessions_hook()
     # An admin reset a password, disabled a user or took permissions away.
     end_sessions.subscribe(end_sessions_listener(settings, bus))

@@ -36,6 +36,8 @@ from argus_management.rtmp.router import router as rtmp_keys_router
 from argus_management.users.groups_router import router as groups_router
 from argus_management.users.router import roles_router
 from argus_management.users.router import router as users_router
+from argus_management.walls.display import router as wall_display_router
+from argus_management.walls.router import router as walls_router
 
 API = "/api/v1"
 
@@ -74,3 +76,5 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(group_timeline_router, prefix=f"{API}/camera-groups",
                        tags=["recordings"])
     app.include_router(objects_router, prefix=API)  # /search, /review, /objects
+    app.include_router(walls_router, prefix=f"{API}/walls", tags=["walls"])
+    app.include_router(wall_display_router, prefix=f"{API}/wall-display", tags=["walls"])

@@ -3,6 +3,8 @@
 streaming-service asks this for its open sessions whenever ``argus:authz`` says that
 something changed (and periodically): a user disabled or deleted, a grant or role removed, a
 logged-out token or a revoked refresh family all answer ``false`` and end the session.
+A wall monitor's session (``monitor_id`` instead of ``user_id``) is allowed while its
+display credential (``fam``) is current and the camera is pushed to it (``walls/``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from argus_management.rbac.dependencies import load_principal
 from argus_management.rbac.principal import Principal
 from argus_management.rbac.service_scopes import ACCESS_CHECK, require_service_scope
 from argus_management.rbac.tokens import denylist_key, family_key
+from argus_management.walls.access import display_access
 
 router = APIRouter(dependencies=[Depends(require_service_scope(ACCESS_CHECK))])
 
@@ -24,7 +27,8 @@ class AccessItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int = Field(ge=1, le=2**31 - 1)
+    user_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    monitor_id: int | None = Field(None, ge=1, le=2**31 - 1)
     camera_id: int = Field(ge=1, le=2**31 - 1)
     jti: str | None = Field(None, max_length=128)
     fam: str | None = Field(None, max_length=128)
@@ -55,7 +59,8 @@ async def check_access(body: AccessCheck, session: SessionDep, bus: BusDep) -> A
     if not body.items:
         return AccessOut(allowed=[])
     principals = {uid: await load_principal(session, uid)
-                  for uid in sorted({i.user_id for i in body.items})}
+                  for uid in sorted({i.user_id for i in body.items if i.user_id is not None})}
+    monitors = await display_access(session, [i.monitor_id for i in body.items])
     keys: list[str] = []
     for item in body.items:
         keys.append(denylist_key(bus, item.jti or "-"))
@@ -63,6 +68,10 @@ async def check_access(body: AccessCheck, session: SessionDep, bus: BusDep) -> A
     flags = await bus.redis.mget(keys)
     out = []
     for n, item in enumerate(body.items):
+        if item.user_id is None:
+            monitor = monitors.get(item.monitor_id or 0)
+            out.append(monitor is not None and monitor.allows(item.camera_id, item.fam))
+            continue
         revoked = bool(item.jti and flags[2 * n] is not None) or bool(
             item.fam and flags[2 * n + 1] is not None)
         out.append(_allowed(principals[item.user_id], item, revoked))

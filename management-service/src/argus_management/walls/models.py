@@ -35,8 +35,9 @@ class WallMonitor(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    wall_id: Mapped[int] = mapped_column(ForeignKey("video_walls.id", ondelete="CASCADE"),
-                                         index=True)
+    wall_id: Mapped[int] = mapped_column(
+        ForeignKey("video_walls.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(default=0)
     # The display credential: SHA-256 of the secret (shown once), and a random id that every
