@@ -19,13 +19,20 @@ from argus_streaming.cameras.client import ManagementClient
 
 @dataclass(frozen=True)
 class User:
-    """A verified access token: its user id, token id, refresh family (``fam``, when the
-    token names one) and the raw token (for management)."""
+    """A verified access token: its user id (``wall:<id>`` for a wall monitor's display
+    token), token id, refresh family (``fam``, when the token names one; a display token's
+    credential id) and the raw token (for management)."""
 
     sub: str
     jti: str
     token: str
     fam: str | None = None
+
+    @property
+    def monitor_id(self) -> int | None:
+        """The wall monitor of a display token (subject ``wall:<id>``), else None."""
+        kind, _, rest = self.sub.partition(":")
+        return int(rest) if kind == "wall" and rest.isdigit() else None
 
 
 def _codec(request: Request) -> JwtCodec:
@@ -56,5 +63,6 @@ def management(request: Request) -> ManagementClient:
 
 async def check_camera(request: Request, user: User, camera_id: int) -> None:
     """404 unless management says ``user`` may see ``camera_id``."""
-    await management(request).check_access(user.token, user.jti, camera_id)
+    await management(request).check_access(user.token, user.jti, camera_id,
+                                           display=user.monitor_id is not None)
 

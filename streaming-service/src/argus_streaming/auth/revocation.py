@@ -67,6 +67,14 @@ def _identity(holder: Holder) -> tuple[str, str, str | None]:
     return holder.user, holder.jti, holder.fam
 
 
+def _subject(user: str) -> dict[str, int] | None:
+    """``user_id`` of a user's token, ``monitor_id`` of a wall monitor's (``wall:<id>``)."""
+    if user.isdigit():
+        return {"user_id": int(user)}
+    kind, _, rest = user.partition(":")
+    return {"monitor_id": int(rest)} if kind == "wall" and rest.isdigit() else None
+
+
 def _recordings(holder: Holder) -> bool:
     if isinstance(holder, Ticket):
         return holder.scope == "vod"
@@ -181,14 +189,16 @@ class AccessWatcher:
             elif pending.everyone or user in pending.users:
                 ask.append(holder)
         items = []
+        asked: list[Holder] = []
         for holder in ask:
             user, jti, fam = _identity(holder)
-            if not user.isdigit():
+            who = _subject(user)
+            if who is None:
                 doomed.append(holder)  # no user management knows: nothing can allow it
                 continue
-            items.append({"user_id": int(user), "camera_id": holder.camera_id,
-                          "jti": jti or None, "fam": fam, "recordings": _recordings(holder)})
-        asked = [h for h in ask if _identity(h)[0].isdigit()]
+            items.append({**who, "camera_id": holder.camera_id, "jti": jti or None,
+                          "fam": fam, "recordings": _recordings(holder)})
+            asked.append(holder)
         if items:
             allowed = await self.management.still_allowed(items)
             doomed += [h for h, ok in zip(asked, allowed, strict=True) if not ok]

@@ -63,14 +63,18 @@ class ManagementClient(kit.ManagementClient[Camera]):
         return await self.send("GET", path, internal=False, params=params or None,
                                headers={"Authorization": f"Bearer {token}"})
 
-    async def check_access(self, token: str, jti: str, camera_id: int) -> None:
-        """Return if the token's user may see ``camera_id``; 404/401/503 otherwise."""
+    async def check_access(self, token: str, jti: str, camera_id: int,
+                           display: bool = False) -> None:
+        """Return if the token's user may see ``camera_id``; 404/401/503 otherwise. A wall
+        monitor's display token (``display``) may see only the cameras pushed to it."""
         now = time.monotonic()
         key = (jti, camera_id)
         expires = self._access.get(key)
         if expires is not None and expires > now:
             return
-        resp = await self._user_get(f"/api/v1/cameras/{camera_id}", token)
+        path = (f"/api/v1/wall-display/cameras/{camera_id}" if display
+                else f"/api/v1/cameras/{camera_id}")
+        resp = await self._user_get(path, token)
         if resp.status_code == 401:
             raise Unauthorized("invalid token")
         if resp.status_code in (403, 404):
