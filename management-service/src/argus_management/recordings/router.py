@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path as PathType
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
 from argus_common.errors import NotFound, Unprocessable
-from argus_management.deps import BusDep, EventStoredDep, SessionDep
+from argus_management.deps import BusDep, EventStoredDep, SessionDep, SettingsDep
 from argus_management.events.schemas import MAX_ID
 from argus_management.rbac.dependencies import actor_for, require_permission
 from argus_management.rbac.principal import Principal
@@ -28,10 +29,13 @@ MAX_GROUP_CAMERAS = 64
 
 
 @router.get("/{camera_id}/timeline", response_model=TimelineOut)
-async def get_timeline(session: SessionDep, target: ReadableCamera, window: Window) -> TimelineOut:
-    """Recorded ranges (gaps kept), events and the segments to play in ``[start, end]``."""
+async def get_timeline(session: SessionDep, target: ReadableCamera, window: Window,
+                       settings: SettingsDep) -> TimelineOut:
+    """Recorded ranges (gaps kept), events and the segments to play in ``[start, end]``,
+    and ``growing``: what the recorder is still writing."""
     camera, _ = target
-    return await service.timeline(session, camera.id, window)
+    return await service.timeline(session, camera.id, window,
+                                  PathType(settings.recordings_root()))
 
 
 @router.post("/{camera_id}/record", response_model=RecordOut, status_code=status.HTTP_202_ACCEPTED)
@@ -56,7 +60,7 @@ async def trigger_recording(
 async def get_group_timeline(
     session: SessionDep, window: Window,
     principal: Annotated[Principal, Depends(require_permission("recordings:read"))],
-    group_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    group_id: Annotated[int, Path(ge=1, le=MAX_ID)], settings: SettingsDep,
 ) -> GroupTimelineOut:
     """The summary timeline (``resolution_s`` required) of each camera of the group that
     the caller may see, in camera id order."""
@@ -69,5 +73,6 @@ async def get_group_timeline(
     return GroupTimelineOut(
         group_id=group_id, start=window.start, end=window.end,
         resolution_s=window.resolution_s,
-        cameras=[await service.timeline(session, c, window) for c in visible],
+        cameras=[await service.timeline(session, c, window, PathType(settings.recordings_root()))
+                 for c in visible],
     )

@@ -119,6 +119,10 @@ class TimelineOut(BaseModel):
     events_truncated: bool = False
     # Stretches of ``recordings`` restored from the camera's own storage after an outage.
     backfilled: list[RangeOut] = []
+    # What a recorder is still writing (the open segment, not in ``recordings`` or
+    # ``segments`` until it closes): from its start to its last complete fragment, a GOP
+    # or so behind live. Playable over WHEP and VOD HLS like the rest.
+    growing: list[RangeOut] = []
 
 
 class GroupTimelineOut(BaseModel):

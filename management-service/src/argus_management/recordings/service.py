@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import structlog
 from sqlalchemy import delete, select
@@ -20,6 +21,7 @@ from argus_management.events.models import Event
 from argus_management.events.schemas import EventIn
 from argus_management.rbac.principal import Actor
 from argus_management.recordings.backfilled import backfilled_ranges
+from argus_management.recordings.growing import growing_ranges
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import NOT_RANGES, merge_ranges, resolve_event_ends
 from argus_management.recordings.schemas import (
@@ -84,10 +86,19 @@ async def index_segment(session: AsyncSession, msg: SegmentClosed) -> bool:
 
 
 async def timeline(
-    session: AsyncSession, camera_id: int, window: TimelineWindow
+    session: AsyncSession, camera_id: int, window: TimelineWindow, root: Path | None = None
 ) -> TimelineOut:
     """Recorded ranges (merged, gaps kept), events and segments of one camera in a window;
-    with ``window.resolution_s``, the summary of ``timeline.py``."""
+    with ``window.resolution_s``, the summary of ``timeline.py``. With ``root`` (where
+    the recordings are), ``growing`` holds what the recorder is still writing."""
+    out = await _timeline(session, camera_id, window)
+    out.growing = await growing_ranges(session, root, camera_id, window.start, window.end)
+    return out
+
+
+async def _timeline(
+    session: AsyncSession, camera_id: int, window: TimelineWindow
+) -> TimelineOut:
     if window.resolution_s is not None:
         return await summary_timeline(session, camera_id, window, _timeline_events)
     start, end = window.start, window.end
