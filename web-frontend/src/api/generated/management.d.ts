@@ -1286,6 +1286,189 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wall-display/cameras/{camera_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Display Camera
+         * @description 200 if the camera is pushed to this monitor now, 404 otherwise (streaming-service
+         *     asks this before it serves a display token).
+         */
+        get: operations["display_camera_api_v1_wall_display_cameras__camera_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wall-display/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Display State
+         * @description What this monitor shows now (it polls this; each call marks it online).
+         */
+        get: operations["display_state_api_v1_wall_display_state_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wall-display/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Display Token
+         * @description A display token for the monitor whose credential is given (the credential is the
+         *     body, never a URL).
+         */
+        post: operations["display_token_api_v1_wall_display_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/walls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Walls
+         * @description Every wall with its monitors: what each shows, who pushed it, whether it is online.
+         */
+        get: operations["list_walls_api_v1_walls_get"];
+        put?: never;
+        /** Create Wall */
+        post: operations["create_wall_api_v1_walls_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/walls/{wall_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Wall */
+        get: operations["get_wall_api_v1_walls__wall_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Wall */
+        delete: operations["delete_wall_api_v1_walls__wall_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Wall */
+        patch: operations["update_wall_api_v1_walls__wall_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/walls/{wall_id}/monitors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create Monitor */
+        post: operations["create_monitor_api_v1_walls__wall_id__monitors_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/walls/{wall_id}/monitors/{monitor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Monitor */
+        delete: operations["delete_monitor_api_v1_walls__wall_id__monitors__monitor_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Monitor
+         * @description Rename, reorder, or set the alert kinds whose camera is pushed here.
+         */
+        patch: operations["update_monitor_api_v1_walls__wall_id__monitors__monitor_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/walls/{wall_id}/monitors/{monitor_id}/credential": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue Credential
+         * @description A new display credential for the monitor's browser, shown only in this answer; an
+         *     earlier one stops working (and its video ends).
+         */
+        post: operations["issue_credential_api_v1_walls__wall_id__monitors__monitor_id__credential_post"];
+        /** Revoke Credential */
+        delete: operations["revoke_credential_api_v1_walls__wall_id__monitors__monitor_id__credential_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/walls/{wall_id}/monitors/{monitor_id}/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push
+         * @description Show a camera, a layout (as the pusher sees it now) or a tour on the monitor, or
+         *     clear it. The monitor picks it up within seconds and keeps it across reloads.
+         */
+        post: operations["push_api_v1_walls__wall_id__monitors__monitor_id__push_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1734,13 +1917,15 @@ export interface components {
             fam?: string | null;
             /** Jti */
             jti?: string | null;
+            /** Monitor Id */
+            monitor_id?: number | null;
             /**
              * Recordings
              * @default false
              */
             recordings: boolean;
             /** User Id */
-            user_id: number;
+            user_id?: number | null;
         };
         /** AccessOut */
         AccessOut: {
@@ -2133,6 +2318,22 @@ export interface components {
             stops_at?: string | null;
         };
         /**
+         * ContentSource
+         * @description What was pushed: ``empty``, ``camera``, ``layout``, ``tour`` or ``alarm`` (an alert's
+         *     camera), with the pushed object's id and name when it has them.
+         */
+        ContentSource: {
+            /** Id */
+            id?: number | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "empty" | "camera" | "layout" | "tour" | "alarm";
+            /** Name */
+            name?: string | null;
+        };
+        /**
          * ContinuousMove
          * @description Move at a velocity for ``timeout_s`` seconds (then Stop), or until ``/stop``.
          */
@@ -2168,6 +2369,20 @@ export interface components {
         CountOut: {
             /** Count */
             count: number;
+        };
+        /**
+         * CredentialOut
+         * @description A new display credential: shown once, stored only as a hash.
+         */
+        CredentialOut: {
+            /** Display Url */
+            display_url: string;
+            /** Key */
+            key: string;
+            /** Monitor Id */
+            monitor_id: number;
+            /** Wall Id */
+            wall_id: number;
         };
         /** DeviceInfoOut */
         DeviceInfoOut: {
@@ -2237,6 +2452,61 @@ export interface components {
             scopes: string[];
             /** Xaddrs */
             xaddrs: string[];
+        };
+        /**
+         * DisplayCamera
+         * @description A pushed camera as a monitor sees it: no URL, account or address.
+         */
+        DisplayCamera: {
+            /** Has Sub Stream */
+            has_sub_stream: boolean;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+        };
+        /** DisplayLogin */
+        DisplayLogin: {
+            /** Key */
+            key: string;
+            /** Monitor Id */
+            monitor_id: number;
+            /** Wall Id */
+            wall_id: number;
+        };
+        /** DisplayState */
+        DisplayState: {
+            /** Cameras */
+            cameras: components["schemas"]["DisplayCamera"][];
+            content: components["schemas"]["MonitorContent"];
+            /** Monitor Id */
+            monitor_id: number;
+            /** Monitor Name */
+            monitor_name: string;
+            /** Pushed At */
+            pushed_at: string | null;
+            /** Wall Id */
+            wall_id: number;
+            /** Wall Name */
+            wall_name: string;
+        };
+        /** DisplayToken */
+        DisplayToken: {
+            /** Access Token */
+            access_token: string;
+            /** Expires In */
+            expires_in: number;
+            /** Monitor Id */
+            monitor_id: number;
+            /**
+             * Token Type
+             * @default bearer
+             */
+            token_type: string;
+            /** Wall Id */
+            wall_id: number;
         };
         /**
          * ErrorOut
@@ -3040,6 +3310,75 @@ export interface components {
             paths: string[];
         };
         /**
+         * MonitorContent
+         * @description A monitor's content as a grid (a camera is a 1-cell grid, a tour a 1-cell tour).
+         */
+        MonitorContent: {
+            /** Cells */
+            cells?: (number | null)[];
+            /**
+             * Grid
+             * @default 1
+             */
+            grid: number;
+            source?: components["schemas"]["ContentSource"];
+            /** Tours */
+            tours?: components["schemas"]["TourOut"][];
+        };
+        /**
+         * MonitorCreate
+         * @description A monitor of a wall; ``alarm_kinds``: alerts of these kinds (``motion``,
+         *     ``input``, ``object.zone`` …, ``*`` for any) push their camera to this monitor.
+         */
+        MonitorCreate: {
+            /** Alarm Kinds */
+            alarm_kinds?: string[];
+            /** Name */
+            name: string;
+            /**
+             * Position
+             * @default 0
+             */
+            position: number;
+        };
+        /** MonitorOut */
+        MonitorOut: {
+            /** Alarm Kinds */
+            alarm_kinds: string[];
+            content: components["schemas"]["MonitorContent"];
+            /** Credential Created At */
+            credential_created_at: string | null;
+            /** Display Path */
+            display_path: string;
+            /** Has Credential */
+            has_credential: boolean;
+            /** Id */
+            id: number;
+            /** Last Seen */
+            last_seen: string | null;
+            /** Name */
+            name: string;
+            /** Online */
+            online: boolean;
+            /** Position */
+            position: number;
+            /** Pushed At */
+            pushed_at: string | null;
+            /** Pushed By */
+            pushed_by: string | null;
+            /** Wall Id */
+            wall_id: number;
+        };
+        /** MonitorUpdate */
+        MonitorUpdate: {
+            /** Alarm Kinds */
+            alarm_kinds?: string[] | null;
+            /** Name */
+            name?: string | null;
+            /** Position */
+            position?: number | null;
+        };
+        /**
          * ObjectDetail
          * @description One object with its path and its events.
          */
@@ -3656,6 +3995,29 @@ export interface components {
             /** Ids */
             ids: number[];
         };
+        /**
+         * PushIn
+         * @description ``camera`` (``camera_id``), ``layout`` (``layout_id``: the layout as the pusher sees
+         *     it now), ``tour`` (``cameras``, ``dwell_s``) or ``clear``.
+         */
+        PushIn: {
+            /** Camera Id */
+            camera_id?: number | null;
+            /** Cameras */
+            cameras?: number[] | null;
+            /**
+             * Dwell S
+             * @default 10
+             */
+            dwell_s: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "camera" | "layout" | "tour" | "clear";
+            /** Layout Id */
+            layout_id?: number | null;
+        };
         /** RangeOut */
         RangeOut: {
             /**
@@ -4196,6 +4558,35 @@ export interface components {
             reasons: string[];
             /** Valid */
             valid: boolean;
+        };
+        /** WallCreate */
+        WallCreate: {
+            /** Name */
+            name: string;
+        };
+        /** WallOut */
+        WallOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Monitors */
+            monitors: components["schemas"]["MonitorOut"][];
+            /** Name */
+            name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** WallUpdate */
+        WallUpdate: {
+            /** Name */
+            name?: string | null;
         };
         /** PresetOut */
         argus_management__onvif__schemas__PresetOut: {
@@ -7952,6 +8343,577 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GrantsOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    display_camera_api_v1_wall_display_cameras__camera_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                camera_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisplayCamera"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    display_state_api_v1_wall_display_state_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisplayState"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    display_token_api_v1_wall_display_token_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisplayLogin"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisplayToken"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_walls_api_v1_walls_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WallOut"][];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_wall_api_v1_walls_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WallCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WallOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_wall_api_v1_walls__wall_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WallOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_wall_api_v1_walls__wall_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    update_wall_api_v1_walls__wall_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WallUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WallOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_monitor_api_v1_walls__wall_id__monitors_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitorCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_monitor_api_v1_walls__wall_id__monitors__monitor_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+                /** @description monitor id */
+                monitor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    update_monitor_api_v1_walls__wall_id__monitors__monitor_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+                /** @description monitor id */
+                monitor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitorUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    issue_credential_api_v1_walls__wall_id__monitors__monitor_id__credential_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+                /** @description monitor id */
+                monitor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    revoke_credential_api_v1_walls__wall_id__monitors__monitor_id__credential_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+                /** @description monitor id */
+                monitor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    push_api_v1_walls__wall_id__monitors__monitor_id__push_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description wall id */
+                wall_id: number;
+                /** @description monitor id */
+                monitor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorOut"];
                 };
             };
             /** @description the request is invalid */
