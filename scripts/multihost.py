@@ -4,7 +4,8 @@ Network namespaces joined by veth pairs to one bridge make a small LAN, 10.77.0.
 
 - ``h1`` (10.77.0.1): PostgreSQL, Redis, management, a recorder and a streaming service;
 - ``h2``, ``h3`` (10.77.0.2/3): a recorder and a streaming service each;
-- ``cams`` (10.77.0.10): the camera simulator;
+- ``cams`` (10.77.0.10): the camera simulator, with ONVIF and edge storage (Profile G: a
+  recorder that takes a camera over backfills the takeover gap from it);
 - the bridge itself (10.77.0.254, in the root namespace): where this script (or a test)
   watches from.
 
@@ -15,13 +16,15 @@ leases in h1's Redis. Every process is started from the test kit's service table
 the service's) and stopped by PID; every namespace, veth and the bridge are removed at the end,
 also after an error.
 
-    .venv/bin/python scripts/multihost.py [--cameras 12] [--seconds N] [--dir DIR]
+    .venv/bin/python scripts/multihost.py [--cameras 12] [--edge-minutes 3] [--seconds N]
+        [--dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -148,8 +151,9 @@ class Net:
 class Bed:
     """The processes of the bed on a :class:`Net`; :meth:`stop` stops each by PID."""
 
-    def __init__(self, base: Path, net: Net, cameras: int = 12) -> None:
+    def __init__(self, base: Path, net: Net, cameras: int = 12, edge_minutes: float = 3.0) -> None:
         self.base, self.net, self.n_cameras = base, net, cameras
+        self.edge_minutes = edge_minutes  # 0: cameras without edge storage (no backfill)
         self.launcher = Launcher(base / "logs", cwd=ROOT)
         self.recordings = base / "recordings"  # shared by every recorder (one filesystem)
         self.recordings.mkdir(parents=True, exist_ok=True)
@@ -161,6 +165,7 @@ class Bed:
         )
         self.procs: dict[str, Proc] = {}
         self.cameras: dict[str, int] = {}
+        self.onvif_ports: dict[str, int] = {}
         self.pg_dir: Path | None = None
 
     def cfg(self, host: str) -> StackConfig:
@@ -316,7 +321,8 @@ class Bed:
             **kit.MANAGEMENT_TEST_ENV,
         )
         cams_ns = CAMS[1]
-        self.start(
+        edge = ("--onvif-port", "0", "--edge-minutes", str(self.edge_minutes))
+        sim = self.start(
             "cams",
             "camera-simulator",
             Ready(line=kit.CAMSIM_READY, timeout_s=120),
@@ -327,7 +333,7 @@ class Bed:
                 "0.0.0.0",
                 "--public-host",
                 cams_ns,
-                "--no-onvif",
+                *(edge if self.edge_minutes > 0 else ("--no-onvif",)),
                 "--auth",
                 "none",
                 "--fps",
@@ -338,6 +344,8 @@ class Bed:
                 "2",
             ),
         )
+        if self.edge_minutes > 0:
+            self.onvif_ports = json.loads(sim.ready_line or "{}").get("onvif_ports") or {}
         self.register_cameras()
         for host in HOSTS:
             self.start_recorder(host)
@@ -376,16 +384,16 @@ class Bed:
         api = self.api()
         try:
             for n in range(1, self.n_cameras + 1):
-                resp = api.post(
-                    "/api/v1/cameras",
-                    json={
-                        "name": f"cam{n}",
-                        "stream_url": f"rtsp://{CAMS[1]}:{PORTS.rtsp}/cam{n}/main",
-                        "recording_mode": "continuous",
-                        "connect_timeout_s": 2.0,
-                        "read_timeout_s": 2.0,
-                    },
-                )
+                body: dict[str, object] = {
+                    "name": f"cam{n}",
+                    "stream_url": f"rtsp://{CAMS[1]}:{PORTS.rtsp}/cam{n}/main",
+                    "recording_mode": "continuous",
+                    "connect_timeout_s": 2.0,
+                    "read_timeout_s": 2.0,
+                }
+                if f"cam{n}" in self.onvif_ports:
+                    body |= {"onvif_host": CAMS[1], "onvif_port": self.onvif_ports[f"cam{n}"]}
+                resp = api.post("/api/v1/cameras", json=body)
                 if resp.status_code != 201:
                     raise RuntimeError(f"camera {n}: {resp.status_code} {resp.text}")
                 self.cameras[f"cam{n}"] = int(resp.json()["id"])
@@ -397,7 +405,9 @@ class Bed:
             f"multihost bed {self.net.tag} (bridge {self.net.bridge} {GATEWAY}/24)",
             f"  h1 {HOSTS['h1']}: postgresql :{PG_PORT}, redis :{PORTS.redis}, "
             f"management {self.management_url}",
-            f"  cams {CAMS[1]}: rtsp://{CAMS[1]}:{PORTS.rtsp}/camN/main (N=1..{self.n_cameras})",
+            f"  cams {CAMS[1]}: rtsp://{CAMS[1]}:{PORTS.rtsp}/camN/main (N=1..{self.n_cameras}), "
+            f"control http://{CAMS[1]}:{PORTS.camsim_control}, edge storage "
+            f"{self.edge_minutes} min",
         ]
         for host, addr in HOSTS.items():
             lines.append(
@@ -427,7 +437,7 @@ class Bed:
 
 
 @contextlib.contextmanager
-def bed(base: Path, cameras: int = 12) -> Iterator[Bed]:
+def bed(base: Path, cameras: int = 12, edge_minutes: float = 3.0) -> Iterator[Bed]:
     """The whole bed up; everything removed afterwards, also after an error."""
     if os.geteuid() != 0:
         raise RuntimeError("the multi-host bed needs root (network namespaces)")
@@ -435,7 +445,7 @@ def bed(base: Path, cameras: int = 12) -> Iterator[Bed]:
     b: Bed | None = None
     try:
         net.up()
-        b = Bed(base, net, cameras)
+        b = Bed(base, net, cameras, edge_minutes)
         b.up()
         yield b
     finally:
@@ -447,13 +457,16 @@ def bed(base: Path, cameras: int = 12) -> Iterator[Bed]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cameras", type=int, default=12)
+    ap.add_argument(
+        "--edge-minutes", type=float, default=3.0, help="cameras' edge storage (0: none)"
+    )
     ap.add_argument("--seconds", type=float, default=0, help="stop after this long (0: Ctrl-C)")
     ap.add_argument("--dir", type=Path, default=None, help="data directory (default: a temp dir)")
     args = ap.parse_args(argv)
     base = args.dir or Path(tempfile.mkdtemp(prefix="argus-multihost-"))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        with bed(base, args.cameras) as b:
+        with bed(base, args.cameras, args.edge_minutes) as b:
             print(b.describe(), flush=True)
             deadline = time.monotonic() + args.seconds if args.seconds else None
             while deadline is None or time.monotonic() < deadline:
