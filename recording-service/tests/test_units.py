@@ -103,6 +103,17 @@ def test_settings_backoff_and_limits() -> None:
         Settings(RECORDING_POST_ROLL_S=601)
 
 
+def test_self_fence_defaults_to_three_lease_ttls() -> None:
+    from argus_recording.supervisor import RecordingCrew, recording_supervisor
+
+    window = EventWindow(1000, 1000)
+    crew = RecordingCrew(None, None, lambda: window)  # type: ignore[arg-type]
+    leases = Leases(Redis(), "ns", "recording", "a", 6.0)  # no connection is made
+    assert Settings().self_fence_s == 0
+    assert recording_supervisor(leases, crew, 6.0).self_fence_s == 18.0
+    assert recording_supervisor(leases, crew, 6.0, 40.0).self_fence_s == 40.0
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

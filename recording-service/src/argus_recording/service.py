@@ -78,7 +78,7 @@ class RecordingService:
                              settings.instance_id, settings.lease_ttl_s)
         self.supervisor = recording_supervisor(
             self.leases, RecordingCrew(self._start_worker, self._prepare, self._window),
-            settings.lease_ttl_s,
+            settings.lease_ttl_s, settings.self_fence_s,
         )
         self.cameras = CameraSync(
             self.management, self.supervisor, self.bus, settings.camera_refresh_s,
