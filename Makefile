@@ -70,6 +70,12 @@ bench-frontend: sync
 restore-drill: sync
 	.venv/bin/python scripts/restore_drill.py
 
+# PostgreSQL point-in-time recovery rehearsed on throwaway servers of its own (SeaweedFS over
+# HTTPS, two clusters, pgBackRest); docs/operations.md. Needs the pgbackrest package.
+.PHONY: pitr-drill
+pitr-drill: sync
+	.venv/bin/python scripts/pitr_drill.py
+
 # Fault injection (tests/chaos, docs/reliability.md): every chaos test, the long ones too
 # (`make test` runs only the short ones), then the fault table. The disk-full case mounts a
 # small tmpfs: run as root.

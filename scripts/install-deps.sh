@@ -18,8 +18,9 @@ check_only=0
 run_pkgs=(ffmpeg nginx libnginx-mod-rtmp gettext-base redis-server python3-venv ca-certificates)
 # make test: a PostgreSQL server for the throwaway test cluster (initdb), Chromium for the
 # browser tests, a Japanese font for readable screenshots of the Japanese UI, git, libfaketime
-# (the chaos suite steps a recorder's clock with it).
-test_pkgs=(postgresql chromium fonts-ipafont-gothic git libfaketime)
+# (the chaos suite steps a recorder's clock with it), pgbackrest (`make pitr-drill`, the
+# point-in-time drill of the chaos suite).
+test_pkgs=(postgresql chromium fonts-ipafont-gothic git libfaketime pgbackrest)
 # Tools the tests call, without their recommended daemons (docker.io, node-exporter).
 test_pkgs_norec=(prometheus docker-compose)
 

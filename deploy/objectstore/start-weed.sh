@@ -12,6 +12,9 @@
 #   ARGUS_S3_ACCESS_KEY_ID, ARGUS_S3_SECRET_ACCESS_KEY or ARGUS_S3_SECRET_ACCESS_KEY_FILE:
 #                            the one S3 identity (read, write, list, admin on every bucket)
 #   WEED_BIN                 the weed binary (default: weed on PATH)
+#   WEED_S3_HTTPS_PORT, WEED_S3_CERT_FILE, WEED_S3_KEY_FILE: optional, S3 over HTTPS on a
+#                            second port as well (pgBackRest's repository speaks HTTPS only;
+#                            docs/operations.md, PostgreSQL point-in-time recovery)
 set -eu
 
 : "${WEED_DIR:?WEED_DIR must name the data directory}"
@@ -51,6 +54,14 @@ cat > "$WEED_DIR/s3.json" <<JSON
 JSON
 umask 022
 
+set --
+if [ -n "${WEED_S3_HTTPS_PORT:-}" ]; then
+    : "${WEED_S3_CERT_FILE:?WEED_S3_HTTPS_PORT needs WEED_S3_CERT_FILE}"
+    : "${WEED_S3_KEY_FILE:?WEED_S3_HTTPS_PORT needs WEED_S3_KEY_FILE}"
+    set -- "-s3.port.https=$WEED_S3_HTTPS_PORT" "-s3.cert.file=$WEED_S3_CERT_FILE" \
+        "-s3.key.file=$WEED_S3_KEY_FILE"
+fi
+
 # Iceberg and Lance listeners off (Lance's default port is the recorder's metrics port);
 # unix sockets inside the data directory (their /tmp defaults collide between instances).
 # SIGTERM: weed's filer waits for its gRPC streams to end, so stoppers give it a few seconds
@@ -63,4 +74,4 @@ exec "$WEED_BIN" server -dir="$WEED_DIR/data" -ip="$WEED_IP" -ip.bind="$WEED_BIN
     -filer.localSocket="$WEED_DIR/filer.sock" \
     -s3 -s3.port="$WEED_S3_PORT" -s3.port.grpc="$WEED_S3_GRPC_PORT" \
     -s3.port.iceberg=0 -s3.port.lance=0 -s3.localSocket="$WEED_DIR/s3.sock" \
-    -s3.config="$WEED_DIR/s3.json"
+    -s3.config="$WEED_DIR/s3.json" "$@"

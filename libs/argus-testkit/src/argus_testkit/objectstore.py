@@ -23,6 +23,7 @@ from typing import Any
 from argus_testkit.ports import free_port
 from argus_testkit.process import Proc, Ready
 from argus_testkit.services import BIN, ROOT, Service
+from argus_testkit.tlscerts import CertFiles
 
 WEED = BIN / "weed"
 START_SCRIPT = ROOT / "deploy" / "objectstore" / "start-weed.sh"
@@ -115,10 +116,17 @@ class LocalObjectStore:
     bucket: str = "argus-test"
     ports: ObjectStorePorts = field(default_factory=ObjectStorePorts.free)
     proc: Proc | None = None
+    # S3 over HTTPS as well, on a free port, with this certificate (pgBackRest's repository).
+    tls: CertFiles | None = None
+    https_port: int = 0
 
     @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.s3}"
+
+    @property
+    def https_endpoint_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}" if self.tls else ""
 
     @property
     def secret_file(self) -> Path:
@@ -154,6 +162,11 @@ class LocalObjectStore:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             **weed_env(self.store_dir, self.ports, secret_file),
         }
+        if self.tls is not None:
+            self.https_port = self.https_port or free_port()
+            env["WEED_S3_HTTPS_PORT"] = str(self.https_port)
+            env["WEED_S3_CERT_FILE"] = str(self.tls.cert)
+            env["WEED_S3_KEY_FILE"] = str(self.tls.key)
         self.proc = Proc.start(
             "objectstore", ("/bin/sh", str(START_SCRIPT)), env=env, log=self.store_dir / "weed.log"
         )

@@ -89,6 +89,17 @@ def _as_user(user: str | None, argv: list[str]) -> list[str]:
             "--pdeathsig=INT", "--", *argv]
 
 
+def server_user() -> str | None:
+    """The user a throwaway cluster runs as: None unless we are root (then ``postgres`` or
+    ``nobody``); other cluster launchers (the point-in-time drill) use this too."""
+    return _run_as()
+
+
+def as_server_user(user: str | None, argv: list[str]) -> list[str]:
+    """``argv`` run as ``user`` (through ``setpriv``), or unchanged when ``user`` is None."""
+    return _as_user(user, argv)
+
+
 @dataclass
 class Servers:
     """The servers of one test session; ``procs`` are the ones started here."""

@@ -40,10 +40,15 @@ class Ca:
         directory: Path,
         hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
         name: str = "server",
+        ip_as_dns: bool = False,
     ) -> CertFiles:
-        """A server certificate for ``hosts`` (names and IP addresses), in ``directory``."""
+        """A server certificate for ``hosts`` (names and IP addresses), in ``directory``.
+        ``ip_as_dns``: each IP address also as a DNS name (pgBackRest matches DNS names
+        only)."""
         key = ec.generate_private_key(ec.SECP256R1())
         alt: list[x509.GeneralName] = []
+        if ip_as_dns:
+            alt += [x509.DNSName(h) for h in hosts if h.replace(".", "").isdigit()]
         for host in hosts:
             try:
                 alt.append(x509.IPAddress(ipaddress.ip_address(host)))

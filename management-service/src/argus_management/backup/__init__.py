@@ -9,4 +9,7 @@ store under ``<ARGUS_S3_PREFIX>/backups/management/`` when ``ARGUS_S3_BUCKET`` i
 deleted after each backup. ``schedule.py`` runs one a day at ``MANAGEMENT_BACKUP_AT`` (UTC);
 ``argus-management backup run`` runs one now and ``make restore-drill`` (``drill.py``)
 restores the newest into a scratch database and checks it.
+
+PostgreSQL point-in-time recovery: WAL archiving and daily full backups with pgBackRest
+(``pgbackrest.py`` renders its configuration; ``make pitr-drill`` rehearses a restore).
 """
