@@ -174,3 +174,34 @@ async def test_reader_follows_the_open_segment_as_it_grows(
     walls = await asyncio.wait_for(asyncio.to_thread(read_past_request), 60)
     assert walls[-1] > asked.timestamp() * 1000 + 3000
     assert walls == sorted(walls)
+
+
+async def test_vod_playlist_reaches_into_the_open_segment(
+    world: World, client: httpx.AsyncClient, open_segment: OpenSegment
+) -> None:
+    await _wait_recorded(open_segment, 8)
+    assert open_segment.path is not None
+    start = datetime.now(UTC) - timedelta(seconds=6)
+    asked = datetime.now(UTC)
+    resp = await client.get(
+        f"/vod/{world.camera_id}/index.m3u8",
+        params={"start": start.isoformat(), "end": (asked + timedelta(seconds=30)).isoformat()},
+        headers=world.auth(),
+    )
+    assert resp.status_code == 200, resp.text
+    lines = resp.text.splitlines()
+    rel = str(open_segment.path.relative_to(world.recordings))
+    uris = [line for line in lines if line.startswith("/vod/")]
+    assert uris and all(rel in uri for uri in uris), uris[:3]
+    # The last listed fragment ends where the file's complete fragments end: within a GOP
+    # or two of live (the figure is printed; timings are not asserted).
+    times = [line.split(":", 1)[1] for line in lines if line.startswith("#EXT-X-PROGRAM")]
+    durations = [float(line[8:].rstrip(",")) for line in lines if line.startswith("#EXTINF:")]
+    last_end = datetime.fromisoformat(times[-1]) + timedelta(seconds=durations[-1])
+    assert last_end > start + timedelta(seconds=3)
+    print(f"vod tail lag {(asked - last_end).total_seconds():.2f} s")
+    # The fragments listed are whole: the last byte range lies inside the file's complete
+    # part, so the player never fetches half a GOP.
+    size, offset = map(int, next(line for line in reversed(lines)
+                                 if line.startswith("#EXT-X-BYTERANGE")).split(":")[1].split("@"))
+    assert offset + size <= complete_length(open_segment.path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -21,6 +22,7 @@ from argus_streaming.auth.caps import ensure_capacity, tickets
 from argus_streaming.auth.dependencies import CurrentUser, check_camera, management
 from argus_streaming.cameras.client import SegmentRef
 from argus_streaming.instants import utc_instant
+from argus_streaming.playback.tail import unindexed_files
 from argus_streaming.responses import MANAGEMENT_DOWN
 from argus_streaming.vod import tiers
 from argus_streaming.vod.files import IndexCache
@@ -70,6 +72,7 @@ async def vod_playlist(
         return IndexedSegment(ref.path, _utc(ref.start), idx) if idx is not None else None
 
     indexed = [s for s in await asyncio.gather(*(index(r) for r in refs)) if s is not None]
+    indexed += await _growing(request, cache, camera_id, start, end, refs)
     if not indexed:
         raise NotFound("no recordings in that time range")
     ticket = tickets(request).issue(
@@ -80,6 +83,26 @@ async def vod_playlist(
                           lambda p: f"/vod/{camera_id}/files/{p}?token={ticket.id}")
     return Response(text, media_type="application/vnd.apple.mpegurl",
                     headers={"Cache-Control": "no-store"})
+
+
+async def _growing(request: Request, cache: IndexCache, camera_id: int, start: datetime,
+                   end: datetime, refs: list[SegmentRef]) -> list[IndexedSegment]:
+    """What the recorder wrote after the last indexed segment (the open segment, up to its
+    last complete fragment: ``index_file`` stops at a torn tail), as instant replay reads
+    it. The playlist is a snapshot (``#EXT-X-ENDLIST``): it reaches the last fragment
+    written when it was asked for; WHEP playback follows the file as it grows."""
+    root = FsPath(request.app.state.settings.recordings_dir)
+    after = max((ref.end for ref in refs), default=None)
+    tail = await asyncio.to_thread(unindexed_files, root, camera_id, start,
+                                   {ref.path for ref in refs}, after)
+    out = []
+    for rel, began in tail:
+        if began >= end:
+            continue
+        idx = await cache.get(root / rel)
+        if idx is not None:
+            out.append(IndexedSegment(rel, began, idx))
+    return out
 
 
 @router.get("/vod/{camera_id}/files/{path:path}")
