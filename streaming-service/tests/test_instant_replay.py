@@ -202,6 +202,10 @@ async def test_vod_playlist_reaches_into_the_open_segment(
     print(f"vod tail lag {(asked - last_end).total_seconds():.2f} s")
     # The fragments listed are whole: the last byte range lies inside the file's complete
     # part, so the player never fetches half a GOP.
-    size, offset = map(int, next(line for line in reversed(lines)
-                                 if line.startswith("#EXT-X-BYTERANGE")).split(":")[1].split("@"))
+    size, offset = map(
+        int,
+        next(line for line in reversed(lines) if line.startswith("#EXT-X-BYTERANGE"))
+        .split(":")[1]
+        .split("@"),
+    )
     assert offset + size <= complete_length(open_segment.path)
