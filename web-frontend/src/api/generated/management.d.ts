@@ -667,7 +667,8 @@ export interface paths {
         };
         /**
          * Get Timeline
-         * @description Recorded ranges (gaps kept), events and the segments to play in ``[start, end]``.
+         * @description Recorded ranges (gaps kept), events and the segments to play in ``[start, end]``,
+         *     and ``growing``: what the recorder is still writing.
          */
         get: operations["get_timeline_api_v1_cameras__camera_id__timeline_get"];
         put?: never;
@@ -4364,6 +4365,11 @@ export interface components {
              * @default []
              */
             gaps: components["schemas"]["GapOut"][];
+            /**
+             * Growing
+             * @default []
+             */
+            growing: components["schemas"]["RangeOut"][];
             /** Recordings */
             recordings: components["schemas"]["RangeOut"][];
             /** Resolution S */
