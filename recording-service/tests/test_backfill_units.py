@@ -80,6 +80,23 @@ def test_a_camera_taken_back_rereads_its_state_and_ranges_can_be_given_up(
     assert theirs.pending() == {}
 
 
+def test_a_takeover_gap_becomes_a_job_on_the_new_holder(tmp_path: Path) -> None:
+    """Recorder B started before recorder A recorded the camera; A stops (killed, or cut
+    off and let go), B takes the camera: B's first segment after the hole plans it from
+    A's last end, though B never re-read the file (its reconcile can announce first)."""
+    state, settings = tmp_path / "backfill", BackfillSettings(min_gap_s=1.5)
+    a = Backfill(settings, tmp_path, state, 60.0, False, lambda s: None, dict)
+    b = Backfill(settings, tmp_path, state, 60.0, False, lambda s: None, dict)
+    a.jobs.load()
+    b.jobs.load()
+    a.observe(_segment(0, 60_000))
+    a.observe(_segment(60_000, 61_500))  # the last fragment before A stopped
+    b.observe(_segment(80_000, 90_000))  # B's first segment: the takeover gap
+    assert b.jobs.pending() == {7: [61_500, 80_000]}
+    a.jobs.reload(7)
+    assert a.jobs.pending() == {7: [61_500, 80_000]}
+
+
 def _units(frames: int, gop: int, walls: list[int]) -> list[ReplayUnit]:
     """H.264 units (AVCC, SPS/PPS in-band on keyframes) of a tiny clip at ``walls``."""
     ctx = av.CodecContext.create("libx264", "w")

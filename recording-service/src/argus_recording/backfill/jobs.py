@@ -5,6 +5,12 @@ renamed, directory fsynced): the end of the last live segment seen (``last_end``
 live start up to which gaps have been planned (``planned_until``), and the pending ranges
 (``jobs``, epoch ms, oldest first). A range shrinks as its segments are written, so a
 backfill cut off by another outage, a restart or ``kill -9`` resumes where it stopped.
+
+Recorders share the volume and a camera moves between them, so every change is a
+read-modify-write of the file (under the camera's writer lock only its holder changes it):
+a recorder taking a camera over continues the previous holder's ``last_end`` and pending
+ranges, so the takeover gap becomes a job, even when the segments its reconcile announces
+reach the planner before anything else has re-read the file.
 """
 
 from __future__ import annotations
@@ -80,19 +86,23 @@ class JobStore:
     def reload(self, camera_id: int) -> None:
         """Read one camera's file again: another recorder may have held the camera since
         this one started (they share the volume; only the lock holder writes it)."""
-        path = self.directory / f"{camera_id}.json"
         with self._lock:
-            try:
-                self._cameras[camera_id] = CameraBackfill.from_json(json.loads(path.read_text()))
-            except FileNotFoundError:
-                return
-            except (OSError, ValueError, KeyError, TypeError):
-                with contextlib.suppress(OSError):
-                    path.rename(path.with_suffix(".bad"))
+            self._read(camera_id)
+
+    def _read(self, camera_id: int) -> None:
+        path = self.directory / f"{camera_id}.json"
+        try:
+            self._cameras[camera_id] = CameraBackfill.from_json(json.loads(path.read_text()))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            with contextlib.suppress(OSError):
+                path.rename(path.with_suffix(".bad"))
 
     def drop_oldest(self, camera_id: int) -> list[int] | None:
         """Give up the camera's oldest pending range (persisted); returns it."""
         with self._lock:
+            self._read(camera_id)
             state = self._get(camera_id)
             if not state.jobs:
                 return None
@@ -111,8 +121,10 @@ class JobStore:
         return state
 
     def update(self, camera_id: int, change: Any) -> CameraBackfill:
-        """Apply ``change(state)`` (returns whether it changed anything) and persist."""
+        """Apply ``change(state)`` (returns whether it changed anything) to the state on
+        disk (another recorder may have written it since) and persist."""
         with self._lock:
+            self._read(camera_id)
             state = self._get(camera_id)
             if change(state):
                 self._write(state)
