@@ -40,6 +40,9 @@ const ReviewPage = lazy(() => import('./objects/ReviewPage')
   .then((m) => ({ default: m.ReviewPage })));
 const ExportsPage = lazy(() => import('./exports/ExportsPage')
   .then((m) => ({ default: m.ExportsPage })));
+const WallsPage = lazy(() => import('./walls/WallsPage').then((m) => ({ default: m.WallsPage })));
+const WallMonitor = lazy(() => import('./walls/WallMonitor')
+  .then((m) => ({ default: m.WallMonitor })));
 
 /** A page's render error shows Retry in place of the page; another route starts clean. */
 function RouteBoundary({ children }: { children: ReactNode }) {
@@ -71,6 +74,8 @@ function Console() {
               <ReviewPage /></RequirePermission>} />
             <Route path="/exports" element={<RequirePermission permission="recordings:export">
               <ExportsPage /></RequirePermission>} />
+            <Route path="/walls" element={<RequirePermission permission="walls:view">
+              <WallsPage /></RequirePermission>} />
             <Route path="/admin" element={<AdminLayout />}>
               <Route index element={admin ? <Navigate to={admin} replace />
                 : <RequirePermission permission="users:manage"><span /></RequirePermission>} />
@@ -134,9 +139,12 @@ export function App() {
   return (
     <BrowserRouter>
       <QueryClientProvider client={queryClient}>
-        <SessionProvider>
-          <Gate />
-        </SessionProvider>
+        <Routes>
+          {/* A wall monitor signs in with its display key, not as a user. */}
+          <Route path="/wall/:wallId/:monitorId" element={<RouteBoundary>
+            <Suspense fallback={<Loading />}><WallMonitor /></Suspense></RouteBoundary>} />
+          <Route path="*" element={<SessionProvider><Gate /></SessionProvider>} />
+        </Routes>
       </QueryClientProvider>
     </BrowserRouter>
   );

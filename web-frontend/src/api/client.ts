@@ -69,6 +69,7 @@ export class ApiClient {
   private refreshing: Promise<void> | null = null;
   private timer: unknown = null;
   private readonly listeners = new Set<(e: SessionEvent) => void>();
+  private tokenSource: ((renew: boolean) => Promise<string>) | null = null;
 
   constructor(opts: ClientOptions = {}) {
     this.baseUrl = opts.baseUrl ?? '';
@@ -145,8 +146,17 @@ export class ApiClient {
     this.endSession('user');
   }
 
+  /**
+   * A page without a user session (a wall monitor, `walls/WallMonitor.tsx`) supplies its
+   * own access tokens: `renew` asks for a fresh one after a 401. null: back to the session.
+   */
+  setTokenSource(source: ((renew: boolean) => Promise<string>) | null): void {
+    this.tokenSource = source;
+  }
+
   /** A valid access token, refreshed first when it is about to expire. */
   async accessToken(): Promise<string> {
+    if (this.tokenSource) return this.tokenSource(false);
     const current = this.tokens.current;
     if (current && current.accessExpiresAt - this.now() > this.margin / 4) {
       return current.accessToken;
@@ -222,6 +232,7 @@ export class ApiClient {
     const token = await this.accessToken();
     const resp = await this.send(url, build(token));
     if (resp.status !== 401) return resp;
+    if (this.tokenSource) return this.send(url, build(await this.tokenSource(true)));
     // The token may have been revoked or expired early: one refresh, one retry.
     const current = this.tokens.current;
     if (current && current.accessToken === token) {

@@ -10,7 +10,7 @@ export type Permission =
   | 'cameras:read' | 'cameras:write' | 'ptz:control' | 'recordings:read'
   | 'recordings:export' | 'recordings:trigger' | 'recordings:hold' | 'events:read'
   | 'events:ack' | 'layouts:write' | 'rtmp:keys' | 'users:manage' | 'audit:read'
-  | 'analysis:read';
+  | 'analysis:read' | 'walls:view' | 'walls:control' | 'walls:manage';
 
 export type SessionStatus = 'loading' | 'anonymous' | 'ready';
 

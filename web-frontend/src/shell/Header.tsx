@@ -32,6 +32,7 @@ export function Header() {
         {can('events:read') && <NavLink to="/review"><IconCheck /> <span>{t('nav.review')}</span></NavLink>}
         {can('recordings:export') && (
           <NavLink to="/exports"><IconExport /> <span>{t('nav.exports')}</span></NavLink>)}
+        {can('walls:view') && <NavLink to="/walls"><IconGrid /> <span>{t('nav.walls')}</span></NavLink>}
         {admin && <NavLink to={admin} className={({ isActive }) => (isActive
           || location.pathname.startsWith('/admin') ? 'active' : '')}>
           <IconSettings /> <span>{t('nav.admin')}</span></NavLink>}
