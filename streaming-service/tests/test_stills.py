@@ -1,4 +1,4 @@
-"""Preview stills over ``GET /stills/{camera_id}?at=``: the nearest still beside the indexed
+"""Preview stills over ``GET /vod/{camera_id}/still?at=``: the nearest still beside the indexed
 segments, only for users who may see the camera, audited as one session per user."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def test_nearest_still_of_indexed_segments(
         return datetime.fromtimestamp(base / 1000 + seconds, UTC).isoformat()
 
     resp = await client.get(
-        f"/stills/{world.camera_id}", params={"at": at(13)}, headers=world.auth()
+        f"/vod/{world.camera_id}/still", params={"at": at(13)}, headers=world.auth()
     )
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"] == "image/jpeg"
@@ -48,7 +48,7 @@ async def test_nearest_still_of_indexed_segments(
     assert resp.headers["x-still-time"].startswith(at(10)[:19])
     # Across the segment boundary: the next segment's first still is nearer.
     resp = await client.get(
-        f"/stills/{world.camera_id}", params={"at": at(17)}, headers=world.auth()
+        f"/vod/{world.camera_id}/still", params={"at": at(17)}, headers=world.auth()
     )
     assert resp.content == b"\xff\xd81:0\xff\xd9"
     # One audited snapshot session for the user and camera, however many requests.
@@ -56,15 +56,17 @@ async def test_nearest_still_of_indexed_segments(
     assert f"still:{world.admin_id}:{world.camera_id}" in reporter.tracked
     # Nothing recorded near: a 404 in the envelope, never an empty picture.
     resp = await client.get(
-        f"/stills/{world.camera_id}", params={"at": at(-600)}, headers=world.auth()
+        f"/vod/{world.camera_id}/still", params={"at": at(-600)}, headers=world.auth()
     )
     assert resp.status_code == 404 and resp.json()["error"] == "NotFound"
     # A user who may not see the camera gets nothing.
     resp = await client.get(
-        f"/stills/{world.camera_id}", params={"at": at(13)}, headers=world.auth(world.outsider_id)
+        f"/vod/{world.camera_id}/still",
+        params={"at": at(13)},
+        headers=world.auth(world.outsider_id),
     )
     assert resp.status_code == 404
     resp = await client.get(
-        f"/stills/{world.camera_id}", params={"at": "not-a-time"}, headers=world.auth()
+        f"/vod/{world.camera_id}/still", params={"at": "not-a-time"}, headers=world.auth()
     )
     assert resp.status_code == 422

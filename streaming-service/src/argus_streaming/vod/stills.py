@@ -1,4 +1,4 @@
-"""Timeline preview stills: ``GET /stills/{camera_id}?at=`` → the nearest keyframe still.
+"""Timeline preview stills: ``GET /vod/{camera_id}/still?at=`` → the nearest keyframe still.
 
 The recorder leaves small JPEGs beside each closed segment (``argus_common.stills``); this
 route finds the segments around ``at`` through management's timeline with the user's own
@@ -57,7 +57,7 @@ def nearest_still(
 
 
 @router.get(
-    "/stills/{camera_id}",
+    "/vod/{camera_id}/still",
     responses={
         **MANAGEMENT_DOWN,
         200: {

@@ -22,26 +22,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/stills/{camera_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Still
-         * @description The preview still (a small JPEG of a keyframe) of the recording nearest ``at``.
-         */
-        get: operations["get_still_stills__camera_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/streams": {
         parameters: {
             query?: never;
@@ -140,6 +120,26 @@ export interface paths {
          * @description An fMP4 HLS playlist of the recordings between ``start`` and ``end``.
          */
         get: operations["vod_playlist_vod__camera_id__index_m3u8_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vod/{camera_id}/still": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Still
+         * @description The preview still (a small JPEG of a keyframe) of the recording nearest ``at``.
+         */
+        get: operations["get_still_vod__camera_id__still_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -302,52 +302,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    get_still_stills__camera_id__get: {
-        parameters: {
-            query: {
-                /** @description the instant to preview (ISO-8601) */
-                at: string;
-            };
-            header?: never;
-            path: {
-                camera_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the still (JPEG); its instant in ``X-Still-Time`` */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "image/jpeg": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-            /** @description management-service (cameras, access checks, the recordings timeline) cannot be reached */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                        error: string;
-                    };
                 };
             };
         };
@@ -553,6 +507,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description management-service (cameras, access checks, the recordings timeline) cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    get_still_vod__camera_id__still_get: {
+        parameters: {
+            query: {
+                /** @description the instant to preview (ISO-8601) */
+                at: string;
+            };
+            header?: never;
+            path: {
+                camera_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the still (JPEG); its instant in ``X-Still-Time`` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
                 };
             };
             /** @description Validation Error */
