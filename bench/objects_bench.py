@@ -1,6 +1,7 @@
 """Object detection cost: raw inference against the analyser's whole object path.
 
     .venv/bin/python bench/objects_bench.py [--cameras 4] [--seconds 6] [--runs 3]
+        [--model FILE] [--detectors onnx,opencv-hog]
 
 1. Raw inference, one call at a time, with nothing around it: ONNX Runtime's
    ``session.run`` on the committed test model (``models/sim-detector.onnx``, 160 x 160,
@@ -17,6 +18,11 @@
 Times are CPU time of the calling thread (``time.thread_time``; ONNX Runtime and OpenCV
 run in it with one thread), so other load on the machine does not inflate them; wall
 times are printed too. The best of ``--runs`` is reported.
+
+``--model`` runs another model file instead of the test model, e.g. the heavier copy of
+it that ``bench/heavy_model.py`` makes (same detections, about 14 ms per region): the
+object path's cost is fixed per region and per detection, so its share depends on the
+model's.
 """
 
 from __future__ import annotations
@@ -63,9 +69,9 @@ def cpu(fn: Any, *args: Any) -> tuple[float, float, Any]:
     return time.thread_time() - c0, time.perf_counter() - w0, out
 
 
-def raw_onnx(runs: int) -> dict[int, float]:
+def raw_onnx(runs: int, model: Path) -> dict[int, float]:
     """Best CPU ms per ``session.run`` call at batch 1, 4, 8."""
-    det = OnnxDetector(MODEL)
+    det = OnnxDetector(model)
     rng = np.random.default_rng(1)
     crop = (rng.random((200, 180, 3)) * 255).astype(np.uint8)
     canvas = letterbox(crop, det.size)[0]
@@ -73,7 +79,7 @@ def raw_onnx(runs: int) -> dict[int, float]:
     for batch in (1, 4, 8):
         feed = {det.input_name: to_blob([canvas] * batch)}
         det.session.run(None, feed)  # warm up
-        times = [cpu(det.session.run, None, feed)[0] for _ in range(max(20, runs * 10))]
+        times = [cpu(det.session.run, None, feed)[0] for _ in range(max(5, runs * 10 // batch))]
         out[batch] = min(times) * 1000
     return out
 
@@ -172,17 +178,21 @@ def main() -> int:
     ap.add_argument("--cameras", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--model", type=Path, default=MODEL)
+    ap.add_argument("--detectors", default="onnx,opencv-hog")
     args = ap.parse_args()
+    detectors = args.detectors.split(",")
     cv2.setNumThreads(1)
     machine = platform.processor() or platform.machine()
     print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()}")
-    onnx = raw_onnx(args.runs)
-    hog = raw_hog(args.runs)
     print("raw inference (CPU ms per call, best):")
-    for batch, ms in onnx.items():
-        print(f"  onnx sim-detector batch {batch}: {ms:.2f} ms/call, {ms / batch:.2f} ms/region")
-    print(f"  opencv-hog 256-px region: {hog:.1f} ms/call")
+    if "onnx" in detectors:
+        for batch, ms in raw_onnx(args.runs, args.model).items():
+            print(f"  onnx {args.model.name} batch {batch}: {ms:.2f} ms/call, "
+                  f"{ms / batch:.2f} ms/region")
+    if "opencv-hog" in detectors:
+        print(f"  opencv-hog 256-px region: {raw_hog(args.runs):.1f} ms/call")
 
     sim, rtsp, control = start_simulator(args.cameras, "--resolution", f"{W}x{H}",
                                          "--sub-resolution", "320x180", "--fps", str(FPS))
@@ -201,11 +211,11 @@ def main() -> int:
     finally:
         sim.stop()
     print(f"recorded {sum(len(s) for s in streams)} frames of {args.cameras} cameras")
-    for name in ("onnx", "opencv-hog"):
+    for name in detectors:
         best: dict[str, float] | None = None
         for _ in range(args.runs):
             if name == "onnx":
-                det: ObjectDetector = OnnxDetector(MODEL)
+                det: ObjectDetector = OnnxDetector(args.model)
                 raw = Timed(det.session.run)
                 det.session = type("S", (), {"run": raw})()  # type: ignore[assignment]
             else:

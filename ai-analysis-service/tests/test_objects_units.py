@@ -13,7 +13,13 @@ import pytest
 from argus_analysis.config import Settings
 from argus_analysis.detect.face import HaarFaceDetector
 from argus_analysis.detect.object_base import Detection, ObjectDetector, ObjectDetectorUnavailable
-from argus_analysis.detect.onnx import OnnxDetector, choose_providers
+from argus_analysis.detect.onnx import (
+    BlobBuffers,
+    OnnxDetector,
+    choose_providers,
+    letterbox,
+    to_blob,
+)
 from argus_analysis.objects.colour import dominant_colour
 from argus_analysis.objects.engine import ObjectEngine, ObjectJob, ObjectOutput
 from argus_analysis.objects.regions import plan_regions
@@ -179,6 +185,24 @@ def test_providers_prefer_tensorrt_then_cuda() -> None:
         ["CPUExecutionProvider"]
     with pytest.raises(ObjectDetectorUnavailable, match="ANALYSIS_OBJECT_PROVIDERS"):
         choose_providers(["CPUExecutionProvider"], ["CUDAExecutionProvider"])
+
+
+def test_reused_blob_buffers_give_what_fresh_letterboxes_give() -> None:
+    """The detector's reused buffers (borders repainted, planes shuffled in place) hold,
+    batch after batch of other sizes, exactly the fresh letterbox + blob of each image."""
+    rng = np.random.default_rng(3)
+    buffers = BlobBuffers((160, 160))
+    batches = [[(360, 640), (200, 180)], [(150, 300), (90, 400), (160, 160)], [(400, 120)],
+               [(311, 452), (144, 256), (360, 640), (20, 30)]]
+    for sizes in batches:
+        images = [(rng.random((h, w, 3)) * 255).astype(np.uint8) for h, w in sizes]
+        blob, geometry = buffers.fill(images)
+        fresh = [letterbox(img, (160, 160)) for img in images]
+        assert np.array_equal(blob, to_blob([f[0] for f in fresh]))
+        assert geometry == [f[1:] for f in fresh]
+    # The planes are RGB: a pure blue picture is 1.0 in the third plane only.
+    blob, _ = buffers.fill([np.full((160, 160, 3), (255, 0, 0), np.uint8)])
+    assert blob[0, 2].min() == 1.0 and blob[0, :2].max() == 0.0
 
 
 def test_onnx_output_layouts_decode_to_the_same_boxes() -> None:

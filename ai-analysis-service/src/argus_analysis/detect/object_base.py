@@ -51,9 +51,14 @@ class ObjectDetector(ABC):
 
 def nms(detections: list[Detection], iou: float = NMS_IOU) -> list[Detection]:
     """Non-maximum suppression per label (OpenCV's ``NMSBoxes``), best first."""
+    if len(detections) < 2:
+        return list(detections)
     kept: list[Detection] = []
     for label in sorted({d.label for d in detections}):
         group = [d for d in detections if d.label == label]
+        if len(group) == 1:  # nothing to suppress
+            kept.extend(group)
+            continue
         boxes = [[float(v) for v in d.box] for d in group]
         scores = [d.score for d in group]
         idx = cv2.dnn.NMSBoxes(boxes, scores, 0.0, iou)

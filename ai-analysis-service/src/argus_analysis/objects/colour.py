@@ -17,18 +17,29 @@ _HUES = ((8, "red"), (20, "orange"), (34, "yellow"), (85, "green"), (130, "blue"
          (148, "purple"), (168, "pink"), (181, "red"))
 
 
-def _names(hsv: np.ndarray) -> np.ndarray:
-    h, s, v = (hsv[..., i].astype(np.int16) for i in range(3))
-    out = np.full(h.shape, NAMES.index("grey"), np.int8)
+def _hue_names() -> np.ndarray:
+    """The name index of every 8-bit hue (0..255; OpenCV uses 0..179) when saturated."""
+    out = np.full(256, NAMES.index("grey"), np.uint8)
     low = 0
     for high, name in _HUES:
-        out[(h >= low) & (h < high)] = NAMES.index(name)
+        out[low:high] = NAMES.index(name)
         low = high
-    out[(out == NAMES.index("orange")) & (v < 150)] = NAMES.index("brown")
+    return out
+
+
+_HUE_NAMES = _hue_names()
+_ORANGE, _BROWN, _GREY, _WHITE, _BLACK = (NAMES.index(n) for n in
+                                          ("orange", "brown", "grey", "white", "black"))
+
+
+def _names(hsv: np.ndarray) -> np.ndarray:
+    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    out: np.ndarray = _HUE_NAMES[h]  # one table look-up instead of a comparison per hue range
+    out[(out == _ORANGE) & (v < 150)] = _BROWN
     grey = s < 45
-    out[grey] = NAMES.index("grey")
-    out[grey & (v >= 190)] = NAMES.index("white")
-    out[v < 50] = NAMES.index("black")
+    out[grey] = _GREY
+    out[grey & (v >= 190)] = _WHITE
+    out[v < 50] = _BLACK
     return out
 
 

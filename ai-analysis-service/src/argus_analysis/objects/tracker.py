@@ -103,7 +103,8 @@ class Track:
 
     @property
     def colour(self) -> str | None:
-        return self.colours.most_common(1)[0][0] if self.colours else None
+        # the first most frequent, as ``most_common(1)`` (which costs a heap per call)
+        return max(self.colours, key=self.colours.__getitem__) if self.colours else None
 
     @property
     def dwell_s(self) -> float:
