@@ -25,6 +25,7 @@ from argus_management.internal.access_router import router as access_internal_ro
 from argus_management.internal.router import router as internal_router
 from argus_management.layouts.router import router as layouts_router
 from argus_management.objects.router import router as objects_router
+from argus_management.offsite.router import router as offsite_router
 from argus_management.onvif.router import router as onvif_router
 from argus_management.ptz.router import router as ptz_router
 from argus_management.recordings.internal_router import router as recordings_internal_router
@@ -73,6 +74,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(analysis_ws_router)
     app.include_router(exports_router, prefix=f"{API}/exports", tags=["exports"])
     app.include_router(holds_router, prefix=f"{API}/holds", tags=["holds"])
+    app.include_router(offsite_router, prefix=f"{API}/offsite", tags=["offsite"])
     app.include_router(group_timeline_router, prefix=f"{API}/camera-groups",
                        tags=["recordings"])
     app.include_router(objects_router, prefix=API)  # /search, /review, /objects

@@ -1044,6 +1044,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/offsite/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy Export
+         * @description Copy a finished export's bundle to the object store (audited ``export.offsite``);
+         *     503 when no store is configured or it refuses, 409 while the export is not done.
+         */
+        post: operations["copy_export_api_v1_offsite_exports__export_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/offsite/holds/{hold_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy Hold
+         * @description Copy what an active hold protects (its recordings from either tier, or its export's
+         *     bundle) to the object store, with a manifest (audited ``hold.offsite``).
+         */
+        post: operations["copy_hold_api_v1_offsite_holds__hold_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/review": {
         parameters: {
             query?: never;
@@ -2892,6 +2934,22 @@ export interface components {
             steps?: components["schemas"]["Step"][] | null;
         };
         /**
+         * HoldCopyIn
+         * @description For an event hold: how much before and after the event to copy.
+         */
+        HoldCopyIn: {
+            /**
+             * Post S
+             * @default 30
+             */
+            post_s: number;
+            /**
+             * Pre S
+             * @default 30
+             */
+            pre_s: number;
+        };
+        /**
          * HoldCreate
          * @description Hold an event (``event_id``), a camera's range (``camera_id``, ``start``, ``end``)
          *     or an export (``export_id``); ``reason`` is required (it is the legal basis).
@@ -3606,6 +3664,34 @@ export interface components {
             name: string;
             /** Polygon */
             polygon: number[][];
+        };
+        /**
+         * OffsiteCopyOut
+         * @description Where the copy went: ``s3://<bucket>/<folder>/...``.
+         */
+        OffsiteCopyOut: {
+            /** Bucket */
+            bucket: string;
+            /** Bytes */
+            bytes: number;
+            /**
+             * Copied At
+             * Format: date-time
+             */
+            copied_at: string;
+            /** Folder */
+            folder: string;
+            /**
+             * Missing
+             * @description segments in the range whose file no tier had
+             * @default 0
+             */
+            missing: number;
+            /**
+             * Objects
+             * @description objects written (segments or the bundle, and a manifest)
+             */
+            objects: number;
         };
         /** Page[AlertOut] */
         Page_AlertOut_: {
@@ -7695,6 +7781,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ObjectOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    copy_export_api_v1_offsite_exports__export_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OffsiteCopyOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    copy_hold_api_v1_offsite_holds__hold_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hold_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HoldCopyIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OffsiteCopyOut"];
                 };
             };
             /** @description the request is invalid */

@@ -1,0 +1,161 @@
+"""Off-site copies of evidence (``/api/v1/offsite``): an export's bundle and the segments
+a range hold protects, from both tiers, land in the object store with a manifest; audited;
+503 without a store, 409 for an unfinished export or a released hold, 403 without the
+permission."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from argus_management.audit.models import AuditEntry
+from argus_management.config import Settings
+from argus_management.deps import app_state
+from argus_management.exports.models import Export
+from argus_management.exports.service import bundle_path
+from argus_management.recordings.models import RecordingSegment
+from argus_testkit.objectstore import LocalObjectStore
+
+from factories.cameras import create_camera
+from factories.recordings import add_segment
+from factories.users import bearer, create_user
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+S3_KEYS = ("ARGUS_S3_ENDPOINT_URL", "ARGUS_S3_REGION", "ARGUS_S3_BUCKET", "ARGUS_S3_PREFIX",
+           "ARGUS_S3_ACCESS_KEY_ID", "ARGUS_S3_SECRET_ACCESS_KEY",
+           "ARGUS_S3_SECRET_ACCESS_KEY_FILE", "ARGUS_S3_PATH_STYLE", "ARGUS_S3_CACHE_DIR")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalObjectStore]:
+    with LocalObjectStore(tmp_path_factory.mktemp("s3"), bucket="argus-offsite-test") as s:
+        yield s
+
+
+@pytest.fixture
+def s3_env(
+    store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> LocalObjectStore:
+    for key in S3_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in store.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ARGUS_S3_PREFIX", "site-a")
+    monkeypatch.setenv("ARGUS_S3_CACHE_DIR", str(tmp_path / "cache"))
+    return store
+
+
+async def _done_export(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, state: str = "done"
+) -> Export:
+    async with maker() as s:
+        export = Export(name="case 12", reason="investigation", items=[], range_start=T0,
+                        range_end=T0 + timedelta(minutes=1), state=state, created_by=1,
+                        manifest_sha256="ab" * 32)
+        s.add(export)
+        await s.commit()
+    path = bundle_path(settings, export)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK-bundle-" + bytes(range(256)) * 40)
+    return export
+
+
+def _get(store: LocalObjectStore, key: str) -> bytes:
+    client = store.client()
+    try:
+        return bytes(client.get_object(Bucket=store.bucket, Key=key)["Body"].read())
+    finally:
+        client.close()
+
+
+async def _audit(maker: async_sessionmaker[AsyncSession], action: str) -> list[dict[str, object]]:
+    async with maker() as s:
+        rows = await s.scalars(select(AuditEntry.summary).where(AuditEntry.action == action))
+        return list(rows)
+
+
+async def test_export_copied_offsite(
+    client: httpx.AsyncClient, settings: Settings, maker: async_sessionmaker[AsyncSession],
+    admin_headers: dict[str, str], s3_env: LocalObjectStore, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    export = await _done_export(maker, settings)
+    resp = await client.post(f"/api/v1/offsite/exports/{export.id}", headers=admin_headers)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    folder = f"site-a/evidence/exports/{export.id}"
+    assert (body["bucket"], body["folder"], body["objects"]) == (s3_env.bucket, folder, 2)
+    stored = _get(s3_env, f"{folder}/argus-export-{export.id}.zip")
+    assert stored == bundle_path(settings, export).read_bytes()
+    manifest = json.loads(_get(s3_env, f"{folder}/manifest.json"))
+    assert manifest["export_id"] == export.id and manifest["manifest_sha256"] == "ab" * 32
+    assert [a["folder"] for a in await _audit(maker, "export.offsite")] == [folder]
+
+    queued = await _done_export(maker, settings, state="queued")
+    resp = await client.post(f"/api/v1/offsite/exports/{queued.id}", headers=admin_headers)
+    assert resp.status_code == 409
+    assert (await client.post("/api/v1/offsite/exports/999999", headers=admin_headers)
+            ).status_code == 404
+    monkeypatch.setenv("ARGUS_S3_BUCKET", "")
+    resp = await client.post(f"/api/v1/offsite/exports/{export.id}", headers=admin_headers)
+    assert resp.status_code == 503 and resp.json()["error"] == "Unavailable"
+
+
+async def test_held_range_copied_offsite_from_both_tiers(
+    client: httpx.AsyncClient, settings: Settings, maker: async_sessionmaker[AsyncSession],
+    admin_headers: dict[str, str], s3_env: LocalObjectStore, app: FastAPI,
+) -> None:
+    cam = await create_camera(maker, settings.secret_key)
+    segs = [await add_segment(maker, cam.id, T0 + timedelta(minutes=m), size=0)
+            for m in range(4)]
+    root = Path(settings.recordings_root())
+    content = {}
+    for i, seg in enumerate(segs):
+        content[seg.path] = f"segment {i} ".encode() * 500
+    for seg in segs[:2]:  # local tier: files on disk
+        (root / seg.path).parent.mkdir(parents=True, exist_ok=True)
+        (root / seg.path).write_bytes(content[seg.path])
+    # The third is on the object tier only.
+    tiered_key = f"site-a/{segs[2].path}"
+    s3 = s3_env.client()
+    s3.put_object(Bucket=s3_env.bucket, Key=tiered_key, Body=content[segs[2].path])
+    s3.close()
+    async with maker() as s:
+        row = await s.get(RecordingSegment, segs[2].id)
+        assert row is not None
+        row.tier, row.object_key, row.bytes = "object", tiered_key, len(content[segs[2].path])
+        await s.commit()
+
+    hold = await client.post("/api/v1/holds", headers=admin_headers, json={
+        "kind": "range", "camera_id": cam.id, "reason": "case 12",
+        "start": (T0 + timedelta(seconds=30)).isoformat(),
+        "end": (T0 + timedelta(minutes=2, seconds=30)).isoformat()})
+    assert hold.status_code == 201, hold.text
+    hold_id = hold.json()["id"]
+    viewer = await create_user(maker, "viewer", camera_ids=[cam.id])
+    denied = await client.post(f"/api/v1/offsite/holds/{hold_id}",
+                               headers=bearer(app_state(app), viewer))
+    assert denied.status_code == 403
+
+    resp = await client.post(f"/api/v1/offsite/holds/{hold_id}", headers=admin_headers)
+    assert resp.status_code == 200, resp.text
+    folder = f"site-a/evidence/holds/{hold_id}"
+    assert (resp.json()["objects"], resp.json()["missing"]) == (4, 0)  # 3 segments + manifest
+    for seg in segs[:3]:
+        assert _get(s3_env, f"{folder}/{seg.path}") == content[seg.path]
+    manifest = json.loads(_get(s3_env, f"{folder}/manifest.json"))
+    assert [o["name"] for o in manifest["objects"]] == [s.path for s in segs[:3]]
+    [entry] = await _audit(maker, "hold.offsite")
+    assert (entry["objects"], entry["folder"]) == (4, folder)
+
+    await client.post(f"/api/v1/holds/{hold_id}/release", headers=admin_headers,
+                      json={"reason": "closed"})
+    again = await client.post(f"/api/v1/offsite/holds/{hold_id}", headers=admin_headers)
+    assert again.status_code == 409
