@@ -317,6 +317,64 @@ async def test_jobs_on_an_upload_and_on_a_recorded_range(stack: Stack, tmp_path:
         assert rows[0]["first"] >= start + timedelta(seconds=0.5)
 
 
+async def _announce_backfilled(stack: Stack, camera_id: int, start: datetime, clip: Path) -> str:
+    """``clip`` copied where the recorder would have written the backfilled segment of
+    ``camera_id`` from ``start``, and announced as the recorder announces it."""
+    relative = f"{camera_id}/{start:%Y-%m-%d/%H}/{int(start.timestamp() * 1000)}.mp4"
+    (stack.recordings / relative).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(clip, stack.recordings / relative)
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.xadd(f"{stack.namespace}:{STREAM_SEGMENTS}", {"data": SegmentClosed(
+            camera_id=camera_id, path=relative, start=start, end=start + timedelta(seconds=3),
+            duration=3.0, bytes=clip.stat().st_size, codec="h264", width=320, height=180,
+            backfilled=True,
+        ).model_dump_json()})
+    finally:
+        await redis.aclose()
+    return relative
+
+
+async def test_backfilled_footage_is_analysed_into_past_events(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A backfilled segment (real H.264, a square moving from 1 s to 2 s) of a camera with
+    ``analysis.backfill`` gives a motion.start and a motion.end at the footage's own
+    (past) times, marked ``backfill``; the same footage of a camera without it gives
+    nothing."""
+    clip = make_clip(tmp_path / "outage.mp4")
+    # A camera that opted in; its live stream (cam1's: nothing moves) gives no event.
+    url = stack.db.fetch("SELECT stream_url FROM cameras WHERE id = $1",
+                         stack.cams["noise"])[0]["stream_url"]
+    cam = add_camera(stack.api, stack.token, "cam backfill", url,
+                     {"end_quiet_s": QUIET_S, "backfill": True})
+    async with httpx.AsyncClient(base_url=stack.analysis) as client:
+        async with asyncio.timeout(15):  # the analyser heard of the new camera
+            while cam not in (await client.get("/status")).json()["desired"]:
+                await asyncio.sleep(0.1)
+        start = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+        await _announce_backfilled(stack, stack.cams["noise"], start, clip)  # not opted in
+        await _announce_backfilled(stack, cam, start, clip)
+        events = await asyncio.to_thread(
+            wait_until, lambda: [e for e in stack.events(cam) if e["ended_at"]], 20, 0.2,
+            "the backfilled motion event, closed by its end")
+        text = (await client.get("/metrics")).text
+    started = [e for e in stack.events(cam) if e["type"] == "motion.start"]
+    ended = [e for e in stack.events(cam) if e["type"] == "motion.end"]
+    assert len(started) == 1 and len(ended) == 1 and events[0]["id"] == started[0]["id"]
+    first, last = started[0], ended[0]
+    # The square moves from 1 s to 2 s of the footage (3 frames to start, 0.3 s of quiet).
+    assert start + timedelta(seconds=0.9) <= first["started_at"] <= start + timedelta(seconds=1.5)
+    assert start + timedelta(seconds=1.9) <= last["started_at"] <= start + timedelta(seconds=2.5)
+    assert first["ended_at"] == last["started_at"]
+    for event in (first, last):
+        payload = event["payload"]
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        assert payload["backfill"] is True
+    assert 'argus_analysis_backfill_segments_total{outcome="analysed"} 1.0' in text
+    assert 'argus_analysis_backfill_segments_total{outcome="skipped"} 1.0' in text
+
+
 async def test_metrics_of_the_analyser(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.analysis) as client:
         text = (await client.get("/metrics")).text

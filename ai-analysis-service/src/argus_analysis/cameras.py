@@ -28,6 +28,9 @@ class MotionSettings(BaseModel):
     masks: list[Polygon] = Field(default_factory=list, max_length=16)
     start_frames: int = Field(3, ge=1, le=100)
     end_quiet_s: float = Field(5.0, ge=0.0, le=600.0)
+    # Analyse the footage the recorder backfills from the camera's storage after an
+    # outage (backfill/), and report what it shows as past events.
+    backfill: bool = False
 
     @classmethod
     def parse(cls, raw: Any) -> MotionSettings:

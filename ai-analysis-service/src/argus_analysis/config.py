@@ -50,6 +50,10 @@ class Settings(MediaServiceSettings):
     camera_refresh_s: float = Field(60.0, alias="ANALYSIS_CAMERA_REFRESH_S", ge=1)
     job_concurrency: int = Field(1, alias="ANALYSIS_JOB_CONCURRENCY", ge=1, le=32)
     job_decoder_threads: int = Field(0, alias="ANALYSIS_JOB_DECODER_THREADS", ge=0, le=64)
+    # Backfilled segments of cameras with analysis.backfill (backfill/): frames analysed
+    # per second of footage, and the share of one core the analysis may take.
+    backfill_fps: float = Field(10.0, alias="ANALYSIS_BACKFILL_FPS", gt=0, le=60)
+    backfill_cpu_share: float = Field(0.5, alias="ANALYSIS_BACKFILL_CPU_SHARE", gt=0, le=1)
     # Objects (objects/, detect/hog.py, detect/onnx.py); per camera: analysis.objects.
     object_detector: Literal["auto", "opencv-hog", "opencv-face", "onnx"] = Field(
         "auto", alias="ANALYSIS_OBJECT_DETECTOR"

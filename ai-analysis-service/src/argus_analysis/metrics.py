@@ -69,3 +69,10 @@ OBJECT_TRACKS = Gauge(
 OBJECT_EVENTS = Counter(
     "argus_analysis_object_events_total", "Object events accepted by management", ["type"]
 )
+
+# Backfill analysis (backfill/).
+BACKFILL_SEGMENTS = Counter(
+    "argus_analysis_backfill_segments_total",
+    "Backfilled segments announced by the recorder, by outcome (analysed, skipped: the "
+    "camera does not opt in, unreadable)", ["outcome"],
+)

@@ -53,9 +53,10 @@ class EventReporter:
 
     def __init__(
         self, management: AnalysisManagement, instance_id: str, snapshot_quality: int,
-        snapshot_max_width: int,
+        snapshot_max_width: int, extra: dict[str, Any] | None = None,
     ) -> None:
         self.management = management
+        self.extra = extra or {}  # added to every payload (backfill analysis: backfill true)
         self.instance_id = instance_id
         self.snapshot_quality = snapshot_quality
         self.snapshot_max_width = snapshot_max_width
@@ -116,7 +117,7 @@ class EventReporter:
             "score": report.result.score,
             "boxes": [{"x": b[0], "y": b[1], "w": b[2], "h": b[3]} for b in report.result.boxes],
             "width": report.width, "height": report.height,
-            "session_id": report.session_id, "analyser": self.instance_id,
+            "session_id": report.session_id, "analyser": self.instance_id, **self.extra,
         }
 
     async def _start(self, report: MotionReport) -> None:
@@ -182,6 +183,12 @@ class EventReporter:
         if await self._post(message) is not None:
             EVENTS.labels("motion.end").inc()
             log.info("motion_ended", camera_id=report.camera_id, start_event_id=start_id)
+
+    async def drain(self, camera_id: int) -> None:
+        """Wait until the camera's queued events were posted (or given up)."""
+        queue = self._queues.get(camera_id)
+        if queue is not None:
+            await queue.join()
 
     async def close(self) -> None:
         """Let queued events go out (a few seconds at most), then stop."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
-from argus_analysis.cameras import MotionSettings
+from argus_analysis.backfill.consumer import BackfillAnalysis
+from argus_analysis.cameras import CameraConfig, MotionSettings
 from argus_analysis.config import Settings
 from argus_analysis.detect.base import NO_MOTION
 from argus_analysis.detect.object_base import ObjectDetector
@@ -81,6 +83,15 @@ class AnalysisService:
         )
         self.cameras = CameraSync(self.management, self.supervisor, self.bus,
                                   settings.camera_refresh_s)
+        self.backfill = BackfillAnalysis(
+            self.bus, self.management, settings.instance_id, settings.recordings_dir, choice,
+            self.params, self._camera, fps=settings.backfill_fps,
+            cpu_share=settings.backfill_cpu_share, instance_id=settings.instance_id,
+            snapshot_quality=settings.snapshot_quality,
+            snapshot_max_width=settings.snapshot_max_width,
+            make_engine=self._backfill_engine if self.objects is not None else None,
+            objects_for=self.objects.settings_for if self.objects is not None else None,
+        )
         self._outbox: Outbox[Output | ObjectOutput] | None = None
         self.jobs: JobRunner | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -95,6 +106,20 @@ class AnalysisService:
             start_frames=motion.start_frames, end_quiet_s=motion.end_quiet_s,
             max_width=s.max_width, downscale=s.downscale,
         )
+
+    def _camera(self, camera_id: int) -> CameraConfig | None:
+        """A camera this analyser would analyse (whoever holds its lease)."""
+        return self.supervisor.desired.get(camera_id)
+
+    def _backfill_engine(self, sink: Callable[[ObjectOutput], None]) -> ObjectEngine:
+        """An object engine for one backfilled segment: the live engine's detectors and
+        settings, its lock (a detector serves one thread at a time), no thread of its own."""
+        live = self.objects
+        assert live is not None
+        s = self.settings
+        return ObjectEngine(live.detectors, live.default, sink, fps=s.object_fps,
+                            ttl_s=s.object_track_ttl_s, max_batch=s.object_max_batch,
+                            instance_id=s.instance_id, defaults=live.defaults, lock=live.lock)
 
     def _sink(self, output: Output | ObjectOutput) -> None:
         assert self._outbox is not None
@@ -167,6 +192,10 @@ class AnalysisService:
         await keep_running(self.jobs.run, event="job_consumer_failed", log=log,
                            backoff=Backoff(steps=[_RETRY_S]))
 
+    async def _backfill(self) -> None:
+        await keep_running(self.backfill.run, event="backfill_consumer_failed", log=log,
+                           backoff=Backoff(steps=[_RETRY_S]))
+
     async def readiness(self) -> list[str]:
         """What keeps the analyser from being ready (empty: ready)."""
         return await camera_service_problems(self.redis, self.supervisor.loaded)
@@ -203,7 +232,7 @@ class AnalysisService:
             self.objects.start()
         for coro in (
             self.cameras.reload_forever(), self.cameras.follow_changes(), self.supervisor.run(),
-            self.results.run(), self._fps(), self._jobs(),
+            self.results.run(), self._fps(), self._jobs(), self._backfill(),
         ):
             self._tasks.append(asyncio.create_task(coro))
 
@@ -213,6 +242,7 @@ class AnalysisService:
             task.cancel()
         if self.jobs is not None:
             await self.jobs.stop()
+        await self.backfill.stop()
         await self.supervisor.shutdown()
         if self.objects is not None:  # the tracks the workers ended are reported
             await asyncio.to_thread(self.objects.stop)

@@ -79,6 +79,7 @@ class ObjectEngine:
         self, detectors: dict[str, ObjectDetector], default: str,
         sink: Callable[[ObjectOutput], None], *, fps: float = 5.0, ttl_s: float = 2.0,
         max_batch: int = 16, instance_id: str = "", defaults: ObjectSettings | None = None,
+        lock: threading.Lock | None = None,
     ) -> None:
         self.defaults = defaults if defaults is not None else ObjectSettings()
         self._settings: dict[int, tuple[Any, ObjectSettings]] = {}
@@ -99,6 +100,9 @@ class ObjectEngine:
         self._thread = threading.Thread(target=self._run, name="objects", daemon=True)
         self.busy_s = 0.0  # time spent in detector calls (bench, status)
         self.calls = 0
+        # Held around each detector call: an engine that shares its detectors with another
+        # (backfill analysis) shares this lock, since a detector serves one thread at a time.
+        self.lock = lock if lock is not None else threading.Lock()
 
     # -- worker side (any thread) --------------------------------------------------------
     def settings_for(self, camera: Any) -> ObjectSettings:
@@ -128,6 +132,16 @@ class ObjectEngine:
         if old is not None:
             OBJECT_DROPPED.labels(str(job.camera_id)).inc()
             self.sink(ObjectOutput(old.camera_id, old.session_id, old.analysis, None))
+
+    def process_now(self, job: ObjectJob) -> None:
+        """Detect, track and apply the rules on ``job`` in the calling thread (an engine
+        whose thread is not started: backfill analysis); outputs go to the sink."""
+        self._due[job.camera_id] = job.wall + self.interval_s * 0.9
+        self.process([job])
+
+    def finish_now(self, camera_id: int, session_id: str, wall: float) -> None:
+        """End a session's tracks in the calling thread (see ``process_now``)."""
+        self._end(camera_id, session_id, wall)
 
     def end_session(self, camera_id: int, session_id: str, wall: float) -> None:
         """The camera's stream ended: its tracks end (zone leaves, track summaries)."""
@@ -199,9 +213,10 @@ class ObjectEngine:
         results: list[list[Detection]] = []
         for start in range(0, len(crops), self.max_batch):
             chunk = crops[start : start + self.max_batch]
-            t0 = time.perf_counter()
-            results.extend(detector.detect_batch(chunk))
-            spent = time.perf_counter() - t0
+            with self.lock:
+                t0 = time.perf_counter()
+                results.extend(detector.detect_batch(chunk))
+                spent = time.perf_counter() - t0
             self.busy_s += spent
             self.calls += 1
             OBJECT_INFERENCE_S.labels(name).observe(spent)

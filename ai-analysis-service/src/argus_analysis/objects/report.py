@@ -176,6 +176,12 @@ class ObjectReporter:
             log.warning("object_snapshot_failed", camera_id=camera_id, event_id=event_id,
                         error=type(exc).__name__)
 
+    async def drain(self, camera_id: int) -> None:
+        """Wait until the camera's queued events were posted (or given up)."""
+        queue = self._queues.get(camera_id)
+        if queue is not None:
+            await queue.join()
+
     async def close(self) -> None:
         """Let queued events go out (a few seconds at most), then stop."""
         joins = [q.join() for q in self._queues.values()]
