@@ -194,6 +194,8 @@ export interface Timeline {
   events_truncated?: boolean;
   /** Stretches restored from the camera's own storage after an outage (ANR backfill). */
   backfilled?: TimeRange[];
+  /** What the recorder is still writing (not indexed yet), up to its last fragment. */
+  growing?: TimeRange[];
 }
 
 export interface ArgusEvent {

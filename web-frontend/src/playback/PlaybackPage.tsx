@@ -47,7 +47,8 @@ export function PlaybackPage() {
     const rec: Span[] = [];
     const ev: Span[] = [];
     for (const id of selected) {
-      rec.push(...(timelines.get(id)?.recordings ?? []));
+      // What the recorder is still writing plays like the rest (instant replay).
+      rec.push(...(timelines.get(id)?.recordings ?? []), ...(timelines.get(id)?.growing ?? []));
       ev.push(...(timelines.get(id)?.events ?? []));
     }
     return { rec, ev };
@@ -108,6 +109,7 @@ export function PlaybackPage() {
           {fmt.dateTime(win.start)} – {fmt.dateTime(win.end)}
           <span className="legend"><i className="sw rec" /> {t('playback.recordings')}
             <i className="sw backfill" /> {t('playback.backfilledLegend')}
+            <i className="sw growing" /> {t('playback.growingLegend')}
             <i className="sw ev" /> {t('playback.events')}</span>
         </div>
         {selected.map((id) => {
@@ -116,7 +118,8 @@ export function PlaybackPage() {
             <div key={id} data-camera-id={id}>
               <Timeline label={nameOf(id)} window={win} recordings={tl?.recordings ?? []}
                 events={tl?.events ?? []} gaps={tl?.gaps ?? []}
-                backfilled={tl?.backfilled ?? []} playhead={playhead}
+                backfilled={tl?.backfilled ?? []} growing={tl?.growing ?? []} cameraId={id}
+                playhead={playhead}
                 onSeek={seek} />
               {tl?.error && <p className="error">{tl.error}</p>}
             </div>

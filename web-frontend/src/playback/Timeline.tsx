@@ -1,13 +1,16 @@
 /**
  * One camera's timeline: recordings (blue; backfilled after an outage from the camera's own
  * storage in their own shade), events (red), gaps hatched by cause (camera
- * offline, recorder down, disk, events only), ticks, the playhead; click to play. Keys:
- * arrows move the cursor, Enter plays there, n / p jump to the next / previous event.
+ * offline, recorder down, disk, events only), what the recorder is still writing (paler,
+ * up to its last complete fragment), ticks, the playhead; click to play. Hovering or moving
+ * the cursor shows the recording's preview still at that instant. Keys: arrows move the
+ * cursor, Enter plays there, n / p jump to the next / previous event.
  */
 
 import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useFormat } from '../i18n/format';
+import { useStill } from './useStill';
 import { layoutSpans, nextEvent, previousEvent, ticks, timeAt, xOf, type Gap, type Span,
   type TimeWindow } from './timelineLayout';
 
@@ -19,6 +22,10 @@ interface TimelineProps {
   gaps?: Gap[];
   /** Stretches restored from the camera's own storage after an outage. */
   backfilled?: Span[];
+  /** What the recorder is still writing (not indexed yet), up to its last fragment. */
+  growing?: Span[];
+  /** The camera, for preview stills while hovering or scrubbing (none without it). */
+  cameraId?: number;
   playhead: number | null;
   onSeek(t: number): void;
 }
@@ -41,7 +48,7 @@ function useWidth() {
 }
 
 export function Timeline({ label, window: w, recordings, events, gaps = [], backfilled = [],
-  playhead, onSeek }: TimelineProps) {
+  growing = [], cameraId, playhead, onSeek }: TimelineProps) {
   const { t } = useTranslation();
   const fmt = useFormat();
   const { ref, width } = useWidth();
@@ -50,10 +57,13 @@ export function Timeline({ label, window: w, recordings, events, gaps = [], back
   const now = Date.now();
   const recBars = layoutSpans(recordings, w, width, now, { merge: true, minWidth: 1 });
   const fillBars = layoutSpans(backfilled, w, width, now, { merge: true, minWidth: 1 });
+  const growBars = layoutSpans(growing, w, width, now, { merge: true, minWidth: 1 });
   const eventBars = layoutSpans(events, w, width, now, { minWidth: 3 });
   const marks = ticks(w, width);
   const step = (w.end - w.start) / 60;
   const focus = cursor ?? playhead ?? w.start + (w.end - w.start) / 2;
+  const peek = hover ?? cursor;
+  const still = useStill(cameraId, peek);
 
   const pick = (e: MouseEvent<SVGSVGElement>) => {
     const rect = e.currentTarget.getBoundingClientRect();
@@ -98,6 +108,13 @@ export function Timeline({ label, window: w, recordings, events, gaps = [], back
             <title>{t('playback.backfilled')}</title>
           </rect>
         ))}
+        {growBars.map((b) => (
+          <rect key={`o${b.start}`} className="tl-growing" x={b.x} y={14} width={b.width}
+            height={22} data-start={new Date(b.start).toISOString()}
+            data-end={new Date(b.end).toISOString()}>
+            <title>{t('playback.growing')}</title>
+          </rect>
+        ))}
         {gaps.map((g) => {
           const x1 = Math.max(0, xOf(g.start, w, width));
           const x2 = Math.min(width, xOf(g.end, w, width));
@@ -138,6 +155,10 @@ export function Timeline({ label, window: w, recordings, events, gaps = [], back
           </g>
         )}
       </svg>
+      {still && peek !== null && (
+        <img className="tl-still" src={still} alt={t('playback.stillAt', { time: fmt.time(peek, true) })}
+          style={{ left: Math.max(0, Math.min(width - 160, xOf(peek, w, width) - 80)) }} />
+      )}
     </div>
   );
 }

@@ -15,10 +15,16 @@ export interface CameraTimeline {
   gaps: Gap[];
   /** Stretches restored from the camera's own storage after an outage. */
   backfilled: Span[];
+  /** What the recorder is still writing (the open segment), up to its last fragment. */
+  growing: Span[];
   error: string | null;
 }
 
 export const LIVE_REFRESH_MS = 15_000;
+/** Windows up to an hour that include now are reloaded this often, so their end (the
+ * recorder's last fragment) stays within a couple of seconds of live. */
+export const LIVE_EDGE_REFRESH_MS = 2_000;
+export const LIVE_EDGE_SPAN_MS = 3_600_000;
 
 async function load(id: number, start: number, end: number,
   signal: AbortSignal): Promise<Omit<CameraTimeline, 'error'>> {
@@ -26,7 +32,8 @@ async function load(id: number, start: number, end: number,
   const tl = await camerasApi.timeline(id, new Date(start), new Date(end), signal, resolution);
   return { recordings: toSpans(tl.recordings),
     events: toSpans(tl.events.map((e) => ({ start: e.start, end: e.end, id: e.id }))),
-    gaps: toGaps(tl.gaps ?? []), backfilled: toSpans(tl.backfilled ?? []) };
+    gaps: toGaps(tl.gaps ?? []), backfilled: toSpans(tl.backfilled ?? []),
+    growing: toSpans(tl.growing ?? []) };
 }
 
 /**
@@ -46,14 +53,16 @@ export function useTimelines(ids: number[], w: TimeWindow): Map<number, CameraTi
       const id = list[i];
       if (id === undefined || (r.data === undefined && r.error === null)) return [];
       return [[id, { recordings: r.data?.recordings ?? [], events: r.data?.events ?? [],
-        gaps: r.data?.gaps ?? [], backfilled: r.data?.backfilled ?? [], error: r.error ? errorMessage(r.error) : null }]];
+        gaps: r.data?.gaps ?? [], backfilled: r.data?.backfilled ?? [],
+        growing: r.data?.growing ?? [], error: r.error ? errorMessage(r.error) : null }]];
     }));
   }, [idsKey]);
   const fresh = useQueries({
     queries: ids.map((id) => ({
       queryKey: keys.timeline(id, start, end),
       queryFn: ({ signal }: { signal: AbortSignal }) => load(id, start, end, signal),
-      refetchInterval: live ? LIVE_REFRESH_MS : false as const,
+      refetchInterval: !live ? false as const
+        : end - start <= LIVE_EDGE_SPAN_MS ? LIVE_EDGE_REFRESH_MS : LIVE_REFRESH_MS,
       retry: false,
     })),
     combine,
