@@ -126,6 +126,9 @@ async def test_walls_crud_permissions_and_push(
     r = await client.get(f"{WALLS}/{wall}", headers=op_h)
     assert r.json()["monitors"][0]["content"]["tours"][0]["cameras"] == [cam.id]
 
+    too_long = [f"{n:02d}" + "k" * 62 for n in range(16)]  # 16 x 64 characters
+    r = await client.patch(f"{base}", json={"alarm_kinds": too_long}, headers=admin_headers)
+    assert r.status_code == 422, r.text
     r = await client.patch(
         f"{base}", json={"alarm_kinds": ["motion", "BAD KIND"]}, headers=admin_headers
     )

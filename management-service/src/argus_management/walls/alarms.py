@@ -27,7 +27,7 @@ def alarm_listener(settings: Settings) -> Callable[[EventStored], Awaitable[None
         monitors = await stored.session.scalars(
             select(WallMonitor).where(WallMonitor.alarm_kinds != "").order_by(WallMonitor.id)
         )
-        actor = Actor(user_id=None, username=f"alarm {rule.kind}", ip=None, user_agent=None)
+        actor = Actor(user_id=None, username=f"alarm {rule.kind}"[:64], ip=None, user_agent=None)
         for monitor in monitors:
             kinds = monitor.alarm_kinds.split(",")
             if rule.kind not in kinds and "*" not in kinds:

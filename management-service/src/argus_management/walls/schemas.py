@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from argus_management.layouts.schemas import MAX_ID as MAX_ID
 from argus_management.layouts.schemas import CameraId, Name, TourOut
@@ -13,7 +13,15 @@ from argus_management.layouts.schemas import CameraId, Name, TourOut
 MAX_MONITORS = 64
 # An alert kind (alerts/rules.py NAME_PATTERN) or "*" for every alert with a camera.
 AlarmKind = Annotated[str, Field(pattern=r"^(\*|[a-z0-9_.-]{1,64})$")]
-AlarmKinds = Annotated[list[AlarmKind], Field(max_length=16)]
+
+
+def _fits(kinds: list[str]) -> list[str]:
+    if len(",".join(dict.fromkeys(kinds))) > 512:
+        raise ValueError("alarm kinds are at most 512 characters together")
+    return kinds
+
+
+AlarmKinds = Annotated[list[AlarmKind], Field(max_length=16), AfterValidator(_fits)]
 
 
 class WallCreate(BaseModel):
