@@ -17,6 +17,7 @@ import { Empty, ErrorNote, Loading } from '../components/Feedback';
 import { useApiQuery } from '../components/useApiQuery';
 import { CameraList } from '../live/CameraList';
 import { CAMERA_MIME, dropId } from '../live/dnd';
+import { TourDialog } from '../live/TourDialog';
 import { contentCameras, walls as wallsApi, type Monitor, type Push, type Wall } from './api';
 import { WallManage, MonitorManage } from './WallManage';
 
@@ -82,8 +83,9 @@ function MonitorCard({ monitor: m, control, selected, onSelect, onPush, onChange
 }) {
   const { t } = useTranslation();
   const { can } = useSession();
-  const { nameOf } = useCameras();
+  const { cameras, nameOf } = useCameras();
   const [over, setOver] = useState(false);
+  const [touring, setTouring] = useState(false);
   const layouts = useApiQuery(keys.layouts, (signal) => layoutsApi.list(signal),
     { enabled: control });
   const source = m.content.source;
@@ -122,9 +124,19 @@ function MonitorCard({ monitor: m, control, selected, onSelect, onPush, onChange
             <option value="">{t('walls.pushLayout')}</option>
             {layouts.data?.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
           </select>
+          <button type="button" className="btn ghost small"
+            onClick={() => setTouring(true)}>{t('live.tourSetup')}</button>
           <button type="button" className="btn ghost small" disabled={kind === 'empty'}
             onClick={() => void onPush({ kind: 'clear' })}>{t('walls.clear')}</button>
         </div>
+      )}
+      {touring && (
+        <TourDialog cell={0} cameras={cameras}
+          current={kind === 'tour' ? m.content.tours?.[0] : undefined}
+          onSave={(tour) => { setTouring(false);
+            void onPush({ kind: 'tour', cameras: tour.cameras, dwell_s: tour.dwell_s }); }}
+          onStop={() => { setTouring(false); void onPush({ kind: 'clear' }); }}
+          onClose={() => setTouring(false)} />
       )}
       {can('walls:manage') && <MonitorManage monitor={m} onChange={onChange} />}
     </article>
