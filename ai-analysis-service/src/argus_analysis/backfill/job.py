@@ -26,7 +26,7 @@ from argus_analysis.source import DecoderOptions, SourceError, open_source
 log = structlog.get_logger("argus.analysis.backfill")
 EngineFactory = Callable[[Callable[[ObjectOutput], None]], ObjectEngine]
 
-THROTTLE_SLICE_S = 0.1  # work this long, then pause for the rest of the share
+THROTTLE_SLICE_S = 0.1  # CPU seconds of work, then a pause for the rest of the share
 
 
 @dataclass(frozen=True)
@@ -48,32 +48,34 @@ class BackfillFound:
     frames: int = 0  # decoded
     analysed: int = 0
     media_s: float = 0.0
-    busy_s: float = 0.0  # wall time spent working (the rest was throttling)
+    busy_s: float = 0.0  # CPU time of the analysing thread (decode included)
 
 
 class Throttle:
-    """Keeps the calling thread's work to ``share`` of the wall time: after each slice of
-    work it sleeps ``slice * (1 - share) / share`` (decoding runs in this thread: one
-    decoder thread)."""
+    """Keeps the calling thread's CPU time to ``share`` of the wall time: after each slice
+    of CPU work it sleeps until ``cpu / share`` has passed since the slice began (decoding
+    runs in this thread: one decoder thread, no frame threads). CPU time, not wall time:
+    on a loaded machine the thread is not slowed down further for waiting its turn."""
 
     def __init__(self, share: float, stop: threading.Event) -> None:
         self.share = share
         self.stop = stop
-        self.busy_s = 0.0
-        self._since = time.perf_counter()
+        self.busy_s = 0.0  # CPU seconds of this thread
+        self._cpu = time.thread_time()
+        self._wall = time.perf_counter()
 
     def tick(self) -> None:
-        now = time.perf_counter()
-        worked = now - self._since
-        if worked < THROTTLE_SLICE_S:
+        cpu = time.thread_time() - self._cpu
+        if cpu < THROTTLE_SLICE_S:
             return
-        self.busy_s += worked
-        if self.share < 1.0:
-            self.stop.wait(worked * (1.0 - self.share) / self.share)
-        self._since = time.perf_counter()
+        self.busy_s += cpu
+        wait = cpu / self.share - (time.perf_counter() - self._wall)
+        if wait > 0:
+            self.stop.wait(wait)
+        self._cpu, self._wall = time.thread_time(), time.perf_counter()
 
     def done(self) -> None:
-        self.busy_s += time.perf_counter() - self._since
+        self.busy_s += time.thread_time() - self._cpu
 
 
 class Interrupted(Exception):
