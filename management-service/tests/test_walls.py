@@ -226,8 +226,9 @@ async def test_display_credential_opens_only_its_monitor(
             {"monitor_id": monitor, "camera_id": other.id, "fam": fam},
             {"monitor_id": second, "camera_id": cam.id, "fam": fam},
             {"monitor_id": monitor, "camera_id": cam.id, "fam": "old"},
+            {"monitor_id": monitor, "camera_id": cam.id, "fam": fam, "recordings": True},
         ]
-    ) == [True, False, False, False]
+    ) == [True, False, False, False, False]
 
     # A new credential ends the old one and its tokens; a revoked one ends everything.
     r = await client.post(f"{base}/credential", headers=admin_headers)

@@ -70,7 +70,9 @@ async def check_access(body: AccessCheck, session: SessionDep, bus: BusDep) -> A
     for n, item in enumerate(body.items):
         if item.user_id is None:
             monitor = monitors.get(item.monitor_id or 0)
-            out.append(monitor is not None and monitor.allows(item.camera_id, item.fam))
+            # Live only: a monitor's token never opens recordings.
+            out.append(monitor is not None and not item.recordings
+                       and monitor.allows(item.camera_id, item.fam))
             continue
         revoked = bool(item.jti and flags[2 * n] is not None) or bool(
             item.fam and flags[2 * n + 1] is not None)
