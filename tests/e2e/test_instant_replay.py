@@ -1,5 +1,6 @@
 """Instant replay in the console: "-10 s" on a live tile of a freshly started camera plays
-the last seconds from the recorder's open segment (60 s segments: nothing is indexed yet).
+the last seconds from the recorder's open segment (60 s segments: nothing is indexed yet),
+with the first click, on a tile that is not selected.
 
 Its own stack (one camera, 60 s segments); Chromium through Playwright (conftest.py).
 """
@@ -65,12 +66,10 @@ def test_ten_seconds_back_plays_the_open_segment(page: Page, stack: ConsoleStack
     # A first login fills the live view with the user's cameras (here the one camera).
     tile = page.locator(f".tile[data-camera-id='{camera_id}']")
     expect(tile).to_have_attribute("data-phase", "playing", timeout=30_000)
-    # The tile is selected first: on the first-login view, a click on the button of an
-    # unselected tile left data-replay unset twice here (the tile's state seems to be lost
-    # when the selection changes; not yet understood, reported to the lead).
-    tile.click()
-    expect(tile).to_have_class(re.compile(r"\bselected\b"))
-    expect(tile).to_have_attribute("data-phase", "playing", timeout=30_000)
+    # The first click on "-10 s" of a tile that is not selected must work: it used to be
+    # lost, because the button's focus selected the tile, the PTZ panel opened and moved
+    # the button away between mouse down and up (the click went to the tile instead).
+    expect(tile).not_to_have_class(re.compile(r"\bselected\b"))
     tile.get_by_role("button", name="Instant replay").click()
     expect(tile).to_have_attribute("data-replay", re.compile(r".+"))
     expect(tile.locator(".replay-badge")).to_be_visible()

@@ -58,7 +58,11 @@ export function CameraTile(p: TileProps) {
       data-replay={replayFrom ? replayFrom.toISOString() : undefined}
       draggable={Boolean(p.onDrop)} onDragStart={p.onDrop ? dragStart : undefined}
       onDragOver={(e) => e.preventDefault()} onDrop={p.onDrop}
-      onClick={p.onSelect} onFocus={p.onSelect} onDoubleClick={p.onToggleEnlarge}
+      onClick={p.onSelect} onDoubleClick={p.onToggleEnlarge}
+      // Only the tile's own focus selects it (keyboard). A button's focus (on mouse down)
+      // must not: selecting opens the PTZ panel, the grid narrows and the button moves away
+      // before the mouse comes up, and the click is lost (the first "-10 s" did nothing).
+      onFocus={(e) => { if (e.target === e.currentTarget) p.onSelect(); }}
       onKeyDown={(e) => {
         if (e.target !== e.currentTarget) return;
         if (e.key === 'Enter') p.onToggleEnlarge();
