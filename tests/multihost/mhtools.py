@@ -103,12 +103,13 @@ def overlaps(window: list[Row]) -> list[tuple[float, float]]:
     return [(s, e) for (_, e), (s, _) in itertools.pairwise(spans) if s < e - 0.05]
 
 
-def loss_report(b: Bed, cams: set[int], since: float) -> dict[str, Any]:
-    """Per camera, from ``since`` on: video lost counting live segments only, lost after
-    the backfill from the cameras' edge storage, and overlaps (all segments)."""
+def loss_report(b: Bed, cams: set[int], since: float, until: float | None = None) -> dict[str, Any]:
+    """Per camera, between ``since`` and ``until`` (the end of the index when None): video
+    lost counting live segments only, lost after the backfill from the cameras' edge
+    storage, and overlaps (all segments)."""
     live, after, double = {}, {}, {}
     for cam in sorted(cams):
-        window = [r for r in rows(b, cam) if r.end >= since]
+        window = [r for r in rows(b, cam) if r.end >= since and (until is None or r.start <= until)]
         live[str(cam)] = lost_s([r for r in window if not r.backfilled])
         after[str(cam)] = lost_s(window)
         if found := overlaps(window):
