@@ -33,6 +33,10 @@ RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 10.0)
 QUEUE_MAX = 100
 
 
+def _given_id(report: MotionReport) -> dict[str, str]:
+    return {"id": report.message_id} if report.message_id else {}
+
+
 @dataclass
 class MotionReport:
     """One transition to report, with what it needs."""
@@ -46,6 +50,7 @@ class MotionReport:
     frame: Any = None
     decode_in: float = 0.0
     submitted: float = 0.0  # when the loop took it from the worker (epoch s)
+    message_id: str | None = None  # None: a fresh one (backfill: derived, so a re-run dedups)
 
 
 class EventReporter:
@@ -126,7 +131,7 @@ class EventReporter:
         payload.update(trigger_ts=to_datetime(t.trigger_ts).isoformat(), frames=t.frames)
         message = EventMessage(
             type="motion.start", camera_id=report.camera_id, ts=to_datetime(t.ts),
-            severity="warning", payload=payload,
+            severity="warning", payload=payload, **_given_id(report),
         )
         posting = time.time()
         event_id = await self._post(message)
@@ -178,7 +183,7 @@ class EventReporter:
                        ended_by=to_datetime(t.trigger_ts).isoformat())
         message = EventMessage(
             type="motion.end", camera_id=report.camera_id, ts=to_datetime(t.ts),
-            severity="info", payload=payload,
+            severity="info", payload=payload, **_given_id(report),
         )
         if await self._post(message) is not None:
             EVENTS.labels("motion.end").inc()

@@ -30,6 +30,7 @@ from argus_analysis.supervisor import AnalysisCrew, analysis_supervisor
 from argus_analysis.worker import Output, WorkerOptions
 from argus_common.bus import RedisBus, redis_client
 from argus_common.camera_sync import CameraSync
+from argus_common.errors import Unavailable
 from argus_common.leases import Leases
 from argus_common.retry import Backoff, keep_running
 from argus_common.service_http import camera_service_problems
@@ -108,7 +109,10 @@ class AnalysisService:
         )
 
     def _camera(self, camera_id: int) -> CameraConfig | None:
-        """A camera this analyser would analyse (whoever holds its lease)."""
+        """A camera this analyser would analyse (whoever holds its lease); raises while
+        the camera list has not been loaded (the entry is then retried)."""
+        if not self.supervisor.loaded:
+            raise Unavailable("the camera list is not loaded yet")
         return self.supervisor.desired.get(camera_id)
 
     def _backfill_engine(self, sink: Callable[[ObjectOutput], None]) -> ObjectEngine:

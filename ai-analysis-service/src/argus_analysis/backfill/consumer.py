@@ -7,7 +7,8 @@ analysis or no ``analysis.backfill``, are acked at once. A backfilled one is a j
 in order — motion through an ``EventReporter`` of its own (the live one keeps its camera's
 current event), objects through an ``ObjectReporter`` of its own — every payload with
 ``backfill: true``. The entry is acked only after the events went out: an analyser that dies
-meanwhile leaves it to be claimed (at-least-once: an event may then be reported twice).
+meanwhile leaves it to be claimed, and the analysis, deterministic, gives the same message
+ids again, which management stores once.
 """
 
 from __future__ import annotations
@@ -139,11 +140,15 @@ class BackfillAnalysis:
             return
         except Interrupted:
             raise RuntimeError("stopping: left for another try") from None
+        # Message ids derived from the segment and the order: the analysis is deterministic,
+        # so a segment analysed again (its analyser died before the ack) is stored once.
         for i, report in enumerate(found.motion, 1):
+            report.message_id = uuid.uuid5(_SESSIONS, f"{session_id}/motion/{i}").hex
             self.reporter.submit(report)
             if i % DRAIN_EVERY == 0:
                 await self.reporter.drain(msg.camera_id)
         for i, obj in enumerate(found.objects, 1):
+            obj.message.id = uuid.uuid5(_SESSIONS, f"{session_id}/objects/{i}").hex
             obj.message.payload["backfill"] = True
             self.object_reporter.submit(obj)
             if i % DRAIN_EVERY == 0:
