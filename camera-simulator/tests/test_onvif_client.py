@@ -104,6 +104,7 @@ async def test_device_service(start: Starter, connect: Any, camera: CameraInfo) 
     assert client.xaddrs == {
         "http://www.onvif.org/ver10/device/wsdl": f"{base}/device_service",
         "http://www.onvif.org/ver10/media/wsdl": f"{base}/media_service",
+        "http://www.onvif.org/ver20/media/wsdl": f"{base}/media2_service",
         "http://www.onvif.org/ver20/ptz/wsdl": f"{base}/ptz_service",
         "http://www.onvif.org/ver10/events/wsdl": f"{base}/events_service",
     }

@@ -105,3 +105,38 @@ def test_quirks_refuse_and_mangle() -> None:
     )
     with pytest.raises(SafeET.ParseError):
         SafeET.fromstring(broken.encode())
+
+
+def test_media2_answers_and_the_no_media2_quirk_hides_it() -> None:
+    from datetime import UTC, datetime
+
+    from argus_camsim.onvif import media2
+    from argus_camsim.onvif.context import RequestContext
+
+    cam = CameraInfo(index=1, name="c", width=320, height=180, quirks={"namespaces"})
+    ctx = RequestContext(cam, "http://127.0.0.1:80", "rtsp://127.0.0.1:8554", datetime.now(UTC))
+    op = SafeET.fromstring(
+        f'<GetProfiles xmlns="{media2.NS_TR2}"><Type>VideoEncoder</Type></GetProfiles>'
+    )
+    odd = quirks.mangle(cam, "GetProfiles", envelope(media2.get_profiles(ctx, op)))
+    assert "<mtwo:GetProfilesResponse" in odd and "tr2:" not in odd
+    root = SafeET.fromstring(odd.encode())
+    encoders = root.findall(f".//{{{media2.NS_TR2}}}VideoEncoder")
+    assert len(encoders) == 2 and root.find(f".//{{{media2.NS_TR2}}}VideoSource") is None
+    bad = SafeET.fromstring(
+        f'<GetProfiles xmlns="{media2.NS_TR2}"><Type>Smell</Type></GetProfiles>'
+    )
+    with pytest.raises(SoapFault):
+        media2.get_profiles(ctx, bad)
+    multicast = SafeET.fromstring(
+        f'<GetStreamUri xmlns="{media2.NS_TR2}"><Protocol>RtspMulticast</Protocol>'
+        "<ProfileToken>main</ProfileToken></GetStreamUri>"
+    )
+    with pytest.raises(SoapFault):
+        media2.get_stream_uri(ctx, multicast)
+
+    old = CameraInfo(index=1, name="c", quirks={"no_media2"})
+    assert not quirks.offers(old, media2.NS_TR2) and quirks.offers(cam, media2.NS_TR2)
+    with pytest.raises(SoapFault) as fault:
+        quirks.refuse(old, _request(media2.NS_TR2, "GetProfiles"))
+    assert "ter:ActionNotSupported" in fault.value.subcodes

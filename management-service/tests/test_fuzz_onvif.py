@@ -19,8 +19,10 @@ from zeep.exceptions import Fault
 
 from argus_common.errors import ArgusError
 from argus_management.onvif import discovery
-from argus_management.onvif.device import _float, _profile, _vector
 from argus_management.onvif.errors import fault_subcodes, translate
+from argus_management.onvif.parse import finite as _float
+from argus_management.onvif.parse import media1_profile as _profile
+from argus_management.onvif.parse import vector as _vector
 from argus_management.onvif.service import _host_port
 from argus_management.onvif.types import DiscoveredDevice
 

@@ -16,7 +16,9 @@ from factories.onvif_sim import SIM_PASSWORD, SIM_USER
 
 PROBE = "/api/v1/cameras/onvif/probe"
 CAMERAS = "/api/v1/cameras"
-QUIRKS = ("namespaces", "no_optional", "legacy", "slow", "clock", "no_time", "bad_presets")
+QUIRKS = (
+    "namespaces", "no_optional", "legacy", "slow", "clock", "no_time", "bad_presets", "no_media2"
+)
 # Timeouts short enough that the slow camera's optional answers (6 s) come too late.
 TIMEOUTS = {"connect_timeout_s": 1.0, "read_timeout_s": 1.0}
 
@@ -98,6 +100,11 @@ async def test_each_quirk_still_probes_and_registers(
         assert snapshot is None and _has(warnings, "snapshot URI")
     if quirk in ("namespaces", "legacy", "clock", "no_time", "bad_presets"):
         assert snapshot is not None and snapshot.endswith("/onvif/snapshot.jpg"), quirk
+    # Media2 wherever the device lists it (GetCapabilities, the legacy path, does not).
+    assert caps["media2"] is (quirk not in ("legacy", "no_media2")), quirk
+    assert not _has(warnings, "Media2"), (quirk, warnings)
+    if quirk == "no_media2":
+        assert snapshot is not None and ptz["presets_available"] is True
     if quirk == "clock":
         assert 3 * 3600 < out["time_offset_s"] < 3 * 3600 + 60
     if quirk == "no_time":

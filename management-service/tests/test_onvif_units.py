@@ -83,7 +83,11 @@ async def test_stream_uri_loses_its_userinfo(monkeypatch: pytest.MonkeyPatch) ->
     async def service(name: str) -> Any:
         return _FakeMedia()
 
+    async def no_media2() -> None:
+        return None  # a device without Media2: Media1's GetStreamUri
+
     monkeypatch.setattr(device, "_service", service)
+    monkeypatch.setattr(device, "_media2", no_media2)
     try:
         assert await device.stream_uri("main") == "rtsp://10.0.0.5:554/live?channel=1"
     finally:

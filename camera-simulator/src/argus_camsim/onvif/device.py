@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from argus_camsim.onvif import events, identity, media, ptz_xml, quirks
+from argus_camsim.onvif import events, identity, media, media2, ptz_xml, quirks
 from argus_camsim.onvif.context import (
     DEVICE_PATH,
     MEDIA_PATH,
@@ -188,6 +188,8 @@ def get_services(ctx: RequestContext, op: Element) -> str:
         (NS_TDS, DEVICE_PATH, service_capabilities_xml()),
         (NS_TRT, MEDIA_PATH, media.service_capabilities_xml()),
     ]
+    if quirks.offers(ctx.camera, media2.NS_TR2):
+        services.append((media2.NS_TR2, media2.MEDIA2_PATH, media2.service_capabilities_xml()))
     if ctx.camera.has_ptz and quirks.offers(ctx.camera, NS_TPTZ):
         services.append((NS_TPTZ, PTZ_PATH, ptz_xml.service_capabilities_xml()))
     if quirks.offers(ctx.camera, events.NS_TEV):

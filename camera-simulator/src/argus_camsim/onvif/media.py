@@ -22,7 +22,11 @@ _PROFILE_NAMES = {"main": "MainStream", "sub": "SubStream"}
 _BITRATE_KBPS = {"main": 4096, "sub": 1024}
 
 
-def _resolution(camera: CameraInfo, profile: str) -> tuple[int, int]:
+def profile_name(profile: str) -> str:
+    return _PROFILE_NAMES[profile]
+
+
+def resolution(camera: CameraInfo, profile: str) -> tuple[int, int]:
     if profile == "main":
         return camera.width, camera.height
     return camera.sub_width, camera.sub_height
@@ -47,7 +51,7 @@ def _video_source_configuration(camera: CameraInfo) -> str:
 
 
 def _video_encoder_configuration(camera: CameraInfo, profile: str, tag: str) -> str:
-    width, height = _resolution(camera, profile)
+    width, height = resolution(camera, profile)
     # Element order follows tt:VideoEncoderConfiguration; zeep parses sequences in order.
     return (
         f'<{tag} token="venc_{profile}">'

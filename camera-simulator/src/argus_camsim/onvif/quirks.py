@@ -12,7 +12,8 @@ what works and report the rest as "not available".
 - ``slow``: every answer late; optional operations later than a client's read timeout;
 - ``clock``: the device clock hours off (WS-Security must be signed in camera time);
 - ``no_time``: ``GetSystemDateAndTime`` not answered (clients sign in their own time);
-- ``bad_presets``: ``GetPresets`` answered with XML no parser accepts.
+- ``bad_presets``: ``GetPresets`` answered with XML no parser accepts;
+- ``no_media2``: no Media2 (ver20) service, as on older devices (clients use Media1).
 """
 
 from __future__ import annotations
@@ -24,7 +25,17 @@ from argus_camsim.model import CameraInfo
 from argus_camsim.onvif.events import NS_TEV, NS_WSNT
 from argus_camsim.onvif.soap import NS_TPTZ, SoapRequest, action_not_supported
 
-QUIRKS = ("namespaces", "no_optional", "legacy", "slow", "clock", "no_time", "bad_presets")
+QUIRKS = (
+    "namespaces",
+    "no_optional",
+    "legacy",
+    "slow",
+    "clock",
+    "no_time",
+    "bad_presets",
+    "no_media2",
+)
+NS_TR2 = "http://www.onvif.org/ver20/media/wsdl"
 NS_TIMG = "http://www.onvif.org/ver20/imaging/wsdl"
 WRONG_CLOCK_S = 3 * 3600 + 17.0
 SLOW_S = 0.3
@@ -42,6 +53,7 @@ _PREFIXES = {
     "s": "env",
     "tds": "dev",
     "trt": "med",
+    "tr2": "mtwo",
     "tptz": "ptzns",
     "tt": "sch",
     "ter": "err",
@@ -66,6 +78,8 @@ def check(names: list[str]) -> set[str]:
 
 def offers(camera: CameraInfo, namespace: str) -> bool:
     """Whether the camera lists the service ``namespace`` (GetServices, GetCapabilities)."""
+    if "no_media2" in camera.quirks and namespace == NS_TR2:
+        return False
     return not ("no_optional" in camera.quirks and namespace in _OPTIONAL_SERVICES)
 
 

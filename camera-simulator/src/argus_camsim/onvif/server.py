@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from argus_camsim.model import CameraInfo
-from argus_camsim.onvif import device, events, media, ptz, quirks
+from argus_camsim.onvif import device, events, media, media2, ptz, quirks
 from argus_camsim.onvif.context import DEVICE_PATH, SNAPSHOT_PATH, Handler, RequestContext
 from argus_camsim.onvif.httpauth import HttpAuthenticator
 from argus_camsim.onvif.recording import NS_TRP, NS_TSE, REPLAY_OPERATIONS, SEARCH_OPERATIONS
@@ -49,6 +49,7 @@ _HOST_HEADER = re.compile(r"^[A-Za-z0-9._\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\
 _SERVICES: dict[str, dict[str, Handler]] = {
     NS_TDS: device.OPERATIONS,
     NS_TRT: media.OPERATIONS,
+    media2.NS_TR2: media2.OPERATIONS,
     NS_TPTZ: ptz.OPERATIONS,
     events.NS_TEV: events.OPERATIONS,
     events.NS_WSNT: events.SUBSCRIPTION_OPERATIONS,

@@ -17,6 +17,7 @@ from typing import TypeVar
 import structlog
 
 from argus_common.errors import ArgusError
+from argus_management.onvif import media2
 from argus_management.onvif.device import OnvifDevice
 
 log = structlog.get_logger("argus.onvif")
@@ -24,7 +25,7 @@ log = structlog.get_logger("argus.onvif")
 T = TypeVar("T")
 
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
-NS_MEDIA2 = "http://www.onvif.org/ver20/media/wsdl"
+NS_MEDIA2 = media2.NS_MEDIA2
 NS_PTZ = "http://www.onvif.org/ver20/ptz/wsdl"
 NS_EVENTS = "http://www.onvif.org/ver10/events/wsdl"
 NS_IMAGING = "http://www.onvif.org/ver20/imaging/wsdl"

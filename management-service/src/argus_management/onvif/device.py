@@ -23,22 +23,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from onvif import ONVIFCamera
 
-from argus_common.errors import ArgusError, BadGateway, Conflict
+from argus_common.errors import ArgusError, BadGateway, Conflict, GatewayTimeout
 from argus_management.cameras.urls import (
     forbidden_reason,
     literal_address,
-    strip_userinfo,
     url_host,
     with_host,
 )
+from argus_management.onvif import media2
 from argus_management.onvif.errors import AUTH_FAILED, translate
+from argus_management.onvif.parse import MAX_TEXT, media1_profile, text_of, uri_of, vector
 from argus_management.onvif.types import (
     DeviceInfo,
     MediaProfile,
@@ -56,53 +56,6 @@ T = TypeVar("T")
 
 _PROXY_VARS = ("http_proxy", "https_proxy")
 _STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
-_MAX_TEXT = 256
-
-
-def _text(obj: Any, name: str) -> str:
-    value = getattr(obj, name, None)
-    return "" if value is None else str(value)[:_MAX_TEXT]
-
-
-def _float(value: Any) -> float | None:
-    """A finite float, or None: a camera may send NaN, infinities or integers too large
-    for a float, which would break int() of a size or the JSON of a position."""
-    try:
-        number = None if value is None else float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if number is not None and math.isfinite(number) else None
-
-
-def _vector(raw: Any) -> PtzVector | None:
-    if raw is None:
-        return None
-    pan_tilt = getattr(raw, "PanTilt", None)
-    zoom = getattr(raw, "Zoom", None)
-    return PtzVector(
-        pan=_float(getattr(pan_tilt, "x", None)),
-        tilt=_float(getattr(pan_tilt, "y", None)),
-        zoom=_float(getattr(zoom, "x", None)),
-    )
-
-
-def _profile(raw: Any) -> MediaProfile:
-    encoder = getattr(raw, "VideoEncoderConfiguration", None)
-    resolution = getattr(encoder, "Resolution", None)
-    rate = getattr(encoder, "RateControl", None)
-    ptz = getattr(raw, "PTZConfiguration", None)
-    width = _float(getattr(resolution, "Width", None))
-    height = _float(getattr(resolution, "Height", None))
-    encoding = getattr(encoder, "Encoding", None)
-    return MediaProfile(
-        token=str(getattr(raw, "token", ""))[:_MAX_TEXT],
-        name=_text(raw, "Name"),
-        encoding=None if encoding is None else str(encoding)[:32],
-        width=None if width is None else int(width),
-        height=None if height is None else int(height),
-        fps=_float(getattr(rate, "FrameRateLimit", None)),
-        ptz_config_token=None if ptz is None else str(getattr(ptz, "token", "") or "ptz"),
-    )
 
 
 def _axes(pan: float | None, tilt: float | None, zoom: float | None) -> dict[str, Any]:
@@ -182,6 +135,8 @@ class OnvifDevice:
         # open a connection pool, and the library would keep (and close) only one.
         self._service_lock = asyncio.Lock()
         self._profiles: list[MediaProfile] | None = None
+        # Why Media2 profiles could not be read (then Media1's are used), or None.
+        self.media2_error: str | None = None
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], budget_s: float) -> T:
         """Run one camera call within ``budget_s``, translating every failure."""
@@ -224,6 +179,7 @@ class OnvifDevice:
             diff = self._camera.dt_diff
             self.time_offset_s = 0.0 if diff is None else round(diff.total_seconds(), 3)
             self._profiles = None
+            self.media2_error = None
             self._connected = True
 
     async def _update_xaddrs(self) -> None:
@@ -264,39 +220,72 @@ class OnvifDevice:
         raw = await self._call("GetDeviceInformation", svc.GetDeviceInformation,
                                self.call_timeout_s)
         return DeviceInfo(
-            manufacturer=_text(raw, "Manufacturer"), model=_text(raw, "Model"),
-            firmware_version=_text(raw, "FirmwareVersion"),
-            serial_number=_text(raw, "SerialNumber"), hardware_id=_text(raw, "HardwareId"),
+            manufacturer=text_of(raw, "Manufacturer"), model=text_of(raw, "Model"),
+            firmware_version=text_of(raw, "FirmwareVersion"),
+            serial_number=text_of(raw, "SerialNumber"), hardware_id=text_of(raw, "HardwareId"),
         )
 
+    async def _media2(self) -> Any | None:
+        """The Media2 service when the device lists it and its profiles could be read."""
+        await self.connect()
+        xaddr = self._camera.xaddrs.get(media2.NS_MEDIA2)
+        if not xaddr or self.media2_error is not None:
+            return None
+        async with self._service_lock:
+            try:
+                return await media2.service(self._camera, xaddr)
+            except Exception as exc:
+                raise translate(exc, "the media2 service", self.call_timeout_s) from exc
+
+    async def _either(self, what: str, call2: Callable[[Any], Awaitable[T]],
+                      call1: Callable[[Any], Awaitable[T]], *, remember: bool = False) -> T:
+        """``call2`` on Media2 where offered, else (or when it fails for another reason
+        than credentials or time) ``call1`` on Media1; ``remember`` keeps to Media1 after."""
+        svc2 = await self._media2()
+        if svc2 is not None:
+            try:
+                return await self._call(f"Media2 {what}", lambda: call2(svc2),
+                                        self.call_timeout_s)
+            except ArgusError as exc:
+                if exc.detail == AUTH_FAILED or isinstance(exc, GatewayTimeout):
+                    raise
+                if remember:
+                    self.media2_error = exc.detail
+        svc = await self._service("media")
+        return await self._call(what, lambda: call1(svc), self.call_timeout_s)
+
     async def profiles(self) -> list[MediaProfile]:
-        """The media profiles (refreshed on every call; remembered for PTZ)."""
+        """The media profiles, from Media2 where the device offers it (refreshed on every
+        call; remembered for PTZ)."""
+        svc2 = await self._media2()
+        if svc2 is not None:
+            raw2 = await self._either("GetProfiles", lambda s: s.GetProfiles({"Type": ["All"]}),
+                                      lambda s: s.GetProfiles(), remember=True)
+            parse = media2.profile if self.media2_error is None else media1_profile
+            self._profiles = [parse(p) for p in raw2 or [] if getattr(p, "token", None)]
+            return self._profiles
         svc = await self._service("media")
         raw = await self._call("GetProfiles", svc.GetProfiles, self.call_timeout_s)
-        self._profiles = [_profile(p) for p in raw or [] if getattr(p, "token", None)]
+        self._profiles = [media1_profile(p) for p in raw or [] if getattr(p, "token", None)]
         return self._profiles
 
     async def stream_uri(self, profile_token: str) -> str:
         """The RTSP URI of a profile, without any userinfo the camera put into it."""
-        svc = await self._service("media")
-        params = {"StreamSetup": _STREAM_SETUP, "ProfileToken": profile_token}
-        raw = await self._call("GetStreamUri", lambda: svc.GetStreamUri(params),
-                               self.call_timeout_s)
-        uri = getattr(raw, "Uri", None)
-        if not uri:
-            raise Conflict(f"camera gave no stream URI for profile {profile_token!r}")
-        return strip_userinfo(str(uri)) or ""
+        raw = await self._either(
+            "GetStreamUri",
+            lambda s: s.GetStreamUri({"Protocol": media2.STREAM_PROTOCOL,
+                                      "ProfileToken": profile_token}),
+            lambda s: s.GetStreamUri({"StreamSetup": _STREAM_SETUP,
+                                      "ProfileToken": profile_token}),
+        )
+        return uri_of(raw, "stream", profile_token)
 
     async def snapshot_uri(self, profile_token: str) -> str:
         """The JPEG snapshot URI of a profile (optional: many cameras lack it)."""
-        svc = await self._service("media")
-        raw = await self._call("GetSnapshotUri",
-                               lambda: svc.GetSnapshotUri({"ProfileToken": profile_token}),
-                               self.call_timeout_s)
-        uri = getattr(raw, "Uri", None)
-        if not uri:
-            raise Conflict(f"camera gave no snapshot URI for profile {profile_token!r}")
-        return strip_userinfo(str(uri)) or ""
+        params = {"ProfileToken": profile_token}
+        raw = await self._either("GetSnapshotUri", lambda s: s.GetSnapshotUri(params),
+                                 lambda s: s.GetSnapshotUri(params))
+        return uri_of(raw, "snapshot", profile_token)
 
     # -- PTZ --------------------------------------------------------------------------------
     async def ptz_profile_token(self) -> str:
@@ -349,7 +338,7 @@ class OnvifDevice:
         raw = await self._ptz_call("GetStatus")
         moves = getattr(raw, "MoveStatus", None)
         return PtzStatus(
-            position=_vector(getattr(raw, "Position", None)) or PtzVector(None, None, None),
+            position=vector(getattr(raw, "Position", None)) or PtzVector(None, None, None),
             pan_tilt_moving=str(getattr(moves, "PanTilt", "") or "").upper() == "MOVING",
             zoom_moving=str(getattr(moves, "Zoom", "") or "").upper() == "MOVING",
         )
@@ -358,8 +347,8 @@ class OnvifDevice:
         raw = await self._ptz_call("GetPresets")
         return [
             PtzPreset(
-                token=str(getattr(p, "token", ""))[:_MAX_TEXT], name=_text(p, "Name"),
-                position=_vector(getattr(p, "PTZPosition", None)),
+                token=str(getattr(p, "token", ""))[:MAX_TEXT], name=text_of(p, "Name"),
+                position=vector(getattr(p, "PTZPosition", None)),
             )
             for p in raw or []
             if getattr(p, "token", None)
@@ -371,7 +360,7 @@ class OnvifDevice:
         token = getattr(raw, "PresetToken", raw)
         if not token:
             raise Conflict("camera did not return a preset token")
-        return str(token)[:_MAX_TEXT]
+        return str(token)[:MAX_TEXT]
 
     async def remove_preset(self, token: str) -> None:
         await self._ptz_call("RemovePreset", {"PresetToken": token})

@@ -169,6 +169,8 @@ async def _describe_device(device: OnvifDevice, data: ProbeRequest) -> ProbeOut:
         # A camera that lacks snapshots lacks them for every profile: ask until one fails.
         snapshots = not any(w.startswith("snapshot URI") for w in warnings)
         out_profiles.append(await _profile_out(device, profile, warnings, snapshots))
+    if device.media2_error is not None:
+        warnings.missing("Media2 profiles", f"{device.media2_error}; Media1 profiles used")
     if not caps.time:
         warnings.missing("camera clock", "requests are signed in our time")
     for name, offered in (("events", caps.events), ("imaging", caps.imaging)):
