@@ -12,6 +12,7 @@ import { api } from '../api/client';
 export const STILL_DELAY_MS = 120;
 export const STILL_STEP_MS = 5_000;
 export const STILL_CACHE = 200;
+const RECENT_MS = 180_000;
 
 const cache = new Map<string, string | null>();
 
@@ -49,7 +50,8 @@ export function useStill(cameraId: number | undefined, at: number | null): strin
     const abort = new AbortController();
     const timer = setTimeout(() => {
       fetchStill(cameraId, step, abort.signal).then((url) => {
-        remember(key, url);
+        // "None here" near now is not kept: the open segment gets its stills when it closes.
+        if (url !== null || step < Date.now() - RECENT_MS) remember(key, url);
         if (!abort.signal.aborted) setShown({ key, url });
       }).catch(() => { /* aborted or unreachable: no preview */ });
     }, STILL_DELAY_MS);
