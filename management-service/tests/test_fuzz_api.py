@@ -82,11 +82,13 @@ class Api:
     admin_id: int
     logins: dict[str, tuple[str, str]]
     dead_camera_id: int
-    tokens: dict[str, tuple[float, dict[str, str]]] = field(default_factory=dict)
+    tokens: dict[str, tuple[float | None, dict[str, str]]] = field(default_factory=dict)
 
     def headers(self, who: str) -> dict[str, str]:
-        issued, headers = self.tokens.get(who, (0.0, {}))
-        if time.monotonic() - issued > 600:
+        # (No token yet is "never issued", not "issued at monotonic 0": on a machine up for
+        # less than 10 minutes that would pass for a fresh token.)
+        issued, headers = self.tokens.get(who, (None, {}))
+        if issued is None or time.monotonic() - issued > 600:
             headers = bearer(login(self.base_url, *self.logins[who]))
             self.tokens[who] = (time.monotonic(), headers)
         return headers
