@@ -246,6 +246,22 @@ async def test_display_credential_opens_only_its_monitor(
     actions = await _actions(maker)
     assert actions.count("wall.credential_issue") == 2
     assert "wall.credential_revoke" in actions and "wall.display_login" in actions
+    # Each display login is audited: the successes with the monitor, never a credential.
+    async with maker() as s:
+        logins = list(
+            await s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "wall.display_login")
+                .order_by(AuditEntry.id)
+            )
+        )
+    ok = [row for row in logins if row.result == "success"]
+    assert len(ok) == 2 and len(logins) - len(ok) == 5, [(r.result, r.target_id) for r in logins]
+    for row in ok:
+        assert row.username == f"wall:{monitor}" and row.target_id == str(monitor), row
+        assert row.summary == {"wall_id": wall, "monitor_id": monitor}
+    for secret_text in (key, new_key, display["Authorization"][7:]):
+        assert all(secret_text not in str(row.summary) for row in logins)
 
 
 async def _wall_with_monitor_in(

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import select, update
 
 from argus_common.errors import NotFound, Unauthorized
-from argus_management.audit.service import record_detached
+from argus_management.audit.service import record, record_detached
 from argus_management.cameras.models import Camera
 from argus_management.deps import JwtDep, SessionDep, SessionmakerDep, SettingsDep
 from argus_management.rbac.dependencies import bearer_token, client_ip
@@ -96,15 +96,26 @@ _login.__argus_permission__ = "wall-display-key"  # type: ignore[attr-defined]
 
 @router.post("/token", response_model=DisplayToken)
 async def display_token(
+    request: Request,
+    session: SessionDep,
     monitor: Annotated[WallMonitor, Depends(_login)],
     jwt: JwtDep,
     settings: SettingsDep,
 ) -> DisplayToken:
     """A display token for the monitor whose credential is given (the credential is the
-    body, never a URL)."""
+    body, never a URL). Audited (``wall.display_login``, success: the wall and monitor, no
+    credential or token)."""
     ttl = settings.access_token_ttl_s
     assert monitor.key_id is not None
     token = jwt.issue(f"{SUBJECT}{monitor.id}", "access", ttl, extra={"fam": monitor.key_id})
+    await record(
+        session,
+        _actor(request, monitor.id),
+        "wall.display_login",
+        "wall_monitor",
+        monitor.id,
+        {"wall_id": monitor.wall_id, "monitor_id": monitor.id},
+    )
     return DisplayToken(
         access_token=token.token, expires_in=ttl, wall_id=monitor.wall_id, monitor_id=monitor.id
     )
