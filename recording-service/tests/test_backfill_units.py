@@ -3,6 +3,7 @@ RTCP helpers of the replay reader, and the planner's reading of announced segmen
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from fractions import Fraction
@@ -16,6 +17,7 @@ from argus_recording.backfill.jobs import JobStore, subtract
 from argus_recording.backfill.manager import Backfill
 from argus_recording.backfill.replay import ReplayUnit, clock, has_bye, ntp_ms
 from argus_recording.backfill.segments import BackfillWriter
+from argus_recording.cameras import CameraConfig
 from argus_recording.layout import DirMaker
 from argus_recording.params import split_annexb
 from argus_recording.writer import ClosedSegment
@@ -95,6 +97,23 @@ def test_a_takeover_gap_becomes_a_job_on_the_new_holder(tmp_path: Path) -> None:
     assert b.jobs.pending() == {7: [61_500, 80_000]}
     a.jobs.reload(7)
     assert a.jobs.pending() == {7: [61_500, 80_000]}
+
+
+def test_a_camera_without_profile_g_keeps_every_gap(tmp_path: Path) -> None:
+    """Gaps planned after the (cached) probe found no Profile G are dropped too, not left
+    pending until the probe expires."""
+    backfill = Backfill(BackfillSettings(min_gap_s=1.5), tmp_path, tmp_path / "backfill",
+                        60.0, False, lambda s: None, dict)
+    backfill.jobs.load()
+    camera = CameraConfig.from_api({"id": 7, "stream_url": "rtsp://h/x"})
+    backfill.observe(_segment(0, 60_000))
+    backfill.observe(_segment(70_000, 80_000))
+    assert asyncio.run(backfill._profile(camera)) is None
+    assert backfill.jobs.pending() == {}
+    backfill.observe(_segment(90_000, 100_000))
+    assert backfill.jobs.pending() == {7: [80_000, 90_000]}
+    assert asyncio.run(backfill._profile(camera)) is None  # the cached probe
+    assert backfill.jobs.pending() == {}
 
 
 def _units(frames: int, gop: int, walls: list[int]) -> list[ReplayUnit]:

@@ -219,6 +219,8 @@ class Backfill:
         dropped: its gaps stay gaps."""
         cached = self._probes.get(camera.id)
         if cached is not None and time.monotonic() - cached[0] < _PROBE_TTL_S:
+            if cached[1] is None:  # a gap planned since the probe stays a gap too
+                self.jobs.update(camera.id, _drop_jobs)
             return cached[1]
         if not camera.onvif_host:
             profile = None
