@@ -305,3 +305,54 @@ async def test_alarm_pushes_its_camera_to_the_chosen_monitor(
         "kind"
     ] == "empty"
     assert "wall.alarm_push" in await _actions(maker)
+
+
+async def test_a_push_tells_the_wall_viewers_consoles(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    maker: async_sessionmaker[AsyncSession],
+    admin_headers: dict[str, str],
+) -> None:
+    """``wall.changed`` on /ws/alerts: to every walls:view holder (whatever cameras they
+    see: the frame names none), not to others."""
+    import asyncio
+    import json
+
+    from argus_management.rbac.principal import Principal
+
+    def principal(user_id: int, permissions: set[str]) -> Principal:
+        return Principal(
+            user_id=user_id, username=f"u{user_id}", roles=("operator",),
+            permissions=frozenset({"events:read", *permissions}), camera_ids=frozenset({999}),
+        )  # fmt: skip
+
+    hub = app_state(app).alert_hub
+    viewer = hub.add(principal(9001, {"walls:view"}))
+    other = hub.add(principal(9002, set()))
+    try:
+        cam = await create_camera(maker, app_state(app).settings.secret_key, name="Quay")
+        wall, monitor = await _wall_with_monitor(client, admin_headers)
+        r = await client.post(
+            f"{WALLS}/{wall}/monitors/{monitor}/push",
+            json={"kind": "camera", "camera_id": cam.id},
+            headers=admin_headers,
+        )
+        assert r.status_code == 200, r.text
+        for _ in range(500):  # the fan-out task relays it from Redis
+            if viewer.pending:
+                break
+            await asyncio.sleep(0.01)
+        frames = [json.loads(raw) for raw in viewer.pending]
+        assert frames == [
+            {
+                "type": "wall.changed",
+                "wall_id": wall,
+                "monitor_id": monitor,
+                "camera_id": None,
+                "permission": "walls:view",
+            }
+        ]
+        assert not other.pending
+    finally:
+        hub.remove(viewer)
+        hub.remove(other)

@@ -63,3 +63,21 @@ async def test_slow_client_is_disconnected_not_silently_starved() -> None:
     hub.remove(slow)
     hub.remove(slow)  # idempotent
     assert hub.clients == {fast}
+
+
+async def test_a_frame_naming_a_permission_goes_to_its_holders() -> None:
+    hub = AlertHub()
+    holder = hub.add(
+        Principal(
+            user_id=5, username="op", roles=("operator",),
+            permissions=frozenset({"events:read", "walls:view"}), camera_ids=frozenset(),
+        )
+    )  # fmt: skip
+    admin = hub.add(_principal(1, set(), sees_all=True))
+    viewer = hub.add(_principal(2, {10}))
+    frame = '{"type": "wall.changed", "wall_id": 1, "monitor_id": 2, "permission": "walls:view"}'
+    assert hub.dispatch(frame) == 1 and list(holder.pending) == [frame]
+    assert not admin.pending and not viewer.pending
+    # With a camera, the camera decides (the permission is ignored); a bad one is dropped.
+    assert hub.dispatch('{"camera_id": 10, "permission": "walls:view"}') == 2
+    assert hub.dispatch('{"type": "wall.changed", "permission": 7}') == 0

@@ -1,6 +1,7 @@
 /**
  * `/walls`: the operators' wall overview. Each wall shows its monitors with what they show,
- * who pushed it and whether the monitor's browser is online (polled every 3 s). Drag a
+ * who pushed it and whether the monitor's browser is online (polled every 3 s, and re-read
+ * at once on a `wall.changed` frame of /ws/alerts: a push from another console or an alarm). Drag a
  * camera from the list onto a monitor (or select a monitor and click a camera) to push it;
  * push a saved layout or clear a monitor from its card. With `walls:manage`: walls and
  * monitors, alarm kinds, display keys (shown once).
@@ -15,6 +16,7 @@ import { useSession } from '../auth/session';
 import { useCameras } from '../cameras/useCameras';
 import { Empty, ErrorNote, Loading } from '../components/Feedback';
 import { useApiQuery } from '../components/useApiQuery';
+import { useSocketMessage } from '../socket/SocketProvider';
 import { CameraList } from '../live/CameraList';
 import { CAMERA_MIME, dropId } from '../live/dnd';
 import { TourDialog } from '../live/TourDialog';
@@ -30,6 +32,7 @@ export function WallsPage() {
   const qc = useQueryClient();
   const list = useApiQuery(WALLS_KEY, (signal) => wallsApi.list(signal),
     { refetchInterval: POLL_MS });
+  useSocketMessage('wall', (frame) => { if (frame.type === 'wall.changed') list.reload(); });
   const [selected, setSelected] = useState<Monitor | null>(null);
   const [error, setError] = useState<unknown>(null);
   const control = can('walls:control');

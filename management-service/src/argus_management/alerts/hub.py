@@ -116,10 +116,15 @@ class AlertHub:
         ):
             log.warning("alert_message_bad_camera", camera_id=str(camera_id)[:32])
             return 0
+        # A frame about no camera may name the permission its readers need (a wall's
+        # monitor changed: walls:view); without one it goes to those who see every camera.
+        permission = decoded.get("permission") if camera_id is None else None
+        if permission is not None and not isinstance(permission, str):
+            return 0
         ALERTS_DISPATCHED.inc()
         count = 0
         for client in self.clients:
-            if client.may_see(camera_id):
+            if (client.principal.has(permission) if permission else client.may_see(camera_id)):
                 client.offer(raw)
                 count += 1
         return count

@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from argus_common.bus import RedisBus
 from argus_common.errors import BadRequest, Conflict, NotFound, Unprocessable
+from argus_common.events import CHANNEL_ALERTS
 from argus_management.audit.service import record
 from argus_management.cameras.models import Camera
 from argus_management.db import after_commit
@@ -34,6 +37,8 @@ from argus_management.walls.schemas import (
 # A monitor polls its state every few seconds; it is online while it did so recently.
 ONLINE_S = 15.0
 SEEN_WRITE_S = 5.0  # last_seen is written at most this often per monitor
+
+log = structlog.get_logger("argus.walls")
 
 
 def now() -> datetime:
@@ -246,6 +251,32 @@ async def delete_monitor(
     announce_after_commit(session, bus)
 
 
+class WallChanged(BaseModel):
+    """``/ws/alerts`` frame ``wall.changed``: a monitor's content changed, re-read the
+    overview. No camera in it: the hub hands it to every ``walls:view`` holder (the
+    overview they then read shows them only what they may see)."""
+
+    type: str = "wall.changed"
+    wall_id: int
+    monitor_id: int
+    camera_id: None = None
+    permission: str = "walls:view"
+
+
+def changed_after_commit(
+    session: AsyncSession, bus: RedisBus, wall_id: int, monitor_id: int
+) -> None:
+    """Tell the operators' consoles (best effort: they also poll)."""
+
+    async def publish() -> None:
+        try:
+            await bus.publish(CHANNEL_ALERTS, WallChanged(wall_id=wall_id, monitor_id=monitor_id))
+        except Exception as exc:
+            log.debug("wall_changed_not_published", error=type(exc).__name__)
+
+    after_commit(session, publish)
+
+
 def announce_after_commit(session: AsyncSession, bus: RedisBus) -> None:
     """Streaming re-checks its sessions (a display's cameras or credential changed)."""
 
@@ -336,6 +367,7 @@ async def put_content(
     )
     if before - set(monitor.camera_ids):
         announce_after_commit(session, bus)
+    changed_after_commit(session, bus, monitor.wall_id, monitor.id)
     return monitor
 
 
