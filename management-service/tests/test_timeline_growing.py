@@ -67,6 +67,11 @@ async def test_growing_stretch_until_indexed(
         (grow,) = body["growing"]
         assert _ts(grow["start"]) == began
         assert abs((_ts(grow["end"]) - began).total_seconds() - written) < 0.01
+        # The summary's gaps (from the index alone) leave out what is being written.
+        for gap in body["gaps"]:
+            assert _ts(gap["end"]) <= _ts(grow["start"]) or _ts(gap["start"]) >= _ts(grow["end"])
+        if extra:
+            assert body["gaps"] and _ts(body["gaps"][0]["end"]) == began
 
     # Once the segment closes and is indexed, its row is the range and nothing grows.
     async with maker() as session:

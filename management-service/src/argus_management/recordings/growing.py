@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from argus_common.events import utcnow
 from argus_management.exports.mp4read import Mp4Error, read_segment
 from argus_management.recordings.models import RecordingSegment
-from argus_management.recordings.schemas import RangeOut
+from argus_management.recordings.schemas import GapOut, RangeOut
 
 _NAME = re.compile(r"^(\d{10,16})\.mp4$")
 # Only files started this recently can still be open (a recorder closes a segment after
@@ -103,3 +103,24 @@ async def growing_ranges(
         for lo, hi in spans
         if hi > start and lo < end
     ]
+
+
+def without_growing(gaps: list[GapOut], growing: list[RangeOut]) -> list[GapOut]:
+    """``gaps`` less the stretches being written (the summary computes gaps from the
+    index alone, which does not list them yet)."""
+    out: list[GapOut] = []
+    for gap in gaps:
+        pieces = [(gap.start, gap.end)]
+        for span in growing:
+            cut: list[tuple[datetime, datetime]] = []
+            for lo, hi in pieces:
+                if span.end <= lo or span.start >= hi:
+                    cut.append((lo, hi))
+                    continue
+                if lo < span.start:
+                    cut.append((lo, span.start))
+                if span.end < hi:
+                    cut.append((span.end, hi))
+            pieces = cut
+        out += [GapOut(start=lo, end=hi, cause=gap.cause) for lo, hi in pieces if hi > lo]
+    return out

@@ -21,7 +21,7 @@ from argus_management.events.models import Event
 from argus_management.events.schemas import EventIn
 from argus_management.rbac.principal import Actor
 from argus_management.recordings.backfilled import backfilled_ranges
-from argus_management.recordings.growing import growing_ranges
+from argus_management.recordings.growing import growing_ranges, without_growing
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import NOT_RANGES, merge_ranges, resolve_event_ends
 from argus_management.recordings.schemas import (
@@ -93,6 +93,8 @@ async def timeline(
     the recordings are), ``growing`` holds what the recorder is still writing."""
     out = await _timeline(session, camera_id, window)
     out.growing = await growing_ranges(session, root, camera_id, window.start, window.end)
+    if out.growing and out.gaps:
+        out.gaps = without_growing(out.gaps, out.growing)
     return out
 
 
