@@ -37,8 +37,12 @@ lint: sync
 typecheck: sync
 	.venv/bin/mypy libs/argus-common/src management-service/src camera-simulator/src recording-service/src streaming-service/src ai-analysis-service/src libs/argus-testkit/src
 
+# The suite waits on real processes (cameras, recorders, browsers) far more than it computes:
+# three pytest-xdist workers, each taking whole test files, keep a 2-core machine busy and
+# cut the run time (README "Tests"). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 3
 pytest: sync
-	.venv/bin/pytest -q -p no:cacheprovider --durations=30
+	.venv/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=30
 
 # The console: Vitest unit tests, then the production build that the e2e tests serve.
 # --prefer-offline: a cached package is not checked again (a second run needs no registry).

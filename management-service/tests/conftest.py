@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
@@ -98,9 +98,14 @@ async def admin_headers(app: FastAPI) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def recorder() -> ResponseRecorder:
-    """Every JSON response of the run, scanned for secrets at the end (test_secrets_scan)."""
-    return ResponseRecorder()
+def recorder() -> Iterator[ResponseRecorder]:
+    """Every JSON response of the session's ``client`` requests; when the session's tests are
+    done, none may carry a camera password or URL userinfo (an error at teardown fails the
+    run). The scanner's own test: test_secrets_scan.py."""
+    rec = ResponseRecorder()
+    yield rec
+    leaks = rec.leaks()
+    assert leaks == [], f"camera secrets in {len(leaks)} responses: {leaks[:10]}"
 
 
 @pytest.fixture

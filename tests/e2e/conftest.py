@@ -36,10 +36,12 @@ def _require_tools() -> None:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[ConsoleStack]:
+def stack(request: pytest.FixtureRequest) -> Iterator[ConsoleStack]:
     _require_tools()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with console_stack(cameras=4, log_dir=ARTIFACTS / "logs") as s:
+    # Logs per module: under pytest-xdist two modules' stacks may run at once.
+    logs = ARTIFACTS / "logs" / request.module.__name__.rsplit(".", 1)[-1]
+    with console_stack(cameras=4, log_dir=logs) as s:
         yield s
 
 

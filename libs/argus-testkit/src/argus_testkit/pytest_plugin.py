@@ -12,7 +12,10 @@
   missing; the allow-list of optional skips, and the ones taken, are printed at the end.
 - A skip (of a test or of a whole module) whose reason is not on that allow-list
   (:func:`argus_testkit.tools.skip_allowed`) is listed at the end and fails the run: its
-  exit status is 1 even when every test that ran passed.
+  exit status is 1 even when every test that ran passed. Skips are read from the test
+  reports, so this holds under pytest-xdist too (the reports reach the controller).
+- Under pytest-xdist (``make pytest`` runs ``-n 2 --dist loadfile``) the session's servers
+  are provided once, by the controller: the workers inherit their URLs.
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ def _guard_ast_parse() -> None:
 
 if (3, 11) <= sys.version_info[:3] < (3, 11, 8):
     _guard_ast_parse()
-# Skips not on the allow-list: (test or module id, reason).
+# Skips not on the allow-list, and allowed ones: (test or module id, reason).
 _unexpected_skips: list[tuple[str, str]] = []
+_allowed_skips: list[tuple[str, str]] = []
 
 
 def _wants_servers(config: pytest.Config) -> bool:
@@ -116,8 +120,8 @@ def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
 def _note_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
     if report.skipped and not hasattr(report, "wasxfail"):
         reason = _skip_reason(report)
-        if not tools.skip_allowed(reason):
-            _unexpected_skips.append((report.nodeid, reason))
+        found = _allowed_skips if tools.skip_allowed(reason) else _unexpected_skips
+        found.append((report.nodeid, reason))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -145,10 +149,10 @@ def pytest_terminal_summary(
     terminalreporter.section("optional tools (argus_testkit.tools.OPTIONAL)", sep="-")
     for tool, why in tools.OPTIONAL.items():
         write(f"allowed to be missing: {tool} - {why}")
-    for who, tool in tools.SKIPPED:
-        write(f"skipped for missing {tool}: {who or '(module)'}")
-    if not tools.SKIPPED:
-        write("no test was skipped for a missing tool")
+    for who, reason in _allowed_skips:
+        write(f"allowed skip taken: {who}: {reason}")
+    if not _allowed_skips:
+        write("no allowed skip was taken")
     for start, why in tools.ALLOWED_SKIPS.items():
         write(f"allowed skip: {start!r}... - {why}")
     for who, reason in _unexpected_skips:

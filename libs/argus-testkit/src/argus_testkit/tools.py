@@ -43,12 +43,7 @@ OPTIONAL: dict[str, str] = {
 # The rest of the allow-list: skips for another reason than a missing tool, by the start of
 # their reason, and why each is acceptable. Any other skip fails the run
 # (argus_testkit.pytest_plugin), so that a skip cannot hide a test that should have run.
-ALLOWED_SKIPS: dict[str, str] = {
-    "meaningful only after the rest of the suite ran": "management's secrets scan, run alone",
-}
-
-# Allowed skips taken in this session: (test id or "", tool), for the end-of-run summary.
-SKIPPED: list[tuple[str, str]] = []
+ALLOWED_SKIPS: dict[str, str] = {}
 
 _OPTIONAL_SKIP = "optional tool "
 
@@ -81,7 +76,6 @@ def require(tool: str, who: str = "") -> str:
         return path
     package = TOOLS[tool][0]
     if tool in OPTIONAL:
-        SKIPPED.append((who, tool))
         pytest.skip(f"{_OPTIONAL_SKIP}{tool} missing (allow-listed: {OPTIONAL[tool]})")
     pytest.fail(
         f"{tool} is missing: install {package} (`sudo scripts/install-deps.sh --test`, "
