@@ -343,7 +343,8 @@ class Backfill:
         return subtract(lo, hi, spans, int(self.settings.min_gap_s * 500))
 
     def status(self) -> dict[str, Any]:
-        pending = self.jobs.pending()
+        # Ranges of cameras held now: another recorder's are its to do (and to report).
+        pending = {c: r for c, r in self.jobs.pending().items() if c in self._held}
         return {
             "pending": {str(c): r for c, r in pending.items()},
             "active": {str(c): a for c, a in self.active.items()},
