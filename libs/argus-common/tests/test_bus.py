@@ -6,7 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from redis.asyncio import Redis
@@ -136,3 +136,38 @@ async def test_consumer_acks_a_pending_entry_trimmed_away(bus: RedisBus) -> None
         task.cancel()
         await asyncio.wait({task}, timeout=10)
     assert task.done()
+
+
+class _BrokenPubSub:
+    """A pub/sub whose connection answers None at once for ever (redis-py after an outage)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.closed = False
+
+    async def subscribe(self, *channels: str) -> None:
+        pass
+
+    async def get_message(self, timeout: float) -> None:
+        self.calls += 1
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class _BrokenRedis:
+    def __init__(self) -> None:
+        self.pubsub_made = _BrokenPubSub()
+
+    def pubsub(self, **kwargs: Any) -> _BrokenPubSub:
+        return self.pubsub_made
+
+
+async def test_a_pubsub_that_answers_nothing_at_once_raises_instead_of_spinning() -> None:
+    redis = _BrokenRedis()
+    bus = RedisBus(cast(Redis, redis), "ns")
+    with pytest.raises(ConnectionError):
+        async with asyncio.timeout(5):
+            async for _ in bus.subscribe("alerts"):
+                pass
+    assert redis.pubsub_made.closed and redis.pubsub_made.calls < 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,8 @@ from argus_common.settings import ArgusSettings
 from argus_common.tls import TlsError, tls_failure
 
 log = structlog.get_logger("argus.bus")
+PUBSUB_WAIT_S = 5.0  # one wait for a pub/sub message
+_QUICK_NONE_MAX = 100
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -90,11 +93,19 @@ class RedisBus:
         full = [self.key(c) for c in channels]
         await pubsub.subscribe(*full)
         prefix = len(self.namespace) + 1
+        quick = 0  # answers without a message, in a row, that came back at once
         try:
             while True:
-                msg = await pubsub.get_message(timeout=5.0)
+                asked = time.monotonic()
+                msg = await pubsub.get_message(timeout=PUBSUB_WAIT_S)
                 if msg is None or msg.get("type") != "message":
+                    # A connection left broken by an outage can make redis-py answer None
+                    # at once for ever: a busy loop (seen after a host's link came back).
+                    quick = quick + 1 if time.monotonic() - asked < PUBSUB_WAIT_S / 10 else 0
+                    if quick >= _QUICK_NONE_MAX:
+                        raise ConnectionError("pub/sub connection answers nothing at once")
                     continue
+                quick = 0
                 channel = msg["channel"]
                 channel = channel.decode() if isinstance(channel, bytes) else str(channel)
                 data = msg["data"]
