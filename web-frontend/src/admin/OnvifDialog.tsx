@@ -7,6 +7,9 @@ import { errorMessage } from '../api/errors';
 import type { DiscoveredDevice, ProbeResult } from '../api/types';
 import { Dialog } from '../components/Dialog';
 
+/** The probe's answer with what the device could not do (optional operations). */
+type Probe = ProbeResult & { warnings?: string[]; capabilities?: { media2: boolean } };
+
 interface Props {
   onClose(): void;
   onAdded(): void;
@@ -20,7 +23,7 @@ export function OnvifDialog({ onClose, onAdded }: Props) {
   const [port, setPort] = useState('80');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [probe, setProbe] = useState<ProbeResult | null>(null);
+  const [probe, setProbe] = useState<Probe | null>(null);
   const [name, setName] = useState('');
   const [main, setMain] = useState('');
   const [sub, setSub] = useState('');
@@ -51,7 +54,7 @@ export function OnvifDialog({ onClose, onAdded }: Props) {
   const doProbe = (e: FormEvent) => {
     e.preventDefault();
     void run(async () => {
-      const res = await camerasApi.probe({ host: host.trim(), port: Number(port),
+      const res: Probe = await camerasApi.probe({ host: host.trim(), port: Number(port),
         ...(username ? { username } : {}), ...(password ? { password } : {}) });
       setProbe(res);
       setMain(res.main_profile ?? res.profiles[0]?.token ?? '');
@@ -119,7 +122,14 @@ export function OnvifDialog({ onClose, onAdded }: Props) {
         <form className="form-grid" onSubmit={add}>
           <p className="span2">{probe.device.manufacturer} {probe.device.model} ·
             {' '}{t('onvif.firmware')} {probe.device.firmware_version}
-            {probe.ptz.supported && <span className="tag">PTZ</span>}</p>
+            {probe.ptz.supported && <span className="tag">PTZ</span>}
+            {probe.capabilities?.media2 && <span className="tag">{t('onvif.media2')}</span>}</p>
+          {(probe.warnings ?? []).length > 0 && (
+            <div className="notice warn span2" role="status" data-testid="onvif-warnings">
+              <p>{t('onvif.warnings')}</p>
+              <ul>{(probe.warnings ?? []).map((w) => <li key={w}>{w}</li>)}</ul>
+            </div>
+          )}
           <label className="field span2"><span>{t('cameras.name')}</span>
             <input required value={name} onChange={(e) => setName(e.target.value)} /></label>
           <label className="field"><span>{t('onvif.mainProfile')}</span>

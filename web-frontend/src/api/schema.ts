@@ -6,6 +6,7 @@
  */
 
 import type { components as Management } from './generated/management';
+import type { GuardTour } from './guardTours';
 import type {
   Alert, ArgusEvent, AuditEntry, Camera, Layout, Me, Page, PtzLock, Timeline, User,
 } from './types';
@@ -45,4 +46,5 @@ export type Contract = [
   Check<Accepts<Me, ManagementSchemas['MeResponse']>>,
   Check<Accepts<PtzLock, ManagementSchemas['LockOut']>>,
   Check<Accepts<Timeline, ManagementSchemas['TimelineOut']>>,
+  Check<Accepts<GuardTour, ManagementSchemas['GuardTourOut']>>,
 ];

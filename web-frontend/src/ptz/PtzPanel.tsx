@@ -7,6 +7,7 @@ import { errorMessage } from '../api/errors';
 import type { Camera, PtzPosition } from '../api/types';
 import { IconLock } from '../components/icons';
 import { useFormat } from '../i18n/format';
+import { GuardTours } from './GuardTours';
 import { PtzPad } from './PtzPad';
 import { PtzPresets } from './PtzPresets';
 import { usePtzLock } from './usePtzLock';
@@ -88,6 +89,7 @@ export function PtzPanel({ camera }: { camera: Camera }) {
       )}
       <PtzPresets cameraId={camera.id} disabled={Boolean(held && !lock.mine)}
         beforeCommand={ensureLock} onMoved={() => setTimeout(readStatus, 1000)} />
+      <GuardTours cameraId={camera.id} />
       {(error ?? lock.error) && <p className="error" role="alert">{error ?? lock.error}</p>}
     </aside>
   );
