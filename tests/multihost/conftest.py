@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from multihost import Bed, bed
 
 CAMERAS = 12
+# The cameras' edge storage; 0 (ARGUS_MULTIHOST_EDGE_MINUTES=0) measures the loss without it.
+EDGE_MINUTES = float(os.environ.get("ARGUS_MULTIHOST_EDGE_MINUTES", "3"))
 
 
 @pytest.fixture(scope="session")
@@ -26,5 +28,5 @@ def mh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     """The bed, up for the whole session; everything stopped and removed after."""
     if os.geteuid() != 0:
         pytest.fail("the multi-host bed needs root (network namespaces): run as root")
-    with bed(tmp_path_factory.mktemp("multihost"), CAMERAS) as b:
+    with bed(tmp_path_factory.mktemp("multihost"), CAMERAS, EDGE_MINUTES) as b:
         yield b
