@@ -87,22 +87,31 @@ class _WriteBehind:
     (and drops the pages once clean: nobody reads a bundle while it is made), so writing
     overlaps reading."""
 
-    def __init__(self, f: BinaryIO, every: int = WRITE_BEHIND) -> None:
+    def __init__(self, f: BinaryIO, pool: ThreadPoolExecutor, every: int = WRITE_BEHIND) -> None:
         self.f = f
+        self.pool = pool  # the call can wait for the disk's queue: not in the copy loop
         self.every = every
         self.start = f.tell()
         self.pending = 0
+        self._busy: Future[None] | None = None
 
     def wrote(self, size: int) -> None:
         self.pending += size
-        if self.pending < self.every:
+        if self.pending < self.every or (self._busy is not None and not self._busy.done()):
             return
+        if self._busy is not None:
+            self._busy.result()  # raises what the call raised
         self.pending = 0
         end = self.f.tell()
         if end > self.start:
-            os.posix_fadvise(self.f.fileno(), self.start, end - self.start,
-                             os.POSIX_FADV_DONTNEED)
+            self._busy = self.pool.submit(os.posix_fadvise, self.f.fileno(), self.start,
+                                          end - self.start, os.POSIX_FADV_DONTNEED)
             self.start = end
+
+    def wait(self) -> None:
+        if self._busy is not None:
+            self._busy.result()
+            self._busy = None
 
 
 class _HashingSink:
@@ -182,8 +191,9 @@ def build_bundle(job: BundleJob, progress: Progress) -> BundleResult:
         # "w+b" is what ZipFile opens a path with; the file is ours for the write-behind.
         with partial.open("w+b") as out, \
                 zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as zf, \
-                ThreadPoolExecutor(1, thread_name_prefix="export-sha") as pool:
-            behind = _WriteBehind(out)
+                ThreadPoolExecutor(1, thread_name_prefix="export-sha") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="export-writeback") as flusher:
+            behind = _WriteBehind(out, flusher)
             for index, (item, plan) in enumerate(plans, start=1):
                 entry: dict[str, Any] = {
                     "camera_id": item.camera_id, "camera_name": item.camera_name,
@@ -244,6 +254,7 @@ def build_bundle(job: BundleJob, progress: Progress) -> BundleResult:
             zf.writestr(_zip_info(MANIFEST, job.created_at), manifest_bytes)
             zf.writestr(_zip_info(SIGNATURE, job.created_at), job.key.sign(manifest_bytes))
             zf.writestr(_zip_info(PUBLIC_KEY, job.created_at), job.key.public_pem.encode())
+            behind.wait()
             zf.close()
             out.flush()
             os.fsync(out.fileno())

@@ -8,10 +8,11 @@ media bytes are then copied range by range from the source segments (``remux.py`
 
 from __future__ import annotations
 
+import operator
 import struct
 from array import array
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import groupby
 
 from argus_common.fmp4 import box, full_box
 
@@ -68,7 +69,7 @@ class OutTrack:
             return len(self.entries)
 
     def durations(self) -> list[int]:
-        d = [b - a for a, b in pairwise(self.dts)]
+        d = list(map(operator.sub, self.dts[1:], self.dts[:-1]))
         if len(self.dts):
             d.append(max(1, self.last_duration))
         return d
@@ -83,13 +84,8 @@ class OutTrack:
 
 
 def _rle(values: list[int]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for v in values:
-        if out and out[-1][1] == v:
-            out[-1] = (out[-1][0] + 1, v)
-        else:
-            out.append((1, v))
-    return out
+    # (count, value) per run of equal values; groupby runs in C (an hour is ~170,000 values).
+    return [(len(list(group)), v) for v, group in groupby(values)]
 
 
 def _stbl(t: OutTrack, base: int, co64: bool) -> bytes:
