@@ -125,7 +125,7 @@ compose-check: sync
 # on 10.77.0.0/24 (recorder + streaming each; h1 also management, Redis, PostgreSQL) and the
 # camera simulator in its own; prints where everything is, runs until Ctrl-C
 # (MULTIHOST_ARGS="--seconds 60"), then removes every namespace and process it made.
-# `make multihost-check`: the takeover test in that bed (tests/multihost; not in `make test`).
+# `make multihost-check`: the takeover (failed and cut-off host) and viewing tests in that bed (tests/multihost; not in `make test`).
 .PHONY: multihost multihost-check
 multihost: sync
 	.venv/bin/python scripts/multihost.py $(MULTIHOST_ARGS)
