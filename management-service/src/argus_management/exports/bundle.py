@@ -32,7 +32,7 @@ from argus_management.exports.signing import SigningKey
 from argus_management.exports.verify import FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
 
 AUDIT_FILE = "audit.json"
-WRITE_BEHIND = 32 * 1024 * 1024
+WRITE_BEHIND = 32 * 1024 * 1024  # bytes between two writeback requests
 
 
 @dataclass
@@ -83,9 +83,11 @@ class _WriteBehind:
 
     Left to itself the kernel keeps a bundle's pages dirty until the final ``fsync`` (or
     until a tenth of memory is dirty), so the disk first only reads, then only writes.
-    ``POSIX_FADV_DONTNEED`` on the written range starts their writeback without waiting
-    (and drops the pages once clean: nobody reads a bundle while it is made), so writing
-    overlaps reading."""
+    ``POSIX_FADV_DONTNEED`` on the range written since the last call starts its writeback
+    without waiting for it (pages still dirty stay cached), so writing overlaps reading,
+    the final ``fsync`` has little left to do, and an export never piles up gigabytes of
+    dirty pages that would throttle the recorders' writes. Measured with
+    ``bench/export_bench.py``."""
 
     def __init__(self, f: BinaryIO, pool: ThreadPoolExecutor, every: int = WRITE_BEHIND) -> None:
         self.f = f
@@ -117,8 +119,8 @@ class _WriteBehind:
 class _HashingSink:
     """Writes to a zip member (which computes its CRC-32) while SHA-256 runs in another
     thread on the same block: both release the GIL, so the two checksums overlap instead
-    of adding up. ``write_plan`` keeps each block untouched until the next ``write`` has
-    returned, and that waits for the block before it to be hashed."""
+    of adding up. ``write_plan`` alternates two buffers, so the block being hashed is never
+    overwritten before the next ``write`` waits for it."""
 
     def __init__(self, inner: Any, pool: ThreadPoolExecutor, behind: _WriteBehind) -> None:
         self.inner = inner

@@ -11,19 +11,20 @@ before it is held, and the gap is reported in the plan (and the manifest).
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
 from typing import Protocol
 
-from argus_management.exports.blocks import BlockReader
 from argus_management.exports.mp4read import Segment, Track
 from argus_management.exports.mp4write import Chunk, Edit, OutTrack, movie_header
 from argus_management.exports.readahead import parsed_segments
 
 # Segments closer than this are one continuous recording (rounding, not a gap).
 GAP_TOLERANCE_S = 0.25
+_READ_BLOCK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -312,20 +313,58 @@ def _edit(cur: _Cursor, start: float, end: float) -> None:
                           round((start - begins) * out.timescale))]
 
 
+def _prefetch(sources: list[Path], index: int) -> None:
+    if index < len(sources):
+        try:
+            fd = os.open(sources[index], os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        finally:
+            os.close(fd)
+
+
 def write_plan(plan: Plan, sink: Sink, progress: Callable[[int], None] | None = None,
                cancelled: Callable[[], bool] | None = None) -> int:
     """Write the MP4 of ``plan`` to ``sink``; returns the bytes written. ``progress`` gets
     the running total after each block; ``cancelled`` is polled between blocks."""
     sink.write(plan.header)
     done = len(plan.header)
-    # Blocks are read ahead in a thread; a yielded block stays untouched until the sink's
-    # next write has returned (the sink may hash it in another thread, see bundle.py).
-    with BlockReader(plan.sources, plan.ranges) as blocks:
-        for view in blocks:
-            sink.write(view)
-            done += len(view)
-            if progress is not None:
-                progress(done)
-            if cancelled is not None and cancelled():
-                raise InterruptedError("export cancelled")
+    # Two buffers in turn: a sink may still be reading the previous block (hashing it in
+    # another thread) while the next one is read (see bundle.py).
+    views = [memoryview(bytearray(_READ_BLOCK)), memoryview(bytearray(_READ_BLOCK))]
+    turn = 0
+    fds: dict[int, int] = {}
+    try:
+        for src, offset, length in plan.ranges:
+            fd = fds.get(src)
+            if fd is None:
+                fd = fds[src] = os.open(plan.sources[src], os.O_RDONLY | os.O_CLOEXEC)
+                # Read straight through: the kernel may read ahead generously; and the next
+                # file is asked for now, so the disk reads it while this one is written.
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+                _prefetch(plan.sources, src + 1)
+            while length:
+                want = min(length, _READ_BLOCK)
+                view = views[turn]
+                turn ^= 1
+                got = os.preadv(fd, [view[:want]], offset)
+                if got <= 0:
+                    raise OSError(f"{plan.sources[src].name} ended early")
+                sink.write(view[:got])
+                offset += got
+                length -= got
+                done += got
+                if progress is not None:
+                    progress(done)
+                if cancelled is not None and cancelled():
+                    raise InterruptedError("export cancelled")
+            # Close files behind us: an hour is 60 files, a day 1,440.
+            if len(fds) > 4:
+                for key in sorted(fds)[:-2]:
+                    os.close(fds.pop(key))
+    finally:
+        for fd in fds.values():
+            os.close(fd)
     return done
