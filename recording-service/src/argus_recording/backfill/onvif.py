@@ -4,6 +4,9 @@ recording's replay stream.
 Plain SOAP 1.2 over httpx (the recorder has no zeep): GetServices on the device service,
 FindRecordings + GetRecordingSearchResults on the search service, GetReplayUri on the
 replay service, with a WS-Security UsernameToken digest when the camera has credentials.
+The token's Created time is the camera's clock (GetSystemDateAndTime, which ONVIF answers
+without credentials, read first): a camera whose clock is off refuses a token stamped with
+ours.
 Answers are read with anchored regular expressions over a size-capped body (no entity
 expansion can happen); every failure is ``OnvifError``.
 """
@@ -15,7 +18,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,6 +29,10 @@ NS_SEARCH = "http://www.onvif.org/ver10/search/wsdl"
 NS_REPLAY = "http://www.onvif.org/ver10/replay/wsdl"
 _MAX_BODY = 256 * 1024
 _TAG = r"<(?:[A-Za-z_][\w.-]*:)?{name}\b[^>]*>([^<]*)</(?:[A-Za-z_][\w.-]*:)?{name}>"
+_UTC = re.compile(
+    r"<(?:[A-Za-z_][\w.-]*:)?UTCDateTime\b[^>]*>(.*?)</(?:[A-Za-z_][\w.-]*:)?UTCDateTime>", re.S
+)
+_UTC_FIELDS = ("Year", "Month", "Day", "Hour", "Minute", "Second")
 
 
 class OnvifError(Exception):
@@ -40,11 +47,14 @@ class ProfileG:
     replay_uri: str
 
 
-def _envelope(body: str, username: str | None, password: str | None) -> str:
+def _envelope(
+    body: str, username: str | None, password: str | None, clock_offset_s: float = 0.0
+) -> str:
     header = ""
     if username:
         nonce = os.urandom(16)
-        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.now(UTC) + timedelta(seconds=clock_offset_s)
+        created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         # WS-Security UsernameToken fixes SHA-1 (PasswordDigest); not our choice.
         digest = hashlib.sha1(  # noqa: S324
             nonce + created.encode() + (password or "").encode()
@@ -78,6 +88,19 @@ def values(xml: str, name: str) -> list[str]:
     return [m.strip() for m in re.findall(_TAG.format(name=re.escape(name)), xml)]
 
 
+def camera_utc(xml: str) -> datetime | None:
+    """The ``UTCDateTime`` of a GetSystemDateAndTime answer (None when it has none)."""
+    found = _UTC.search(xml)
+    if found is None:
+        return None
+    part = found.group(1)
+    try:
+        fields = [int(values(part, name)[0]) for name in _UTC_FIELDS]
+        return datetime(*fields, tzinfo=UTC)  # type: ignore[misc]
+    except (IndexError, ValueError):
+        return None
+
+
 class OnvifRecordings:
     """Profile G calls to one camera."""
 
@@ -90,12 +113,16 @@ class OnvifRecordings:
         self.base = f"http://{host}:{camera.onvif_port or 80}"
         self.camera = camera
         self.timeout_s = timeout_s
+        self.clock_offset_s = 0.0  # the camera's clock minus ours
 
-    async def _call(self, client: httpx.AsyncClient, url: str, body: str) -> str:
+    async def _call(
+        self, client: httpx.AsyncClient, url: str, body: str, *, signed: bool = True
+    ) -> str:
+        username = self.camera.username if signed else None
         try:
             resp = await client.post(
                 url,
-                content=_envelope(body, self.camera.username, self.camera.password),
+                content=_envelope(body, username, self.camera.password, self.clock_offset_s),
                 headers={"Content-Type": "application/soap+xml; charset=utf-8"},
             )
         except httpx.HTTPError as exc:
@@ -111,9 +138,26 @@ class OnvifRecordings:
             raise OnvifError("the camera names a service on another host")
         return xaddr
 
+    async def _read_clock(self, client: httpx.AsyncClient) -> None:
+        """Sign with the camera's clock: a camera without the answer is taken to be right."""
+        try:
+            answer = await self._call(
+                client,
+                f"{self.base}/onvif/device_service",
+                '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>',
+                signed=False,
+            )
+        except OnvifError:
+            return
+        moment = camera_utc(answer)
+        if moment is not None:
+            self.clock_offset_s = (moment - datetime.now(UTC)).total_seconds()
+
     async def profile_g(self) -> ProfileG | None:
         """The recording to replay, or None when the camera has no Profile G."""
         async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:
+            if self.camera.username:
+                await self._read_clock(client)
             services = await self._call(
                 client,
                 f"{self.base}/onvif/device_service",
