@@ -9,7 +9,15 @@ files are dropped from the page cache (``POSIX_FADV_DONTNEED``), and both runs e
 their output fsynced, so each reads from and writes to the disk. Runs alternate (cp,
 export, cp, export …); the figures are the medians. Goal (issue W2 6/10): ratio <= 1.5.
 
+Each export runs in a child process that times ``build_bundle`` alone. ``--compare REV``
+also exports with management's code as it was at git revision ``REV`` (its
+``management-service/src`` first on ``PYTHONPATH``), in the same runs (cp, then both codes,
+taking turns at going first), so both see the same load; every bundle is made with the same
+``created_at`` and checked to be the same bytes (size, manifest, zip headers and central
+directory) whichever code made it.
+
     .venv/bin/python bench/export_bench.py [--minutes 60] [--runs 3] [--dir PATH]
+        [--compare REV]
 """
 
 from __future__ import annotations
