@@ -95,8 +95,10 @@ def camera_utc(xml: str) -> datetime | None:
         return None
     part = found.group(1)
     try:
-        fields = [int(values(part, name)[0]) for name in _UTC_FIELDS]
-        return datetime(*fields, tzinfo=UTC)  # type: ignore[misc]
+        year, month, day, hour, minute, second = (
+            int(values(part, name)[0]) for name in _UTC_FIELDS
+        )
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (IndexError, ValueError):
         return None
 
