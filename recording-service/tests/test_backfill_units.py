@@ -11,7 +11,9 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
+from argus_recording.backfill.budget import SharedBudget
 from argus_recording.backfill.config import BackfillSettings
 from argus_recording.backfill.jobs import JobStore, subtract
 from argus_recording.backfill.manager import Backfill
@@ -161,3 +163,21 @@ def test_writer_keeps_exactly_the_range_and_segments_never_overlap(tmp_path: Pat
     for a, b in itertools.pairwise(closed):
         assert a.end_ms <= b.start_ms, (a, b)
     assert all(s.kind == "backfill" for s in closed)
+
+
+def test_backfills_share_one_recorder_wide_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECORDING_BACKFILL_TOTAL_MBPS", "0.008")  # 1000 bytes/s
+    settings = BackfillSettings()
+    assert settings.total_bytes_per_s == 1000
+    one = Backfill(settings, tmp_path, tmp_path / "state", 5, False, lambda s: None, dict)
+    budget = one.budget
+    # Half a second's worth may be read at once; beyond it a reader pauses for the excess.
+    assert budget.take(500, now=10.0) == 0.0
+    assert budget.take(500, now=10.0) == 0.5
+    # A second backfill reading at the same moment pays for the first one's bytes too.
+    assert budget.take(250, now=10.0) == 0.75
+    # Once the budget has caught up, reading is free again (up to the burst).
+    assert budget.take(100, now=20.0) == 0.0
+    assert SharedBudget(0).take(10**9) == 0.0  # TOTAL_MBPS=0: no recorder-wide bound

@@ -22,11 +22,19 @@ class BackfillSettings(BaseSettings):
     # The camera's link (Mbit/s) and the share of it a backfill may use.
     link_mbps: float = Field(100.0, gt=0, le=100_000)
     share: float = Field(0.5, gt=0, le=1)
-    # Backfills running at once (each one a replay connection and a writer).
+    # Backfills running at once (each one a replay connection and a writer); the rest
+    # wait for a free slot.
     concurrency: int = Field(2, ge=1, le=32)
+    # What all running backfills of this recorder read together, Mbit/s (0: no bound
+    # beyond concurrency x the per-camera cap).
+    total_mbps: float = Field(100.0, ge=0, le=1_000_000)
     # No media for this long ends a replay (the camera stopped without a BYE).
     read_timeout_s: float = Field(10.0, ge=1, le=120)
 
     @property
     def max_bytes_per_s(self) -> float:
         return self.link_mbps * self.share * 1e6 / 8
+
+    @property
+    def total_bytes_per_s(self) -> float:
+        return self.total_mbps * 1e6 / 8

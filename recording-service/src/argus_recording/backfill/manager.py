@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from argus_recording.backfill.budget import SharedBudget
 from argus_recording.backfill.config import BackfillSettings
 from argus_recording.backfill.jobs import MAX_JOBS, CameraBackfill, JobStore, subtract
 from argus_recording.backfill.onvif import OnvifError, OnvifRecordings, ProfileG
@@ -73,6 +74,8 @@ class Backfill:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.concurrency, thread_name_prefix="backfill"
         )
+        # Every running backfill reads from this one budget (many cameras back at once).
+        self.budget = SharedBudget(settings.total_bytes_per_s)
         self.restored_ms = 0  # footage written, for status
         self.active: dict[int, dict[str, Any]] = {}
 
@@ -298,6 +301,7 @@ class Backfill:
                 on_unit=writer.feed,
                 stop=self._stop,
                 on_setup=writer.set_sprop,
+                shared=self.budget,
             )
         finally:
             writer.abort()

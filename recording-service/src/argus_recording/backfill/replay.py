@@ -21,6 +21,7 @@ from argus_common.h264 import parameter_sets_from_sprop
 from argus_common.rtsp.client import RtspClient
 from argus_common.rtsp.depay import H264Depacketizer, H264Unit
 from argus_common.rtsp.errors import RtspError
+from argus_recording.backfill.budget import SharedBudget
 
 EXTENSION_ID = 0xABAC
 _EXT = struct.Struct("!HHIIB")
@@ -100,10 +101,12 @@ async def read_replay(
     on_unit: Callable[[ReplayUnit], bool],
     stop: threading.Event,
     on_setup: Callable[[tuple[bytes | None, bytes | None]], None] | None = None,
+    shared: SharedBudget | None = None,
 ) -> ReplayResult:
     """Replay ``[start_ms, end_ms)`` and hand each unit to ``on_unit`` (which returns False
-    once it has all it wants). Raises ``ReplayError`` when the camera refuses or the stream
-    breaks off before the end."""
+    once it has all it wants), reading no faster than ``max_bytes_per_s`` and, with
+    ``shared``, within the recorder-wide budget. Raises ``ReplayError`` when the camera
+    refuses or the stream breaks off before the end."""
     loop = asyncio.get_running_loop()
     result = ReplayResult()
     finished = asyncio.Event()
@@ -126,6 +129,7 @@ async def read_replay(
 
     def on_rtp(channel: int, pkt: bytes) -> None:
         result.nbytes += len(pkt) + 4
+        wait = shared.take(len(pkt) + 4) if shared is not None else 0.0
         if channel == 1:
             if has_bye(pkt):
                 result.complete = True
@@ -139,10 +143,11 @@ async def read_replay(
                 state.ntp, state.flags = ntp_ms(sec, frac), flags
         depay(channel, pkt)
         allowed = max_bytes_per_s * (loop.time() - state.t0 + _BURST_S)
-        if result.nbytes > allowed and not state.paused:
+        wait = max(wait, (result.nbytes - allowed) / max_bytes_per_s)
+        if wait > 0 and not state.paused:
             state.paused = True
             client.pause_reading(True)
-            loop.call_later((result.nbytes - allowed) / max_bytes_per_s, resume)
+            loop.call_later(wait, resume)
 
     client = RtspClient(
         uri,
