@@ -212,7 +212,8 @@ class Backfill:
             profile = await self._profile(camera)
             if profile is None:
                 continue
-            self.active[camera_id] = {"start_ms": lo, "end_ms": hi, "since": time.time()}
+            # Queued until one of the _CONCURRENCY backfill threads is free.
+            self.active[camera_id] = {"start_ms": lo, "end_ms": hi, "queued": True}
             self._running[camera_id] = asyncio.get_running_loop().run_in_executor(
                 self._pool, self._run_job, camera, profile, lo, hi
             )  # type: ignore[assignment]
@@ -252,6 +253,7 @@ class Backfill:
 
     # -- in a backfill thread ----------------------------------------------------------
     def _run_job(self, camera: CameraConfig, profile: ProfileG, lo: int, hi: int) -> None:
+        self.active[camera.id] = {"start_ms": lo, "end_ms": hi, "since": time.time()}
         try:
             missing = self._missing(camera.id, lo, hi)
             for a, b in missing:
