@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from argus_management.exports.mp4read import read_segment
+from argus_common.mp4read import read_segment
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 SEGMENT_S = 60

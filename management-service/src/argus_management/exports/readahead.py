@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from argus_management.exports.mp4read import Segment, read_segment
+from argus_common.mp4read import Segment, read_segment
 
 AHEAD = 4  # header reads in flight
 PREFETCH_BYTES = 256 * 1024 * 1024

@@ -18,7 +18,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Protocol
 
-from argus_management.exports.mp4read import Segment, Track
+from argus_common.mp4read import Segment, Track
 from argus_management.exports.mp4write import Chunk, Edit, OutTrack, movie_header
 from argus_management.exports.readahead import parsed_segments
 

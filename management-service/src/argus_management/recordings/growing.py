@@ -4,7 +4,7 @@ A segment is indexed only when it closes (``SegmentClosed``), so without this th
 would end up to a segment's length (60 s) before now. The recorder writes fragmented MP4
 (a ``moof`` + ``mdat`` per GOP) and every finished fragment is on disk at once, so the
 camera's newest files that the index does not list yet are read here, box headers only
-(``exports.mp4read``): each gives a range from its start to the end of its last complete
+(``argus_common.mp4read``): each gives a range from its start to the end of its last complete
 fragment. Nothing is stored: the answer is as fresh as the file, a crash leaves no row, and
 when the segment closes its indexed range takes over (streaming's instant replay reads the
 same files the same way).
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from argus_common.events import utcnow
-from argus_management.exports.mp4read import Mp4Error, read_segment
+from argus_common.mp4read import Mp4Error, read_segment
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.schemas import GapOut, RangeOut
 
