@@ -181,6 +181,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--compare", metavar="REV", help="also run management as at REV")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2)")
     args = parser.parse_args()
     print("load average before (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="argus-sqlite-bench-") as tmp, ExitStack() as stack:
@@ -189,10 +190,12 @@ def main() -> None:
             (Path(tmp) / "old").mkdir()
             src = _source_at(args.compare, Path(tmp) / "old")
             bases[f"at {args.compare}"] = stack.enter_context(
-                sqlite_management(Path(tmp) / "old", workers=2, pythonpath=src)
+                sqlite_management(Path(tmp) / "old", workers=args.workers, pythonpath=src)
             )
         (Path(tmp) / "new").mkdir()
-        bases["working tree"] = stack.enter_context(sqlite_management(Path(tmp) / "new", workers=2))
+        bases["working tree"] = stack.enter_context(
+            sqlite_management(Path(tmp) / "new", workers=args.workers)
+        )
         asyncio.run(_rounds(bases, args.writers, args.seconds, args.rounds))
 
 

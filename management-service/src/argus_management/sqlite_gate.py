@@ -14,8 +14,10 @@ writers instead of letting them poll:
 
 A connection takes the gate just before its transaction's first write (``INSERT``,
 ``UPDATE``, ``DELETE``, ``REPLACE``, or a ``SAVEPOINT`` outside a transaction) and begins
-that transaction with ``BEGIN IMMEDIATE``, so it holds SQLite's write lock from its first
-statement (never a read snapshot upgraded too late); it gives the gate back when the
+that transaction with ``BEGIN IMMEDIATE`` (the sqlite3 module's implicit begin before a
+write, in the write's own round trip to aiosqlite's thread; an explicit one before a
+``SAVEPOINT``), so it holds SQLite's write lock from its first statement (never a read
+snapshot upgraded too late); it gives the gate back when the
 connection is returned to the pool, committed or rolled back. Reads never take it: in WAL
 they run beside the writer. SQLite's busy timeout stays as the backstop for writers that
 do not use the gate (the ``sqlite3`` shell); the gate waits no longer than that timeout
@@ -159,12 +161,21 @@ def install_write_gate(engine: AsyncEngine, lock_file: Path | None, timeout_s: f
         # Runs in SQLAlchemy's greenlet on the event loop: await_ suspends this request
         # only, like any statement's round trip to aiosqlite's thread.
         await_(gate.acquire(dbapi_conn))
-        if not in_transaction:
+        # A DML statement begins the transaction itself: the sqlite3 module sends
+        # BEGIN IMMEDIATE before it in the same round trip (isolation_level, set at
+        # connect below). A SAVEPOINT does not, so it gets its own BEGIN IMMEDIATE first.
+        if not in_transaction and not statement.lstrip()[:7].upper().startswith(_WRITES):
             begin = dbapi_conn.cursor()
             try:
                 begin.execute("BEGIN IMMEDIATE")
             finally:
                 begin.close()
+
+    @event.listens_for(sync_engine, "connect")
+    def _immediate(dbapi_conn: Any, _record: Any) -> None:
+        # The sqlite3 module's implicit BEGIN before INSERT/UPDATE/DELETE/REPLACE is
+        # BEGIN IMMEDIATE: one round trip to aiosqlite's thread less per write transaction.
+        dbapi_conn.isolation_level = "IMMEDIATE"
 
     def _give_back(dbapi_conn: Any, *_: Any) -> None:
         gate.release(dbapi_conn)
