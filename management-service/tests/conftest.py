@@ -167,7 +167,9 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
     port = free_port()
     application = create_app(settings, run_migrations=False)
     server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        # A client a test left connected delays the shutdown 5 s at most.
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+                       timeout_graceful_shutdown=5)
     )
     task = asyncio.create_task(server.serve())
     for _ in range(200):

@@ -191,8 +191,10 @@ def streaming_settings(management_url: str, recordings: Path, **extra: object) -
 
 async def serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     port = free_port()
+    # A client a test left connected (a WebSocket, a keep-alive) delays the shutdown 5 s at
+    # most; the app's own shutdown is still waited for.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on"))
+                                           lifespan="on", timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve())
     for _ in range(400):
         if server.started:
