@@ -1,4 +1,5 @@
-/** Add or edit a camera: RTSP URLs, credentials, ONVIF address, recording and retention. */
+/** Add or edit a camera: RTSP URLs, credentials, ONVIF address, recording, retention and
+ * the age at which recordings move to the object store. */
 
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -29,6 +30,7 @@ export function CameraForm({ camera, onClose, onSaved }: FormProps) {
     enabled: camera?.enabled ?? true,
     recording_mode: (camera?.recording_mode ?? 'continuous') as RecordingMode,
     retention_days: String(camera?.retention_days ?? 30),
+    tier_after_hours: camera?.tier_after_hours == null ? '' : String(camera.tier_after_hours),
   });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -45,6 +47,8 @@ export function CameraForm({ camera, onClose, onSaved }: FormProps) {
       onvif_port: f.onvif_port ? Number(f.onvif_port) : null, has_ptz: f.has_ptz,
       enabled: f.enabled, recording_mode: f.recording_mode,
       retention_days: Number(f.retention_days),
+      // Empty: the recorder's default (RECORDING_TIER_*).
+      tier_after_hours: f.tier_after_hours.trim() === '' ? null : Number(f.tier_after_hours),
     };
     // An empty password field keeps the stored one when editing.
     if (f.password) body.password = f.password;
@@ -89,6 +93,10 @@ export function CameraForm({ camera, onClose, onSaved }: FormProps) {
         <label className="field"><span>{t('cameras.retentionDays')}</span>
           <input type="number" min={1} max={3650} required value={f.retention_days}
             onChange={(e) => set('retention_days', e.target.value)} /></label>
+        <label className="field"><span>{t('cameras.tierAfterHours')}</span>
+          <input type="number" min={0} max={87600} step="any" value={f.tier_after_hours}
+            placeholder={t('cameras.tierDefault')}
+            onChange={(e) => set('tier_after_hours', e.target.value)} /></label>
         <label className="inline-check"><input type="checkbox" checked={f.has_ptz}
           onChange={(e) => set('has_ptz', e.target.checked)} /> {t('cameras.hasPtz')}</label>
         <label className="inline-check"><input type="checkbox" checked={f.enabled}

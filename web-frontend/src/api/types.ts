@@ -78,6 +78,8 @@ export interface Camera {
   enabled: boolean;
   recording_mode: RecordingMode;
   retention_days: number;
+  /** Hours until recordings move to the object store; null: the recorder's default. */
+  tier_after_hours?: number | null;
   analysis: AnalysisSettings;
   connect_timeout_s: number;
   read_timeout_s: number;
@@ -99,6 +101,7 @@ export interface CameraInput {
   enabled?: boolean;
   recording_mode?: RecordingMode;
   retention_days?: number;
+  tier_after_hours?: number | null;
   analysis?: AnalysisSettings;
   onvif_profile?: string;
   onvif_sub_profile?: string;

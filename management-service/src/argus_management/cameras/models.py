@@ -30,6 +30,9 @@ class Camera(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     recording_mode: Mapped[str] = mapped_column(String(16), default="continuous")
     retention_days: Mapped[int] = mapped_column(default=30)
+    # Segments older than this many hours move to the object store; None: the recorder's
+    # RECORDING_TIER_CAMERAS / RECORDING_TIER_AFTER_HOURS (migration 0013).
+    tier_after_hours: Mapped[float | None] = mapped_column(default=None)
     analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)
     connect_timeout_s: Mapped[float] = mapped_column(default=5.0)
     read_timeout_s: Mapped[float] = mapped_column(default=3.0)

@@ -94,9 +94,21 @@ class AnalysisSettings(BaseModel):
     masks: list[Polygon] = Field(default_factory=list, max_length=16)
     start_frames: int = Field(3, ge=1, le=100)
     end_quiet_s: float = Field(5.0, ge=0.0, le=600.0)
+    backfill: bool = Field(
+        False, description="also analyse footage backfilled from the camera's storage after "
+        "an outage; what it shows is reported as past events marked backfill",
+    )
     # Object detection (runs only while motion analysis is enabled); None: the analyser's
     # ANALYSIS_OBJECT_DEFAULTS.
     objects: ObjectSettings | None = None
+
+
+# A camera's tiering age: its segments move to the object store this many hours after they
+# end; null: the recorder's default (RECORDING_TIER_CAMERAS, RECORDING_TIER_AFTER_HOURS).
+TierHours = Annotated[float, Field(
+    ge=0, le=24 * 3650,
+    description="hours after which recordings move to the object store; null: the default",
+)]
 
 
 class _CameraFields(BaseModel):
@@ -111,6 +123,7 @@ class _CameraFields(BaseModel):
     enabled: bool = True
     recording_mode: RecordingMode = "continuous"
     retention_days: int = Field(30, ge=1, le=3650)
+    tier_after_hours: TierHours | None = None
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     connect_timeout_s: float = Field(5.0, ge=0.5, le=60.0)
     read_timeout_s: float = Field(3.0, ge=0.5, le=60.0)
@@ -159,6 +172,7 @@ class CameraUpdate(BaseModel):
     enabled: bool | None = None
     recording_mode: RecordingMode | None = None
     retention_days: int | None = Field(None, ge=1, le=3650)
+    tier_after_hours: TierHours | None = None
     analysis: AnalysisSettings | None = None
     connect_timeout_s: float | None = Field(None, ge=0.5, le=60.0)
     read_timeout_s: float | None = Field(None, ge=0.5, le=60.0)
@@ -182,6 +196,7 @@ class CameraOut(BaseModel):
     enabled: bool
     recording_mode: str
     retention_days: int
+    tier_after_hours: float | None = None
     analysis: AnalysisSettings
     connect_timeout_s: float
     read_timeout_s: float

@@ -49,8 +49,9 @@ def to_out(camera: Camera) -> CameraOut:
         has_password=camera.password_enc is not None, onvif_host=camera.onvif_host,
         onvif_port=camera.onvif_port, has_ptz=camera.has_ptz, enabled=camera.enabled,
         recording_mode=camera.recording_mode, retention_days=camera.retention_days,
-        analysis=analysis, connect_timeout_s=camera.connect_timeout_s,
-        read_timeout_s=camera.read_timeout_s, status=camera.status, last_seen=camera.last_seen,
+        tier_after_hours=camera.tier_after_hours, analysis=analysis,
+        connect_timeout_s=camera.connect_timeout_s, read_timeout_s=camera.read_timeout_s,
+        status=camera.status, last_seen=camera.last_seen,
         created_at=camera.created_at, updated_at=camera.updated_at,
     )
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from argus_management.cameras.models import Camera
 from argus_management.events.schemas import RowId
 from argus_management.recordings.models import RecordingSegment
 
@@ -27,7 +28,8 @@ ObjectKey = Annotated[str, Field(min_length=1, max_length=1024)]
 class TierRequest(BaseModel):
     """Segments to move: by age (``default_hours`` for every camera not in ``hours``,
     ``null`` = those cameras are not tiered) or, with ``bytes``, the oldest local ones
-    until that much local disk would be freed (the disk guard)."""
+    until that much local disk would be freed (the disk guard). A camera's own
+    ``tier_after_hours`` (camera API) wins over both ages sent here."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -97,7 +99,12 @@ async def tier_candidates(session: AsyncSession, req: TierRequest, now: datetime
     if req.bytes > 0:
         groups.append((base, 0.0))
     else:
-        for camera_id, hours in req.hours.items():
+        # A camera's own age (camera API, ``tier_after_hours``) wins over the recorder's.
+        own = await session.execute(
+            select(Camera.id, Camera.tier_after_hours).where(Camera.tier_after_hours.is_not(None))
+        )
+        per_camera = {**req.hours, **{int(c): h for c, h in own.all() if h is not None}}
+        for camera_id, hours in per_camera.items():
             groups.append(
                 (
                     base.where(
@@ -110,8 +117,8 @@ async def tier_candidates(session: AsyncSession, req: TierRequest, now: datetime
         if req.default_hours is not None:
             cutoff = now - timedelta(hours=req.default_hours)
             query = base.where(RecordingSegment.ended_at < cutoff)
-            if req.hours:
-                query = query.where(RecordingSegment.camera_id.not_in(list(req.hours)))
+            if per_camera:
+                query = query.where(RecordingSegment.camera_id.not_in(list(per_camera)))
             groups.append((query, req.default_hours))
     found: list[TierItem] = []
     due = 0

@@ -30,7 +30,8 @@ class TieringSettings(BaseSettings):
     )
 
     # Segments that ended longer ago than this move to the object store (every camera
-    # not named in RECORDING_TIER_CAMERAS); unset: only the cameras named there.
+    # not named in RECORDING_TIER_CAMERAS); unset: only the cameras named there. A camera's
+    # own `tier_after_hours` (camera API; management applies it) wins over both.
     after_hours: float | None = Field(None, alias="RECORDING_TIER_AFTER_HOURS", ge=0)
     # Per camera: "3:2,7:0.5" (camera 3 after 2 h, camera 7 after 30 min).
     cameras: str = Field("", alias="RECORDING_TIER_CAMERAS", max_length=100_000)
@@ -56,5 +57,6 @@ class TieringSettings(BaseSettings):
 
     @property
     def by_age(self) -> bool:
-        """Whether any camera is tiered by age."""
+        """Whether these settings tier any camera by age (a camera's own
+        ``tier_after_hours``, set in the camera API, may too: management applies it)."""
         return self.after_hours is not None or bool(self.camera_hours)

@@ -111,8 +111,9 @@ class Tiering:
                         self.durable,
                         self.settings.orphan_grace_s,
                     )
-                if self.settings.by_age:
-                    await self._by_age()
+                # Always asked: a camera may carry its own age (camera API) even when
+                # RECORDING_TIER_* name none; management then answers with nothing.
+                await self._by_age()
             await self._stats()
         except (ObjectStoreError, Unavailable) as exc:
             log.warning("tiering_waiting", error=str(exc))

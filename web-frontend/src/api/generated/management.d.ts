@@ -1382,7 +1382,8 @@ export interface paths {
         /**
          * Display Token
          * @description A display token for the monitor whose credential is given (the credential is the
-         *     body, never a URL).
+         *     body, never a URL). Audited (``wall.display_login``, success: the wall and monitor, no
+         *     credential or token).
          */
         post: operations["display_token_api_v1_wall_display_token_post"];
         delete?: never;
@@ -2018,6 +2019,12 @@ export interface components {
          */
         AnalysisSettings: {
             /**
+             * Backfill
+             * @description also analyse footage backfilled from the camera's storage after an outage; what it shows is reported as past events marked backfill
+             * @default false
+             */
+            backfill: boolean;
+            /**
              * Enabled
              * @default false
              */
@@ -2180,6 +2187,8 @@ export interface components {
             stream_url?: string | null;
             /** Sub Stream Url */
             sub_stream_url?: string | null;
+            /** Tier After Hours */
+            tier_after_hours?: number | null;
             /** Username */
             username?: string | null;
         };
@@ -2228,6 +2237,8 @@ export interface components {
             stream_url: string;
             /** Sub Stream Url */
             sub_stream_url: string | null;
+            /** Tier After Hours */
+            tier_after_hours?: number | null;
             /**
              * Updated At
              * Format: date-time
@@ -2279,6 +2290,8 @@ export interface components {
             stream_url: string;
             /** Sub Stream Url */
             sub_stream_url: string | null;
+            /** Tier After Hours */
+            tier_after_hours?: number | null;
             /**
              * Updated At
              * Format: date-time
@@ -2317,6 +2330,8 @@ export interface components {
             stream_url?: string | null;
             /** Sub Stream Url */
             sub_stream_url?: string | null;
+            /** Tier After Hours */
+            tier_after_hours?: number | null;
             /** Username */
             username?: string | null;
         };
@@ -4336,7 +4351,8 @@ export interface components {
          * TierRequest
          * @description Segments to move: by age (``default_hours`` for every camera not in ``hours``,
          *     ``null`` = those cameras are not tiered) or, with ``bytes``, the oldest local ones
-         *     until that much local disk would be freed (the disk guard).
+         *     until that much local disk would be freed (the disk guard). A camera's own
+         *     ``tier_after_hours`` (camera API) wins over both ages sent here.
          */
         TierRequest: {
             /**
