@@ -1,16 +1,19 @@
 """Camera tours in the console: a tile cycles through cameras at the dwell time, each switch
-showing a player that has already decoded frames (the next camera is pre-connected)."""
+showing a player that has already decoded frames (the next camera is pre-connected); a tour
+set up on a cell through the live view's dialog (not the API) does the same, and the dialog
+stops it."""
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from console_helpers import load_layout, login, shot
 from console_stack import ConsoleStack
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(180)  # per test
 
 DWELL_S = 6
 
@@ -58,20 +61,8 @@ def test_tour_switches_at_dwell_with_frames(page: Page, stack: ConsoleStack) -> 
     load_layout(page, "E2E tour")
     tour = page.locator(".tour[data-tour-cell='0']")
     expect(tour).to_have_attribute("data-tour-camera", str(cams[0]))
-    page.wait_for_function(VISIBLE_FRAMES_JS, timeout=30_000)
-    page.evaluate(RECORD_JS)
-    order = [*cams[1:], cams[0], cams[1]]
-    for expected in order:
-        expect(tour).to_have_attribute(
-            "data-tour-camera", str(expected), timeout=(DWELL_S + 20) * 1000
-        )
+    switches = _switches_with_frames(page, tour, [*cams[1:], cams[0], cams[1]])
     shot(page, "18-live-tour")
-    switches = page.evaluate("window.__tourSwitches")
-    assert [int(s["camera"]) for s in switches][: len(order)] == order, switches
-    for s in switches[: len(order)]:
-        # The visible player is the camera's own and had decoded video at the switch.
-        assert s["shown"] == s["camera"], s
-        assert s["frames"] > 0 and s["ready"] >= 2 and s["phase"] == "playing", s
     gaps = [round((b["t"] - a["t"]) / 1000, 2) for a, b in itertools.pairwise(switches)]
     print(f"tour dwell {DWELL_S} s, measured switch intervals (s): {gaps}")
 
@@ -90,3 +81,50 @@ def test_tour_switches_at_dwell_with_frames(page: Page, stack: ConsoleStack) -> 
     expect(tour).not_to_have_attribute(
         "data-tour-camera", held or "", timeout=(DWELL_S + 20) * 1000
     )
+
+
+def _switches_with_frames(page: Page, tour: Locator, order: list[int]) -> list[dict[str, Any]]:
+    """Waits for the tour to show ``order`` in turn; the switches recorded, each checked to
+    show the camera's own player with decoded frames."""
+    page.wait_for_function(VISIBLE_FRAMES_JS, timeout=30_000)
+    page.evaluate(RECORD_JS)
+    for expected in order:
+        expect(tour).to_have_attribute(
+            "data-tour-camera", str(expected), timeout=(DWELL_S + 20) * 1000
+        )
+    switches: list[dict[str, Any]] = page.evaluate("window.__tourSwitches")
+    assert [int(s["camera"]) for s in switches][: len(order)] == order, switches
+    for s in switches[: len(order)]:
+        assert s["shown"] == s["camera"], s
+        assert s["frames"] > 0 and s["ready"] >= 2 and s["phase"] == "playing", s
+    return switches
+
+
+def test_tour_set_up_in_the_dialog_switches_with_frames(page: Page, stack: ConsoleStack) -> None:
+    cam3, cam4 = stack.cameras["cam3"], stack.cameras["cam4"]
+    login(page, stack.operator)
+    load_layout(page, "Lobby (shared)")  # cameras 1-4 in a 2x2 grid
+    page.locator(f".tile[data-camera-id='{cam3}']").focus()  # selects cell 3
+    page.get_by_test_id("tour-setup").click()
+    dialog = page.get_by_role("dialog", name="Camera tour in cell 3")
+    save = dialog.get_by_role("button", name="Save")
+    expect(save).to_be_disabled()  # a tour needs two cameras
+    dialog.get_by_label("Camera 3").check()
+    dialog.get_by_label("Camera 4").check()
+    dialog.get_by_label("Seconds per camera").fill(str(DWELL_S))
+    save.click()
+    expect(dialog).to_be_hidden()
+    page.mouse.move(1, 1)  # off the grid: hovering pauses a tour
+
+    tour = page.locator(".tour[data-tour-cell='2']")
+    expect(tour).to_have_attribute("data-tour-camera", str(cam3))
+    expect(page.locator(".tour")).to_have_count(1)
+    _switches_with_frames(page, tour, [cam4, cam3, cam4])
+
+    # The dialog opens again on the touring cell with its tour, and stops it.
+    tour.locator(".tour-layer:not(.tour-next) .tile").focus()
+    page.get_by_test_id("tour-setup").click()
+    expect(dialog.get_by_label("Seconds per camera")).to_have_value(str(DWELL_S))
+    dialog.get_by_role("button", name="Stop the tour").click()
+    expect(page.locator(".tour")).to_have_count(0)
+    expect(page.locator(f".tile[data-camera-id='{cam3}']")).to_be_visible()

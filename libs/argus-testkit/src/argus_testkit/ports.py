@@ -4,9 +4,11 @@ A port is handed out from below the kernel's ephemeral range (``ip_local_port_ra
 32768-60999 by default), where no outgoing connection can take it between the moment it is
 chosen and the moment a server binds it, and from a slice of its own for each
 pytest-xdist worker (``PYTEST_XDIST_WORKER``), so two workers never hand out the same
-port. Within a process the slice is walked in order from a random start, so a port just
-handed out is not handed out again soon. Each candidate is checked by binding it; the OS
-picks one (the old way) only if the whole slice is busy.
+port. Within a process the slice is walked from a random start in steps of :data:`_STRIDE`,
+so a port just handed out is not handed out again soon, and the ports just above one
+handed out stay free for a while: some programs take a block from a base port (the
+simulator's ONVIF servers listen on ``--onvif-port`` + 0, 1, 2 …). Each candidate is checked
+by binding it; the OS picks one (the old way) only if the whole slice is busy.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 
 _LOW, _HIGH = 12000, 32000  # below the default ephemeral range
 _SLICES = 8  # xdist workers gw0..gw7 get a slice each; more workers share slices
+_STRIDE = 37  # prime, so the walk visits every port of a slice before it repeats
 
 _lock = threading.Lock()
 _next: dict[int, int] = {}
@@ -44,7 +47,7 @@ def _pick(kind: int) -> int:
     with _lock:
         port = _next.get(kind) or random.randrange(low, high)
         for _ in range(high - low):
-            candidate, port = port, low + (port + 1 - low) % (high - low)
+            candidate, port = port, low + (port + _STRIDE - low) % (high - low)
             if _bindable(kind, candidate):
                 _next[kind] = port
                 return candidate
