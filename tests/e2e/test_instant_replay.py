@@ -70,7 +70,7 @@ def test_ten_seconds_back_plays_the_open_segment(page: Page, stack: ConsoleStack
     # lost, because the button's focus selected the tile, the PTZ panel opened and moved
     # the button away between mouse down and up (the click went to the tile instead).
     expect(tile).not_to_have_class(re.compile(r"\bselected\b"))
-    tile.get_by_role("button", name="Instant replay").click()
+    tile.get_by_role("button", name="Instant replay: play the last 10 seconds").click()
     expect(tile).to_have_attribute("data-replay", re.compile(r".+"))
     expect(tile.locator(".replay-badge")).to_be_visible()
     expect(tile).to_have_attribute("data-phase", "playing", timeout=30_000)
@@ -89,3 +89,15 @@ def test_ten_seconds_back_plays_the_open_segment(page: Page, stack: ConsoleStack
     tile.get_by_role("button", name="Live", exact=True).click()
     expect(tile).not_to_have_attribute("data-replay", re.compile(r".+"))
     expect(tile).to_have_attribute("data-phase", "playing", timeout=30_000)
+    # "-30 s" starts 30 s back (the open segment is shorter: playback starts at its start).
+    before = page.evaluate("Date.now()")
+    tile.get_by_role("button", name="Instant replay: play the last 30 seconds").click()
+    expect(tile).to_have_attribute("data-replay", re.compile(r".+"))
+    back_s = (before - _epoch_ms(tile.get_attribute("data-replay") or "")) / 1000
+    assert 29 <= back_s <= 40, back_s
+    tile.get_by_role("button", name="Live", exact=True).click()
+    expect(tile).not_to_have_attribute("data-replay", re.compile(r".+"))
+
+
+def _epoch_ms(iso_text: str) -> float:
+    return datetime.fromisoformat(iso_text.replace("Z", "+00:00")).timestamp() * 1000

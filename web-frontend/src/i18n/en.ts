@@ -77,7 +77,7 @@ export const en = {
     inGrid: 'in the grid', tileLabel: '{{camera}}: {{status}}', videoOf: 'Live video of {{camera}}',
     enlarge: 'Enlarge', shrink: 'Back to the grid', remove: 'Remove from the grid',
     transport: 'How the video arrives', sub: 'sub-stream',
-    instantReplay: 'Instant replay: play the last 10 seconds', back10: '−10 s',
+    instantReplay: 'Instant replay: play the last {{s}} seconds', back: '−{{s}} s',
     replaying: 'Replay', live: 'Live', backToLive: 'Back to live video',
   },
   layouts: {

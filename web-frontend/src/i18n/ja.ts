@@ -82,7 +82,7 @@ export const ja: Dictionary = {
     inGrid: '表示中', tileLabel: '{{camera}}：{{status}}', videoOf: '{{camera}} のライブ映像',
     enlarge: '拡大', shrink: 'グリッドに戻る', remove: 'グリッドから外す',
     transport: '映像の伝送方式', sub: 'サブストリーム',
-    instantReplay: 'インスタントリプレイ：直前 10 秒を再生', back10: '−10 秒',
+    instantReplay: 'インスタントリプレイ：直前 {{s}} 秒を再生', back: '−{{s}} 秒',
     replaying: 'リプレイ', live: 'ライブ', backToLive: 'ライブ映像に戻る',
   },
   layouts: {

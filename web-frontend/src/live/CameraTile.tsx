@@ -9,8 +9,8 @@ import { usePlayer } from '../video/usePlayer';
 import { StatusBadge } from './StatusBadge';
 import { CAMERA_MIME, CELL_MIME } from './dnd';
 
-/** How far back "10 s back" starts (instant replay from the recorder's open segment). */
-export const REPLAY_BACK_MS = 10_000;
+/** How far back the instant-replay buttons start (from the recorder's open segment). */
+export const REPLAY_BACK_MS = [10_000, 30_000] as const;
 
 interface TileProps {
   camera: Camera;
@@ -89,10 +89,12 @@ export function CameraTile(p: TileProps) {
           ? <button type="button" className="icon-btn replay-btn" onClick={(e) => {
             e.stopPropagation(); setReplayFrom(null); }} title={t('live.backToLive')}>
             {t('live.live')}</button>
-          : <button type="button" className="icon-btn replay-btn" onClick={(e) => {
-            e.stopPropagation(); setReplayFrom(new Date(Date.now() - REPLAY_BACK_MS)); }}
-            aria-label={t('live.instantReplay')} title={t('live.instantReplay')}>
-            {t('live.back10')}</button>}
+          : REPLAY_BACK_MS.map((ms) => (
+            <button key={ms} type="button" className="icon-btn replay-btn" onClick={(e) => {
+              e.stopPropagation(); setReplayFrom(new Date(Date.now() - ms)); }}
+              aria-label={t('live.instantReplay', { s: ms / 1000 })}
+              title={t('live.instantReplay', { s: ms / 1000 })}>
+              {t('live.back', { s: ms / 1000 })}</button>))}
         <button type="button" className="icon-btn" onClick={(e) => { e.stopPropagation();
           p.onToggleEnlarge(); }} aria-pressed={p.enlarged}
           aria-label={p.enlarged ? t('live.shrink') : t('live.enlarge')}
