@@ -172,12 +172,23 @@ in_root() { chroot "$R" /usr/bin/env -i "${chroot_env[@]}" /bin/bash -c "$1"; }
 # --- 1. the root --------------------------------------------------------------------------
 mkdir -p "$work" "$logs"
 clone_started=$(date +%s)
+# localhost and the machine's name resolve locally, as Debian's and Ubuntu's installers
+# write /etc/hosts (debootstrap writes neither line): without localhost, "localhost"
+# does not resolve at all; without the name every socket.getfqdn() (smtplib's EHLO) waits
+# for DNS, which offline means seconds of timeouts.
+hosts_file() {
+  grep -qw localhost "$R/etc/hosts" 2>/dev/null ||
+    printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >> "$R/etc/hosts"
+  grep -qw "$(hostname)" "$R/etc/hosts" 2>/dev/null ||
+    printf '127.0.1.1\t%s\n' "$(hostname)" >> "$R/etc/hosts"
+}
+
 if [ "${FRESH_REUSE:-0}" = 1 ]; then
   [ -d "$R/root/argus/.git" ] || { echo "FRESH_REUSE=1: no root at $R from a run before" >&2; exit 1; }
   begin "reuse $R (its packages, venv and caches), clone fast-forwarded"
   cleanup
   git -C "$R/root/argus" pull -q --ff-only "$repo" HEAD
-  grep -qw "$(hostname)" "$R/etc/hosts" || printf '127.0.1.1\t%s\n' "$(hostname)" >> "$R/etc/hosts"
+  hosts_file
   echo "   $(git -C "$R/root/argus" log -1 --format='%h %s' | cut -c1-100)"
   copy_host_config
   done_step "reuse root"
@@ -219,10 +230,7 @@ deb $m $suite-updates main
 EOF
 fi
 cp /etc/resolv.conf "$R/etc/resolv.conf"
-# The machine's name resolves locally, as Debian's and Ubuntu's installers write it
-# (debootstrap does not): without it every socket.getfqdn() (smtplib's EHLO) waits for
-# DNS, which offline means seconds of timeouts.
-grep -qw "$(hostname)" "$R/etc/hosts" 2>/dev/null || printf '127.0.1.1\t%s\n' "$(hostname)" >> "$R/etc/hosts"
+hosts_file
 # As in a container without an init system: packages do not start their daemons (they
 # would bind the host's ports, the network being shared).
 printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod 755 "$R/usr/sbin/policy-rc.d"
