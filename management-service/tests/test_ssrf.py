@@ -220,3 +220,20 @@ async def test_the_new_host_takes_a_new_password_or_none(
     inline = await client.patch(url, json={"stream_url": "rtsp://op:inline-pw@10.0.0.13/m"},
                                 headers=admin_headers)
     assert inline.status_code == 200 and inline.json()["has_password"] is True
+
+
+async def test_a_resolver_that_does_not_answer_counts_as_not_resolving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unreachable DNS server holds a lookup for its own timeouts (10 s and more): the
+    check gives up after RESOLVE_TIMEOUT_S, as if the name did not resolve."""
+    async def hangs(host: str) -> list[str]:
+        await asyncio.sleep(30)
+        return ["203.0.113.9"]
+
+    monkeypatch.setattr(addresses, "_getaddrinfo", hangs)
+    monkeypatch.setattr(addresses, "RESOLVE_TIMEOUT_S", 0.2)
+    async with asyncio.timeout(5):
+        assert await addresses.resolve("camera.example") == []
+        with pytest.raises(addresses.AddressRefused, match="does not resolve"):
+            await addresses.check_host("camera.example", addresses.parse_networks("10.0.0.0/8"))

@@ -105,15 +105,21 @@ def _unique(found: list[str]) -> list[Address]:
     return addrs
 
 
+# A resolver that does not answer (a site whose DNS server is unreachable) would hold each
+# lookup for its own timeouts, 10 s and more with glibc's defaults: a name that has not
+# resolved within this bound counts as not resolving now.
+RESOLVE_TIMEOUT_S = 3.0
+
+
 async def resolve(host: str) -> list[Address]:
     """Every address ``host`` stands for (itself when it is a literal); [] when it does
-    not resolve."""
+    not resolve (within :data:`RESOLVE_TIMEOUT_S`)."""
     literal = literal_address(host)
     if literal is not None:
         return [literal]
     try:
-        return _unique(await _getaddrinfo(host))
-    except (OSError, UnicodeError):
+        return _unique(await asyncio.wait_for(_getaddrinfo(host), RESOLVE_TIMEOUT_S))
+    except (OSError, UnicodeError, TimeoutError):
         return []
 
 
