@@ -53,6 +53,7 @@ from argus_management.users.sessions import end_sessions_hook
 from argus_management.walls import alarms as wall_alarms
 
 log = structlog.get_logger("argus.management")
+SHUTDOWN_GRACE_S = 8.0  # background loops get this long to end after their cancellation
 
 def _sqlite_dir(url: str) -> None:
     if url.startswith("sqlite") and ":///" in url:
@@ -141,7 +142,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # A bounded grace: a loop that does not end when cancelled is named in the log,
+            # and the shutdown goes on without it.
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S) if tasks else ((), ())
+            if pending:
+                log.warning("shutdown_tasks_pending", tasks=sorted(t.get_name() for t in pending))
             if isinstance(state.bus, DurableBus):
                 state.bus.close()
             await state.analysis_hub.close()

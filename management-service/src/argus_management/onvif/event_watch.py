@@ -57,6 +57,7 @@ PULL_TIMEOUT_S = 5
 MESSAGE_LIMIT = 32
 RENEW_AT = 0.8
 NOT_SUPPORTED_RETRY_S = 300.0
+UNSUBSCRIBE_AT_STOP_S = 2.0  # how long a stop waits for a camera to take its Unsubscribe
 _BACKOFF = [1.0, 2.0, 5.0, 10.0, 30.0]
 
 
@@ -174,8 +175,9 @@ class OnvifEventWatch:
             await asyncio.gather(watcher.task, return_exceptions=True)
 
     async def stop_all(self) -> None:
-        for camera_id in list(self.watchers):
-            await self._stop(camera_id)
+        """Every watcher at once: each says goodbye to its camera for at most
+        :data:`UNSUBSCRIBE_AT_STOP_S`, so a shutdown never waits camera after camera."""
+        await asyncio.gather(*(self._stop(camera_id) for camera_id in list(self.watchers)))
 
     def _device(self, endpoint: CameraEndpoint) -> EventDevice:
         return EventDevice(
@@ -211,8 +213,10 @@ class OnvifEventWatch:
                     )
                     await asyncio.sleep(delay)
         finally:
+            # Best effort: a camera that does not answer drops the subscription itself when
+            # its termination time passes.
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(device.call_timeout_s):
+                async with asyncio.timeout(min(device.call_timeout_s, UNSUBSCRIBE_AT_STOP_S)):
                     await device.unsubscribe()
             await device.close()
 

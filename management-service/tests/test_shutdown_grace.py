@@ -1,0 +1,41 @@
+"""A background loop that does not end when cancelled cannot hold management's shutdown:
+after SHUTDOWN_GRACE_S the lifespan goes on and names the loop in its log."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import structlog.testing
+
+from argus_management import main
+from argus_management.config import Settings
+
+
+async def test_a_stubborn_background_loop_is_named_and_left_behind(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                await release.wait()  # ignores its cancellation until released
+
+    real = main.background_tasks
+
+    def with_stubborn(state: Any) -> dict[str, Any]:
+        return {**real(state), "stubborn": stubborn()}
+
+    monkeypatch.setattr(main, "background_tasks", with_stubborn)
+    monkeypatch.setattr(main, "SHUTDOWN_GRACE_S", 0.5)
+    app = main.create_app(settings, run_migrations=False)
+    with structlog.testing.capture_logs() as logs:
+        async with app.router.lifespan_context(app):
+            await asyncio.sleep(0.2)  # the loops have started
+    pending = [e for e in logs if e["event"] == "shutdown_tasks_pending"]
+    assert pending and pending[0]["tasks"] == ["stubborn"], logs
+    release.set()
