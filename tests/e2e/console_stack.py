@@ -146,9 +146,12 @@ def _seed(api: httpx.Client, rtsp: int, onvif: dict[str, int], n: int) -> dict[s
 @contextlib.contextmanager
 def console_stack(cameras: int = 4, recording: bool = True, resolution: str = "320x180",
                   sub_resolution: str = "160x90", fps: int = 30,
-                  log_dir: Path | None = None,
-                  segment_seconds: int = 2) -> Iterator[ConsoleStack]:
-    """Start the whole stack; yields when the console answers through nginx."""
+                  log_dir: Path | None = None, segment_seconds: int = 2,
+                  camsim_args: tuple[str, ...] = (),
+                  analysis: dict[str, str] | None = None) -> Iterator[ConsoleStack]:
+    """Start the whole stack; yields when the console answers through nginx.
+    ``camsim_args``: more simulator arguments; ``analysis``: start ai-analysis-service too,
+    with these settings."""
     dist = build_console()
     run_dir = Path(tempfile.mkdtemp(prefix="argus-console-"))
     run_dir.chmod(0o755)  # nginx workers (nobody when started as root) use its temp dirs
@@ -167,7 +170,7 @@ def console_stack(cameras: int = 4, recording: bool = True, resolution: str = "3
         db.create()
         sim = kit.start_simulator(launcher, cfg, "--onvif-port", "0", "--sub-resolution",
                                   sub_resolution, "--fps", str(fps), "--gop", "1",
-                                  "--linger", "5", "--log-level", "WARNING")
+                                  "--linger", "5", "--log-level", "WARNING", *camsim_args)
         management = cfg.management_url
         kit.start(launcher, cfg, "management", base, DATABASE_URL=db.url,
                   MANAGEMENT_BCRYPT_ROUNDS="4", MANAGEMENT_LIVENESS_INTERVAL_S="1",
@@ -188,6 +191,8 @@ def console_stack(cameras: int = 4, recording: bool = True, resolution: str = "3
                       RECORDING_SEGMENT_SECONDS=str(segment_seconds), RECORDING_FSYNC="false",
                       RECORDING_INSTANCE_ID=f"e2e-{uuid.uuid4().hex[:6]}",
                       RECORDINGS_MIN_FREE_BYTES="0", RECORDING_MIN_FREE_PERCENT="0")
+        if analysis is not None:
+            kit.start(launcher, cfg, "analysis", base, **analysis)
         # The console image's entrypoint renders the template (envsubst) and runs nginx.
         kit.start(launcher, cfg, "console", dict(os.environ))
         yield ConsoleStack(url=cfg.console_url, http_url=cfg.console_http_url,
