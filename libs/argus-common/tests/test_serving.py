@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from argus_common.service_http import create_service_app
-from argus_common.serving import HttpServer, PortUnavailable, serve
+from argus_common.serving import HttpServer, PortUnavailable, close_steps, serve
 
 PROBLEMS: list[str] = ["cameras not loaded"]
 
@@ -149,3 +149,45 @@ async def test_sigterm_during_a_hanging_start_stops_cleanly(tmp_path: Path) -> N
     status, rest = await _finish(proc)
     assert status == 0, rest
     assert "STOP-END" in rest and "STARTED" not in rest and "Traceback" not in rest, rest
+
+
+class _Log:
+    """Stands in for a structlog logger: records the warnings (structlog may cache loggers in
+    an xdist worker, which ``capture_logs`` would then not see)."""
+
+    def __init__(self) -> None:
+        self.warnings: list[tuple[str, dict[str, object]]] = []
+
+    def warning(self, event: str, **fields: object) -> None:
+        self.warnings.append((event, fields))
+
+
+async def test_close_steps_bounds_a_hanging_step_and_goes_on() -> None:
+    """A close that never returns is cancelled after its bound and named; one that raises is
+    named; the steps after both still run, in order."""
+    ran: list[str] = []
+    hung_cancelled = asyncio.Event()
+
+    async def hangs() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            hung_cancelled.set()
+            raise
+
+    async def fails() -> None:
+        raise RuntimeError("peer gone")
+
+    async def quick(name: str) -> None:
+        ran.append(name)
+
+    log = _Log()
+    unfinished = await close_steps(
+        [("first", lambda: quick("first")), ("hangs", hangs), ("fails", fails),
+         ("last", lambda: quick("last"))],
+        step_timeout_s=0.2, log=log)
+    assert unfinished == ["hangs", "fails"]
+    assert ran == ["first", "last"]
+    assert hung_cancelled.is_set()
+    assert [event for event, _ in log.warnings] == ["shutdown_step_timeout", "shutdown_step_failed"]
+    assert log.warnings[0][1]["step"] == "hangs"

@@ -20,6 +20,7 @@ from argus_common.jwt import JwtCodec
 from argus_common.logging import configure_logging
 from argus_common.metrics import install_metrics
 from argus_common.proxies import ClientAddressMiddleware
+from argus_common.serving import CloseStep, close_steps
 from argus_streaming.audit import VideoAudit
 from argus_streaming.auth.revocation import AccessWatcher
 from argus_streaming.auth.tickets import MediaTickets
@@ -39,6 +40,7 @@ from argus_streaming.webrtc.router import router as whep_router
 from argus_streaming.webrtc.sessions import WhepManager
 
 log = structlog.get_logger("argus.streaming")
+SHUTDOWN_STEP_S = 5.0  # each close step of the shutdown gets this long
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,17 +86,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await app.state.access.close()
-            await app.state.whep.close_all()
-            await app.state.hls.close()
-            await app.state.audit.close()  # after the sessions' ends are queued
-            await redis.aclose()
-            await sources.close()
-            await management.aclose()
+            # Each step bounded: a close that hangs (a peer that never answers) is named in
+            # the log and left, and the rest of the shutdown goes on.
+            steps: list[CloseStep] = [
+                ("access", app.state.access.close),
+                ("whep", app.state.whep.close_all),
+                ("hls", app.state.hls.close),
+                ("audit", app.state.audit.close),  # after the sessions' ends are queued
+                ("redis", redis.aclose),
+                ("sources", sources.close),
+                ("management", management.aclose),
+            ]
             # The object-store client of tiered recordings, when playback opened one.
             files = getattr(app.state, "segment_files", None)
             if files is not None:
-                await files.close()
+                steps.append(("segment_files", files.close))
+            await close_steps(steps, step_timeout_s=SHUTDOWN_STEP_S, log=log)
             if own_dir:
                 shutil.rmtree(hls_dir, ignore_errors=True)
 

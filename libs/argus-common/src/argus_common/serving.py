@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import signal
 import socket
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Protocol
 
 import structlog
@@ -109,6 +109,33 @@ class HttpServer:
             await asyncio.gather(task, return_exceptions=True)
         if self._socket is not None:
             self._socket.close()
+
+
+CloseStep = tuple[str, Callable[[], Awaitable[object]]]
+
+
+async def close_steps(
+    steps: Sequence[CloseStep],
+    *,
+    step_timeout_s: float,
+    log: structlog.typing.FilteringBoundLogger | None = None,
+) -> list[str]:
+    """Run a shutdown's close steps in order, each bounded by ``step_timeout_s``: a step that
+    does not finish in time is cancelled, named in the log (``shutdown_step_timeout``) and
+    left, and the next one runs; one that fails is logged (``shutdown_step_failed``) and the
+    next one runs too. Returns the names of the steps that did not finish cleanly."""
+    logger = log or _log
+    unfinished: list[str] = []
+    for name, close in steps:
+        try:
+            await asyncio.wait_for(close(), timeout=step_timeout_s)
+        except TimeoutError:
+            logger.warning("shutdown_step_timeout", step=name, timeout_s=step_timeout_s)
+            unfinished.append(name)
+        except Exception as exc:
+            logger.warning("shutdown_step_failed", step=name, error=type(exc).__name__)
+            unfinished.append(name)
+    return unfinished
 
 
 class _Signals:
