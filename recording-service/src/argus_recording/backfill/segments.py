@@ -1,8 +1,14 @@
 """Writing replayed frames as ordinary segments, exactly over the missing range.
 
-A range ``[lo, hi)`` is what no segment of the camera covers. The first frame kept is the
-first keyframe captured at or after ``lo`` (a frame before it would repeat what the segment
-ending at ``lo`` holds); the last kept frame ends at or before ``hi``, and a keyframe within
+A range ``[lo, hi)`` is what no segment of the camera covers. The replay starts at the
+keyframe at or before ``lo``: that GOP is held back, and when the next keyframe comes its
+frames captured from ``lo`` on (less half a frame interval: the live index is stamped on
+arrival, a little after capture, so the frame after the last live one is captured just
+before ``lo``) are re-encoded into a bridge segment of their own (``bridge.py``) that ends
+where that keyframe starts; from the keyframe on, frames are copied. A frame before
+``lo - frame/2`` would repeat what the segment ending at ``lo`` holds. If the bridge cannot
+be made (the GOP does not decode), the backfill starts at the keyframe as before. The last
+kept frame ends at or before ``hi``, and a keyframe within
 ``CUT_TOLERANCE_MS`` of ``hi`` ends the range: it is the frame the live recording after the
 outage starts with (the live index is stamped on arrival, a little after capture).
 Segments are cut at keyframes every ``segment_ms`` and where the camera's own recording
@@ -17,8 +23,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import structlog
 
+from argus_recording.backfill.bridge import reencode
 from argus_recording.backfill.replay import ReplayUnit
 from argus_recording.fragments import FragmentWriter
 from argus_recording.layout import DirMaker
@@ -71,6 +79,10 @@ class BackfillWriter:
         self.frame_ms = 1000.0  # the smallest step between frames seen so far
         self.written_until = lo_ms  # end of the last closed segment (progress)
         self.segments = 0
+        # The GOP holding ``lo`` (from its keyframe), until the next keyframe: the bridge.
+        self._lead: list[ReplayUnit] = []
+        self._edge_done = False  # the leading edge is bridged (or needs no bridge)
+        self.bridge_s = 0.0  # CPU seconds spent re-encoding the leading edge
 
     def feed(self, unit: ReplayUnit) -> bool:
         """Take one unit in capture order."""
@@ -80,9 +92,12 @@ class BackfillWriter:
             self.frame_ms = min(self.frame_ms, float(step))
         if unit.key:
             self._params(unit)
-            if wall >= self.hi_ms - CUT_TOLERANCE_MS:
-                self.close(until=wall)
-                return False
+        if not self._edge_done and self._leading(unit, step):
+            self._last_wall = wall
+            return True
+        if unit.key and wall >= self.hi_ms - CUT_TOLERANCE_MS:
+            self.close(until=wall)
+            return False
         if self.writer is None and (not unit.key or wall < self.lo_ms or self.params is None):
             self._last_wall = wall
             return True
@@ -133,6 +148,87 @@ class BackfillWriter:
         self._last_wall = wall
         return True
 
+    def _leading(self, unit: ReplayUnit, step: int) -> bool:
+        """Hold the frames of the GOP holding ``lo``; True when ``unit`` was held. The
+        first unit that is not (the next keyframe, a hole, the range's end) makes the
+        bridge, up to its own capture time."""
+        wall = unit.wall_ms
+        if unit.key and wall < self.lo_ms and self.params is not None:
+            self._lead = [unit]  # a later keyframe before the gap starts the lead again
+            return True
+        if (
+            self._lead
+            and not unit.key
+            and step < HOLE_MS
+            and wall + self.frame_ms <= self.hi_ms + 0.5
+        ):
+            self._lead.append(unit)
+            return True
+        end = wall if step < HOLE_MS else self._lead_end()
+        self._bridge(min(float(end), float(self.hi_ms)))
+        return False
+
+    def _lead_end(self) -> float:
+        return self._lead[-1].wall_ms + self.frame_ms if self._lead else float(self.lo_ms)
+
+    def _bridge(self, end: float) -> None:
+        """Re-encode the held frames captured in ``[lo - frame/2, end)`` into a segment."""
+        lead, self._lead = self._lead, []
+        self._edge_done = True
+        keep_from = self.lo_ms - self.frame_ms / 2
+        if self.params is None or not any(keep_from <= u.wall_ms < end for u in lead):
+            return
+        started = time.thread_time()
+        try:
+            frames = reencode(lead, self.params.key, self._pps, keep_from, end)
+        except (av.FFmpegError, ValueError) as exc:
+            log.warning("backfill_bridge_failed", camera_id=self.camera_id, error=str(exc))
+            return
+        finally:
+            self.bridge_s += time.thread_time() - started
+        if not frames or frames[0].sps is None or frames[0].pps is None:
+            return
+        params = video_params(frames[0].sps, frames[0].pps)
+        if params is None:
+            return
+        writer = None
+        try:
+            for i, frame in enumerate(frames):
+                # The first frame may have been captured up to half a frame before the
+                # live segment's end (stamped on arrival): it is placed at that end.
+                wall = max(float(frame.wall_ms), float(self.lo_ms)) if i == 0 else frame.wall_ms
+                item = Item(
+                    _Unit(frame.data),
+                    VIDEO,
+                    True,
+                    frame.key,
+                    round(wall * 90),
+                    round(wall * 90),
+                    VIDEO_TB,
+                    len(frame.data),
+                    float(wall),
+                    time.time() * 1000,
+                    params,
+                )
+                if writer is None:
+                    writer = FragmentWriter(
+                        root=self.root,
+                        dirs=self.dirs,
+                        camera_id=self.camera_id,
+                        first=item,
+                        kind=KIND,
+                        audio=None,
+                        durable=self.durable,
+                    )
+                writer.write(item)
+            assert writer is not None
+            segment = writer.finish(end)  # where the next frame (a keyframe) starts
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        self._announce(segment, bridge=True)
+
     def set_sprop(self, sprop: tuple[bytes | None, bytes | None]) -> None:
         """Parameter sets from the replay's SDP (for cameras that send none in-band)."""
         sps, pps = sprop
@@ -155,6 +251,8 @@ class BackfillWriter:
     def close(self, until: float | None = None) -> None:
         """Finish the open segment (fsync) and announce it; it ends by ``until`` (the
         frame after it) and by the range's end."""
+        if not self._edge_done and self._lead:
+            self._bridge(min(self._lead_end(), float(self.hi_ms), until or float(self.hi_ms)))
         writer, self.writer = self.writer, None
         if writer is None:
             return
@@ -164,6 +262,9 @@ class BackfillWriter:
         except BaseException:
             writer.abort()
             raise
+        self._announce(segment, bridge=False)
+
+    def _announce(self, segment: ClosedSegment, bridge: bool) -> None:
         self.segments += 1
         self.written_until = segment.end_ms
         log.info(
@@ -172,6 +273,7 @@ class BackfillWriter:
             path=segment.relpath,
             start_ms=segment.start_ms,
             end_ms=segment.end_ms,
+            bridge=bridge,
         )
         self.on_closed(segment)
 
