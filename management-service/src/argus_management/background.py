@@ -11,6 +11,7 @@ from argus_management.analysis.consumer import run_analysis_consumer
 from argus_management.analysis.uploads import run_upload_janitor
 from argus_management.audit.tasks import run_throttle_flush
 from argus_management.audit.video import run_video_audit_consumer
+from argus_management.backup.pitr_status import run_pitr_sampler
 from argus_management.backup.schedule import run_backup_schedule
 from argus_management.backup.settings import BackupSettings
 from argus_management.bus_outbox import DurableBus
@@ -53,6 +54,15 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
             backup.backup_dir(state.settings.data_dir),
             backup.at,
             backup.keep_days,
+        )
+    if backup.pgbackrest_conf and state.settings.database_url.startswith("postgresql"):
+        # newest pgBackRest base backup, WAL archive progress -> pitr.json (the metrics)
+        tasks["pitr_sampler"] = run_pitr_sampler(
+            backup.pgbackrest_conf,
+            backup.pgbackrest_stanza,
+            state.engine,
+            backup.backup_dir(state.settings.data_dir),
+            backup.pitr_sample_every_s,
         )
     if isinstance(state.bus, DurableBus):
         # events and alerts kept while Redis was away -> Redis, in order

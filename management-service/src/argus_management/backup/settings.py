@@ -22,6 +22,11 @@ class BackupSettings(BaseSettings):
     keep_days: float = Field(7.0, alias="MANAGEMENT_BACKUP_KEEP_DAYS", gt=0, le=3650)
     # Local destination (no object store) and the status files (last backup, last drill).
     dir: str = Field("", alias="MANAGEMENT_BACKUP_DIR")
+    # PostgreSQL PITR: a pgBackRest configuration that reaches the repository; when set, the
+    # newest base backup and the WAL archive's progress are sampled for the metrics.
+    pgbackrest_conf: str = Field("", alias="MANAGEMENT_PGBACKREST_CONF")
+    pgbackrest_stanza: str = Field("argus", alias="MANAGEMENT_PGBACKREST_STANZA")
+    pitr_sample_every_s: float = Field(60.0, alias="MANAGEMENT_PITR_SAMPLE_EVERY_S", ge=5)
 
     def backup_dir(self, data_dir: str) -> str:
         return self.dir or f"{data_dir.rstrip('/')}/backups"
