@@ -226,15 +226,27 @@ def _check_backfill(stack: Stack, camera_id: int, down: datetime, up: datetime) 
     # No overlap anywhere (live or backfilled), so none at either edge of the outage.
     for before, after in itertools.pairwise(rows):
         assert _ms(before["ended_at"]) <= _ms(after["started_at"]) + 1, (before, after)
-    # Each edge: a live segment ends where the first backfilled one starts (at most one GOP
-    # before it: the backfill starts at a keyframe), and the live recording resumes where
-    # the last one ends.
+    # Each edge: a live segment ends where the first backfilled one (the bridge re-encoded
+    # up to the first keyframe in the gap) starts, within a frame, and the live recording
+    # resumes where the last one ends.
     first, last = filled[0], filled[-1]
     i, j = rows.index(first), rows.index(last)
     assert i > 0 and not rows[i - 1]["backfilled"]
-    assert 0 <= _ms(first["started_at"]) - _ms(rows[i - 1]["ended_at"]) <= 1000 + FRAME_MS
+    assert 0 <= _ms(first["started_at"]) - _ms(rows[i - 1]["ended_at"]) <= FRAME_MS
     assert j + 1 < len(rows) and not rows[j + 1]["backfilled"]
     assert 0 <= _ms(rows[j + 1]["started_at"]) - _ms(last["ended_at"]) <= 2 * FRAME_MS + 300
+    # Frame by frame (burnt-in capture times): the first backfilled frame is the one after
+    # the last live frame, the first live frame after the outage the one after the last
+    # backfilled frame: none lost, none twice.
+    live_before = _decode(stack.recordings / rows[i - 1]["path"])[2]
+    live_after = _decode(stack.recordings / rows[j + 1]["path"])[1]
+    first_filled = _decode(stack.recordings / first["path"])[1]
+    last_filled = _decode(stack.recordings / last["path"])[2]
+    assert None not in (live_before, live_after, first_filled, last_filled)
+    assert FRAME_MS / 2 < first_filled - live_before < 1.5 * FRAME_MS, (  # type: ignore[operator]
+        live_before, first_filled)
+    assert FRAME_MS / 2 < live_after - last_filled < 1.5 * FRAME_MS, (  # type: ignore[operator]
+        last_filled, live_after)
     for row in filled:
         count, first_stamp, last_stamp = _decode(stack.recordings / row["path"])
         assert count > 0 and first_stamp is not None and last_stamp is not None, row
