@@ -8,12 +8,10 @@ pair still plays.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-_HEADER = struct.Struct(">I4s")
-_LARGE = struct.Struct(">Q")
+from argus_common.mp4read import file_boxes
 
 
 @dataclass(frozen=True)
@@ -42,50 +40,27 @@ def walk(path: Path) -> Mp4Layout:
     fragments = 0
     valid_end = 0
     moof_open = False
-    clean = True
+    walked = 0  # where the last complete box ends
     with path.open("rb") as f:
-        offset = 0
-        while offset < size:
-            f.seek(offset)
-            head = f.read(8)
-            if len(head) < 8:
-                clean = False
-                break
-            box_size, raw_type = _HEADER.unpack(head)
-            header = 8
-            if box_size == 1:
-                large = f.read(8)
-                if len(large) < 8:
-                    clean = False
-                    break
-                box_size = _LARGE.unpack(large)[0]
-                header = 16
-            elif box_size == 0:
-                box_size = size - offset  # extends to the end of the file
-            if box_size < header or offset + box_size > size:
-                clean = False
-                break
-            kind = raw_type.decode("latin-1")
-            end = offset + box_size
-            if kind == "ftyp":
+        for box in file_boxes(f, size):
+            walked = box.end
+            if box.kind == b"ftyp":
                 has_ftyp = True
-            elif kind == "moov":
+            elif box.kind == b"moov":
                 has_moov = has_ftyp
                 if has_moov and fragments == 0:
-                    valid_end = end
-            elif kind == "moof":
+                    valid_end = box.end
+            elif box.kind == b"moof":
                 moof_open = True
-            elif kind == "mdat":
+            elif box.kind == b"mdat":
                 if moof_open and has_moov:
                     fragments += 1
-                    valid_end = end
+                    valid_end = box.end
                 moof_open = False
-            elif kind == "mfra" and not moof_open and fragments:
-                valid_end = end
-            offset = end
-    if moof_open:
-        clean = False
+            elif box.kind == b"mfra" and not moof_open and fragments:
+                valid_end = box.end
     return Mp4Layout(
         size=size, has_header=has_ftyp and has_moov, fragments=fragments,
-        valid_end=valid_end if has_ftyp and has_moov else 0, clean=clean,
+        valid_end=valid_end if has_ftyp and has_moov else 0,
+        clean=walked == size and not moof_open,
     )

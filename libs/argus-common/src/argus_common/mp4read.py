@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import struct
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 _HEAD = struct.Struct(">I4s")
 _U32 = struct.Struct(">I")
@@ -93,6 +95,48 @@ class _Trex:
     duration: int = 0
     size: int = 0
     flags: int = 0
+
+
+@dataclass(frozen=True)
+class FileBox:
+    """A complete top-level box of a file: its type, where it starts, its header length
+    (8, or 16 with a 64-bit size) and its whole size."""
+
+    kind: bytes
+    start: int
+    header: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+
+def file_boxes(f: BinaryIO, size: int, *, growing: bool = False) -> Iterator[FileBox]:
+    """The complete top-level boxes of the open file ``f`` of ``size`` bytes, in order, read
+    from their headers alone (the payloads are skipped). The walk stops at the first box cut
+    short: a torn tail, or the fragment a writer is still appending. A box of size 0 extends
+    to the end of the file, unless the file is ``growing`` (then its size is not known yet).
+    Every box is at least 8 bytes, so the walk ends after ``size / 8`` boxes at most."""
+    pos = 0
+    while pos + 8 <= size:
+        f.seek(pos)
+        head = f.read(16)
+        if len(head) < 8:
+            return
+        box_size, kind = _HEAD.unpack_from(head)
+        header = 8
+        if box_size == 1:
+            if len(head) < 16:
+                return
+            box_size = _U64.unpack_from(head, 8)[0]
+            header = 16
+        elif box_size == 0 and not growing:
+            box_size = size - pos
+        if box_size < header or pos + box_size > size:
+            return
+        yield FileBox(kind, pos, header, box_size)
+        pos += box_size
 
 
 def _children(data: bytes | memoryview, start: int = 0, end: int | None = None
@@ -326,35 +370,18 @@ def read_segment(path: Path) -> Segment:
         # Only the box headers are wanted here, a few KB every ~1 MB: no read-ahead (the
         # samples are read later, in order, by the copy).
         os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
-        pos = 0
-        while pos + 8 <= size:
-            f.seek(pos)
-            head = f.read(16)
-            if len(head) < 8:
-                break
-            box_size, kind = _HEAD.unpack_from(head)
-            header = 8
-            if box_size == 1:
-                if len(head) < 16:
-                    break
-                box_size = _U64.unpack_from(head, 8)[0]
-                header = 16
-            elif box_size == 0:
-                box_size = size - pos
-            if box_size < header or pos + box_size > size:
-                break  # a torn tail: stop at the last whole box
-            if kind == b"moov":
-                if box_size > _MAX_MOOV:
+        for box in file_boxes(f, size):
+            if box.kind == b"moov":
+                if box.size > _MAX_MOOV:
                     raise Mp4Error("moov too large")
-                f.seek(pos + header)
-                movie_ts, tracks, trex = _read_moov(f.read(box_size - header))
+                f.seek(box.start + box.header)
+                movie_ts, tracks, trex = _read_moov(f.read(box.size - box.header))
                 have_moov = True
-            elif kind == b"moof" and have_moov:
-                if box_size > _MAX_MOOF:
+            elif box.kind == b"moof" and have_moov:
+                if box.size > _MAX_MOOF:
                     raise Mp4Error("moof too large")
-                f.seek(pos)
-                _read_moof(f.read(box_size), header, pos, tracks, trex, run_counter)
-            pos += box_size
+                f.seek(box.start)
+                _read_moof(f.read(box.size), box.header, box.start, tracks, trex, run_counter)
     if not have_moov:
         raise Mp4Error("no moov")
     for track in tracks.values():

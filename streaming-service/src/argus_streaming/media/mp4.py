@@ -10,10 +10,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+
+from argus_common.mp4read import file_boxes
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf"}
-_MAX_BOX_SCAN = 1_000_000  # boxes per file; a corrupt file cannot loop us forever
 
 
 class Mp4Error(ValueError):
@@ -145,47 +145,29 @@ def _fragment_times(moof: bytes, track_id: int, default: int) -> tuple[int, int]
     return None
 
 
-def _read_box(f: BinaryIO, pos: int) -> tuple[bytes, int, int] | None:
-    f.seek(pos)
-    head = f.read(16)
-    if len(head) < 8:
-        return None
-    size, kind = struct.unpack_from(">I4s", head)
-    if size == 1 and len(head) == 16:
-        size = struct.unpack_from(">Q", head, 8)[0]
-    return kind, pos, size
-
-
 def index_file(path: Path) -> Mp4Index:
-    """Index a fragmented MP4 file; raises ``Mp4Error`` (or ``OSError``) if it cannot."""
+    """Index a fragmented MP4 file; raises ``Mp4Error`` (or ``OSError``) if it cannot.
+    A torn tail ends the walk: everything before it is still usable."""
     fragments: list[Fragment] = []
     init_size = 0
     track: tuple[int, int, int] | None = None
     with path.open("rb") as f:
         total = f.seek(0, 2)
-        pos = 0
         moof: tuple[int, bytes] | None = None
-        for _ in range(_MAX_BOX_SCAN):
-            box = _read_box(f, pos)
-            if box is None:
-                break
-            kind, start, size = box
-            if size < 8 or start + size > total:
-                break  # a torn tail: everything before it is still usable
-            if kind == b"moov":
-                f.seek(start)
-                moov = f.read(size)
+        for box in file_boxes(f, total):
+            if box.kind == b"moov":
+                f.seek(box.start)
+                moov = f.read(box.size)
                 track = _video_track(moov[8:])
-                init_size = start + size
-            elif kind == b"moof":
-                f.seek(start)
-                moof = (start, f.read(size))
-            elif kind == b"mdat" and moof is not None and track is not None:
+                init_size = box.end
+            elif box.kind == b"moof":
+                f.seek(box.start)
+                moof = (box.start, f.read(box.size))
+            elif box.kind == b"mdat" and moof is not None and track is not None:
                 times = _fragment_times(moof[1][8:], track[0], track[2])
                 if times is not None:
-                    fragments.append(Fragment(moof[0], start + size - moof[0], *times))
+                    fragments.append(Fragment(moof[0], box.end - moof[0], *times))
                 moof = None
-            pos = start + size
     if track is None:
         raise Mp4Error("no moov box")
     return Mp4Index(init_size=init_size, timescale=track[1], fragments=fragments)

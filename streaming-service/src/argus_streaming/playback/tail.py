@@ -17,10 +17,11 @@ from __future__ import annotations
 import io
 import os
 import re
-import struct
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from argus_common.mp4read import file_boxes
 
 _NAME = re.compile(r"^(\d{10,16})\.mp4$")
 # How far back of the requested instant an unindexed file may start (a segment's length
@@ -34,26 +35,10 @@ RECENT = timedelta(hours=2)
 
 def complete_length(path: Path) -> int:
     """Bytes of ``path`` that end with a complete fragment (``mdat``); 0 when none yet."""
-    good = 0
-    pos = 0
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        while pos + 8 <= size:
-            fh.seek(pos)
-            head = fh.read(16)
-            if len(head) < 8:
-                break
-            length, kind = struct.unpack(">I4s", head[:8])
-            if length == 1:
-                if len(head) < 16:
-                    break
-                length = struct.unpack(">Q", head[8:16])[0]
-            if length < 8 or pos + length > size:
-                break  # 0 (to end of file) or cut short: still being written
-            pos += length
-            if kind == b"mdat":
-                good = pos
-    return good
+        ends = [box.end for box in file_boxes(fh, size, growing=True) if box.kind == b"mdat"]
+    return ends[-1] if ends else 0
 
 
 class CutFile(io.RawIOBase):
