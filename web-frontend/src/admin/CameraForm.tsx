@@ -1,5 +1,7 @@
-/** Add or edit a camera: RTSP URLs, credentials, ONVIF address, recording, retention and
- * the age at which recordings move to the object store. */
+/** Add or edit a camera: RTSP URLs, credentials, ONVIF address, recording, retention, the
+ * age at which recordings move to the object store and, for a camera that exists (its
+ * analysis settings are edited with it), whether footage backfilled after an outage is
+ * analysed (`analysis.backfill`). */
 
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -31,6 +33,7 @@ export function CameraForm({ camera, onClose, onSaved }: FormProps) {
     recording_mode: (camera?.recording_mode ?? 'continuous') as RecordingMode,
     retention_days: String(camera?.retention_days ?? 30),
     tier_after_hours: camera?.tier_after_hours == null ? '' : String(camera.tier_after_hours),
+    analyse_backfill: camera?.analysis.backfill ?? false,
   });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -52,6 +55,10 @@ export function CameraForm({ camera, onClose, onSaved }: FormProps) {
     };
     // An empty password field keeps the stored one when editing.
     if (f.password) body.password = f.password;
+    // Only a changed switch sends the analysis settings (zones edited meanwhile are kept).
+    if (camera && f.analyse_backfill !== (camera.analysis.backfill ?? false)) {
+      body.analysis = { ...camera.analysis, backfill: f.analyse_backfill };
+    }
     try {
       const saved = camera ? await camerasApi.update(camera.id, body) : await camerasApi.create(body);
       onSaved(saved);
@@ -101,6 +108,11 @@ export function CameraForm({ camera, onClose, onSaved }: FormProps) {
           onChange={(e) => set('has_ptz', e.target.checked)} /> {t('cameras.hasPtz')}</label>
         <label className="inline-check"><input type="checkbox" checked={f.enabled}
           onChange={(e) => set('enabled', e.target.checked)} /> {t('cameras.enabled')}</label>
+        {camera && <div className="span2">
+          <label className="inline-check"><input type="checkbox" checked={f.analyse_backfill}
+            onChange={(e) => set('analyse_backfill', e.target.checked)} /> {t('cameras.analyseBackfill')}</label>
+          <p className="hint">{t('cameras.analyseBackfillHint')}</p>
+        </div>}
         {error && <p className="error span2" role="alert">{error}</p>}
         <div className="actions span2">
           <button type="button" className="btn" onClick={onClose}>{t('common.cancel')}</button>

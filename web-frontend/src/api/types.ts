@@ -60,6 +60,8 @@ export interface AnalysisSettings {
   masks: Polygon[];
   start_frames: number;
   end_quiet_s: number;
+  /** Also analyse footage backfilled from the camera's own storage after an outage. */
+  backfill?: boolean;
   /** null: the analyser's defaults (ANALYSIS_OBJECT_DEFAULTS). */
   objects?: ObjectSettings | null;
 }

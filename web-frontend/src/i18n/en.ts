@@ -177,6 +177,8 @@ export const en = {
     enabled: 'Enabled', disabled: 'disabled', recordingMode: 'Recording',
     retentionDays: 'Retention (days)',
     tierAfterHours: 'To object store after (hours)', tierDefault: 'default',
+    analyseBackfill: 'Analyse footage restored after an outage',
+    analyseBackfillHint: 'Footage the camera kept on its own storage while unreachable is analysed once restored (needs motion analysis on); what it finds is listed as past events.',
     lastSeen: 'Last seen', saved: 'Camera “{{name}}” saved.',
     deleted: 'Camera “{{name}}” deleted.', confirmDelete: 'Delete {{name}}',
   },

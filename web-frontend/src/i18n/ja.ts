@@ -182,6 +182,8 @@ export const ja: Dictionary = {
     enabled: '有効', disabled: '無効', recordingMode: '録画',
     retentionDays: '保存期間（日）',
     tierAfterHours: 'オブジェクトストアへ移す時間（時間後）', tierDefault: '既定',
+    analyseBackfill: '障害後に復元した映像を解析',
+    analyseBackfillHint: '通信できない間にカメラ本体へ記録された映像を、復元後に解析します（動体解析が有効な場合）。見つかったものは過去のイベントとして表示されます。',
     lastSeen: '最終確認', saved: 'カメラ「{{name}}」を保存しました。',
     deleted: 'カメラ「{{name}}」を削除しました。', confirmDelete: '{{name}} を削除',
   },
