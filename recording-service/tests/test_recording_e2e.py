@@ -48,10 +48,14 @@ FPS = 15
 FRAME_MS = 1000 / FPS
 SEGMENT_S = 5
 RECORDER = {
-    "RECORDING_SEGMENT_SECONDS": str(SEGMENT_S), "RECORDING_LEASE_TTL_S": "3",
-    "RECORDING_PRE_ROLL_S": "5", "RECORDING_POST_ROLL_S": "2",
-    "RECORDING_DISK_CHECK_INTERVAL_S": "1", "RECORDING_RETENTION_INTERVAL_S": "1",
-    "RECORDINGS_MIN_FREE_BYTES": "0", "RECORDING_MIN_FREE_PERCENT": "0",
+    "RECORDING_SEGMENT_SECONDS": str(SEGMENT_S),
+    "RECORDING_LEASE_TTL_S": "3",
+    "RECORDING_PRE_ROLL_S": "5",
+    "RECORDING_POST_ROLL_S": "2",
+    "RECORDING_DISK_CHECK_INTERVAL_S": "1",
+    "RECORDING_RETENTION_INTERVAL_S": "1",
+    "RECORDINGS_MIN_FREE_BYTES": "0",
+    "RECORDING_MIN_FREE_PERCENT": "0",
     "RECORDING_CAMERA_REFRESH_S": "30",
 }
 
@@ -78,9 +82,13 @@ class Stack:
 
     def errors(self) -> list[str]:
         """Error lines and tracebacks any recorder logged (none is expected)."""
-        return [line for proc in self.started for line in proc.output
-                if ('"level": "error"' in line or "Traceback" in line)
-                and '"route": "/readyz"' not in line]  # 503 until cameras are loaded
+        return [
+            line
+            for proc in self.started
+            for line in proc.output
+            if ('"level": "error"' in line or "Traceback" in line)
+            and '"route": "/readyz"' not in line
+        ]  # 503 until cameras are loaded
 
     def status(self, instance: str) -> dict[str, Any]:
         proc, url = self.recorders[instance]
@@ -93,15 +101,17 @@ class Stack:
 
     def timeline(self, camera_id: int, since: datetime) -> dict[str, Any]:
         now = datetime.now(UTC)
-        resp = self.api.get(f"/api/v1/cameras/{camera_id}/timeline", params={
-            "start": since.isoformat(), "end": (now + timedelta(minutes=1)).isoformat()})
+        resp = self.api.get(
+            f"/api/v1/cameras/{camera_id}/timeline",
+            params={"start": since.isoformat(), "end": (now + timedelta(minutes=1)).isoformat()},
+        )
         assert resp.status_code == 200, resp.text
         return dict(resp.json())
 
     def rows(self, camera_id: int) -> list[dict[str, Any]]:
         return self.db.fetch(
-            "SELECT * FROM recording_segments WHERE camera_id = $1 ORDER BY started_at",
-            camera_id)
+            "SELECT * FROM recording_segments WHERE camera_id = $1 ORDER BY started_at", camera_id
+        )
 
     def events(self, camera_id: int, type: str) -> list[dict[str, Any]]:
         resp = self.api.get("/api/v1/events", params={"camera_id": camera_id, "type": type})
@@ -121,29 +131,55 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         mgmt, mgmt_url = start_management(db, namespace, base / "data")
         procs.append(mgmt)
         sim, rtsp, control = start_simulator(
-            4, "--resolution", "320x180", "--fps", str(FPS), "--gop", "1", "--audio",
-            "--auth", "digest", "--username", "cam admin", "--password", CAMERA_PASSWORD,
+            4,
+            "--resolution",
+            "320x180",
+            "--fps",
+            str(FPS),
+            "--gop",
+            "1",
+            "--audio",
+            "--auth",
+            "digest",
+            "--username",
+            "cam admin",
+            "--password",
+            CAMERA_PASSWORD,
         )
         procs.append(sim)
         api = httpx.Client(base_url=mgmt_url, timeout=10)
-        token = api.post("/api/v1/auth/login",
-                         data={"username": "admin", "password": ADMIN_PASSWORD})
+        token = api.post(
+            "/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
+        )
         assert token.status_code == 200, token.text
         api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         cameras = {}
         for n, mode in ((1, "continuous"), (2, "continuous"), (3, "events"), (4, "continuous")):
-            resp = api.post("/api/v1/cameras", json={
-                "name": f"cam{n}", "stream_url": f"rtsp://127.0.0.1:{rtsp}/cam{n}/main",
-                "username": "cam admin", "password": CAMERA_PASSWORD, "recording_mode": mode,
-                # Short timeouts only where faults are injected: elsewhere a loaded machine
-                # must not turn into reconnects.
-                "connect_timeout_s": 1.5 if n == 2 else 3.0,
-                "read_timeout_s": 1.0 if n == 2 else 3.0,
-            })
+            resp = api.post(
+                "/api/v1/cameras",
+                json={
+                    "name": f"cam{n}",
+                    "stream_url": f"rtsp://127.0.0.1:{rtsp}/cam{n}/main",
+                    "username": "cam admin",
+                    "password": CAMERA_PASSWORD,
+                    "recording_mode": mode,
+                    # Short timeouts only where faults are injected: elsewhere a loaded machine
+                    # must not turn into reconnects.
+                    "connect_timeout_s": 1.5 if n == 2 else 3.0,
+                    "read_timeout_s": 1.0 if n == 2 else 3.0,
+                },
+            )
             assert resp.status_code == 201, resp.text
             cameras[f"cam{n}"] = resp.json()["id"]
-        stack = Stack(db, namespace, api, base / "recordings", f"http://127.0.0.1:{control}",
-                      mgmt_url, cameras)
+        stack = Stack(
+            db,
+            namespace,
+            api,
+            base / "recordings",
+            f"http://127.0.0.1:{control}",
+            mgmt_url,
+            cameras,
+        )
         stack.start_recorder("rec-a")
         yield stack
     finally:
@@ -196,14 +232,22 @@ def _contiguous_run(segments: list[dict[str, Any]], seconds: float) -> list[dict
 def test_20s_continuous_recording_is_complete_and_time_accurate(stack: Stack) -> None:
     cam = stack.cameras["cam1"]
     since = datetime.now(UTC) - timedelta(minutes=5)
-    run = wait_until(lambda: _contiguous_run(stack.timeline(cam, since)["segments"], 20), 70,
-                     1.0, "20 s of contiguous segments")
+    run = wait_until(
+        lambda: _contiguous_run(stack.timeline(cam, since)["segments"], 20),
+        70,
+        1.0,
+        "20 s of contiguous segments",
+    )
     total = 0
     for seg in run:
         path = stack.recordings / seg["path"]
         assert seg["path"] == segment_relpath(cam, int(_ts(seg["start"])))
         assert (seg["codec"], seg["width"], seg["height"], seg["kind"]) == (
-            "h264", 320, 180, "continuous")
+            "h264",
+            320,
+            180,
+            "continuous",
+        )
         assert seg["has_audio"] and seg["bytes"] == path.stat().st_size
         frames, (first, last) = _stamps(path)
         start, end = _ts(seg["start"]), _ts(seg["end"])
@@ -217,8 +261,10 @@ def test_20s_continuous_recording_is_complete_and_time_accurate(stack: Stack) ->
     with av.open(str(stack.recordings / run[0]["path"])) as container:
         assert container.streams.audio[0].codec_context.name == "aac"
     ranges = stack.timeline(cam, since)["recordings"]
-    assert any(_ts(r["start"]) <= _ts(run[0]["start"]) and _ts(r["end"]) >= _ts(run[-1]["end"])
-               for r in ranges), "touching segments must merge into one range"
+    assert any(
+        _ts(r["start"]) <= _ts(run[0]["start"]) and _ts(r["end"]) >= _ts(run[-1]["end"])
+        for r in ranges
+    ), "touching segments must merge into one range"
 
 
 def test_drop_stall_and_offline_reconnect_and_leave_gaps(stack: Stack) -> None:
@@ -228,8 +274,10 @@ def test_drop_stall_and_offline_reconnect_and_leave_gaps(stack: Stack) -> None:
 
     def recording_after(t: float) -> bool:
         # A segment that starts after ``t`` has been written (the camera is recorded again).
-        return any(start > t * 1000 for start in
-                   (s.start_ms for s in _open_or_closed(stack.recordings, cam)))
+        return any(
+            start > t * 1000
+            for start in (s.start_ms for s in _open_or_closed(stack.recordings, cam))
+        )
 
     for fault, undo, pause in (
         ({"drop": True}, None, 0.0),
@@ -251,8 +299,15 @@ def test_drop_stall_and_offline_reconnect_and_leave_gaps(stack: Stack) -> None:
     assert len(downs) >= 3 and len(ups) >= 4, (downs, ups)
     assert {e["payload"]["reason"] for e in downs} <= {"timeout", "eof", "refused", "error"}
     assert all(e["payload"]["recorder"] == "rec-a" for e in downs + ups)
-    ranges = wait_until(lambda: len(stack.timeline(cam, since)["recordings"]) >= 4
-                        and stack.timeline(cam, since)["recordings"], 20, 1.0, "3 gaps")
+    ranges = wait_until(
+        lambda: (
+            len(stack.timeline(cam, since)["recordings"]) >= 4
+            and stack.timeline(cam, since)["recordings"]
+        ),
+        20,
+        1.0,
+        "3 gaps",
+    )
     for a, b in itertools.pairwise(ranges):
         assert _ts(b["start"]) - _ts(a["end"]) >= 500, "a reconnect leaves a visible gap"
 
@@ -332,8 +387,12 @@ def test_kill_9_mid_segment_loses_only_the_fragment_in_flight(stack: Stack) -> N
     assert first is not None and abs(row["started_at"].timestamp() * 1000 - first) < 200
     assert walk(torn).clean
     # Recording resumed, and index and disk agree (but for the segment being written).
-    wait_until(lambda: any(r["started_at"].timestamp() > killed_at for r in stack.rows(cam)),
-               30, 0.5, "a segment recorded after the restart")
+    wait_until(
+        lambda: any(r["started_at"].timestamp() > killed_at for r in stack.rows(cam)),
+        30,
+        0.5,
+        "a segment recorded after the restart",
+    )
 
     def agree() -> bool:
         for camera_id in stack.cameras.values():
@@ -360,10 +419,17 @@ def test_retention_by_age_deletes_old_segments(stack: Stack) -> None:
         rel = segment_relpath(cam, int(start.timestamp() * 1000))
         (stack.recordings / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, stack.recordings / rel)
-        message = SegmentClosed(camera_id=cam, path=rel, start=start,
-                                end=start + timedelta(seconds=5), duration=5.0,
-                                bytes=source.stat().st_size, codec="h264", width=320,
-                                height=180)
+        message = SegmentClosed(
+            camera_id=cam,
+            path=rel,
+            start=start,
+            end=start + timedelta(seconds=5),
+            duration=5.0,
+            bytes=source.stat().st_size,
+            codec="h264",
+            width=320,
+            height=180,
+        )
         redis.xadd(f"{stack.namespace}:{STREAM_SEGMENTS}", {"data": message.model_dump_json()})
         old_paths.append(rel)
     redis.close()
@@ -371,7 +437,8 @@ def test_retention_by_age_deletes_old_segments(stack: Stack) -> None:
     def purged() -> bool:
         paths = {r["path"] for r in stack.rows(cam)}
         return not (set(old_paths) & paths) and not any(
-            (stack.recordings / p).exists() for p in old_paths)
+            (stack.recordings / p).exists() for p in old_paths
+        )
 
     # Files go only after their rows were indexed and marked, so "files and rows gone"
     # means the whole mark -> unlink -> remove cycle ran.
@@ -382,23 +449,27 @@ def test_retention_by_age_deletes_old_segments(stack: Stack) -> None:
 
 def test_disk_guard_purges_oldest_first_and_keeps_kept_events(stack: Stack) -> None:
     cam1, cam3 = stack.cameras["cam1"], stack.cameras["cam3"]
-    stack.db.execute("UPDATE events SET kept = true WHERE camera_id = $1 AND type = 'manual'",
-                     cam3)
+    stack.db.execute("UPDATE events SET kept = true WHERE camera_id = $1 AND type = 'manual'", cam3)
     kept_clips = [r["path"] for r in stack.rows(cam3) if r["kind"] == "event"]
     assert kept_clips
-    before = [r["path"] for r in stack.db.fetch(
-        "SELECT path FROM recording_segments WHERE kind = 'continuous' AND deleted_at IS NULL "
-        "ORDER BY started_at, id")]
+    before = [
+        r["path"]
+        for r in stack.db.fetch(
+            "SELECT path FROM recording_segments WHERE kind = 'continuous' AND deleted_at IS NULL "
+            "ORDER BY started_at, id"
+        )
+    ]
     proc, _ = stack.recorders["rec-a"]
     proc.stop()
     restarted = time.time()
     # A threshold no disk can meet: the guard purges in batches of 3, oldest first.
-    stack.start_recorder("rec-a", RECORDINGS_MIN_FREE_BYTES=str(10**18),
-                         RECORDING_PURGE_BATCH="3")
+    stack.start_recorder("rec-a", RECORDINGS_MIN_FREE_BYTES=str(10**18), RECORDING_PURGE_BATCH="3")
 
     def gone() -> set[str]:
-        live = {r["path"] for r in stack.db.fetch(
-            "SELECT path FROM recording_segments WHERE deleted_at IS NULL")}
+        live = {
+            r["path"]
+            for r in stack.db.fetch("SELECT path FROM recording_segments WHERE deleted_at IS NULL")
+        }
         return {p for p in before if p not in live}
 
     wait_until(lambda: len(gone()) >= 6, 30, 0.2, "the disk guard to purge")
@@ -410,19 +481,28 @@ def test_disk_guard_purges_oldest_first_and_keeps_kept_events(stack: Stack) -> N
     # Recording goes on meanwhile: new segments keep being written and announced.
     redis = Redis.from_url(REDIS_URL)
     try:
+
         def announced_since() -> bool:
             entries = redis.xrevrange(f"{stack.namespace}:{STREAM_SEGMENTS}", count=20)
-            return any(SegmentClosed.model_validate_json(f[b"data"]).start.timestamp()
-                       > restarted and SegmentClosed.model_validate_json(f[b"data"]).camera_id
-                       == cam1 for _, f in entries)
+            return any(
+                SegmentClosed.model_validate_json(f[b"data"]).start.timestamp() > restarted
+                and SegmentClosed.model_validate_json(f[b"data"]).camera_id == cam1
+                for _, f in entries
+            )
 
         wait_until(announced_since, 30, 0.5, "a new segment while purging")
     finally:
         redis.close()
     proc, url = stack.recorders["rec-a"]
     assert proc.alive and httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-    low = wait_until(lambda: [e for e in _system_events(stack, "disk.low")
-                              if e["payload"]["recorder"] == "rec-a"], 10, 0.5, "disk.low")
+    low = wait_until(
+        lambda: [
+            e for e in _system_events(stack, "disk.low") if e["payload"]["recorder"] == "rec-a"
+        ],
+        10,
+        0.5,
+        "disk.low",
+    )
     assert low[0]["severity"] == "critical" and low[0]["payload"]["threshold_ratio"] == 1.0
     proc.stop()
     stack.start_recorder("rec-a")
@@ -445,6 +525,7 @@ def test_two_recorders_share_cameras_and_take_over_within_30s(stack: Stack) -> N
     wait_until(shared, 40, 0.5, "cameras shared between two recorders")
     redis = Redis.from_url(REDIS_URL)
     try:
+
         def heartbeat() -> dict[str, Any]:
             beat = json.loads(redis.get(f"{stack.namespace}:recorder:rec-b") or b"{}")
             owned = set(stack.status("rec-b")["owned"])
@@ -456,10 +537,74 @@ def test_two_recorders_share_cameras_and_take_over_within_30s(stack: Stack) -> N
     from_a = set(stack.status("rec-a")["owned"])
     stack.recorders["rec-a"][0].kill()
     killed = time.monotonic()
-    wait_until(lambda: set(stack.status("rec-b")["recording"]) == everything, 30, 0.25,
-               "rec-b to take every camera")
+    wait_until(
+        lambda: set(stack.status("rec-b")["recording"]) == everything,
+        30,
+        0.25,
+        "rec-b to take every camera",
+    )
     assert time.monotonic() - killed < 30
     camera = min(from_a)
     since = time.time()
-    wait_until(lambda: any(r["started_at"].timestamp() > since for r in stack.rows(camera)),
-               30, 0.5, "rec-b recording a taken-over camera")
+    wait_until(
+        lambda: any(r["started_at"].timestamp() > since for r in stack.rows(camera)),
+        30,
+        0.5,
+        "rec-b recording a taken-over camera",
+    )
+
+
+def test_a_joining_recorder_gets_cameras_make_before_break(stack: Stack) -> None:
+    """One recorder holds every camera, a second one joins: the continuous cameras it gets
+    are handed over at a keyframe. Their index and their files run on without a gap or an
+    overlap: the old owner's last frame and the new owner's first are one frame apart."""
+    for proc, _url in stack.recorders.values():
+        proc.stop()  # a clean stop gives the leases back
+    everything = set(stack.cameras.values())
+    stack.start_recorder("rec-c")
+    wait_until(
+        lambda: set(stack.status("rec-c")["recording"]) == everything,
+        30,
+        0.25,
+        "rec-c to record every camera",
+    )
+    joined = time.time()
+    stack.start_recorder("rec-d")
+
+    def shared() -> set[int]:
+        c, d = stack.status("rec-c"), stack.status("rec-d")
+        split = (
+            len(c["recording"]) == len(d["recording"]) == 2
+            and set(c["recording"]) | set(d["recording"]) == everything
+        )
+        return set(d["recording"]) if split and set(c["owned"]) == set(c["recording"]) else set()
+
+    moved = wait_until(shared, 40, 0.25, "cameras rebalanced onto rec-d")
+    proc_d = stack.recorders["rec-d"][0]
+    handed = {
+        json.loads(line)["camera_id"]
+        for line in proc_d.output
+        if '"handover": true' in line and '"camera_taken"' in line
+    }
+    continuous = {stack.cameras[c] for c in ("cam1", "cam2", "cam4")}
+    assert handed and handed <= moved & continuous, (handed, moved)
+    for camera_id in handed:
+        # rec-d's first and second segments indexed: the handover lies behind them.
+        def after(camera_id: int = camera_id) -> list[dict[str, Any]]:
+            rows = [r for r in stack.rows(camera_id) if r["started_at"].timestamp() > joined]
+            return rows if len(rows) >= 3 else []
+
+        rows = wait_until(after, 30, 0.5, f"segments of camera {camera_id} after the join")
+        previous = None
+        for row in [
+            r for r in stack.rows(camera_id) if r["ended_at"].timestamp() > joined - SEGMENT_S
+        ]:
+            count, (first, last) = _stamps(stack.recordings / row["path"])
+            assert count and first is not None and last is not None, row["path"]
+            if previous is not None:
+                gap_ms = (row["started_at"] - previous[0]["ended_at"]).total_seconds() * 1000
+                assert abs(gap_ms) < 1.0, ("index", camera_id, gap_ms)
+                step = first - previous[1]
+                assert abs(step - FRAME_MS) < FRAME_MS / 2, ("frames", camera_id, step)
+            previous = (row, last)
+        assert len(rows) >= 3

@@ -24,10 +24,11 @@ class MediaClock:
         self.max_drift_ms = max_drift_ms
         self.anchor_ms: float | None = None
         self._window_min = math.inf
+        self._bias_ms = 0.0  # shift(): where this clock was moved against arrival times
 
     def observe(self, media_s: float, recv_ms: float) -> float:
         """Note a packet received at ``recv_ms``; returns its wall-clock time."""
-        offset = recv_ms - media_s * 1000.0
+        offset = recv_ms - media_s * 1000.0 + self._bias_ms
         if self.anchor_ms is None:
             self.anchor_ms = offset
         if offset < self._window_min:
@@ -53,6 +54,15 @@ class MediaClock:
             return False
         self.anchor_ms = window
         return True
+
+    def shift(self, delta_ms: float) -> None:
+        """Move the clock by ``delta_ms`` for good (a handover aligns the new owner's
+        clock with the previous owner's, handoff.py); drift is tracked from there."""
+        if self.anchor_ms is not None:
+            self.anchor_ms += delta_ms
+        self._bias_ms += delta_ms
+        if self._window_min is not math.inf:
+            self._window_min += delta_ms
 
     def reset(self) -> None:
         """Forget the anchor (timestamp discontinuity): the next packet anchors again."""

@@ -33,6 +33,9 @@ class Settings(MediaServiceSettings):
     # answer either is let go (a host cut off from the network frees its cameras' writer
     # locks for another recorder). 0: 3 x the lease TTL.
     self_fence_s: float = Field(0.0, alias="RECORDING_SELF_FENCE_S", ge=0, le=3600)
+    # A rebalance hands continuous RTSP cameras over make-before-break (the new owner
+    # connects first; the old one ends at a keyframe, the new one starts at it).
+    handover: bool = Field(True, alias="RECORDING_HANDOVER")
     min_free_bytes: int = Field(2**30, alias="RECORDINGS_MIN_FREE_BYTES", ge=0)
     min_free_percent: float = Field(5.0, alias="RECORDING_MIN_FREE_PERCENT", ge=0, le=99)
     disk_check_interval_s: float = Field(10.0, alias="RECORDING_DISK_CHECK_INTERVAL_S", ge=0.2)

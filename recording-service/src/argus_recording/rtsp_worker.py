@@ -32,6 +32,7 @@ from argus_common.rtsp.sdp import SdpTrack
 from argus_recording.fragments import FragmentContext
 from argus_recording.ingest import IngestError, rtsp_answers
 from argus_recording.ingest_loop import ingest_loop
+from argus_recording.packets import Item
 from argus_recording.rtp_au import AuAssembler, AudioAU, VideoAU
 from argus_recording.rtp_stamp import RtpStamper
 
@@ -75,16 +76,22 @@ class RtspSession:
     """Records one connection: assembler → stamper → recorder, inside the client's
     ``data_received``."""
 
-    def __init__(self, core: WorkerCore, client: RtspClient, audio: AudioTrack | None,
-                 pending: set[asyncio.Future[None]]) -> None:
+    def __init__(
+        self,
+        core: WorkerCore,
+        client: RtspClient,
+        audio: AudioTrack | None,
+        pending: set[asyncio.Future[None]],
+    ) -> None:
         self.core = core
         self.client = client
         self.failure: IngestError | None = None
         video = client.tracks[0]
         sps, pps = parameter_sets_from_sprop(video.sdp.fmtp.get("sprop-parameter-sets", ""))
         audio_channel = client.tracks[1].channel if audio and len(client.tracks) > 1 else None
-        self.stamper = RtpStamper(sps, pps, audio.sample_rate if audio else 0,
-                                  core.settings.max_clock_drift_ms)
+        self.stamper = RtpStamper(
+            sps, pps, audio.sample_rate if audio else 0, core.settings.max_clock_drift_ms
+        )
         loop = asyncio.get_running_loop()
         closer = ingest_loop().closer
 
@@ -94,14 +101,22 @@ class RtspSession:
             future.add_done_callback(pending.discard)
 
         ctx = FragmentContext(
-            camera_id=core.camera.id, root=core.settings.root, dirs=core.dirs,
-            durable=core.settings.durable, audio=audio if audio_channel is not None else None,
-            clock=self.stamper.clock, on_closed=core.closed, on_failed=core.failed,
+            camera_id=core.camera.id,
+            root=core.settings.root,
+            dirs=core.dirs,
+            durable=core.settings.durable,
+            audio=audio if audio_channel is not None else None,
+            clock=self.stamper.clock,
+            on_closed=core.closed,
+            on_failed=core.failed,
             run_later=run_later,
         )
         self.recorder = core.make_recorder(ctx)
-        self.assembler = AuAssembler(video.channel, audio_channel,
-                                     audio.codec if audio else None, self._video, self._audio)
+        if core.handoff is not None:
+            core.handoff.new_session()
+        self.assembler = AuAssembler(
+            video.channel, audio_channel, audio.codec if audio else None, self._video, self._audio
+        )
 
     def _video(self, au: VideoAU) -> None:
         try:
@@ -111,15 +126,21 @@ class RtspSession:
             self.core.last_heard = time.monotonic()
             if item.key:
                 self.core.on_keyframe(item)
-            if not self.recorder.on_packet(item):
+            if not self._record(item):
                 self.core.dropped(self.recorder.writer is None)
         except Exception as exc:
             self._fail(exc)
 
+    def _record(self, item: Item) -> bool:
+        handoff = self.core.handoff
+        if handoff is None:
+            return self.recorder.on_packet(item)
+        return handoff.feed(item, self.recorder, self.stamper.clock)
+
     def _audio(self, au: AudioAU) -> None:
         try:
             item = self.stamper.audio(au)
-            if item is not None and not self.recorder.on_packet(item):
+            if item is not None and not self._record(item):
                 self.core.dropped(self.recorder.writer is None)
         except Exception as exc:
             self._fail(exc)
@@ -127,8 +148,9 @@ class RtspSession:
     def _fail(self, exc: Exception) -> None:
         if self.failure is None:
             if isinstance(exc, OSError):  # a full or failing disk: the session starts over
-                log.warning("segment_write_failed", error=type(exc).__name__,
-                            detail=exc.strerror or "")
+                log.warning(
+                    "segment_write_failed", error=type(exc).__name__, detail=exc.strerror or ""
+                )
             else:
                 log.error("ingest_failed", error=type(exc).__name__, exc_info=exc)
             self.failure = IngestError("error", "internal error", unreachable=True)
@@ -145,16 +167,15 @@ class RtspSession:
             await client.play()
             waits: list[asyncio.Future[Any]] = [stopping, client.closed]
             while self.failure is None:
-                done, _ = await asyncio.wait(waits, timeout=_WATCH_S,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    waits, timeout=_WATCH_S, return_when=asyncio.FIRST_COMPLETED
+                )
                 if stopping in done:
                     return None
                 if client.closed in done:
-                    return IngestError("eof", "the camera closed the connection",
-                                       unreachable=True)
+                    return IngestError("eof", "the camera closed the connection", unreachable=True)
                 if loop.time() - client.last_data > timeout:
-                    return IngestError("timeout", f"no media for {timeout:g} s",
-                                       unreachable=True)
+                    return IngestError("timeout", f"no media for {timeout:g} s", unreachable=True)
             return self.failure
         except RtspError as exc:
             return _error(exc)
@@ -168,8 +189,9 @@ def _ignore(channel: int, packet: bytes) -> None:
     """RTP handler of a session that ended."""
 
 
-async def record_rtsp(core: WorkerCore, stop: asyncio.Event, wake: asyncio.Event,
-                      fallback: Callable[[], None]) -> None:
+async def record_rtsp(
+    core: WorkerCore, stop: asyncio.Event, wake: asyncio.Event, fallback: Callable[[], None]
+) -> None:
     """Connect, record, reconnect with backoff until ``stop``; calls ``fallback`` (and
     returns) if the camera's video is not H.264."""
     attempt = 0
@@ -185,19 +207,23 @@ async def record_rtsp(core: WorkerCore, stop: asyncio.Event, wake: asyncio.Event
         while not stop.is_set():
             if attempt:
                 core.reconnects.inc()
-            client = RtspClient(camera.source_url(), connect_timeout_s=camera.connect_timeout_s,
-                                request_timeout_s=max(camera.connect_timeout_s,
-                                                      camera.read_timeout_s),
-                                want_audio=want_audio, user_agent="argus-recording",
-                                allowed_networks=list(core.settings.allowed_networks) or None)
+            client = RtspClient(
+                camera.source_url(),
+                connect_timeout_s=camera.connect_timeout_s,
+                request_timeout_s=max(camera.connect_timeout_s, camera.read_timeout_s),
+                want_audio=want_audio,
+                user_agent="argus-recording",
+                allowed_networks=list(core.settings.allowed_networks) or None,
+            )
             error: IngestError | None
             try:
                 tracks = await client.setup()
             except RtspUnsupported as exc:
                 await client.close()
                 if isinstance(exc, RtspUnsupportedCodec):
-                    log.info("ingest_fallback", detail="video is not H.264: PyAV ingest",
-                             codec=exc.codec)
+                    log.info(
+                        "ingest_fallback", detail="video is not H.264: PyAV ingest", codec=exc.codec
+                    )
                     fallback()
                     return
                 error = _error(exc)
@@ -229,8 +255,9 @@ async def record_rtsp(core: WorkerCore, stop: asyncio.Event, wake: asyncio.Event
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def _backoff(core: WorkerCore, attempt: int, probe: bool, stop: asyncio.Event,
-                   wake: asyncio.Event) -> None:
+async def _backoff(
+    core: WorkerCore, attempt: int, probe: bool, stop: asyncio.Event, wake: asyncio.Event
+) -> None:
     """Wait the next backoff step; return early when stopped, woken, or when a camera that
     stopped answering RTSP probes answers again (see worker.py)."""
     loop = asyncio.get_running_loop()
@@ -244,8 +271,7 @@ async def _backoff(core: WorkerCore, attempt: int, probe: bool, stop: asyncio.Ev
         if remaining <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(),
-                                   min(core.settings.probe_interval_s, remaining))
+            await asyncio.wait_for(wake.wait(), min(core.settings.probe_interval_s, remaining))
             wake.clear()
             return
         if not probe or deadline - loop.time() < 0.2:

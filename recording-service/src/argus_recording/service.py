@@ -62,43 +62,74 @@ class RecordingService:
         self.root = settings.recordings_dir
         self.redis = redis_client(settings)
         self.bus = RedisBus(self.redis, settings.redis_namespace)
-        self.management = RecordingManagement(settings.management_url,
-                                              settings.service_credential())
+        self.management = RecordingManagement(
+            settings.management_url, settings.service_credential()
+        )
         self.outbox = Outbox.for_instance(self.root, settings.instance_id, settings.fsync)
         self.announcer = Announcer(self.bus, self.outbox, self.management, self.root)
         # Outages filled from the cameras' own storage (ONVIF Profile G), backfill/.
-        self.backfill = Backfill(BackfillSettings(), self.root, self.root / STATE_DIR / "backfill",
-                                 settings.segment_seconds, settings.fsync,
-                                 self.announcer.segment_closed, self._backfill_cameras)
+        self.backfill = Backfill(
+            BackfillSettings(),
+            self.root,
+            self.root / STATE_DIR / "backfill",
+            settings.segment_seconds,
+            settings.fsync,
+            self.announcer.segment_closed,
+            self._backfill_cameras,
+        )
         self.announcer.listeners.append(self.backfill.observe)
         # Preview stills of each closed segment, in a thread of their own (stills.py).
         self.stills = StillMaker(self.root, settings.still_interval_s, settings.still_width)
         self.announcer.listeners.append(self.stills.observe)
-        self.leases = Leases(self.redis, settings.redis_namespace, "recording",
-                             settings.instance_id, settings.lease_ttl_s)
+        self.leases = Leases(
+            self.redis,
+            settings.redis_namespace,
+            "recording",
+            settings.instance_id,
+            settings.lease_ttl_s,
+        )
         self.supervisor = recording_supervisor(
-            self.leases, RecordingCrew(self._start_worker, self._prepare, self._window),
-            settings.lease_ttl_s, settings.self_fence_s,
+            self.leases,
+            RecordingCrew(self._start_worker, self._prepare, self._window),
+            settings.lease_ttl_s,
+            settings.self_fence_s,
+            settings.handover,
         )
         self.cameras = CameraSync(
-            self.management, self.supervisor, self.bus, settings.camera_refresh_s,
+            self.management,
+            self.supervisor,
+            self.bus,
+            settings.camera_refresh_s,
             cache=CameraCache(self.root / STATE_DIR / "cameras.json", CameraConfig),
         )
         self.triggers = Triggers(
-            self.bus, settings.instance_id, self._route_event,
+            self.bus,
+            settings.instance_id,
+            self._route_event,
             lookback_s=settings.event_max_s + settings.post_roll_s + settings.pre_roll_s,
         )
-        self.retention = Retention(settings, self.management, self.leases, self._queue_event,
-                                   forget=self._forget, holder_tick=self._trim_segments)
+        self.retention = Retention(
+            settings,
+            self.management,
+            self.leases,
+            self._queue_event,
+            forget=self._forget,
+            holder_tick=self._trim_segments,
+        )
         # Segments to the object store (tiering/), when ARGUS_S3_BUCKET is set.
         self.tiering = tiering_for(settings, self.management, self.leases, self.retention)
-        self.heartbeat = Heartbeat(self.redis, settings.redis_namespace, settings.instance_id,
-                                   self._camera_lists)
+        self.heartbeat = Heartbeat(
+            self.redis, settings.redis_namespace, settings.instance_id, self._camera_lists
+        )
         self.worker_settings = WorkerSettings(
-            root=self.root, segment_s=settings.segment_seconds, pre_roll_s=settings.pre_roll_s,
-            event_max_s=settings.event_max_s, backoff_s=tuple(settings.backoff_steps),
+            root=self.root,
+            segment_s=settings.segment_seconds,
+            pre_roll_s=settings.pre_roll_s,
+            event_max_s=settings.event_max_s,
+            backoff_s=tuple(settings.backoff_steps),
             probe_interval_s=settings.probe_interval_s,
-            max_clock_drift_ms=settings.max_clock_drift_ms, durable=settings.fsync,
+            max_clock_drift_ms=settings.max_clock_drift_ms,
+            durable=settings.fsync,
             instance_id=settings.instance_id,
             allowed_networks=tuple(settings.camera_networks() or ()),
         )
@@ -125,11 +156,14 @@ class RecordingService:
         self._loop.call_soon_threadsafe(self._report_state, camera_id, up, reason)
 
     def _report_state(self, camera_id: int, up: bool, reason: str) -> None:
-        self._enqueue(EventMessage(
-            type="stream.up" if up else "stream.down", camera_id=camera_id,
-            severity="info" if up else "warning",
-            payload={"reason": reason, "recorder": self.settings.instance_id},
-        ))
+        self._enqueue(
+            EventMessage(
+                type="stream.up" if up else "stream.down",
+                camera_id=camera_id,
+                severity="info" if up else "warning",
+                payload={"reason": reason, "recorder": self.settings.instance_id},
+            )
+        )
 
     def _enqueue(self, message: EventMessage) -> None:
         try:
@@ -168,17 +202,23 @@ class RecordingService:
 
     def _backfill_cameras(self) -> dict[int, tuple[CameraConfig, bool]]:
         """Cameras held, and whether each may be backfilled now (lock held, media flowing)."""
-        return {c: (o.camera, o.worker is not None and o.worker.up and o.worker.holds_lock)
-                for c, o in self.supervisor.owned.items()}
+        return {
+            c: (o.camera, o.worker is not None and o.worker.up and o.worker.holds_lock)
+            for c, o in self.supervisor.owned.items()
+        }
 
     # -- supervisor callbacks ------------------------------------------------------------
     def _window(self) -> EventWindow:
         return EventWindow(self.settings.post_roll_s * 1000, self.settings.event_max_s * 1000)
 
-    def _start_worker(self, camera: CameraConfig, window: EventWindow) -> CameraWorker:
-        worker = CameraWorker(camera, self.worker_settings, self, window)
+    def _start_worker(
+        self, camera: CameraConfig, window: EventWindow, standby: bool = False
+    ) -> CameraWorker:
+        worker = CameraWorker(camera, self.worker_settings, self, window, standby=standby)
         worker.start()
-        log.info("recording_started", camera_id=camera.id, mode=camera.recording_mode)
+        log.info(
+            "recording_started", camera_id=camera.id, mode=camera.recording_mode, standby=standby
+        )
         return worker
 
     async def _prepare(self, camera: CameraConfig, window: EventWindow) -> None:
@@ -190,8 +230,9 @@ class RecordingService:
         try:
             await lock.wait()
             try:
-                await reconcile_camera(camera.id, kind, self.root, self.management,
-                                       self.announcer, self.settings.fsync)
+                await reconcile_camera(
+                    camera.id, kind, self.root, self.management, self.announcer, self.settings.fsync
+                )
             except Exception as exc:
                 log.warning("reconcile_deferred", camera_id=camera.id, error=type(exc).__name__)
                 self._reconcile_later(camera.id, kind)
@@ -224,13 +265,18 @@ class RecordingService:
             worker = owned.worker
             if worker is not None and worker.holds_lock:
                 try:
-                    await reconcile_camera(camera_id, kind, self.root, self.management,
-                                           self.announcer, self.settings.fsync)
+                    await reconcile_camera(
+                        camera_id,
+                        kind,
+                        self.root,
+                        self.management,
+                        self.announcer,
+                        self.settings.fsync,
+                    )
                     log.info("reconcile_done_late", camera_id=camera_id)
                     return
                 except Exception as exc:
-                    log.debug("reconcile_waiting", camera_id=camera_id,
-                              error=type(exc).__name__)
+                    log.debug("reconcile_waiting", camera_id=camera_id, error=type(exc).__name__)
             await asyncio.sleep(backoff.next())
 
     async def _failsafe(self) -> None:
@@ -244,7 +290,8 @@ class RecordingService:
         elif self._redis_down_since is None:
             self._redis_down_since = now
         down = self._redis_down_since is not None and (
-            now - self._redis_down_since >= _FAILSAFE_AFTER_S)
+            now - self._redis_down_since >= _FAILSAFE_AFTER_S
+        )
         wall_ms = time.time() * 1000
         if down:
             max_s = self.settings.event_max_s
@@ -289,14 +336,17 @@ class RecordingService:
             await self.triggers.remove_stale_groups(await self.leases.heartbeat())
             await self.triggers.run()
 
-        await keep_running(consume, event="event_consumer_failed", log=log,
-                           backoff=Backoff(steps=[_RETRY_S]))
+        await keep_running(
+            consume, event="event_consumer_failed", log=log, backoff=Backoff(steps=[_RETRY_S])
+        )
 
     async def _ensure_index_group(self) -> None:
         # From the stream's start: segments announced before management first ran are kept.
         await retry_until_done(
             lambda: self.bus.ensure_group(STREAM_SEGMENTS, SEGMENTS_GROUP, start="0"),
-            event="redis_unavailable", backoff=Backoff(steps=[_RETRY_S]), log=log,
+            event="redis_unavailable",
+            backoff=Backoff(steps=[_RETRY_S]),
+            log=log,
         )
 
     async def readiness(self) -> list[str]:
@@ -312,7 +362,8 @@ class RecordingService:
             "owned": sorted(self.supervisor.owned),
             # Recording: its worker holds the camera's writer lock (fencing.py).
             "recording": sorted(
-                c for c, o in self.supervisor.owned.items()
+                c
+                for c, o in self.supervisor.owned.items()
                 if o.worker is not None and o.worker.holds_lock
             ),
             "desired": sorted(self.supervisor.desired),
@@ -332,9 +383,14 @@ class RecordingService:
         self._announcing = asyncio.create_task(self.announcer.run())
         self._posting = asyncio.create_task(self._post_events())
         for coro in (
-            self._ensure_index_group(), self.cameras.reload_forever(),
-            self.cameras.follow_changes(), self.supervisor.run(), self._consume_events(),
-            self.retention.run(), self.heartbeat.run(), self.backfill.run(),
+            self._ensure_index_group(),
+            self.cameras.reload_forever(),
+            self.cameras.follow_changes(),
+            self.supervisor.run(),
+            self._consume_events(),
+            self.retention.run(),
+            self.heartbeat.run(),
+            self.backfill.run(),
             every(1.0, self._failsafe, event="failsafe_failed", log=log),
             *([self.tiering.run()] if self.tiering is not None else []),
         ):
@@ -365,7 +421,9 @@ class RecordingService:
                 helper.cancel()
                 await asyncio.gather(helper, return_exceptions=True)
         for coro in (
-            self.retention.release(), self.triggers.leave(), self.leases.leave(),
+            self.retention.release(),
+            self.triggers.leave(),
+            self.leases.leave(),
             *([self.tiering.release()] if self.tiering is not None else []),
             self.heartbeat.leave(),
         ):

@@ -15,15 +15,18 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
+from argus_common.handover import Handover
+from argus_common.handover_supervisor import HandoverCrew, HandoverSupervisor
 from argus_common.leases import Leases
-from argus_common.supervisor import Crew, Owned, Supervisor
+from argus_common.supervisor import Owned, Supervisor
 from argus_recording.cameras import CameraConfig
 from argus_recording.metrics import OWNED_CAMERAS
 from argus_recording.window import EventWindow
 from argus_recording.worker import CameraWorker
 
-StartWorker = Callable[[CameraConfig, EventWindow], CameraWorker]
+StartWorker = Callable[[CameraConfig, EventWindow, bool], CameraWorker]
 Prepare = Callable[[CameraConfig, EventWindow], Awaitable[None]]
 Recorded = Owned[CameraConfig, CameraWorker, EventWindow]
 RecordingSupervisor = Supervisor[CameraConfig, CameraWorker, EventWindow]
@@ -31,11 +34,14 @@ RecordingSupervisor = Supervisor[CameraConfig, CameraWorker, EventWindow]
 JOIN_S = 90.0
 
 
-class RecordingCrew(Crew[CameraConfig, CameraWorker, EventWindow]):
+class RecordingCrew(HandoverCrew[CameraConfig, CameraWorker, EventWindow]):
     """Recording's side of the supervisor: the service's callbacks."""
 
     def __init__(
-        self, start_worker: StartWorker, prepare: Prepare, make_window: Callable[[], EventWindow],
+        self,
+        start_worker: StartWorker,
+        prepare: Prepare,
+        make_window: Callable[[], EventWindow],
     ) -> None:
         self._start_worker = start_worker
         self._prepare = prepare
@@ -51,7 +57,38 @@ class RecordingCrew(Crew[CameraConfig, CameraWorker, EventWindow]):
         await self._prepare(owned.camera, owned.state)
 
     def start_worker(self, owned: Recorded) -> CameraWorker:
-        return self._start_worker(owned.camera, owned.state)
+        return self._start_worker(owned.camera, owned.state, False)
+
+    # -- make-before-break handover (argus_common.handover_supervisor, handoff.py) ----------
+    def can_hand_over(self, owned: Recorded) -> bool:
+        worker = owned.worker
+        return (
+            _handover_kind(owned.camera)
+            and worker is not None
+            and worker.can_cut
+            and not worker.stopping
+        )
+
+    def standby(self, owned: Recorded) -> CameraWorker | None:
+        # Continuous RTSP cameras only: an events-mode camera's clip and pre-roll would
+        # have to be handed over too.
+        if not _handover_kind(owned.camera):
+            return None
+        return self._start_worker(owned.camera, owned.state, True)
+
+    def ready(self, owned: Recorded) -> bool:
+        return owned.worker is not None and owned.worker.handover_ready
+
+    def cut(self, owned: Recorded) -> None:
+        if owned.worker is not None:
+            owned.worker.cut()
+
+    def cut_at(self, owned: Recorded) -> tuple[bool, float | None]:
+        return owned.worker.cut_at() if owned.worker is not None else (False, None)
+
+    def go(self, owned: Recorded, t_ms: float | None) -> None:
+        if owned.worker is not None:
+            owned.worker.go(t_ms)
 
     def reconfigure(self, owned: Recorded, camera: CameraConfig) -> bool:
         # The worker reads its own copy of the camera: only ingest changes matter to it.
@@ -61,10 +98,28 @@ class RecordingCrew(Crew[CameraConfig, CameraWorker, EventWindow]):
         return owned.worker.last_heard if owned.worker is not None else None
 
 
+def _handover_kind(camera: CameraConfig) -> bool:
+    return (
+        camera.recording_mode != "events" and urlsplit(camera.stream_url).scheme.lower() == "rtsp"
+    )
+
+
 def recording_supervisor(
-    leases: Leases, crew: RecordingCrew, ttl_s: float, self_fence_s: float = 0.0,
+    leases: Leases,
+    crew: RecordingCrew,
+    ttl_s: float,
+    self_fence_s: float = 0.0,
+    handover: bool = True,
 ) -> RecordingSupervisor:
-    """The supervisor of one recorder; ``self_fence_s`` 0 means 3 x the lease TTL."""
+    """The supervisor of one recorder; ``self_fence_s`` 0 means 3 x the lease TTL;
+    ``handover``: a rebalance hands continuous RTSP cameras over make-before-break."""
     # Riding out a Redis outage is safe here: workers hold the camera's writer lock.
-    return Supervisor(leases, crew, ttl_s, join_timeout_s=JOIN_S, owned_gauge=OWNED_CAMERAS,
-                      ride_out=True, self_fence_s=self_fence_s or 3 * ttl_s)
+    options = {
+        "join_timeout_s": JOIN_S,
+        "owned_gauge": OWNED_CAMERAS,
+        "ride_out": True,
+        "self_fence_s": self_fence_s or 3 * ttl_s,
+    }
+    if handover:
+        return HandoverSupervisor(leases, crew, ttl_s, handover=Handover(leases, ttl_s), **options)
+    return Supervisor(leases, crew, ttl_s, **options)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from argus_common.addresses import Network
 from argus_recording.cameras import CameraConfig
 from argus_recording.fencing import CameraLock
 from argus_recording.fragments import FragmentWriter
+from argus_recording.handoff import Handoff
 from argus_recording.ingest import IngestError, Source, open_source, rtsp_answers
 from argus_recording.ingest_loop import ingest_loop
 from argus_recording.layout import DirMaker
@@ -75,7 +76,10 @@ class WorkerCore:
     """What both ingests share for one camera: state, metrics, segment hooks."""
 
     def __init__(
-        self, camera: CameraConfig, settings: WorkerSettings, hooks: WorkerHooks,
+        self,
+        camera: CameraConfig,
+        settings: WorkerSettings,
+        hooks: WorkerHooks,
         window: EventWindow,
     ) -> None:
         self.camera = camera
@@ -87,6 +91,8 @@ class WorkerCore:
         # When the camera last sent video (monotonic; the start until then): the
         # supervisor's self-fencing asks it (supervisor.py).
         self.last_heard = time.monotonic()
+        # Standby and cut of a make-before-break handover (handoff.py; RTSP ingest only).
+        self.handoff: Handoff | None = None
         self._warned_audio = False
         self.dirs = DirMaker(settings.root, settings.durable)
         label = str(camera.id)
@@ -118,11 +124,17 @@ class WorkerCore:
     def audio_dropped(self, codec: str) -> None:
         if not self._warned_audio:
             self._warned_audio = True
-            log.warning("audio_dropped", camera_id=self.camera.id, codec=codec,
-                        detail="MP4 cannot hold this audio codec; video only")
+            log.warning(
+                "audio_dropped",
+                camera_id=self.camera.id,
+                codec=codec,
+                detail="MP4 cannot hold this audio codec; video only",
+            )
 
     def on_keyframe(self, item: Item) -> None:
         """A keyframe was received: media is flowing."""
+        if self.handoff is not None and self.handoff.standby:
+            return  # not recording yet: no stream.up from a standby worker
         if not self.session_up:
             self.session_up = True
             self.set_state(True, "recording")
@@ -134,7 +146,9 @@ class WorkerCore:
     def make_recorder(self, ctx: Context) -> ContinuousRecorder | EventRecorder:
         if self.camera.recording_mode == "events":
             return EventRecorder(
-                ctx, self.window, self.settings.pre_roll_s * 1000,
+                ctx,
+                self.window,
+                self.settings.pre_roll_s * 1000,
                 self.settings.event_max_s * 1000,
             )
         return ContinuousRecorder(ctx, self.settings.segment_s * 1000)
@@ -146,8 +160,9 @@ class WorkerCore:
     def failed(self, writer: SegmentWriter | FragmentWriter, exc: BaseException) -> None:
         log.error("segment_close_failed", path=writer.relpath, error=type(exc).__name__)
         kind = "event" if writer.kind == "event" else "continuous"
-        segment = salvage(self.settings.root, writer.relpath, self.camera.id, kind,
-                          self.settings.durable)
+        segment = salvage(
+            self.settings.root, writer.relpath, self.camera.id, kind, self.settings.durable
+        )
         if segment is not None:
             self.closed(segment)
 
@@ -155,8 +170,13 @@ class WorkerCore:
 class PyAvWorker(threading.Thread):
     """Records one camera through PyAV (RTMP, and RTSP streams that are not H.264)."""
 
-    def __init__(self, core: WorkerCore, stop_flag: threading.Event,
-                 wake_flag: threading.Event, lock: CameraLock) -> None:
+    def __init__(
+        self,
+        core: WorkerCore,
+        stop_flag: threading.Event,
+        wake_flag: threading.Event,
+        lock: CameraLock,
+    ) -> None:
         super().__init__(name=f"camera-{core.camera.id}", daemon=True)
         self.core = core
         self.lock = lock
@@ -185,7 +205,8 @@ class PyAvWorker(threading.Thread):
                 core.reconnects.inc()
             try:
                 source = open_source(
-                    self.camera.source_url(), self.camera.connect_timeout_s,
+                    self.camera.source_url(),
+                    self.camera.connect_timeout_s,
                     self.camera.read_timeout_s,
                 )
             except IngestError as exc:
@@ -248,9 +269,15 @@ class PyAvWorker(threading.Thread):
             core.audio_dropped(source.dropped_audio)
         stamper = Stamper(source.video, source.audio, self.settings.max_clock_drift_ms)
         ctx = WriterContext(
-            camera_id=self.camera.id, root=self.settings.root, dirs=core.dirs,
-            durable=self.settings.durable, video_in=source.video, audio_in=source.audio,
-            clock=stamper.clock, on_closed=core.closed, on_failed=core.failed,
+            camera_id=self.camera.id,
+            root=self.settings.root,
+            dirs=core.dirs,
+            durable=self.settings.durable,
+            video_in=source.video,
+            audio_in=source.audio,
+            clock=stamper.clock,
+            on_closed=core.closed,
+            on_failed=core.failed,
         )
         recorder = core.make_recorder(ctx)
         stop = self._stop_flag
@@ -278,13 +305,20 @@ class CameraWorker:
     (rtsp_worker.py), anything else (RTMP, H.265) in a PyAV thread of its own."""
 
     def __init__(
-        self, camera: CameraConfig, settings: WorkerSettings, hooks: WorkerHooks,
+        self,
+        camera: CameraConfig,
+        settings: WorkerSettings,
+        hooks: WorkerHooks,
         window: EventWindow,
+        standby: bool = False,
     ) -> None:
         self.camera = camera
         self.core = WorkerCore(camera, settings, hooks, window)
         # Held while this worker runs (fencing.py): a second writer of the camera waits.
+        # A worker started in ``standby`` (a handover) connects first and takes the lock
+        # when told to write (handoff.py).
         self.lock = CameraLock(settings.root, camera.id, settings.instance_id)
+        self.standby = standby
         self._stop_flag = threading.Event()
         self._wake_flag = threading.Event()
         self._done = threading.Event()
@@ -300,10 +334,12 @@ class CameraWorker:
             self._start_thread()
 
     def _start_thread(self) -> None:
+        self.core.handoff = None  # PyAV ingest: no standby, no cut (it waits for the lock)
         self._thread = PyAvWorker(self.core, self._stop_flag, self._wake_flag, self.lock)
         self._thread.start()
 
     def _start_async(self) -> None:
+        self.core.handoff = Handoff(self.lock, self.standby)
         loop = ingest_loop()
         stop, wake = asyncio.Event(), asyncio.Event()  # bound to the loop on first await
 
@@ -320,7 +356,7 @@ class CameraWorker:
                 service="recording-service", camera_id=self.camera.id
             )
             try:
-                if self.lock.held or await self.lock.wait(stop.is_set):
+                if self.standby or self.lock.held or await self.lock.wait(stop.is_set):
                     await record_rtsp(self.core, stop, wake, lambda: fell_back.append(True))
             except Exception:
                 log.exception("worker_failed")
@@ -362,6 +398,29 @@ class CameraWorker:
         if self._thread is not None:
             return self._thread.is_alive()
         return self._stop_async is not None and not self._done.is_set()
+
+    # -- handover (handoff.py) -------------------------------------------------------------
+    @property
+    def can_cut(self) -> bool:
+        """Whether this worker can end its recording at a keyframe on request."""
+        return self.core.handoff is not None and self._thread is None
+
+    @property
+    def handover_ready(self) -> bool:
+        """Standby: a keyframe has been received."""
+        return self.core.handoff is not None and self.core.handoff.ready
+
+    def cut(self) -> None:
+        if self.core.handoff is not None:
+            self.core.handoff.ask_cut()
+
+    def cut_at(self) -> tuple[bool, float | None]:
+        handoff = self.core.handoff
+        return (False, None) if handoff is None else (handoff.cut_done, handoff.cut_ms)
+
+    def go(self, t_ms: float | None) -> None:
+        if self.core.handoff is not None:
+            self.core.handoff.go(t_ms)
 
     @property
     def holds_lock(self) -> bool:

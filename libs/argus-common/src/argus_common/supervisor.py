@@ -111,9 +111,15 @@ class Supervisor(Generic[C, W, S]):
     """Owns cameras through leases and runs their workers."""
 
     def __init__(
-        self, leases: Leases, crew: Crew[C, W, S], ttl_s: float, *,
-        join_timeout_s: float = 30.0, owned_gauge: Gauge | None = None,
-        ride_out: bool = False, self_fence_s: float | None = None,
+        self,
+        leases: Leases,
+        crew: Crew[C, W, S],
+        ttl_s: float,
+        *,
+        join_timeout_s: float = 30.0,
+        owned_gauge: Gauge | None = None,
+        ride_out: bool = False,
+        self_fence_s: float | None = None,
     ) -> None:
         self.leases = leases
         self.crew = crew
@@ -166,8 +172,12 @@ class Supervisor(Generic[C, W, S]):
     # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
         """Tick every ``TTL/3`` until cancelled (every ``TTL/10`` while ticks fail)."""
-        await keep_running(self._round, event="supervisor_tick_failed", log=log,
-                           backoff=Backoff(steps=[self.ttl_s / 10]))
+        await keep_running(
+            self._round,
+            event="supervisor_tick_failed",
+            log=log,
+            backoff=Backoff(steps=[self.ttl_s / 10]),
+        )
 
     async def _round(self) -> None:
         try:
@@ -189,8 +199,11 @@ class Supervisor(Generic[C, W, S]):
             raise
         if self._riding_out:
             self._riding_out = False
-            log.info("leases_renewed_after_outage", cameras=sorted(self.owned),
-                     outage_s=round(time.monotonic() - self._last_renew, 1))
+            log.info(
+                "leases_renewed_after_outage",
+                cameras=sorted(self.owned),
+                outage_s=round(time.monotonic() - self._last_renew, 1),
+            )
         self.reachable = True
         await asyncio.sleep(self.ttl_s / 3)
 
@@ -208,8 +221,12 @@ class Supervisor(Generic[C, W, S]):
                 continue
             silent = now - max(self._last_renew, heard)
             if silent > bound:
-                log.warning("self_fenced", camera_id=camera_id, silent_s=round(silent, 1),
-                            detail="neither Redis nor the camera answers: letting it go")
+                log.warning(
+                    "self_fenced",
+                    camera_id=camera_id,
+                    silent_s=round(silent, 1),
+                    detail="neither Redis nor the camera answers: letting it go",
+                )
                 self._give_up(camera_id, release=False)
 
     async def tick(self) -> None:
@@ -226,17 +243,35 @@ class Supervisor(Generic[C, W, S]):
                 self._give_up(camera_id, release=True)
         if self.loaded:
             fair = fair_share(len(self.desired), len(self.live_instances))
-            for camera_id in sorted(self.owned, reverse=True)[: max(0, len(self.owned) - fair)]:
-                log.info("rebalance_give_back", camera_id=camera_id, fair_share=fair)
-                self._give_up(camera_id, release=True)
-            for camera_id in sorted(self.desired):
-                if len(self.owned) >= fair:
-                    break
-                if camera_id in self.owned or camera_id in self.stopping:
-                    continue
-                if await self.leases.acquire(str(camera_id)):
-                    self._take(self.desired[camera_id])
+            await self._give_back(fair)
+            await self._take_free(fair)
         self._count()
+
+    async def _give_back(self, fair: int) -> None:
+        """Over our fair share: let the highest-numbered cameras go (break before make:
+        the worker finishes, then the lease is released; handover.py makes it
+        make-before-break)."""
+        for camera_id in sorted(self.owned, reverse=True)[: max(0, len(self.owned) - fair)]:
+            log.info("rebalance_give_back", camera_id=camera_id, fair_share=fair)
+            self._give_up(camera_id, release=True)
+
+    def _held(self) -> int:
+        """How many cameras count against our fair share."""
+        return len(self.owned)
+
+    def _busy(self, camera_id: int) -> bool:
+        """Whether ``camera_id`` is ours in some way (not to be taken now)."""
+        return camera_id in self.owned or camera_id in self.stopping
+
+    async def _take_free(self, fair: int) -> None:
+        """Under our fair share: take cameras whose lease is free."""
+        for camera_id in sorted(self.desired):
+            if self._held() >= fair:
+                break
+            if self._busy(camera_id):
+                continue
+            if await self.leases.acquire(str(camera_id)):
+                self._take(self.desired[camera_id])
 
     def _count(self) -> None:
         if self.owned_gauge is not None:
@@ -291,7 +326,7 @@ class Supervisor(Generic[C, W, S]):
         try:
             await self._stop_worker(owned)
             if release:
-                await self.leases.release(str(camera_id))
+                await self._let_lease_go(camera_id)
         except Exception as exc:
             log.warning("camera_release_failed", camera_id=camera_id, error=type(exc).__name__)
         finally:
@@ -299,6 +334,10 @@ class Supervisor(Generic[C, W, S]):
                 del self.stopping[camera_id]
                 self._keep.discard(camera_id)
         log.info("camera_released", camera_id=camera_id)
+
+    async def _let_lease_go(self, camera_id: int) -> None:
+        """After the worker of a camera let go has exited: release its lease."""
+        await self.leases.release(str(camera_id))
 
     async def shutdown(self) -> None:
         """Stop every worker and free the leases (waits for the workers to exit)."""
