@@ -1,10 +1,13 @@
-"""Off-site copies of evidence (``/api/v1/offsite``): an export's bundle and the segments
-a range hold protects, from both tiers, land in the object store with a manifest; audited;
-503 without a store, 409 for an unfinished export or a released hold, 403 without the
-permission."""
+"""Off-site copies of evidence (``/api/v1/offsite``), as background jobs against a real
+SeaweedFS: a request is checked and queued (202 and the job; 503 without a store, 409 for an
+unfinished export or a released hold, 403 without the permission), the app's runner copies
+an export's bundle or the segments a range hold protects, from both tiers, with a manifest,
+and audits it as the requester; a job whose runner died is claimed again and finished, a
+store that refuses is tried again and then the job fails (audited)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +24,8 @@ from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.exports.models import Export
 from argus_management.exports.service import bundle_path
+from argus_management.offsite.models import OffsiteCopy
+from argus_management.offsite.runner import MAX_ATTEMPTS, OffsiteRunner
 from argus_management.recordings.models import RecordingSegment
 from argus_testkit.objectstore import LocalObjectStore
 
@@ -29,9 +34,17 @@ from factories.recordings import add_segment
 from factories.users import bearer, create_user
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-S3_KEYS = ("ARGUS_S3_ENDPOINT_URL", "ARGUS_S3_REGION", "ARGUS_S3_BUCKET", "ARGUS_S3_PREFIX",
-           "ARGUS_S3_ACCESS_KEY_ID", "ARGUS_S3_SECRET_ACCESS_KEY",
-           "ARGUS_S3_SECRET_ACCESS_KEY_FILE", "ARGUS_S3_PATH_STYLE", "ARGUS_S3_CACHE_DIR")
+S3_KEYS = (
+    "ARGUS_S3_ENDPOINT_URL",
+    "ARGUS_S3_REGION",
+    "ARGUS_S3_BUCKET",
+    "ARGUS_S3_PREFIX",
+    "ARGUS_S3_ACCESS_KEY_ID",
+    "ARGUS_S3_SECRET_ACCESS_KEY",
+    "ARGUS_S3_SECRET_ACCESS_KEY_FILE",
+    "ARGUS_S3_PATH_STYLE",
+    "ARGUS_S3_CACHE_DIR",
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +70,16 @@ async def _done_export(
     maker: async_sessionmaker[AsyncSession], settings: Settings, state: str = "done"
 ) -> Export:
     async with maker() as s:
-        export = Export(name="case 12", reason="investigation", items=[], range_start=T0,
-                        range_end=T0 + timedelta(minutes=1), state=state, created_by=1,
-                        manifest_sha256="ab" * 32)
+        export = Export(
+            name="case 12",
+            reason="investigation",
+            items=[],
+            range_start=T0,
+            range_end=T0 + timedelta(minutes=1),
+            state=state,
+            created_by=1,
+            manifest_sha256="ab" * 32,
+        )
         s.add(export)
         await s.commit()
     path = bundle_path(settings, export)
@@ -82,39 +102,66 @@ async def _audit(maker: async_sessionmaker[AsyncSession], action: str) -> list[d
         return list(rows)
 
 
+async def _finished(
+    client: httpx.AsyncClient, headers: dict[str, str], accepted: httpx.Response
+) -> dict[str, object]:
+    """Follow a 202's job until the app's runner ends it (bounded: 30 s)."""
+    assert accepted.status_code == 202, accepted.text
+    location = accepted.headers["Location"]
+    assert location == f"/api/v1/offsite/jobs/{accepted.json()['id']}"
+    assert accepted.json()["state"] == "queued"
+    for _ in range(300):
+        job = (await client.get(location, headers=headers)).json()
+        if job["state"] in ("done", "failed"):
+            return dict(job)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job still {job['state']} after 30 s")
+
+
 async def test_export_copied_offsite(
-    client: httpx.AsyncClient, settings: Settings, maker: async_sessionmaker[AsyncSession],
-    admin_headers: dict[str, str], s3_env: LocalObjectStore, monkeypatch: pytest.MonkeyPatch,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    maker: async_sessionmaker[AsyncSession],
+    admin_headers: dict[str, str],
+    s3_env: LocalObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     export = await _done_export(maker, settings)
     resp = await client.post(f"/api/v1/offsite/exports/{export.id}", headers=admin_headers)
-    assert resp.status_code == 200, resp.text
-    body = resp.json()
+    body = await _finished(client, admin_headers, resp)
     folder = f"site-a/evidence/exports/{export.id}"
+    assert body["state"] == "done", body
     assert (body["bucket"], body["folder"], body["objects"]) == (s3_env.bucket, folder, 2)
+    assert (body["kind"], body["target_id"], body["requested_by"]) == ("export", export.id, "admin")
     stored = _get(s3_env, f"{folder}/argus-export-{export.id}.zip")
     assert stored == bundle_path(settings, export).read_bytes()
     manifest = json.loads(_get(s3_env, f"{folder}/manifest.json"))
     assert manifest["export_id"] == export.id and manifest["manifest_sha256"] == "ab" * 32
-    assert [a["folder"] for a in await _audit(maker, "export.offsite")] == [folder]
+    [done] = [a for a in await _audit(maker, "export.offsite") if a["job_id"] == body["id"]]
+    assert done["folder"] == folder
+    assert {"job_id": body["id"]} in await _audit(maker, "offsite.request")
 
     queued = await _done_export(maker, settings, state="queued")
     resp = await client.post(f"/api/v1/offsite/exports/{queued.id}", headers=admin_headers)
     assert resp.status_code == 409
-    assert (await client.post("/api/v1/offsite/exports/999999", headers=admin_headers)
-            ).status_code == 404
+    assert (
+        await client.post("/api/v1/offsite/exports/999999", headers=admin_headers)
+    ).status_code == 404
     monkeypatch.setenv("ARGUS_S3_BUCKET", "")
     resp = await client.post(f"/api/v1/offsite/exports/{export.id}", headers=admin_headers)
     assert resp.status_code == 503 and resp.json()["error"] == "Unavailable"
 
 
 async def test_held_range_copied_offsite_from_both_tiers(
-    client: httpx.AsyncClient, settings: Settings, maker: async_sessionmaker[AsyncSession],
-    admin_headers: dict[str, str], s3_env: LocalObjectStore, app: FastAPI,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    maker: async_sessionmaker[AsyncSession],
+    admin_headers: dict[str, str],
+    s3_env: LocalObjectStore,
+    app: FastAPI,
 ) -> None:
     cam = await create_camera(maker, settings.secret_key)
-    segs = [await add_segment(maker, cam.id, T0 + timedelta(minutes=m), size=0)
-            for m in range(4)]
+    segs = [await add_segment(maker, cam.id, T0 + timedelta(minutes=m), size=0) for m in range(4)]
     root = Path(settings.recordings_root())
     content = {}
     for i, seg in enumerate(segs):
@@ -133,29 +180,124 @@ async def test_held_range_copied_offsite_from_both_tiers(
         row.tier, row.object_key, row.bytes = "object", tiered_key, len(content[segs[2].path])
         await s.commit()
 
-    hold = await client.post("/api/v1/holds", headers=admin_headers, json={
-        "kind": "range", "camera_id": cam.id, "reason": "case 12",
-        "start": (T0 + timedelta(seconds=30)).isoformat(),
-        "end": (T0 + timedelta(minutes=2, seconds=30)).isoformat()})
+    hold = await client.post(
+        "/api/v1/holds",
+        headers=admin_headers,
+        json={
+            "kind": "range",
+            "camera_id": cam.id,
+            "reason": "case 12",
+            "start": (T0 + timedelta(seconds=30)).isoformat(),
+            "end": (T0 + timedelta(minutes=2, seconds=30)).isoformat(),
+        },
+    )
     assert hold.status_code == 201, hold.text
     hold_id = hold.json()["id"]
     viewer = await create_user(maker, "viewer", camera_ids=[cam.id])
-    denied = await client.post(f"/api/v1/offsite/holds/{hold_id}",
-                               headers=bearer(app_state(app), viewer))
+    denied = await client.post(
+        f"/api/v1/offsite/holds/{hold_id}", headers=bearer(app_state(app), viewer)
+    )
     assert denied.status_code == 403
 
     resp = await client.post(f"/api/v1/offsite/holds/{hold_id}", headers=admin_headers)
-    assert resp.status_code == 200, resp.text
+    job = await _finished(client, admin_headers, resp)
     folder = f"site-a/evidence/holds/{hold_id}"
-    assert (resp.json()["objects"], resp.json()["missing"]) == (4, 0)  # 3 segments + manifest
+    assert (job["state"], job["objects"], job["missing"]) == ("done", 4, 0)  # 3 + manifest
+    # another user's job is not found for the viewer
+    seen = await client.get(
+        f"/api/v1/offsite/jobs/{job['id']}", headers=bearer(app_state(app), viewer)
+    )
+    assert seen.status_code == 404
     for seg in segs[:3]:
         assert _get(s3_env, f"{folder}/{seg.path}") == content[seg.path]
     manifest = json.loads(_get(s3_env, f"{folder}/manifest.json"))
     assert [o["name"] for o in manifest["objects"]] == [s.path for s in segs[:3]]
-    [entry] = await _audit(maker, "hold.offsite")
+    [entry] = [a for a in await _audit(maker, "hold.offsite") if a["job_id"] == job["id"]]
     assert (entry["objects"], entry["folder"]) == (4, folder)
 
-    await client.post(f"/api/v1/holds/{hold_id}/release", headers=admin_headers,
-                      json={"reason": "closed"})
+    await client.post(
+        f"/api/v1/holds/{hold_id}/release", headers=admin_headers, json={"reason": "closed"}
+    )
     again = await client.post(f"/api/v1/offsite/holds/{hold_id}", headers=admin_headers)
     assert again.status_code == 409
+
+
+async def test_a_dead_runners_job_is_finished_and_a_refusing_store_fails_it(
+    settings: Settings,
+    maker: async_sessionmaker[AsyncSession],
+    s3_env: LocalObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    export = await _done_export(maker, settings)
+    now = datetime.now(UTC)
+    async with maker() as s:
+        # claimed by a management process that died mid-copy: its heartbeat stopped
+        dead = OffsiteCopy(
+            kind="export",
+            target_id=export.id,
+            state="running",
+            attempts=1,
+            runner="gone-host-1-abc",
+            heartbeat_at=now - timedelta(hours=1),
+            requested_by=1,
+            requested_by_name="admin",
+            objects=0,
+            bytes=0,
+            missing=0,
+            pre_s=0,
+            post_s=0,
+        )
+        s.add(dead)
+        await s.commit()
+    runner = OffsiteRunner(settings, maker)
+    for _ in range(100):  # the app's own runner may take it first: either finishes it
+        async with maker() as s:
+            row = await s.get(OffsiteCopy, dead.id)
+            assert row is not None
+            if row.state == "done":
+                break
+        await runner.tick()
+        await asyncio.gather(*runner.running.values())
+        await asyncio.sleep(0.1)
+    assert (row.state, row.attempts, row.objects) == ("done", 2, 2)
+    folder = f"site-a/evidence/exports/{export.id}"
+    assert _get(s3_env, f"{folder}/argus-export-{export.id}.zip") == (
+        bundle_path(settings, export).read_bytes()
+    )
+
+    # The store is gone after the request: tried again, then failed and audited as such.
+    monkeypatch.setenv("ARGUS_S3_BUCKET", "")
+    async with maker() as s:
+        refused = OffsiteCopy(
+            kind="export",
+            target_id=export.id,
+            state="queued",
+            attempts=0,
+            requested_by=1,
+            requested_by_name="admin",
+            objects=0,
+            bytes=0,
+            missing=0,
+            pre_s=0,
+            post_s=0,
+        )
+        s.add(refused)
+        await s.commit()
+    for _ in range(100):
+        async with maker() as s:
+            row = await s.get(OffsiteCopy, refused.id)
+            assert row is not None
+            if row.state == "failed":
+                break
+        await runner.tick()
+        await asyncio.gather(*runner.running.values())
+        await asyncio.sleep(0.1)
+    assert (row.state, row.attempts) == ("failed", MAX_ATTEMPTS)
+    assert row.error is not None and "ARGUS_S3_BUCKET" in row.error
+    async with maker() as s:
+        entry = await s.scalar(
+            select(AuditEntry).where(
+                AuditEntry.action == "export.offsite", AuditEntry.result == "failure"
+            )
+        )
+    assert entry is not None and entry.summary["job_id"] == refused.id

@@ -19,6 +19,7 @@ from argus_management.deps import AppState
 from argus_management.exports.runner import ExportRunner
 from argus_management.guard_tours.runner import GuardTourRunner
 from argus_management.notify.webhook import run_webhook_notifier
+from argus_management.offsite.runner import OffsiteRunner
 from argus_management.onvif.event_watch import OnvifEventWatch
 from argus_management.ptz.watch import run_ptz_sweep, run_ptz_watch
 from argus_management.recordings.consumer import run_segment_consumer
@@ -45,6 +46,8 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         "audit_throttle_flush": run_throttle_flush(state.sessionmaker),
         # export jobs: claim, remux, sign; expire old exports
         "export_runner": ExportRunner(state.settings, state.sessionmaker, state.bus).run(),
+        # off-site copy jobs: claim, copy to the object store, audit
+        "offsite_runner": OffsiteRunner(state.settings, state.sessionmaker).run(),
     }
     backup = BackupSettings()
     if backup.enabled:

@@ -12,6 +12,7 @@ from argus_management.guard_tours.models import GuardTour as GuardTour
 from argus_management.holds.models import Hold as Hold
 from argus_management.layouts.models import Layout
 from argus_management.objects.models import TrackedObject, TrackedObjectPlace
+from argus_management.offsite.models import OffsiteCopy as OffsiteCopy
 from argus_management.rbac.models import CameraGrant, CameraGroup, Permission, Role, User
 from argus_management.recordings.models import RecordingSegment
 from argus_management.rtmp.models import StreamKey

@@ -6,8 +6,9 @@
   ``pre_s``/``post_s``), from either tier, to ``evidence/holds/<id>/<segment path>``.
 
 Each copy ends with a ``manifest.json`` beside it (what was copied, sizes, MD5s, who and
-when) and one audit entry (``export.offsite`` / ``hold.offsite``). Uploads are checked by
-size and MD5 (``ObjectStore.put_file``). A copy again overwrites the same keys.
+when). A request only checks and queues a job (``jobs.py``); the runner (``runner.py``)
+copies and audits (``export.offsite`` / ``hold.offsite``). Uploads are checked by size and
+MD5 (``ObjectStore.put_file``). A copy again overwrites the same keys.
 """
 
 from __future__ import annotations
@@ -32,14 +33,13 @@ from argus_common.objectstore import (
     SegmentFiles,
     object_key,
 )
-from argus_management.audit import service as audit
 from argus_management.config import Settings
 from argus_management.events.models import Event
 from argus_management.exports.models import Export
 from argus_management.exports.service import bundle_path, visible_export
 from argus_management.holds.models import Hold
 from argus_management.holds.service import visible_hold
-from argus_management.rbac.principal import Actor, Principal
+from argus_management.rbac.principal import Principal
 from argus_management.recordings.models import RecordingSegment
 from argus_management.recordings.ranges import resolve_event_ends
 
@@ -91,19 +91,22 @@ async def _finish(store: ObjectStore, copied: Copied, what: dict[str, Any]) -> N
 
 
 async def copy_export(
-    session: AsyncSession, settings: Settings, principal: Principal, actor: Actor,
-    export_id: int,
+    session: AsyncSession, settings: Settings, who: str, export_id: int
 ) -> Copied:
-    """Copy a finished export's bundle off-site (audited ``export.offsite``)."""
-    export = await visible_export(session, principal, export_id)
+    """Copy a finished export's bundle off-site (the job runner; the request checked who
+    may ask)."""
+    export = await session.get(Export, export_id)
+    if export is None:
+        raise NotFound("the export is gone")
     s3 = _settings()
     async with ObjectStore(s3) as store:
         await store.ensure_bucket()
         copied = await _copy_bundle(store, settings, s3, export)
-        await _finish(store, copied, _who(principal, {"export_id": export.id,
-                                                     "manifest_sha256": export.manifest_sha256}))
-    await audit.record(session, actor, "export.offsite", "export", export.id,
-                       {"folder": copied.folder, "bytes": copied.bytes})
+        await _finish(
+            store,
+            copied,
+            _who(who, {"export_id": export.id, "manifest_sha256": export.manifest_sha256}),
+        )
     return copied
 
 
@@ -120,8 +123,8 @@ async def _copy_bundle(
     return copied
 
 
-def _who(principal: Principal, what: dict[str, Any]) -> dict[str, Any]:
-    return {**what, "copied_by": principal.username, "copied_at": utcnow().isoformat()}
+def _who(who: str, what: dict[str, Any]) -> dict[str, Any]:
+    return {**what, "copied_by": who, "copied_at": utcnow().isoformat()}
 
 
 async def _held_range(
@@ -134,49 +137,90 @@ async def _held_range(
     if event is None:
         raise NotFound("the held event is gone")
     end = (await resolve_event_ends(session, [event])).get(event.id) or utcnow()
-    return (event.started_at - timedelta(seconds=pre_s),
-            max(end, event.started_at) + timedelta(seconds=post_s))
+    return (
+        event.started_at - timedelta(seconds=pre_s),
+        max(end, event.started_at) + timedelta(seconds=post_s),
+    )
 
 
 async def copy_hold(
-    session: AsyncSession, settings: Settings, principal: Principal, actor: Actor,
-    hold_id: int, pre_s: float, post_s: float,
+    session: AsyncSession,
+    settings: Settings,
+    who: str,
+    hold_id: int,
+    pre_s: float,
+    post_s: float,
 ) -> Copied:
-    """Copy what an active hold protects off-site (audited ``hold.offsite``)."""
-    hold = await visible_hold(session, principal, hold_id)
+    """Copy what an active hold protects off-site (the job runner)."""
+    hold = await session.get(Hold, hold_id)
+    if hold is None:
+        raise NotFound("the hold is gone")
     if hold.released_at is not None:
         raise Conflict("the hold is released")
     s3 = _settings()
     if hold.kind == "export":
         assert hold.export_id is not None
-        export = await visible_export(session, principal, hold.export_id)
+        export = await session.get(Export, hold.export_id)
+        if export is None:
+            raise NotFound("the held export is gone")
         async with ObjectStore(s3) as store:
             await store.ensure_bucket()
             copied = await _copy_bundle(store, settings, s3, export)
-            await _finish(store, copied, _who(principal, {"hold_id": hold.id,
-                                                         "export_id": export.id}))
-    else:
-        copied = await _copy_segments(session, settings, s3, principal, hold, pre_s, post_s)
-    await audit.record(session, actor, "hold.offsite", "hold", hold.id, {
-        "kind": hold.kind, "camera_id": hold.camera_id, "folder": copied.folder,
-        "objects": len(copied.entries), "bytes": copied.bytes, "missing": copied.missing,
-    })
-    return copied
+            await _finish(store, copied, _who(who, {"hold_id": hold.id, "export_id": export.id}))
+        return copied
+    return await _copy_segments(session, settings, s3, who, hold, pre_s, post_s)
+
+
+async def check_export(
+    session: AsyncSession, settings: Settings, principal: Principal, export_id: int
+) -> None:
+    """The request's checks: the caller sees the export, it is done, a store is set."""
+    export = await visible_export(session, principal, export_id)
+    if export.state != "done":
+        raise Conflict(f"the export is {export.state}, not done")
+    if not bundle_path(settings, export).is_file():
+        raise NotFound("the bundle file is missing")
+    _settings()
+
+
+async def check_hold(session: AsyncSession, principal: Principal, hold_id: int) -> None:
+    """The request's checks: the caller sees the hold (and its export), it is active."""
+    hold = await visible_hold(session, principal, hold_id)
+    if hold.released_at is not None:
+        raise Conflict("the hold is released")
+    if hold.kind == "export":
+        assert hold.export_id is not None
+        await visible_export(session, principal, hold.export_id)
+    _settings()
 
 
 async def _copy_segments(
-    session: AsyncSession, settings: Settings, s3: ObjectStoreSettings, principal: Principal,
-    hold: Hold, pre_s: float, post_s: float,
+    session: AsyncSession,
+    settings: Settings,
+    s3: ObjectStoreSettings,
+    who: str,
+    hold: Hold,
+    pre_s: float,
+    post_s: float,
 ) -> Copied:
     start, end = await _held_range(session, hold, pre_s, post_s)
     if end - start > timedelta(seconds=settings.export_max_range_s):
-        raise Unprocessable(f"the held time is longer than {settings.export_max_range_s} s; "
-                            "export it in parts and copy the exports")
-    rows = list(await session.scalars(
-        select(RecordingSegment).where(
-            RecordingSegment.camera_id == hold.camera_id, RecordingSegment.deleted_at.is_(None),
-            RecordingSegment.started_at < end, RecordingSegment.ended_at > start,
-        ).order_by(RecordingSegment.started_at)))
+        raise Unprocessable(
+            f"the held time is longer than {settings.export_max_range_s} s; "
+            "export it in parts and copy the exports"
+        )
+    rows = list(
+        await session.scalars(
+            select(RecordingSegment)
+            .where(
+                RecordingSegment.camera_id == hold.camera_id,
+                RecordingSegment.deleted_at.is_(None),
+                RecordingSegment.started_at < end,
+                RecordingSegment.ended_at > start,
+            )
+            .order_by(RecordingSegment.started_at)
+        )
+    )
     root = Path(settings.recordings_root())
     copied = Copied(object_key(s3.prefix, f"{FOLDER}/holds/{hold.id}"), s3.bucket)
     files = SegmentFiles(root, s3)
@@ -193,9 +237,20 @@ async def _copy_segments(
                     copied.missing += 1
                     continue
                 await _put(store, copied, found, seg.path)
-            await _finish(store, copied, _who(principal, {
-                "hold_id": hold.id, "camera_id": hold.camera_id, "reason": hold.reason,
-                "start": start.isoformat(), "end": end.isoformat()}))
+            await _finish(
+                store,
+                copied,
+                _who(
+                    who,
+                    {
+                        "hold_id": hold.id,
+                        "camera_id": hold.camera_id,
+                        "reason": hold.reason,
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                    },
+                ),
+            )
     finally:
         await files.close()
     return copied

@@ -1055,8 +1055,9 @@ export interface paths {
         put?: never;
         /**
          * Copy Export
-         * @description Copy a finished export's bundle to the object store (audited ``export.offsite``);
-         *     503 when no store is configured or it refuses, 409 while the export is not done.
+         * @description Queue a copy of a finished export's bundle to the object store (audited
+         *     ``offsite.request``, then ``export.offsite`` when copied); 503 when no store is
+         *     configured, 409 while the export is not done.
          */
         post: operations["copy_export_api_v1_offsite_exports__export_id__post"];
         delete?: never;
@@ -1076,10 +1077,31 @@ export interface paths {
         put?: never;
         /**
          * Copy Hold
-         * @description Copy what an active hold protects (its recordings from either tier, or its export's
-         *     bundle) to the object store, with a manifest (audited ``hold.offsite``).
+         * @description Queue a copy of what an active hold protects (its recordings from either tier, or
+         *     its export's bundle) to the object store, with a manifest (audited ``offsite.request``,
+         *     then ``hold.offsite`` when copied).
          */
         post: operations["copy_hold_api_v1_offsite_holds__hold_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/offsite/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Job
+         * @description An off-site copy job (the caller's own; every one for user managers).
+         */
+        get: operations["get_job_api_v1_offsite_jobs__job_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3681,21 +3703,37 @@ export interface components {
             polygon: number[][];
         };
         /**
-         * OffsiteCopyOut
-         * @description Where the copy went: ``s3://<bucket>/<folder>/...``.
+         * OffsiteJobOut
+         * @description An off-site copy job; once ``done``, where the copy went: ``s3://<bucket>/<folder>/``.
          */
-        OffsiteCopyOut: {
+        OffsiteJobOut: {
+            /** Attempts */
+            attempts: number;
             /** Bucket */
-            bucket: string;
-            /** Bytes */
+            bucket?: string | null;
+            /**
+             * Bytes
+             * @default 0
+             */
             bytes: number;
             /**
-             * Copied At
+             * Created At
              * Format: date-time
              */
-            copied_at: string;
+            created_at: string;
+            /** Error */
+            error?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
             /** Folder */
-            folder: string;
+            folder?: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "export" | "hold";
             /**
              * Missing
              * @description segments in the range whose file no tier had
@@ -3705,8 +3743,23 @@ export interface components {
             /**
              * Objects
              * @description objects written (segments or the bundle, and a manifest)
+             * @default 0
              */
             objects: number;
+            /** Requested By */
+            requested_by?: string | null;
+            /** Started At */
+            started_at?: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done" | "failed";
+            /**
+             * Target Id
+             * @description the export's or the hold's id
+             */
+            target_id: number;
         };
         /** Page[AlertOut] */
         Page_AlertOut_: {
@@ -7831,12 +7884,12 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Successful Response */
-            200: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OffsiteCopyOut"];
+                    "application/json": components["schemas"]["OffsiteJobOut"];
                 };
             };
             /** @description the request is invalid */
@@ -7875,12 +7928,52 @@ export interface operations {
         };
         responses: {
             /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OffsiteJobOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_job_api_v1_offsite_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OffsiteCopyOut"];
+                    "application/json": components["schemas"]["OffsiteJobOut"];
                 };
             };
             /** @description the request is invalid */
