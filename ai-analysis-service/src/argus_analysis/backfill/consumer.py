@@ -9,12 +9,20 @@ current event), objects through an ``ObjectReporter`` of its own — every paylo
 ``backfill: true``. The entry is acked only after the events went out: an analyser that dies
 meanwhile leaves it to be claimed, and the analysis, deterministic, gives the same message
 ids again, which management stores once.
+
+The group is created (by the first analyser that has it) at the announcements of the last
+``FIRST_LOOKBACK_S``, not at the stream's end: backfills announced before any analyser had
+the group (one not running yet, or one from before the group existed) are still analysed.
+The bound is the handler's: only backfilled segments of cameras with ``analysis.backfill``
+are analysed, the rest acked at once; a file retention removed meanwhile is skipped as
+unreadable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +53,8 @@ log = structlog.get_logger("argus.analysis.backfill")
 
 GROUP = "analysis-backfill"
 CLAIM_IDLE_MS = 600_000  # a long segment at half a core takes minutes: not "stuck" before
+# How far back in argus:segments a newly created group starts (entry ids are times).
+FIRST_LOOKBACK_S = 24 * 3600.0
 DRAIN_EVERY = 40  # reports queued before waiting for them (the reporters' queues hold 100)
 _SESSIONS = uuid.UUID("3f6c1f4e-7b9e-4a57-9a51-2b1d0c4e8a11")  # uuid5 namespace
 
@@ -88,9 +98,9 @@ class BackfillAnalysis:
         self._stop = threading.Event()
 
     async def run(self) -> None:
-        """Consume until cancelled (the group starts at the stream's end: segments
-        announced before the first analyser ever started are not looked at)."""
-        await self.bus.ensure_group(STREAM_SEGMENTS, GROUP, start="$")
+        """Consume until cancelled (a group created now starts ``FIRST_LOOKBACK_S`` back:
+        see the module docstring)."""
+        await self.bus.ensure_group(STREAM_SEGMENTS, GROUP, start=first_start(time.time()))
         await self.bus.consume(
             STREAM_SEGMENTS, GROUP, self.consumer, self.handle, min_idle_ms=CLAIM_IDLE_MS
         )
@@ -173,3 +183,8 @@ class BackfillAnalysis:
         self._stop.set()
         await self.reporter.close()
         await self.object_reporter.close()
+
+
+def first_start(now_s: float) -> str:
+    """The stream id a newly created group starts after: ``FIRST_LOOKBACK_S`` before now."""
+    return f"{max(0, int((now_s - FIRST_LOOKBACK_S) * 1000))}-0"
