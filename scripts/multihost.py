@@ -77,6 +77,13 @@ RECORDER = {
     "RECORDING_CAMERA_REFRESH_S": "5",
     "RECORDING_BACKOFF_S": "0.5,1,2",
 }
+# Recorder settings for a comparison run, e.g. ARGUS_MULTIHOST_RECORDER=
+# "RECORDING_HANDOVER=false,RECORDING_LEASE_TTL_S=3" (before/after figures).
+RECORDER |= dict(
+    item.split("=", 1)
+    for item in os.environ.get("ARGUS_MULTIHOST_RECORDER", "").split(",")
+    if "=" in item
+)
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:

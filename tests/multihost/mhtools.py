@@ -103,18 +103,32 @@ def overlaps(window: list[Row]) -> list[tuple[float, float]]:
     return [(s, e) for (_, e), (s, _) in itertools.pairwise(spans) if s < e - 0.05]
 
 
+def worst_seam_ms(window: list[Row]) -> float:
+    """The largest step between one segment's end and the next one's start, in ms (gap
+    positive, overlap negative; 0 when every segment starts where the previous ended)."""
+    spans = sorted((r.start, r.end) for r in window)
+    steps = [(s - e) * 1000 for (_, e), (s, _) in itertools.pairwise(spans)]
+    return round(max(steps, key=abs), 1) if steps else 0.0
+
+
 def loss_report(b: Bed, cams: set[int], since: float, until: float | None = None) -> dict[str, Any]:
     """Per camera, between ``since`` and ``until`` (the end of the index when None): video
     lost counting live segments only, lost after the backfill from the cameras' edge
     storage, and overlaps (all segments)."""
-    live, after, double = {}, {}, {}
+    live, after, double, seams = {}, {}, {}, {}
     for cam in sorted(cams):
         window = [r for r in rows(b, cam) if r.end >= since and (until is None or r.start <= until)]
         live[str(cam)] = lost_s([r for r in window if not r.backfilled])
         after[str(cam)] = lost_s(window)
+        seams[str(cam)] = worst_seam_ms(window)
         if found := overlaps(window):
             double[str(cam)] = found
-    return {"lost_live_only_s": live, "lost_after_backfill_s": after, "overlaps": double}
+    return {
+        "lost_live_only_s": live,
+        "lost_after_backfill_s": after,
+        "overlaps": double,
+        "worst_seam_ms": seams,
+    }
 
 
 def backfills_idle(b: Bed, hosts: list[str]) -> bool:

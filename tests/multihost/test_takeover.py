@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,9 @@ def _cycle(b: Bed, victim: str, kill: bool) -> dict[str, Any]:
         "takeover_lost_after_backfill_s": _pick(taking["lost_after_backfill_s"], moved),
         "handed_back_cameras": sorted(handed),
         "rebalance_lost_after_backfill_s": _pick(handing["lost_after_backfill_s"], handed),
+        # Make-before-break handovers: 0 (the new owner starts where the old one ended).
+        "rebalance_worst_seam_ms": _pick(handing["worst_seam_ms"], handed),
+        "handed_over_make_before_break": _handovers(b, t_restore),
         "unmoved_lost_s": _pick(
             loss_report(b, cams, t_cut - 5)["lost_after_backfill_s"], cams - moved - handed
         ),
@@ -98,6 +102,23 @@ def _cycle(b: Bed, victim: str, kill: bool) -> dict[str, Any]:
         with Path(out).open("a") as f:
             f.write(json.dumps(report) + "\n")
     return report
+
+
+def _handovers(b: Bed, since: float) -> list[int]:
+    """Cameras taken make-before-break (a recorder's ``camera_taken`` with ``handover``)."""
+    start = datetime.fromtimestamp(since, UTC).isoformat()[:19]
+    found = []
+    for host in ALL:
+        for line in b.procs[f"{host}-recording"].output:
+            if '"camera_taken"' not in line or '"handover": true' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if str(entry.get("timestamp", ""))[:19] >= start:
+                found.append(int(entry["camera_id"]))
+    return sorted(found)
 
 
 def _pick(values: dict[str, float], cams: set[int]) -> dict[int, float]:
