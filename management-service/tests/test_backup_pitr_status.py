@@ -8,11 +8,13 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 
@@ -24,6 +26,8 @@ from argus_management.backup.pitr_status import (
     sample,
     sample_locked,
 )
+from argus_management.backup.settings import BackupSettings
+from argus_management.config import Settings
 from argus_management.db import make_engine
 
 from conftest import PG_DSN
@@ -127,6 +131,7 @@ def _value(name: str) -> float | None:
     return REGISTRY.get_sample_value(name)
 
 
+@pytest.mark.usefixtures("_app_metrics_back")
 def test_metrics_read_the_pitr_file(tmp_path: Path) -> None:
     now = time.time()
     (tmp_path / PITR_FILE).write_text(
@@ -156,7 +161,26 @@ def test_metrics_read_the_pitr_file(tmp_path: Path) -> None:
     assert base is not None and base != base  # NaN: no base backup
 
 
-@pytest.fixture(autouse=True)
-def _restore_metrics(tmp_path_factory: pytest.TempPathFactory) -> Any:
+@pytest.fixture
+def _app_metrics_back(settings: Settings) -> Any:
+    """The gauges are the process's: point them back where the test app put them."""
     yield
-    install_backup_metrics(str(tmp_path_factory.mktemp("nobackups")))
+    install_backup_metrics(BackupSettings().backup_dir(settings.data_dir))
+
+
+async def test_the_app_samples_its_postgres_archiver(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The test app runs on PostgreSQL without pgBackRest: its sampler reports the
+    archiver (nothing archived, nothing failing) and no base backup."""
+    path = Path(BackupSettings().backup_dir(settings.data_dir)) / PITR_FILE
+    for _ in range(100):  # sampled at start; bounded wait of 10 s
+        if path.exists():
+            break
+        await asyncio.sleep(0.1)
+    data = json.loads(path.read_text())
+    assert data["problems"] == [] and data["repo_status"] is None
+    assert len(data["current_wal"]) == 24 and data["archive_failing"] is False
+    text = (await client.get("/metrics")).text
+    assert "argus_backup_wal_archive_failing 0.0" in text
+    assert "argus_backup_pitr_base_backup_age_seconds NaN" in text

@@ -58,8 +58,9 @@ def background_tasks(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
             backup.at,
             backup.keep_days,
         )
-    if backup.pgbackrest_conf and state.settings.database_url.startswith("postgresql"):
-        # newest pgBackRest base backup, WAL archive progress -> pitr.json (the metrics)
+    if backup.enabled and state.settings.database_url.startswith("postgresql"):
+        # WAL archive progress (and the newest pgBackRest base backup when
+        # MANAGEMENT_PGBACKREST_CONF is set) -> pitr.json (the metrics)
         tasks["pitr_sampler"] = run_pitr_sampler(
             backup.pgbackrest_conf,
             backup.pgbackrest_stanza,

@@ -2,10 +2,12 @@
 backup in the pgBackRest repository (``pgbackrest info --output=json``) and the WAL archive's
 progress (PostgreSQL's ``pg_stat_archiver`` against the WAL segment being written).
 
-When ``MANAGEMENT_PGBACKREST_CONF`` names a pgBackRest configuration (one that reaches the
-repository; ``argus-management backup pgbackrest-conf`` writes one), every worker runs
-:func:`run_pitr_sampler`; the one holding ``<backup dir>/.pitr.lock`` samples and writes
-``<backup dir>/pitr.json``, which the gauges (``metrics.py``) read at scrape time.
+With PostgreSQL (and backups enabled) every worker runs :func:`run_pitr_sampler`; the one
+holding ``<backup dir>/.pitr.lock`` samples the archiver and, when
+``MANAGEMENT_PGBACKREST_CONF`` names a pgBackRest configuration that reaches the repository
+(``argus-management backup pgbackrest-conf`` writes one; ``pgbackrest`` must be installed),
+the repository, and writes ``<backup dir>/pitr.json``, which the gauges (``metrics.py``)
+read at scrape time.
 """
 
 from __future__ import annotations
@@ -175,10 +177,10 @@ async def sample_locked(
 async def run_pitr_sampler(
     conf: str, stanza: str, engine: AsyncEngine, backup_dir: str, every_s: float
 ) -> None:
-    """Sample every ``every_s`` seconds (until cancelled)."""
+    """Sample every ``every_s`` seconds (until cancelled); ``conf`` empty: the archiver only."""
     while True:
         try:
-            await sample_locked(Path(conf), engine, backup_dir, stanza)
-        except OSError as exc:  # the backup dir; logged, tried again next time
-            log.error("pitr_status_failed", error=str(exc)[:500])
+            await sample_locked(Path(conf) if conf else None, engine, backup_dir, stanza)
+        except Exception as exc:  # logged, tried again next time (the stale-sample alert)
+            log.error("pitr_status_failed", error=str(exc)[:500], exc_type=type(exc).__name__)
         await asyncio.sleep(every_s)

@@ -23,7 +23,8 @@ class BackupSettings(BaseSettings):
     # Local destination (no object store) and the status files (last backup, last drill).
     dir: str = Field("", alias="MANAGEMENT_BACKUP_DIR")
     # PostgreSQL PITR: a pgBackRest configuration that reaches the repository; when set, the
-    # newest base backup and the WAL archive's progress are sampled for the metrics.
+    # newest base backup is sampled for the metrics with the WAL archive's progress (which
+    # is sampled on every PostgreSQL site).
     pgbackrest_conf: str = Field("", alias="MANAGEMENT_PGBACKREST_CONF")
     pgbackrest_stanza: str = Field("argus", alias="MANAGEMENT_PGBACKREST_STANZA")
     pitr_sample_every_s: float = Field(60.0, alias="MANAGEMENT_PITR_SAMPLE_EVERY_S", ge=5)
