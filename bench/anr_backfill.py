@@ -14,7 +14,11 @@ replay (``Scale``, ``Rate-Control: no``, the 0xABAC capture times) into the reco
 ``BackfillWriter`` (fMP4 segments of 60 s, fsynced) in a temporary directory. Figures:
 footage restored per wall-clock second (x real time), throughput, the recorder side's CPU
 (this process, in % of one core) and the simulator's (from /proc), once without a
-bandwidth cap and once with ``--cap-mbps``. The simulator is stopped by PID at the end.
+bandwidth cap and once with ``--cap-mbps``; and the leading edge: the outage starts
+mid-GOP, so the frames up to the first keyframe are re-encoded into a bridge segment
+(``bridge.py``): its CPU seconds (this thread's) and where the first segment starts after
+the outage's start (``lead_gap_ms``, 0 when the bridge starts exactly there). The simulator
+is stopped by PID at the end.
 """
 
 from __future__ import annotations
@@ -156,7 +160,7 @@ def camera_config(onvif: int, rtsp: int) -> CameraConfig:
 
 async def backfill_once(
     camera: CameraConfig, lo: int, hi: int, cap_bytes_s: float, root: Path
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     profile = await OnvifRecordings(camera).profile_g()
     assert profile is not None, "the simulated camera offers no Profile G"
     closed: list[ClosedSegment] = []
@@ -198,6 +202,8 @@ async def backfill_once(
         "frames": result.units,
         "stream_mbit_s": round(result.nbytes * 8 / footage / 1e6, 2) if footage else 0.0,
         "stream_fps": round(result.units / footage, 1) if footage else 0.0,
+        "bridge_cpu_s": round(writer.bridge_s, 3),
+        "lead_gap_ms": closed[0].start_ms - lo if closed else None,
     }
 
 

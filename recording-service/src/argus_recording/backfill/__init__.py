@@ -15,7 +15,9 @@ segments (``kind`` tag ``backfill``, announced with ``backfilled: true``):
   ``Scale``, ``Rate-Control: no``; each frame's capture time from the 0xABAC extension)
   under a bandwidth cap (a share of the camera's link);
 - ``segments.py`` keeps exactly the missing frames and writes them with the live path's
-  ``FragmentWriter`` at their true times.
+  ``FragmentWriter`` at their true times; ``bridge.py`` re-encodes the frames between the
+  gap's start and the first keyframe in it (the leading edge) into a short segment of
+  their own.
 
 Cameras without Profile G keep the gap (with its cause) as before.
 """

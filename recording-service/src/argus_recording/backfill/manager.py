@@ -317,6 +317,7 @@ class Backfill:
             units=result.units,
             bytes=result.nbytes,
             speed=round((hi - lo) / 1000 / took, 2) if took else None,
+            bridge_cpu_s=round(writer.bridge_s, 3),
         )
 
     def _closed(self, camera_id: int, lo: int, hi: int, segment: ClosedSegment) -> None:
