@@ -8,7 +8,6 @@ thread. Field by field: /work/notes/objects_contract.md and the README.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from dataclasses import dataclass
@@ -19,18 +18,15 @@ import cv2
 import numpy as np
 import structlog
 
+from argus_analysis.camera_queues import CameraQueues
 from argus_analysis.management import AnalysisManagement
 from argus_analysis.metrics import OBJECT_EVENTS
 from argus_analysis.objects.rules import RuleEvent
 from argus_analysis.objects.tracker import Track
-from argus_common.errors import Unavailable
 from argus_common.events import EventMessage
-from argus_common.management import Refused
-from argus_common.retry import Backoff, retry
 
 log = structlog.get_logger("argus.analysis.objects")
 
-RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 10.0)
 QUEUE_MAX = 200
 SEVERITY = {"object.zone_enter": "warning", "object.zone_dwell": "warning",
             "object.zone_count": "warning", "object.line_cross": "warning",
@@ -105,92 +101,31 @@ def encode_bgr(image: np.ndarray, quality: int) -> bytes:
     return bytes(buf)
 
 
-class ObjectReporter:
+class ObjectReporter(CameraQueues[ObjectReport]):
     """Posts object events, in order per camera, and their snapshots."""
 
     def __init__(self, management: AnalysisManagement, snapshot_quality: int) -> None:
-        self.management = management
+        super().__init__(management, "object", QUEUE_MAX, log)
         self.snapshot_quality = snapshot_quality
         self.latency: list[float] = []  # engine -> stored, seconds (the last 1000; bench)
-        self._queues: dict[int, asyncio.Queue[ObjectReport]] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._snapshots: set[asyncio.Task[None]] = set()
 
     def submit(self, report: ObjectReport) -> None:
         """Queue an event (on the loop); never blocks."""
-        queue = self._queues.get(report.camera_id)
-        if queue is None:
-            queue = self._queues[report.camera_id] = asyncio.Queue(QUEUE_MAX)
-            self._tasks[report.camera_id] = asyncio.create_task(
-                self._run(queue), name=f"object-events-{report.camera_id}")
-        try:
-            queue.put_nowait(report)
-        except asyncio.QueueFull:
-            log.warning("object_event_dropped", camera_id=report.camera_id,
-                        type=report.message.type)
+        self._enqueue(report.camera_id, report, type=report.message.type)
 
-    async def _run(self, queue: asyncio.Queue[ObjectReport]) -> None:
-        while True:
-            report = await queue.get()
-            try:
-                await self._post(report)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("object_event_failed", camera_id=report.camera_id)
-            finally:
-                queue.task_done()
+    async def _handle(self, report: ObjectReport) -> None:
+        await self._post(report)
 
     async def _post(self, report: ObjectReport) -> None:
         msg = report.message
-        try:
-            event_id = await retry(
-                functools.partial(self.management.report_event, msg),
-                attempts=len(RETRY_S) + 1, backoff=Backoff(steps=RETRY_S),
-                retry_on=(Unavailable,), event="object_event_retry",
-                log=log.bind(camera_id=msg.camera_id),
-            )
-        except (Refused, Unavailable) as exc:
-            log.warning("object_event_not_reported", camera_id=msg.camera_id, type=msg.type,
-                        error=type(exc).__name__)
+        event_id = await self._report(msg)
+        if event_id is None:
             return
         OBJECT_EVENTS.labels(msg.type).inc()
         self.latency.append(time.time() - report.made)
         del self.latency[:-1000]
         log.info("object_event", camera_id=msg.camera_id, type=msg.type, event_id=event_id,
                  label=msg.payload.get("label"), track_id=msg.payload.get("track_id"))
-        if report.image is not None and event_id is not None:
-            task = asyncio.create_task(self._snapshot(report.camera_id, event_id, report.image))
-            self._snapshots.add(task)
-            task.add_done_callback(self._snapshots.discard)
-
-    async def _snapshot(self, camera_id: int, event_id: int, image: np.ndarray) -> None:
-        try:
-            jpeg = await asyncio.to_thread(encode_bgr, image, self.snapshot_quality)
-            await retry(
-                functools.partial(self.management.upload_snapshot, event_id, jpeg),
-                attempts=5, backoff=Backoff(steps=RETRY_S[:4]), retry_on=(Unavailable,),
-                event="snapshot_retry", log=log.bind(camera_id=camera_id),
-            )
-        except Exception as exc:
-            log.warning("object_snapshot_failed", camera_id=camera_id, event_id=event_id,
-                        error=type(exc).__name__)
-
-    async def drain(self, camera_id: int) -> None:
-        """Wait until the camera's queued events were posted (or given up)."""
-        queue = self._queues.get(camera_id)
-        if queue is not None:
-            await queue.join()
-
-    async def close(self) -> None:
-        """Let queued events go out (a few seconds at most), then stop."""
-        joins = [q.join() for q in self._queues.values()]
-        if joins:
-            try:
-                await asyncio.wait_for(asyncio.gather(*joins), 5.0)
-            except TimeoutError:
-                log.warning("object_events_unsent_at_stop")
-        tasks = [*self._tasks.values(), *self._snapshots]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if report.image is not None:
+            self._upload_snapshot(report.camera_id, event_id, functools.partial(
+                encode_bgr, report.image, self.snapshot_quality))
