@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from argus_management.db_tls import postgres_tls
+from argus_management.sqlite_driver import one_trip_dbapi
 from argus_management.sqlite_gate import install_write_gate
 
 log = structlog.get_logger("argus.db")
@@ -78,11 +79,16 @@ SQLITE_PRAGMAS = (
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL, NORMAL sync, a busy timeout and
-    one writer at a time (``sqlite_gate``)."""
+    """An engine for ``url``; SQLite gets foreign keys, WAL, NORMAL sync, a busy timeout,
+    one writer at a time (``sqlite_gate``) and one thread round trip per statement
+    (``sqlite_driver``, for aiosqlite)."""
     if url.startswith("sqlite"):
+        driver = (
+            {"module": one_trip_dbapi()} if make_url(url).get_driver_name() == "aiosqlite" else {}
+        )
         engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **driver
+        )
         install_write_gate(engine, _writer_lock_file(url), SQLITE_BUSY_TIMEOUT_MS / 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
