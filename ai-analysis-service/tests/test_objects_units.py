@@ -187,6 +187,32 @@ def test_providers_prefer_tensorrt_then_cuda() -> None:
         choose_providers(["CPUExecutionProvider"], ["CUDAExecutionProvider"])
 
 
+def test_the_detector_asks_onnx_runtime_for_tensorrt_and_cuda_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in for the GPU this machine does not have (no CUDA or TensorRT build of ONNX
+    Runtime runs here): ONNX Runtime is made to report GPU providers, and the session is
+    opened through a recorder that opens the real session on the CPU. The detector asks for
+    TensorRT, then CUDA, then the CPU, and reports the provider its session runs on."""
+    import onnxruntime as ort
+
+    asked: list[list[str]] = []
+    real = ort.InferenceSession
+
+    def recorder(path: str, options: Any, providers: Sequence[str]) -> Any:
+        asked.append(list(providers))
+        return real(path, options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(ort, "InferenceSession", recorder)
+    gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    for available, wanted in ((["CPUExecutionProvider", *gpu[:2]], gpu),
+                              (["CUDAExecutionProvider", "CPUExecutionProvider"], gpu[1:]),
+                              (["CPUExecutionProvider"], gpu[2:])):
+        monkeypatch.setattr(ort, "get_available_providers", lambda a=available: a)
+        detector = OnnxDetector(MODEL)
+        assert asked.pop() == wanted
+        assert detector.provider == "CPUExecutionProvider"  # what the session really runs on
+
+
 def test_reused_blob_buffers_give_what_fresh_letterboxes_give() -> None:
     """The detector's reused buffers (borders repainted, planes shuffled in place) hold,
     batch after batch of other sizes, exactly the fresh letterbox + blob of each image."""
