@@ -68,6 +68,8 @@ class Leases:
         self._renew: Any = redis.register_script(_RENEW)
         self._renew_or_retake: Any = redis.register_script(_RENEW_OR_RETAKE)
         self._release: Any = redis.register_script(_RELEASE)
+        # Each live instance's announced expiry (epoch ms), from the last ``heartbeat``.
+        self.expiries: dict[str, float] = {}
 
     def key(self, name: str) -> str:
         return f"{self.prefix}:lease:{name}"
@@ -104,9 +106,22 @@ class Leases:
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.instances_key, {self.instance_id: now + self.ttl_ms})
         pipe.zremrangebyscore(self.instances_key, "-inf", now)
-        pipe.zrange(self.instances_key, 0, -1)
+        pipe.zrange(self.instances_key, 0, -1, withscores=True)
         *_, members = await pipe.execute()
-        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+        self.expiries = {
+            (m.decode() if isinstance(m, bytes) else str(m)): float(score) for m, score in members
+        }
+        return sorted(self.expiries)
+
+    def next_peer_expiry(self, now_ms: float) -> float | None:
+        """When the first peer that has missed a heartbeat (its announcement runs out within
+        half a TTL, where a live one renews every third) will be gone (epoch ms), or None."""
+        stale = [
+            expiry
+            for name, expiry in self.expiries.items()
+            if name != self.instance_id and expiry - now_ms < self.ttl_ms / 2
+        ]
+        return min(stale) if stale else None
 
     async def leave(self) -> None:
         """Clean shutdown: no longer counted in the others' fair share."""

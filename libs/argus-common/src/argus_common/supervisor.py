@@ -48,6 +48,9 @@ from argus_common.leases import Leases, fair_share
 from argus_common.retry import Backoff, keep_running
 
 log = structlog.get_logger("argus.supervisor")
+# A peer's leases are renewed a moment after its announcement: a round aimed at a vanishing
+# peer waits this much past the announcement's expiry.
+PEER_EXPIRY_MARGIN_S = 0.15
 
 
 class Worker(Protocol):
@@ -205,7 +208,18 @@ class Supervisor(Generic[C, W, S]):
                 outage_s=round(time.monotonic() - self._last_renew, 1),
             )
         self.reachable = True
-        await asyncio.sleep(self.ttl_s / 3)
+        await asyncio.sleep(self._pause_s())
+
+    def _pause_s(self) -> float:
+        """Until the next round: a third of the TTL, or less when a peer has stopped
+        announcing itself: the round then runs just after its announcement and its leases
+        have run out, so its cameras are taken at once rather than up to TTL/3 later."""
+        pause = self.ttl_s / 3
+        now_ms = time.time() * 1000
+        expiry = self.leases.next_peer_expiry(now_ms)
+        if expiry is not None:
+            pause = min(pause, max(0.0, (expiry - now_ms) / 1000) + PEER_EXPIRY_MARGIN_S)
+        return pause
 
     def _fence_silent(self) -> None:
         """While riding out: give up each camera that has not answered either for
