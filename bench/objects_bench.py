@@ -1,7 +1,7 @@
 """Object detection cost: raw inference against the analyser's whole object path.
 
     .venv/bin/python bench/objects_bench.py [--cameras 4] [--seconds 6] [--runs 3]
-        [--model FILE] [--detectors onnx,opencv-hog]
+        [--model FILE] [--detectors onnx,opencv-hog] [--compare]
 
 1. Raw inference, one call at a time, with nothing around it: ONNX Runtime's
    ``session.run`` on the committed test model (``models/sim-detector.onnx``, 160 x 160,
@@ -19,6 +19,10 @@ Times are CPU time of the calling thread (``time.thread_time``; ONNX Runtime and
 run in it with one thread), so other load on the machine does not inflate them; wall
 times are printed too. The best of ``--runs`` is reported (the run with the least engine
 time; the BGR conversion, the same frames in every run, at its best run).
+
+``--compare`` runs the ONNX path twice on the same frames, runs interleaved: regions shrunk
+by more than half with OpenCV's area averaging (before) and bilinear (now; see
+``letterbox_into``).
 
 ``--model`` runs another model file instead of the test model, e.g. the heavier copy of
 it that ``bench/heavy_model.py`` makes (same detections, about 14 ms per region): the
@@ -181,6 +185,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--model", type=Path, default=MODEL)
     ap.add_argument("--detectors", default="onnx,opencv-hog")
+    ap.add_argument("--compare", action="store_true",
+                    help="ONNX: area-averaged against bilinear shrinking, side by side")
     args = ap.parse_args()
     detectors = args.detectors.split(",")
     cv2.setNumThreads(1)
@@ -212,12 +218,20 @@ def main() -> int:
     finally:
         sim.stop()
     print(f"recorded {sum(len(s) for s in streams)} frames of {args.cameras} cameras")
+    variants: list[tuple[str, str, int]] = []  # (shown as, detector, shrink interpolation)
     for name in detectors:
-        best: dict[str, float] | None = None
-        convert = float("inf")  # the same frames every run: the best BGR conversion
-        for _ in range(args.runs):
+        if name == "onnx" and args.compare:
+            variants += [("onnx (area shrink)", name, cv2.INTER_AREA),
+                         ("onnx (bilinear shrink)", name, cv2.INTER_LINEAR)]
+        else:
+            variants.append((name, name, cv2.INTER_LINEAR))
+    bests: dict[str, dict[str, float]] = {}
+    converts: dict[str, float] = {}  # the same frames every run: the best BGR conversion
+    for _ in range(args.runs):
+        for shown, name, shrink in variants:  # interleaved: load changes hit every variant
             if name == "onnx":
                 det: ObjectDetector = OnnxDetector(args.model)
+                det._buffers.shrink = shrink  # type: ignore[attr-defined]
                 raw = Timed(det.session.run)
                 det.session = type("S", (), {"run": raw})()  # type: ignore[assignment]
             else:
@@ -226,15 +240,16 @@ def main() -> int:
                 hog_det._hog = type("H", (), {"detectMultiScale": raw})()  # type: ignore[assignment]
                 det = hog_det
             r = pipeline(streams, det, raw)
-            convert = min(convert, r["convert_cpu"])
-            if best is None or r["engine_cpu"] < best["engine_cpu"]:
-                best = r
-        assert best is not None
-        best["convert_cpu"] = convert
+            converts[shown] = min(converts.get(shown, float("inf")), r["convert_cpu"])
+            if shown not in bests or r["engine_cpu"] < bests[shown]["engine_cpu"]:
+                bests[shown] = r
+    for shown, _, _ in variants:
+        best = bests[shown]
+        best["convert_cpu"] = converts[shown]
         path = best["engine_cpu"] + best["convert_cpu"]
         overhead = (path - best["raw_cpu"]) / best["raw_cpu"] * 100 if best["raw_cpu"] else 0.0
         per_call = best["raw_cpu"] / max(1, best["raw_calls"]) * 1000
-        print(f"pipeline {name}: {best['jobs']:.0f} frames to the detector, "
+        print(f"pipeline {shown}: {best['jobs']:.0f} frames to the detector, "
               f"{best['raw_calls']:.0f} raw calls ({per_call:.2f} ms each), "
               f"{best['detections']:.0f} detections, {best['events']:.0f} events")
         print(f"  CPU: raw inference {best['raw_cpu'] * 1000:.0f} ms, object path "
