@@ -132,3 +132,62 @@ async def test_segment_files_read_either_tier(
     finally:
         await files.close()
         await client.delete(key)
+
+
+async def test_large_files_go_up_in_parts_and_are_verified(
+    local_store: LocalObjectStore, tmp_path: Path
+) -> None:
+    """Above ARGUS_S3_MULTIPART_BYTES: parts of max(part size, 5 MiB), the multipart ETag
+    checked; smaller files stay single PUTs (an MD5 ETag)."""
+    settings = _settings(
+        local_store, ARGUS_S3_PART_BYTES=str(5 * MIB), ARGUS_S3_MULTIPART_BYTES=str(5 * MIB)
+    )
+    data = os.urandom(12 * MIB + 77)  # parts of 5, 5 and 2 MiB + 77 B
+    path = tmp_path / "big.mp4"
+    path.write_bytes(data)
+    small = tmp_path / "small.mp4"
+    small.write_bytes(data[: 5 * MIB])
+    async with ObjectStore(settings) as store:
+        info = await store.put_file(path, "9/big.mp4")
+        md5s = [
+            hashlib.md5(data[o : o + 5 * MIB], usedforsecurity=False).digest()
+            for o in range(0, len(data), 5 * MIB)
+        ]
+        joined = hashlib.md5(b"".join(md5s), usedforsecurity=False).hexdigest()
+        assert (info.size, info.etag) == (len(data), f"{joined}-3")
+        dest = tmp_path / "back"
+        await store.download(info.key, dest, info.size)
+        assert dest.read_bytes() == data
+        single = await store.put_file(small, "9/small.mp4")
+        assert single.etag == hashlib.md5(data[: 5 * MIB], usedforsecurity=False).hexdigest()
+        # No upload is left open (a failed one would be aborted; this one completed).
+        open_uploads = await store.client.list_multipart_uploads(Bucket=store.bucket)
+        assert open_uploads.get("Uploads", []) == []
+
+
+async def test_a_failed_multipart_upload_is_aborted(
+    local_store: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part that cannot be read (a disk error, stood in for by failing the local read of
+    the second part: the store is real) fails the upload, and the store keeps no parts."""
+    from argus_common.objectstore import client as client_module
+
+    settings = _settings(
+        local_store, ARGUS_S3_PART_BYTES=str(5 * MIB), ARGUS_S3_MULTIPART_BYTES=str(5 * MIB)
+    )
+    path = tmp_path / "big.mp4"
+    path.write_bytes(os.urandom(11 * MIB))
+    real_read = client_module.read_part
+
+    def failing_read(p: Path, offset: int, size: int) -> bytes:
+        if offset > 0:
+            raise OSError("I/O error")
+        return real_read(p, offset, size)
+
+    monkeypatch.setattr(client_module, "read_part", failing_read)
+    async with ObjectStore(settings) as store:
+        with pytest.raises(ObjectStoreError, match="cannot read"):
+            await store.put_file(path, "9/broken.mp4")
+        assert await store.head("9/broken.mp4") is None
+        open_uploads = await store.client.list_multipart_uploads(Bucket=store.bucket)
+        assert [u["Key"] for u in open_uploads.get("Uploads", [])] == []

@@ -1,12 +1,15 @@
 """The one S3 client of ARGUS, on aiobotocore (asyncio, botocore's signing and retries).
 
 Uploads are single PUTs carrying ``Content-MD5``: the store refuses a body that does not
-match it. :meth:`ObjectStore.put_file` then reads the object's head back and checks the size
-and, where the ETag is the MD5 (a single PUT without KMS encryption), the MD5 too, before it
-reports success, so a caller only ever points the index at an object known to be whole.
-(A SHA-256 as metadata cost a second hash pass per body, a fifth of the upload throughput on
-the 2-core machine; the MD5 the store checks already covers transfer damage.) Reads are
-ranged GETs, several at once for a whole object (:meth:`ObjectStore.download`).
+match it. A file larger than ``ARGUS_S3_MULTIPART_BYTES`` goes up as a multipart upload
+instead, each part with its own ``Content-MD5`` and only a few parts in memory at once; its
+ETag is then the MD5 of the parts' MD5s and their count. :meth:`ObjectStore.put_file` then
+reads the object's head back and checks the size and, where the ETag is the MD5 (a single
+PUT without KMS encryption) or the multipart one, that too, before it reports success, so a
+caller only ever points the index at an object known to be whole. (A SHA-256 as metadata
+cost a second hash pass per body, a fifth of the upload throughput on the 2-core machine;
+the MD5 the store checks already covers transfer damage.) Reads are ranged GETs, several at
+once for a whole object (:meth:`ObjectStore.download`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from argus_common.objectstore.settings import ObjectStoreSettings
 
 _READ = 1 << 20
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
+_MULTIPART_ETAG = re.compile(r"^[0-9a-f]{32}-[0-9]+$")
+_MIN_PART = 5 * 2**20  # S3's smallest part (all but the last)
 
 
 class ObjectStoreError(Exception):
@@ -72,6 +77,19 @@ def read_and_digest(path: Path) -> tuple[bytes, FileDigest]:
     """The file's bytes and their MD5, from one read (blocking: run in a thread)."""
     body = path.read_bytes()
     return body, FileDigest(len(body), hashlib.md5(body, usedforsecurity=False).digest())
+
+
+def read_part(path: Path, offset: int, size: int) -> bytes:
+    """``size`` bytes of ``path`` at ``offset`` (blocking: run in a thread)."""
+    with path.open("rb", buffering=0) as f:
+        f.seek(offset)
+        return f.read(size)
+
+
+def multipart_etag(part_md5s: list[bytes]) -> str:
+    """The ETag S3 gives a multipart object: MD5 of the parts' MD5s, ``-`` their count."""
+    joined = hashlib.md5(b"".join(part_md5s), usedforsecurity=False).hexdigest()
+    return f"{joined}-{len(part_md5s)}"
 
 
 def _error(exc: BaseException, what: str) -> ObjectStoreError:
@@ -170,6 +188,12 @@ class ObjectStore:
         ``ObjectStoreError`` on any mismatch; an object that failed the check is left for
         the caller to retry (the next PUT of the same key replaces it)."""
         try:
+            size = (await asyncio.to_thread(path.stat)).st_size
+        except OSError as exc:
+            raise ObjectStoreError(f"upload: cannot read the file ({type(exc).__name__})") from exc
+        if size > self.settings.multipart_bytes:
+            return await self._put_multipart(path, key, size)
+        try:
             body, digest = await asyncio.to_thread(read_and_digest, path)
         except OSError as exc:
             raise ObjectStoreError(f"upload: cannot read the file ({type(exc).__name__})") from exc
@@ -189,6 +213,75 @@ class ObjectStore:
         if info.size != digest.size:
             raise ObjectStoreError(f"upload: size {info.size} != {digest.size}")
         if _MD5_ETAG.match(info.etag) and info.etag != digest.md5.hex():
+            raise ObjectStoreError("upload: checksum mismatch")
+        return info
+
+    async def _put_multipart(self, path: Path, key: str, size: int) -> ObjectInfo:
+        """Upload ``path`` in parts, ``concurrency`` at once; checked like a single PUT (the
+        size, and the multipart ETag where the store gives one). A failed upload is aborted
+        (its parts deleted)."""
+        part = max(self.settings.part_bytes, _MIN_PART)
+        offsets = list(range(0, size, part))
+        md5s: list[bytes] = [b""] * len(offsets)
+        gate = asyncio.Semaphore(self.settings.concurrency)
+        try:
+            created = await self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType="video/mp4"
+            )
+        except _FAILURES as exc:
+            raise _error(exc, "upload") from exc
+        upload_id = created["UploadId"]
+
+        async def one(i: int) -> dict[str, Any]:
+            async with gate:
+                try:
+                    data = await asyncio.to_thread(read_part, path, offsets[i], part)
+                except OSError as exc:
+                    raise ObjectStoreError(
+                        f"upload: cannot read the file ({type(exc).__name__})"
+                    ) from exc
+                if len(data) != min(part, size - offsets[i]):
+                    raise ObjectStoreError("upload: the file changed during the upload")
+                md5s[i] = hashlib.md5(data, usedforsecurity=False).digest()
+                try:
+                    resp = await self.client.upload_part(
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=i + 1,
+                        Body=data,
+                        ContentMD5=base64.b64encode(md5s[i]).decode(),
+                    )
+                except _FAILURES as exc:
+                    raise _error(exc, "upload part") from exc
+                return {"PartNumber": i + 1, "ETag": resp["ETag"]}
+
+        tasks = [asyncio.ensure_future(one(i)) for i in range(len(offsets))]
+        try:
+            parts = await asyncio.gather(*tasks)
+            await self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": list(parts)},
+            )
+        except BaseException as exc:
+            for task in tasks:  # no part may land after the abort
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(*_FAILURES):
+                await self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id
+                )
+            if isinstance(exc, _FAILURES):
+                raise _error(exc, "upload") from exc
+            raise
+        info = await self.head(key)
+        if info is None:
+            raise ObjectStoreError("upload: the object is missing after the upload")
+        if info.size != size:
+            raise ObjectStoreError(f"upload: size {info.size} != {size}")
+        if _MULTIPART_ETAG.match(info.etag) and info.etag != multipart_etag(md5s):
             raise ObjectStoreError("upload: checksum mismatch")
         return info
 

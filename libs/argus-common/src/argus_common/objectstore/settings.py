@@ -33,6 +33,11 @@ class ObjectStoreSettings(BaseSettings):
     # Ranged GETs of this size, this many at once, fill the read-through cache.
     part_bytes: int = Field(8 * 2**20, alias="ARGUS_S3_PART_BYTES", ge=2**20, le=2**30)
     concurrency: int = Field(4, alias="ARGUS_S3_CONCURRENCY", ge=1, le=64)
+    # Files larger than this are uploaded in parts (multipart upload, ``concurrency`` parts
+    # at once, each of max(part_bytes, 5 MiB)); smaller ones in one PUT.
+    multipart_bytes: int = Field(
+        64 * 2**20, alias="ARGUS_S3_MULTIPART_BYTES", ge=5 * 2**20, le=5 * 2**30
+    )
     timeout_s: float = Field(30.0, alias="ARGUS_S3_TIMEOUT_S", gt=0, le=600)
     # The read-through cache of objects being played or exported (local disk).
     cache_dir: Path = Field(Path("./data/s3-cache"), alias="ARGUS_S3_CACHE_DIR")
