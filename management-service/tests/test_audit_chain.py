@@ -275,6 +275,29 @@ async def test_sqlite_chain_and_verify(sqlite_url: str) -> None:
         await engine.dispose()
 
 
+async def test_sqlite_head_trigger_rolled_back_and_on_new_connections(sqlite_url: str) -> None:
+    """On SQLite the head follows inserted rows through a temp trigger that an append
+    creates on its connection: a rollback of that append takes the trigger away, and the
+    next append (on that or any other connection) must still move the head."""
+    await migrate.upgrade_async(sqlite_url)
+    engine = make_engine(sqlite_url)
+    maker = make_sessionmaker(engine)
+    present = text("SELECT count(*) FROM sqlite_temp_master WHERE name = 'argus_audit_head'")
+    try:
+        async with maker() as s:
+            s.add(audit.entry(ACTOR, "test.rolled_back", None, None, None, "success"))
+            await s.flush()  # chained: the trigger is created in this transaction
+            assert (await s.execute(present)).scalar_one() == 1
+            await s.rollback()
+            assert (await s.execute(present)).scalar_one() == 0
+        await _write(maker, 3, "after-rollback-")
+        await asyncio.gather(*(_write(maker, 3, f"c{i}-") for i in range(3)))
+        report = await _verify(engine)
+        assert report.ok and report.rows == 12, report.problem
+    finally:
+        await engine.dispose()
+
+
 def _seed_0004(url: str) -> None:
     """Rows written before the chain existed (revision 0004)."""
     command.upgrade(migrate.alembic_config(url), "0004")

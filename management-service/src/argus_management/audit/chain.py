@@ -5,6 +5,11 @@ a ``before_flush`` listener takes the chain's lock, reads the head, and gives ea
 ``prev_hash`` (the head) and ``row_hash`` = SHA-256 of the row's canonical serialization
 (which includes ``prev_hash``); the last one becomes the head.
 
+On PostgreSQL the head is then set by an ``UPDATE`` of ``audit_chain``; on SQLite by a
+trigger of the connection's temp schema as each row is inserted (``CREATE TEMP TRIGGER``,
+no migration; the lock statement checks that it is there): one statement, a round trip to
+aiosqlite's thread, less per append while the database's write lock is held (issue 17).
+
 The lock is the row lock of ``audit_chain`` (id 1), taken with an ``UPDATE``: on
 PostgreSQL it is held to the end of the transaction, so appends from every request and
 every worker process are serialized and the chain cannot fork; on SQLite the same
@@ -38,6 +43,19 @@ _CREATE = text(
     "ON CONFLICT (id) DO NOTHING"
 )
 _SET_HEAD = text("UPDATE audit_chain SET head_hash = :head WHERE id = 1")
+# SQLite: the head follows each inserted row, set by a trigger of the connection's temp
+# schema (no migration). The lock statement says whether the trigger is there: it is not on
+# a new connection, nor after a rollback of the transaction that created it, nor once
+# audit_log was dropped; it is then created, in the append's transaction.
+_LOCK_SQLITE = text(
+    "UPDATE audit_chain SET appends = appends + :n WHERE id = 1 RETURNING head_hash, "
+    "(SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger'"
+    " AND name = 'argus_audit_head')"
+)
+_SQLITE_HEAD_TRIGGER = text(
+    "CREATE TEMP TRIGGER IF NOT EXISTS argus_audit_head AFTER INSERT ON main.audit_log "
+    "BEGIN UPDATE audit_chain SET head_hash = NEW.row_hash WHERE id = 1; END"
+)
 
 
 def _plain(value: Any) -> Any:
@@ -90,19 +108,24 @@ def row_hash(row: Any, prev_hash: str | None) -> str:
     return hashlib.sha256(canonical(row, prev_hash)).hexdigest()
 
 
-def lock_head(conn: Connection, appends: int) -> str:
-    """Take the chain's lock (held to the end of the transaction) and return its head;
-    ``appends`` rows are counted as added."""
-    head = conn.execute(_LOCK, {"n": appends}).scalar_one_or_none()
-    if head is None:  # a fresh (or emptied) database: start the chain
+def lock_head(conn: Connection, appends: int) -> tuple[str, bool]:
+    """Take the chain's lock (held to the end of the transaction) and return its head, and
+    whether rows inserted now set the head themselves (SQLite's trigger); ``appends`` rows
+    are counted as added."""
+    sqlite = conn.dialect.name == "sqlite"
+    lock = _LOCK_SQLITE if sqlite else _LOCK
+    row = conn.execute(lock, {"n": appends}).first()
+    if row is None:  # a fresh (or emptied) database: start the chain
         conn.execute(_CREATE, {"genesis": GENESIS})
-        head = conn.execute(_LOCK, {"n": appends}).scalar_one()
-    return str(head)
+        row = conn.execute(lock, {"n": appends}).one()
+    if sqlite and not row[1]:
+        conn.execute(_SQLITE_HEAD_TRIGGER)
+    return str(row[0]), sqlite
 
 
 def chain_entries(conn: Connection, entries: list[AuditEntry]) -> None:
     """Give ``entries`` (in insertion order) their place in the chain."""
-    head = lock_head(conn, len(entries))
+    head, head_follows = lock_head(conn, len(entries))
     now = datetime.now(UTC)
     for entry in entries:
         if entry.ts is None:
@@ -113,7 +136,8 @@ def chain_entries(conn: Connection, entries: list[AuditEntry]) -> None:
             entry.result = "success"
         entry.prev_hash = head
         entry.row_hash = head = row_hash(entry, head)
-    conn.execute(_SET_HEAD, {"head": head})
+    if not head_follows:
+        conn.execute(_SET_HEAD, {"head": head})
 
 
 @event.listens_for(Session, "before_flush")
