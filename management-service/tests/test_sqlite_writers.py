@@ -11,6 +11,8 @@ writer's commit.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import uuid
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from argus_management import sqlite_gate
 from argus_management.audit.verify import verify
 from argus_management.config import Settings
 from argus_management.db import make_engine, make_sessionmaker
@@ -156,3 +159,28 @@ async def test_a_second_write_transaction_of_the_same_task_fails_at_once(tmp_pat
             assert (await third.execute(text("SELECT count(*) FROM t"))).scalar_one() == 2
     finally:
         await engine.dispose()
+
+
+def test_the_lock_is_taken_at_once_only_when_free_and_nobody_waits(tmp_path: Path) -> None:
+    """The gate's fast path (no thread) takes the cross-process lock only when it is free
+    and no other process waits for it; a waiter (a shared lock on the wait file, held by
+    ``_wait_for`` while it waits) gets it first. Two open files stand for two processes."""
+    lock, wait = tmp_path / "argus.db-writer.lock", tmp_path / "argus.db-writer.wait"
+    mine = (sqlite_gate._open(lock), sqlite_gate._open(wait))
+    other = (sqlite_gate._open(lock), sqlite_gate._open(wait))
+    try:
+        assert sqlite_gate._take_if_free(*mine)  # free, nobody waits
+        assert not sqlite_gate._take_if_free(*other)  # held by "mine"
+        fcntl.flock(mine[0], fcntl.LOCK_UN)
+        fcntl.flock(other[1], fcntl.LOCK_SH)  # "other" waits (as _wait_for does)
+        assert not sqlite_gate._take_if_free(*mine)  # free, but someone waits
+        fcntl.flock(other[1], fcntl.LOCK_UN)
+        assert sqlite_gate._take_if_free(*mine)
+        fcntl.flock(mine[0], fcntl.LOCK_UN)
+        sqlite_gate._wait_for(*other)  # free: no wait, and it leaves the wait file free
+        assert not sqlite_gate._take_if_free(*mine)
+        fcntl.flock(other[0], fcntl.LOCK_UN)
+        assert sqlite_gate._take_if_free(*mine)
+    finally:
+        for fd in (*mine, *other):
+            os.close(fd)
