@@ -125,6 +125,9 @@ class HandoverSupervisor(Supervisor[C, W, S]):
             if self.owned.get(camera_id) is owned:
                 log.info("handover_abandoned", camera_id=camera_id, cut_asked=cut_asked is not None)
                 self._give_up(camera_id, release=True)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.handover.cancel(name))  # shutting down: no handover
+            raise
         except Exception as exc:
             log.warning("handover_failed", camera_id=camera_id, error=type(exc).__name__)
             if self.owned.get(camera_id) is owned and cut_asked is not None:
@@ -184,13 +187,14 @@ class HandoverSupervisor(Supervisor[C, W, S]):
                         self.crew.go(owned, _t(await self.handover.state(name)))
                     self._promote(camera_id, owned)
                     return
+                if owner is None and await self.leases.acquire(name):
+                    # The giver let the lease go (it died, stopped or gave up the handover).
+                    log.info("handover_lease_free", camera_id=camera_id)
+                    if not went:
+                        self.crew.go(owned, None)
+                    self._promote(camera_id, owned)
+                    return
                 if not fields:
-                    if owner is None and await self.leases.acquire(name):
-                        log.info("handover_giver_gone", camera_id=camera_id)
-                        if not went:
-                            self.crew.go(owned, None)
-                        self._promote(camera_id, owned)
-                        return
                     if not went:
                         break  # cancelled: the giver keeps the camera
                 elif state == CLAIMED and self.crew.ready(owned):
