@@ -1,5 +1,6 @@
 """Playback of segments tiered to a real S3 store (SeaweedFS): WHEP ``?start=`` and VOD HLS
-read the objects through the read-through cache, with no local file left.
+read the objects through the read-through cache, with no local file left; a VOD byte range
+of an object evicted from the cache since is one ranged GET, not a fetch of it all again.
 
 The recorded files are uploaded, removed locally and indexed as ``tier='object'`` (what the
 recorder's tiering leaves behind); everything else is the service as it runs.
@@ -132,7 +133,28 @@ async def test_tiered_segments_play_over_whep_and_vod(
             assert got.content == bodies[rel][first : first + length]
             checked[rel] = True
         assert checked
-        assert files_resolver._cache is not None and files_resolver._cache.misses >= 1
+        cache = files_resolver._cache
+        assert cache is not None and cache.misses >= 1
+        # Evicted from the cache (what its size bound does to the oldest files): each range
+        # comes from the store alone, and nothing is fetched into the cache again.
+        for held in cache.directory.glob("*.mp4"):
+            held.unlink()
+        misses = cache.misses
+        for size, offset, media_url in ranges[:4]:
+            rel = media_url.split("/files/", 1)[1].split("?", 1)[0]
+            first, length = int(offset), int(size)
+            got = await client.get(
+                media_url, headers={"Range": f"bytes={first}-{first + length - 1}"}
+            )
+            assert got.status_code == 206, got.text
+            assert got.headers["content-range"] == (
+                f"bytes {first}-{first + length - 1}/{len(bodies[rel])}"
+            )
+            assert got.content == bodies[rel][first : first + length]
+        assert cache.misses == misses and not any(cache.directory.glob("*.mp4"))
+        # Without a Range header the whole file is served (through the cache).
+        whole = await client.get(ranges[0][2])
+        assert whole.status_code == 200 and cache.misses == misses + 1
     finally:
         await files_resolver.close()
         world.app.state.segment_files = previous

@@ -117,5 +117,8 @@ async def vod_file(
     if ticket.camera_id != camera_id or path not in ticket.paths:
         raise NotFound("no such recording")
     audit.ticket_used(request, ticket)
+    ranged = await tiers.ranged_object(request, camera_id, path)
+    if ranged is not None:  # a tiered recording no longer in the cache: the range alone
+        return ranged
     file = await tiers.resolve(request, camera_id, path)
     return FileResponse(file, media_type="video/mp4", headers={"Cache-Control": "private"})

@@ -3,24 +3,32 @@
 The timeline says where each segment lives (``tier``, ``object_key``). Local segments are
 files under ``RECORDINGS_DIR``; tiered ones are fetched with ranged GETs into the
 read-through cache (``argus_common.objectstore``) on first use and played from there, so
-PyAV, the VOD index and ``FileResponse`` (byte ranges) read a local file either way.
+PyAV, the VOD index and ``FileResponse`` (byte ranges) read a local file either way. A
+byte range a VOD player asks for of a tiered recording that is not in the cache (evicted
+since its playlist was made: a long window of tiered footage outgrows the cache) is one
+ranged GET (:func:`ranged_object`), not a fetch of the whole object again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from argus_common.errors import NotFound
-from argus_common.objectstore import SegmentFiles, object_key
+from argus_common.objectstore import ObjectStoreError, SegmentFiles, object_key
 from argus_streaming.cameras.client import SegmentRef
 from argus_streaming.vod.files import checked_path
 
 # How long a playback thread waits for one object to arrive in the cache.
 FETCH_TIMEOUT_S = 120.0
+# A single byte range up to this size is passed through from the store (a fragment is a
+# GOP: well under it); anything else is served from the cached file.
+MAX_RANGE_BYTES = 64 * 2**20
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def segment_files(request: Request) -> SegmentFiles:
@@ -67,3 +75,52 @@ def deferred(request: Request, camera_id: int, ref: SegmentRef) -> Callable[[], 
             return None
 
     return fetch
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One satisfiable ``Range: bytes=`` range of an object of ``size`` bytes, or None."""
+    match = _RANGE.match((header or "").strip())
+    if match is None or size <= 0:
+        return None
+    first_s, last_s = match.groups()
+    if first_s:
+        first = int(first_s)
+        last = min(int(last_s), size - 1) if last_s else size - 1
+    elif last_s:
+        first, last = max(0, size - int(last_s)), size - 1
+    else:
+        return None
+    if first > last or first >= size or last - first + 1 > MAX_RANGE_BYTES:
+        return None
+    return first, last
+
+
+async def ranged_object(request: Request, camera_id: int, rel: str) -> Response | None:
+    """A 206 of the one byte range asked for, straight from the store, when recording
+    ``rel`` is only there (no local file, not in the cache); None: serve the file."""
+    files = segment_files(request)
+    path = checked_path(files.root, rel, camera_id)
+    header = request.headers.get("range")
+    if not header or not files.settings.enabled or await asyncio.to_thread(path.is_file):
+        return None
+    key = object_key(files.settings.prefix, rel)
+    try:
+        if await files.held("object", key) is not None:
+            return None
+        info = await files.head(key)
+        span = _byte_range(header, info.size) if info is not None else None
+        if info is None or span is None:
+            return None
+        data = await files.read_range(key, *span)
+    except ObjectStoreError:
+        return None
+    return Response(
+        data,
+        status_code=206,
+        media_type="video/mp4",
+        headers={
+            "Content-Range": f"bytes {span[0]}-{span[1]}/{info.size}",
+            "Accept-Ranges": "bytes",
+            "Cache-Control": "private",
+        },
+    )

@@ -35,6 +35,15 @@ class ReadThroughCache:
         digest = hashlib.sha256(f"{self.store.bucket}/{key}".encode()).hexdigest()[:40]
         return self.directory / f"{digest}.mp4"
 
+    async def held(self, key: str, size: int | None = None) -> Path | None:
+        """The local copy of ``key`` when the cache has it already (nothing is fetched)."""
+        dest = self._name(key)
+        try:
+            st = await asyncio.to_thread(dest.stat)
+        except OSError:
+            return None
+        return dest if size is None or st.st_size == size else None
+
     async def path(self, key: str, size: int | None = None) -> Path:
         """A local file holding object ``key`` (``size`` bytes when known)."""
         dest = self._name(key)

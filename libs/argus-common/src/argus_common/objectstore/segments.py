@@ -13,7 +13,7 @@ from pathlib import Path
 import structlog
 
 from argus_common.objectstore.cache import ReadThroughCache
-from argus_common.objectstore.client import ObjectStore, ObjectStoreError
+from argus_common.objectstore.client import ObjectInfo, ObjectStore, ObjectStoreError
 from argus_common.objectstore.settings import ObjectStoreSettings
 
 log = structlog.get_logger("argus.objectstore")
@@ -57,6 +57,20 @@ class SegmentFiles:
             log.warning("object_read_failed", error=str(exc))
             # The recorder may not have removed the local copy yet.
             return path if await asyncio.to_thread(path.is_file) else None
+
+    async def held(self, tier: str, object_key: str | None, size: int | None = None) -> Path | None:
+        """The read-through cache's copy of a tiered segment, when it has one already."""
+        if tier != "object" or not object_key or not self.settings.enabled:
+            return None
+        return await (await self.cache()).held(object_key, size or None)
+
+    async def head(self, object_key: str) -> ObjectInfo | None:
+        """The object's size and ETag (None: no such object)."""
+        return await (await self.cache()).store.head(object_key)
+
+    async def read_range(self, object_key: str, first: int, last: int) -> bytes:
+        """Bytes ``first`` to ``last`` (inclusive) of the object: one ranged GET."""
+        return await (await self.cache()).store.get_range(object_key, first, last)
 
     async def close(self) -> None:
         """Close the client (idempotent)."""
