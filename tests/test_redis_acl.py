@@ -40,6 +40,7 @@ from argus_common.events import (
     CameraChanged,
     VideoAccess,
 )
+from argus_common.handover import Handover
 from argus_common.leases import Leases
 from argus_recording.announce import trim_acknowledged
 from argus_recording.heartbeat import Heartbeat
@@ -138,6 +139,15 @@ async def test_recording_user_does_what_the_recorder_does(clients: dict[str, Red
     assert await leases.renew(["7"], retake=True) == {"7"}
     assert await leases.owner("7") == leases.token
     assert await leases.heartbeat() == ["rec-1"]
+    # A make-before-break handover (argus_common.handover): both sides' steps.
+    giver = Handover(leases, ttl_s=10)
+    taker = Handover(Leases(redis, NS, "recording", "rec-2", ttl_s=10), ttl_s=10)
+    assert await giver.offer("7") and await taker.offers() == {"7"}
+    assert await taker.claim("7") and await taker.ready("7")
+    assert await giver.cut("7", 1000.0) and await giver.transfer("7")
+    assert await leases.owner("7") == taker.token
+    assert await taker.cancel("7", "to")
+    await taker.leases.release("7")
     await leases.release("7")
     await leases.leave()
     beat = Heartbeat(redis, NS, "rec-1", lambda: ([7], [7]))
