@@ -9,6 +9,18 @@ set -eu
 
 STANZA="${PGBACKREST_STANZA:-argus}"
 AT="${PGBACKREST_BACKUP_AT:-01:30}"
+# `pgbackrest info --output=json`, rewritten every 10 minutes and after each backup, where
+# management reads it (MANAGEMENT_PGBACKREST_INFO_FILE: the base-backup-age metric).
+INFO_FILE="${PGBACKREST_INFO_FILE:-/var/run/postgresql/pgbackrest-info.json}"
+
+write_info() {
+    if pgbackrest --stanza="$STANZA" info --output=json > "$INFO_FILE.tmp"; then
+        chmod 0644 "$INFO_FILE.tmp" && mv -f "$INFO_FILE.tmp" "$INFO_FILE"
+    else
+        rm -f "$INFO_FILE.tmp"
+        echo "base-backup-loop: pgbackrest info failed" >&2
+    fi
+}
 case "$AT" in
     [0-2][0-9]:[0-5][0-9]) ;;
     *) echo "base-backup-loop: PGBACKREST_BACKUP_AT must be HH:MM (UTC), not '$AT'" >&2; exit 2 ;;
@@ -26,6 +38,8 @@ done
 if ! pgbackrest --stanza="$STANZA" info --output=json | grep -q '"label"'; then
     pgbackrest --stanza="$STANZA" backup --type=full || echo "base-backup-loop: first backup failed" >&2
 fi
+write_info
+( while sleep 600; do write_info; done ) &
 
 while true; do
     now=$(date -u +%s)
@@ -34,4 +48,5 @@ while true; do
     sleep $((next - now))
     # A failure is logged and retried tomorrow; the restore drill and pgbackrest info show it.
     pgbackrest --stanza="$STANZA" backup --type=full || echo "base-backup-loop: backup failed" >&2
+    write_info
 done

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,19 @@ async def test_the_app_samples_its_postgres_archiver(
     text = (await client.get("/metrics")).text
     assert "argus_backup_wal_archive_failing 0.0" in text
     assert "argus_backup_pitr_base_backup_age_seconds NaN" in text
+
+
+async def test_info_written_by_the_backup_side_is_read(tmp_path: Path) -> None:
+    """Compose: db-backup writes `pgbackrest info --output=json` where management reads it."""
+    info = tmp_path / "pgbackrest-info.json"
+    info.write_text(json.dumps(RECORDED_INFO))
+    status = await sample(None, None, "drill", info_file=info)
+    assert status.problems == []
+    assert (status.base_backup_at, status.repo_status) == (1796515325.0, 0)
+    two_hours_ago = time.time() - 7200
+    os.utime(info, (two_hours_ago, two_hours_ago))
+    stale = await sample(None, None, "drill", info_file=info)
+    assert stale.base_backup_at is None
+    assert stale.problems and "writer stopped" in stale.problems[0]
+    missing = await sample(None, None, "drill", info_file=tmp_path / "none.json")
+    assert missing.problems and missing.problems[0].startswith("pgbackrest info:")

@@ -6,8 +6,9 @@ With PostgreSQL (and backups enabled) every worker runs :func:`run_pitr_sampler`
 holding ``<backup dir>/.pitr.lock`` samples the archiver and, when
 ``MANAGEMENT_PGBACKREST_CONF`` names a pgBackRest configuration that reaches the repository
 (``argus-management backup pgbackrest-conf`` writes one; ``pgbackrest`` must be installed),
-the repository, and writes ``<backup dir>/pitr.json``, which the gauges (``metrics.py``)
-read at scrape time.
+the repository (or, with ``MANAGEMENT_PGBACKREST_INFO_FILE``, the ``pgbackrest info`` JSON
+that the backup side writes where management can read it: Compose), and writes
+``<backup dir>/pitr.json``, which the gauges (``metrics.py``) read at scrape time.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from argus_management.backup.metrics import PITR_FILE
 from argus_management.backup.pgbackrest import STANZA, pgbackrest
 from argus_management.backup.run import write_json
+from argus_management.backup.settings import BackupSettings
 
 log = structlog.get_logger("argus.backup")
+# The backup side rewrites its info file every 10 minutes: an hour without is a stopped writer.
+INFO_FILE_MAX_AGE_S = 3600.0
 
 ARCHIVER_SQL = sa.text(
     "SELECT last_archived_wal, extract(epoch FROM last_archived_time) AS last_archived_at, "
@@ -135,16 +139,36 @@ async def apply_archiver(status: PitrStatus, engine: AsyncEngine) -> None:
         status.problems.append(f"archive_command failing (last failed {status.last_failed_wal})")
 
 
-async def sample(conf: Path | None, engine: AsyncEngine | None, stanza: str = STANZA) -> PitrStatus:
-    """One sample: the repository (when ``conf``), the archiver (when ``engine``)."""
+def read_info_file(path: Path, max_age_s: float = INFO_FILE_MAX_AGE_S) -> str:
+    """``pgbackrest info --output=json`` as the backup side wrote it (Compose: the
+    ``db-backup`` service, where pgBackRest runs); raises ``ValueError`` when it is older
+    than ``max_age_s`` (the writer stopped) and ``OSError`` when it cannot be read."""
+    age = time.time() - path.stat().st_mtime
+    if age > max_age_s:
+        raise ValueError(f"{path.name} is {age:.0f} s old: its writer stopped")
+    return path.read_text()
+
+
+async def sample(
+    conf: Path | None,
+    engine: AsyncEngine | None,
+    stanza: str = STANZA,
+    info_file: Path | None = None,
+) -> PitrStatus:
+    """One sample: the repository (``pgbackrest info`` with ``conf``, or the JSON the backup
+    side wrote to ``info_file``), the archiver (when ``engine``)."""
     status = PitrStatus(sampled_at=time.time())
-    if conf is not None:
+    if conf is not None or info_file is not None:
         try:
-            out = await asyncio.to_thread(
-                pgbackrest, conf, ["info", "--output=json"], stanza=stanza, timeout_s=120
-            )
+            if info_file is not None:
+                out = await asyncio.to_thread(read_info_file, info_file)
+            else:
+                assert conf is not None
+                out = await asyncio.to_thread(
+                    pgbackrest, conf, ["info", "--output=json"], stanza=stanza, timeout_s=120
+                )
             apply_info(status, json.loads(out), stanza)
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError, OSError) as exc:
             status.problems.append(f"pgbackrest info: {exc}"[:500])
     if engine is not None:
         try:
@@ -155,7 +179,11 @@ async def sample(conf: Path | None, engine: AsyncEngine | None, stanza: str = ST
 
 
 async def sample_locked(
-    conf: Path | None, engine: AsyncEngine | None, backup_dir: str, stanza: str = STANZA
+    conf: Path | None,
+    engine: AsyncEngine | None,
+    backup_dir: str,
+    stanza: str = STANZA,
+    info_file: Path | None = None,
 ) -> PitrStatus | None:
     """Sample and write ``pitr.json`` unless another worker is sampling now."""
     d = Path(backup_dir)
@@ -165,7 +193,7 @@ async def sample_locked(
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return None
-        status = await sample(conf, engine, stanza)
+        status = await sample(conf, engine, stanza, info_file)
         data = asdict(status)
         data["archive_failing"] = status.archive_failing
         await asyncio.to_thread(write_json, d / PITR_FILE, data)
@@ -175,12 +203,26 @@ async def sample_locked(
 
 
 async def run_pitr_sampler(
-    conf: str, stanza: str, engine: AsyncEngine, backup_dir: str, every_s: float
+    conf: str,
+    stanza: str,
+    engine: AsyncEngine,
+    backup_dir: str,
+    every_s: float,
+    info_file: str | None = None,
 ) -> None:
-    """Sample every ``every_s`` seconds (until cancelled); ``conf`` empty: the archiver only."""
+    """Sample every ``every_s`` seconds (until cancelled). ``info_file`` None: the one
+    ``MANAGEMENT_PGBACKREST_INFO_FILE`` names; ``conf`` and it empty: the archiver only."""
+    if info_file is None:
+        info_file = BackupSettings().pgbackrest_info_file
     while True:
         try:
-            await sample_locked(Path(conf) if conf else None, engine, backup_dir, stanza)
+            await sample_locked(
+                Path(conf) if conf else None,
+                engine,
+                backup_dir,
+                stanza,
+                Path(info_file) if info_file else None,
+            )
         except Exception as exc:  # logged, tried again next time (the stale-sample alert)
             log.error("pitr_status_failed", error=str(exc)[:500], exc_type=type(exc).__name__)
         await asyncio.sleep(every_s)

@@ -26,6 +26,9 @@ class BackupSettings(BaseSettings):
     # newest base backup is sampled for the metrics with the WAL archive's progress (which
     # is sampled on every PostgreSQL site).
     pgbackrest_conf: str = Field("", alias="MANAGEMENT_PGBACKREST_CONF")
+    # ... or the JSON of `pgbackrest info --output=json` that the backup side rewrites
+    # (docker-compose.pitr.yml's db-backup service), for a management without pgBackRest.
+    pgbackrest_info_file: str = Field("", alias="MANAGEMENT_PGBACKREST_INFO_FILE")
     pgbackrest_stanza: str = Field("argus", alias="MANAGEMENT_PGBACKREST_STANZA")
     pitr_sample_every_s: float = Field(60.0, alias="MANAGEMENT_PITR_SAMPLE_EVERY_S", ge=5)
 
