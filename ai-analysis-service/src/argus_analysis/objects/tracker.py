@@ -213,7 +213,12 @@ class Tracker:
         colour = dominant_colour(image, px)
         if colour is not None:
             track.colours[colour] += 1
-        quality = _quality(image, px) * (0.5 + track.score)
+        weight = 0.5 + track.score
+        # _quality is at most the box's area: a box that small cannot beat the best (its
+        # Laplacian is not computed: same snapshots, less CPU).
+        if float(px[2] * px[3]) * weight <= track.best_quality:
+            return
+        quality = _quality(image, px) * weight
         if quality > track.best_quality:
             track.best_quality, track.best_frame = quality, image
             track.best_box, track.best_ts, track.best_score = track.box, ts, track.score
