@@ -18,8 +18,12 @@ streaming-service. The load, for the whole run:
 Every ``--sample`` seconds it records, per service (the process and its children): RSS
 and open file descriptors. At the end it reports RSS growth after warm-up (the first
 ``--warmup`` fraction of the run), fd range, gaps in each camera's indexed segments,
-files on disk not indexed, alert latency, API p50/p99 and the viewers' frame rates. Every
-sample and the summary are written as JSON lines to ``--out`` too.
+files on disk not indexed, alert latency, API p50/p99 and the viewers' frame rates, and
+the analyser's frames analysed, skipped (more than ``ANALYSIS_MAX_LAG_S`` behind the
+stream: decoded but not analysed) and reconnects. A probe that saw no alert in time is
+explained on the spot: what the analyser did with that camera's frames meanwhile, whether
+its ``motion.start`` reached management and whether the alert was raised. Every sample and
+the summary are written as JSON lines to ``--out`` too.
 
     .venv/bin/python bench/soak.py --minutes 60 [--cameras 16] [--viewers 8]
 """
@@ -133,12 +137,42 @@ class Token:
                 print(f"  token renewal failed: {type(exc).__name__}", flush=True)
 
 
+ANALYSER_COUNTERS = {
+    "argus_analysis_frames_total": "analysed",
+    # Frames decoded but not analysed: the analyser was more than ANALYSIS_MAX_LAG_S behind.
+    "argus_analysis_frames_dropped_total": "skipped",
+    "argus_analysis_reconnects_total": "reconnects",
+}
+
+
+async def analyser_counts(c: httpx.AsyncClient, url: str | None) -> dict[str, dict[int, float]]:
+    """The analyser's per-camera counters (``ANALYSER_COUNTERS``) from its /metrics."""
+    out: dict[str, dict[int, float]] = {name: {} for name in ANALYSER_COUNTERS.values()}
+    if url is None:
+        return out
+    try:
+        text = (await c.get(url, timeout=5)).text
+    except httpx.HTTPError:
+        return out
+    for line in text.splitlines():
+        metric, _, rest = line.partition('{camera_id="')
+        name = ANALYSER_COUNTERS.get(metric)
+        if name is None:
+            continue
+        cam, _, value = rest.partition('"} ')
+        with contextlib.suppress(ValueError):
+            out[name][int(cam)] = float(value)
+    return out
+
+
 class Stats:
     def __init__(self) -> None:
         self.api_ms: list[float] = []
         self.api_errors: dict[str, int] = {}
         self.alert_s: list[float] = []
         self.alert_missed = 0
+        self.misses: list[dict[str, Any]] = []  # each missed probe, with what was found
+        self.analyser_metrics: str | None = None  # the analyser's /metrics URL
         self.hls_segments = 0
         self.hls_errors: dict[str, int] = {}
 
@@ -294,6 +328,7 @@ async def alert_prober(
             try:
                 async with connect(ws_url, subprotocols=["bearer", token.value]) as ws:  # type: ignore[list-item]
                     await asyncio.wait_for(ws.recv(), 10)  # "ready"
+                    before = await analyser_counts(c, stats.analyser_metrics)
                     t0 = time.time()
                     (
                         await c.post(f"{control}/motion/cam{index + 1}", json={"on": True})
@@ -310,13 +345,63 @@ async def alert_prober(
                                     break
                     except TimeoutError:
                         stats.alert_missed += 1
+                        await explain_miss(c, api, token, cam, t0, before, stats)
             except Exception as exc:
                 print(f"  alert probe: {type(exc).__name__}: {exc}", flush=True)
                 stats.alert_missed += 1
+                stats.misses.append({"camera": cam, "t": time.time(), "error": repr(exc)})
             await asyncio.sleep(2)
             with contextlib.suppress(httpx.HTTPError):
                 await c.post(f"{control}/motion/cam{index + 1}", json={"on": False})
             await asyncio.sleep(max(0.0, every_s - 2))
+
+
+async def explain_miss(
+    c: httpx.AsyncClient,
+    api: str,
+    token: Token,
+    cam: int,
+    t0: float,
+    before: dict[str, dict[int, float]],
+    stats: Stats,
+) -> None:
+    """After a probe saw no ``alert.motion`` in time: what the analyser did with the
+    camera's frames meanwhile (analysed, skipped for lag, reconnects), whether its
+    ``motion.start`` reached management, and whether the alert was raised (then only the
+    WebSocket missed it)."""
+    since = datetime.fromtimestamp(t0 - 5, UTC).isoformat()
+    after = await analyser_counts(c, stats.analyser_metrics)
+    found: dict[str, Any] = {
+        "camera": cam,
+        "t": t0,
+        **{
+            name: after[name].get(cam, 0.0) - before[name].get(cam, 0.0)
+            for name in ANALYSER_COUNTERS.values()
+        },
+    }
+    for name, path, params in (
+        ("event", "/api/v1/events", {"camera_id": cam, "type": "motion.start", "start": since}),
+        ("alert", "/api/v1/alerts", {"camera_id": cam, "kind": "motion"}),
+    ):
+        try:
+            resp = await c.get(f"{api}{path}", params={**params, "limit": 1}, headers=token.headers)
+            items = resp.json().get("items", []) if resp.status_code == 200 else []
+        except (httpx.HTTPError, ValueError) as exc:
+            found[name] = f"lookup failed: {type(exc).__name__}"
+            continue
+        stamp = (items[0].get("ts") or items[0].get("created_at")) if items else None
+        when = datetime.fromisoformat(stamp).timestamp() - t0 if stamp else None
+        # An alert older than the probe belongs to an earlier one.
+        found[name] = round(when, 2) if when is not None and when > -5 else None
+    stats.misses.append(found)
+    print(
+        f"  alert missed: camera {cam}; analyser frames analysed {found['analysed']:.0f}, "
+        f"skipped (behind) {found['skipped']:.0f}, reconnects {found['reconnects']:.0f}; "
+        f"motion.start stored "
+        f"{'no' if found.get('event') is None else str(found['event']) + ' s after'}; alert "
+        f"{'no' if found.get('alert') is None else str(found['alert']) + ' s after'}",
+        flush=True,
+    )
 
 
 # -- the stack -----------------------------------------------------------------------------
@@ -434,6 +519,7 @@ async def soak(
     until = t_start + args.minutes * 60
     warm_t = t_start + args.warmup * args.minutes * 60
     stats = Stats()
+    stats.analyser_metrics = f"http://127.0.0.1:{cfg.ports.analysis_metrics}/metrics"
     viewer_file = str(out.with_suffix(".viewers.json"))
     ctx = mp.get_context("spawn")
     viewer_proc = ctx.Process(
@@ -482,6 +568,9 @@ async def soak(
             }
             frames_before, t_before = frames, now
             sample["hls_segments"] = stats.hls_segments
+            async with httpx.AsyncClient() as mc:
+                counts = await analyser_counts(mc, stats.analyser_metrics)
+            sample["analyser"] = {name: sum(v.values()) for name, v in counts.items()}
             samples.append(sample)
             log.write(json.dumps(sample) + "\n")
             log.flush()
@@ -493,7 +582,9 @@ async def soak(
                 f"[{sample['minute']:5.1f} min] load {sample['load'][0]:.2f} | {svc} | "
                 f"api p99 {sample['api_p99_ms']} ms | viewers fps "
                 f"{min(fps) if fps else '-'}..{max(fps) if fps else '-'} | hls segs "
-                f"{stats.hls_segments} | alerts {len(stats.alert_s)} "
+                f"{stats.hls_segments} | analyser skipped {sample['analyser']['skipped']:.0f} "
+                f"frames, reconnects {sample['analyser']['reconnects']:.0f} | "
+                f"alerts {len(stats.alert_s)} "
                 f"(missed {stats.alert_missed})",
                 flush=True,
             )
@@ -534,8 +625,10 @@ async def soak(
             "missed": stats.alert_missed,
             "p50_s": round(statistics.median(stats.alert_s), 2) if stats.alert_s else None,
             "max_s": round(max(stats.alert_s), 2) if stats.alert_s else None,
+            "misses": stats.misses,
         },
         "hls": {"segments": stats.hls_segments, "errors": stats.hls_errors},
+        "analyser": samples[-1].get("analyser") if samples else None,
         "whep": {
             "fps_min": min(fps_all) if fps_all else None,
             "fps_mean": round(statistics.fmean(fps_all), 1) if fps_all else None,
