@@ -177,7 +177,12 @@ async def test_a_taker_that_never_gets_ready_leaves_the_plain_give_back(world: W
     b = world.start("b", b_crew, cams(2))
     # The offer runs out (3 x TTL); a lets the camera go, b takes it by its free lease.
     await eventually(
-        lambda: len(a.owned) == 1 and len(b.owned) == 1 and not b.incoming,
+        lambda: (
+            len(a.owned) == 1
+            and len(b.owned) == 1
+            and not b.incoming
+            and all(o.worker is not None for o in b.owned.values())
+        ),
         "the camera moved after all",
         timeout_s=15.0,
     )
