@@ -80,8 +80,13 @@ def _stamps(path: Path) -> list[int]:
     return out
 
 
-def _backfill(tmp_path: Path, lo: int, hi: int, bframes: int = 0) -> list[ClosedSegment]:
+def _backfill(
+    tmp_path: Path, lo: int, hi: int, bframes: int = 0, live_until: int | None = None
+) -> list[ClosedSegment]:
     units = _camera_units(bframes)
+    # The live segment's file ends with the samples of its last GOP (the same bytes: the
+    # camera records what it streams).
+    tail = b"".join(u.data for u in units[: live_until + 1]) if live_until is not None else b""
     closed: list[ClosedSegment] = []
     writer = BackfillWriter(
         root=tmp_path,
@@ -93,6 +98,7 @@ def _backfill(tmp_path: Path, lo: int, hi: int, bframes: int = 0) -> list[Closed
         durable=False,
         sprop=(None, None),
         on_closed=closed.append,
+        live_tail=tail,
     )
     # The replay starts at the keyframe at or before lo.
     first = max(i for i, u in enumerate(units) if u.key and u.wall_ms <= lo)
@@ -104,7 +110,9 @@ def _backfill(tmp_path: Path, lo: int, hi: int, bframes: int = 0) -> list[Closed
     return closed
 
 
-@pytest.mark.parametrize(("last_live", "arrival_ms"), [(20, 12), (16, 0), (29, 30), (14, 5)])
+@pytest.mark.parametrize(
+    ("last_live", "arrival_ms"), [(20, 12), (16, 0), (28, 10), (29, 30), (14, 5)]
+)
 def test_the_leading_edge_is_filled_frame_by_frame(
     tmp_path: Path, last_live: int, arrival_ms: int
 ) -> None:
@@ -152,3 +160,20 @@ def test_b_frames_keep_their_capture_order(tmp_path: Path) -> None:
     closed = _backfill(tmp_path, lo, WALLS[60] + 10, bframes=2)
     stamps = [s for seg in closed for s in _stamps(tmp_path / seg.relpath)]
     assert stamps[: 30 - 21] == WALLS[21:30]  # the bridge, in capture order
+
+
+@pytest.mark.parametrize(("last_live", "arrival_ms"), [(20, 45), (22, 60), (16, 0)])
+def test_frames_the_live_segment_holds_are_found_by_their_bytes(
+    tmp_path: Path, last_live: int, arrival_ms: int
+) -> None:
+    """Arrival more than half a frame after capture: the frame after the last live one was
+    captured more than half a frame before the live segment's end; found in the live
+    segment's tail, it is still the first one the backfill holds."""
+    lo = WALLS[last_live] + arrival_ms + round(FRAME_MS)
+    hi = WALLS[60] + arrival_ms
+    closed = _backfill(tmp_path, lo, hi, live_until=last_live)
+    assert closed[0].start_ms == lo
+    for a, b in itertools.pairwise(closed):
+        assert a.end_ms == b.start_ms, (a, b)
+    stamps = [s for seg in closed for s in _stamps(tmp_path / seg.relpath)]
+    assert stamps == WALLS[last_live + 1 : 60]

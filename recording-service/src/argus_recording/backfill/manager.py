@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ _PROBE_TTL_S = 300.0
 _RETRY_S = (2.0, 5.0, 10.0, 30.0)
 _LOOKBACK = timedelta(hours=1, minutes=5)  # a segment starts at most this long before it ends
 _COVERED_KEEP = 4000  # segments remembered per camera
+_TAIL_BYTES = 8 << 20  # of the live segment before a gap: more than its last GOP
 MAX_ATTEMPTS = 20  # failed tries in a row after which a range is given up (it stays a gap)
 
 
@@ -287,6 +289,7 @@ class Backfill:
             durable=self.durable,
             sprop=(None, None),
             on_closed=lambda seg: self._closed(camera.id, lo, hi, seg),
+            live_tail=await asyncio.to_thread(self._live_tail, camera.id, lo),
         )
         settings = self.settings
         started = time.monotonic()
@@ -325,6 +328,21 @@ class Backfill:
         self.restored_ms += segment.end_ms - segment.start_ms
         end = segment.end_ms
         self.jobs.update(camera_id, lambda s: _progress(s, lo, hi, end))
+
+    def _live_tail(self, camera_id: int, lo: int) -> bytes:
+        """The last ``_TAIL_BYTES`` of the segment that ends at ``lo`` (its last GOP: the
+        bridge leaves out the replayed frames found there); empty when there is none."""
+        with self._covered_lock:
+            spans = dict(self._covered.get(camera_id, {}))
+        relpath = next((p for p, (_a, b) in spans.items() if abs(b - lo) <= 1), None)
+        if relpath is None:
+            return b""
+        try:
+            with open(self.root / relpath, "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - _TAIL_BYTES))
+                return f.read()
+        except OSError:
+            return b""
 
     def _missing(self, camera_id: int, lo: int, hi: int) -> list[tuple[int, int]]:
         """``[lo, hi)`` minus every segment file of the camera on disk (files this

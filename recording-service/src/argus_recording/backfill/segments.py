@@ -66,8 +66,12 @@ class BackfillWriter:
         durable: bool,
         sprop: tuple[bytes | None, bytes | None],
         on_closed: Callable[[ClosedSegment], None],
+        live_tail: bytes = b"",
     ) -> None:
         self.root, self.dirs, self.camera_id = root, dirs, camera_id
+        # The end of the live segment that ends at ``lo`` (its last GOP's samples): the
+        # replayed frames found in it were recorded live (``_bridge``).
+        self.live_tail = live_tail
         self.lo_ms, self.hi_ms = lo_ms, hi_ms
         self.segment_ms = segment_ms
         self.durable = durable
@@ -83,6 +87,7 @@ class BackfillWriter:
         self._lead: list[ReplayUnit] = []
         self._edge_done = False  # the leading edge is bridged (or needs no bridge)
         self.bridge_s = 0.0  # CPU seconds spent re-encoding the leading edge
+        self.live_found = False  # the last live frame was found in ``live_tail``
 
     def feed(self, unit: ReplayUnit) -> bool:
         """Take one unit in capture order."""
@@ -168,6 +173,16 @@ class BackfillWriter:
         self._bridge(min(float(end), float(self.hi_ms)))
         return False
 
+    def _keep_from(self, lead: list[ReplayUnit]) -> tuple[float, bool]:
+        """The capture time from which held frames are missing: after the newest one the
+        live segment holds (its bytes are in ``live_tail``), else from ``lo`` less half a
+        frame (the live index is stamped on arrival, a little after capture)."""
+        if self.live_tail:
+            for unit in sorted(lead, key=lambda u: u.wall_ms, reverse=True):
+                if len(unit.data) >= 16 and unit.data in self.live_tail:
+                    return unit.wall_ms + 0.5, True
+        return self.lo_ms - self.frame_ms / 2, False
+
     def _lead_end(self) -> float:
         return self._lead[-1].wall_ms + self.frame_ms if self._lead else float(self.lo_ms)
 
@@ -175,7 +190,7 @@ class BackfillWriter:
         """Re-encode the held frames captured in ``[lo - frame/2, end)`` into a segment."""
         lead, self._lead = self._lead, []
         self._edge_done = True
-        keep_from = self.lo_ms - self.frame_ms / 2
+        keep_from, self.live_found = self._keep_from(lead)
         if self.params is None or not any(keep_from <= u.wall_ms < end for u in lead):
             return
         started = time.thread_time()
@@ -191,12 +206,22 @@ class BackfillWriter:
         params = video_params(frames[0].sps, frames[0].pps)
         if params is None:
             return
+        # The first frame may have been captured before the live segment's end (the live
+        # index is stamped on arrival): the bridge is moved to start at that end, as the
+        # live frames were; a frame moved up to the keyframe after it is left out.
+        shift = max(0.0, self.lo_ms - frames[0].wall_ms)
+        kept = [f for f in frames if f.wall_ms + shift < end - 0.5]
+        if len(kept) < len(frames):
+            log.warning(
+                "backfill_bridge_frames_dropped",
+                camera_id=self.camera_id,
+                frames=len(frames) - len(kept),
+                shift_ms=shift,
+            )
         writer = None
         try:
-            for i, frame in enumerate(frames):
-                # The first frame may have been captured up to half a frame before the
-                # live segment's end (stamped on arrival): it is placed at that end.
-                wall = max(float(frame.wall_ms), float(self.lo_ms)) if i == 0 else frame.wall_ms
+            for frame in kept:
+                wall = frame.wall_ms + shift
                 item = Item(
                     _Unit(frame.data),
                     VIDEO,
@@ -227,7 +252,7 @@ class BackfillWriter:
             if writer is not None:
                 writer.abort()
             raise
-        self._announce(segment, bridge=True)
+        self._announce(segment, bridge=True, live_found=self.live_found)
 
     def set_sprop(self, sprop: tuple[bytes | None, bytes | None]) -> None:
         """Parameter sets from the replay's SDP (for cameras that send none in-band)."""
@@ -262,9 +287,9 @@ class BackfillWriter:
         except BaseException:
             writer.abort()
             raise
-        self._announce(segment, bridge=False)
+        self._announce(segment, bridge=False, live_found=None)
 
-    def _announce(self, segment: ClosedSegment, bridge: bool) -> None:
+    def _announce(self, segment: ClosedSegment, bridge: bool, live_found: bool | None) -> None:
         self.segments += 1
         self.written_until = segment.end_ms
         log.info(
@@ -274,6 +299,7 @@ class BackfillWriter:
             start_ms=segment.start_ms,
             end_ms=segment.end_ms,
             bridge=bridge,
+            live_found=live_found,
         )
         self.on_closed(segment)
 
