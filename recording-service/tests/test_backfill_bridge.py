@@ -81,7 +81,12 @@ def _stamps(path: Path) -> list[int]:
 
 
 def _backfill(
-    tmp_path: Path, lo: int, hi: int, bframes: int = 0, live_until: int | None = None
+    tmp_path: Path,
+    lo: int,
+    hi: int,
+    bframes: int = 0,
+    live_until: int | None = None,
+    live_from: int | None = None,
 ) -> list[ClosedSegment]:
     units = _camera_units(bframes)
     # The live segment's file ends with the samples of its last GOP (the same bytes: the
@@ -99,6 +104,7 @@ def _backfill(
         sprop=(None, None),
         on_closed=closed.append,
         live_tail=tail,
+        live_head=b"".join(u.data for u in units[live_from:]) if live_from is not None else b"",
     )
     # The replay starts at the keyframe at or before lo.
     first = max(i for i, u in enumerate(units) if u.key and u.wall_ms <= lo)
@@ -177,3 +183,15 @@ def test_frames_the_live_segment_holds_are_found_by_their_bytes(
         assert a.end_ms == b.start_ms, (a, b)
     stamps = [s for seg in closed for s in _stamps(tmp_path / seg.relpath)]
     assert stamps == WALLS[last_live + 1 : 60]
+
+
+def test_the_live_keyframe_after_a_late_resume_ends_the_range(tmp_path: Path) -> None:
+    """The live recording resumed with the keyframe at 45, stamped 400 ms after its capture
+    (more than the cut tolerance): found in the live segment's head, that keyframe ends
+    the backfill (no frame twice), though its capture time is well before the range's end."""
+    lo = WALLS[20] + 10 + round(FRAME_MS)
+    hi = WALLS[45] + 400
+    closed = _backfill(tmp_path, lo, hi, live_until=20, live_from=45)
+    stamps = [s for seg in closed for s in _stamps(tmp_path / seg.relpath)]
+    assert stamps == WALLS[21:45]
+    assert closed[-1].end_ms == WALLS[45]

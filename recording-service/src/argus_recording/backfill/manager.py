@@ -30,7 +30,7 @@ from argus_recording.backfill.replay import ReplayError, read_replay
 from argus_recording.backfill.segments import BackfillWriter
 from argus_recording.cameras import CameraConfig
 from argus_recording.fencing import LIVE
-from argus_recording.layout import SEGMENT_NAME, DirMaker, start_ms_of
+from argus_recording.layout import SEGMENT_NAME, DirMaker, segment_relpath, start_ms_of
 from argus_recording.salvage import salvage
 from argus_recording.writer import ClosedSegment
 
@@ -290,6 +290,7 @@ class Backfill:
             sprop=(None, None),
             on_closed=lambda seg: self._closed(camera.id, lo, hi, seg),
             live_tail=await asyncio.to_thread(self._live_tail, camera.id, lo),
+            live_head=await asyncio.to_thread(self._live_head, camera.id, hi),
         )
         settings = self.settings
         started = time.monotonic()
@@ -335,14 +336,12 @@ class Backfill:
         with self._covered_lock:
             spans = dict(self._covered.get(camera_id, {}))
         relpath = next((p for p, (_a, b) in spans.items() if abs(b - lo) <= 1), None)
-        if relpath is None:
-            return b""
-        try:
-            with open(self.root / relpath, "rb") as f:
-                f.seek(max(0, f.seek(0, os.SEEK_END) - _TAIL_BYTES))
-                return f.read()
-        except OSError:
-            return b""
+        return _read_part(self.root / relpath, tail=True) if relpath is not None else b""
+
+    def _live_head(self, camera_id: int, hi: int) -> bytes:
+        """The first ``_TAIL_BYTES`` of the segment that starts at ``hi`` (its first GOP,
+        once written: the keyframe found there ends the backfill); empty when none."""
+        return _read_part(self.root / segment_relpath(camera_id, hi), tail=False)
 
     def _missing(self, camera_id: int, lo: int, hi: int) -> list[tuple[int, int]]:
         """``[lo, hi)`` minus every segment file of the camera on disk (files this
@@ -384,6 +383,17 @@ class Backfill:
                 *[asyncio.wrap_future(f) for f in self._running.values()], return_exceptions=True
             )
         self._pool.shutdown(wait=False)
+
+
+def _read_part(path: Path, tail: bool) -> bytes:
+    """The first or last ``_TAIL_BYTES`` of a file (empty when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            if tail:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - _TAIL_BYTES))
+            return f.read(_TAIL_BYTES)
+    except OSError:
+        return b""
 
 
 def _files_between(root: Path, camera_id: int, lo: int, hi: int) -> list[str]:

@@ -67,11 +67,15 @@ class BackfillWriter:
         sprop: tuple[bytes | None, bytes | None],
         on_closed: Callable[[ClosedSegment], None],
         live_tail: bytes = b"",
+        live_head: bytes = b"",
     ) -> None:
         self.root, self.dirs, self.camera_id = root, dirs, camera_id
         # The end of the live segment that ends at ``lo`` (its last GOP's samples): the
         # replayed frames found in it were recorded live (``_bridge``).
         self.live_tail = live_tail
+        # The start of the live segment that starts at ``hi`` (its first GOP): the replayed
+        # keyframe found in it is where the live recording resumed, the range's end.
+        self.live_head = live_head
         self.lo_ms, self.hi_ms = lo_ms, hi_ms
         self.segment_ms = segment_ms
         self.durable = durable
@@ -100,7 +104,7 @@ class BackfillWriter:
         if not self._edge_done and self._leading(unit, step):
             self._last_wall = wall
             return True
-        if unit.key and wall >= self.hi_ms - CUT_TOLERANCE_MS:
+        if unit.key and (wall >= self.hi_ms - CUT_TOLERANCE_MS or self._resumes_live(unit)):
             self.close(until=wall)
             return False
         if self.writer is None and (not unit.key or wall < self.lo_ms or self.params is None):
@@ -172,6 +176,11 @@ class BackfillWriter:
         end = wall if step < HOLE_MS else self._lead_end()
         self._bridge(min(float(end), float(self.hi_ms)))
         return False
+
+    def _resumes_live(self, unit: ReplayUnit) -> bool:
+        """Whether the live segment after the range starts with this keyframe (the live
+        index is stamped on arrival: it may start more than ``CUT_TOLERANCE_MS`` after)."""
+        return len(unit.data) >= 16 and unit.data in self.live_head
 
     def _keep_from(self, lead: list[ReplayUnit]) -> tuple[float, bool]:
         """The capture time from which held frames are missing: after the newest one the
@@ -283,6 +292,8 @@ class BackfillWriter:
             return
         try:
             end = min(writer.video_end_ms(), float(self.hi_ms), until or float(self.hi_ms))
+            if until is not None and until - writer.last_video_wall < 1.5 * writer.frame_ms:
+                end = min(until, float(self.hi_ms))  # the next frame: no 1 ms jitter holes
             segment = writer.finish(end)
         except BaseException:
             writer.abort()
