@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +22,14 @@ import structlog
 
 from argus_recording.backfill.budget import SharedBudget
 from argus_recording.backfill.config import BackfillSettings
+from argus_recording.backfill.files import files_between, read_part
 from argus_recording.backfill.jobs import MAX_JOBS, CameraBackfill, JobStore, subtract
 from argus_recording.backfill.onvif import OnvifError, OnvifRecordings, ProfileG
 from argus_recording.backfill.replay import ReplayError, read_replay
 from argus_recording.backfill.segments import BackfillWriter
 from argus_recording.cameras import CameraConfig
 from argus_recording.fencing import LIVE
-from argus_recording.layout import SEGMENT_NAME, DirMaker, segment_relpath, start_ms_of
+from argus_recording.layout import DirMaker, segment_relpath, start_ms_of
 from argus_recording.salvage import salvage
 from argus_recording.writer import ClosedSegment
 
@@ -39,9 +38,7 @@ log = structlog.get_logger("argus.recording.backfill")
 _TICK_S = 1.0
 _PROBE_TTL_S = 300.0
 _RETRY_S = (2.0, 5.0, 10.0, 30.0)
-_LOOKBACK = timedelta(hours=1, minutes=5)  # a segment starts at most this long before it ends
 _COVERED_KEEP = 4000  # segments remembered per camera
-_TAIL_BYTES = 8 << 20  # of the live segment before a gap: more than its last GOP
 MAX_ATTEMPTS = 20  # failed tries in a row after which a range is given up (it stays a gap)
 
 
@@ -336,12 +333,12 @@ class Backfill:
         with self._covered_lock:
             spans = dict(self._covered.get(camera_id, {}))
         relpath = next((p for p, (_a, b) in spans.items() if abs(b - lo) <= 1), None)
-        return _read_part(self.root / relpath, tail=True) if relpath is not None else b""
+        return read_part(self.root / relpath, tail=True) if relpath is not None else b""
 
     def _live_head(self, camera_id: int, hi: int) -> bytes:
         """The first ``_TAIL_BYTES`` of the segment that starts at ``hi`` (its first GOP,
         once written: the keyframe found there ends the backfill); empty when none."""
-        return _read_part(self.root / segment_relpath(camera_id, hi), tail=False)
+        return read_part(self.root / segment_relpath(camera_id, hi), tail=False)
 
     def _missing(self, camera_id: int, lo: int, hi: int) -> list[tuple[int, int]]:
         """``[lo, hi)`` minus every segment file of the camera on disk (files this
@@ -351,7 +348,7 @@ class Backfill:
             known = dict(self._covered.get(camera_id, {}))
         spans = []
         live = LIVE.snapshot()
-        for relpath in _files_between(self.root, camera_id, lo, hi):
+        for relpath in files_between(self.root, camera_id, lo, hi):
             if relpath in known:
                 spans.append(known[relpath])
                 continue
@@ -383,38 +380,6 @@ class Backfill:
                 *[asyncio.wrap_future(f) for f in self._running.values()], return_exceptions=True
             )
         self._pool.shutdown(wait=False)
-
-
-def _read_part(path: Path, tail: bool) -> bytes:
-    """The first or last ``_TAIL_BYTES`` of a file (empty when it cannot be read)."""
-    try:
-        with open(path, "rb") as f:
-            if tail:
-                f.seek(max(0, f.seek(0, os.SEEK_END) - _TAIL_BYTES))
-            return f.read(_TAIL_BYTES)
-    except OSError:
-        return b""
-
-
-def _files_between(root: Path, camera_id: int, lo: int, hi: int) -> list[str]:
-    """Segment files of a camera that may overlap ``[lo, hi)`` (by their hour folders)."""
-    out: list[str] = []
-    moment = datetime.fromtimestamp(lo / 1000, UTC) - _LOOKBACK
-    last = datetime.fromtimestamp(hi / 1000, UTC)
-    seen: set[Path] = set()
-    for _ in range(24 * 8):
-        folder = root / str(camera_id) / f"{moment:%Y-%m-%d}" / f"{moment:%H}"
-        if folder not in seen and folder.is_dir():
-            seen.add(folder)
-            for entry in folder.iterdir():
-                if SEGMENT_NAME.match(entry.name):
-                    start = int(entry.name.split(".")[0])
-                    if lo - _LOOKBACK.total_seconds() * 1000 <= start < hi:
-                        out.append(f"{camera_id}/{moment:%Y-%m-%d}/{moment:%H}/{entry.name}")
-        if moment > last:
-            break
-        moment += timedelta(hours=1)
-    return out
 
 
 def _drop_jobs(state: CameraBackfill) -> bool:

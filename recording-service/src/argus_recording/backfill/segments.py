@@ -2,15 +2,16 @@
 
 A range ``[lo, hi)`` is what no segment of the camera covers. The replay starts at the
 keyframe at or before ``lo``: that GOP is held back, and when the next keyframe comes its
-frames captured from ``lo`` on (less half a frame interval: the live index is stamped on
-arrival, a little after capture, so the frame after the last live one is captured just
-before ``lo``) are re-encoded into a bridge segment of their own (``bridge.py``) that ends
-where that keyframe starts; from the keyframe on, frames are copied. A frame before
-``lo - frame/2`` would repeat what the segment ending at ``lo`` holds. If the bridge cannot
-be made (the GOP does not decode), the backfill starts at the keyframe as before. The last
-kept frame ends at or before ``hi``, and a keyframe within
-``CUT_TOLERANCE_MS`` of ``hi`` ends the range: it is the frame the live recording after the
-outage starts with (the live index is stamped on arrival, a little after capture).
+missing frames are re-encoded into a bridge segment of their own (``bridge.py``) that ends
+where that keyframe starts; from the keyframe on, frames are copied. The missing frames are
+those after the newest one found, by its bytes, in the tail of the live segment that ends
+at ``lo`` (``live_tail``: the camera records what it streams); without a match, those
+captured from ``lo`` less half a frame interval on (the live index is stamped on arrival, a
+little after capture). A bridge whose first frame was captured before ``lo`` is moved to
+start at ``lo``, as the live frames were. If the bridge cannot be made (the GOP does not
+decode), the backfill starts at the keyframe as before. The range ends with the keyframe
+the live segment starting at ``hi`` begins with (found by its bytes in ``live_head``), or a
+keyframe within ``CUT_TOLERANCE_MS`` of ``hi``, or the last frame that ends by ``hi``.
 Segments are cut at keyframes every ``segment_ms`` and where the camera's own recording
 has a hole; each is written by the live path's ``FragmentWriter`` (fMP4, a fragment per
 GOP, fsynced before it is announced) with the frames' capture times, and tagged
