@@ -1,17 +1,18 @@
 #!/bin/sh
 # The scheduled full (base) backup of PostgreSQL with pgBackRest: the `db-backup` service of
 # docker-compose.pitr.yml runs this (a native install uses argus-pgbackrest-backup.timer
-# instead). Creates the stanza (idempotent), then once a day at PGBACKREST_BACKUP_AT (UTC,
+# instead). Creates the stanza (idempotent), then once a day at ARGUS_BACKUP_AT (UTC,
 # HH:MM, default 01:30) takes a full backup; pgBackRest then expires backups and WAL older
 # than the retention in its configuration (7 days: repo1-retention-full-type=time).
-# pgBackRest reads its settings from PGBACKREST_* variables or /etc/pgbackrest.conf.
+# pgBackRest reads its settings from PGBACKREST_* variables or /etc/pgbackrest.conf (so this
+# script's own settings are ARGUS_*: pgBackRest warns about every PGBACKREST_* it does not know).
 set -eu
 
 STANZA="${PGBACKREST_STANZA:-argus}"
-AT="${PGBACKREST_BACKUP_AT:-01:30}"
+AT="${ARGUS_BACKUP_AT:-01:30}"
 # `pgbackrest info --output=json`, rewritten every 10 minutes and after each backup, where
 # management reads it (MANAGEMENT_PGBACKREST_INFO_FILE: the base-backup-age metric).
-INFO_FILE="${PGBACKREST_INFO_FILE:-/var/run/postgresql/pgbackrest-info.json}"
+INFO_FILE="${ARGUS_PGBACKREST_INFO_FILE:-/var/run/postgresql/pgbackrest-info.json}"
 
 write_info() {
     if pgbackrest --stanza="$STANZA" info --output=json > "$INFO_FILE.tmp"; then
@@ -23,7 +24,7 @@ write_info() {
 }
 case "$AT" in
     [0-2][0-9]:[0-5][0-9]) ;;
-    *) echo "base-backup-loop: PGBACKREST_BACKUP_AT must be HH:MM (UTC), not '$AT'" >&2; exit 2 ;;
+    *) echo "base-backup-loop: ARGUS_BACKUP_AT must be HH:MM (UTC), not '$AT'" >&2; exit 2 ;;
 esac
 
 # The server may still be starting: try the stanza for up to 5 minutes.

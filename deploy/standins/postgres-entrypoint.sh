@@ -1,7 +1,18 @@
 #!/bin/sh
 # TEST-ONLY (postgres.Dockerfile): initialise the cluster once, as the official image does
-# (password authentication for every network client), then run the server in the foreground.
+# (password authentication for every network client), then run the server in the foreground
+# with the service's `command` flags, as the official image does with `postgres -c ...`.
 set -eu
+# Started as root (an image built FROM this one that ends as root: deploy/postgres/Dockerfile
+# in compose-check's PITR step), as the official entrypoint: the data and socket directories
+# (volumes, whoever made them) are given to postgres, then this script runs again as postgres.
+if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$PGDATA" /var/run/postgresql
+    chown postgres:postgres "$PGDATA" /var/run/postgresql
+    chmod 700 "$PGDATA"
+    chmod 3777 /var/run/postgresql
+    exec setpriv --reuid=postgres --regid=postgres --init-groups /bin/sh "$0" "$@"
+fi
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -19,4 +30,5 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     fi
     echo "postgres stand-in: initialised $PGDATA" >&2
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*'
+[ "${1:-}" != postgres ] || shift
+exec postgres -D "$PGDATA" -c listen_addresses='*' "$@"
