@@ -110,16 +110,21 @@ soak: sync
 	.venv/bin/python bench/soak.py --minutes $(SOAK_MINUTES) --out $(abspath $(SOAK_OUT))
 
 # Every image (Docker, else Podman), tagged as docker-compose.yml names them; sizes at the end.
-.PHONY: images compose-check
+.PHONY: images compose-check compose-check-pitr
 images:
 	bash scripts/images.sh
 
 # Not part of `make test`: the real Compose stack built and run here with Podman (stand-ins for
 # the Docker Hub images, docker-compose.standins.yml), probed through its published ports,
-# then down and up again; each step's time. Needs root. COMPOSE_CHECK_FLAGS: --no-cache,
-# --write-benchmarks (docs/benchmarks.md), --keep.
+# then down and up again; then the PITR step (docker-compose.pitr.yml: objectstore over HTTPS,
+# pgBackRest WAL archive and db-backup); each step's time. Needs root. COMPOSE_CHECK_FLAGS:
+# --no-cache, --write-benchmarks (docs/benchmarks.md), --keep, --no-pitr.
+# compose-check-pitr: the PITR step alone (about 90 s with the images cached).
 compose-check: sync
 	.venv/bin/python scripts/compose_check.py $(COMPOSE_CHECK_FLAGS)
+
+compose-check-pitr: sync
+	.venv/bin/python scripts/compose_check_pitr.py
 
 # The multi-host bed (issue 23, scripts/multihost.py; root): 3 "hosts" in network namespaces
 # on 10.77.0.0/24 (recorder + streaming each; h1 also management, Redis, PostgreSQL) and the

@@ -14,6 +14,10 @@ out). Then, timed step by step, through the published ports only:
   shows in the timeline; ffmpeg pushes RTMP into 1935; ``down`` and ``up`` again keep the
   users, cameras and recordings (volumes).
 
+Then, the main project removed, the PITR step (scripts/compose_check_pitr.py, its own
+project): docker-compose.pitr.yml with the argus-objectstore image over HTTPS, PostgreSQL
+archiving WAL through pgBackRest into it and db-backup's first full backup (--no-pitr: skip).
+
 At the end (also on failure) the project is removed with its volumes (``down -v``) and the
 Podman API service this started is stopped. ``--write-benchmarks`` puts the result into
 docs/benchmarks.md ("Containers"). Needs root, podman, runc, docker-compose and ffmpeg.
@@ -47,6 +51,7 @@ from compose_check_engine import (  # noqa: E402
     process_users,
     wait_healthy,
 )
+from compose_check_pitr import run_pitr  # noqa: E402
 from compose_secrets import lines as secret_lines  # noqa: E402
 
 ICE_RANGE = (40000, 40099)
@@ -240,6 +245,8 @@ def main() -> int:
     parser.add_argument("--write-benchmarks", action="store_true",
                         help="put the result into docs/benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
+    parser.add_argument("--no-pitr", action="store_true",
+                        help="skip the PITR step (docker-compose.pitr.yml)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("compose-check needs root (podman, debootstrap)")
@@ -279,6 +286,10 @@ def main() -> int:
         asyncio.run(probe_kept(env, report, state))
         with report.step("segment file still in the recordings volume") as note:
             note.append(f"{segment_on_disk(compose, state['segment'])} bytes")  # type: ignore[arg-type]
+        if not args.no_pitr:
+            if not args.keep:
+                compose("down", "-v", "--remove-orphans", timeout=300)
+            run_pitr(podman, report, run_dir, env.get("ARGUS_BUILD_CA_B64", ""))
         ok = True
     except (CheckFailed, subprocess.SubprocessError) as exc:
         print(f"[compose-check] FAILED: {exc}", file=sys.stderr, flush=True)

@@ -50,6 +50,8 @@ class Podman:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.intervals: dict[str, float] = {}
+        # Compose projects whose healthchecks the thread runs (the PITR step adds its own).
+        self.projects: list[str] = [PROJECT]
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["podman", *args], env=self.env, capture_output=True, text=True,
@@ -83,9 +85,11 @@ class Podman:
     def _healthchecks(self) -> None:
         due: dict[str, float] = {}
         while not self._stop.wait(1.0):
-            listed = self.run("ps", "--filter", f"label=com.docker.compose.project={PROJECT}",
-                              "--format", "{{.ID}}", timeout=30)
-            for cid in listed.stdout.split():
+            ids: list[str] = []
+            for project in list(self.projects):
+                ids += self.run("ps", "--filter", f"label=com.docker.compose.project={project}",
+                                "--format", "{{.ID}}", timeout=30).stdout.split()
+            for cid in ids:
                 if cid not in due:
                     info = self.run("inspect", "--format",
                                     "{{json .Config.Healthcheck}}", cid, timeout=30)
