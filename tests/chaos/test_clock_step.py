@@ -4,14 +4,19 @@ offset file is changed while the processes run; their monotonic clocks are not t
 with a real step (``FAKETIME_DONT_FAKE_MONOTONIC``). Measured on the index: video lost,
 rows missing, the timeline's jumps, overlapping and misordered segments, alerts.
 
-libfaketime 0.9.10 makes Python's ``time.sleep`` raise ``EINVAL`` after sleeping (its
-``clock_nanosleep`` wrapper): the recorder sleeps only while waiting for a camera lock held
-by another worker, which this test does not reach."""
+libfaketime 0.9.10 makes Python's ``time.sleep`` raise ``EINVAL`` with the monotonic clock
+left alone (its ``clock_nanosleep`` wrapper, libfaketime issue #426): the faked processes
+load ``faketime_shim/sitecustomize.py``, which sleeps with a ``select`` timeout instead;
+the test first checks, in a faked process, that sleeping works and only the wall clock
+moved."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +31,31 @@ from argus_testkit import tools
 pytestmark = [pytest.mark.timeout(400), pytest.mark.chaos]
 
 CLOCK_STEP_S = 120.0
+SHIM = Path(__file__).resolve().parent / "faketime_shim"
+
+# Run in a faked process: sleeps, and prints how far its wall clock and its monotonic
+# clock moved against the real ones (passed in) over the sleep.
+_PROBE = """
+import sys, time
+real_wall, real_mono = float(sys.argv[1]), float(sys.argv[2])
+time.sleep(0.2)
+threading_ok = __import__("threading").Event().wait(0.05) is False
+print(time.time() - real_wall, time.monotonic() - real_mono, threading_ok)
+"""
+
+
+def _faked_clock(env: dict[str, str]) -> tuple[int, int, bool]:
+    """(wall offset, monotonic offset, whether a timed wait worked) in a faked process,
+    offsets in whole minutes (the process's start and its sleep take a moment)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, repr(time.time()), repr(time.monotonic())],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    return round(float(out[0]) / 60) * 60, round(float(out[1]) / 60) * 60, out[2] == "True"
 
 
 def _step_clock(stamp_file: Path, offset_s: float) -> None:
@@ -80,7 +110,14 @@ def test_clock_step_of_two_minutes(chaos_stack: ChaosStack, tmp_path: Path) -> N
         "FAKETIME_TIMESTAMP_FILE": str(stamp_file),
         "FAKETIME_NO_CACHE": "1",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "PYTHONPATH": str(SHIM),
     }
+    # The injector itself: a faked process sleeps, its wall clock follows the offset file,
+    # its monotonic clock does not.
+    _step_clock(stamp_file, CLOCK_STEP_S)
+    assert _faked_clock(s.clock_env) == (CLOCK_STEP_S, 0, True)
+    _step_clock(stamp_file, 0)
+    assert _faked_clock(s.clock_env) == (0, 0, True)
     s.up()
     since = datetime.now(UTC)
     first = len(s.rows(s.cam)) - 1  # the last segment before the fault
