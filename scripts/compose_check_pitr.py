@@ -4,12 +4,13 @@ docker-compose.pitr.yml for real on this machine's Podman, as its own Compose pr
 The argus-objectstore image (SeaweedFS, deploy/objectstore/Dockerfile) with S3 over HTTPS
 (a CA made for the run, a certificate for the name ``objectstore``), PostgreSQL + pgBackRest
 (deploy/postgres/Dockerfile; on the Debian stand-in here: docker-compose.standins-pitr.yml)
-archiving WAL into it, and ``db-backup``. Through the store's HTTPS port (published on
-127.0.0.1 by the test override only) ARGUS's own S3 client creates the bucket and checks PUT,
-GET and a ranged GET; then: stanza and first full backup by ``db-backup``, a WAL switch
-archived (pg_stat_archiver), ``pgbackrest info`` ok, the info JSON that management reads
-(MANAGEMENT_PGBACKREST_INFO_FILE) parsed by management's own code, and the backup and WAL
-objects listed in the bucket. The project is removed with its volumes at the end.
+archiving WAL into it, and ``db-backup``: on the empty store ``db-backup`` creates the bucket,
+the stanza and a first full backup, and writes the info JSON that management reads
+(MANAGEMENT_PGBACKREST_INFO_FILE; parsed here by management's own code). Through the store's
+HTTPS port (published on 127.0.0.1 by the test override only) ARGUS's own S3 client checks
+PUT, HEAD, a ranged GET and a GET; then a WAL switch is archived (pg_stat_archiver),
+``pgbackrest check`` passes and the backup and WAL objects are listed in the bucket. The
+project is removed with its volumes at the end.
 """
 
 from __future__ import annotations
@@ -190,14 +191,15 @@ def run_pitr(podman: Podman, report: Steps, run_dir: Path, build_ca: str) -> Non
             sizes = {tag: podman.run("image", "inspect", "--format", "{{.Size}}", tag).stdout
                      for tag in ("argus-objectstore:latest", "argus-postgres-pitr:latest")}
             note.append(", ".join(f"{t} {int(s or 0) / 1e6:.0f} MB" for t, s in sizes.items()))
-        with report.step("PITR: up objectstore db db-backup; S3 over HTTPS") as note:
+        with report.step("PITR: up; db-backup makes the bucket, stanza, first full backup") as note:
             compose("up", "-d", *SERVICES, timeout=600)
             wait_for("objectstore healthy", 120, lambda: healthy(podman, "objectstore"))
-            note.append(asyncio.run(s3_roundtrip(env, run_dir)))
-        with report.step("PITR: stanza + first full backup by db-backup") as note:
             backup = container(podman, "db-backup")
             wait_for("db-backup's info JSON", 240, lambda: podman.run(
                 "exec", backup, "test", "-s", INFO_FILE).returncode == 0)
+            logged = podman.run("logs", backup)
+            if f"created bucket {BUCKET}: HTTP 200" not in logged.stdout + logged.stderr:
+                raise CheckFailed("db-backup did not log the bucket it created")
             info = json.loads(podman.run("exec", backup, "cat", INFO_FILE).stdout)
             status = PitrStatus(sampled_at=time.time())
             apply_info(status, info, "argus")  # management's reader of the same file
@@ -205,6 +207,8 @@ def run_pitr(podman: Podman, report: Steps, run_dir: Path, build_ca: str) -> Non
                 raise CheckFailed(f"info JSON: {status}")
             note.append(f"backup {status.base_backup_label} ({status.repo_message}); info JSON "
                         f"as management reads it")
+        with report.step("PITR: S3 over HTTPS with ARGUS's client") as note:
+            note.append(asyncio.run(s3_roundtrip(env, run_dir)))
         with report.step("PITR: a WAL switch is archived; pgbackrest check") as note:
             psql(podman, "CREATE TABLE pitr_check AS SELECT generate_series(1, 10000) AS n")
             segment = psql(podman, "SELECT pg_walfile_name(pg_switch_wal())")

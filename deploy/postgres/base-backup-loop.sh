@@ -27,9 +27,32 @@ case "$AT" in
     *) echo "base-backup-loop: ARGUS_BACKUP_AT must be HH:MM (UTC), not '$AT'" >&2; exit 2 ;;
 esac
 
-# The server may still be starting: try the stanza for up to 5 minutes.
+# pgBackRest does not create its bucket; on a fresh store (the local SeaweedFS) nothing else
+# may have yet (recording's tiering and management's backups create it on first use). So: a
+# HEAD of the bucket (S3 signature V4 by curl, path style, the repository's TLS settings) and
+# a PUT when it answers 404; any other answer leaves it to stanza-create to report. The
+# credentials go to curl on stdin, not in its arguments.
+ensure_bucket() {
+    [ "${PGBACKREST_REPO1_TYPE:-}" = s3 ] || return 0
+    url="https://${PGBACKREST_REPO1_S3_ENDPOINT}:${PGBACKREST_REPO1_STORAGE_PORT:-443}/${PGBACKREST_REPO1_S3_BUCKET}"
+    set -- --aws-sigv4 "aws:amz:${PGBACKREST_REPO1_S3_REGION:-us-east-1}:s3" -s -o /dev/null \
+        -w '%{http_code}' --max-time 20
+    if [ "${PGBACKREST_REPO1_STORAGE_VERIFY_TLS:-y}" = n ]; then
+        set -- "$@" -k
+    elif [ -n "${PGBACKREST_REPO1_STORAGE_CA_FILE:-}" ]; then
+        set -- "$@" --cacert "$PGBACKREST_REPO1_STORAGE_CA_FILE"
+    fi
+    creds="user = \"${PGBACKREST_REPO1_S3_KEY}:${PGBACKREST_REPO1_S3_KEY_SECRET}\""
+    code=$(echo "$creds" | curl -K - "$@" -I "$url") || code=000
+    if [ "$code" = 404 ]; then
+        code=$(echo "$creds" | curl -K - "$@" -X PUT "$url") || code=000
+        echo "base-backup-loop: created bucket ${PGBACKREST_REPO1_S3_BUCKET}: HTTP $code" >&2
+    fi
+}
+
+# The server (and the store) may still be starting: try the stanza for up to 5 minutes.
 tries=0
-until pgbackrest --stanza="$STANZA" stanza-create; do
+until ensure_bucket && pgbackrest --stanza="$STANZA" stanza-create; do
     tries=$((tries + 1))
     [ "$tries" -lt 30 ] || { echo "base-backup-loop: stanza-create kept failing" >&2; exit 1; }
     sleep 10
