@@ -1,32 +1,25 @@
-"""The export worker: claims queued jobs and runs them, a few at a time.
-
-Every management process runs one. A job is claimed with a conditional ``UPDATE`` (so two
-processes never run the same job), and its ``heartbeat_at`` is renewed while it runs; a
-``running`` job whose heartbeat is older than ``MANAGEMENT_EXPORT_STALE_S`` belonged to a
-process that died, and is claimed again and started over (its partial file is replaced).
-The media work runs in a thread; the loop renews the heartbeat, stores the progress and
-publishes ``export.progress`` frames, and stops the thread when the job is deleted.
+"""The export worker: claims queued jobs and runs them, a few at a time (``job_runner``:
+claims, heartbeats, stale takeover, hand-back at shutdown). A job taken over from a process
+that died is started over (its partial file is replaced). The media work runs in a thread;
+the loop renews the heartbeat, stores the progress and publishes ``export.progress``
+frames, and stops the thread when the job is deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import structlog
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.bus import RedisBus
 from argus_common.events import CHANNEL_ALERTS, utcnow
 from argus_common.objectstore import SegmentFiles
-from argus_common.retry import every
 from argus_management.config import Settings
 from argus_management.exports import service
 from argus_management.exports.bundle import (
@@ -40,6 +33,7 @@ from argus_management.exports.models import Export
 from argus_management.exports.remux import NothingRecorded, SourceSegment
 from argus_management.exports.schemas import ExportFrame
 from argus_management.exports.signing import SigningKey, load_signing_key
+from argus_management.job_runner import JobRunner
 from argus_management.recordings.models import RecordingSegment
 
 log = structlog.get_logger("argus.exports.runner")
@@ -57,17 +51,17 @@ def argus_version() -> str:
         return "unknown"
 
 
-class ExportRunner:
+class ExportRunner(JobRunner):
     """Claims and runs export jobs for one process (``MANAGEMENT_EXPORT_CONCURRENCY``)."""
+
+    model = Export
+    kind = "export"
 
     def __init__(
         self, settings: Settings, maker: async_sessionmaker[AsyncSession], bus: RedisBus
     ) -> None:
-        self.settings = settings
-        self.maker = maker
+        super().__init__(settings, maker, log)
         self.bus = bus
-        self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.running: dict[int, asyncio.Task[None]] = {}
         self._key: SigningKey | None = None
         self._next_expiry = 0.0
         # Segments tiered to the object store are read through a local cache.
@@ -79,31 +73,11 @@ class ExportRunner:
                                          self.settings.export_signing_key_file)
         return self._key
 
-    async def run(self) -> None:
-        """Until cancelled: claim what there is room for, every ``MANAGEMENT_EXPORT_POLL_S``
-        (and expire old exports hourly)."""
-        try:
-            await every(self.settings.export_poll_s, self.tick, event="export_runner_error",
-                        log=log)
-        finally:
-            tasks = list(self.running.values())
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if tasks:
-                # A clean shutdown hands its jobs back at once (a crash leaves them to
-                # the heartbeat's staleness): the next process starts them over.
-                with contextlib.suppress(Exception):
-                    await self._requeue()
-            await self.segment_files.close()
+    def claim_values(self) -> dict[str, object]:
+        return {"progress": 0.0, "bytes_done": 0}
 
-    async def _requeue(self) -> None:
-        async with self.maker() as session:
-            await session.execute(
-                update(Export).where(Export.runner == self.name, Export.state == "running")
-                .values(state="queued", runner=None, heartbeat_at=None)
-            )
-            await session.commit()
+    async def closed(self) -> None:
+        await self.segment_files.close()
 
     async def tick(self) -> None:
         """One round: expire when due, then claim jobs while slots are free."""
@@ -111,18 +85,7 @@ class ExportRunner:
         if loop.time() >= self._next_expiry:
             self._next_expiry = loop.time() + _EXPIRE_EVERY_S
             await self.expire()
-        while len(self.running) < self.settings.export_concurrency:
-            export_id = await self.claim()
-            if export_id is None:
-                return
-            task = asyncio.create_task(self.execute(export_id), name=f"export-{export_id}")
-            self.running[export_id] = task
-            task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        for export_id, running in list(self.running.items()):
-            if running is task:
-                del self.running[export_id]
+        await super().tick()
 
     async def expire(self) -> None:
         async with self.maker() as session:
@@ -132,31 +95,6 @@ class ExportRunner:
             path.unlink(missing_ok=True)
         if paths:
             log.info("exports_expired", count=len(paths))
-
-    async def claim(self) -> int | None:
-        """Take the oldest queued job, or a running one whose process went away."""
-        now = utcnow()
-        stale = now - timedelta(seconds=self.settings.export_stale_s)
-        claimable = or_(
-            Export.state == "queued",
-            and_(Export.state == "running",
-                 or_(Export.heartbeat_at.is_(None), Export.heartbeat_at < stale)),
-        )
-        async with self.maker() as session:
-            candidates = list(await session.scalars(
-                select(Export.id).where(claimable).order_by(Export.id).limit(5)
-            ))
-            for export_id in candidates:
-                result = await session.execute(
-                    update(Export).where(Export.id == export_id, claimable).values(
-                        state="running", runner=self.name, heartbeat_at=now, started_at=now,
-                        attempts=Export.attempts + 1, progress=0.0, bytes_done=0, error=None,
-                    )
-                )
-                await session.commit()
-                if getattr(result, "rowcount", 0) == 1:
-                    return export_id
-        return None
 
     async def _job(self, session: AsyncSession, export: Export) -> BundleJob:
         root = Path(self.settings.recordings_root())
