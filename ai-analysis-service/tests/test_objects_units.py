@@ -329,3 +329,57 @@ def test_new_rules_keep_the_state_of_unchanged_zones() -> None:
     rules.configure(ObjectSettings.model_validate({"enabled": True, "zones": [
         {"name": "door", "polygon": [[0.4, 0.0], [1.0, 0.0], [1.0, 1.0], [0.4, 1.0]]}]}))
     assert _walk(rules, tracker, [0.66], t0=3.0) == ["object.zone_enter:door"]
+
+
+class Blobs(ObjectDetector):
+    """Stands in for a detector that also fires on still background (as HOG does on lit
+    windows): a "person" wherever its crop shows pixels of value 30 (the walker) or 200 (a
+    still post), boxed around those pixels."""
+
+    name = "blobs"
+    labels = ("person",)
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        out = []
+        for img in images:
+            found = []
+            for value in (30, 200):
+                ys, xs = np.nonzero(img[:, :, 0] == value)
+                if len(xs):
+                    found.append(Detection("person", 0.9, (float(xs.min()), float(ys.min()),
+                                                           float(xs.max() - xs.min() + 1),
+                                                           float(ys.max() - ys.min() + 1))))
+            out.append(found)
+        return out
+
+
+def test_new_tracks_start_only_where_something_moved() -> None:
+    outputs: list[ObjectOutput] = []
+    settings = ObjectSettings(enabled=True)
+    engine = ObjectEngine({"blobs": Blobs()}, "blobs", outputs.append, fps=5)
+    walker = []
+    for i in range(8):  # walking left, away from a still post at x 560..600
+        image = np.full((360, 640, 3), 90, np.uint8)
+        image[60:180, 560:600] = 200
+        x = 480 - i * 30
+        image[40:190, x : x + 60] = 30
+        motion = ((x / 640, 40 / 360, 60 / 640, 150 / 360),)  # the region also cuts the post
+        engine.process([ObjectJob(1, "s", 10.0 + i * 0.2, image, motion, settings)])
+        objects = outputs[-1].objects
+        assert objects is not None and len(objects) == 1, objects
+        assert objects[0]["box"]["x"] == pytest.approx(x / 640, abs=0.002)
+        walker.append(objects[0]["track_id"])
+    assert walker == [None] + ["s-1"] * 7  # confirmed on its second detection
+    # A tracked object that stops moving is still followed (it matches its track).
+    tracker = Tracker("t", ttl_s=1.0)
+    here = Seen("person", 0.9, (0.4, 0.3, 0.1, 0.4))
+    assert len(tracker.update([here], 0.0, motion=[(0.38, 0.3, 0.14, 0.4)])[0]) == 1
+    matched, _ = tracker.update([here, Seen("person", 0.8, (0.8, 0.1, 0.1, 0.4))], 0.2,
+                                motion=[])
+    assert [(t.track_id, s) for t, s in matched] == [("t-1", here)]
+    # Still background beside a track that was not found this time does not take it over
+    # by its centre (within one box size, no overlap); a mover there does.
+    beside = Seen("person", 0.8, (0.55, 0.3, 0.1, 0.4))
+    assert tracker.update([beside], 0.4, motion=[(0.4, 0.3, 0.1, 0.4)])[0] == []
+    matched, _ = tracker.update([beside], 0.6, motion=[(0.5, 0.3, 0.2, 0.4)])
+    assert [(t.track_id, s) for t, s in matched] == [("t-1", beside)]

@@ -257,7 +257,7 @@ class ObjectEngine:
         seen = [Seen(d.label, d.score, (round(d.box[0] / w, 4), round(d.box[1] / h, 4),
                                         round(d.box[2] / w, 4), round(d.box[3] / h, 4)))
                 for d in (nms(placed) if len(regions) > 1 else placed)]
-        matched, ended = cam.tracker.update(seen, job.wall, job.image)
+        matched, ended = cam.tracker.update(seen, job.wall, job.image, job.motion)
         reports: list[ObjectReport] = []
         objects = []
         for track, det in matched:

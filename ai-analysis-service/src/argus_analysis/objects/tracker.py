@@ -4,7 +4,14 @@ time, speed, direction, best snapshot and colour.
 Each detection joins the track of the same label whose *predicted* box (its last box
 moved on at its velocity: two people crossing keep their ids) it overlaps most (IoU at
 least ``MIN_IOU``), else the nearest predicted centre within one box size (a fast object
-between two detections); otherwise it starts a new track. A track is confirmed after
+between two detections); otherwise it starts a new track. Those last two only where
+something moved (the detection's centre inside one of the frame's motion boxes, when the
+caller gives them): the detector also looks again at the regions of live tracks, and
+there, and at the edges of a region cut around something else, HOG fires on still
+background (lit windows, the overlay's text next to a moving photograph's corner); such a
+detection made a track that kept its own region alive, or took over by its centre a track
+of a person found twice (HOG's boxes around the whole and the lower half of one person).
+A track is confirmed after
 ``MIN_HITS`` detections (one stray detection is no object) and ends when it has not been
 seen for ``ttl_s``. Boxes are normalized ``(x, y, w, h)``.
 """
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +138,12 @@ class Track:
             self.path = self.path[:1] + self.path[1:-1:2] + self.path[-1:]
 
 
+def _moving(box: NormBox, motion: Sequence[NormBox]) -> bool:
+    """Whether ``box``'s centre is inside one of the ``motion`` boxes."""
+    cx, cy = centre(box)
+    return any(m[0] <= cx <= m[0] + m[2] and m[1] <= cy <= m[1] + m[3] for m in motion)
+
+
 def _quality(image: np.ndarray, px: tuple[int, int, int, int]) -> float:
     """Larger and sharper is better: area x (Laplacian variance, capped)."""
     x, y, w, h = px
@@ -152,10 +166,13 @@ class Tracker:
 
     def update(
         self, seen: list[Seen], ts: float, image: np.ndarray | None = None,
+        motion: Sequence[NormBox] | None = None,
     ) -> tuple[list[tuple[Track, Seen | None]], list[Track]]:
         """Match ``seen`` at time ``ts`` (``image``: the BGR frame the boxes are in, for
-        snapshots and colour). Returns ``(track, detection)`` per detection (track None
-        never: new tracks are made) and the tracks that ended (not seen for ``ttl_s``)."""
+        snapshots and colour; ``motion``: the frame's motion boxes, where tracks may start
+        or be found by their centre; None: anywhere). Returns ``(track, detection)`` per
+        detection kept (one that overlaps no track and is not where something moved is
+        dropped) and the tracks that ended (not seen for ``ttl_s``)."""
         predicted = [t.predicted(ts) for t in self.tracks]
         pairs = sorted(
             ((iou(predicted[ti], s.box), ti, si) for ti, t in enumerate(self.tracks)
@@ -170,8 +187,9 @@ class Tracker:
             if ti not in used_t and si not in matched:
                 used_t.add(ti)
                 matched[si] = ti
+        moving = [motion is None or _moving(s.box, motion) for s in seen]
         for si, s in enumerate(seen):  # centroid fallback for fast movers
-            if si in matched:
+            if si in matched or not moving[si]:
                 continue
             sx, sy = centre(s.box)
             best, best_d = None, 0.0
@@ -192,6 +210,8 @@ class Tracker:
                 track.moved(s.box, ts)
                 track.score = s.score
                 track.hits += 1
+            elif not moving[si]:
+                continue
             else:
                 track = Track(f"{self.prefix}-{self._next}", s.label, ts, ts, s.box, s.score)
                 self._next += 1
