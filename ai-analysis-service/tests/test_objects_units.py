@@ -383,3 +383,8 @@ def test_new_tracks_start_only_where_something_moved() -> None:
     assert tracker.update([beside], 0.4, motion=[(0.4, 0.3, 0.1, 0.4)])[0] == []
     matched, _ = tracker.update([beside], 0.6, motion=[(0.5, 0.3, 0.2, 0.4)])
     assert [(t.track_id, s) for t, s in matched] == [("t-1", beside)]
+    # A plain figure moving slowly changes only its edges: two motion boxes, its centre in
+    # neither, in the box around both.
+    edges = [(0.2, 0.3, 0.01, 0.4), (0.29, 0.3, 0.01, 0.4)]
+    matched, _ = tracker.update([Seen("vehicle", 0.9, (0.2, 0.3, 0.1, 0.4))], 0.8, motion=edges)
+    assert [t.track_id for t, _ in matched] == ["t-2"]

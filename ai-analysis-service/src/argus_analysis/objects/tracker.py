@@ -5,15 +5,15 @@ Each detection joins the track of the same label whose *predicted* box (its last
 moved on at its velocity: two people crossing keep their ids) it overlaps most (IoU at
 least ``MIN_IOU``), else the nearest predicted centre within one box size (a fast object
 between two detections); otherwise it starts a new track. Those last two only where
-something moved (the detection's centre inside one of the frame's motion boxes, when the
-caller gives them): the detector also looks again at the regions of live tracks, and
-there, and at the edges of a region cut around something else, HOG fires on still
-background (lit windows, the overlay's text next to a moving photograph's corner); such a
-detection made a track that kept its own region alive, or took over by its centre a track
-of a person found twice (HOG's boxes around the whole and the lower half of one person).
-A track is confirmed after
-``MIN_HITS`` detections (one stray detection is no object) and ends when it has not been
-seen for ``ttl_s``. Boxes are normalized ``(x, y, w, h)``.
+something moved (the detection's centre inside the bounding box of the frame's motion
+boxes that it overlaps, when the caller gives them): the detector also looks again at the
+regions of live tracks, and there, and at the edges of a region cut around something else,
+HOG fires on still background (lit windows, the overlay's text next to a moving
+photograph's corner); such a detection made a track that kept its own region alive, or
+took over by its centre a track of a person found twice (HOG's boxes around the whole and
+the lower half of one person). A track is confirmed after ``MIN_HITS`` detections (one
+stray detection is no object) and ends when it has not been seen for ``ttl_s``. Boxes are
+normalized ``(x, y, w, h)``.
 """
 
 from __future__ import annotations
@@ -139,9 +139,17 @@ class Track:
 
 
 def _moving(box: NormBox, motion: Sequence[NormBox]) -> bool:
-    """Whether ``box``'s centre is inside one of the ``motion`` boxes."""
+    """Whether ``box``'s centre is inside the bounding box of the ``motion`` boxes it
+    overlaps (one moving thing may give several: a plain figure moving slowly changes
+    only the pixels at its leading and trailing edges)."""
+    x0 = y0 = 1.0
+    x1 = y1 = 0.0
+    for m in motion:
+        if iou(box, m) > 0.0:
+            x0, y0 = min(x0, m[0]), min(y0, m[1])
+            x1, y1 = max(x1, m[0] + m[2]), max(y1, m[1] + m[3])
     cx, cy = centre(box)
-    return any(m[0] <= cx <= m[0] + m[2] and m[1] <= cy <= m[1] + m[3] for m in motion)
+    return x0 <= cx <= x1 and y0 <= cy <= y1
 
 
 def _quality(image: np.ndarray, px: tuple[int, int, int, int]) -> float:
