@@ -22,6 +22,12 @@ def login(page: Page, user: tuple[str, str]) -> None:
     expect(page.locator(".topbar")).to_be_visible()
 
 
+def alerts_live(page: Page) -> None:
+    """Until the console's alert socket is open: toasts come only from its frames, so an
+    alert raised before it opened shows as a banner or a count, never as a toast."""
+    expect(page.locator(".bell .ws-dot.open")).to_have_count(1, timeout=15_000)
+
+
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from console_helpers import load_layout, login, shot, wait_frames
+from console_helpers import alerts_live, load_layout, login, shot, wait_frames
 from console_stack import ConsoleStack, motion_event, utcnow
 from playwright.sync_api import Page, expect
 
@@ -214,6 +214,7 @@ def test_offline_toast(page: Page, stack: ConsoleStack) -> None:
 
 def test_rtmp_emergency_banner(page: Page, stack: ConsoleStack) -> None:
     login(page, stack.operator)
+    alerts_live(page)  # the toast comes from the socket's frame (it failed at load 10)
     body = motion_event(stack.cameras["cam3"], utcnow(), 1)
     body |= {"type": "rtmp.publish", "severity": "critical", "payload": {"name": "phone-1"}}
     body.pop("ends_at")
