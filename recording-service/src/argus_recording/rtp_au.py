@@ -19,6 +19,7 @@ from argus_common.rtsp.depay import (
     TimestampUnwrapper,
     rtp_payload_bounds,
 )
+from argus_recording.sender_reports import SenderReports
 
 # One H.264 access unit as an MP4 sample: ``data`` (AVCC), ``ts`` (90 kHz ticks from the
 # first unit of the connection, unwrapped), ``key``, ``recv_ms``, in-band ``sps``/``pps``.
@@ -42,18 +43,32 @@ class AuAssembler(H264Depacketizer):
     def __init__(
         self, video_channel: int, audio_channel: int | None, audio_codec: str | None,
         on_video: Callable[[VideoAU], None], on_audio: Callable[[AudioAU], None],
+        video_reports: SenderReports | None = None, audio_reports: SenderReports | None = None,
     ) -> None:
         self.audio_channel = audio_channel if audio_codec in ("aac", "opus") else None
+        wanted = self.audio_channel is not None or video_reports is not None
         super().__init__(on_video, channel=video_channel,
-                         on_other=self._other if self.audio_channel is not None else None)
+                         on_other=self._other if wanted else None)
         self.video_channel = video_channel
         self.audio_codec = audio_codec
         self.on_audio = on_audio
         self._ats = TimestampUnwrapper()
+        # RTCP comes on the channel after each track's RTP (RFC 2326 10.12): the sender
+        # reports of each track, for capture times (sender_reports.py).
+        self._reports: dict[int, SenderReports] = {}
+        if video_reports is not None:
+            video_reports.unwrap = self._unwrap
+            self._reports[video_channel + 1] = video_reports
+        if audio_reports is not None and self.audio_channel is not None:
+            audio_reports.unwrap = self._ats
+            self._reports[self.audio_channel + 1] = audio_reports
 
     def _other(self, channel: int, pkt: bytes) -> None:
         if channel != self.audio_channel:
-            return  # RTCP
+            reports = self._reports.get(channel)
+            if reports is not None:
+                reports.feed(pkt)
+            return
         bounds = rtp_payload_bounds(pkt)
         if bounds is None or bounds[0] == bounds[1]:
             return

@@ -4,7 +4,10 @@ The counterpart of stamping.py for the recorder's own RTSP ingest. Video RTP tim
 presentation times at 90 kHz (unwrapped by the assembler); with B-frames they are not
 monotonic, so a discontinuity is a jump forward well past the arrival time, or back by more
 than a reorder window. Audio has its own RTP clock with a random start; it is placed by its
-arrival against the video anchor (what FFmpeg does before the first RTCP report).
+arrival against the video anchor (what FFmpeg does before the first RTCP report). Where the
+camera sends RTCP sender reports (and its clock agrees with ours), capture times stand in
+for arrival times for both (sender_reports.py): a connection's first frame, received late
+under load, is then placed where it was captured.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from argus_recording.clock import MediaClock
 from argus_recording.packets import Item
 from argus_recording.params import VideoParams, annexb
 from argus_recording.rtp_au import AudioAU, VideoAU
+from argus_recording.sender_reports import SenderReports
 
 log = structlog.get_logger("argus.recording.stamping")
 
@@ -43,6 +47,10 @@ class RtpStamper:
     def __init__(self, sps: bytes | None, pps: bytes | None, audio_clock: int,
                  max_drift_ms: float) -> None:
         self.clock = MediaClock(max_drift_ms)
+        # The camera's sender reports (fed by the assembler): capture times, where the
+        # camera's clock agrees with ours, in place of arrival times (sender_reports.py).
+        self.video_reports = SenderReports(90000)
+        self.audio_reports = SenderReports(audio_clock)
         self.current = video_params(sps, pps) if sps and pps else None
         self._pps = pps
         self.jumped = False
@@ -68,7 +76,7 @@ class RtpStamper:
             self._audio_off = None
             self.jumped = True
         self._last_s, self._last_mono = media_s, mono
-        wall = self.clock.observe(media_s, recv)
+        wall = self.clock.observe(media_s, self.video_reports.time_ms(au.ts, recv))
         key = au.key
         params = self.current
         if key:
@@ -91,7 +99,8 @@ class RtpStamper:
         if anchor is None or self.current is None:
             return None
         if self._audio_off is None:
-            arrival = round((au.recv_ms - anchor) / 1000 * self._audio_clock)
+            at = self.audio_reports.time_ms(au.ts, au.recv_ms)
+            arrival = round((at - anchor) / 1000 * self._audio_clock)
             self._audio_off = arrival - au.ts
         pts = au.ts + self._audio_off
         return Item(au, AUDIO, False, False, pts, pts, self.atb, len(au.data),

@@ -115,7 +115,8 @@ class RtspSession:
         if core.handoff is not None:
             core.handoff.new_session()
         self.assembler = AuAssembler(
-            video.channel, audio_channel, audio.codec if audio else None, self._video, self._audio
+            video.channel, audio_channel, audio.codec if audio else None, self._video, self._audio,
+            self.stamper.video_reports, self.stamper.audio_reports,
         )
 
     def _video(self, au: VideoAU) -> None:

@@ -88,6 +88,11 @@ class TimestampUnwrapper:
         self._last = 0
         self._offset = 0
 
+    @property
+    def first(self) -> int | None:
+        """The first RTP timestamp (count 0); None before any."""
+        return self._first
+
     def __call__(self, ts: int) -> int:
         if self._first is None:
             self._first = self._last = ts
