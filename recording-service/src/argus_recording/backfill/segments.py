@@ -179,8 +179,9 @@ class BackfillWriter:
         return False
 
     def _resumes_live(self, unit: ReplayUnit) -> bool:
-        """Whether the live segment after the range starts with this keyframe (the live
-        index is stamped on arrival: it may start more than ``CUT_TOLERANCE_MS`` after)."""
+        """Whether the live segment after the range starts with this keyframe (a camera
+        without RTCP sender reports has its live index stamped on arrival: it may start
+        more than ``CUT_TOLERANCE_MS`` after)."""
         return len(unit.data) >= 16 and unit.data in self.live_head
 
     def _keep_from(self, lead: list[ReplayUnit]) -> tuple[float, bool]:
