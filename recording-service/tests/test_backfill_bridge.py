@@ -87,8 +87,11 @@ def _backfill(
     bframes: int = 0,
     live_until: int | None = None,
     live_from: int | None = None,
+    late_ms: int = 0,
 ) -> list[ClosedSegment]:
     units = _camera_units(bframes)
+    if live_from is not None:
+        units[live_from].wall_ms += late_ms  # captured late (the camera's frame jitter)
     # The live segment's file ends with the samples of its last GOP (the same bytes: the
     # camera records what it streams).
     tail = b"".join(u.data for u in units[: live_until + 1]) if live_until is not None else b""
@@ -195,3 +198,17 @@ def test_the_live_keyframe_after_a_late_resume_ends_the_range(tmp_path: Path) ->
     stamps = [s for seg in closed for s in _stamps(tmp_path / seg.relpath)]
     assert stamps == WALLS[21:45]
     assert closed[-1].end_ms == WALLS[45]
+
+
+def test_the_last_frame_lasts_until_the_live_keyframe_however_late_it_was_captured(
+    tmp_path: Path,
+) -> None:
+    """The camera captured the keyframe the live recording resumed with 60 ms late (frame
+    intervals jitter), and the live index starts at its capture time (sender reports): the
+    backfill ends there, not a frame after its last frame, so no hole is left."""
+    lo = WALLS[20] + 10 + round(FRAME_MS)
+    hi = WALLS[45] + 60
+    closed = _backfill(tmp_path, lo, hi, live_until=20, live_from=45, late_ms=60)
+    stamps = [s for seg in closed for s in _stamps(tmp_path / seg.relpath)]
+    assert stamps == WALLS[21:45]
+    assert closed[-1].end_ms == hi

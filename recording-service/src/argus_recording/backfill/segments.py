@@ -105,8 +105,10 @@ class BackfillWriter:
         if not self._edge_done and self._leading(unit, step):
             self._last_wall = wall
             return True
-        if unit.key and (wall >= self.hi_ms - CUT_TOLERANCE_MS or self._resumes_live(unit)):
-            self.close(until=wall)
+        resumes = unit.key and self._resumes_live(unit)
+        if unit.key and (resumes or wall >= self.hi_ms - CUT_TOLERANCE_MS):
+            # The live recording resumes with this keyframe: the last frame lasts until it.
+            self.close(until=wall, adjacent=resumes)
             return False
         if self.writer is None and (not unit.key or wall < self.lo_ms or self.params is None):
             self._last_wall = wall
@@ -284,9 +286,11 @@ class BackfillWriter:
             if fresh is not None:
                 self.params = fresh
 
-    def close(self, until: float | None = None) -> None:
+    def close(self, until: float | None = None, adjacent: bool = False) -> None:
         """Finish the open segment (fsync) and announce it; it ends by ``until`` (the
-        frame after it) and by the range's end."""
+        frame after it) and by the range's end; at ``until`` itself when it is close enough
+        to be the next frame, or ``adjacent`` (it is: the live keyframe found by its bytes;
+        frame intervals jitter by more than half a frame) and no hole comes before it."""
         if not self._edge_done and self._lead:
             self._bridge(min(self._lead_end(), float(self.hi_ms), until or float(self.hi_ms)))
         writer, self.writer = self.writer, None
@@ -294,8 +298,10 @@ class BackfillWriter:
             return
         try:
             end = min(writer.video_end_ms(), float(self.hi_ms), until or float(self.hi_ms))
-            if until is not None and until - writer.last_video_wall < 1.5 * writer.frame_ms:
-                end = min(until, float(self.hi_ms))  # the next frame: no 1 ms jitter holes
+            if until is not None:
+                step = until - writer.last_video_wall
+                if step < 1.5 * writer.frame_ms or (adjacent and step < HOLE_MS):
+                    end = min(until, float(self.hi_ms))  # the next frame: no jitter holes
             segment = writer.finish(end)
         except BaseException:
             writer.abort()
