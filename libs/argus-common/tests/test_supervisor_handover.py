@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from argus_common.cameras import Camera
@@ -134,7 +135,14 @@ async def world() -> AsyncIterator[World]:
     await redis.aclose()
 
 
+def handovers(role: str, outcome: str) -> float:
+    """``argus_handovers_total{role, outcome}`` of this process (both instances count in it)."""
+    value = REGISTRY.get_sample_value("argus_handovers_total", {"role": role, "outcome": outcome})
+    return value or 0.0
+
+
 async def test_a_joining_instance_gets_its_share_make_before_break(world: World) -> None:
+    before = {(r, o): handovers(r, o) for r, o in (("give", "cut"), ("take", "passed"))}
     log: list[str] = []
     a_crew, b_crew = Crew(log), Crew(log)
     a = world.start("a", a_crew, cams(4))
@@ -167,6 +175,9 @@ async def test_a_joining_instance_gets_its_share_make_before_break(world: World)
             await asyncio.sleep(0.02)
         assert await b.handover.state(str(camera_id)) == {}
     assert not [w for w in b_crew.workers if not w.standby], "b took nothing the plain way"
+    # Counted: each camera handed over was cut by a and taken by b.
+    assert handovers("give", "cut") - before["give", "cut"] == len(handed)
+    assert handovers("take", "passed") - before["take", "passed"] == len(handed)
 
 
 async def test_a_taker_that_never_gets_ready_leaves_the_plain_give_back(world: World) -> None:

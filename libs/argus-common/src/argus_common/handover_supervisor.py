@@ -19,11 +19,18 @@ from abc import abstractmethod
 from collections.abc import Coroutine
 
 import structlog
+from prometheus_client import Counter
 
 from argus_common.handover import CLAIMED, CUT, DONE, READY, Handover
 from argus_common.supervisor import C, Crew, Owned, S, Supervisor, W
 
 log = structlog.get_logger("argus.supervisor")
+HANDOVERS = Counter(
+    "argus_handovers_total",
+    "Make-before-break handovers of cameras, by this instance's role (give, take) and how "
+    "they ended (give: cut, abandoned, failed; take: passed, free, not_taken, failed)",
+    ["role", "outcome"],
+)
 POLL_S = 0.2
 CUT_TIMEOUT_S = 5.0  # the giver waits this long for a keyframe to cut at
 
@@ -117,6 +124,7 @@ class HandoverSupervisor(Supervisor[C, W, S]):
                     if done or time.monotonic() - cut_asked > CUT_TIMEOUT_S:
                         await self.handover.cut(name, t_ms if done else None)
                         log.info("handover_cut", camera_id=camera_id, t_ms=t_ms)
+                        HANDOVERS.labels("give", "cut").inc()
                         self._transfer.add(camera_id)
                         self._give_up(camera_id, release=True)
                         return
@@ -124,12 +132,14 @@ class HandoverSupervisor(Supervisor[C, W, S]):
             await self.handover.cancel(name)
             if self.owned.get(camera_id) is owned:
                 log.info("handover_abandoned", camera_id=camera_id, cut_asked=cut_asked is not None)
+                HANDOVERS.labels("give", "abandoned").inc()
                 self._give_up(camera_id, release=True)
         except asyncio.CancelledError:
             await asyncio.shield(self.handover.cancel(name))  # shutting down: no handover
             raise
         except Exception as exc:
             log.warning("handover_failed", camera_id=camera_id, error=type(exc).__name__)
+            HANDOVERS.labels("give", "failed").inc()
             if self.owned.get(camera_id) is owned and cut_asked is not None:
                 self._give_up(camera_id, release=True)  # the worker is cutting: let it stop
         finally:
@@ -186,6 +196,7 @@ class HandoverSupervisor(Supervisor[C, W, S]):
                     if not went:
                         self.crew.go(owned, _t(await self.handover.state(name)))
                     self._promote(camera_id, owned)
+                    HANDOVERS.labels("take", "passed").inc()
                     return
                 if owner is None and await self.leases.acquire(name):
                     # The giver let the lease go (it died, stopped or gave up the handover).
@@ -193,6 +204,7 @@ class HandoverSupervisor(Supervisor[C, W, S]):
                     if not went:
                         self.crew.go(owned, None)
                     self._promote(camera_id, owned)
+                    HANDOVERS.labels("take", "free").inc()
                     return
                 if not fields:
                     if not went:
@@ -201,9 +213,11 @@ class HandoverSupervisor(Supervisor[C, W, S]):
                     await self.handover.ready(name)
                 await asyncio.sleep(POLL_S)
             log.info("handover_not_taken", camera_id=camera_id, went=went)
+            HANDOVERS.labels("take", "not_taken").inc()
             await self.handover.cancel(name, "to")
         except Exception as exc:
             log.warning("handover_take_failed", camera_id=camera_id, error=type(exc).__name__)
+            HANDOVERS.labels("take", "failed").inc()
         finally:
             if self.incoming.get(camera_id) is owned:
                 del self.incoming[camera_id]
