@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 
 import structlog
 
 from argus_recording.clock import MediaClock
 from argus_recording.packets import Item
+from argus_recording.ring import PreRoll
 
 if TYPE_CHECKING:
     from argus_recording.fencing import CameraLock
@@ -50,7 +50,7 @@ class Handoff:
         self._cut_asked = False
         self._go = False
         self._go_ms: float | None = None
-        self._gops: deque[list[Item]] = deque()
+        self._buffer = PreRoll(KEEP_MS)  # whole GOPs while standing by
         self._next_try = 0.0
 
     # -- from the supervisor -------------------------------------------------------------
@@ -66,7 +66,7 @@ class Handoff:
     # -- from the ingest -----------------------------------------------------------------
     def new_session(self) -> None:
         """A new connection: its clock is new, the buffer is of no use."""
-        self._gops.clear()
+        self._buffer.clear()
         self.ready = False
 
     def feed(
@@ -90,7 +90,7 @@ class Handoff:
     def _stand_by(
         self, item: Item, recorder: ContinuousRecorder | EventRecorder, clock: MediaClock
     ) -> None:
-        self._push(item)
+        self._buffer.push(item)
         if item.is_video and item.key:
             self.ready = True
         if not self._go:
@@ -105,21 +105,10 @@ class Handoff:
         for buffered in self._start_items(item, clock):
             recorder.on_packet(buffered)
 
-    def _push(self, item: Item) -> None:
-        if item.is_video and item.key:
-            self._gops.append([item])
-        elif self._gops:
-            self._gops[-1].append(item)
-        else:
-            return
-        while len(self._gops) >= 2 and item.wall_ms - self._gops[1][0].wall_ms >= KEEP_MS:
-            self._gops.popleft()
-
     def _start_items(self, current: Item, clock: MediaClock) -> list[Item]:
         """What the first segment starts with: the buffer from the keyframe at ``t``."""
         t = self._go_ms
-        gops = list(self._gops)
-        self._gops.clear()
+        gops = self._buffer.drain()
         if t is None or not gops:
             log.info("handover_writing", at="next keyframe", t_ms=t)
             return [current] if current.is_video and current.key else []

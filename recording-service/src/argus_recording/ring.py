@@ -51,6 +51,12 @@ class PreRoll:
         self._gops.clear()
         return items
 
+    def drain(self) -> list[list[Item]]:
+        """Every buffered GOP, oldest first; the buffer is emptied."""
+        gops = list(self._gops)
+        self._gops.clear()
+        return gops
+
     def clear(self) -> None:
         self._gops.clear()
 
