@@ -52,6 +52,13 @@ class _Unit:
         self.data = data
 
 
+def _video_item(data: bytes, key: bool, wall_ms: float, params: VideoParams) -> Item:
+    """A replayed video frame as the segment writer takes it, stamped at ``wall_ms``."""
+    pts = round(wall_ms * 90)
+    return Item(_Unit(data), VIDEO, True, key, pts, pts, VIDEO_TB, len(data), float(wall_ms),
+                time.time() * 1000, params)
+
+
 class BackfillWriter:
     """Feeds replayed units into segment files; ``feed`` returns False once done."""
 
@@ -133,29 +140,9 @@ class BackfillWriter:
                 self._last_wall = wall
                 return True
         assert self.params is not None  # a segment only opens with parameters known
-        item = Item(
-            _Unit(unit.data),
-            VIDEO,
-            True,
-            unit.key,
-            round(wall * 90),
-            round(wall * 90),
-            VIDEO_TB,
-            len(unit.data),
-            float(wall),
-            time.time() * 1000,
-            self.params,
-        )
+        item = _video_item(unit.data, unit.key, wall, self.params)
         if self.writer is None:
-            self.writer = FragmentWriter(
-                root=self.root,
-                dirs=self.dirs,
-                camera_id=self.camera_id,
-                first=item,
-                kind=KIND,
-                audio=None,
-                durable=self.durable,
-            )
+            self.writer = self._open(item)
         self.writer.write(item)
         self._last_wall = wall
         return True
@@ -235,29 +222,9 @@ class BackfillWriter:
         try:
             for frame in kept:
                 wall = frame.wall_ms + shift
-                item = Item(
-                    _Unit(frame.data),
-                    VIDEO,
-                    True,
-                    frame.key,
-                    round(wall * 90),
-                    round(wall * 90),
-                    VIDEO_TB,
-                    len(frame.data),
-                    float(wall),
-                    time.time() * 1000,
-                    params,
-                )
+                item = _video_item(frame.data, frame.key, wall, params)
                 if writer is None:
-                    writer = FragmentWriter(
-                        root=self.root,
-                        dirs=self.dirs,
-                        camera_id=self.camera_id,
-                        first=item,
-                        kind=KIND,
-                        audio=None,
-                        durable=self.durable,
-                    )
+                    writer = self._open(item)
                 writer.write(item)
             assert writer is not None
             segment = writer.finish(end)  # where the next frame (a keyframe) starts
@@ -266,6 +233,11 @@ class BackfillWriter:
                 writer.abort()
             raise
         self._announce(segment, bridge=True, live_found=self.live_found)
+
+    def _open(self, first: Item) -> FragmentWriter:
+        """A new backfill segment starting with ``first``."""
+        return FragmentWriter(root=self.root, dirs=self.dirs, camera_id=self.camera_id,
+                              first=first, kind=KIND, audio=None, durable=self.durable)
 
     def set_sprop(self, sprop: tuple[bytes | None, bytes | None]) -> None:
         """Parameter sets from the replay's SDP (for cameras that send none in-band)."""
