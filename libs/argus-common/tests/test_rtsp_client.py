@@ -21,14 +21,30 @@ SPS = bytes.fromhex("6764000dacb202833f3c20000003002000000791")
 PPS = bytes.fromhex("68ebc3cb22c0")
 
 
+def _nal(header: bytes, size: int) -> bytes:
+    """A NAL unit of random payload shaped as every real one is: emulation prevention
+    (no 00 00 0x with x <= 3 inside) and the RBSP stop bit last. Raw random bytes are not a
+    NAL unit: an inner 00 00 01 is a start code to an Annex-B reader and a last 00 a
+    trailing zero of the byte stream; they failed the comparison about once in 80 runs."""
+    out = bytearray(header)
+    zeros = 0
+    for byte in os.urandom(size - 1) + b"\x80":
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
 def access_units(count: int, gop: int = 5) -> list[list[bytes]]:
     """NAL units of ``count`` frames: an IDR (fragmented) every ``gop``, P slices between."""
     out = []
     for i in range(count):
         if i % gop == 0:
-            out.append([b"\x65" + os.urandom(3000)])
+            out.append([_nal(b"\x65", 3000)])
         else:
-            out.append([b"\x41" + os.urandom(150 + i), b"\x41" + os.urandom(40)])
+            out.append([_nal(b"\x41", 150 + i), _nal(b"\x41", 40)])
     return out
 
 
