@@ -352,7 +352,9 @@ def slice_nal(draw: st.DrawFn, idr: bool, first_mb: int) -> bytes:
     w.ue(first_mb)
     w.ue(draw(st.sampled_from([0, 5, 2, 7] if idr else [0, 1, 5, 6])))
     header = (3 << 5 | 5) if idr else (2 << 5 | 1)
-    return w.nal(header)[:-1] + escape(draw(st.binary(max_size=600))) + b"\x80"
+    # The whole header (its last byte may also hold the stop bit: dropping that byte, as
+    # this once did, could drop first_mb_in_slice and make any slice look like a first).
+    return w.nal(header) + escape(draw(st.binary(max_size=600))) + b"\x80"
 
 
 @st.composite
