@@ -117,7 +117,8 @@ class CameraQueues(Generic[R]):
         joins = [q.join() for q in self._queues.values()]
         if joins:
             try:
-                await asyncio.wait_for(asyncio.gather(*joins), CLOSE_WAIT_S)
+                async with asyncio.timeout(CLOSE_WAIT_S):
+                    await asyncio.gather(*joins)
             except TimeoutError:
                 self._log.warning(f"{self._name}_events_unsent_at_stop")
         tasks = [*self._tasks.values(), *self._snapshots]

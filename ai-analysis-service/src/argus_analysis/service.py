@@ -254,7 +254,8 @@ class AnalysisService:
         await self.reporter.close()
         await self.object_reporter.close()
         try:
-            await asyncio.wait_for(self.results.flush(), 5.0)
+            async with asyncio.timeout(5.0):
+                await self.results.flush()
         except Exception as exc:
             log.warning("results_unsent_at_stop", error=type(exc).__name__)
         for task in self._tasks:

@@ -292,6 +292,7 @@ async def _wait_for_results(
         return
     collector.changed.clear()
     try:
-        await asyncio.wait_for(collector.changed.wait(), max(0.0, timeout_s))
+        async with asyncio.timeout(max(0.0, timeout_s)):
+            await collector.changed.wait()
     except TimeoutError:
         pass

@@ -27,6 +27,8 @@ class FakeLeases:
         self.down = False
         self.hang = False
         self.released: list[str] = []
+        # Called inside the next renew (then forgotten): lands something mid-round.
+        self.during_renew: Callable[[], None] | None = None
 
     async def _call(self) -> None:
         if self.hang:
@@ -40,12 +42,18 @@ class FakeLeases:
 
     async def renew(self, names: list[str], *, retake: bool = False) -> set[str]:
         await self._call()
+        hook, self.during_renew = self.during_renew, None
+        if hook is not None:
+            hook()
         return {n for n in names if n in self.held or retake}
 
     async def acquire(self, name: str) -> bool:
         await self._call()
         self.held.add(name)
         return True
+
+    def next_peer_expiry(self, now_ms: float) -> float | None:
+        return None
 
     async def release(self, name: str) -> None:
         await self._call()
@@ -170,5 +178,19 @@ async def test_a_hanging_redis_counts_as_down() -> None:
         await eventually(lambda: set(sup.owned) == {1}, "the silent camera given up")
         leases.hang = False
         await eventually(lambda: sup.reachable and set(sup.owned) == {1, 2}, "back to both")
+    finally:
+        await _stop(sup, task)
+
+
+async def test_a_cancel_that_lands_as_a_round_ends_stops_the_loop() -> None:
+    """The round's time bound must not swallow a cancel: here it arrives inside the tick,
+    which then finishes without waiting again (with 3.11's ``asyncio.wait_for`` the loop ran
+    on and whoever awaited it after cancelling hung)."""
+    crew, leases = Cameras(talking=set()), FakeLeases()
+    sup, task = await _running(crew, leases, None)
+    try:
+        leases.during_renew = task.cancel
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        assert done == {task} and task.cancelled()
     finally:
         await _stop(sup, task)

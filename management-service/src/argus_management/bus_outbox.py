@@ -14,6 +14,7 @@ Everything else on the bus is unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from pathlib import Path
@@ -168,10 +169,9 @@ class DurableBus(RedisBus):
             async with self._counting:
                 self._waiting = await asyncio.to_thread(self.outbox.count)
             if not self._waiting:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), _ORPHANS_S)
-                except TimeoutError:
-                    pass
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_ORPHANS_S):
+                        await self._wake.wait()
 
     def close(self) -> None:
         """Let go of the outbox's lock (what it holds stays for the next start)."""

@@ -135,7 +135,8 @@ class Announcer:
             except Exception:  # a bug must not stop delivery for good
                 log.exception("outbox_round_failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._wait_s())
+                async with asyncio.timeout(self._wait_s()):
+                    await self._wake.wait()
 
     def _wait_s(self) -> float:
         now = time.monotonic()

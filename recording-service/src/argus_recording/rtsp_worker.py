@@ -272,7 +272,8 @@ async def _backoff(
         if remaining <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), min(core.settings.probe_interval_s, remaining))
+            async with asyncio.timeout(min(core.settings.probe_interval_s, remaining)):
+                await wake.wait()
             wake.clear()
             return
         if not probe or deadline - loop.time() < 0.2:

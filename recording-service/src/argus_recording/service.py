@@ -412,7 +412,8 @@ class RecordingService:
         await asyncio.gather(*self._tasks, *self._reconciling.values(), return_exceptions=True)
         await self.supervisor.shutdown()
         try:  # the stream.down of stopped cameras, into the outbox
-            await asyncio.wait_for(self._events.join(), 5.0)
+            async with asyncio.timeout(5.0):
+                await self._events.join()
         except TimeoutError:
             log.warning("events_left_unwritten", pending=self._events.qsize())
         await self.announcer.drain(15.0)
@@ -428,7 +429,8 @@ class RecordingService:
             self.heartbeat.leave(),
         ):
             try:
-                await asyncio.wait_for(coro, 5.0)
+                async with asyncio.timeout(5.0):
+                    await coro
             except Exception as exc:
                 log.warning("shutdown_step_failed", error=type(exc).__name__)
         self.outbox.close()

@@ -206,7 +206,8 @@ class VideoAudit:
         self.end_where(lambda _: True, "shutdown")
         if self.bus is not None and self._queue:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._empty.wait(), _FLUSH_AT_CLOSE_S)
+                async with asyncio.timeout(_FLUSH_AT_CLOSE_S):
+                    await self._empty.wait()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -216,7 +216,8 @@ class OnvifServer:
                     headers={"WWW-Authenticate": self._http_auth.challenge(result is None)},
                 )
         try:
-            data = await asyncio.wait_for(self._snapshot(), _SNAPSHOT_TIMEOUT_S)
+            async with asyncio.timeout(_SNAPSHOT_TIMEOUT_S):
+                data = await self._snapshot()
         except Exception:
             log.warning("onvif %s: snapshot failed", self.camera.path, exc_info=True)
             return web.Response(status=503, text="snapshot unavailable")

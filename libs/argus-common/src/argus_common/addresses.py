@@ -118,7 +118,8 @@ async def resolve(host: str) -> list[Address]:
     if literal is not None:
         return [literal]
     try:
-        return _unique(await asyncio.wait_for(_getaddrinfo(host), RESOLVE_TIMEOUT_S))
+        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+            return _unique(await _getaddrinfo(host))
     except (OSError, UnicodeError, TimeoutError):
         return []
 

@@ -128,7 +128,8 @@ async def close_steps(
     unfinished: list[str] = []
     for name, close in steps:
         try:
-            await asyncio.wait_for(close(), timeout=step_timeout_s)
+            async with asyncio.timeout(step_timeout_s):
+                await close()
         except TimeoutError:
             logger.warning("shutdown_step_timeout", step=name, timeout_s=step_timeout_s)
             unfinished.append(name)

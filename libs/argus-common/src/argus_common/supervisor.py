@@ -186,7 +186,10 @@ class Supervisor(Generic[C, W, S]):
         try:
             # Bounded: a request on a connection whose link is down would wait for TCP's
             # retransmissions (many minutes) and no outage policy would ever apply.
-            await asyncio.wait_for(self.tick(), self.ttl_s / 2)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that lands as
+            # the tick finishes, and the cancelled loop would run on for ever.
+            async with asyncio.timeout(self.ttl_s / 2):
+                await self.tick()
         except Exception:
             self.reachable = False
             if time.monotonic() - self._last_renew > self.ttl_s * 0.7 and self.owned:

@@ -259,12 +259,14 @@ class Supervisor:
         if proc.alive:
             signal_group(proc.pgid, signal.SIGTERM)
             try:
-                await asyncio.wait_for(self._exited(proc), unit.spec.stop_timeout_s)
+                async with asyncio.timeout(unit.spec.stop_timeout_s):
+                    await self._exited(proc)
             except TimeoutError:
                 self.say(f"{unit.spec.name} ignored SIGTERM for "
                          f"{unit.spec.stop_timeout_s:g} s: SIGKILL")
                 signal_group(proc.pgid, signal.SIGKILL)
-                await asyncio.wait_for(self._exited(proc), 10)
+                async with asyncio.timeout(10):
+                    await self._exited(proc)
         await asyncio.to_thread(proc.stop, 2.0)  # anything left in its group
 
     async def _stop_all(self) -> None:
@@ -311,7 +313,8 @@ async def _probe(client: httpx.AsyncClient, proc: Proc, ready: Ready) -> bool:
             return False
     if ready.tcp:
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(ready.host, ready.tcp), 1)
+            async with asyncio.timeout(1):
+                _, writer = await asyncio.open_connection(ready.host, ready.tcp)
         except (OSError, TimeoutError):
             return False
         writer.close()

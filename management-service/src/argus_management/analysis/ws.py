@@ -218,7 +218,8 @@ class _Session:
             timeout = max(0.0, min(next_ping - self.loop.time(),
                                    client.principal.token_exp - time.time()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(client.wakeup.wait(), timeout + 0.01)
+                async with asyncio.timeout(timeout + 0.01):
+                    await client.wakeup.wait()
             client.wakeup.clear()
             if client.close_code is not None:
                 if client.close_code != _GONE:

@@ -141,7 +141,8 @@ class LivePlaylist:
                 if remaining <= 0:
                     break
                 try:
-                    await asyncio.wait_for(self._changed.wait(), remaining)
+                    async with asyncio.timeout(remaining):
+                        await self._changed.wait()
                 except TimeoutError:
                     break
         finally:
