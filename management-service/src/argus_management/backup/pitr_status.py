@@ -14,7 +14,6 @@ that the backup side writes where management can read it: Compose), and writes
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from argus_management.backup.locking import try_flock
 from argus_management.backup.metrics import PITR_FILE
 from argus_management.backup.pgbackrest import STANZA, pgbackrest
 from argus_management.backup.run import write_json
@@ -187,11 +187,8 @@ async def sample_locked(
 ) -> PitrStatus | None:
     """Sample and write ``pitr.json`` unless another worker is sampling now."""
     d = Path(backup_dir)
-    await asyncio.to_thread(d.mkdir, parents=True, exist_ok=True)
-    with await asyncio.to_thread(open, d / ".pitr.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    async with try_flock(d / ".pitr.lock") as mine:
+        if not mine:
             return None
         status = await sample(conf, engine, stanza, info_file)
         data = asdict(status)

@@ -4,7 +4,6 @@ exclusive file lock and the status file make one of them take the backup."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import structlog
 
+from argus_management.backup.locking import try_flock
 from argus_management.backup.run import STATUS_FILE, read_json, run_backup
 
 log = structlog.get_logger("argus.backup")
@@ -30,11 +30,8 @@ def next_run(now: datetime, at: dtime) -> datetime:
 async def backup_once_locked(database_url: str, backup_dir: str, keep_days: float) -> bool:
     """Take a backup unless another process holds the lock or took one recently."""
     d = Path(backup_dir)
-    await asyncio.to_thread(d.mkdir, parents=True, exist_ok=True)
-    with await asyncio.to_thread(open, d / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    async with try_flock(d / ".lock") as mine:
+        if not mine:
             return False
         status = read_json(d / STATUS_FILE)
         last = status.get("taken_at") if status else None
