@@ -30,6 +30,7 @@ from argus_management.recordings.models import RecordingSegment
 from argus_testkit.objectstore import LocalObjectStore
 
 from factories.cameras import create_camera
+from factories.offsite import add_offsite_copy
 from factories.recordings import add_segment
 from factories.users import bearer, create_user
 
@@ -116,6 +117,23 @@ async def _finished(
             return dict(job)
         await asyncio.sleep(0.1)
     raise AssertionError(f"job still {job['state']} after 30 s")
+
+
+async def _ticked_until(
+    runner: OffsiteRunner, maker: async_sessionmaker[AsyncSession], job_id: int, state: str
+) -> OffsiteCopy:
+    """Tick ``runner`` until job ``job_id`` is in ``state`` (bounded: 100 rounds); its row.
+    The app's own runner may take the job first: either one finishing it will do."""
+    for _ in range(100):
+        async with maker() as s:
+            row = await s.get(OffsiteCopy, job_id)
+            assert row is not None
+            if row.state == state:
+                return row
+        await runner.tick()
+        await asyncio.gather(*runner.running.values())
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {row.state}, not {state}, after 100 rounds")
 
 
 async def test_export_copied_offsite(
@@ -230,36 +248,18 @@ async def test_a_dead_runners_job_is_finished_and_a_refusing_store_fails_it(
 ) -> None:
     export = await _done_export(maker, settings)
     now = datetime.now(UTC)
-    async with maker() as s:
-        # claimed by a management process that died mid-copy: its heartbeat stopped
-        dead = OffsiteCopy(
-            kind="export",
-            target_id=export.id,
-            state="running",
-            attempts=1,
-            runner="gone-host-1-abc",
-            heartbeat_at=now - timedelta(hours=1),
-            requested_by=1,
-            requested_by_name="admin",
-            objects=0,
-            bytes=0,
-            missing=0,
-            pre_s=0,
-            post_s=0,
-        )
-        s.add(dead)
-        await s.commit()
+    # claimed by a management process that died mid-copy: its heartbeat stopped
+    dead = await add_offsite_copy(
+        maker,
+        export.id,
+        state="running",
+        attempts=1,
+        runner="gone-host-1-abc",
+        heartbeat_at=now - timedelta(hours=1),
+    )
     runner = OffsiteRunner(settings, maker)
-    for _ in range(100):  # the app's own runner may take it first: either finishes it
-        async with maker() as s:
-            row = await s.get(OffsiteCopy, dead.id)
-            assert row is not None
-            if row.state == "done":
-                break
-        await runner.tick()
-        await asyncio.gather(*runner.running.values())
-        await asyncio.sleep(0.1)
-    assert (row.state, row.attempts, row.objects) == ("done", 2, 2)
+    row = await _ticked_until(runner, maker, dead.id, "done")
+    assert (row.attempts, row.objects) == (2, 2)
     folder = f"site-a/evidence/exports/{export.id}"
     assert _get(s3_env, f"{folder}/argus-export-{export.id}.zip") == (
         bundle_path(settings, export).read_bytes()
@@ -267,32 +267,9 @@ async def test_a_dead_runners_job_is_finished_and_a_refusing_store_fails_it(
 
     # The store is gone after the request: tried again, then failed and audited as such.
     monkeypatch.setenv("ARGUS_S3_BUCKET", "")
-    async with maker() as s:
-        refused = OffsiteCopy(
-            kind="export",
-            target_id=export.id,
-            state="queued",
-            attempts=0,
-            requested_by=1,
-            requested_by_name="admin",
-            objects=0,
-            bytes=0,
-            missing=0,
-            pre_s=0,
-            post_s=0,
-        )
-        s.add(refused)
-        await s.commit()
-    for _ in range(100):
-        async with maker() as s:
-            row = await s.get(OffsiteCopy, refused.id)
-            assert row is not None
-            if row.state == "failed":
-                break
-        await runner.tick()
-        await asyncio.gather(*runner.running.values())
-        await asyncio.sleep(0.1)
-    assert (row.state, row.attempts) == ("failed", MAX_ATTEMPTS)
+    refused = await add_offsite_copy(maker, export.id)
+    row = await _ticked_until(runner, maker, refused.id, "failed")
+    assert row.attempts == MAX_ATTEMPTS
     assert row.error is not None and "ARGUS_S3_BUCKET" in row.error
     async with maker() as s:
         entry = await s.scalar(
