@@ -10,9 +10,7 @@ no management is needed: its client points at a closed port and is never called.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,18 +29,19 @@ from argus_analysis.metrics import BACKFILL_SEGMENTS
 from argus_analysis.pipeline import AnalysisParams
 from argus_common.bus import RedisBus
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
+from argus_testkit import stack as kit
 from argus_testkit.ports import free_port
 
 
 @pytest.fixture
 async def bus() -> AsyncIterator[RedisBus]:
-    redis = Redis.from_url(os.environ["ARGUS_TEST_REDIS_URL"])
-    b = RedisBus(redis, f"argus-bfgroup-{uuid.uuid4().hex[:8]}")
-    yield b
-    keys = [k async for k in redis.scan_iter(match=f"{b.namespace}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
+    """A bus on the session's Redis in a namespace of its own, deleted afterwards."""
+    with kit.redis_namespace("argus-bfgroup") as namespace:
+        redis = Redis.from_url(kit.REDIS_URL)
+        try:
+            yield RedisBus(redis, namespace)
+        finally:
+            await redis.aclose()
 
 
 def _camera(camera_id: int, backfill: bool) -> CameraConfig:
