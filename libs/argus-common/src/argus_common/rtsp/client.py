@@ -6,29 +6,23 @@ can be completed and fanned out within the same event-loop callback that read it
 packet. Credentials are used only to build ``Authorization`` headers; the URLs kept here
 and every error message have no userinfo.
 
-Every connection is pinned (issue 16, finding 6): the camera's host is resolved once and
-checked (``argus_common.addresses``: no link-local, metadata, multicast or unspecified
-address; ``allowed_networks`` when given), and the TCP connection goes to that checked
-address while the requests keep the URL as given. A name cannot pass the check and then
-resolve elsewhere for the connection (DNS rebinding).
+The connection is pinned to a checked address (:mod:`~argus_common.rtsp.connect`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
-from argus_common.addresses import AddressRefused, Network, check_host
+from argus_common.addresses import Network
 from argus_common.rtsp.auth import Authenticator
+from argus_common.rtsp.connect import open_connection, split_credentials, strip_userinfo
 from argus_common.rtsp.errors import (
     RtspAuthFailed,
     RtspError,
-    RtspRefused,
     RtspTimeout,
     RtspUnreachable,
     RtspUnsupported,
@@ -41,24 +35,7 @@ __all__ = ["USER_AGENT", "PlayingTrack", "Response", "RtpHandler", "RtspClient",
            "split_credentials", "strip_userinfo"]
 
 USER_AGENT = "argus"
-DEFAULT_PORT = 554
 MIN_SESSION_TIMEOUT_S = 1.0  # a camera announcing less (or 0) gets keepalives this often
-
-
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """``(url without userinfo, username, password)``; userinfo is percent-decoded."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None, None
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, sep, password = userinfo.partition(":")
-    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
-    return clean, unquote(user), unquote(password) if sep else None
-
-
-def strip_userinfo(url: str) -> str:
-    """``url`` without ``user:pass@`` (what a request line or a log may carry)."""
-    return split_credentials(url)[0]
 
 
 @dataclass
@@ -155,74 +132,9 @@ class RtspClient:
     # -- connection ------------------------------------------------------------------------
     async def connect(self) -> None:
         """Open the TCP connection (done by every request when needed)."""
-        parts = urlsplit(self.url)
-        try:
-            host, port = parts.hostname, parts.port or DEFAULT_PORT
-        except ValueError:
-            raise RtspUnsupported("malformed camera URL") from None
-        if parts.scheme.lower() != "rtsp" or not host:
-            raise RtspUnsupported("only rtsp:// URLs are supported")
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                addresses = await self._checked_addresses(host)
-                for index, address in enumerate(addresses):
-                    try:
-                        proto = await self._open(address, port)
-                        break
-                    except OSError:
-                        if index == len(addresses) - 1:
-                            raise
-        except TimeoutError:
-            raise RtspTimeout(f"camera did not accept a connection within "
-                              f"{self.connect_timeout_s:g} s") from None
-        except ConnectionRefusedError:
-            raise RtspRefused("camera refused the connection") from None
-        except socket.gaierror:
-            raise RtspUnreachable("camera host name does not resolve") from None
-        except OSError as exc:
-            raise RtspUnreachable(f"cannot connect to camera: "
-                                  f"{exc.strerror or type(exc).__name__}") from None
-        self._proto = proto
-
-    async def _checked_addresses(self, host: str) -> list[str]:
-        """Where this connection may go: ``host`` resolved now, every address checked; the
-        connection is made to one of exactly these (tried in order)."""
-        try:
-            addrs = await check_host(host, self.allowed_networks)
-        except AddressRefused as exc:
-            raise RtspUnreachable(f"camera host refused: {exc}") from None
-        if not addrs:
-            raise RtspUnreachable("camera host name does not resolve")
-        return [str(addr) for addr in addrs]
-
-    async def _open(self, address: str, port: int) -> RtspProtocol:
-        loop = asyncio.get_running_loop()
-        if self._rcvbuf is None:
-            _, proto = await loop.create_connection(
-                lambda: RtspProtocol(self._on_rtp), address, port)
-            return proto
-        sock = await self._small_buffer_socket(address, port)
-        try:
-            _, proto = await loop.create_connection(lambda: RtspProtocol(self._on_rtp), sock=sock)
-        except BaseException:
-            sock.close()
-            raise
-        return proto
-
-    async def _small_buffer_socket(self, host: str, port: int) -> socket.socket:
-        # The receive buffer must be set before connecting to bound the TCP window.
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
-                                                             type=socket.SOCK_STREAM)
-        family, kind, proto, _, addr = infos[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf or 0)
-            sock.setblocking(False)
-            await asyncio.get_running_loop().sock_connect(sock, addr)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
+        self._proto = await open_connection(
+            self.url, self._on_rtp, timeout_s=self.connect_timeout_s,
+            allowed_networks=self.allowed_networks, rcvbuf=self._rcvbuf)
 
     # -- requests --------------------------------------------------------------------------
     async def options(self) -> Response:
