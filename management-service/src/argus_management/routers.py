@@ -38,6 +38,7 @@ from argus_management.users.groups_router import router as groups_router
 from argus_management.users.router import roles_router
 from argus_management.users.router import router as users_router
 from argus_management.walls.display import router as wall_display_router
+from argus_management.walls.push import router as wall_display_ws_router
 from argus_management.walls.router import router as walls_router
 
 API = "/api/v1"
@@ -80,3 +81,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(objects_router, prefix=API)  # /search, /review, /objects
     app.include_router(walls_router, prefix=f"{API}/walls", tags=["walls"])
     app.include_router(wall_display_router, prefix=f"{API}/wall-display", tags=["walls"])
+    app.include_router(wall_display_ws_router)

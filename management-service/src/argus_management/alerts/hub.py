@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge
@@ -88,6 +90,9 @@ class AlertHub:
     def __init__(self, max_queue: int = DEFAULT_QUEUE_SIZE) -> None:
         self.max_queue = max_queue
         self.clients: set[HubClient] = set()
+        # In-process listeners that see every decoded message before the clients do (the
+        # wall monitors' /ws/wall-display follows wall.changed this way: walls/push.py).
+        self.taps: list[Callable[[dict[str, Any]], None]] = []
 
     def add(self, principal: Principal) -> HubClient:
         client = HubClient(principal, self.max_queue)
@@ -110,6 +115,11 @@ class AlertHub:
         if not isinstance(decoded, dict):
             log.warning("alert_message_unreadable", size=len(raw))
             return 0
+        for tap in self.taps:
+            try:
+                tap(decoded)
+            except Exception as exc:  # one listener must not stop the fan-out
+                log.warning("alert_tap_failed", error=type(exc).__name__)
         camera_id = decoded.get("camera_id")
         if camera_id is not None and (
             isinstance(camera_id, bool) or not isinstance(camera_id, int)

@@ -45,6 +45,8 @@ async def issue_credential(
     )
     if replaced:
         svc.announce_after_commit(session, bus)
+        # the old credential's /ws/wall-display sockets re-check and close
+        svc.changed_after_commit(session, bus, monitor.wall_id, monitor.id)
     return CredentialOut(
         wall_id=monitor.wall_id,
         monitor_id=monitor.id,
@@ -71,3 +73,4 @@ async def revoke_credential(
         {"wall_id": monitor.wall_id},
     )
     svc.announce_after_commit(session, bus)
+    svc.changed_after_commit(session, bus, monitor.wall_id, monitor.id)

@@ -16,8 +16,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from argus_common.errors import NotFound, Unauthorized
+from argus_common.jwt import JwtCodec
 from argus_management.audit.service import record, record_detached
 from argus_management.cameras.models import Camera
 from argus_management.deps import JwtDep, SessionDep, SessionmakerDep, SettingsDep
@@ -47,9 +49,10 @@ def _actor(request: Request, monitor_id: int) -> Actor:
     )
 
 
-async def display_monitor(request: Request, session: SessionDep, jwt: JwtDep) -> WallMonitor:
-    """The monitor of a display token (401 for anything else, user tokens included)."""
-    claims = jwt.decode(bearer_token(request), "access")
+async def monitor_of_token(session: AsyncSession, jwt: JwtCodec, token: str) -> WallMonitor:
+    """The monitor of a display token whose credential is still the current one
+    (``Unauthorized`` for anything else, user tokens included)."""
+    claims = jwt.decode(token, "access")
     sub, fam = str(claims.get("sub", "")), claims.get("fam")
     if not sub.startswith(SUBJECT) or not sub[len(SUBJECT) :].isdigit():
         raise Unauthorized("not a display token")
@@ -62,6 +65,25 @@ async def display_monitor(request: Request, session: SessionDep, jwt: JwtDep) ->
     ):
         raise Unauthorized("display credential revoked")
     return monitor
+
+
+async def display_monitor(request: Request, session: SessionDep, jwt: JwtDep) -> WallMonitor:
+    """The monitor of a display token (401 for anything else, user tokens included)."""
+    return await monitor_of_token(session, jwt, bearer_token(request))
+
+
+async def mark_seen(session: AsyncSession, monitor: WallMonitor) -> None:
+    """The monitor's browser is there (the state poll and /ws/wall-display): online is
+    ``last_seen`` within ``ONLINE_S``, written at most every ``SEEN_WRITE_S``."""
+    seen = monitor.last_seen
+    stamp = svc.now()
+    if seen is None or (stamp - seen).total_seconds() >= svc.SEEN_WRITE_S:
+        # A Core UPDATE: updated_at keeps meaning "configuration changed".
+        await session.execute(
+            update(WallMonitor)
+            .where(WallMonitor.id == monitor.id)
+            .values(last_seen=stamp, updated_at=WallMonitor.updated_at)
+        )
 
 
 display_monitor.__argus_permission__ = "wall-display"  # type: ignore[attr-defined]
@@ -123,16 +145,9 @@ async def display_token(
 
 @router.get("/state", response_model=DisplayState)
 async def display_state(session: SessionDep, monitor: Display) -> DisplayState:
-    """What this monitor shows now (it polls this; each call marks it online)."""
-    seen = monitor.last_seen
-    stamp = svc.now()
-    if seen is None or (stamp - seen).total_seconds() >= svc.SEEN_WRITE_S:
-        # A Core UPDATE: updated_at keeps meaning "configuration changed".
-        await session.execute(
-            update(WallMonitor)
-            .where(WallMonitor.id == monitor.id)
-            .values(last_seen=stamp, updated_at=WallMonitor.updated_at)
-        )
+    """What this monitor shows now (it reads this on each ``wall.changed`` of
+    ``/ws/wall-display`` and polls it; each call marks it online)."""
+    await mark_seen(session, monitor)
     wall = await session.get(VideoWall, monitor.wall_id)
     assert wall is not None
     ids = list(monitor.camera_ids or [])

@@ -249,6 +249,7 @@ async def delete_monitor(
         {"wall_id": monitor.wall_id, "name": monitor.name},
     )
     announce_after_commit(session, bus)
+    changed_after_commit(session, bus, monitor.wall_id, monitor.id)  # ends its display socket
 
 
 class WallChanged(BaseModel):
