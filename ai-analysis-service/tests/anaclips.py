@@ -1,5 +1,5 @@
 """Small H.264 clips for the analysis tests: a static textured scene with a square that
-moves during a chosen interval, in MP4 or MPEG-TS."""
+moves during a chosen interval, in MP4 or MPEG-TS; and motion analysis that sees it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,20 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+from argus_analysis.cameras import MotionSettings
+from argus_analysis.config import OVERLAY_MASK
+from argus_analysis.pipeline import AnalysisParams
+
+# Frame differencing behind the default overlay mask, starting after 3 moving frames and
+# ending after 0.3 s still: the square's movement is one motion event.
+CLIP_PARAMS = AnalysisParams(
+    detector=MotionSettings(enabled=True).detector_config("diff", 0.15, [OVERLAY_MASK]),
+    start_frames=3,
+    end_quiet_s=0.3,
+    max_width=640,
+    downscale="stride",
+)
 
 
 def scene(width: int, height: int, seed: int = 1) -> np.ndarray:

@@ -17,16 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from anaclips import make_clip
+from anaclips import CLIP_PARAMS, make_clip
 from redis.asyncio import Redis
 
 from argus_analysis.backfill.consumer import FIRST_LOOKBACK_S, GROUP, BackfillAnalysis
-from argus_analysis.cameras import CameraConfig, MotionSettings
-from argus_analysis.config import OVERLAY_MASK
+from argus_analysis.cameras import CameraConfig
 from argus_analysis.detect.select import DeviceChoice
 from argus_analysis.management import AnalysisManagement
 from argus_analysis.metrics import BACKFILL_SEGMENTS
-from argus_analysis.pipeline import AnalysisParams
 from argus_common.bus import RedisBus
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
 from argus_testkit import stack as kit
@@ -102,20 +100,13 @@ async def test_backfills_announced_before_the_group_are_analysed(
             await super().handle(entry_id, data)
 
     management = AnalysisManagement(f"http://127.0.0.1:{free_port()}", "unused")
-    params = AnalysisParams(
-        detector=MotionSettings(enabled=True).detector_config("diff", 0.15, [OVERLAY_MASK]),
-        start_frames=3,
-        end_quiet_s=0.3,
-        max_width=640,
-        downscale="stride",
-    )
     analysis = Recording(
         bus,
         management,
         "a1",
         recordings,
         DeviceChoice("cpu", "opencv", "test"),
-        lambda _motion: params,
+        lambda _motion: CLIP_PARAMS,
         cameras.get,
         fps=10,
         cpu_share=1.0,

@@ -13,27 +13,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from anaclips import make_clip
+from anaclips import CLIP_PARAMS, make_clip
 
 from argus_analysis.backfill.job import BackfillSegment, Interrupted, analyse_segment
-from argus_analysis.cameras import MotionSettings
-from argus_analysis.config import OVERLAY_MASK
 from argus_analysis.detect.object_base import Detection, ObjectDetector
 from argus_analysis.detect.select import DeviceChoice
 from argus_analysis.objects.engine import ObjectEngine
 from argus_analysis.objects.settings import ObjectSettings
-from argus_analysis.pipeline import AnalysisParams
 from argus_analysis.source import SourceError
 
 START = datetime(2026, 11, 23, 9, 30, tzinfo=UTC).timestamp()
 CPU = DeviceChoice("cpu", "opencv", "test")
-PARAMS = AnalysisParams(
-    detector=MotionSettings(enabled=True).detector_config("diff", 0.15, [OVERLAY_MASK]),
-    start_frames=3,
-    end_quiet_s=0.3,
-    max_width=640,
-    downscale="stride",
-)
 WHOLE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
 
 
@@ -75,7 +65,7 @@ def test_motion_and_objects_of_a_segment_at_their_true_times(clip: Path) -> None
         BackfillSegment(7, clip, START),
         "s1",
         CPU,
-        PARAMS,
+        CLIP_PARAMS,
         make_engine,
         objects,
         fps=10,
@@ -103,7 +93,7 @@ def test_objects_off_runs_no_engine_and_a_stop_interrupts(clip: Path) -> None:
         BackfillSegment(7, clip, START),
         "s2",
         CPU,
-        PARAMS,
+        CLIP_PARAMS,
         made.append,
         ObjectSettings(),
         fps=10,
@@ -118,7 +108,7 @@ def test_objects_off_runs_no_engine_and_a_stop_interrupts(clip: Path) -> None:
             BackfillSegment(7, clip, START),
             "s3",
             CPU,
-            PARAMS,
+            CLIP_PARAMS,
             None,
             ObjectSettings(),
             fps=10,
@@ -135,7 +125,7 @@ def test_an_unreadable_segment_is_a_source_error(tmp_path: Path) -> None:
             BackfillSegment(7, bad, START),
             "s4",
             CPU,
-            PARAMS,
+            CLIP_PARAMS,
             None,
             ObjectSettings(),
             fps=10,
