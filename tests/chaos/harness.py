@@ -5,8 +5,9 @@ measured by:
 
 - **video lost**: seconds of the camera's timeline not covered by indexed segments around
   the fault, once everything is indexed (segments touch exactly when nothing is lost);
-- **rows missing**: segment files on disk that the index does not hold after recovery (the
-  file being written is not counted);
+- **rows missing**: segment files on disk that the index has no row for after recovery (the
+  file being written, and files being purged, whose rows are marked deleted, are not
+  counted);
 - **time to resume**: from the end of the fault until the camera's timeline is covered
   again (0 when recording never stopped); **indexed after**: until every file is indexed;
 - **alerts**: alerts and system events management recorded from the fault's start.
@@ -229,12 +230,27 @@ class ChaosStack:
         return list_segments(self.recordings, camera_id)
 
     def unindexed(self, camera_id: int) -> set[str]:
-        """Files on disk the index does not hold, but for the newest (being written: the
-        last modified, which after a clock stepped back is not the latest name)."""
+        """Files on disk the index has no row for, but for the newest (being written: the
+        last modified, which after a clock stepped back is not the latest name). A file
+        whose row is marked deleted is being purged (management marks the rows, then the
+        recorder unlinks the files): not missing from the index."""
         files = self.files(camera_id)
-        indexed = {r["path"] for r in self.rows(camera_id)}
+        indexed = {r["path"] for r in fetch(
+            self.db_url, "SELECT path FROM recording_segments WHERE camera_id = $1",
+            camera_id)}
         newest = {max(files, key=self._mtime)} if files else set()
         return files - indexed - newest
+
+    def rows_missing(self, camera_id: int, grace_s: float = 10.0) -> set[str]:
+        """Files ``unindexed`` now that stay so for ``grace_s``: a segment that closed a
+        moment ago is indexed within that (it had counted as a missing row when the count
+        fell between its close and its row). Bounded: at most ``grace_s``."""
+        pending = self.unindexed(camera_id)
+        deadline = time.monotonic() + grace_s
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.25)
+            pending &= self.unindexed(camera_id)
+        return pending
 
     def _mtime(self, relpath: str) -> float:
         try:
@@ -300,7 +316,7 @@ class ChaosStack:
             if gap > 0.05:
                 lost += gap
                 resume = max(resume, start - t_restored)
-        missing = len(self.unindexed(self.cam))
+        missing = len(self.rows_missing(self.cam))
         result = Result(
             fault=fault, user_sees=user_sees, video_lost_s=round(lost, 2),
             segments_lost=int(lost // SEGMENT_S + (1 if lost % SEGMENT_S > 0.05 else 0)),

@@ -146,7 +146,7 @@ def test_clock_step_of_two_minutes(chaos_stack: ChaosStack, tmp_path: Path) -> N
         key=lambda r: r["id"],
     )[first:]
     timeline = _timeline(rows, [CLOCK_STEP_S, -CLOCK_STEP_S])
-    missing = len(s.unindexed(s.cam))
+    missing = len(s.rows_missing(s.cam))
     lost = timeline["lost_s"]
     result = Result(
         fault=f"clock step of +{CLOCK_STEP_S:g} s, then -{CLOCK_STEP_S:g} s (management and "
