@@ -25,6 +25,9 @@ explained on the spot: what the analyser did with that camera's frames meanwhile
 its ``motion.start`` reached management and whether the alert was raised. Every sample and
 the summary are written as JSON lines to ``--out`` too.
 
+The load generators are in soak_load.py (WHEP, HLS, API) and soak_alerts.py (the alert
+probe), what is measured in soak_measure.py, the figures in soak_report.py.
+
     .venv/bin/python bench/soak.py --minutes 60 [--cameras 16] [--viewers 8]
 """
 
@@ -32,376 +35,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import itertools
 import json
 import multiprocessing as mp
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "streaming-service" / "tests"))
 from _stack import ROOT, SECRETS
+from soak_alerts import alert_prober
+from soak_load import Token, api_client, hls_viewer, login, whep_viewers
+from soak_measure import Stats, analyser_counts, read_json, rss_and_fds
+from soak_report import build_summary
 from streaming_stack import load, percentile
 
-from argus_recording.layout import list_segments
 from argus_testkit import stack as kit
 from argus_testkit.process import Launcher, Proc, launched
-
-SERVICES = ("redis", "management", "camera-simulator", "recording", "analysis", "streaming")
-
-
-# -- what is measured ---------------------------------------------------------------------
-def tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (uvicorn workers, ffmpeg children)."""
-    children: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(d.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def rss_and_fds(pid: int) -> tuple[float, int]:
-    """RSS (MiB) and open fds summed over ``pid``'s process tree."""
-    rss, fds = 0, 0
-    for p in tree(pid):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss += int(line.split()[1])
-            fds += len(os.listdir(f"/proc/{p}/fd"))
-    return rss / 1024, fds
-
-
-def write_json(path: str, value: dict[str, Any]) -> None:
-    """Replace ``path`` with ``value`` atomically."""
-    with open(path + ".tmp", "w") as f:
-        json.dump(value, f)
-    os.replace(path + ".tmp", path)
-
-
-def read_json(path: str) -> dict[str, Any]:
-    """``path``'s JSON object, {} while it is not there yet."""
-    try:
-        with open(path) as f:
-            return dict(json.load(f))
-    except (OSError, ValueError):
-        return {}
-
-
-def login(api: str) -> str:
-    """A fresh access token of the admin (tokens expire during a long run)."""
-    resp = httpx.post(
-        f"{api}/api/v1/auth/login",
-        timeout=30,
-        data={"username": SECRETS.admin_username, "password": SECRETS.admin_password},
-    )
-    resp.raise_for_status()
-    return str(resp.json()["access_token"])
-
-
-class Token:
-    """The current access token, renewed every ``every_s`` by :meth:`renew`."""
-
-    def __init__(self, api: str) -> None:
-        self.api = api
-        self.value = login(api)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.value}"}
-
-    async def renew(self, until: float, every_s: float = 240.0) -> None:
-        while time.time() + every_s < until:
-            await asyncio.sleep(every_s)
-            try:
-                self.value = await asyncio.to_thread(login, self.api)
-            except httpx.HTTPError as exc:
-                print(f"  token renewal failed: {type(exc).__name__}", flush=True)
-
-
-ANALYSER_COUNTERS = {
-    "argus_analysis_frames_total": "analysed",
-    # Frames decoded but not analysed: the analyser was more than ANALYSIS_MAX_LAG_S behind.
-    "argus_analysis_frames_dropped_total": "skipped",
-    "argus_analysis_reconnects_total": "reconnects",
-}
-
-
-async def analyser_counts(c: httpx.AsyncClient, url: str | None) -> dict[str, dict[int, float]]:
-    """The analyser's per-camera counters (``ANALYSER_COUNTERS``) from its /metrics."""
-    out: dict[str, dict[int, float]] = {name: {} for name in ANALYSER_COUNTERS.values()}
-    if url is None:
-        return out
-    try:
-        text = (await c.get(url, timeout=5)).text
-    except httpx.HTTPError:
-        return out
-    for line in text.splitlines():
-        metric, _, rest = line.partition('{camera_id="')
-        name = ANALYSER_COUNTERS.get(metric)
-        if name is None:
-            continue
-        cam, _, value = rest.partition('"} ')
-        with contextlib.suppress(ValueError):
-            out[name][int(cam)] = float(value)
-    return out
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.api_ms: list[float] = []
-        self.api_errors: dict[str, int] = {}
-        self.alert_s: list[float] = []
-        self.alert_missed = 0
-        self.misses: list[dict[str, Any]] = []  # each missed probe, with what was found
-        self.analyser_metrics: str | None = None  # the analyser's /metrics URL
-        self.hls_segments = 0
-        self.hls_errors: dict[str, int] = {}
-
-
-# -- the load ------------------------------------------------------------------------------
-def _viewers(base: str, api: str, cameras: list[int], until: float, out: str) -> None:
-    """WHEP viewers, one per camera in ``cameras``, until ``until``; frame counts written to
-    ``out`` (JSON) every 5 s. Runs in a process of its own (spawn)."""
-    from streaming_viewers import count_only
-    from whep_client import whep_close, whep_connect
-
-    async def run() -> None:
-        headers = {"Authorization": f"Bearer {await asyncio.to_thread(login, api)}"}
-        counts: dict[int, Any] = {}
-        reconnects = dict.fromkeys(cameras, 0)
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            viewers: dict[int, Any] = {}
-
-            async def connect(cam: int) -> None:
-                resp, viewer = await whep_connect(client, f"/whep/{cam}", headers)
-                if resp.status_code != 201 or viewer is None:
-                    return
-                for _ in range(300):  # up to 30 s
-                    if viewer.pc.connectionState == "connected":
-                        break
-                    await asyncio.sleep(0.1)
-                if viewer.pc.connectionState == "connected":
-                    viewers[cam] = viewer
-                    counts[cam] = count_only(viewer.pc)
-                else:
-                    await viewer.pc.close()
-
-            for cam in cameras:
-                await connect(cam)
-            while time.time() < until:
-                for cam in cameras:
-                    viewer = viewers.get(cam)
-                    if viewer is None or viewer.pc.connectionState in ("failed", "closed"):
-                        headers["Authorization"] = f"Bearer {await asyncio.to_thread(login, api)}"
-                        if viewer is not None:
-                            await viewer.pc.close()
-                            viewers.pop(cam)
-                        reconnects[cam] += 1
-                        await connect(cam)
-                write_json(
-                    out,
-                    {
-                        "t": time.time(),
-                        "reconnects": reconnects,
-                        "frames": {c: n.frames for c, n in counts.items()},
-                    },
-                )
-                await asyncio.sleep(5)
-            for viewer in viewers.values():
-                with contextlib.suppress(Exception):
-                    await whep_close(client, viewer, headers)
-
-    asyncio.run(run())
-
-
-async def api_client(
-    base: str, token: Token, cameras: list[int], until: float, stats: Stats
-) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        for n in itertools.count():
-            if time.time() >= until:
-                return
-            cam = cameras[n % len(cameras)]
-            end = datetime.now(UTC)
-            window = {"start": (end - timedelta(minutes=10)).isoformat(), "end": end.isoformat()}
-            for path, params in (
-                ("/api/v1/cameras", {}),
-                (f"/api/v1/cameras/{cam}", {}),
-                (f"/api/v1/cameras/{cam}/timeline", window),
-                ("/api/v1/events", {"limit": 20}),
-                ("/api/v1/alerts", {"limit": 20}),
-            ):
-                t0 = time.perf_counter()
-                try:
-                    resp = await c.get(path, params=params, headers=token.headers)
-                    code = str(resp.status_code)
-                except httpx.HTTPError as exc:
-                    code = type(exc).__name__
-                stats.api_ms.append((time.perf_counter() - t0) * 1000)
-                if code != "200":
-                    key = f"{path.split('/')[3]} {code}"
-                    stats.api_errors[key] = stats.api_errors.get(key, 0) + 1
-            await asyncio.sleep(1.0)
-
-
-async def hls_viewer(base: str, token: Token, cam: int, until: float, stats: Stats) -> None:
-    seen: set[str] = set()
-
-    def err(key: str) -> None:
-        stats.hls_errors[key] = stats.hls_errors.get(key, 0) + 1
-
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        playlist = ""
-        while time.time() < until:
-            if not playlist:
-                resp = await c.post(
-                    "/v1/streams/start", json={"camera_id": cam}, headers=token.headers
-                )
-                if resp.status_code != 200:
-                    err(f"start {resp.status_code}")
-                    await asyncio.sleep(2)
-                    continue
-                playlist = urljoin(base + "/", resp.json()["hls_url"].lstrip("/"))
-            try:
-                resp = await c.get(playlist)
-                if resp.status_code != 200:
-                    err(f"playlist {resp.status_code}")
-                    playlist = ""  # the session ended: start another
-                    continue
-                uris = [
-                    line for line in resp.text.splitlines() if line and not line.startswith("#")
-                ]
-                for uri in uris:
-                    url = urljoin(playlist, uri)
-                    if url in seen:
-                        continue
-                    seg = await c.get(url)
-                    if seg.status_code == 200:
-                        seen.add(url)
-                        stats.hls_segments += 1
-                    else:
-                        err(f"segment {seg.status_code}")
-                if len(seen) > 5000:
-                    seen = set(list(seen)[-500:])
-            except httpx.HTTPError as exc:
-                err(type(exc).__name__)
-            await asyncio.sleep(1.0)
-
-
-async def alert_prober(
-    api: str,
-    token: Token,
-    control: str,
-    cameras: list[int],
-    every_s: float,
-    until: float,
-    stats: Stats,
-) -> None:
-    from websockets.asyncio.client import connect
-
-    ws_url = f"ws://{api.split('://', 1)[1]}/ws/alerts"
-    async with httpx.AsyncClient(timeout=10) as c:
-        for n in itertools.count():
-            if time.time() + every_s >= until:
-                return
-            index = n % len(cameras)
-            cam = cameras[index]
-            try:
-                async with connect(ws_url, subprotocols=["bearer", token.value]) as ws:  # type: ignore[list-item]
-                    await asyncio.wait_for(ws.recv(), 10)  # "ready"
-                    before = await analyser_counts(c, stats.analyser_metrics)
-                    t0 = time.time()
-                    (
-                        await c.post(f"{control}/motion/cam{index + 1}", json={"on": True})
-                    ).raise_for_status()
-                    try:
-                        async with asyncio.timeout(20):
-                            while True:
-                                msg = json.loads(await ws.recv())
-                                if (
-                                    msg.get("type") == "alert.motion"
-                                    and msg.get("camera_id") == cam
-                                ):
-                                    stats.alert_s.append(time.time() - t0)
-                                    break
-                    except TimeoutError:
-                        stats.alert_missed += 1
-                        await explain_miss(c, api, token, cam, t0, before, stats)
-            except Exception as exc:
-                print(f"  alert probe: {type(exc).__name__}: {exc}", flush=True)
-                stats.alert_missed += 1
-                stats.misses.append({"camera": cam, "t": time.time(), "error": repr(exc)})
-            await asyncio.sleep(2)
-            with contextlib.suppress(httpx.HTTPError):
-                await c.post(f"{control}/motion/cam{index + 1}", json={"on": False})
-            await asyncio.sleep(max(0.0, every_s - 2))
-
-
-async def explain_miss(
-    c: httpx.AsyncClient,
-    api: str,
-    token: Token,
-    cam: int,
-    t0: float,
-    before: dict[str, dict[int, float]],
-    stats: Stats,
-) -> None:
-    """After a probe saw no ``alert.motion`` in time: what the analyser did with the
-    camera's frames meanwhile (analysed, skipped for lag, reconnects), whether its
-    ``motion.start`` reached management, and whether the alert was raised (then only the
-    WebSocket missed it)."""
-    since = datetime.fromtimestamp(t0 - 5, UTC).isoformat()
-    after = await analyser_counts(c, stats.analyser_metrics)
-    found: dict[str, Any] = {
-        "camera": cam,
-        "t": t0,
-        **{
-            name: after[name].get(cam, 0.0) - before[name].get(cam, 0.0)
-            for name in ANALYSER_COUNTERS.values()
-        },
-    }
-    for name, path, params in (
-        ("event", "/api/v1/events", {"camera_id": cam, "type": "motion.start", "start": since}),
-        ("alert", "/api/v1/alerts", {"camera_id": cam, "kind": "motion"}),
-    ):
-        try:
-            resp = await c.get(f"{api}{path}", params={**params, "limit": 1}, headers=token.headers)
-            items = resp.json().get("items", []) if resp.status_code == 200 else []
-        except (httpx.HTTPError, ValueError) as exc:
-            found[name] = f"lookup failed: {type(exc).__name__}"
-            continue
-        stamp = (items[0].get("ts") or items[0].get("created_at")) if items else None
-        when = datetime.fromisoformat(stamp).timestamp() - t0 if stamp else None
-        # An alert older than the probe belongs to an earlier one.
-        found[name] = round(when, 2) if when is not None and when > -5 else None
-    stats.misses.append(found)
-    print(
-        f"  alert missed: camera {cam}; analyser frames analysed {found['analysed']:.0f}, "
-        f"skipped (behind) {found['skipped']:.0f}, reconnects {found['reconnects']:.0f}; "
-        f"motion.start stored "
-        f"{'no' if found.get('event') is None else str(found['event']) + ' s after'}; alert "
-        f"{'no' if found.get('alert') is None else str(found['alert']) + ' s after'}",
-        flush=True,
-    )
 
 
 # -- the stack -----------------------------------------------------------------------------
@@ -443,68 +99,6 @@ def start_media(launcher: Launcher, cfg: kit.StackConfig, procs: dict[str, Proc]
     )
 
 
-def gaps(db: kit.Database, cameras: list[int], since: float) -> dict[str, Any]:
-    """Gaps between consecutive indexed segments of each camera after ``since``."""
-    total, count, worst, segments = 0.0, 0, 0.0, 0
-    for cam in cameras:
-        rows = db.fetch(
-            "SELECT started_at, ended_at FROM recording_segments WHERE camera_id"
-            " = $1 AND deleted_at IS NULL ORDER BY started_at",
-            cam,
-        )
-        spans = [
-            (r["started_at"].timestamp(), r["ended_at"].timestamp())
-            for r in rows
-            if r["ended_at"] is not None and r["started_at"].timestamp() >= since
-        ]
-        segments += len(spans)
-        for (_, end), (start, _) in itertools.pairwise(spans):
-            if start - end > 0.05:
-                count += 1
-                total += start - end
-                worst = max(worst, start - end)
-    return {
-        "segments": segments,
-        "gaps": count,
-        "gap_s": round(total, 2),
-        "worst_gap_s": round(worst, 2),
-    }
-
-
-def unindexed(db: kit.Database, recordings: Path, cameras: list[int]) -> int:
-    missing = 0
-    for cam in cameras:
-        files = list_segments(recordings, cam)
-        indexed = {
-            r["path"]
-            for r in db.fetch("SELECT path FROM recording_segments WHERE camera_id = $1", cam)
-        }
-        missing += len(files - indexed - ({max(files)} if files else set()))
-    return missing
-
-
-def summarize(samples: list[dict[str, Any]], warm_t: float) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    warm = [s for s in samples if s["t"] >= warm_t] or samples[-1:]
-    for name in SERVICES:
-        rss = [s["services"][name]["rss_mib"] for s in warm if name in s["services"]]
-        fds = [s["services"][name]["fds"] for s in warm if name in s["services"]]
-        if not rss:
-            continue
-        base, last = rss[0], statistics.fmean(rss[-3:])
-        out[name] = {
-            "rss_warm_mib": round(base, 1),
-            "rss_end_mib": round(last, 1),
-            "rss_max_mib": round(max(rss), 1),
-            "rss_growth_pct": round(100 * (last - base) / base, 1),
-            "fds_min": min(fds),
-            "fds_max": max(fds),
-            "fds_warm": fds[0],
-            "fds_end": fds[-1],
-        }
-    return out
-
-
 async def soak(
     args: argparse.Namespace,
     procs: dict[str, Proc],
@@ -523,7 +117,7 @@ async def soak(
     viewer_file = str(out.with_suffix(".viewers.json"))
     ctx = mp.get_context("spawn")
     viewer_proc = ctx.Process(
-        target=_viewers,
+        target=whep_viewers,
         args=(cfg.streaming_url, cfg.management_url, cameras[: args.viewers], until, viewer_file),
     )
     viewer_proc.start()
@@ -599,42 +193,10 @@ async def soak(
     if viewer_proc.is_alive():
         viewer_proc.kill()
     viewers = read_json(viewer_file)
-    fps_all = [f for s in samples if s["t"] >= warm_t for f in s["viewer_fps"].values()]
     await asyncio.sleep(15)  # the segments in flight are indexed
-    summary = {
-        "summary": True,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "minutes": args.minutes,
-        "warmup_min": round(args.warmup * args.minutes, 1),
-        "cameras": len(cameras),
-        "viewers": args.viewers,
-        "load_end": os.getloadavg(),
-        "load_max_1m": max(s["load"][0] for s in samples) if samples else None,
-        "services": summarize(samples, warm_t),
-        "continuity": gaps(db, cameras, t_start + 30),
-        "unindexed_files": unindexed(db, cfg.recordings, cameras),
-        "api": {
-            "requests": len(stats.api_ms),
-            "errors": stats.api_errors,
-            "p50_ms": round(percentile(stats.api_ms, 50), 1) if stats.api_ms else None,
-            "p99_ms": round(percentile(stats.api_ms, 99), 1) if stats.api_ms else None,
-            "max_ms": round(max(stats.api_ms), 1) if stats.api_ms else None,
-        },
-        "alerts": {
-            "n": len(stats.alert_s),
-            "missed": stats.alert_missed,
-            "p50_s": round(statistics.median(stats.alert_s), 2) if stats.alert_s else None,
-            "max_s": round(max(stats.alert_s), 2) if stats.alert_s else None,
-            "misses": stats.misses,
-        },
-        "hls": {"segments": stats.hls_segments, "errors": stats.hls_errors},
-        "analyser": samples[-1].get("analyser") if samples else None,
-        "whep": {
-            "fps_min": min(fps_all) if fps_all else None,
-            "fps_mean": round(statistics.fmean(fps_all), 1) if fps_all else None,
-            "reconnects": viewers.get("reconnects"),
-        },
-    }
+    summary = build_summary(
+        args, cameras, samples, stats, viewers, db, cfg.recordings, t_start, warm_t
+    )
     with out.open("a") as log:
         log.write(json.dumps(summary) + "\n")
     print(json.dumps(summary, indent=1), flush=True)
