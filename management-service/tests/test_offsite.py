@@ -30,6 +30,7 @@ from argus_management.recordings.models import RecordingSegment
 from argus_testkit.objectstore import LocalObjectStore
 
 from factories.cameras import create_camera
+from factories.holds import hold_range
 from factories.offsite import add_offsite_copy
 from factories.recordings import add_segment
 from factories.users import bearer, create_user
@@ -198,19 +199,13 @@ async def test_held_range_copied_offsite_from_both_tiers(
         row.tier, row.object_key, row.bytes = "object", tiered_key, len(content[segs[2].path])
         await s.commit()
 
-    hold = await client.post(
-        "/api/v1/holds",
-        headers=admin_headers,
-        json={
-            "kind": "range",
-            "camera_id": cam.id,
-            "reason": "case 12",
-            "start": (T0 + timedelta(seconds=30)).isoformat(),
-            "end": (T0 + timedelta(minutes=2, seconds=30)).isoformat(),
-        },
+    hold_id = await hold_range(
+        client,
+        admin_headers,
+        cam.id,
+        T0 + timedelta(seconds=30),
+        T0 + timedelta(minutes=2, seconds=30),
     )
-    assert hold.status_code == 201, hold.text
-    hold_id = hold.json()["id"]
     viewer = await create_user(maker, "viewer", camera_ids=[cam.id])
     denied = await client.post(
         f"/api/v1/offsite/holds/{hold_id}", headers=bearer(app_state(app), viewer)
