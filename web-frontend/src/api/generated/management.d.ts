@@ -461,6 +461,28 @@ export interface paths {
         patch: operations["update_camera_api_v1_cameras__camera_id__patch"];
         trace?: never;
     };
+    "/api/v1/cameras/{camera_id}/onvif/probe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Probe Camera
+         * @description Probe a registered camera again with its stored ONVIF address and credentials (the
+         *     console's camera form shows its ``warnings``; the credentials never leave the server).
+         *     409 when the camera has no ``onvif_host``. Audited like ``/onvif/probe``.
+         */
+        post: operations["probe_camera_api_v1_cameras__camera_id__onvif_probe_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cameras/{camera_id}/ptz/home": {
         parameters: {
             query?: never;
@@ -1381,7 +1403,8 @@ export interface paths {
         };
         /**
          * Display State
-         * @description What this monitor shows now (it polls this; each call marks it online).
+         * @description What this monitor shows now (it reads this on each ``wall.changed`` of
+         *     ``/ws/wall-display`` and polls it; each call marks it online).
          */
         get: operations["display_state_api_v1_wall_display_state_get"];
         put?: never;
@@ -6030,6 +6053,65 @@ export interface operations {
             };
             /** @description the request is invalid */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error, in the common envelope */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    probe_camera_api_v1_cameras__camera_id__onvif_probe_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description camera id */
+                camera_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProbeOut"];
+                };
+            };
+            /** @description the request is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description the camera refused our credentials or answered with an error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description the camera did not answer in time, or refused the connection */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
