@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from anaclips import CLIP_PARAMS, make_clip
-from redis.asyncio import Redis
 
 from argus_analysis.backfill.consumer import FIRST_LOOKBACK_S, GROUP, BackfillAnalysis
 from argus_analysis.cameras import CameraConfig
@@ -33,13 +32,8 @@ from argus_testkit.ports import free_port
 
 @pytest.fixture
 async def bus() -> AsyncIterator[RedisBus]:
-    """A bus on the session's Redis in a namespace of its own, deleted afterwards."""
-    with kit.redis_namespace("argus-bfgroup") as namespace:
-        redis = Redis.from_url(kit.REDIS_URL)
-        try:
-            yield RedisBus(redis, namespace)
-        finally:
-            await redis.aclose()
+    async with kit.redis_bus("argus-bfgroup") as b:
+        yield b
 
 
 def _camera(camera_id: int, backfill: bool) -> CameraConfig:

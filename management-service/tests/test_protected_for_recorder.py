@@ -13,13 +13,10 @@ from argus_management.events.models import Event
 
 from factories.cameras import create_camera
 from factories.events import internal_headers
+from factories.holds import hold_range
 from factories.recordings import add_segment
 
 OLD = datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
-
-
-def _iso(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
 
 
 async def test_holds_kept_events_and_kept_segments_reach_the_recorder(
@@ -47,18 +44,8 @@ async def test_holds_kept_events_and_kept_segments_reach_the_recorder(
             )
         )
         await s.commit()
-    hold = await client.post(
-        "/api/v1/holds",
-        headers=admin_headers,
-        json={
-            "kind": "range",
-            "camera_id": cam.id,
-            "reason": "investigation 12",
-            "start": _iso(OLD + timedelta(minutes=5)),
-            "end": _iso(OLD + timedelta(minutes=6)),
-        },
-    )
-    assert hold.status_code == 201, hold.text
+    hold_id = await hold_range(client, admin_headers, cam.id, OLD + timedelta(minutes=5),
+                               OLD + timedelta(minutes=6), "investigation 12")
 
     resp = await client.get(
         "/internal/segments/protected",
@@ -90,7 +77,7 @@ async def test_holds_kept_events_and_kept_segments_reach_the_recorder(
     assert bad.status_code == 422
 
     released = await client.post(
-        f"/api/v1/holds/{hold.json()['id']}/release",
+        f"/api/v1/holds/{hold_id}/release",
         headers=admin_headers,
         json={"reason": "closed"},
     )

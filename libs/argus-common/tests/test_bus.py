@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -13,17 +11,13 @@ from redis.asyncio import Redis
 
 from argus_common.bus import RedisBus
 from argus_common.events import EventMessage
+from argus_testkit import stack as kit
 
 
 @pytest.fixture
 async def bus() -> AsyncIterator[RedisBus]:
-    redis = Redis.from_url(os.environ["ARGUS_TEST_REDIS_URL"])
-    b = RedisBus(redis, f"argus-unit-{uuid.uuid4().hex[:8]}")
-    yield b
-    keys = [k async for k in redis.scan_iter(match=f"{b.namespace}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
+    async with kit.redis_bus("argus-unit") as b:
+        yield b
 
 
 async def test_pubsub_roundtrip(bus: RedisBus) -> None:

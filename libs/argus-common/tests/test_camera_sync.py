@@ -4,18 +4,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from argus_common.bus import RedisBus
 from argus_common.camera_sync import CameraSync
 from argus_common.cameras import Camera
 from argus_common.errors import Unavailable
 from argus_common.events import CHANNEL_CAMERAS, CameraChanged
+from argus_testkit import stack as kit
 
 
 def camera(camera_id: int, name: str = "") -> Camera:
@@ -58,9 +56,8 @@ class Target:
 
 @pytest.fixture
 async def bus() -> AsyncIterator[RedisBus]:
-    redis = Redis.from_url(os.environ["ARGUS_TEST_REDIS_URL"])
-    yield RedisBus(redis, f"argus-sync-{uuid.uuid4().hex[:8]}")
-    await redis.aclose()
+    async with kit.redis_bus("argus-sync") as b:
+        yield b
 
 
 async def test_reload_is_retried_until_management_answers(

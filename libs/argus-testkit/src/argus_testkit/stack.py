@@ -17,13 +17,15 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+from redis.asyncio import Redis
 
+from argus_common.bus import RedisBus
 from argus_testkit import redis_acl
 from argus_testkit.credentials import service_secrets
 from argus_testkit.process import Launcher, Proc, Ready
@@ -135,6 +137,18 @@ def redis_namespace(prefix: str = "argus-test", redis_url: str = REDIS_URL) -> I
     finally:
         with contextlib.suppress(Exception):
             drop_namespace(namespace, redis_url)
+
+
+@contextlib.asynccontextmanager
+async def redis_bus(prefix: str = "argus-test") -> AsyncIterator[RedisBus]:
+    """A bus on the session's Redis in a namespace of its own (``redis_namespace``: its
+    keys are deleted afterwards)."""
+    with redis_namespace(prefix) as namespace:
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            yield RedisBus(redis, namespace)
+        finally:
+            await redis.aclose()
 
 
 @dataclass(frozen=True)
