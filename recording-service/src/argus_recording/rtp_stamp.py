@@ -5,9 +5,10 @@ presentation times at 90 kHz (unwrapped by the assembler); with B-frames they ar
 monotonic, so a discontinuity is a jump forward well past the arrival time, or back by more
 than a reorder window. Audio has its own RTP clock with a random start; it is placed by its
 arrival against the video anchor (what FFmpeg does before the first RTCP report). Where the
-camera sends RTCP sender reports (and its clock agrees with ours), capture times stand in
-for arrival times for both (sender_reports.py): a connection's first frame, received late
-under load, is then placed where it was captured.
+camera sends RTCP sender reports (and its clock agrees with ours, decided once per
+connection for both tracks), capture times stand in for arrival times for both
+(sender_reports.py): a connection's first frame, received late under load, is then placed
+where it was captured.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from argus_recording.clock import MediaClock
 from argus_recording.packets import Item
 from argus_recording.params import VideoParams, annexb
 from argus_recording.rtp_au import AudioAU, VideoAU
-from argus_recording.sender_reports import SenderReports
+from argus_recording.sender_reports import CameraClock, SenderReports
 
 log = structlog.get_logger("argus.recording.stamping")
 
@@ -48,9 +49,11 @@ class RtpStamper:
                  max_drift_ms: float) -> None:
         self.clock = MediaClock(max_drift_ms)
         # The camera's sender reports (fed by the assembler): capture times, where the
-        # camera's clock agrees with ours, in place of arrival times (sender_reports.py).
-        self.video_reports = SenderReports(90000)
-        self.audio_reports = SenderReports(audio_clock)
+        # camera's clock agrees with ours, in place of arrival times (sender_reports.py);
+        # one decision for the connection, made on its first video frame.
+        self.camera_clock = CameraClock()
+        self.video_reports = SenderReports(90000, self.camera_clock)
+        self.audio_reports = SenderReports(audio_clock, self.camera_clock)
         self.current = video_params(sps, pps) if sps and pps else None
         self._pps = pps
         self.jumped = False
