@@ -1,7 +1,8 @@
 /** Add or edit a camera: RTSP URLs, credentials, ONVIF address, recording, retention, the
  * age at which recordings move to the object store and, for a camera that exists (its
  * analysis settings are edited with it), whether footage backfilled after an outage is
- * analysed (`analysis.backfill`). */
+ * analysed (`analysis.backfill`). Editing a camera with an ONVIF address shows what its
+ * device cannot do (OnvifWarnings.tsx: probed again when the form opens). */
 
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -9,6 +10,7 @@ import { cameras as camerasApi } from '../api/resources';
 import { errorMessage } from '../api/errors';
 import type { Camera, CameraInput, RecordingMode } from '../api/types';
 import { Dialog } from '../components/Dialog';
+import { OnvifWarnings } from './OnvifWarnings';
 
 interface FormProps {
   camera: Camera | null;
@@ -92,6 +94,7 @@ export function CameraForm({ camera, onClose, onSaved }: FormProps) {
         <label className="field"><span>{t('cameras.onvifPort')}</span>
           <input type="number" min={1} max={65535} value={f.onvif_port}
             onChange={(e) => set('onvif_port', e.target.value)} /></label>
+        {camera?.onvif_host && <OnvifWarnings cameraId={camera.id} />}
         <label className="field"><span>{t('cameras.recordingMode')}</span>
           <select value={f.recording_mode} onChange={(e) => set('recording_mode',
             e.target.value as RecordingMode)}>

@@ -170,6 +170,10 @@ export const en = {
   },
   admin: { cameras: 'Cameras', users: 'Users and roles', rtmp: 'RTMP stream keys', audit: 'Audit log' },
   cameras: {
+    onvifChecking: 'Checking the ONVIF device…',
+    onvifCheckFailed: 'The ONVIF device could not be checked: {{detail}}',
+    onvifAllAvailable: 'ONVIF device checked: every optional service answers.',
+    onvifWarnings: 'Not available on this ONVIF device (the camera still works):',
     add: 'Add camera', edit: 'Edit {{name}}', name: 'Name', status: 'Status',
     streamUrl: 'RTSP URL (main stream)', subStreamUrl: 'RTSP URL (sub-stream, optional)',
     username: 'Username', password: 'Password', passwordKept: '(unchanged)',

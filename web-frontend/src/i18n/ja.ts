@@ -175,6 +175,10 @@ export const ja: Dictionary = {
   },
   admin: { cameras: 'カメラ', users: 'ユーザーとロール', rtmp: 'RTMP ストリームキー', audit: '監査ログ' },
   cameras: {
+    onvifChecking: 'ONVIF 機器を確認しています…',
+    onvifCheckFailed: 'ONVIF 機器を確認できませんでした: {{detail}}',
+    onvifAllAvailable: 'ONVIF 機器を確認しました: オプション機能はすべて応答しています。',
+    onvifWarnings: 'この ONVIF 機器で利用できない機能（カメラはそのまま使えます）:',
     add: 'カメラを追加', edit: '{{name}} を編集', name: '名前', status: '状態',
     streamUrl: 'RTSP URL（メインストリーム）', subStreamUrl: 'RTSP URL（サブストリーム、任意）',
     username: 'ユーザー名', password: 'パスワード', passwordKept: '（変更しない）',
