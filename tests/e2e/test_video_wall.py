@@ -1,7 +1,8 @@
 """Video wall (issue 20): a second browser page opened as a wall monitor with its display
 key receives a camera an operator drags onto the monitor in the wall overview and plays
 it (frames decoded); then an alarm (motion on another camera, the monitor's alarm kind)
-pushes that camera to the monitor, which plays it and keeps it across a reload."""
+pushes that camera to the monitor, which plays it and keeps it across a reload. A clear
+reaches the monitor through its /ws/wall-display socket, before its 15 s fallback poll."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def test_wall_monitor_plays_pushed_and_alarm_cameras(
         wall_page.goto(display_url)
         screen = wall_page.locator(f".wall-monitor[data-monitor-id='{monitor}']")
         expect(screen).to_have_attribute("data-source-kind", "empty")
+        expect(screen).to_have_attribute("data-push", "open")  # its /ws/wall-display
         assert "key=" not in wall_page.url  # the key left the address bar
 
         # The operator drags a camera onto the monitor in the wall overview.
@@ -103,6 +105,20 @@ def test_wall_monitor_plays_pushed_and_alarm_cameras(
             [wall, monitor, pushed],
         )
         assert statuses[0] == 200 and statuses[1] == 401 and statuses[2] == 404, statuses
+
+        # A push arrives through the monitor's socket: the page re-reads at once. Bounded
+        # below the 15 s poll an open socket keeps, and the frame itself is counted.
+        expect(screen).to_have_attribute("data-push", "open")
+        heard = int(screen.get_attribute("data-push-changes") or "0")
+        with stack.api() as api:
+            r = api.post(f"/api/v1/walls/{wall}/monitors/{monitor}/push", json={"kind": "clear"})
+            assert r.status_code == 200, r.text
+        expect(screen).to_have_attribute("data-source-kind", "empty", timeout=10_000)
+        wall_page.wait_for_function(
+            """([monitor, heard]) => Number(document.querySelector(
+              `.wall-monitor[data-monitor-id='${monitor}']`)?.dataset.pushChanges) > heard""",
+            arg=[monitor, heard], timeout=10_000,
+        )
     finally:
         context.close()
     assert not errors, f"uncaught errors in the monitor page: {errors}"

@@ -1,12 +1,14 @@
 /**
  * `/wall/:wallId/:monitorId`: a wall monitor (a browser in kiosk mode). No user signs in:
  * the monitor's display credential (see displayKey.ts) gets display tokens that show only
- * what is pushed to this monitor. The monitor asks for its content every 2 s (which also
- * tells the operators it is online); content, player retries and reconnects survive a
- * reload because the content lives on the server.
+ * what is pushed to this monitor. Its socket (`/ws/wall-display`, displaySocket.ts) says when
+ * the content changed and the page re-reads it at once; it also polls, every 15 s while the
+ * socket is open and every 2 s while it is not. The open socket, or the polls, tell the
+ * operators it is online. Content, player retries and reconnects survive a reload because
+ * the content lives on the server.
  */
 
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useLayoutEffect, useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router-dom';
@@ -15,9 +17,12 @@ import type { Camera } from '../api/types';
 import { emptyGrid, gridReducer } from '../live/layoutState';
 import { VideoGrid } from '../live/VideoGrid';
 import { display, type DisplayState } from './api';
+import { useDisplaySocket } from './displaySocket';
 import { displayTokens, forgetDisplayKey, rememberDisplayKey, takeDisplayKey } from './displayKey';
 
-const POLL_MS = 2_000;
+/** Polls while the socket is open (a missed frame) and while it is not (no push). */
+export const PUSHED_POLL_MS = 15_000;
+export const POLL_MS = 2_000;
 
 type DisplayCamera = DisplayState['cameras'][number];
 
@@ -55,16 +60,21 @@ export function WallMonitor() {
       setKey(k); }} />;
   }
   return <MonitorView key={key} wall={wall} monitor={monitor} refused={refused}
-    onForget={() => { forgetDisplayKey(wall, monitor); setKey(null); }} />;
+    token={source} onForget={() => { forgetDisplayKey(wall, monitor); setKey(null); }} />;
 }
 
-function MonitorView({ wall, monitor, refused, onForget }: { wall: number; monitor: number;
-  refused: boolean; onForget(): void }) {
+function MonitorView({ wall, monitor, refused, token, onForget }: { wall: number;
+  monitor: number; refused: boolean; token: (renew: boolean) => Promise<string>;
+  onForget(): void }) {
   const { t } = useTranslation();
+  const qc = useQueryClient();
+  const queryKey = useMemo(() => ['wall-display', wall, monitor], [wall, monitor]);
+  const push = useDisplaySocket({ token, enabled: !refused,
+    onChanged: () => void qc.invalidateQueries({ queryKey }) });
   const q = useQuery({
-    queryKey: ['wall-display', wall, monitor],
+    queryKey,
     queryFn: ({ signal }) => display.state(signal),
-    refetchInterval: POLL_MS,
+    refetchInterval: push.status === 'open' ? PUSHED_POLL_MS : POLL_MS,
     retry: true,
     retryDelay: 3_000,
   });
@@ -82,6 +92,7 @@ function MonitorView({ wall, monitor, refused, onForget }: { wall: number; monit
   return (
     <main className="kiosk wall-monitor" id="main" data-wall-id={wall} data-monitor-id={monitor}
       data-source-kind={kind} data-cameras={[...cameras.keys()].join(',')}
+      data-push={push.status} data-push-changes={push.changes}
       aria-label={state ? `${state.wall_name} / ${state.monitor_name}` : t('walls.monitor')}>
       {refused && (
         <div className="wall-banner error" role="alert">
