@@ -157,3 +157,39 @@ async def test_a_changed_credential_ends_the_socket(
     # and the token opens no new one
     ws = await connect(f"ws://{live_server}/ws/wall-display", subprotocols=["bearer", token])  # type: ignore[list-item]
     assert await _closed_with(ws) == 4401
+
+
+async def test_sockets_per_monitor_are_capped(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], live_server: str
+) -> None:
+    from argus_management.walls.push import MAX_PER_MONITOR
+
+    wall, (monitor, other) = await _monitors(client, admin_headers, ["Left", "Right"])
+    token = await _display_token(client, admin_headers, wall, monitor)
+    other_token = await _display_token(client, admin_headers, wall, other)
+    opened = [await _open(live_server, token) for _ in range(MAX_PER_MONITOR)]
+    try:
+        extra = await connect(
+            f"ws://{live_server}/ws/wall-display", subprotocols=["bearer", token]  # type: ignore[list-item]
+        )
+        assert await _closed_with(extra) == 4429
+        # another monitor has its own places
+        await (await _open(live_server, other_token)).close()
+        await opened.pop().close()
+        for _ in range(100):  # the closed socket's place is given back as it ends
+            again = await connect(
+                f"ws://{live_server}/ws/wall-display", subprotocols=["bearer", token]  # type: ignore[list-item]
+            )
+            try:
+                ready = json.loads(await asyncio.wait_for(again.recv(), 2.0))["type"] == "ready"
+            except ConnectionClosed:
+                ready = False
+            await again.close()
+            if ready:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the place of a closed socket was not given back")
+    finally:
+        for ws in opened:
+            await ws.close()
