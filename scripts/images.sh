@@ -15,16 +15,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# name|dockerfile|tag
+# name|dockerfile|target|tag: the Python services are targets of one Dockerfile, whose shared
+# build and runtime stages are built once (the first image) and cached for the others.
 IMAGES=(
-  "management|management-service/Dockerfile|argus-management"
-  "streaming|streaming-service/Dockerfile|argus-streaming"
-  "recording|recording-service/Dockerfile|argus-recording"
-  "analysis|ai-analysis-service/Dockerfile|argus-analysis"
-  "camsim|camera-simulator/Dockerfile|argus-camsim"
-  "console|web-frontend/Dockerfile|argus-console"
-  "rtmp|nginx-rtmp/Dockerfile|argus-rtmp"
-  "objectstore|deploy/objectstore/Dockerfile|argus-objectstore"
+  "management|deploy/python.Dockerfile|management|argus-management"
+  "streaming|deploy/python.Dockerfile|streaming|argus-streaming"
+  "recording|deploy/python.Dockerfile|recording|argus-recording"
+  "analysis|deploy/python.Dockerfile|analysis|argus-analysis"
+  "camsim|deploy/python.Dockerfile|camsim|argus-camsim"
+  "console|web-frontend/Dockerfile||argus-console"
+  "rtmp|nginx-rtmp/Dockerfile||argus-rtmp"
+  "objectstore|deploy/objectstore/Dockerfile||argus-objectstore"
 )
 BASE=debian:bookworm-slim
 
@@ -40,6 +41,8 @@ if [ -z "$engine" ]; then
   fi
 fi
 
+tmp_files=()
+trap 'rm -f "${tmp_files[@]}"' EXIT
 ca_file="${ARGUS_BUILD_CA_FILE-}"
 if [ -z "${ARGUS_BUILD_CA_FILE+set}" ]; then
   shopt -s nullglob
@@ -47,7 +50,7 @@ if [ -z "${ARGUS_BUILD_CA_FILE+set}" ]; then
   shopt -u nullglob
   if [ "${#local_cas[@]}" -gt 0 ]; then
     ca_file=$(mktemp)
-    trap 'rm -f "$ca_file"' EXIT
+    tmp_files+=("$ca_file")
     cat "${local_cas[@]}" >"$ca_file"
   fi
 fi
@@ -61,16 +64,32 @@ if ! "$engine" image inspect "$BASE" >/dev/null 2>&1 && ! "$engine" pull -q "$BA
   bash scripts/compose_check_base.sh "$engine"
 fi
 
+# Podman on a host whose cgroups refuse crun (this project's CI machines): build with the
+# settings make compose-check gives its Podman (runc, no default ulimits) unless
+# CONTAINERS_CONF already names a configuration.
+if [ "$engine" = podman ] && [ -z "${CONTAINERS_CONF:-}" ] \
+    && ! podman run --rm "$BASE" true >/dev/null 2>&1; then
+  CONTAINERS_CONF=$(mktemp)
+  tmp_files+=("$CONTAINERS_CONF")
+  python3 -c 'import sys; sys.path.insert(0, "scripts")
+import compose_check_engine as e; print(e.CONTAINERS_CONF, end="")' >"$CONTAINERS_CONF"
+  export CONTAINERS_CONF
+  echo "images.sh: podman cannot run a container with its defaults here; using runc" \
+    "and no default ulimits (scripts/compose_check_engine.py)" >&2
+  podman run --rm "$BASE" true || exit 1
+fi
+
 want=("$@")
 built=()
 for entry in "${IMAGES[@]}"; do
-  IFS='|' read -r name dockerfile tag <<<"$entry"
+  IFS='|' read -r name dockerfile target tag <<<"$entry"
   if [ "${#want[@]}" -gt 0 ] && [[ ! " ${want[*]} " == *" $name "* ]]; then
     continue
   fi
-  echo "== $tag ($dockerfile)"
+  echo "== $tag ($dockerfile${target:+, target $target})"
   start=$SECONDS
-  "$engine" build "${build_args[@]}" -f "$dockerfile" -t "$tag:latest" .
+  "$engine" build "${build_args[@]}" -f "$dockerfile" ${target:+--target "$target"} \
+    -t "$tag:latest" .
   echo "== $tag built in $((SECONDS - start)) s"
   built+=("$tag")
 done

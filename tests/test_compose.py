@@ -79,27 +79,78 @@ def test_compose_requires_secrets(tmp_path: Path) -> None:
     assert result.returncode != 0 and "in .env" in result.stderr
 
 
-# Python images only: they run a console script installed by `uv sync`. Images built on
-# Debian's nginx (nginx-rtmp/, web-frontend/) have neither.
-DOCKERFILES = sorted(
-    p for p in ROOT.glob("*/Dockerfile") if (p.parent / "pyproject.toml").exists()
-)
+# The Python images: one Dockerfile, a shared builder stage (`build`) and runtime base
+# (`runtime`), then per service a `<target>-venv` stage and the final stage `<target>`.
+# Images built on Debian's nginx (nginx-rtmp/, web-frontend/) have their own Dockerfiles.
+PY_DOCKERFILE = ROOT / "deploy" / "python.Dockerfile"
+# target -> the service directory whose package it installs.
+PY_TARGETS = {"management": "management-service", "recording": "recording-service",
+              "streaming": "streaming-service", "analysis": "ai-analysis-service",
+              "camsim": "camera-simulator"}
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_dockerfile_command_is_a_console_script(dockerfile: Path) -> None:
-    """Every image runs the same console script as the native stack."""
-    cmd = re.search(r'^CMD \["([^"]+)"', dockerfile.read_text(), re.MULTILINE)
-    assert cmd, f"{dockerfile}: no exec-form CMD"
-    scripts = "".join(p.read_text() for p in ROOT.glob("*/pyproject.toml"))
-    assert f"{cmd.group(1)} = " in scripts, f"{cmd.group(1)} is not a console script"
+def _stages() -> dict[str, tuple[str, str]]:
+    """The Dockerfile's stages by name: (the image or stage it starts FROM, its text)."""
+    parts = re.split(r"^FROM ", PY_DOCKERFILE.read_text(), flags=re.MULTILINE)[1:]
+    stages: dict[str, tuple[str, str]] = {}
+    for part in parts:
+        head, _, body = part.partition("\n")
+        base, _, name = head.partition(" AS ")
+        assert name and name not in stages, head
+        stages[name] = (base, body)
+    return stages
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_dockerfile_install_step_resolves(dockerfile: Path, tmp_path: Path) -> None:
-    """No Docker engine here: check the image's `uv sync` against the lock instead."""
-    match = re.search(r"uv sync (--frozen --no-dev --package [\w-]+)", dockerfile.read_text())
-    assert match, f"{dockerfile}: expected `uv sync --frozen --no-dev --package <name>`"
+def _package(service_dir: str) -> str:
+    import tomllib
+
+    return str(tomllib.loads((ROOT / service_dir / "pyproject.toml").read_text())
+               ["project"]["name"])
+
+
+def test_python_images_are_targets_of_one_dockerfile(tmp_path: Path) -> None:
+    """One way to build a Python image: no per-service Dockerfile is left, every final
+    stage starts from the shared runtime base and takes its venv from its own stage built
+    on the shared builder, and Compose builds each Python service as a target of it."""
+    assert not [p for p in ROOT.glob("*/Dockerfile") if (p.parent / "pyproject.toml").exists()]
+    stages = _stages()
+    assert stages["build"][0] == "debian:bookworm-slim"
+    assert stages["runtime"][0] == "debian:bookworm-slim"
+    finals = {name for name, (base, _) in stages.items() if base == "runtime"}
+    assert finals == set(PY_TARGETS)
+    for target in PY_TARGETS:
+        assert stages[f"{target}-venv"][0] == "build", target
+    result = _compose(tmp_path, "--profile", "demo", "config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    built = {name: svc["build"] for name, svc in services.items()
+             if svc.get("build", {}).get("dockerfile") == "deploy/python.Dockerfile"}
+    assert {b["target"] for b in built.values()} == set(PY_TARGETS), built
+    assert {"management-service", "demo-register"} <= set(built)
+
+
+@pytest.mark.parametrize("target", PY_TARGETS)
+def test_dockerfile_command_is_the_packages_console_script(target: str) -> None:
+    """Every image runs the same console script as the native stack, and it is one the
+    package installed into that image's venv defines."""
+    _, body = _stages()[target]
+    cmd = re.search(r'^CMD \["([^"]+)"', body, re.MULTILINE)
+    assert cmd, f"{target}: no exec-form CMD"
+    scripts = (ROOT / PY_TARGETS[target] / "pyproject.toml").read_text()
+    assert f"{cmd.group(1)} = " in scripts, f"{cmd.group(1)} is not {target}'s console script"
+    native = (ROOT / "libs/argus-testkit/src/argus_testkit/services.py").read_text()
+    assert f'b / "{cmd.group(1)}"' in native, f"{cmd.group(1)} is not a native command"
+
+
+@pytest.mark.parametrize("target", PY_TARGETS)
+def test_dockerfile_install_step_resolves(target: str, tmp_path: Path) -> None:
+    """No Docker engine here: check the image's `uv sync` against the lock instead; the
+    venv stage installs the package of its own service."""
+    _, body = _stages()[f"{target}-venv"]
+    match = re.search(r"uv sync (--frozen --no-dev --package ([\w-]+))", body)
+    assert match, f"{target}: expected `uv sync --frozen --no-dev --package <name>`"
+    assert match.group(2) == _package(PY_TARGETS[target]), target
+    assert f"COPY {PY_TARGETS[target]}/src {PY_TARGETS[target]}/src" in body
     uv = shutil.which("uv")
     assert uv, "uv is required"
     result = subprocess.run(
@@ -175,23 +226,28 @@ def _workspace_members() -> list[str]:
     return list(root["tool"]["uv"]["workspace"]["members"])
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_dockerfile_gives_uv_the_whole_workspace(dockerfile: Path) -> None:
+@pytest.mark.parametrize("target", PY_TARGETS)
+def test_dockerfile_gives_uv_the_whole_workspace(target: str) -> None:
     """The builder stage copies the lock and every member's pyproject (uv resolves the whole
-    workspace even for one package), installs non-editable, and the runtime stage takes only
-    the venv: a member added to the workspace but not to the Dockerfiles breaks the build."""
-    text = dockerfile.read_text()
-    assert "COPY pyproject.toml uv.lock ./" in text
+    workspace even for one package), the venv stage installs non-editable, and the image
+    takes only the venv, runs as uid 10001 and keeps the build CA out: a member added to
+    the workspace but not to the Dockerfile breaks the build."""
+    stages = _stages()
+    build = stages["build"][1]
+    assert "COPY pyproject.toml uv.lock ./" in build
     for member in _workspace_members():
-        assert f"COPY {member}/pyproject.toml {member}/" in text, (dockerfile, member)
-    assert re.search(r"uv sync --frozen --no-dev --package [\w-]+ --no-editable", text)
-    stages = re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]
-    assert len(stages) == 2 and stages[0].startswith("debian:bookworm-slim AS build")
-    runtime = stages[1]
-    assert runtime.startswith("debian:bookworm-slim\n")
-    assert "COPY --from=build /app/.venv /app/.venv" in runtime
+        assert f"COPY {member}/pyproject.toml {member}/" in build, member
+    assert "ARG ARGUS_BUILD_CA_B64" in build
+    venv = stages[f"{target}-venv"][1]
+    assert re.search(r"uv sync --frozen --no-dev --package [\w-]+ --no-editable", venv)
+    runtime = stages["runtime"][1] + stages[target][1]
+    assert f"COPY --from={target}-venv /app/.venv /app/.venv" in runtime
     assert "uv" not in re.sub(r"\.venv|#.*", "", runtime).split(), "uv left in the image"
-    assert re.search(r"^USER argus$", runtime, re.MULTILINE), "runs as root"
+    assert "ARGUS_BUILD_CA" not in runtime
+    assert "useradd --system --uid 10001 " in stages["runtime"][1]
+    assert re.search(r"^USER argus$", stages[target][1], re.MULTILINE), "runs as root"
+    assert re.search(r"^HEALTHCHECK .*\n  CMD python -c .*/healthz", stages[target][1],
+                     re.MULTILINE), target
 
 
 def test_compose_builds_tagged_images_with_build_args(tmp_path: Path) -> None:
@@ -207,7 +263,9 @@ def test_compose_builds_tagged_images_with_build_args(tmp_path: Path) -> None:
             continue
         image = svc["image"]
         assert image.startswith("argus-") and image.endswith(":latest"), (name, image)
-        assert f"|{svc['build']['dockerfile']}|{image.removesuffix(':latest')}\"" in images_sh
+        build = svc["build"]
+        entry = f"|{build['dockerfile']}|{build.get('target', '')}|{image.removesuffix(':latest')}\""
+        assert entry in images_sh, (name, entry)
         assert "ARGUS_BUILD_CA_B64" in svc["build"].get("args", {}), name
     for name, svc in services.items():
         if name in ("demo-register", "grafana"):
@@ -250,8 +308,11 @@ def test_every_image_mounting_a_volume_owns_its_mount_point(tmp_path: Path) -> N
     for name, svc in services.items():
         if "build" not in svc:
             continue
-        text = (ROOT / svc["build"]["dockerfile"]).read_text()
-        runtime = re.split(r"^FROM ", text, flags=re.MULTILINE)[-1]
+        if "target" in svc["build"]:  # deploy/python.Dockerfile: that target's stage
+            runtime = _stages()[svc["build"]["target"]][1]
+        else:
+            text = (ROOT / svc["build"]["dockerfile"]).read_text()
+            runtime = re.split(r"^FROM ", text, flags=re.MULTILINE)[-1]
         for volume in svc.get("volumes", []):
             spec = volume if isinstance(volume, str) else f"{volume['source']}:{volume['target']}"
             source, target = spec.split(":")[:2]
