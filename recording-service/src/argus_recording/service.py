@@ -4,7 +4,9 @@ It rides out its dependencies: the supervisor keeps recording through a Redis ou
 (``ride_out``; fencing.py keeps one writer per camera), announcements and events wait in a
 durable outbox (outbox.py, announce.py), the camera list is cached on disk for a start
 while management is down, the disk guard works locally without management, and cameras
-in ``events`` mode record while events cannot be heard (a fail-safe event, ``_failsafe``).
+in ``events`` mode record while events cannot be heard (a fail-safe event). What is done
+per camera held (the supervisor's callbacks, deferred reconciles, the fail-safe) is in
+crew.py; this module keeps the wiring, the events to management, start and shutdown.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-import time
 from typing import Any
 
 import structlog
@@ -33,25 +34,21 @@ from argus_recording.backfill.config import BackfillSettings
 from argus_recording.backfill.manager import Backfill
 from argus_recording.cameras import CameraConfig
 from argus_recording.config import Settings
-from argus_recording.fencing import CameraLock
+from argus_recording.crew import CameraCrew
 from argus_recording.heartbeat import Heartbeat
 from argus_recording.management import RecordingManagement
 from argus_recording.outbox import Outbox
-from argus_recording.reconcile import reconcile_camera
 from argus_recording.retention import Retention
 from argus_recording.stills import StillMaker
 from argus_recording.supervisor import RecordingCrew, recording_supervisor
 from argus_recording.tiering.runner import tiering_for
-from argus_recording.triggers import Triggers, apply_message
-from argus_recording.window import EventWindow
-from argus_recording.worker import CameraWorker, WorkerSettings
+from argus_recording.triggers import Triggers
+from argus_recording.worker import WorkerSettings
 from argus_recording.writer import ClosedSegment
 
 log = structlog.get_logger("argus.recording")
 _RETRY_S = 2.0
 STATE_DIR = ".argus"  # under RECORDINGS_DIR: the outbox and the camera cache
-_FAILSAFE_AFTER_S = 2.0  # Redis unreachable this long: events-mode cameras record anyway
-_SETTLE_S = 10.0  # after an outage: time for management to index what the outbox delivered
 
 
 class RecordingService:
@@ -67,6 +64,22 @@ class RecordingService:
         )
         self.outbox = Outbox.for_instance(self.root, settings.instance_id, settings.fsync)
         self.announcer = Announcer(self.bus, self.outbox, self.management, self.root)
+        self.worker_settings = WorkerSettings(
+            root=self.root,
+            segment_s=settings.segment_seconds,
+            pre_roll_s=settings.pre_roll_s,
+            event_max_s=settings.event_max_s,
+            backoff_s=tuple(settings.backoff_steps),
+            probe_interval_s=settings.probe_interval_s,
+            max_clock_drift_ms=settings.max_clock_drift_ms,
+            durable=settings.fsync,
+            instance_id=settings.instance_id,
+            allowed_networks=tuple(settings.camera_networks() or ()),
+        )
+        # What is done per camera held: the supervisor's callbacks, the fail-safe (crew.py).
+        self.crew = CameraCrew(
+            settings, self.worker_settings, self, self.management, self.announcer
+        )
         # Outages filled from the cameras' own storage (ONVIF Profile G), backfill/.
         self.backfill = Backfill(
             BackfillSettings(),
@@ -75,7 +88,7 @@ class RecordingService:
             settings.segment_seconds,
             settings.fsync,
             self.announcer.segment_closed,
-            self._backfill_cameras,
+            self.crew.backfill_cameras,
         )
         self.announcer.listeners.append(self.backfill.observe)
         # Preview stills of each closed segment, in a thread of their own (stills.py).
@@ -90,7 +103,7 @@ class RecordingService:
         )
         self.supervisor = recording_supervisor(
             self.leases,
-            RecordingCrew(self._start_worker, self._prepare, self._window),
+            RecordingCrew(self.crew.start_worker, self.crew.prepare, self.crew.window),
             settings.lease_ttl_s,
             settings.self_fence_s,
             settings.handover,
@@ -105,7 +118,7 @@ class RecordingService:
         self.triggers = Triggers(
             self.bus,
             settings.instance_id,
-            self._route_event,
+            self.crew.route_event,
             lookback_s=settings.event_max_s + settings.post_roll_s + settings.pre_roll_s,
         )
         self.retention = Retention(
@@ -116,22 +129,11 @@ class RecordingService:
             forget=self._forget,
             holder_tick=self._trim_segments,
         )
+        self.crew.bind(self.supervisor, self.triggers)
         # Segments to the object store (tiering/), when ARGUS_S3_BUCKET is set.
         self.tiering = tiering_for(settings, self.management, self.leases, self.retention)
         self.heartbeat = Heartbeat(
-            self.redis, settings.redis_namespace, settings.instance_id, self._camera_lists
-        )
-        self.worker_settings = WorkerSettings(
-            root=self.root,
-            segment_s=settings.segment_seconds,
-            pre_roll_s=settings.pre_roll_s,
-            event_max_s=settings.event_max_s,
-            backoff_s=tuple(settings.backoff_steps),
-            probe_interval_s=settings.probe_interval_s,
-            max_clock_drift_ms=settings.max_clock_drift_ms,
-            durable=settings.fsync,
-            instance_id=settings.instance_id,
-            allowed_networks=tuple(settings.camera_networks() or ()),
+            self.redis, settings.redis_namespace, settings.instance_id, self.crew.camera_lists
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -140,10 +142,6 @@ class RecordingService:
         # Events for management (stream.up/down, disk.low/ok), written to the outbox one at
         # a time so a camera's down and up never arrive swapped.
         self._events: asyncio.Queue[EventMessage] = asyncio.Queue(maxsize=10_000)
-        self._reconciling: dict[int, asyncio.Task[None]] = {}
-        self._failsafe_keys: list[str] = []
-        self._failsafe_since = 0.0
-        self._redis_down_since: float | None = None
 
     # -- hooks called from worker threads ------------------------------------------------
     def segment_closed(self, segment: ClosedSegment) -> None:
@@ -193,140 +191,6 @@ class RecordingService:
         removed = await trim_acknowledged(self.redis, self.bus.key(STREAM_SEGMENTS))
         if removed:
             log.info("segments_stream_trimmed", removed=removed)
-
-    def _camera_lists(self) -> tuple[list[int], list[int]]:
-        """Cameras whose lease we hold, and those whose media is flowing now."""
-        owned = self.supervisor.owned
-        up = [c for c, o in owned.items() if o.worker is not None and o.worker.up]
-        return sorted(owned), sorted(up)
-
-    def _backfill_cameras(self) -> dict[int, tuple[CameraConfig, bool]]:
-        """Cameras held, and whether each may be backfilled now (lock held, media flowing)."""
-        return {
-            c: (o.camera, o.worker is not None and o.worker.up and o.worker.holds_lock)
-            for c, o in self.supervisor.owned.items()
-        }
-
-    # -- supervisor callbacks ------------------------------------------------------------
-    def _window(self) -> EventWindow:
-        return EventWindow(self.settings.post_roll_s * 1000, self.settings.event_max_s * 1000)
-
-    def _start_worker(
-        self, camera: CameraConfig, window: EventWindow, standby: bool = False
-    ) -> CameraWorker:
-        worker = CameraWorker(camera, self.worker_settings, self, window, standby=standby)
-        worker.start()
-        log.info(
-            "recording_started", camera_id=camera.id, mode=camera.recording_mode, standby=standby
-        )
-        return worker
-
-    async def _prepare(self, camera: CameraConfig, window: EventWindow) -> None:
-        """Before the first worker: wait for the camera's writer lock (a previous holder
-        may still be finishing its segment), reconcile the files with the index under it,
-        then replay recent events. Without management the reconcile runs later."""
-        kind = "event" if camera.recording_mode == "events" else "continuous"
-        lock = CameraLock(self.root, camera.id, self.settings.instance_id)
-        try:
-            await lock.wait()
-            try:
-                await reconcile_camera(
-                    camera.id, kind, self.root, self.management, self.announcer, self.settings.fsync
-                )
-            except Exception as exc:
-                log.warning("reconcile_deferred", camera_id=camera.id, error=type(exc).__name__)
-                self._reconcile_later(camera.id, kind)
-        finally:
-            lock.release()
-        if camera.recording_mode == "events":
-            await self.triggers.replay(camera.id, window)
-
-    def _reconcile_later(self, camera_id: int, kind: str, after_s: float = 0.0) -> None:
-        if camera_id in self._reconciling:
-            return
-        task = asyncio.create_task(self._deferred_reconcile(camera_id, kind, after_s))
-        self._reconciling[camera_id] = task
-        task.add_done_callback(lambda _t: self._reconciling.pop(camera_id, None))
-
-    async def _deferred_reconcile(self, camera_id: int, kind: str, after_s: float) -> None:
-        """Reconcile once management answers, while our worker holds the camera's lock (so
-        nobody else writes; our own open files are skipped), after ``after_s`` and once the
-        outbox is empty (what it delivers is not an orphan). A camera let go meanwhile is
-        reconciled by whoever takes it."""
-        backoff = Backoff(steps=[1, 2, 5, 10])
-        await asyncio.sleep(after_s)
-        for _ in range(100_000):  # ends when done or when the camera is no longer ours
-            if self.announcer.backlog:
-                await asyncio.sleep(1.0)
-                continue
-            owned = self.supervisor.get(camera_id)
-            if owned is None:
-                return
-            worker = owned.worker
-            if worker is not None and worker.holds_lock:
-                try:
-                    await reconcile_camera(
-                        camera_id,
-                        kind,
-                        self.root,
-                        self.management,
-                        self.announcer,
-                        self.settings.fsync,
-                    )
-                    log.info("reconcile_done_late", camera_id=camera_id)
-                    return
-                except Exception as exc:
-                    log.debug("reconcile_waiting", camera_id=camera_id, error=type(exc).__name__)
-            await asyncio.sleep(backoff.next())
-
-    async def _failsafe(self) -> None:
-        """While Redis (and so ``argus:events``) is out of reach for more than a moment,
-        cameras in ``events`` mode record anyway: an event nobody can hear must not go
-        unrecorded. The fail-safe event ends (post-roll follows) when Redis is back, and
-        every camera held is reconciled then."""
-        now = time.monotonic()
-        if self.supervisor.reachable:
-            self._redis_down_since = None
-        elif self._redis_down_since is None:
-            self._redis_down_since = now
-        down = self._redis_down_since is not None and (
-            now - self._redis_down_since >= _FAILSAFE_AFTER_S
-        )
-        wall_ms = time.time() * 1000
-        if down:
-            max_s = self.settings.event_max_s
-            if not self._failsafe_keys or now - self._failsafe_since >= max_s / 2:
-                # A new key before the cap ends the previous one: one continuous clip.
-                self._failsafe_keys.append(f"failsafe-{self.settings.instance_id}-{wall_ms:.0f}")
-                self._failsafe_since = now
-                if len(self._failsafe_keys) == 1:
-                    log.warning("events_unheard_recording_anyway")
-        for owned in list(self.supervisor.owned.values()):
-            if owned.camera.recording_mode != "events":
-                continue
-            for key in self._failsafe_keys:
-                if down:
-                    owned.state.open_ended(key, wall_ms)
-                else:
-                    owned.state.end(key, wall_ms)
-        if not down and self._failsafe_keys:
-            log.info("events_heard_again")
-            self._failsafe_keys.clear()
-            # Redis may have restarted without its data: announcements it took but
-            # management had not read yet are gone. Reconcile what we hold (idempotent).
-            for camera_id, owned in list(self.supervisor.owned.items()):
-                kind = "event" if owned.camera.recording_mode == "events" else "continuous"
-                self._reconcile_later(camera_id, kind, after_s=_SETTLE_S)
-
-    def _route_event(self, message: EventMessage) -> None:
-        assert message.camera_id is not None
-        owned = self.supervisor.get(message.camera_id)
-        if owned is None:
-            return
-        if message.type == "rtmp.publish" and owned.worker is not None:
-            owned.worker.wake()
-        if owned.camera.recording_mode == "events":
-            apply_message(owned.state, message)
 
     # -- loops ---------------------------------------------------------------------------
     async def _consume_events(self) -> None:
@@ -391,7 +255,7 @@ class RecordingService:
             self.retention.run(),
             self.heartbeat.run(),
             self.backfill.run(),
-            every(1.0, self._failsafe, event="failsafe_failed", log=log),
+            every(1.0, self.crew.failsafe, event="failsafe_failed", log=log),
             *([self.tiering.run()] if self.tiering is not None else []),
         ):
             self._tasks.append(asyncio.create_task(coro))
@@ -407,9 +271,10 @@ class RecordingService:
     async def stop(self) -> None:
         """Finish and announce open segments, give back leases, leave."""
         await self.backfill.stop()
-        for task in [*self._tasks, *self._reconciling.values()]:
+        reconciling = list(self.crew.reconciling.values())
+        for task in [*self._tasks, *reconciling]:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._reconciling.values(), return_exceptions=True)
+        await asyncio.gather(*self._tasks, *reconciling, return_exceptions=True)
         await self.supervisor.shutdown()
         try:  # the stream.down of stopped cameras, into the outbox
             async with asyncio.timeout(5.0):
