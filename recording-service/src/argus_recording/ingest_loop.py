@@ -41,7 +41,7 @@ class IngestLoop:
         ready.wait()
 
     def _run(self, ready: threading.Event) -> None:
-        from argus_recording.worker import name_os_thread
+        from argus_recording.worker_core import name_os_thread
 
         name_os_thread("camera-ingest")
         asyncio.set_event_loop(self.loop)

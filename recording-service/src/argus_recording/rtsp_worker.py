@@ -37,7 +37,7 @@ from argus_recording.rtp_au import AuAssembler, AudioAU, VideoAU
 from argus_recording.rtp_stamp import RtpStamper
 
 if TYPE_CHECKING:
-    from argus_recording.worker import WorkerCore
+    from argus_recording.worker_core import WorkerCore
 
 log = structlog.get_logger("argus.recording.worker")
 _WATCH_S = 0.5  # how often a silent connection is checked against its read timeout
