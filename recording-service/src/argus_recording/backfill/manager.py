@@ -1,11 +1,9 @@
-"""Planning and running backfills (see the package docstring).
+"""Running backfills (see the package docstring); planning them is planner.py's part
+(``Backfill`` is a ``BackfillPlanner``: ``observe`` sees every segment announced).
 
-``observe`` sees every segment this recorder announces (from closer threads, the reconcile
-and the backfill threads): a live segment that starts more than ``min_gap_s`` after the
-previous live one ended makes a job ``[previous end, its start)``. ``run`` checks every
-second, on the service's loop, for cameras that have a job, are held by this recorder,
-whose worker holds the writer lock and receives media again (the camera is back); each
-such job runs in a backfill thread with its own event loop.
+``run`` checks every second, on the service's loop, for cameras that have a job, are held
+by this recorder, whose worker holds the writer lock and receives media again (the camera
+is back); each such job runs in a backfill thread with its own event loop.
 """
 
 from __future__ import annotations
@@ -23,8 +21,9 @@ import structlog
 from argus_recording.backfill.budget import SharedBudget
 from argus_recording.backfill.config import BackfillSettings
 from argus_recording.backfill.files import files_between, read_part
-from argus_recording.backfill.jobs import MAX_JOBS, CameraBackfill, JobStore, subtract
+from argus_recording.backfill.jobs import CameraBackfill, JobStore, subtract
 from argus_recording.backfill.onvif import OnvifError, OnvifRecordings, ProfileG
+from argus_recording.backfill.planner import BackfillPlanner
 from argus_recording.backfill.replay import ReplayError, read_replay
 from argus_recording.backfill.segments import BackfillWriter
 from argus_recording.cameras import CameraConfig
@@ -38,12 +37,12 @@ log = structlog.get_logger("argus.recording.backfill")
 _TICK_S = 1.0
 _PROBE_TTL_S = 300.0
 _RETRY_S = (2.0, 5.0, 10.0, 30.0)
-_COVERED_KEEP = 4000  # segments remembered per camera
 MAX_ATTEMPTS = 20  # failed tries in a row after which a range is given up (it stays a gap)
 
 
-class Backfill:
-    """The backfill side of one recorder process."""
+class Backfill(BackfillPlanner):
+    """The backfill side of one recorder process: plans jobs (``BackfillPlanner``) and
+    runs them."""
 
     def __init__(
         self,
@@ -55,15 +54,12 @@ class Backfill:
         announce: Callable[[ClosedSegment], None],
         cameras: Callable[[], dict[int, tuple[CameraConfig, bool]]],
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, JobStore(state_dir, durable))
         self.root = root
         self.segment_ms = segment_s * 1000
         self.durable = durable
         self.announce = announce
         self.cameras = cameras  # camera id -> (config, ready: lock held and media flowing)
-        self.jobs = JobStore(state_dir, durable)
-        self._covered: dict[int, dict[str, tuple[int, int]]] = {}
-        self._covered_lock = threading.Lock()
         self._probes: dict[int, tuple[float, ProfileG | None]] = {}
         self._running: dict[int, concurrent.futures.Future[None]] = {}
         self._not_before: dict[int, float] = {}
@@ -77,100 +73,6 @@ class Backfill:
         self.budget = SharedBudget(settings.total_bytes_per_s)
         self.restored_ms = 0  # footage written, for status
         self.active: dict[int, dict[str, Any]] = {}
-
-    # -- observing ---------------------------------------------------------------------
-    def observe(self, segment: ClosedSegment) -> None:
-        """A segment was announced (any thread): note what it covers; a live one that
-        starts after a hole plans a backfill of that hole."""
-        if not self.settings.enabled:
-            return
-        with self._covered_lock:
-            spans = self._covered.setdefault(segment.camera_id, {})
-            spans[segment.relpath] = (segment.start_ms, segment.end_ms)
-            if len(spans) > _COVERED_KEEP:
-                for old in sorted(spans, key=lambda p: spans[p][0])[: len(spans) // 4]:
-                    del spans[old]
-        if segment.kind != "continuous":
-            # Backfills fill holes, and an events-mode camera's recording is meant to have
-            # holes between its clips: only continuous recording plans backfills.
-            return
-        min_gap = self.settings.min_gap_s * 1000
-        max_ms = self.settings.max_s * 1000
-
-        def change(state: CameraBackfill) -> bool:
-            start, end = segment.start_ms, segment.end_ms
-            changed = False
-            if (
-                state.last_end is not None
-                and start - state.last_end >= min_gap
-                and start > state.planned_until
-            ):
-                lo = max(state.last_end, start - int(max_ms))
-                state.jobs.append([lo, start])
-                del state.jobs[:-MAX_JOBS]
-                state.planned_until = start
-                changed = True
-                log.info(
-                    "backfill_planned",
-                    camera_id=segment.camera_id,
-                    start_ms=lo,
-                    end_ms=start,
-                    seconds=round((start - lo) / 1000, 3),
-                )
-            if state.last_end is None or end > state.last_end:
-                state.last_end = end
-                changed = True
-            return changed
-
-        self.jobs.update(segment.camera_id, change)
-
-    def live_started(self, camera_id: int) -> None:
-        """Plan a job as soon as the live segment after a hole is open (before it closes):
-        its start is in ``fencing.LIVE``."""
-        state = self.jobs.get(camera_id)
-        if state.last_end is None:
-            return
-        prefix = f"{camera_id}/"
-        starts = [
-            s
-            for p in LIVE.snapshot()
-            if p.startswith(prefix)
-            and (s := start_ms_of(p)) is not None
-            and s > state.planned_until
-            and s > state.last_end
-        ]
-        if not starts:
-            return
-        start = min(starts)
-        # A segment that closes at a rollover is announced just after the next one opens:
-        # wait until the hole is older than that could take.
-        if (
-            start - state.last_end < self.settings.min_gap_s * 1000
-            or time.time() * 1000 - start < 3000
-        ):
-            return
-        self.observe_open(camera_id, start)
-
-    def observe_open(self, camera_id: int, start: int) -> None:
-        max_ms = int(self.settings.max_s * 1000)
-
-        def change(state: CameraBackfill) -> bool:
-            if state.last_end is None or start <= state.planned_until:
-                return False
-            lo = max(state.last_end, start - max_ms)
-            state.jobs.append([lo, start])
-            del state.jobs[:-MAX_JOBS]
-            state.planned_until = start
-            log.info(
-                "backfill_planned",
-                camera_id=camera_id,
-                start_ms=lo,
-                end_ms=start,
-                seconds=round((start - lo) / 1000, 3),
-            )
-            return True
-
-        self.jobs.update(camera_id, change)
 
     # -- running -----------------------------------------------------------------------
     async def run(self) -> None:
@@ -330,8 +232,7 @@ class Backfill:
     def _live_tail(self, camera_id: int, lo: int) -> bytes:
         """The last ``_TAIL_BYTES`` of the segment that ends at ``lo`` (its last GOP: the
         bridge leaves out the replayed frames found there); empty when there is none."""
-        with self._covered_lock:
-            spans = dict(self._covered.get(camera_id, {}))
+        spans = self.covered(camera_id)
         relpath = next((p for p, (_a, b) in spans.items() if abs(b - lo) <= 1), None)
         return read_part(self.root / relpath, tail=True) if relpath is not None else b""
 
@@ -344,8 +245,7 @@ class Backfill:
         """``[lo, hi)`` minus every segment file of the camera on disk (files this
         process did not announce, such as one a killed backfill left, are repaired and
         announced first)."""
-        with self._covered_lock:
-            known = dict(self._covered.get(camera_id, {}))
+        known = self.covered(camera_id)
         spans = []
         live = LIVE.snapshot()
         for relpath in files_between(self.root, camera_id, lo, hi):
