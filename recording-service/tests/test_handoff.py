@@ -16,8 +16,9 @@ from argus_recording import handoff as handoff_module
 from argus_recording.clock import MediaClock
 from argus_recording.fencing import CameraLock
 from argus_recording.handoff import Handoff
-from argus_recording.modes import ContinuousRecorder
+from argus_recording.modes import ContinuousRecorder, EventRecorder
 from argus_recording.packets import Item
+from argus_recording.window import EventWindow
 
 FRAME_MS = 1000 / 15
 GOP = 15  # a keyframe a second
@@ -136,3 +137,160 @@ def test_taker_without_the_cut_keyframe_starts_at_the_next_one(tmp_path: Path) -
     assert ctx.segments[0].frames[0] == 60
     assert ctx.segments[0].start_wall == pytest.approx(BASE_MS + 60 * FRAME_MS + 5)
     lock.release()
+
+
+# -- events mode: the pre-roll and an open clip are handed over too -------------------------
+PRE_MS, POST_MS = 3000.0, 2000.0
+
+
+def ts(n: int) -> float:
+    """The time an event reports for frame ``n`` (the camera's own clock)."""
+    return BASE_MS + n * FRAME_MS
+
+
+def windows(*events: tuple[str, str, int]) -> tuple[EventWindow, EventWindow]:
+    """The giver's and the taker's windows: both hear the same events (the bus)."""
+    pair = EventWindow(POST_MS, 60_000), EventWindow(POST_MS, 60_000)
+    for window in pair:
+        for kind, key, n in events:
+            window.apply(kind, key, ts(n), None)
+    return pair
+
+
+def event_pair(
+    tmp_path: Path, camera_id: int, g_window: EventWindow, t_window: EventWindow
+) -> tuple[Any, ...]:
+    g_lock, t_lock = CameraLock(tmp_path, camera_id, "giver"), CameraLock(tmp_path, camera_id, "taker")
+    assert g_lock.try_acquire()
+    g_clock, t_clock = MediaClock(2000), MediaClock(2000)
+    g_ctx, t_ctx = Ctx(g_clock), Ctx(t_clock)
+    g_rec = EventRecorder(g_ctx, g_window, PRE_MS, 60_000)
+    t_rec = EventRecorder(t_ctx, t_window, PRE_MS, 60_000)
+    giver = Handoff(g_lock, standby=False)
+    taker = Handoff(t_lock, standby=True, pre_roll_ms=PRE_MS)
+    taker.new_session()
+    return g_lock, t_lock, g_clock, t_clock, g_ctx, t_ctx, g_rec, t_rec, giver, taker
+
+
+def test_events_handover_between_events_keeps_the_pre_roll(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No clip open: the giver stops at once; an event soon after the handover still
+    starts a pre-roll before it, from the taker's standby buffer, and the clip of the
+    event before the handover (the giver's) is not written again."""
+    monkeypatch.setattr(handoff_module, "_LOCK_TRY_S", 0.0)
+    g_window, t_window = windows(("motion.start", "e1", 10), ("motion.end", "e1", 30))
+    g_lock, t_lock, g_clock, t_clock, g_ctx, t_ctx, g_rec, t_rec, giver, taker = event_pair(
+        tmp_path, 9, g_window, t_window
+    )
+    cut_ms: float | None = None
+    for n in range(0, 200):
+        if n == 80:
+            giver.ask_cut()
+        if n == 85:
+            cut_ms = giver.cut_ms
+            assert giver.cut_done and cut_ms is not None
+            taker.go(cut_ms)
+            g_lock.release()
+        if n == 120:  # an event 1.7 s after the handover (heard by the taker only now)
+            t_window.apply("motion.start", "e2", ts(120), None)
+        if n == 150:
+            t_window.apply("motion.end", "e2", ts(150), None)
+        if n < 90:
+            giver.feed(frame(n, g_clock, 3.0), g_rec, g_clock)
+        if n >= 20:
+            assert taker.feed(frame(n, t_clock, 20.0), t_rec, t_clock)
+        if n == 61:
+            assert not taker.ready  # a keyframe, but not yet a pre-roll behind it
+        if n == 76:
+            assert taker.ready and taker.standby
+    t_rec.stop()
+    assert not taker.standby and t_lock.held
+    # The giver's clip of e1: from the keyframe a pre-roll before it to e1's end + post-roll.
+    (g_clip,) = g_ctx.segments
+    assert g_clip.frames[0] == 0 and g_clip.frames[-1] == 59
+    # It stopped at once (frame 81, no keyframe needed) and published its clip's end.
+    assert cut_ms == g_clip.end_ms == pytest.approx(BASE_MS + 60 * FRAME_MS + 3)
+    # The taker's only clip is e2's, with the whole pre-roll: from the keyframe at or before
+    # 3 s (45 frames) ahead of it (frame 60: frame 75 arrives 20 ms after it is due), which
+    # it had before it took over; frame 60 is where the giver's clip ended (not before).
+    (t_clip,) = t_ctx.segments
+    assert t_clip.frames[0] == 60
+    assert t_clip.start_wall <= ts(120) - PRE_MS
+    assert t_clip.frames == list(range(60, 180))  # to e2's end + post-roll
+    assert (ts(120) - t_clip.start_wall) / 1000 >= PRE_MS / 1000
+    t_lock.release()
+
+
+def test_events_handover_during_an_event_continues_the_clip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip open: the giver cuts it at a keyframe, the taker continues it from its copy
+    of that keyframe in the giver's time, to the window's end: no gap, no overlap."""
+    monkeypatch.setattr(handoff_module, "_LOCK_TRY_S", 0.0)
+    g_window, t_window = windows(("motion.start", "e1", 60))
+    g_lock, t_lock, g_clock, t_clock, g_ctx, t_ctx, g_rec, t_rec, giver, taker = event_pair(
+        tmp_path, 10, g_window, t_window
+    )
+    cut_ms: float | None = None
+    for n in range(0, 220):
+        if n == 100:
+            giver.ask_cut()
+        if n == 110:
+            cut_ms = giver.cut_ms
+            assert giver.cut_done and cut_ms is not None
+            taker.go(cut_ms)
+        if n == 112:
+            g_lock.release()
+        if n == 150:  # the end is heard after the handover: only the taker's window matters
+            for window in (g_window, t_window):
+                window.apply("motion.end", "e1", ts(150), None)
+        if n < 120:
+            giver.feed(frame(n, g_clock, 3.0), g_rec, g_clock)
+        if n >= 30:
+            assert taker.feed(frame(n, t_clock, 20.0), t_rec, t_clock)
+        if n == 91:
+            assert taker.ready and taker.standby
+    t_rec.stop()
+    (g_clip,) = g_ctx.segments
+    (t_clip,) = t_ctx.segments
+    # The giver's clip: the keyframe at or before a pre-roll ahead of e1 (frame 0: it
+    # arrives 3 ms after frame 15 is due) to the cut keyframe after frame 100.
+    assert g_clip.frames == list(range(0, 105))
+    assert g_clip.end_ms == cut_ms == pytest.approx(BASE_MS + 105 * FRAME_MS + 3)
+    # The taker's starts exactly there with frame 105 and runs to e1's end + post-roll.
+    assert t_clip.start_wall == cut_ms
+    assert t_clip.frames == list(range(105, 180))
+    assert t_clip.end_ms == pytest.approx(BASE_MS + 180 * FRAME_MS + 3)  # the giver's time
+    t_lock.release()
+
+
+def test_events_taker_told_no_t_writes_nothing_the_giver_recorded(tmp_path: Path) -> None:
+    """``go(None)`` (the giver died or never cut): no clip of an event that had ended
+    before, and an event open now starts at the next keyframe (a gap, never an overlap)."""
+    lock = CameraLock(tmp_path, 11, "taker")
+    window = EventWindow(POST_MS, 60_000)
+    window.apply("motion.start", "old", ts(10), ts(20))  # ended at frame 50 (post-roll)
+    clock = MediaClock(2000)
+    ctx = Ctx(clock)
+    recorder = EventRecorder(ctx, window, PRE_MS, 60_000)
+    taker = Handoff(lock, standby=True, pre_roll_ms=PRE_MS)
+    for n in range(0, 100):
+        taker.feed(frame(n, clock, 5.0), recorder, clock)
+    taker.go(None)
+    for n in range(100, 130):
+        taker.feed(frame(n, clock, 5.0), recorder, clock)
+    assert ctx.segments == []
+    window.apply("motion.start", "open", ts(110), None)  # heard late: open already
+    taker2 = Handoff(CameraLock(tmp_path, 12, "taker"), standby=True, pre_roll_ms=PRE_MS)
+    recorder2 = EventRecorder(Ctx(MediaClock(2000)), window, PRE_MS, 60_000)
+    clock2 = recorder2.ctx.clock
+    for n in range(60, 131):
+        taker2.feed(frame(n, clock2, 5.0), recorder2, clock2)
+    taker2.go(None)
+    for n in range(131, 160):
+        taker2.feed(frame(n, clock2, 5.0), recorder2, clock2)
+    recorder2.stop()
+    assert [s.frames[0] for s in recorder2.ctx.segments] == [135]  # type: ignore[attr-defined]
+    lock.release()
+    taker2.lock.release()

@@ -56,6 +56,7 @@ class CameraCrew:
         self._failsafe_keys: list[str] = []
         self._failsafe_since = 0.0
         self._redis_down_since: float | None = None
+        self._replays: set[asyncio.Task[None]] = set()
 
     def bind(self, supervisor: RecordingSupervisor, triggers: Triggers) -> None:
         self._supervisor = supervisor
@@ -74,11 +75,31 @@ class CameraCrew:
         self, camera: CameraConfig, window: EventWindow, standby: bool = False
     ) -> CameraWorker:
         worker = CameraWorker(camera, self.worker_settings, self.hooks, window, standby=standby)
+        if standby and camera.recording_mode == "events":
+            # Taking over an events-mode camera: its window must hold the events the giver
+            # has heard (a clip open now continues here); live ones reach us through
+            # route_event while we stand by.
+            worker.events_known.clear()
+            task = asyncio.create_task(self._replay(camera.id, window, worker))
+            self._replays.add(task)
+            task.add_done_callback(self._replays.discard)
         worker.start()
         log.info(
             "recording_started", camera_id=camera.id, mode=camera.recording_mode, standby=standby
         )
         return worker
+
+    async def _replay(self, camera_id: int, window: EventWindow, worker: CameraWorker) -> None:
+        """A standby worker's events: ready to take over once they are in its window (a
+        failed replay leaves it never ready, and the giver keeps the camera)."""
+        assert self._triggers is not None, "bind() first"
+        try:
+            applied = await self._triggers.replay(camera_id, window)
+        except Exception as exc:
+            log.warning("standby_replay_failed", camera_id=camera_id, error=type(exc).__name__)
+            return
+        log.info("standby_events_replayed", camera_id=camera_id, applied=applied)
+        worker.events_known.set()
 
     async def prepare(self, camera: CameraConfig, window: EventWindow) -> None:
         """Before the first worker: wait for the camera's writer lock (a previous holder
@@ -185,6 +206,11 @@ class CameraCrew:
         assert message.camera_id is not None
         owned = self.supervisor.get(message.camera_id)
         if owned is None:
+            # A camera we stand by for (a handover): its window follows the events too.
+            incoming = getattr(self.supervisor, "incoming", {})
+            owned = incoming.get(message.camera_id)
+            if owned is not None and owned.camera.recording_mode == "events":
+                apply_message(owned.state, message)
             return
         if message.type == "rtmp.publish" and owned.worker is not None:
             owned.worker.wake()

@@ -70,8 +70,8 @@ class RecordingCrew(HandoverCrew[CameraConfig, CameraWorker, EventWindow]):
         )
 
     def standby(self, owned: Recorded) -> CameraWorker | None:
-        # Continuous RTSP cameras only: an events-mode camera's clip and pre-roll would
-        # have to be handed over too.
+        # RTSP cameras only (H.264 on the shared ingest; a PyAV fallback cannot stand by:
+        # the giver then stops first). Events mode too: handoff.py hands the clip over.
         if not _handover_kind(owned.camera):
             return None
         return self._start_worker(owned.camera, owned.state, True)
@@ -99,9 +99,7 @@ class RecordingCrew(HandoverCrew[CameraConfig, CameraWorker, EventWindow]):
 
 
 def _handover_kind(camera: CameraConfig) -> bool:
-    return (
-        camera.recording_mode != "events" and urlsplit(camera.stream_url).scheme.lower() == "rtsp"
-    )
+    return urlsplit(camera.stream_url).scheme.lower() == "rtsp"
 
 
 def recording_supervisor(
@@ -112,7 +110,7 @@ def recording_supervisor(
     handover: bool = True,
 ) -> RecordingSupervisor:
     """The supervisor of one recorder; ``self_fence_s`` 0 means 3 x the lease TTL;
-    ``handover``: a rebalance hands continuous RTSP cameras over make-before-break."""
+    ``handover``: a rebalance hands RTSP cameras over make-before-break."""
     # Riding out a Redis outage is safe here: workers hold the camera's writer lock.
     options = {
         "join_timeout_s": JOIN_S,

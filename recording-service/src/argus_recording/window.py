@@ -98,6 +98,12 @@ class EventWindow:
                 del self._events[key]
         return None if start is None else (start, until)
 
+    def ended_by(self, now_ms: float) -> float:
+        """Where the last recording that has ended by ``now_ms`` ended (0: none known)."""
+        with self._lock:
+            ends = [self._until(e) for e in self._events.values()]
+        return max((end for end in ends if end <= now_ms), default=0.0)
+
     def clear(self) -> None:
         with self._lock:
             self._events.clear()

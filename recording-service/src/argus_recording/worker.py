@@ -65,6 +65,10 @@ class CameraWorker:
         # when told to write (handoff.py).
         self.lock = CameraLock(settings.root, camera.id, settings.instance_id)
         self.standby = standby
+        # A standby worker is not ready before its camera's recent events are known
+        # (crew.py replays them into the window for an events-mode camera).
+        self.events_known = threading.Event()
+        self.events_known.set()
         self._stop_flag = threading.Event()
         self._wake_flag = threading.Event()
         self._done = threading.Event()
@@ -85,7 +89,9 @@ class CameraWorker:
         self._thread.start()
 
     def _start_async(self) -> None:
-        self.core.handoff = Handoff(self.lock, self.standby)
+        events = self.camera.recording_mode == "events"
+        pre_roll_ms = self.core.settings.pre_roll_s * 1000 if events else 0.0
+        self.core.handoff = Handoff(self.lock, self.standby, pre_roll_ms)
         loop = ingest_loop()
         stop, wake = asyncio.Event(), asyncio.Event()  # bound to the loop on first await
 
@@ -153,8 +159,10 @@ class CameraWorker:
 
     @property
     def handover_ready(self) -> bool:
-        """Standby: a keyframe has been received."""
-        return self.core.handoff is not None and self.core.handoff.ready
+        """Standby: a keyframe has been received (events mode: a pre-roll's worth before
+        it, and the camera's recent events are known)."""
+        handoff = self.core.handoff
+        return handoff is not None and handoff.ready and self.events_known.is_set()
 
     def cut(self) -> None:
         if self.core.handoff is not None:
