@@ -184,41 +184,40 @@ def test_events_handover_between_events_keeps_the_pre_roll(
         tmp_path, 9, g_window, t_window
     )
     cut_ms: float | None = None
-    for n in range(0, 200):
-        if n == 80:
+    for n in range(0, 260):
+        if n == 140:
             giver.ask_cut()
-        if n == 85:
+        if n == 145:
             cut_ms = giver.cut_ms
             assert giver.cut_done and cut_ms is not None
             taker.go(cut_ms)
             g_lock.release()
-        if n == 120:  # an event 1.7 s after the handover (heard by the taker only now)
-            t_window.apply("motion.start", "e2", ts(120), None)
-        if n == 150:
-            t_window.apply("motion.end", "e2", ts(150), None)
-        if n < 90:
+        if n == 180:  # an event 2.3 s after the handover (heard by the taker only now)
+            t_window.apply("motion.start", "e2", ts(180), None)
+        if n == 210:
+            t_window.apply("motion.end", "e2", ts(210), None)
+        if n < 150:
             giver.feed(frame(n, g_clock, 3.0), g_rec, g_clock)
-        if n >= 20:
+        if n >= 62:
             assert taker.feed(frame(n, t_clock, 20.0), t_rec, t_clock)
-        if n == 61:
+        if n in (76, 106):
             assert not taker.ready  # a keyframe, but not yet a pre-roll behind it
-        if n == 76:
+        if n == 136:
             assert taker.ready and taker.standby
     t_rec.stop()
     assert not taker.standby and t_lock.held
     # The giver's clip of e1: from the keyframe a pre-roll before it to e1's end + post-roll.
     (g_clip,) = g_ctx.segments
     assert g_clip.frames[0] == 0 and g_clip.frames[-1] == 59
-    # It stopped at once (frame 81, no keyframe needed) and published its clip's end.
+    # It stopped at once (frame 141, no keyframe needed) and published its clip's end.
     assert cut_ms == g_clip.end_ms == pytest.approx(BASE_MS + 60 * FRAME_MS + 3)
     # The taker's only clip is e2's, with the whole pre-roll: from the keyframe at or before
-    # 3 s (45 frames) ahead of it (frame 60: frame 75 arrives 20 ms after it is due), which
-    # it had before it took over; frame 60 is where the giver's clip ended (not before).
+    # 3 s (45 frames) ahead of it (frame 120: frame 135 arrives 20 ms after it is due),
+    # which it had buffered before it took over.
     (t_clip,) = t_ctx.segments
-    assert t_clip.frames[0] == 60
-    assert t_clip.start_wall <= ts(120) - PRE_MS
-    assert t_clip.frames == list(range(60, 180))  # to e2's end + post-roll
-    assert (ts(120) - t_clip.start_wall) / 1000 >= PRE_MS / 1000
+    assert t_clip.frames[0] == 120
+    assert t_clip.start_wall <= ts(180) - PRE_MS
+    assert t_clip.frames == list(range(120, 240))  # to e2's end + post-roll
     t_lock.release()
 
 
@@ -249,8 +248,10 @@ def test_events_handover_during_an_event_continues_the_clip(
             giver.feed(frame(n, g_clock, 3.0), g_rec, g_clock)
         if n >= 30:
             assert taker.feed(frame(n, t_clock, 20.0), t_rec, t_clock)
-        if n == 91:
-            assert taker.ready and taker.standby
+        if n == 46:
+            assert not taker.ready  # a keyframe, no pre-roll behind it, no event open yet
+        if n == 61:
+            assert taker.ready and taker.standby  # e1 is open: no pre-roll needed
     t_rec.stop()
     (g_clip,) = g_ctx.segments
     (t_clip,) = t_ctx.segments
@@ -294,3 +295,26 @@ def test_events_taker_told_no_t_writes_nothing_the_giver_recorded(tmp_path: Path
     assert [s.frames[0] for s in recorder2.ctx.segments] == [135]  # type: ignore[attr-defined]
     lock.release()
     taker2.lock.release()
+
+
+def test_events_taker_writes_nothing_before_the_givers_last_clip_end(tmp_path: Path) -> None:
+    """Idle handover: the taker's buffer reaches into the giver's last clip (e1 to frame
+    50); told that clip's end, it keeps it as pre-roll only and writes from there on."""
+    lock = CameraLock(tmp_path, 13, "taker")
+    window = EventWindow(POST_MS, 60_000)
+    window.apply("motion.start", "e1", ts(10), ts(20))  # recorded by the giver to frame 50
+    clock = MediaClock(2000)
+    ctx = Ctx(clock)
+    recorder = EventRecorder(ctx, window, PRE_MS, 60_000)
+    taker = Handoff(lock, standby=True, pre_roll_ms=PRE_MS)
+    for n in range(0, 70):
+        taker.feed(frame(n, clock, 5.0), recorder, clock)
+    taker.go(ts(50) + 3)  # the giver's clip end, in its time
+    window.apply("motion.start", "e2", ts(72), ts(72))  # right after: pre-roll from 27
+    for n in range(70, 120):
+        taker.feed(frame(n, clock, 5.0), recorder, clock)
+    recorder.stop()
+    # Not e1 again, and e2's pre-roll begins where the giver's clip ended (a keyframe at 60;
+    # frame 45 would go back into e1's clip).
+    assert [(s.frames[0], s.frames[-1]) for s in ctx.segments] == [(60, 101)]
+    lock.release()

@@ -13,10 +13,11 @@ the giver's last one ended, and later ones follow on. A keyframe that is not in 
 GOP, never an overlap.
 
 Cameras recording on events (``EventRecorder``) hand over too. The taker's standby is
-ready once its buffer also reaches back a pre-roll, which it passes to the recorder's ring
-on ``go``. The taker knows the camera's events itself: every recorder reads the whole event
-stream, replays the recent events of a camera it stands by for and routes the live ones to
-it (crew.py), so its window is the giver's (the spans come from the events' own times).
+ready once its buffer also reaches back a pre-roll (while an event is open, at its first
+keyframe: the clip only continues); on ``go`` the buffer fills the recorder's ring. The
+taker knows the camera's events itself: every recorder reads the whole event stream,
+replays the recent events of a camera it stands by for and routes the live ones to it
+(crew.py), so its window is the giver's (the spans come from the events' own times).
 With no clip open the giver stops at once and publishes the end of its last clip (or where
 its own media began) as ``t``; with a clip open it cuts at a keyframe as above. The taker
 tells the two apart by its window: a span open at ``t`` means a clip to continue from its
@@ -117,7 +118,7 @@ class Handoff:
         self, item: Item, recorder: ContinuousRecorder | EventRecorder, clock: MediaClock
     ) -> None:
         self._buffer.push(item)
-        if item.is_video and item.key and self._buffer.span_ms >= self.pre_roll_ms:
+        if item.is_video and item.key and self._ready_at(item, recorder):
             self.ready = True
         if not self._go:
             return
@@ -134,6 +135,13 @@ class Handoff:
             items = self._start_items(item, clock)
         for buffered in items:
             recorder.on_packet(buffered)
+
+    def _ready_at(self, key: Item, recorder: ContinuousRecorder | EventRecorder) -> bool:
+        """Events mode: ready once the buffer holds a pre-roll (an event right after the
+        handover has it), or at once while an event is open (the clip only continues)."""
+        if self._buffer.span_ms >= self.pre_roll_ms:
+            return True
+        return isinstance(recorder, EventRecorder) and recorder.window.span(key.wall_ms) is not None
 
     def _event_items(self, current: Item, clock: MediaClock, recorder: EventRecorder) -> list[Item]:
         """Events mode: the whole buffer goes to the recorder (its pre-roll ring), which
