@@ -6,16 +6,13 @@ exception but their own and in bounded time.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import struct
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -24,31 +21,13 @@ from argus_common.fmp4 import SYNC, AudioTrack, Run, VideoTrack, fragment_header
 from argus_recording.layout import segment_relpath
 from argus_recording.mp4box import walk
 from argus_recording.salvage import salvage
+from argus_testkit.fuzz import cpu_limit
 
 FUZZ = settings(max_examples=100, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 SPS = bytes.fromhex("6764000dacb202833f3c20000003002000000791")  # 320x180 High
 PPS = bytes.fromhex("68ebc3cb22c0")
-
-
-class StillRunning(Exception):
-    """Ran past its CPU-time bound."""
-
-
-@contextlib.contextmanager
-def cpu_limit(seconds: float) -> Iterator[None]:
-    """Fail the example instead of hanging (CPU time: SIGALRM stays pytest-timeout's)."""
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise StillRunning(f"still running after {seconds} s of CPU time")
-
-    old = signal.signal(signal.SIGVTALRM, expire)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, old)
 
 
 @dataclass

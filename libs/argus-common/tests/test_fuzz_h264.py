@@ -6,12 +6,8 @@ RTP depacketizing of anything a camera sends, and the packetize -> interleave ->
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import struct
-from collections.abc import Iterator
 from datetime import timedelta
-from types import FrameType
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -34,31 +30,13 @@ from argus_common.rtsp.frames import AccessUnit
 from argus_common.rtsp.packetize import packetize, packetize_annexb
 from argus_common.rtsp.protocol import RtspProtocol
 from argus_common.rtsp.sdp import SdpTrack
+from argus_testkit.fuzz import cpu_limit
 
 FUZZ = settings(max_examples=200, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 SPS = bytes.fromhex("6764000dacb202833f3c20000003002000000791")  # 320x180 High
 PPS = bytes.fromhex("68ebc3cb22c0")
-
-
-class StillRunning(Exception):
-    """A parser ran past its CPU-time bound."""
-
-
-@contextlib.contextmanager
-def cpu_limit(seconds: float) -> Iterator[None]:
-    """Fail the example instead of hanging (CPU time: SIGALRM stays pytest-timeout's)."""
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise StillRunning(f"still running after {seconds} s of CPU time")
-
-    old = signal.signal(signal.SIGVTALRM, expire)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, old)
 
 
 # -- SPS ------------------------------------------------------------------------------------

@@ -10,12 +10,8 @@ out exactly as it went in.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import struct
-from collections.abc import Iterator
 from datetime import timedelta
-from types import FrameType
 from urllib.parse import urlsplit
 
 from hypothesis import HealthCheck, example, given, settings
@@ -33,30 +29,10 @@ from argus_common.rtsp.client import RtspClient, split_credentials
 from argus_common.rtsp.errors import RtspError
 from argus_common.rtsp.protocol import MAX_HEAD, Response, RtspProtocol
 from argus_common.rtsp.sdp import control_url, parse_sdp
+from argus_testkit.fuzz import cpu_limit
 
 FUZZ = settings(max_examples=200, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
-
-
-class StillRunning(Exception):
-    """A parser ran past its CPU-time bound (an endless loop, or a quadratic one)."""
-
-
-@contextlib.contextmanager
-def cpu_limit(seconds: float) -> Iterator[None]:
-    """Fail the example (so hypothesis shrinks it) instead of hanging the run. CPU time,
-    not wall time: other processes on the machine do not count, and pytest-timeout's
-    SIGALRM is left alone."""
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise StillRunning(f"still running after {seconds} s of CPU time")
-
-    old = signal.signal(signal.SIGVTALRM, expire)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, old)
 
 
 # -- the byte stream ------------------------------------------------------------------------
