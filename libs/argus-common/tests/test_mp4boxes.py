@@ -9,6 +9,7 @@ import pytest
 
 from argus_common.fmp4 import box, full_box
 from argus_common.mp4boxes import (
+    MAX_RUN_SAMPLES,
     Mp4Error,
     children,
     decode_time,
@@ -95,3 +96,14 @@ def test_trun_header_and_sample_layout() -> None:
     bare = parse_trun(full_box(b"trun", 0, 0x000200, struct.pack(">I", 1), bytes(4)), 8)
     assert (bare.data_offset, bare.first_flags, bare.has, bare.fmt, bare.samples) == (
         None, None, (False, True, False, False), ">I", 16)
+
+
+def test_a_trun_count_its_box_cannot_hold_raises() -> None:
+    """A damaged sample count must not have a reader list billions of samples: a table
+    past the buffer, or a run without a table (all defaults) over the bound, is an error."""
+    with pytest.raises(Mp4Error):  # two samples of 4 bytes announced, one present
+        parse_trun(full_box(b"trun", 0, 0x000100, struct.pack(">I", 2), bytes(4)), 8)
+    with pytest.raises(Mp4Error):  # no table: 2**32 - 1 samples by the defaults
+        parse_trun(full_box(b"trun", 0, 0, struct.pack(">I", 0xFFFFFFFF)), 8)
+    assert parse_trun(full_box(b"trun", 0, 0, struct.pack(">I", MAX_RUN_SAMPLES)), 8).count == (
+        MAX_RUN_SAMPLES)

@@ -221,6 +221,9 @@ class TrunHeader:
         return ">" + "".join(c for c, on in zip(codes, self.has, strict=True) if on)
 
 
+MAX_RUN_SAMPLES = 1 << 20  # samples in one trun: far more than any fragment holds
+
+
 def parse_trun(data: Buffer, pos: int) -> TrunHeader:
     """The header of the ``trun`` whose payload starts at ``pos``."""
     word = _U32.unpack_from(data, pos)[0]
@@ -229,4 +232,8 @@ def parse_trun(data: Buffer, pos: int) -> TrunHeader:
     (data_offset, first_flags), p = _by_flags(data, pos + 8, flags, _TRUN_FIELDS)
     has = ((flags & 0x100) != 0, (flags & 0x200) != 0, (flags & 0x400) != 0,
            (flags & 0x800) != 0)
+    # The table must lie in the buffer; a run without one (every sample by the defaults)
+    # is bounded too, or a damaged count would have readers list billions of samples.
+    if count > MAX_RUN_SAMPLES or p + 4 * sum(has) * count > len(data):
+        raise Mp4Error("trun sample count past its box")
     return TrunHeader(version, flags, count, data_offset, first_flags, p, has)

@@ -211,9 +211,7 @@ def _read_trun(moof: bytes, rs: int, track: Track | None, base: int, data: int, 
     trun = parse_trun(moof, rs)
     if trun.data_offset is not None:
         data = base + trun.data_offset
-    p, width, count = trun.samples, trun.width, trun.count
-    if p + width * count > len(moof):
-        raise Mp4Error("trun overruns its moof")
+    p, width, count = trun.samples, trun.width, trun.count  # bounded by parse_trun
     run_counter[0] += 1
     run_id = run_counter[0]
     has_dur, has_size, has_flags, has_cto = trun.has
