@@ -43,6 +43,10 @@ def test_regions_grow_merge_and_become_the_whole_picture() -> None:
     assert len(apart) == 2
     assert plan_regions([(0.0, 0.0, 0.9, 0.9)], 640, 360) == [(0, 0, 640, 360)]
     assert plan_regions([], 640, 360) == []
+    # A merge can make a region overlap an earlier one that overlapped neither part: the
+    # small box below overlaps neither square alone, but their union covers it.
+    chain = [(0.5, 0.7, 0.05, 0.05), (0.5, 0.5, 0.2, 0.2), (0.55, 0.55, 0.2, 0.2)]
+    assert plan_regions(chain, 1000, 1000, margin=0, min_side=0) == [(500, 500, 250, 250)]
 
 
 def test_tracker_keeps_ids_confirms_and_ends_tracks() -> None:

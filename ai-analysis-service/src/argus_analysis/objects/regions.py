@@ -60,17 +60,22 @@ def plan_regions(
     """The pixel regions of a ``width`` x ``height`` picture to run detection on."""
     rects = [_grow(b, width, height, margin, min_side) for b in boxes]
     rects = [r for r in rects if r[2] > 1 and r[3] > 1]
-    merged = True
-    while merged:  # at most len(rects) passes: each merge removes one rectangle
-        merged = False
-        for i in range(len(rects)):
-            for j in range(i + 1, len(rects)):
-                if _overlap(rects[i], rects[j]):
-                    rects[i] = _union(rects[i], rects.pop(j))
-                    merged = True
-                    break
-            if merged:
-                break
+    # Merge the first overlapping pair (in row order) until none is left. After a merge
+    # into ``rects[i]`` only the pairs with it can have changed: rows before ``i`` are
+    # checked against it alone, then the scan goes on from row ``i`` (the same merges as
+    # rescanning every pair from the start, without the cubic cost).
+    i = 0
+    while i < len(rects):  # each merge removes a rectangle: bounded by len(rects) merges
+        j = next((j for j in range(i + 1, len(rects)) if _overlap(rects[i], rects[j])), 0)
+        if not j:
+            i += 1
+            continue
+        rects[i] = _union(rects[i], rects.pop(j))
+        back = next((k for k in range(i) if _overlap(rects[k], rects[i])), None)
+        while back is not None:  # an earlier row now overlaps the grown one: merge there
+            rects[back] = _union(rects[back], rects.pop(i))
+            i = back
+            back = next((k for k in range(i) if _overlap(rects[k], rects[i])), None)
     if not rects:
         return []
     area = sum(r[2] * r[3] for r in rects)

@@ -144,10 +144,14 @@ def _moving(box: NormBox, motion: Sequence[NormBox]) -> bool:
     only the pixels at its leading and trailing edges)."""
     x0 = y0 = 1.0
     x1 = y1 = 0.0
+    bx0, by0, bx1, by1 = box[0], box[1], box[0] + box[2], box[1] + box[3]
     for m in motion:
-        if iou(box, m) > 0.0:
+        # overlaps (a positive intersection: what ``iou(box, m) > 0`` means, without the
+        # union: this runs for every detection and motion box)
+        mx1, my1 = m[0] + m[2], m[1] + m[3]
+        if min(bx1, mx1) - max(bx0, m[0]) > 0.0 and min(by1, my1) - max(by0, m[1]) > 0.0:
             x0, y0 = min(x0, m[0]), min(y0, m[1])
-            x1, y1 = max(x1, m[0] + m[2]), max(y1, m[1] + m[3])
+            x1, y1 = max(x1, mx1), max(y1, my1)
     cx, cy = centre(box)
     return x0 <= cx <= x1 and y0 <= cy <= y1
 
