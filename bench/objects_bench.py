@@ -24,6 +24,10 @@ time; the BGR conversion, the same frames in every run, at its best run).
 by more than half with OpenCV's area averaging (before) and bilinear (now; see
 ``letterbox_into``).
 
+``--stages`` also prints the CPU time of each stage of the object path (letterbox and
+float input, output decoding, region planning, tracker with its colour and sharpness,
+rules, event payloads) in the best run, timed by wrapping those functions.
+
 ``--model`` runs another model file instead of the test model, e.g. the heavier copy of
 it that ``bench/heavy_model.py`` makes (same detections, about 14 ms per region): the
 object path's cost is fixed per region and per detection, so its share depends on the
@@ -178,6 +182,37 @@ def pipeline(streams: list[list[av.VideoFrame]], detector: ObjectDetector,
             "events": sum(len(o.reports) for o in outputs)}
 
 
+STAGES = (  # (module, attribute, shown as); functions looked up where the engine calls them
+    ("argus_analysis.detect.onnx", "BlobBuffers.fill", "letterbox + float input"),
+    ("argus_analysis.detect.onnx", "OnnxDetector._decode_batch", "output decoding + NMS"),
+    ("argus_analysis.objects.engine", "plan_regions", "region planning"),
+    ("argus_analysis.objects.engine", "ObjectEngine._track", "tracking, rules, payloads"),
+    ("argus_analysis.objects.tracker", "Tracker.update", "  tracker"),
+    ("argus_analysis.objects.tracker", "dominant_colour", "    colour"),
+    ("argus_analysis.objects.tracker", "_quality", "    sharpness (snapshot)"),
+    ("argus_analysis.objects.engine", "event_report", "  event payloads"),
+)
+
+
+def time_stages(spent: dict[str, float]) -> None:
+    """Wrap the ``STAGES`` functions: their thread CPU time adds up in ``spent``."""
+    for module, attr, shown in STAGES:
+        owner: Any = sys.modules[module]
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        fn = getattr(owner, name)
+
+        def timed(*args: Any, _fn: Any = fn, _shown: str = shown, **kwargs: Any) -> Any:
+            c0 = time.thread_time()
+            try:
+                return _fn(*args, **kwargs)
+            finally:
+                spent[_shown] = spent.get(_shown, 0.0) + time.thread_time() - c0
+
+        setattr(owner, name, timed)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cameras", type=int, default=4)
@@ -187,7 +222,11 @@ def main() -> int:
     ap.add_argument("--detectors", default="onnx,opencv-hog")
     ap.add_argument("--compare", action="store_true",
                     help="ONNX: area-averaged against bilinear shrinking, side by side")
+    ap.add_argument("--stages", action="store_true", help="CPU time of each stage too")
     args = ap.parse_args()
+    spent: dict[str, float] = {}
+    if args.stages:
+        time_stages(spent)
     detectors = args.detectors.split(",")
     cv2.setNumThreads(1)
     machine = platform.processor() or platform.machine()
@@ -239,7 +278,9 @@ def main() -> int:
                 raw = Timed(hog_det._hog.detectMultiScale)
                 hog_det._hog = type("H", (), {"detectMultiScale": raw})()  # type: ignore[assignment]
                 det = hog_det
+            spent.clear()
             r = pipeline(streams, det, raw)
+            r.update({f"stage:{k}": v for k, v in spent.items()})
             converts[shown] = min(converts.get(shown, float("inf")), r["convert_cpu"])
             if shown not in bests or r["engine_cpu"] < bests[shown]["engine_cpu"]:
                 bests[shown] = r
@@ -257,6 +298,9 @@ def main() -> int:
               f"{best['engine_cpu'] * 1000:.0f}; wall {best['engine_wall'] * 1000:.0f}) -> "
               f"overhead {overhead:.1f} % over raw; per detection "
               f"{path / max(1, best['detections']) * 1000:.2f} ms")
+        for _, _, stage in STAGES:
+            if f"stage:{stage}" in best:
+                print(f"  {stage}: {best[f'stage:{stage}'] * 1000:.1f} ms")
         print(f"  motion detector (gating, not in the overhead): "
               f"{best['motion_cpu'] * 1000 / sum(len(s) for s in streams):.2f} ms/frame")
     print(f"load average after: {os.getloadavg()}")
