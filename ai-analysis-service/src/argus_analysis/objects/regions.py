@@ -13,9 +13,8 @@ the model sees at run time what it saw while learning.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-
-import numpy as np
 
 NormBox = tuple[float, float, float, float]  # x, y, w, h in [0, 1]
 Rect = tuple[int, int, int, int]  # x, y, w, h in pixels
@@ -35,7 +34,7 @@ def _grow(box: NormBox, width: int, height: int, margin: float, min_side: float)
     cx, cy = x + w / 2, y + h / 2
     gw, gh = max(w + 2 * m, side), max(h + 2 * m, side)
     x0, y0 = max(0, int(cx - gw / 2)), max(0, int(cy - gh / 2))
-    x1, y1 = min(width, int(np.ceil(cx + gw / 2))), min(height, int(np.ceil(cy + gh / 2)))
+    x1, y1 = min(width, math.ceil(cx + gw / 2)), min(height, math.ceil(cy + gh / 2))
     return x0, y0, x1 - x0, y1 - y0
 
 
