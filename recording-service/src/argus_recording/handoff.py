@@ -25,8 +25,8 @@ copy of the keyframe at ``t`` (same shift as above); none means it writes nothin
 ``t`` but keeps everything after ``t`` as pre-roll, so an event right after the handover
 has all of it.
 
-Flags are set from the service's loop and read in the ingest callback (single attribute
-writes, safe under the GIL).
+Flags are set from the service's loop and read in the RTSP ingest's callback or the PyAV
+thread (single attribute writes, safe under the GIL).
 """
 
 from __future__ import annotations

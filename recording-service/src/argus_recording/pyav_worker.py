@@ -1,6 +1,7 @@
 """The PyAV ingest: one thread per camera for RTMP publishers and RTSP streams that are
 not H.264 (PyAV releases the GIL while it reads and muxes): connect, demux, stamp, remux
-into segments, reconnect with backoff."""
+into segments, reconnect with backoff. A handover's standby and cut work as on the RTSP
+ingest (handoff.py): the same ``Handoff`` sits between the stamper and the recorder."""
 
 from __future__ import annotations
 
@@ -42,7 +43,10 @@ class PyAvWorker(threading.Thread):
             service="recording-service", camera_id=self.camera.id
         )
         try:
-            if self.lock.held or self.lock.wait_blocking(self._stop_flag.is_set):
+            # A standby (a handover, handoff.py) connects first and takes the lock itself.
+            handoff = self.core.handoff
+            standby = handoff is not None and handoff.standby
+            if self.lock.held or standby or self.lock.wait_blocking(self._stop_flag.is_set):
                 self._run()
         finally:
             self.lock.release()
@@ -131,6 +135,9 @@ class PyAvWorker(threading.Thread):
             on_failed=core.failed,
         )
         recorder = core.make_recorder(ctx)
+        handoff = core.handoff
+        if handoff is not None:
+            handoff.new_session()
         stop = self._stop_flag
         try:
             for packet in source.packets():
@@ -145,7 +152,11 @@ class PyAvWorker(threading.Thread):
                 core.last_heard = time.monotonic()
                 if item.key:
                     core.on_keyframe(item)
-                if not recorder.on_packet(item):
+                if handoff is None:
+                    recorded = recorder.on_packet(item)
+                else:
+                    recorded = handoff.feed(item, recorder, stamper.clock)
+                if not recorded:
                     core.dropped(recorder.writer is None)
         finally:
             recorder.stop()

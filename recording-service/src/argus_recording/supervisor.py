@@ -15,7 +15,6 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from argus_common.handover import Handover
 from argus_common.handover_supervisor import HandoverCrew, HandoverSupervisor
@@ -62,18 +61,10 @@ class RecordingCrew(HandoverCrew[CameraConfig, CameraWorker, EventWindow]):
     # -- make-before-break handover (argus_common.handover_supervisor, handoff.py) ----------
     def can_hand_over(self, owned: Recorded) -> bool:
         worker = owned.worker
-        return (
-            _handover_kind(owned.camera)
-            and worker is not None
-            and worker.can_cut
-            and not worker.stopping
-        )
+        return worker is not None and worker.can_cut and not worker.stopping
 
     def standby(self, owned: Recorded) -> CameraWorker | None:
-        # RTSP cameras only (H.264 on the shared ingest; a PyAV fallback cannot stand by:
-        # the giver then stops first). Events mode too: handoff.py hands the clip over.
-        if not _handover_kind(owned.camera):
-            return None
+        # Both ingests and both modes (handoff.py hands an open event clip over too).
         return self._start_worker(owned.camera, owned.state, True)
 
     def ready(self, owned: Recorded) -> bool:
@@ -98,10 +89,6 @@ class RecordingCrew(HandoverCrew[CameraConfig, CameraWorker, EventWindow]):
         return owned.worker.last_heard if owned.worker is not None else None
 
 
-def _handover_kind(camera: CameraConfig) -> bool:
-    return urlsplit(camera.stream_url).scheme.lower() == "rtsp"
-
-
 def recording_supervisor(
     leases: Leases,
     crew: RecordingCrew,
@@ -110,7 +97,7 @@ def recording_supervisor(
     handover: bool = True,
 ) -> RecordingSupervisor:
     """The supervisor of one recorder; ``self_fence_s`` 0 means 3 x the lease TTL;
-    ``handover``: a rebalance hands RTSP cameras over make-before-break."""
+    ``handover``: a rebalance hands cameras over make-before-break."""
     # Riding out a Redis outage is safe here: workers hold the camera's writer lock.
     options = {
         "join_timeout_s": JOIN_S,

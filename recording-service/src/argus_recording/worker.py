@@ -84,14 +84,13 @@ class CameraWorker:
             self._start_thread()
 
     def _start_thread(self) -> None:
-        self.core.handoff = None  # PyAV ingest: no standby, no cut (it waits for the lock)
+        if self.core.handoff is None:  # a fallback keeps the RTSP ingest's standby state
+            self.core.handoff = Handoff(self.lock, self.standby, self._pre_roll_ms())
         self._thread = PyAvWorker(self.core, self._stop_flag, self._wake_flag, self.lock)
         self._thread.start()
 
     def _start_async(self) -> None:
-        events = self.camera.recording_mode == "events"
-        pre_roll_ms = self.core.settings.pre_roll_s * 1000 if events else 0.0
-        self.core.handoff = Handoff(self.lock, self.standby, pre_roll_ms)
+        self.core.handoff = Handoff(self.lock, self.standby, self._pre_roll_ms())
         loop = ingest_loop()
         stop, wake = asyncio.Event(), asyncio.Event()  # bound to the loop on first await
 
@@ -121,6 +120,11 @@ class CameraWorker:
                     self._done.set()
 
         loop.submit(main())
+
+    def _pre_roll_ms(self) -> float:
+        """What a standby buffers before it is ready (events mode: the pre-roll)."""
+        events = self.camera.recording_mode == "events"
+        return self.core.settings.pre_roll_s * 1000 if events else 0.0
 
     def stop(self) -> None:
         """Ask the worker to finish its segment and exit (within a read timeout)."""
@@ -155,7 +159,7 @@ class CameraWorker:
     @property
     def can_cut(self) -> bool:
         """Whether this worker can end its recording at a keyframe on request."""
-        return self.core.handoff is not None and self._thread is None
+        return self.core.handoff is not None
 
     @property
     def handover_ready(self) -> bool:

@@ -77,7 +77,7 @@ class WorkerCore:
         # When the camera last sent video (monotonic; the start until then): the
         # supervisor's self-fencing asks it (supervisor.py).
         self.last_heard = time.monotonic()
-        # Standby and cut of a make-before-break handover (handoff.py; RTSP ingest only).
+        # Standby and cut of a make-before-break handover (handoff.py; both ingests).
         self.handoff: Handoff | None = None
         self._warned_audio = False
         self.dirs = DirMaker(settings.root, settings.durable)
