@@ -150,3 +150,31 @@ def test_a_small_step_inside_the_window_keeps_the_camera_clock() -> None:
     walls, sources, conn, events = _stepped(-1500.0)  # NTP corrects it: now 1 s behind
     assert sources == ["camera"] * 120 and conn.reports.trusted is True and not events
     assert all(b > a for a, b in itertools.pairwise(walls))
+
+
+def test_our_clock_stepping_ahead_switches_to_it_at_the_next_full_report_interval() -> None:
+    """Our clock steps 120 s ahead at frame 50 (NTP corrects the server; the camera's
+    clock stays): every later arrival is 120 s after its capture. The first report
+    interval whose frames all arrived that late turns the connection to arrival times,
+    so the timeline follows our clock as management's does (tests/chaos/test_clock_step)."""
+    conn = Connection()
+    sources = []
+    with capture_logs() as logs:
+        for n in range(120):
+            if n % REPORT_EVERY == 0:
+                conn.report(n, 0.0)
+            sources.append(conn.source(conn.frame(n, 20.0 + (120_000.0 if n >= 50 else 0.0))))
+    # Reports at frames 60 (frames 45-59: some before the step) and 75 (60-74: all after).
+    assert sources == ["camera"] * 75 + ["arrival"] * 45, sources
+    events = [e for e in logs if e["event"] == "camera_clock_untrusted"]
+    assert len(events) == 1 and events[0]["at"] == "clock_step", events
+    assert abs(events[0]["offset_ms"] - 120_020.0) <= 1, events
+
+
+def test_a_long_stall_under_load_is_not_taken_for_a_step() -> None:
+    """Frames 4.5 s late for part of a report interval (a stall), on time again before
+    the next report: the camera's clock stays."""
+    delays = [20.0] * 90
+    delays[31:44] = [4500.0] * 13
+    sources, conn = _sources([0.0] * 6, delays)
+    assert sources == ["camera"] * 90 and conn.reports.trusted is True

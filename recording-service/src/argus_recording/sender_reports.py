@@ -18,7 +18,11 @@ arrival by then). A trusted connection keeps an estimate of the offset (arrival 
 capture: the least seen on its frames, moved by every step between one report's mapping
 and the next). Only a later clock step that takes it out of the window by
 ``STEP_MARGIN_MS`` (arrival delays under load do not) turns the connection to arrival
-times, for good, logged once as ``camera_clock_untrusted``.
+times, for good, logged once as ``camera_clock_untrusted``: a step of the camera's clock
+shows in its reports, a step back of ours as a capture time after its arrival, and a step
+ahead of ours as a report interval all of whose frames arrived over ``BEHIND_MS`` +
+``STEP_MARGIN_MS`` after capture (a stall under load does not last a whole interval). The
+timeline then follows our clock, as management's does.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ class SenderReports:
         # Least arrival - capture time seen on this track while trusted, in the terms of
         # the newest report (moved by each report's step).
         self._offset_ms: float | None = None
+        # Least arrival - capture time of the frames stamped since the newest report.
+        self._least_since_report: float | None = None
 
     def feed(self, rtcp: bytes) -> None:
         """One (compound) RTCP packet of the track: its sender report, if any, is kept."""
@@ -94,6 +100,11 @@ class SenderReports:
             off += length
 
     def _report(self, rtp: int, ntp_ms: float) -> None:
+        least, self._least_since_report = self._least_since_report, None
+        if least is not None and least > BEHIND_MS + STEP_MARGIN_MS:
+            # Every frame since the last report arrived well after its capture: our clock
+            # stepped ahead (or the camera's back). A delay under load is not that steady.
+            self.camera.distrust(least)
         if self._rtp is not None and self._offset_ms is not None and self.rate:
             # How far the camera's clock moved beyond what the RTP clock ran since the
             # previous report: a step (or the clock's slow drift) shifts every capture time.
@@ -131,6 +142,8 @@ class SenderReports:
             return recv_ms  # another track of a trusted connection, before its first report
         if self._offset_ms is None or offset < self._offset_ms:
             self._offset_ms = offset
+        if self._least_since_report is None or offset < self._least_since_report:
+            self._least_since_report = offset
         # Delays only make a frame later: a capture time well after its arrival is a step
         # (a step back shows in the reports, _report).
         if self._offset_ms < -AHEAD_MS - STEP_MARGIN_MS:
