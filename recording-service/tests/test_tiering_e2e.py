@@ -35,6 +35,8 @@ from recstack import (
 from redis import Redis
 
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
+from argus_common.mp4index import index_file
+from argus_common.segindex import index_path, read_index
 from argus_recording.layout import segment_relpath
 from argus_testkit.objectstore import LocalObjectStore
 
@@ -218,6 +220,11 @@ def test_segments_move_to_the_object_store_verified(stack: Stack) -> None:
         assert head["ContentLength"] == len(body) == row["bytes"]
         assert head["ETag"].strip('"') == hashlib.md5(body, usedforsecurity=False).hexdigest()
         assert body[4:8] == b"ftyp"
+        # The fragment index stays beside it, the same index the object itself gives.
+        copy = stack.recordings.parent / "indexed.mp4"
+        copy.write_bytes(body)
+        assert read_index(stack.recordings / row["path"]) == index_file(copy)
+        copy.unlink()
     since = tiered[0]["started_at"].replace(tzinfo=UTC) - timedelta(seconds=1)
     resp = stack.api.get(
         f"/api/v1/cameras/{stack.camera}/timeline",
@@ -343,6 +350,9 @@ def test_crash_states_and_kill_9_during_upload_leave_one_copy(stack: Stack) -> N
         assert objects[path] == tiered[path]["bytes"] or path == big
     assert objects[big] == size
     assert orphan not in objects
+    # a was moved again, b's index was written by the reconcile before it dropped the copy.
+    for path in (a["path"], b["path"]):
+        assert read_index(stack.recordings / path) is not None, path
 
 
 def _reading(pid: int, path: Path) -> bool:
@@ -367,6 +377,9 @@ def test_retention_deletes_tiered_objects(stack: Stack) -> None:
         stack.announce(rel, start, len(body))
         old.append(rel)
     wait_until(lambda: all(p in stack.objects() for p in old), 60, 0.5, "old segments tiered")
+    wait_until(lambda: not any((stack.recordings / p).exists() for p in old), 30, 0.2,
+               "old segments' local copies removed")
+    assert all(index_path(stack.recordings / p).is_file() for p in old)
     resp = stack.api.patch(f"/api/v1/cameras/{stack.camera}", json={"retention_days": 2})
     assert resp.status_code == 200, resp.text
 
@@ -376,3 +389,4 @@ def test_retention_deletes_tiered_objects(stack: Stack) -> None:
 
     wait_until(purged, 60, 0.5, "old tiered segments purged from the store")
     assert not stack.consistent()
+    assert not any(index_path(stack.recordings / p).exists() for p in old)

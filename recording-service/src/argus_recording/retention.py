@@ -32,6 +32,7 @@ from argus_common.errors import Unavailable
 from argus_common.events import EventMessage
 from argus_common.leases import Leases
 from argus_common.retry import every
+from argus_common.segindex import remove_index
 from argus_common.stills import remove_stills
 from argus_recording.config import Settings
 from argus_recording.fencing import LIVE
@@ -59,6 +60,7 @@ def delete_files(root: Path, items: Iterable[PurgeItem], durable: bool) -> list[
             continue
         try:
             remove_stills(path)  # first: a crash in between leaves no orphan still
+            remove_index(path)  # the fragment index kept when it was tiered, the same way
             os.unlink(path)
         except FileNotFoundError:
             pass
@@ -73,10 +75,13 @@ def delete_files(root: Path, items: Iterable[PurgeItem], durable: bool) -> list[
 
 
 def remove_local_stills(root: Path, items: Iterable[PurgeItem]) -> None:
-    """Unlink the preview stills kept locally beside segments that are not local."""
+    """Unlink the preview stills and the fragment index (``argus_common.segindex``) kept
+    locally beside segments that are not local."""
     for item in items:
         try:
-            remove_stills(safe_path(root, item.path))
+            path = safe_path(root, item.path)
+            remove_stills(path)
+            remove_index(path)
         except (ValueError, OSError):
             continue
 

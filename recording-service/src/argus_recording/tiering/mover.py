@@ -1,4 +1,10 @@
-"""One segment from local disk to the object store: upload, verify, index, unlink."""
+"""One segment from local disk to the object store: upload, verify, index, unlink.
+
+Before the upload the segment's fragment index is written beside it (``<start-ms>.idx``,
+``argus_common.segindex``): the file is local and in the page cache now, and streaming
+builds VOD playlists of tiered segments from it instead of downloading every object. It
+stays local, like the preview stills, and retention deletes it with them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from typing import Literal
 import structlog
 
 from argus_common.objectstore import ObjectStore, ObjectStoreError, object_key
+from argus_common.segindex import remove_index, write_index
 from argus_recording.layout import fsync_dir, safe_path
 from argus_recording.management import RecordingManagement
 from argus_recording.tiering import api
@@ -74,6 +81,8 @@ class Mover:
                     return Moved("missing")
                 outcome: Outcome = "adopted"
             else:
+                # 0. the fragment index, kept locally (None: the reader falls back)
+                await asyncio.to_thread(write_index, path, self.durable)
                 info = await self.store.put_file(path, key)  # 1. upload, 2. verify
                 UPLOADED_BYTES.inc(info.size)
                 outcome = "moved"
@@ -85,6 +94,7 @@ class Mover:
         if item.id in gone:
             # Deleted (or being purged) meanwhile: the object must not outlive its row.
             await self._forget_object(key)
+            await asyncio.to_thread(remove_index, path)  # retention may have run already
             UPLOADS.labels("gone").inc()
             return Moved("gone")
         freed = await asyncio.to_thread(remove_local, path, self.durable)  # 4. unlink

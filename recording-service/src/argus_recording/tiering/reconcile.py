@@ -2,7 +2,8 @@
 
 For each camera found on the store or on disk:
 - a tiered row whose local file is still there (a crash between index and unlink): the
-  object is checked (present, same size) and the local file removed;
+  object is checked (present, same size), the fragment index written beside it if the
+  crash came before that (``argus_common.segindex``) and the local file removed;
 - a row marked deleted whose segment is on the store (a purge interrupted): the object
   is deleted and the row confirmed gone;
 - an object with no row at all (uploaded, then the row was purged or forgotten) and older
@@ -20,6 +21,7 @@ from pathlib import Path
 import structlog
 
 from argus_common.objectstore import ObjectStore, ObjectStoreError
+from argus_common.segindex import index_path, write_index
 from argus_recording.fencing import LIVE
 from argus_recording.layout import list_segments, safe_path
 from argus_recording.management import RecordingManagement
@@ -70,6 +72,8 @@ async def reconcile(
             info = objects.get(relpath)
             size = await asyncio.to_thread(os.path.getsize, path)
             if info is not None and info.size == size and relpath not in LIVE:
+                if not await asyncio.to_thread(index_path(path).is_file):
+                    await asyncio.to_thread(write_index, path, durable)
                 await asyncio.to_thread(remove_local, path, durable)
                 counts["local_removed"] += 1
         # 2. Rows marked deleted whose segment is on the store.
