@@ -1,4 +1,10 @@
-"""Recorded files under ``RECORDINGS_DIR`` (read-only), indexed once per version."""
+"""Recorded files under ``RECORDINGS_DIR`` (read-only), indexed once per version.
+
+A segment on the object store is indexed from the sidecar the recorder wrote beside it
+when it tiered it (``<start-ms>.idx``, ``argus_common.segindex``), with no download; a
+segment without one (tiered before sidecars existed, or the sidecar is unreadable) is
+fetched into the read-through cache and indexed from there, as before.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from argus_common.errors import NotFound
+from argus_common.segindex import index_path, read_index
 from argus_streaming.media.mp4 import Mp4Error, Mp4Index, index_file
 
 _PATH = re.compile(r"^\d{1,10}/\d{4}-\d{2}-\d{2}/\d{2}/\d{1,16}\.mp4$")
@@ -39,6 +46,28 @@ class IndexCache:
     def __init__(self) -> None:
         self._items: OrderedDict[tuple[str, int, int], Mp4Index] = OrderedDict()
 
+    async def sidecar(self, segment: Path) -> Mp4Index | None:
+        """The index in ``segment``'s sidecar (a tiered segment's), or None: none there, or
+        not one this version reads (the caller then indexes the segment itself)."""
+        side = index_path(segment)
+        try:
+            st = await asyncio.to_thread(side.stat)
+        except OSError:
+            return None
+        key = (str(side), st.st_size, st.st_mtime_ns)
+        idx = self._items.get(key)
+        if idx is None:
+            idx = await asyncio.to_thread(read_index, segment)
+            if idx is None:
+                return None
+            self._put(key, idx)
+        return idx
+
+    def _put(self, key: tuple[str, int, int], idx: Mp4Index) -> None:
+        self._items[key] = idx
+        if len(self._items) > _CACHE_MAX:
+            self._items.popitem(last=False)
+
     async def get(self, path: Path) -> Mp4Index | None:
         """The index of ``path`` or None if it is unreadable."""
         try:
@@ -52,7 +81,5 @@ class IndexCache:
                 idx = await asyncio.to_thread(index_file, path)
             except (Mp4Error, OSError, ValueError):
                 return None
-            self._items[key] = idx
-            if len(self._items) > _CACHE_MAX:
-                self._items.popitem(last=False)
+            self._put(key, idx)
         return idx

@@ -25,7 +25,7 @@ from argus_streaming.instants import utc_instant
 from argus_streaming.playback.tail import unindexed_files
 from argus_streaming.responses import MANAGEMENT_DOWN
 from argus_streaming.vod import tiers
-from argus_streaming.vod.files import IndexCache
+from argus_streaming.vod.files import IndexCache, checked_path
 from argus_streaming.vod.playlist import IndexedSegment, build_playlist
 
 router = APIRouter()
@@ -60,10 +60,18 @@ async def vod_playlist(
     refs = await management(request).segments(user.token, camera_id, start, end)
     cache = _cache(request)
     gate = asyncio.Semaphore(4)
+    root = FsPath(request.app.state.settings.recordings_dir)
 
     async def index(ref: SegmentRef) -> IndexedSegment | None:
         async with gate:
-            try:  # a tiered segment is fetched into the read-through cache here
+            if ref.tier == "object":  # the index the recorder kept when it tiered it
+                try:
+                    idx = await cache.sidecar(checked_path(root, ref.path, camera_id))
+                except NotFound:
+                    return None
+                if idx is not None:
+                    return IndexedSegment(ref.path, _utc(ref.start), idx)
+            try:  # else a tiered segment is fetched into the read-through cache here
                 path = await tiers.resolve(request, camera_id, ref.path, ref.tier,
                                            ref.object_key)
             except NotFound:
