@@ -86,6 +86,7 @@ async def test_a_tiered_vod_playlist_comes_from_the_sidecars(
             assert f.path in quick.text
 
         # The same playlist as downloading every segment and indexing it gives.
+        saved = {f.path: index_path(world.recordings / f.path).read_bytes() for f in files}
         for f in files:
             index_path(world.recordings / f.path).unlink()
         world.app.state.vod_index = None
@@ -96,9 +97,13 @@ async def test_a_tiered_vod_playlist_comes_from_the_sidecars(
         assert _tokenless(slow.text) == _tokenless(quick.text)
 
         # Played from the sidecars' playlist: every byte range is the object's own bytes
-        # (segments gone from the cache again: each range is one ranged GET).
+        # (segments gone from the cache again: each range is one ranged GET, the object's
+        # size coming from the sidecar, not a HEAD).
         for held in cache.directory.glob("*.mp4"):
             held.unlink()
+        for rel, data in saved.items():
+            index_path(world.recordings / rel).write_bytes(data)
+        heads, gets = calls["HeadObject"], calls["GetObject"]
         maps = re.findall(r'#EXT-X-MAP:URI="([^"]+)",BYTERANGE="(\d+)@(\d+)"', quick.text)
         parts = re.findall(r"#EXT-X-BYTERANGE:(\d+)@(\d+)\n(\S+)", quick.text)
         assert maps and len(parts) >= len(files)
@@ -111,6 +116,9 @@ async def test_a_tiered_vod_playlist_comes_from_the_sidecars(
             )
             assert got.status_code == 206, got.text
             assert got.content == bodies[rel][first : first + length]
+            assert got.headers["content-range"] == (
+                f"bytes {first}-{first + length - 1}/{len(bodies[rel])}")
+        assert calls["HeadObject"] == heads and calls["GetObject"] == gets + len(wanted)
 
         # A damaged sidecar: that segment alone is downloaded and indexed again.
         for f in files:

@@ -38,6 +38,7 @@ __all__ = [
     "encode",
     "index_path",
     "read_index",
+    "read_sidecar",
     "remove_index",
     "write_index",
 ]
@@ -150,14 +151,21 @@ def write_index(segment: Path, durable: bool = False) -> Path | None:
     return final
 
 
-def read_index(segment: Path) -> Mp4Index | None:
-    """The index in ``segment``'s sidecar, or None (missing, unreadable, malformed)."""
+def read_sidecar(segment: Path) -> SegmentIndex | None:
+    """``segment``'s sidecar (its index and the file's size), or None (missing,
+    unreadable, malformed)."""
     try:
         with open(index_path(segment), "rb") as f:
             data = f.read(MAX_BYTES + 1)
-        return decode(data).index
+        return decode(data)
     except (OSError, IndexFormatError):
         return None
+
+
+def read_index(segment: Path) -> Mp4Index | None:
+    """The index in ``segment``'s sidecar, or None (missing, unreadable, malformed)."""
+    found = read_sidecar(segment)
+    return found.index if found is not None else None
 
 
 def remove_index(segment: Path) -> bool:

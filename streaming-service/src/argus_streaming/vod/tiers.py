@@ -6,7 +6,10 @@ read-through cache (``argus_common.objectstore``) on first use and played from t
 PyAV, the VOD index and ``FileResponse`` (byte ranges) read a local file either way. A
 byte range a VOD player asks for of a tiered recording that is not in the cache (evicted
 since its playlist was made: a long window of tiered footage outgrows the cache) is one
-ranged GET (:func:`ranged_object`), not a fetch of the whole object again.
+ranged GET (:func:`ranged_object`), not a fetch of the whole object again; a VOD playlist
+made from the segments' sidecars (``argus_common.segindex``) never put them in the cache,
+so its byte ranges all come this way, and the object's size comes from the sidecar too
+(no HEAD per range).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from fastapi import Request, Response
 
 from argus_common.errors import NotFound
 from argus_common.objectstore import ObjectStoreError, SegmentFiles, object_key
+from argus_common.segindex import read_sidecar
 from argus_streaming.cameras.client import SegmentRef
 from argus_streaming.vod.files import checked_path
 
@@ -95,6 +99,16 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, last
 
 
+async def _object_size(files: SegmentFiles, path: Path, key: str) -> int | None:
+    """The object's size: from the sidecar the recorder wrote when it uploaded the same
+    file, else a HEAD (None: no such object)."""
+    sidecar = await asyncio.to_thread(read_sidecar, path)
+    if sidecar is not None:
+        return sidecar.file_size
+    info = await files.head(key)
+    return info.size if info is not None else None
+
+
 async def ranged_object(request: Request, camera_id: int, rel: str) -> Response | None:
     """A 206 of the one byte range asked for, straight from the store, when recording
     ``rel`` is only there (no local file, not in the cache); None: serve the file."""
@@ -107,9 +121,9 @@ async def ranged_object(request: Request, camera_id: int, rel: str) -> Response 
     try:
         if await files.held("object", key) is not None:
             return None
-        info = await files.head(key)
-        span = _byte_range(header, info.size) if info is not None else None
-        if info is None or span is None:
+        size = await _object_size(files, path, key)
+        span = _byte_range(header, size) if size is not None else None
+        if size is None or span is None:
             return None
         data = await files.read_range(key, *span)
     except ObjectStoreError:
@@ -119,7 +133,7 @@ async def ranged_object(request: Request, camera_id: int, rel: str) -> Response 
         status_code=206,
         media_type="video/mp4",
         headers={
-            "Content-Range": f"bytes {span[0]}-{span[1]}/{info.size}",
+            "Content-Range": f"bytes {span[0]}-{span[1]}/{size}",
             "Accept-Ranges": "bytes",
             "Cache-Control": "private",
         },
