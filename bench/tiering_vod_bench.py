@@ -13,7 +13,8 @@ against the fragment index the recorder keeps beside each tiered segment (after)
    - after: ``IndexCache.sidecar`` (the sidecar, read and checked), 4 at once;
    each followed by ``build_playlist``. Requests and bytes fetched are counted per run.
 3. The first media bytes of the after-playlist: the init section and the first fragment as
-   ranged GETs (``vod_file``'s path for a tiered segment that is not in the cache).
+   one ranged GET each (``vod_file``'s path for a tiered segment that is not in the cache:
+   the object's size comes from the sidecar, no HEAD).
 """
 
 from __future__ import annotations
@@ -146,7 +147,6 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             t0 = time.perf_counter()
             for offset, length in ((0, first.init_size),
                                    (first.fragments[0].offset, first.fragments[0].size)):
-                await files.head(segs[0][0])  # as vod_file's ranged path does
                 await files.read_range(segs[0][0], offset, offset + length - 1)
             waits.append(time.perf_counter() - t0)
         print(f"  first media bytes (init + first fragment, ranged GETs): median "
