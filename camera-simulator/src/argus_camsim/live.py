@@ -25,6 +25,9 @@ from argus_camsim.rtp import VIDEO_CLOCK, now_ms
 from argus_camsim.scene import Scene
 
 log = logging.getLogger(__name__)
+# The wall clock moved this far from the frames' capture clock: it stepped (a render lag
+# stays under 0.5 s, when frames are skipped instead).
+_REANCHOR_MS = 2000
 
 
 def open_h264_encoder(
@@ -141,6 +144,11 @@ class LiveEncoder:
         tone = AudioTone(self.audio, rtp_base=self._ts_base) if self.audio else None
         wall_of_pts: dict[int, int] = {}
         t0 = time.monotonic()
+        # Frame n is captured at wall0 + n / fps, as a camera's sensor clock ticks: the
+        # picture's stamp, the RTP timestamp and the sender reports all say that instant,
+        # however late a loaded machine renders it (the lag is then delay, as after a
+        # real camera's capture). Re-anchored when the wall clock steps.
+        wall0 = now_ms()
         n = 0
         while not stop.is_set():
             delay = t0 + n / fps - time.monotonic()
@@ -158,7 +166,10 @@ class LiveEncoder:
                 ctx = open_h264_encoder(want[0], want[1], self.settings)
                 size = want
                 log.info("encoding %s/%s at %dx%d", self.hub.camera.path, self.hub.variant, *size)
-            wall_ms = now_ms()
+            wall_ms = wall0 + round(n * 1000 / fps)
+            if abs(now_ms() - wall_ms) > _REANCHOR_MS:
+                wall0 = now_ms() - round(n * 1000 / fps)
+                wall_ms = wall0 + round(n * 1000 / fps)
             buf = self.scene.render(size[0], size[1], wall_ms)
             frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
             frame.pts = n
