@@ -318,3 +318,47 @@ def test_events_taker_writes_nothing_before_the_givers_last_clip_end(tmp_path: P
     # frame 45 would go back into e1's clip).
     assert [(s.frames[0], s.frames[-1]) for s in ctx.segments] == [(60, 101)]
     lock.release()
+
+
+def audio(wall_ms: float) -> Item:
+    """An audio packet stamped ``wall_ms`` (written frames record it as -1)."""
+    return Item(packet=None, stream_index=1, is_video=False, key=True, pts=-1, dts=-1,
+                tb=1 / 48000, size=10, wall_ms=wall_ms, recv_ms=wall_ms, params=PARAMS)
+
+
+def test_events_an_event_between_packets_out_of_time_order_keeps_its_pre_roll(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packets come in arrival order, not time order: here each video frame is followed by
+    audio stamped 120 ms after it (a camera that sends its video late, as the simulator
+    does on a loaded machine). An event starting between the audio and the next video
+    frame opened a clip on the audio and closed it on that frame (stamped before the
+    event); the next clip began at a keyframe after that, without the pre-roll. Seen in
+    test_recording_e2e after an idle handover: the event clip began 427 ms after the
+    event, the pre-roll and the event's first 0.6 s in a clip of their own before it."""
+    monkeypatch.setattr(handoff_module, "_LOCK_TRY_S", 0.0)
+    lock = CameraLock(tmp_path, 14, "taker")
+    window = EventWindow(POST_MS, 60_000)
+    clock = MediaClock(2000)
+    ctx = Ctx(clock)
+    recorder = EventRecorder(ctx, window, PRE_MS, 60_000)
+    taker = Handoff(lock, standby=True, pre_roll_ms=PRE_MS)
+    taker.new_session()
+    start = ts(130) + 30  # after frame 129's audio (ts(130) + 58), before frame 130
+    for n in range(0, 220):
+        if n == 100:
+            taker.go(ts(5) + 3)  # idle handover: the giver's media began at frame 5
+        if n == 129:
+            window.apply("manual", "m", start, start + 2000)
+        video = frame(n, clock, 5.0)
+        taker.feed(video, recorder, clock)
+        taker.feed(audio(video.wall_ms + 120), recorder, clock)
+    recorder.stop()
+    assert not taker.standby
+    # One clip, from the keyframe a pre-roll before the event (frame 75) to its end +
+    # post-roll; the old code made two: 75 to 129 and 135 on.
+    (clip,) = ctx.segments
+    frames = [f for f in clip.frames if f >= 0]
+    assert clip.start_wall <= start - PRE_MS and frames[0] == 75
+    assert frames == list(range(75, frames[-1] + 1)) and frames[-1] >= 188
+    lock.release()

@@ -6,6 +6,7 @@ wall-clock time of the keyframe that starts the next one, so consecutive segment
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,10 @@ from argus_recording.writer import ClosedSegment, SegmentWriter
 log = structlog.get_logger("argus.recording.modes")
 # Keyframes land on whole seconds; float rounding must not push a cut a whole GOP later.
 _EPSILON_MS = 1.0
+# Packets come in arrival order, not time order: audio stamped ahead of a video frame the
+# camera sent late, B-frames. An event clip is opened and closed at the newest time seen,
+# unless a packet lies this far behind it (a new connection's clock, a step back).
+_REORDER_MS = 2000.0
 
 
 class Segment(Protocol):
@@ -135,10 +140,17 @@ class EventRecorder:
         self.ring = PreRoll(pre_roll_ms + slack_ms)
         self.writer: Segment | None = None
         self.last_end_ms = 0.0
+        self._newest_ms = -math.inf  # the latest packet time seen (see _REORDER_MS)
 
     def on_packet(self, item: Item) -> bool:
         self.ring.push(item)
-        span = self.window.span(item.wall_ms)
+        if item.wall_ms < self._newest_ms - _REORDER_MS or item.wall_ms > self._newest_ms:
+            self._newest_ms = item.wall_ms
+        # A packet stamped before one already seen must not close a clip the newer one
+        # opened (an event starting between them): that clip would end at once and the
+        # next one start at a keyframe after it, without its pre-roll.
+        now = self._newest_ms
+        span = self.window.span(now)
         writer = self.writer
         if writer is None:
             if span is None:
@@ -150,8 +162,8 @@ class EventRecorder:
             for buffered in items:
                 writer.write(buffered)
             return True
-        if span is None or item.wall_ms >= span[1]:
-            self._close(item.wall_ms)
+        if span is None or now >= span[1]:
+            self._close(now)
             return True
         if item.key and (
             item.wall_ms - writer.start_wall >= self.max_ms - _EPSILON_MS
@@ -171,3 +183,4 @@ class EventRecorder:
         if self.writer is not None:
             self._close(end_ms if end_ms is not None else self.writer.video_end_ms())
         self.ring.clear()
+        self._newest_ms = -math.inf
