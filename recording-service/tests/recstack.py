@@ -62,10 +62,13 @@ class Database(kit.Database):
         return self
 
 
-def _start(name: str, argv: list[str], env: dict[str, str], ready: Ready) -> Proc:
+def _start(name: str, argv: list[str], env: dict[str, str], ready: Ready | None) -> Proc:
+    """Start a process and wait until it is ``ready`` (None: return at once, for a test
+    that must watch what it does while it starts)."""
     proc = Proc.start(name, argv, env=env, log=LOGS / f"{name.replace(' ', '-')}-{free_port()}.log",
                       cwd=ROOT)
-    proc.wait_ready(ready)  # stops the process when it fails: never left half-started
+    if ready is not None:
+        proc.wait_ready(ready)  # stops the process when it fails: never left half-started
     return proc
 
 
@@ -100,7 +103,8 @@ def start_simulator(cameras: int, *extra: str) -> tuple[Proc, int, int]:
 
 
 def start_recorder(
-    namespace: str, management_url: str, recordings: Path, instance: str, **settings: str
+    namespace: str, management_url: str, recordings: Path, instance: str, wait: bool = True,
+    **settings: str,
 ) -> tuple[Proc, str]:
     port = free_port()
     spec = kit.service_table(_table(recordings.parent, recording_metrics=port))["recording"]
@@ -111,5 +115,5 @@ def start_recorder(
     url = f"http://127.0.0.1:{port}"
     env = redis_acl.as_service("recording", env, kit.REDIS_URL)  # ARGUS_TEST_REDIS_ACL=1
     proc = _start(f"recorder {instance}", list(spec.argv), env,
-                  Ready(http=f"{url}/readyz", timeout_s=30))
+                  Ready(http=f"{url}/readyz", timeout_s=30) if wait else None)
     return proc, url

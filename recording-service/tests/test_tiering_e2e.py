@@ -68,7 +68,7 @@ class Stack:
     recorder: Proc | None = None
     recorder_url: str = ""
 
-    def start_recorder(self, **extra: str) -> Proc:
+    def start_recorder(self, wait: bool = True, **extra: str) -> Proc:
         env = {
             **RECORDER,
             **self.store.env(),
@@ -77,7 +77,7 @@ class Stack:
             **extra,
         }
         self.recorder, self.recorder_url = start_recorder(
-            self.namespace, self.management, self.recordings, "rec-t", **env
+            self.namespace, self.management, self.recordings, "rec-t", wait, **env
         )
         WATCHED[:] = [self.recorder]
         return self.recorder
@@ -318,8 +318,10 @@ def test_crash_states_and_kill_9_during_upload_leave_one_copy(stack: Stack) -> N
     stack.announce(big, start, size)
     wait_until(lambda: any(r["path"] == big for r in stack.rows()), 20, 0.2, "big row")
 
-    proc = stack.start_recorder()
-    # The big segment is the oldest due: wait until its upload is under way, then kill -9.
+    # Watched from its start, not from its readiness: the big segment is the oldest due and
+    # may be uploaded whole before a loaded recorder answers /readyz (the test once missed
+    # the upload that way). Wait until its upload is under way, then kill -9.
+    proc = stack.start_recorder(wait=False)
     wait_until(
         lambda: _reading(proc.pid, stack.recordings / big),
         30,
