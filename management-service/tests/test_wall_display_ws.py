@@ -120,6 +120,12 @@ async def test_a_display_hears_its_own_monitor_only(
         assert r.status_code == 200, r.text
         with pytest.raises(TimeoutError):
             await _next(ws, 0.5)
+        # A rename is a change the monitor's page shows too.
+        r = await client.patch(
+            f"{WALLS}/{wall}/monitors/{left}", json={"name": "Lobby"}, headers=admin_headers
+        )
+        assert r.status_code == 200, r.text
+        assert await _next(ws) == {"type": "wall.changed", "wall_id": wall, "monitor_id": left}
     finally:
         await ws.close()
 

@@ -97,12 +97,13 @@ async def create_monitor(
 async def update_monitor(
     request: Request,
     session: SessionDep,
+    bus: BusDep,
     principal: Manager,
     monitor: MonitorDep,
     data: MonitorUpdate,
 ) -> MonitorOut:
     """Rename, reorder, or set the alert kinds whose camera is pushed here."""
-    monitor = await svc.update_monitor(session, monitor, data, actor_for(request, principal))
+    monitor = await svc.update_monitor(session, bus, monitor, data, actor_for(request, principal))
     return svc.monitor_out(monitor, principal)
 
 

@@ -219,7 +219,8 @@ async def create_monitor(
 
 
 async def update_monitor(
-    session: AsyncSession, monitor: WallMonitor, data: MonitorUpdate, actor: Actor
+    session: AsyncSession, bus: RedisBus, monitor: WallMonitor, data: MonitorUpdate,
+    actor: Actor,
 ) -> WallMonitor:
     changes: dict[str, Any] = data.model_dump(exclude_none=True)
     if data.name is not None:
@@ -232,6 +233,8 @@ async def update_monitor(
     if changes:
         await session.flush()
         await record(session, actor, "wall.monitor_update", "wall_monitor", monitor.id, changes)
+        # The overview and the monitor's own page show its name and alarm kinds.
+        changed_after_commit(session, bus, monitor.wall_id, monitor.id)
     return monitor
 
 
