@@ -30,7 +30,10 @@ async def test_a_stubborn_background_loop_is_named_and_left_behind(
         return {**real(state), "stubborn": stubborn()}
 
     monkeypatch.setattr(main, "background_tasks", with_stubborn)
-    monkeypatch.setattr(main, "SHUTDOWN_GRACE_S", 0.5)
+    # Long enough for the real loops' own clean-up at a stop (the audit throttle's flush,
+    # the job runners' hand-back: database writes) on a loaded machine, where 0.5 s once
+    # left five of them pending; the stubborn loop outlasts any grace.
+    monkeypatch.setattr(main, "SHUTDOWN_GRACE_S", 3.0)
     logs = _Log()
     monkeypatch.setattr(main, "log", logs)  # (structlog may cache its loggers: no capture)
     app = main.create_app(settings, run_migrations=False)
