@@ -12,6 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import av
+
+from argus_camsim.stamp import read_timestamp_ms
 from argus_testkit import redis_acl
 from argus_testkit import stack as kit
 from argus_testkit.ports import free_port
@@ -117,3 +120,17 @@ def start_recorder(
     proc = _start(f"recorder {instance}", list(spec.argv), env,
                   Ready(http=f"{url}/readyz", timeout_s=30) if wait else None)
     return proc, url
+
+
+def burnt_stamps(path: Path) -> tuple[int, int | None, int | None]:
+    """A recording's frame count and the simulator's burnt-in times (epoch ms) of its
+    first and last frame (None where a frame carries no readable stamp)."""
+    first = last = None
+    count = 0
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            stamp = read_timestamp_ms(frame.to_ndarray(format="gray"), frame.width, frame.height)
+            first = stamp if count == 0 else first
+            last = stamp
+            count += 1
+    return count, first, last

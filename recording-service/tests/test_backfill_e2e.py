@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 import pytest
 from recstack import (
@@ -35,6 +34,7 @@ from recstack import (
     Database,
     Proc,
     _start,
+    burnt_stamps,
     free_port,
     start_management,
     start_recorder,
@@ -42,7 +42,6 @@ from recstack import (
 )
 from redis import Redis
 
-from argus_camsim.stamp import read_timestamp_ms
 from argus_testkit import stack as kit
 from argus_testkit.process import Ready
 from argus_testkit.tools import needs
@@ -207,14 +206,7 @@ def _decode(path: Path) -> tuple[int, int | None, int | None]:
                             "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0",
                             str(path)], capture_output=True, text=True, timeout=60)
     assert probe.returncode == 0 and not probe.stderr.strip(), (path, probe.stderr)
-    first = last = None
-    count = 0
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            stamp = read_timestamp_ms(frame.to_ndarray(format="gray"), frame.width, frame.height)
-            first = stamp if count == 0 else first
-            last = stamp
-            count += 1
+    count, first, last = burnt_stamps(path)
     assert count == int(probe.stdout.strip()), (count, probe.stdout)
     return count, first, last
 

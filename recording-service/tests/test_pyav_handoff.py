@@ -11,11 +11,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import av
 import pytest
-from recstack import start_simulator, wait_until
+from recstack import burnt_stamps, start_simulator, wait_until
 
-from argus_camsim.stamp import read_timestamp_ms
 from argus_recording.cameras import CameraConfig
 from argus_recording.window import EventWindow
 from argus_recording.worker import CameraWorker, WorkerSettings
@@ -62,18 +60,6 @@ def _settings(root: Path, instance: str) -> WorkerSettings:
     )
 
 
-def _stamps(path: Path) -> tuple[int, int | None, int | None]:
-    first = last = None
-    count = 0
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            stamp = read_timestamp_ms(frame.to_ndarray(format="gray"), frame.width, frame.height)
-            first = stamp if count == 0 else first
-            last = stamp
-            count += 1
-    return count, first, last
-
-
 @pytest.mark.parametrize("mode", ["continuous", "events"])
 def test_pyav_ingest_hands_over_at_a_keyframe(rtsp_port: int, tmp_path: Path, mode: str) -> None:
     camera = _camera(rtsp_port, mode)
@@ -114,8 +100,8 @@ def test_pyav_ingest_hands_over_at_a_keyframe(rtsp_port: int, tmp_path: Path, mo
     before, after = g_hooks.segments[-1], t_hooks.segments[0]
     assert before.kind == after.kind == ("event" if mode == "events" else "continuous")
     assert abs(before.end_ms - t_ms) <= 1 and abs(after.start_ms - before.end_ms) <= 1
-    _n, _first, last = _stamps(tmp_path / before.relpath)
-    count, first, _last = _stamps(tmp_path / after.relpath)
+    _n, _first, last = burnt_stamps(tmp_path / before.relpath)
+    count, first, _last = burnt_stamps(tmp_path / after.relpath)
     assert count and first is not None and last is not None
     step = first - last
     assert abs(step - FRAME_MS) < FRAME_MS / 2, step

@@ -30,6 +30,7 @@ from recstack import (
     WATCHED,
     Database,
     Proc,
+    burnt_stamps,
     start_management,
     start_recorder,
     start_simulator,
@@ -37,7 +38,6 @@ from recstack import (
 )
 from redis import Redis
 
-from argus_camsim.stamp import read_timestamp_ms
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
 from argus_recording.layout import list_segments, segment_relpath
 from argus_recording.mp4box import walk
@@ -206,14 +206,7 @@ def _ts(value: str) -> float:
 
 def _stamps(path: Path) -> tuple[int, list[int | None]]:
     """Frame count and the burnt-in times of the first and last frame."""
-    first = last = None
-    count = 0
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            stamp = read_timestamp_ms(frame.to_ndarray(format="gray"), frame.width, frame.height)
-            first = stamp if count == 0 else first
-            last = stamp
-            count += 1
+    count, first, last = burnt_stamps(path)
     return count, [first, last]
 
 
