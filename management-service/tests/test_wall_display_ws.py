@@ -20,9 +20,11 @@ from argus_management.deps import app_state
 from argus_management.walls.models import WallMonitor
 
 from factories.cameras import create_camera
+from factories.ws import open_socket
 
 WALLS = "/api/v1/walls"
 DISPLAY = "/api/v1/wall-display"
+SOCKET = "/ws/wall-display"
 
 
 @pytest.fixture(autouse=True)
@@ -65,14 +67,6 @@ async def _display_token(
     return str(r.json()["access_token"])
 
 
-async def _open(live_server: str, token: str) -> ClientConnection:
-    ws = await connect(f"ws://{live_server}/ws/wall-display", subprotocols=["bearer", token])  # type: ignore[list-item]
-    assert ws.subprotocol == "bearer"
-    ready = await _next(ws)
-    assert ready["type"] == "ready" and ready["ping_interval_s"] > 0
-    return ws
-
-
 async def _next(ws: ClientConnection, timeout: float = 2.0) -> dict[str, Any]:
     """The next frame that is not a ping."""
     async with asyncio.timeout(timeout):
@@ -100,7 +94,7 @@ async def test_a_display_hears_its_own_monitor_only(
     wall, (left, right) = await _monitors(client, admin_headers, ["Left", "Right"])
     token = await _display_token(client, admin_headers, wall, left)
     await _display_token(client, admin_headers, wall, right)
-    ws = await _open(live_server, token)
+    ws = await open_socket(live_server, SOCKET, token)
     try:
         async with maker() as s:  # an open socket keeps the monitor online
             assert (await s.get(WallMonitor, left)).last_seen is not None  # type: ignore[union-attr]
@@ -143,13 +137,24 @@ async def test_a_user_token_is_refused(
     assert await _closed_with(ws) == 4401
 
 
+async def _metric(client: httpx.AsyncClient, name: str) -> float:
+    """One unlabelled series from ``/metrics`` (the live server shares this process's
+    registry); fails when it is not exported."""
+    text = (await client.get("/metrics")).text
+    (line,) = [x for x in text.splitlines() if x.startswith(name + " ")]
+    return float(line.split()[1])
+
+
 @pytest.mark.parametrize("how", ["revoke", "replace", "delete"])
 async def test_a_changed_credential_ends_the_socket(
     client: httpx.AsyncClient, admin_headers: dict[str, str], live_server: str, how: str
 ) -> None:
     wall, (monitor,) = await _monitors(client, admin_headers, ["Left"])
     token = await _display_token(client, admin_headers, wall, monitor)
-    ws = await _open(live_server, token)
+    revoked = await _metric(client, "argus_wall_display_ws_revoked_total")
+    ws = await open_socket(live_server, SOCKET, token)
+    open_now = await _metric(client, "argus_wall_display_ws_clients")
+    assert open_now >= 1
     base = f"{WALLS}/{wall}/monitors/{monitor}"
     if how == "revoke":
         r = await client.delete(f"{base}/credential", headers=admin_headers)
@@ -160,6 +165,14 @@ async def test_a_changed_credential_ends_the_socket(
     assert r.status_code in (201, 204), r.text
     # Well before the next ping's re-check (30 s): the change itself ends it.
     assert await _closed_with(ws) == 4401
+    # counted before the close is sent; the gauge drops as the server's side ends
+    assert await _metric(client, "argus_wall_display_ws_revoked_total") == revoked + 1
+    for _ in range(200):
+        if await _metric(client, "argus_wall_display_ws_clients") < open_now:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the closed socket is still counted as open")
     # and the token opens no new one
     ws = await connect(f"ws://{live_server}/ws/wall-display", subprotocols=["bearer", token])  # type: ignore[list-item]
     assert await _closed_with(ws) == 4401
@@ -173,14 +186,14 @@ async def test_sockets_per_monitor_are_capped(
     wall, (monitor, other) = await _monitors(client, admin_headers, ["Left", "Right"])
     token = await _display_token(client, admin_headers, wall, monitor)
     other_token = await _display_token(client, admin_headers, wall, other)
-    opened = [await _open(live_server, token) for _ in range(MAX_PER_MONITOR)]
+    opened = [await open_socket(live_server, SOCKET, token) for _ in range(MAX_PER_MONITOR)]
     try:
         extra = await connect(
             f"ws://{live_server}/ws/wall-display", subprotocols=["bearer", token]  # type: ignore[list-item]
         )
         assert await _closed_with(extra) == 4429
         # another monitor has its own places
-        await (await _open(live_server, other_token)).close()
+        await (await open_socket(live_server, SOCKET, other_token)).close()
         await opened.pop().close()
         for _ in range(100):  # the closed socket's place is given back as it ends
             again = await connect(

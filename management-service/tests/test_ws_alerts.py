@@ -25,6 +25,10 @@ from argus_management.rbac.tokens import deny
 from factories.cameras import create_camera
 from factories.events import report_event
 from factories.users import create_user
+from factories.ws import open_socket
+
+# open_socket waits for the ``ready`` frame: the client is then registered for alerts.
+SOCKET = "/ws/alerts"
 
 
 @pytest.fixture(autouse=True)
@@ -52,18 +56,6 @@ async def _next(ws: ClientConnection, timeout: float = 1.0) -> dict[str, Any]:
     return message
 
 
-async def _open(live_server: str, token: str, *, query: bool = False) -> ClientConnection:
-    """Connect and wait for the ``ready`` frame (the client is registered for alerts)."""
-    if query:
-        ws = await connect(f"ws://{live_server}/ws/alerts?token={token}")
-    else:
-        ws = await connect(f"ws://{live_server}/ws/alerts", subprotocols=["bearer", token])  # type: ignore[list-item]
-        assert ws.subprotocol == "bearer"
-    ready = await _next(ws)
-    assert ready["type"] == "ready" and ready["ping_interval_s"] > 0
-    return ws
-
-
 async def _closed_with(ws: ClientConnection, timeout: float = 2.0) -> int:
     """Read until the server closes; the close code it sent."""
     with pytest.raises(ConnectionClosed) as closed:
@@ -82,7 +74,7 @@ async def test_alert_delivered_within_a_second(
     maker: async_sessionmaker[AsyncSession], live_server: str, query: bool,
 ) -> None:
     cam = await create_camera(maker, settings.secret_key, name="Dock")
-    ws = await _open(live_server, _token(app, 1), query=query)
+    ws = await open_socket(live_server, SOCKET, _token(app, 1), query=query)
     try:
         event = await report_event(client, settings, cam.id, "motion.start")
         alert = await _next(ws, 1.0)
@@ -110,8 +102,8 @@ async def test_viewer_receives_only_granted_cameras(
     a = await create_camera(maker, settings.secret_key, name="A")
     b = await create_camera(maker, settings.secret_key, name="B")
     viewer = await create_user(maker, "viewer", camera_ids=[a.id])
-    viewer_ws = await _open(live_server, _token(app, viewer.id))
-    admin_ws = await _open(live_server, _token(app, 1))
+    viewer_ws = await open_socket(live_server, SOCKET, _token(app, viewer.id))
+    admin_ws = await open_socket(live_server, SOCKET, _token(app, 1))
     try:
         await report_event(client, settings, b.id, "motion.start")
         await report_event(client, settings, None, "recorder.down")  # a system alert
@@ -150,7 +142,7 @@ async def test_ping_shape_and_pong_required(
     app: FastAPI, settings: Settings, live_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(settings, "ws_ping_interval_s", 0.2)
-    ws = await _open(live_server, _token(app, 1))
+    ws = await open_socket(live_server, SOCKET, _token(app, 1))
     try:
         for _ in range(3):
             assert await _next(ws, 1.0) == {"type": "ping"}
@@ -162,7 +154,7 @@ async def test_ping_shape_and_pong_required(
 
 
 async def test_token_expiry_closes_4401(app: FastAPI, live_server: str) -> None:
-    ws = await _open(live_server, _token(app, 1, ttl_s=2))
+    ws = await open_socket(live_server, SOCKET, _token(app, 1, ttl_s=2))
     assert await _closed_with(ws, 4.0) == 4401
 
 
@@ -171,7 +163,7 @@ async def test_revoked_token_closes_4401_at_next_ping(
 ) -> None:
     monkeypatch.setattr(settings, "ws_ping_interval_s", 0.3)
     issued = app_state(app).jwt.issue("1", "access", 900)
-    ws = await _open(live_server, issued.token)
+    ws = await open_socket(live_server, SOCKET, issued.token)
     await deny(app_state(app).bus, issued.jti, issued.expires_at)
     assert await _closed_with(ws, 2.0) == 4401
 
@@ -179,7 +171,7 @@ async def test_revoked_token_closes_4401_at_next_ping(
 async def test_clients_gauge(
     client: httpx.AsyncClient, app: FastAPI, live_server: str
 ) -> None:
-    ws = await _open(live_server, _token(app, 1))
+    ws = await open_socket(live_server, SOCKET, _token(app, 1))
     try:
         text = (await client.get("/metrics")).text
         line = next(x for x in text.splitlines() if x.startswith("argus_ws_clients "))

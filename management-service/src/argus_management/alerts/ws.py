@@ -32,12 +32,12 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from argus_common import wsauth
-from argus_common.errors import ArgusError
-from argus_common.wsauth import CLOSE_PING_TIMEOUT, CLOSE_UNAUTHORIZED
+from argus_common.wsauth import CLOSE_UNAUTHORIZED
 from argus_management.alerts.hub import HubClient
 from argus_management.deps import StateDep
 from argus_management.rbac.dependencies import principal_with
 from argus_management.rbac.principal import Principal
+from argus_management.ws_session import Heartbeat, recheck
 from argus_management.wslimit import UserSlot, admit_user
 
 log = structlog.get_logger("argus.alerts.ws")
@@ -45,7 +45,6 @@ log = structlog.get_logger("argus.alerts.ws")
 router = APIRouter()
 
 PERMISSION = "events:read"
-PING = '{"type":"ping"}'
 _GONE = 0  # close_code meaning the peer already went away: nothing to send
 
 
@@ -108,27 +107,17 @@ class _Session:
         self.client = client
         self.token = token
         self.interval = interval
-        self.loop = asyncio.get_running_loop()
-        self.last_heard = self.loop.time()
-        self.next_ping = self.loop.time() + self.interval
-        self.last_ping: float | None = None
+        self.heartbeat = Heartbeat(websocket, interval, recheck_first=True)
+        self.loop = self.heartbeat.loop
         self.tick_due = False
 
     async def receive_loop(self) -> None:
-        try:
-            while True:
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                self.last_heard = self.loop.time()  # a pong, or anything: the client is there
-        except Exception:  # noqa: S110 - any failure to read means the client is gone
-            pass
-        self.client.request_close(_GONE, "")
+        await self.heartbeat.receive(lambda: self.client.request_close(_GONE, ""))
 
     def _arm_timer(self) -> asyncio.TimerHandle:
         # Wall-clock expiry mapped onto the loop clock, a hair late so it has passed.
         expires_in = self.client.principal.token_exp - time.time() + 0.01
-        deadline = min(self.next_ping, self.loop.time() + max(expires_in, 0.0))
+        deadline = min(self.heartbeat.next_ping, self.loop.time() + max(expires_in, 0.0))
         return self.loop.call_at(deadline, self._timer_fired)
 
     def _timer_fired(self) -> None:
@@ -159,35 +148,24 @@ class _Session:
             timer.cancel()
 
     async def _tick(self) -> bool:
-        """Token expiry; at ping time also re-verification, the pong check and the ping.
-        Returns False once the connection is closed."""
+        """Token expiry; at ping time also re-verification, the pong check and the ping
+        (``ws_session.Heartbeat``). Returns False once the connection is closed."""
         if time.time() >= self.client.principal.token_exp:
             await wsauth.close(self.websocket, CLOSE_UNAUTHORIZED, "token expired")
             return False
         now = self.loop.time()
-        if now < self.next_ping:
+        if now < self.heartbeat.next_ping:
             return True
-        if not await self._still_authorized():
-            return False
-        if self.last_ping is not None and self.last_heard < self.last_ping:
-            await wsauth.close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
-            return False
-        self.last_ping = now
-        self.next_ping = now + self.interval
-        await self.websocket.send_text(PING)
-        return True
+        return await self.heartbeat.beat(now, self._still_authorized)
 
     async def _still_authorized(self) -> bool:
         """Re-verify the token (expiry, denylist, grants); close with 4401/4403 if it fails."""
-        try:
-            principal = await _verify(self.websocket, self.token)
-        except ArgusError as exc:
-            await wsauth.close(self.websocket, *wsauth.close_for(exc))
-            return False
-        except Exception as exc:
-            # Redis or the database briefly down: keep the client, check again next time.
-            log.warning("ws_recheck_failed", error=type(exc).__name__)
-            return True
+        kept, principal = await recheck(
+            self.websocket, lambda: _verify(self.websocket, self.token),
+            log=log, event="ws_recheck_failed",
+        )
+        if principal is None:  # closed, or the check could not run (Redis or the database)
+            return kept
         self.client.update_principal(principal)
         try:
             await self.slot.renew()  # the user's connection count (wslimit.py)

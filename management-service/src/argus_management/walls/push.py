@@ -17,7 +17,10 @@ token is checked again, so a new or revoked credential ends the socket when it i
 token at its expiry. While open, the socket marks the monitor seen (its online state).
 
 The frames come from the process's one ``argus:alerts`` subscription: ``DisplayHub`` is a
-tap on the alert hub (``AlertHub.taps``) that wakes the sockets of the named monitor.
+tap on the alert hub (``AlertHub.taps``) that wakes the sockets of the named monitor. The
+pings and re-checks are ``ws_session`` (shared with ``/ws/alerts``). Metrics:
+``argus_wall_display_ws_clients`` (open sockets) and ``argus_wall_display_ws_revoked_total``
+(sockets closed because a re-check refused their token or credential).
 """
 
 from __future__ import annotations
@@ -31,14 +34,15 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from prometheus_client import Counter, Gauge
 
 from argus_common import wsauth
-from argus_common.errors import ArgusError
-from argus_common.wsauth import CLOSE_PING_TIMEOUT, CLOSE_UNAUTHORIZED
+from argus_common.wsauth import CLOSE_UNAUTHORIZED
 from argus_management.alerts.hub import AlertHub
 from argus_management.deps import AppState, StateDep
 from argus_management.walls import service as svc
 from argus_management.walls.display import mark_seen, monitor_of_token
+from argus_management.ws_session import Heartbeat, recheck
 from argus_management.wslimit import SessionLimiter
 
 log = structlog.get_logger("argus.walls.push")
@@ -46,7 +50,13 @@ log = structlog.get_logger("argus.walls.push")
 router = APIRouter()
 
 MAX_PER_MONITOR = 4  # a kiosk page, and a reload or a second tab overlapping it
-PING = '{"type":"ping"}'
+
+WS_CLIENTS = Gauge("argus_wall_display_ws_clients", "Open /ws/wall-display sockets")
+WS_REVOKED = Counter(
+    "argus_wall_display_ws_revoked_total",
+    "/ws/wall-display sockets closed (4401) because a re-check refused their token or "
+    "credential (revoked, replaced, monitor deleted)",
+)
 
 
 class DisplayHub:
@@ -130,12 +140,14 @@ async def wall_display_socket(websocket: WebSocket, state: StateDep) -> None:
     hub = display_hub(state.alert_hub)
     hub.listen(check.monitor_id, session.wake_changed)
     receiver = asyncio.create_task(session.receive_loop(), name="ws-wall-receive")
+    WS_CLIENTS.inc()
     try:
         await websocket.send_text(json.dumps({"type": "ready", "ping_interval_s": interval}))
         await session.send_loop()
     except WebSocketDisconnect:
         pass
     finally:
+        WS_CLIENTS.dec()
         hub.forget(check.monitor_id, session.wake_changed)
         receiver.cancel()
         await asyncio.gather(receiver, return_exceptions=True)
@@ -155,14 +167,12 @@ class _Session:
     def __init__(self, websocket: WebSocket, state: AppState, token: str, check: _Check,
                  interval: float, limiter: SessionLimiter, slot: str) -> None:
         self.websocket, self.state, self.token, self.check = websocket, state, token, check
-        self.interval, self.limiter, self.slot = interval, limiter, slot
-        self.loop = asyncio.get_running_loop()
+        self.limiter, self.slot = limiter, slot
+        self.heartbeat = Heartbeat(websocket, interval, recheck_first=False)
+        self.loop = self.heartbeat.loop
         self.wake = asyncio.Event()
         self.changed = False
         self.gone = False
-        self.last_heard = self.loop.time()
-        self.last_ping: float | None = None
-        self.next_ping = self.loop.time() + interval
         self.next_seen = self.loop.time() + svc.SEEN_WRITE_S
 
     def wake_changed(self) -> None:
@@ -170,14 +180,9 @@ class _Session:
         self.wake.set()
 
     async def receive_loop(self) -> None:
-        try:
-            while True:
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                self.last_heard = self.loop.time()  # a pong, or anything
-        except Exception:  # noqa: S110 - any failure to read means the client is gone
-            pass
+        await self.heartbeat.receive(self._gone)
+
+    def _gone(self) -> None:
         self.gone = True
         self.wake.set()
 
@@ -186,7 +191,7 @@ class _Session:
         while not self.gone:
             expires_in = self.check.exp - time.time()
             now = self.loop.time()
-            wait = min(self.next_ping, self.next_seen) - now
+            wait = min(self.heartbeat.next_ping, self.next_seen) - now
             if expires_in <= 0:
                 await wsauth.close(self.websocket, CLOSE_UNAUTHORIZED, "token expired")
                 return
@@ -207,37 +212,33 @@ class _Session:
                     "monitor_id": self.check.monitor_id,
                 }))
             now = self.loop.time()
-            if now >= self.next_ping and not await self._ping(now):
+            if now >= self.heartbeat.next_ping and not await self.heartbeat.beat(
+                now, self._ping_check
+            ):
                 return
             if now >= self.next_seen:
                 self.next_seen = now + svc.SEEN_WRITE_S
                 if not await self._still_valid():
                     return
 
-    async def _ping(self, now: float) -> bool:
-        if self.last_ping is not None and self.last_heard < self.last_ping:
-            await wsauth.close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
-            return False
+    async def _ping_check(self) -> bool:
+        """At each ping: the re-check, then the monitor's place renewed."""
         if not await self._still_valid():
             return False
         try:
             await self.limiter.acquire(self.slot, MAX_PER_MONITOR)
         except Exception as exc:
             log.warning("ws_wall_slot_renew_failed", error=type(exc).__name__)
-        self.last_ping = now
-        self.next_ping = now + self.interval
-        await self.websocket.send_text(PING)
         return True
 
     async def _still_valid(self) -> bool:
         """Check the token and credential again (and mark the monitor seen); close with
-        4401 when they no longer hold."""
-        try:
-            self.check = await _verify(self.state, self.token)
-        except ArgusError as exc:
-            await wsauth.close(self.websocket, *wsauth.close_for(exc))
-            return False
-        except Exception as exc:
-            # The database briefly away: keep the monitor, check again at the next wake.
-            log.warning("ws_wall_recheck_failed", error=type(exc).__name__)
-        return True
+        4401 when they no longer hold. The database briefly away keeps the monitor: it is
+        checked again at the next wake."""
+        kept, check = await recheck(
+            self.websocket, lambda: _verify(self.state, self.token),
+            log=log, event="ws_wall_recheck_failed", refused=WS_REVOKED,
+        )
+        if check is not None:
+            self.check = check
+        return kept
