@@ -1,6 +1,7 @@
 """Real processes for the recording tests: PostgreSQL database, management, the camera
 simulator and recorders, each on free 127.0.0.1 ports and stopped by PID (argus_testkit: the
-service table's argv and settings, a log file per process, readiness checks)."""
+service table's argv and settings, a log file per process, readiness checks). ``Stack`` is
+the four-camera scenario the test_recording_*_e2e modules share (fixture in conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import av
+import httpx
 
 from argus_camsim.stamp import read_timestamp_ms
 from argus_testkit import redis_acl
@@ -134,3 +138,93 @@ def burnt_stamps(path: Path) -> tuple[int, int | None, int | None]:
             last = stamp
             count += 1
     return count, first, last
+
+
+# The scenario shared by test_recording_{content,faults,handover}_e2e: segments are 5 s,
+# GOPs 1 s, pictures 320x180 at 15 fps.
+FPS = 15
+FRAME_MS = 1000 / FPS
+SEGMENT_S = 5
+RECORDER = {
+    "RECORDING_SEGMENT_SECONDS": str(SEGMENT_S),
+    "RECORDING_LEASE_TTL_S": "3",
+    "RECORDING_PRE_ROLL_S": "5",
+    "RECORDING_POST_ROLL_S": "2",
+    "RECORDING_DISK_CHECK_INTERVAL_S": "1",
+    "RECORDING_RETENTION_INTERVAL_S": "1",
+    "RECORDINGS_MIN_FREE_BYTES": "0",
+    "RECORDING_MIN_FREE_PERCENT": "0",
+    "RECORDING_CAMERA_REFRESH_S": "30",
+}
+
+
+@dataclass
+class Stack:
+    """Management, a four-camera simulator and the recorders a test module started."""
+
+    db: Database
+    namespace: str
+    api: httpx.Client
+    recordings: Path
+    control: str
+    management: str
+    cameras: dict[str, int]
+    recorders: dict[str, tuple[Proc, str]] = field(default_factory=dict)
+    started: list[Proc] = field(default_factory=list)
+
+    def start_recorder(self, instance: str, **extra: str) -> tuple[Proc, str]:
+        self.recorders[instance] = start_recorder(
+            self.namespace, self.management, self.recordings, instance, **{**RECORDER, **extra}
+        )
+        self.started.append(self.recorders[instance][0])
+        WATCHED[:] = [proc for proc, _ in self.recorders.values()]
+        return self.recorders[instance]
+
+    def errors(self) -> list[str]:
+        """Error lines and tracebacks any recorder logged (none is expected)."""
+        return [
+            line
+            for proc in self.started
+            for line in proc.output
+            if ('"level": "error"' in line or "Traceback" in line)
+            and '"route": "/readyz"' not in line
+        ]  # 503 until cameras are loaded
+
+    def status(self, instance: str) -> dict[str, Any]:
+        proc, url = self.recorders[instance]
+        assert proc.alive, proc.tail()
+        return dict(httpx.get(f"{url}/status", timeout=5).json())
+
+    def fault(self, cam: str, body: dict[str, Any]) -> None:
+        resp = httpx.post(f"{self.control}/faults/{cam}", json=body, timeout=10)
+        assert resp.status_code == 200, resp.text
+
+    def timeline(self, camera_id: int, since: datetime) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        resp = self.api.get(
+            f"/api/v1/cameras/{camera_id}/timeline",
+            params={"start": since.isoformat(), "end": (now + timedelta(minutes=1)).isoformat()},
+        )
+        assert resp.status_code == 200, resp.text
+        return dict(resp.json())
+
+    def rows(self, camera_id: int) -> list[dict[str, Any]]:
+        return self.db.fetch(
+            "SELECT * FROM recording_segments WHERE camera_id = $1 ORDER BY started_at", camera_id
+        )
+
+    def events(self, camera_id: int, type: str) -> list[dict[str, Any]]:
+        resp = self.api.get("/api/v1/events", params={"camera_id": camera_id, "type": type})
+        assert resp.status_code == 200, resp.text
+        return list(resp.json()["items"])
+
+
+def ts_ms(value: str) -> float:
+    """An API timestamp (ISO 8601) in epoch milliseconds."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
+
+
+def stamps(path: Path) -> tuple[int, list[int | None]]:
+    """Frame count and the burnt-in times of the first and last frame."""
+    count, first, last = burnt_stamps(path)
+    return count, [first, last]
