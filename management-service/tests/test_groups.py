@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management.config import Settings
-from argus_management.deps import app_state
-from argus_management.rbac.models import CameraGroup, User
+from argus_management.rbac.models import CameraGroup
 
 from factories.cameras import create_camera
-from factories.users import bearer
 
 GROUPS = "/api/v1/camera-groups"
-
-
-@pytest.fixture
-async def admin_headers(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
-    async with maker() as s:
-        admin = await s.scalar(select(User).where(User.username == "admin"))
-    assert admin is not None
-    return bearer(app_state(app), admin)
 
 
 async def _group_count(maker: async_sessionmaker[AsyncSession]) -> int:

@@ -22,14 +22,6 @@ from factories.users import bearer, create_user, login
 USERS = "/api/v1/users"
 
 
-@pytest.fixture
-async def admin_headers(app: FastAPI, maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
-    async with maker() as s:
-        admin = await s.scalar(select(User).where(User.username == "admin"))
-    assert admin is not None
-    return bearer(app_state(app), admin)
-
-
 async def _admin_id(maker: async_sessionmaker[AsyncSession]) -> int:
     async with maker() as s:
         return int(await s.scalar(select(User.id).where(User.username == "admin")) or 0)
