@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
-import asyncpg
 import sqlalchemy as sa
 from alembic import command
 
 from argus_management import migrate
-
-from conftest import PG_DSN
+from argus_testkit.stack import scratch_database
 
 
 def _cycle(url: str) -> list[set[str]]:
@@ -59,15 +56,6 @@ def test_0002_on_sqlite(tmp_path: Path) -> None:
     _check(_cycle(url))
 
 
-async def test_0002_on_postgresql() -> None:
-    name = f"argus_mig_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        url = f"postgresql+asyncpg://{PG_DSN.split('://', 1)[1]}/{name}"
-        _check(await asyncio.to_thread(_cycle, url))
-    finally:
-        conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+def test_0002_on_postgresql() -> None:
+    with scratch_database("argus_mig") as db:  # dropped afterwards
+        _check(_cycle(db.url))

@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -20,8 +19,9 @@ from argus_management.config import Settings
 from argus_management.db import make_engine
 from argus_management.deps import app_state
 from argus_management.main import create_app
+from argus_testkit.stack import scratch_database
 
-from conftest import PG_DSN, REDIS_URL
+from conftest import REDIS_URL
 from factories.rtmp import create_key, publish
 
 REVISION, PREVIOUS = "0004", "0003"
@@ -83,17 +83,9 @@ def test_0004_on_sqlite(tmp_path: Path) -> None:
     _cycle(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
 
 
-async def test_0004_on_postgresql() -> None:
-    name = f"argus_mig_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        await asyncio.to_thread(_cycle, f"postgresql+asyncpg://{PG_DSN.split('://', 1)[1]}/{name}")
-    finally:
-        conn = await asyncpg.connect(f"{PG_DSN}/postgres")
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+def test_0004_on_postgresql() -> None:
+    with scratch_database("argus_mig") as db:  # dropped afterwards
+        _cycle(db.url)
 
 
 async def test_keys_and_publish_on_sqlite(tmp_path: Path) -> None:
