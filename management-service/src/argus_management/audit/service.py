@@ -7,7 +7,8 @@ detached write later in the same request cannot wait on its own request's lock. 
 recorded inside a savepoint is added at once instead, to roll back with the savepoint.
 
 Floodable anonymous rows (refused logins, password-reset requests, refused RTMP publishes)
-go through ``throttle.py``: at most one row per (action, result, address) and minute.
+go through ``throttle.py``: at most one row per (action, result, address) and minute; so do
+a user's repeated probes of one camera (``camera.onvif_probe``), per (user, camera).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ async def record(
     """Add an audit row to the caller's transaction: it commits or rolls back with the change."""
     # Begin the transaction now, so that a rollback before the commit drops the row.
     await session.connection()
-    if throttle.floodable(actor, action, result):
+    if throttle.throttled(actor, action, result, target_type):
         await throttle.count(session, entry(actor, action, target_type, target_id, summary,
                                             result))
         return

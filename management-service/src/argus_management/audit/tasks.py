@@ -10,12 +10,12 @@ from argus_management.audit.throttle import flush_due
 
 log = structlog.get_logger("argus.audit")
 
-# Counted anonymous events of a past minute wait at most this long for their row.
+# Counted throttled events of a past minute wait at most this long for their row.
 FLUSH_PERIOD_S = 10.0
 
 
 async def run_throttle_flush(maker: async_sessionmaker[AsyncSession]) -> None:
-    """Write the rows of counted anonymous events (``throttle.flush_due``) every few
+    """Write the rows of counted throttled events (``throttle.flush_due``) every few
     seconds until cancelled; a failure is logged and tried again one period later."""
 
     async def flush() -> None:

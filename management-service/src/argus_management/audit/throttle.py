@@ -1,9 +1,12 @@
-"""Floodable anonymous audit rows: at most one per (action, result, address) and minute.
+"""Floodable anonymous audit rows: at most one per (action, result, address) and minute;
+repeated actions of a user on one target: at most one per (action, result, user, target).
 
 Anyone can send refused logins, password-reset requests or refused RTMP publishes as fast
 as the network allows; one row each would let a flood fill the log and bury what matters.
-For each key (action, result, client address) ``audit_throttle`` remembers the minute of
-the last row written and counts the events since that got no row:
+A few harmless actions of a signed-in user repeat by design (the camera form probes its
+ONVIF camera each time it opens: ``camera.onvif_probe`` on a camera). For each key
+(action, result, client address; or action, result, user, target) ``audit_throttle``
+remembers the minute of the last row written and counts the events since that got no row:
 
 - an event in a minute that has no row yet for its key is written at once, with
   ``summary.count`` = itself plus the events counted before it (``count`` is left out
@@ -38,6 +41,8 @@ log = structlog.get_logger("argus.audit.throttle")
 _FLOODABLE_FAILURES = {"auth.login_failed", "auth.lockout", "auth.password_reset",
                        "rtmp.publish", "rtmp.unpublish"}
 _FLOODABLE_ALWAYS = {"auth.password_reset_request"}
+# (action, target type) a signed-in user repeats on one target by design.
+_REPEATED = {("camera.onvif_probe", "camera")}
 _BATCH = 500
 
 
@@ -48,20 +53,31 @@ def floodable(actor: Actor, action: str, result: str) -> bool:
     return action in _FLOODABLE_ALWAYS or (action in _FLOODABLE_FAILURES and result != "success")
 
 
+def throttled(actor: Actor, action: str, result: str, target_type: str | None) -> bool:
+    """Whether a row goes through the throttle: a floodable anonymous one, or a user's
+    repeated action on a target."""
+    if actor.user_id is not None:
+        return (action, target_type) in _REPEATED
+    return floodable(actor, action, result)
+
+
 def minute(at: datetime) -> int:
     """Minutes since the epoch (the throttle's window)."""
     return int(at.timestamp() // 60)
 
 
 def _key(row: AuditEntry) -> str:
+    if row.user_id is not None:  # a user's repeated action: per user and target
+        return f"{row.action}|{row.result}|u{row.user_id}|{row.target_type}:{row.target_id}"[:200]
     return f"{row.action}|{row.result}|{row.ip or '-'}"[:200]
 
 
 def _sample(row: AuditEntry, at: datetime) -> dict[str, Any]:
     return {
-        "username": row.username, "user_agent": row.user_agent, "action": row.action,
-        "result": row.result, "ip": row.ip, "target_type": row.target_type,
-        "target_id": row.target_id, "summary": row.summary or {}, "at": at.isoformat(),
+        "user_id": row.user_id, "username": row.username, "user_agent": row.user_agent,
+        "action": row.action, "result": row.result, "ip": row.ip,
+        "target_type": row.target_type, "target_id": row.target_id,
+        "summary": row.summary or {}, "at": at.isoformat(),
     }
 
 
@@ -128,12 +144,12 @@ async def flush_due(maker: async_sessionmaker[AsyncSession], now: datetime | Non
         due = list(await session.scalars(query))
         for state in due:
             sample = state.sample or {}
-            actor = Actor(user_id=None, username=sample.get("username"), ip=sample.get("ip"),
-                          user_agent=sample.get("user_agent"))
+            actor = Actor(user_id=sample.get("user_id"), username=sample.get("username"),
+                          ip=sample.get("ip"), user_agent=sample.get("user_agent"))
             summary = _with_count(sample.get("summary") or {}, state.suppressed,
                                   first_at=sample.get("first_at"), last_at=sample.get("at"))
             session.add(AuditEntry(
-                ts=at, user_id=None, username=actor.username, ip=actor.ip,
+                ts=at, user_id=actor.user_id, username=actor.username, ip=actor.ip,
                 user_agent=actor.user_agent, action=str(sample.get("action") or "unknown"),
                 target_type=sample.get("target_type"), target_id=sample.get("target_id"),
                 summary=summary, result=str(sample.get("result") or "failure"),

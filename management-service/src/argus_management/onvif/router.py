@@ -50,7 +50,8 @@ async def probe_camera(
 ) -> ProbeOut:
     """Probe a registered camera again with its stored ONVIF address and credentials (the
     console's camera form shows its ``warnings``; the credentials never leave the server).
-    409 when the camera has no ``onvif_host``. Audited like ``/onvif/probe``."""
+    409 when the camera has no ``onvif_host``. Audited like ``/onvif/probe``, on the camera:
+    one row a minute per user and camera, carrying the count of the probes since."""
     ep = endpoint_of(camera, settings.secret_key)
     data = ProbeRequest(
         host=ep.host, port=ep.port, username=ep.username, password=ep.password,
@@ -61,5 +62,5 @@ async def probe_camera(
     return await svc.probe(
         session, sessionmaker, actor_for(request, principal), data,
         settings.camera_allowed_networks,
-        allow_foreign_xaddrs=settings.onvif_allow_foreign_xaddrs,
+        allow_foreign_xaddrs=settings.onvif_allow_foreign_xaddrs, camera_id=camera.id,
     )

@@ -191,8 +191,13 @@ async def _describe_device(device: OnvifDevice, data: ProbeRequest) -> ProbeOut:
 async def probe(
     session: AsyncSession, maker: async_sessionmaker[AsyncSession], actor: Actor,
     data: ProbeRequest, allowed_networks: str, *, allow_foreign_xaddrs: bool = False,
+    camera_id: int | None = None,
 ) -> ProbeOut:
-    """Connect to one ONVIF device and describe it; audited whether it works or not."""
+    """Connect to one ONVIF device and describe it; audited whether it works or not. The
+    probe of a registered camera (``camera_id``) is audited on that camera: its form probes
+    it each time it opens, so the audit throttle keeps one row a minute per user and camera
+    (``audit/throttle.py``)."""
+    target_type = "camera" if camera_id is not None else None
     address = await check_device_host(data.host, data.port, allowed_networks)
     summary: dict[str, object] = {"host": data.host, "port": data.port, "username": data.username}
     device = OnvifDevice(
@@ -204,11 +209,13 @@ async def probe(
         result = await _describe_device(device, data)
     except ArgusError as exc:
         await audit.record_detached(
-            maker, actor, "camera.onvif_probe", summary={**summary, "error": exc.detail},
+            maker, actor, "camera.onvif_probe", target_type, camera_id,
+            summary={**summary, "error": exc.detail},
         )
         raise
     finally:
         await device.close()
     summary["profiles"] = [p.token for p in result.profiles]
-    await audit.record(session, actor, "camera.onvif_probe", summary=summary)
+    await audit.record(session, actor, "camera.onvif_probe", target_type, camera_id,
+                       summary=summary)
     return result

@@ -474,7 +474,8 @@ export interface paths {
          * Probe Camera
          * @description Probe a registered camera again with its stored ONVIF address and credentials (the
          *     console's camera form shows its ``warnings``; the credentials never leave the server).
-         *     409 when the camera has no ``onvif_host``. Audited like ``/onvif/probe``.
+         *     409 when the camera has no ``onvif_host``. Audited like ``/onvif/probe``, on the camera:
+         *     one row a minute per user and camera, carrying the count of the probes since.
          */
         post: operations["probe_camera_api_v1_cameras__camera_id__onvif_probe_post"];
         delete?: never;
