@@ -15,9 +15,11 @@ from pathlib import Path
 
 import av
 from av.bitstream import BitStreamFilterContext
+from av.container import InputContainer
 
 from argus_common.h264 import has_b_slice, split_annexb
 from argus_common.rtsp.frames import VIDEO_CLOCK
+from argus_streaming.playback.ranged import RangedFile, RangedSegment
 from argus_streaming.playback.tail import CutFile, complete_length
 
 _FRAME_S = 1 / 30  # gap left between files when a file's own last duration is unknown
@@ -26,11 +28,12 @@ _FRAME_S = 1 / 30  # gap left between files when a file's own last duration is u
 @dataclass(frozen=True)
 class PlaybackFile:
     """A recorded file and the wall-clock time of its first frame. ``path`` may be a
-    blocking call that returns the file (a segment fetched from the object store when
-    playback reaches it) or None. ``growing``: the recorder is still writing it (instant
-    replay, playback/tail.py): read up to its last complete fragment and follow it."""
+    tiered segment read with ranged GETs (playback/ranged.py), or a blocking call that
+    returns the file or such a segment (when playback reaches it) or None. ``growing``: the
+    recorder is still writing it (instant replay, playback/tail.py): read up to its last
+    complete fragment and follow it."""
 
-    path: Path | Callable[[], Path | None]
+    path: Path | RangedSegment | Callable[[], Path | RangedSegment | None]
     start: datetime
     growing: bool = False
 
@@ -75,10 +78,14 @@ def read_units(
     queue = list(files)
     while queue:
         item = queue.pop(0)
-        path = item.path if isinstance(item.path, Path) else item.path()
+        path = item.path if isinstance(item.path, (Path, RangedSegment)) else item.path()
         if path is None:
             continue
-        if item.growing:
+        if isinstance(path, RangedSegment):
+            # Only the fragments from the one that holds ``start`` on are fetched.
+            reader, base = path.open(max(0.0, (start - item.start).total_seconds()))
+            last_rel = yield from _read_file(reader, None, item, start, state, -1, base)
+        elif item.growing:
             last_rel, later = yield from _follow(path, item, start, state, more)
             queue.extend(later)
         else:
@@ -121,50 +128,65 @@ def _follow(
 
 
 def _read_file(
-    path: Path, limit: int | None, item: PlaybackFile, start: datetime, state: _State,
-    after_rel: int,
+    path: Path | RangedFile, limit: int | None, item: PlaybackFile, start: datetime,
+    state: _State, after_rel: int, base_rel: int = 0,
 ) -> Generator[PlaybackUnit, None, int | None]:
     """Units of one file (its first ``limit`` bytes when given) whose position in the file
-    is past ``after_rel``; returns the last position seen (None: nothing readable)."""
+    is past ``after_rel``; returns the last position seen (None: nothing readable).
+    ``base_rel``: where the first unit read lies in the file (a ranged read from a later
+    fragment on)."""
+    source: str | CutFile | RangedFile = path if isinstance(path, RangedFile) else str(path)
     try:
-        source: str | CutFile = str(path) if limit is None else CutFile(path, limit)
-        container = av.open(source, "r", format=None if limit is None else "mp4",
+        if limit is not None and isinstance(path, Path):
+            source = CutFile(path, limit)
+        container = av.open(source, "r", format=None if isinstance(source, str) else "mp4",
                             metadata_errors="replace")
     except (av.error.FFmpegError, OSError):
-        return None  # a missing or unreadable file: go on with the next one
-    with container:
-        if not container.streams.video:
-            return None
-        stream = container.streams.video[0]
-        tb = stream.time_base
-        if tb is None:
-            return None
-        bsf = BitStreamFilterContext("h264_mp4toannexb", in_stream=stream)
-        first_pts: int | None = None
-        last_rel = 0
-        try:
-            for packet in container.demux(stream):
-                if packet.pts is None:
+        if not isinstance(source, str):
+            source.close()
+        return None  # a missing or unreadable file (or a failed GET): go on with the next
+    try:
+        with container:
+            return (yield from _demux(container, limit, item, start, state, after_rel, base_rel))
+    finally:
+        if not isinstance(source, str):
+            source.close()
+
+
+def _demux(
+    container: InputContainer, limit: int | None, item: PlaybackFile, start: datetime,
+    state: _State, after_rel: int, base_rel: int,
+) -> Generator[PlaybackUnit, None, int | None]:
+    """The units of an open container (see ``_read_file``)."""
+    if not container.streams.video:
+        return None
+    stream = container.streams.video[0]
+    tb = stream.time_base
+    if tb is None:
+        return None
+    bsf = BitStreamFilterContext("h264_mp4toannexb", in_stream=stream)
+    first_pts: int | None = None
+    last_rel = 0
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            # The filter takes the packet over: read what we need first.
+            pts, key = packet.pts, packet.is_keyframe
+            for filtered in bsf.filter(packet):
+                data = bytes(filtered)
+                if not data:
                     continue
-                # The filter takes the packet over: read what we need first.
-                pts, key = packet.pts, packet.is_keyframe
-                for filtered in bsf.filter(packet):
-                    data = bytes(filtered)
-                    if not data:
-                        continue
-                    if first_pts is None:
-                        first_pts = pts
-                    rel = round((pts - first_pts) * tb * VIDEO_CLOCK)
-                    last_rel = max(last_rel, rel)
-                    if rel <= after_rel:
-                        continue  # read before this file grew
-                    yield from _unit(data, rel, key, item, start, state)
-        except av.error.FFmpegError:
-            if limit is None:
-                raise
-        finally:
-            if isinstance(source, CutFile):
-                source.close()
+                if first_pts is None:
+                    first_pts = pts
+                rel = base_rel + round((pts - first_pts) * tb * VIDEO_CLOCK)
+                last_rel = max(last_rel, rel)
+                if rel <= after_rel:
+                    continue  # read before this file grew
+                yield from _unit(data, rel, key, item, start, state)
+    except av.error.FFmpegError:
+        if limit is None:
+            raise
     return last_rel if first_pts is not None else None
 
 

@@ -32,9 +32,8 @@ async def playback_files(
             continue
         if not files:  # the first one now (a missing one is skipped), the rest when reached
             try:
-                files.append(PlaybackFile(
-                    await tiers.resolve(request, camera_id, ref.path, ref.tier, ref.object_key),
-                    ref.start))
+                files.append(PlaybackFile(await tiers.playable(request, camera_id, ref),
+                                          ref.start))
             except NotFound:
                 pass
             continue

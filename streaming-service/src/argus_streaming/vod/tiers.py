@@ -9,7 +9,8 @@ since its playlist was made: a long window of tiered footage outgrows the cache)
 ranged GET (:func:`ranged_object`), not a fetch of the whole object again; a VOD playlist
 made from the segments' sidecars (``argus_common.segindex``) never put them in the cache,
 so its byte ranges all come this way, and the object's size comes from the sidecar too
-(no HEAD per range).
+(no HEAD per range). WHEP playback of a tiered segment with a sidecar fetches only the
+fragments from the requested instant on (:func:`playable`, ``playback/ranged.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from argus_common.errors import NotFound
 from argus_common.objectstore import ObjectStoreError, SegmentFiles, object_key
 from argus_common.segindex import read_sidecar
 from argus_streaming.cameras.client import SegmentRef
+from argus_streaming.playback.ranged import RangedSegment
 from argus_streaming.vod.files import checked_path
 
 # How long a playback thread waits for one object to arrive in the cache.
@@ -33,6 +35,9 @@ FETCH_TIMEOUT_S = 120.0
 # GOP: well under it); anything else is served from the cached file.
 MAX_RANGE_BYTES = 64 * 2**20
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Playback of a tiered segment with a valid sidecar reads only what it plays (ranged
+# GETs); off, it fetches the whole object into the read-through cache first.
+RANGED_PLAYBACK = True
 
 
 def segment_files(request: Request) -> SegmentFiles:
@@ -63,15 +68,46 @@ async def resolve(
     return found
 
 
-def deferred(request: Request, camera_id: int, ref: SegmentRef) -> Callable[[], Path | None]:
-    """A blocking call for a playback thread: the segment's local file (fetched from the
-    store on the service's loop when needed), or None."""
+async def ranged(request: Request, camera_id: int, ref: SegmentRef) -> RangedSegment | None:
+    """The segment as ranged reads of its object when it is only on the store, has a
+    valid sidecar and is not in the read-through cache; None: read a file instead."""
+    files = segment_files(request)
+    if not RANGED_PLAYBACK or ref.tier != "object" or not ref.object_key:
+        return None
+    if not files.settings.enabled:
+        return None
+    path = checked_path(files.root, ref.path, camera_id)
+    if await asyncio.to_thread(path.is_file):
+        return None  # the recorder has not removed its local copy yet
+    sidecar = await asyncio.to_thread(read_sidecar, path)
+    if sidecar is None or not sidecar.index.fragments:
+        return None
+    try:
+        if await files.held("object", ref.object_key, sidecar.file_size) is not None:
+            return None
+    except ObjectStoreError:
+        return None
+    return RangedSegment(ref.object_key, sidecar, files.read_range, asyncio.get_running_loop())
+
+
+async def playable(request: Request, camera_id: int, ref: SegmentRef) -> Path | RangedSegment:
+    """What playback reads of a segment: ranged reads of a tiered one with a sidecar,
+    else a local file (:func:`resolve`; 404 when neither tier has it)."""
+    found = await ranged(request, camera_id, ref)
+    if found is not None:
+        return found
+    return await resolve(request, camera_id, ref.path, ref.tier, ref.object_key)
+
+
+def deferred(
+    request: Request, camera_id: int, ref: SegmentRef
+) -> Callable[[], Path | RangedSegment | None]:
+    """A blocking call for a playback thread: what it reads of the segment
+    (:func:`playable`, on the service's loop when reached), or None."""
     loop = asyncio.get_running_loop()
 
-    def fetch() -> Path | None:
-        future = asyncio.run_coroutine_threadsafe(
-            resolve(request, camera_id, ref.path, ref.tier, ref.object_key), loop
-        )
+    def fetch() -> Path | RangedSegment | None:
+        future = asyncio.run_coroutine_threadsafe(playable(request, camera_id, ref), loop)
         try:
             return future.result(FETCH_TIMEOUT_S)
         except Exception:
