@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from multihost_net import HOSTS, NET
+
+from argus_testkit.pgcluster import Cluster
 
 PG_PORT = 5432
 USER = "postgres"
@@ -23,31 +24,12 @@ def pg_env() -> dict[str, str]:
 
 def init_cluster(bindir: Path, pg_dir: Path) -> Path:
     """A new cluster in ``pg_dir``/pg, owned by the server's user, that trusts the bed's LAN;
-    its data directory."""
+    its data directory. ``initdb`` is the test kit's (argus_testkit.pgcluster, as ``USER``):
+    it runs on the host, only the server runs inside h1's namespace."""
     data = pg_dir / "pg"
-    data.mkdir(mode=0o700)
-    shutil.chown(pg_dir, USER, USER)
-    shutil.chown(data, USER, USER)
-    subprocess.run(
-        [
-            *AS_USER,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ],
-        env=pg_env(),
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    cluster = Cluster(data=data, socket_dir=pg_dir, port=PG_PORT, user=USER)
+    cluster.bindir = bindir  # the caller's binaries (the server runs from them too)
+    cluster.initdb()  # data (0700) and pg_dir, given to USER first
     with (data / "pg_hba.conf").open("a") as f:
         f.write(f"host all all {NET}.0/24 trust\n")
     return data
