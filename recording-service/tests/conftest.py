@@ -12,20 +12,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from recstack import (
-    ADMIN_PASSWORD,
     CAMERA_PASSWORD,
     FPS,
-    REDIS_URL,
     Database,
     Proc,
     Stack,
+    admin_api,
+    drop_namespace,
     start_management,
     start_simulator,
 )
-from redis import Redis
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +54,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             CAMERA_PASSWORD,
         )
         procs.append(sim)
-        api = httpx.Client(base_url=mgmt_url, timeout=10)
-        token = api.post(
-            "/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        assert token.status_code == 200, token.text
-        api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        api = admin_api(mgmt_url)
         cameras = {}
         for n, mode in ((1, "continuous"), (2, "continuous"), (3, "events"), (4, "continuous")):
             resp = api.post(
@@ -100,10 +93,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             errors = stack.errors()
         for proc in reversed(procs):
             proc.stop()
-        redis = Redis.from_url(REDIS_URL)
-        keys = list(redis.scan_iter(match=f"{namespace}:*"))
-        if keys:
-            redis.delete(*keys)
-        redis.close()
+        drop_namespace(namespace)
         db.drop()
     assert not errors, "recorders logged errors:\n" + "\n".join(errors[:20])

@@ -126,6 +126,20 @@ def start_recorder(
     return proc, url
 
 
+def admin_api(management_url: str) -> httpx.Client:
+    """A client of management, logged in as the tests' admin (the login is asserted)."""
+    api = httpx.Client(base_url=management_url, timeout=10)
+    token = api.post("/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD})
+    assert token.status_code == 200, token.text
+    api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    return api
+
+
+def drop_namespace(namespace: str) -> None:
+    """Delete the Redis keys a stack wrote under ``namespace:``."""
+    kit.drop_namespace(namespace, REDIS_URL)
+
+
 def burnt_stamps(path: Path) -> tuple[int, int | None, int | None]:
     """A recording's frame count and the simulator's burnt-in times (epoch ms) of its
     first and last frame (None where a frame carries no readable stamp)."""

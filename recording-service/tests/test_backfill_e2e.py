@@ -28,19 +28,18 @@ from typing import Any
 import httpx
 import pytest
 from recstack import (
-    ADMIN_PASSWORD,
-    REDIS_URL,
     WATCHED,
     Database,
     Proc,
     _start,
+    admin_api,
     burnt_stamps,
+    drop_namespace,
     free_port,
     start_management,
     start_recorder,
     wait_until,
 )
-from redis import Redis
 
 from argus_testkit import stack as kit
 from argus_testkit.process import Ready
@@ -134,11 +133,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         procs.append(mgmt)
         sim, rtsp, control, onvif = start_simulator(4)
         procs.append(sim)
-        api = httpx.Client(base_url=mgmt_url, timeout=10)
-        token = api.post("/api/v1/auth/login",
-                         data={"username": "admin", "password": ADMIN_PASSWORD})
-        assert token.status_code == 200, token.text
-        api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        api = admin_api(mgmt_url)
         cameras = {}
         for n in range(1, 5):
             body: dict[str, Any] = {
@@ -164,11 +159,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             errors = stack.errors()
         for proc in reversed(procs):
             proc.stop()
-        redis = Redis.from_url(REDIS_URL)
-        keys = list(redis.scan_iter(match=f"{namespace}:*"))
-        if keys:
-            redis.delete(*keys)
-        redis.close()
+        drop_namespace(namespace)
         db.drop()
     assert not errors, "the recorder logged errors:\n" + "\n".join(errors[:20])
 
