@@ -24,63 +24,15 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import av
+from tiering_setup import make_segment, settings
 
-from argus_common.objectstore import ObjectStore, ObjectStoreSettings, ReadThroughCache
+from argus_common.objectstore import ObjectStore, ReadThroughCache
 from argus_testkit.objectstore import LocalObjectStore
-
-
-def make_segment(path: Path, seconds: int) -> None:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-b:v",
-            "4M",
-            "-maxrate",
-            "4M",
-            "-bufsize",
-            "8M",
-            "-g",
-            "30",
-            "-bf",
-            "0",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "frag_keyframe+empty_moov+default_base_moof",
-            str(path),
-        ],
-        check=True,
-        timeout=600,
-    )
-
-
-def settings(store: LocalObjectStore, cache: Path, concurrency: int) -> ObjectStoreSettings:
-    return ObjectStoreSettings(
-        **{
-            **store.env(),
-            "ARGUS_S3_CACHE_DIR": str(cache),
-            "ARGUS_S3_CONCURRENCY": str(concurrency),
-        }
-    )
 
 
 async def plain_puts(client: ObjectStore, bodies: list[bytes], concurrency: int) -> float:
@@ -144,7 +96,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         f"segment {size / 2**20:.1f} MiB, {len(files)} files, {total / 2**30:.2f} GiB", flush=True
     )
     with LocalObjectStore(work / "s3", bucket="argus-bench") as store:
-        conf = settings(store, work / "cache", args.concurrency)
+        conf = settings(store, work / "cache", ARGUS_S3_CONCURRENCY=str(args.concurrency))
         async with ObjectStore(conf) as client:
             body = segment.read_bytes()
             await plain_puts(client, [body, body], args.concurrency)  # warm up the volume

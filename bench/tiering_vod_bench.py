@@ -4,7 +4,7 @@ against the fragment index the recorder keeps beside each tiered segment (after)
     .venv/bin/python bench/tiering_vod_bench.py [--files 16] [--seconds 60] [--runs 5]
 
 1. A 1080p30 H.264 fMP4 segment (``--seconds`` long, 1 s GOPs, ~4 Mbit/s, FFmpeg, as in
-   ``tiering_bench.py``) is copied ``--files`` times into the recordings layout; the
+   ``tiering_setup.py``) is copied ``--files`` times into the recordings layout; the
    recorder's step before its upload writes each one's sidecar (``segindex.write_index``,
    timed), the copies go to the store (SeaweedFS) and are removed locally.
 2. Alternating runs, the read-through cache emptied before each ``before`` run:
@@ -26,39 +26,18 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tiering_bench import make_segment
+from tiering_setup import S3Counts, make_segment, settings, tier_copies
 
-from argus_common.objectstore import ObjectStore, ObjectStoreSettings, SegmentFiles
-from argus_common.segindex import index_path, write_index
+from argus_common.objectstore import SegmentFiles
+from argus_common.segindex import index_path
 from argus_streaming.vod.files import IndexCache
 from argus_streaming.vod.playlist import IndexedSegment, build_playlist
 from argus_testkit.objectstore import LocalObjectStore
-
-CAMERA = 1
-START = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
-
-
-def layout(root: Path, n: int, seconds: int) -> tuple[str, datetime]:
-    began = START + timedelta(seconds=n * seconds)
-    rel = f"{CAMERA}/{began:%Y-%m-%d}/{began:%H}/{int(began.timestamp() * 1000)}.mp4"
-    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-    return rel, began
-
-
-def counting(client: Any) -> Counter[str]:
-    calls: Counter[str] = Counter()
-
-    def seen(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    client.meta.events.register("before-call.s3", seen)
-    return calls
 
 
 async def playlist(
@@ -83,24 +62,12 @@ async def run(args: argparse.Namespace, work: Path) -> None:
     make_segment(segment, args.seconds)
     size = segment.stat().st_size
     root = work / "recordings"
-    segs = [layout(root, n, args.seconds) for n in range(args.files)]
-    writes = []
-    for rel, _ in segs:
-        shutil.copyfile(segment, root / rel)
-        t0 = time.perf_counter()
-        assert write_index(root / rel) is not None
-        writes.append(time.perf_counter() - t0)
-    side = index_path(root / segs[0][0]).stat().st_size
-    print(f"segment {size / 2**20:.1f} MiB, {len(segs)} files; sidecar {side} bytes, "
-          f"written in median {statistics.median(writes) * 1000:.1f} ms")
     with LocalObjectStore(work / "s3", bucket="argus-bench") as store:
-        conf = ObjectStoreSettings(**{**store.env(), "ARGUS_S3_CACHE_DIR": str(work / "cache"),
-                                      "ARGUS_S3_CACHE_BYTES": str(2**33)})
-        async with ObjectStore(conf) as up:
-            for rel, _ in segs:
-                await up.put_file(root / rel, rel)
-        for rel, _ in segs:
-            (root / rel).unlink()
+        conf = settings(store, work / "cache", ARGUS_S3_CACHE_BYTES=str(2**33))
+        segs, writes = await tier_copies(segment, root, args.files, args.seconds, conf)
+        side = index_path(root / segs[0][0]).stat().st_size
+        print(f"segment {size / 2**20:.1f} MiB, {len(segs)} files; sidecar {side} bytes, "
+              f"written in median {statistics.median(writes) * 1000:.1f} ms")
         before_s, after_s = [], []
         texts: set[str] = set()
         files = SegmentFiles(root, conf)
@@ -110,7 +77,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             (work / "cache").mkdir()
             await files.close()
             files = SegmentFiles(root, conf)
-            calls = counting((await files.cache()).store.client)
+            counts = S3Counts((await files.cache()).store.client)
             cold = IndexCache()
 
             async def fetched(rel: str, cold: IndexCache = cold,
@@ -122,13 +89,16 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             took, text = await playlist(segs, fetched, args.seconds)
             before_s.append(took)
             texts.add(text)
-            before_calls = sum(calls.values())
+            before_calls = counts.requests
             fresh = IndexCache()
-            took, text = await playlist(segs, lambda rel, c=fresh: c.sidecar(root / rel),
-                                        args.seconds)
+
+            async def sidecar(rel: str, fresh: IndexCache = fresh) -> Any:
+                return await fresh.sidecar(root / rel)
+
+            took, text = await playlist(segs, sidecar, args.seconds)
             after_s.append(took)
             texts.add(text)
-            after_calls = sum(calls.values()) - before_calls
+            after_calls = counts.requests - before_calls
         cache = await files.cache()
         print(f"playlist of {len(segs)} tiered segments ({args.runs} runs, alternating):")
         print(f"  before (download + index each): median {statistics.median(before_s) * 1000:.0f}"
