@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.exceptions import ResponseError
 
+from argus_common.redis_conn import cancel_safe
 from argus_common.retry import Backoff
 from argus_common.settings import ArgusSettings
 from argus_common.tls import TlsError, tls_failure
@@ -47,7 +48,7 @@ def redis_client(
         )
     else:
         pool = ConnectionPool.from_url(settings.redis_url, max_connections=max_connections, **tls)
-    return Redis.from_pool(pool)
+    return Redis.from_pool(cancel_safe(pool))
 
 
 def redis_problem(exc: BaseException) -> str:

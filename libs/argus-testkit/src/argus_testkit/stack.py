@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 
 from argus_common.bus import RedisBus
+from argus_common.redis_conn import cancel_safe
 from argus_testkit import redis_acl
 from argus_testkit.credentials import service_secrets
 from argus_testkit.process import Launcher, Proc, Ready
@@ -144,7 +145,7 @@ async def redis_bus(prefix: str = "argus-test") -> AsyncIterator[RedisBus]:
     """A bus on the session's Redis in a namespace of its own (``redis_namespace``: its
     keys are deleted afterwards)."""
     with redis_namespace(prefix) as namespace:
-        redis = Redis.from_url(REDIS_URL)
+        redis = Redis.from_pool(cancel_safe(ConnectionPool.from_url(REDIS_URL)))
         try:
             yield RedisBus(redis, namespace)
         finally:
