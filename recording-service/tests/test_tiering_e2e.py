@@ -4,7 +4,8 @@ Redis), the camera simulator and the recorder run as processes, stopped by PID a
 In order: segments move to the store (object verified, row points at it, local file gone,
 the timeline says ``object``); crash states between the steps and a kill -9 during a large
 upload leave exactly one reachable copy and no orphan once the restarted recorder has
-reconciled; retention by age deletes the objects of old tiered segments.
+reconciled; retention by age deletes the objects of old tiered segments; sidecars missing
+from segments tiered before they were written are made by the restarted recorder.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from redis import Redis
 
 from argus_common.events import STREAM_SEGMENTS, SegmentClosed
 from argus_common.mp4index import index_file
-from argus_common.segindex import index_path, read_index
+from argus_common.segindex import encode, index_path, read_index
 from argus_recording.layout import segment_relpath
 from argus_testkit.objectstore import LocalObjectStore
 
@@ -392,3 +393,39 @@ def test_retention_deletes_tiered_objects(stack: Stack) -> None:
     wait_until(purged, 60, 0.5, "old tiered segments purged from the store")
     assert not stack.consistent()
     assert not any(index_path(stack.recordings / p).exists() for p in old)
+
+
+def test_sidecars_missing_from_before_are_made_in_the_background(stack: Stack) -> None:
+    """Segments tiered before the recorder wrote fragment indexes (their sidecars removed
+    while no recorder runs) get them from the restarted recorder's back-fill, the same bytes
+    the indexer makes of each object."""
+    def tiered_with_sidecars() -> list[dict[str, Any]]:
+        rows = [
+            r for r in stack.rows()
+            if r["tier"] == "object" and index_path(stack.recordings / r["path"]).is_file()
+        ]
+        return rows[:3] if len(rows) >= 3 else []
+
+    rows = wait_until(tiered_with_sidecars, 60, 0.5, "three tiered segments")
+    assert stack.recorder is not None
+    stack.recorder.stop()
+    for row in rows:
+        index_path(stack.recordings / row["path"]).unlink()
+    stack.start_recorder(RECORDING_TIER_SIDECARS_PER_MINUTE="600")
+    wait_until(
+        lambda: all(index_path(stack.recordings / r["path"]).is_file() for r in rows),
+        60,
+        0.3,
+        "the missing sidecars back-filled",
+    )
+    copy = stack.recordings.parent / "backfilled.mp4"
+    for row in rows:
+        body = stack.s3.get_object(Bucket=stack.store.bucket, Key=row["object_key"])["Body"].read()
+        copy.write_bytes(body)
+        expected = encode(index_file(copy), len(body))
+        assert index_path(stack.recordings / row["path"]).read_bytes() == expected, row["path"]
+        assert not (stack.recordings / row["path"]).exists()
+    copy.unlink()
+    metrics = httpx.get(f"{stack.recorder_url}/metrics", timeout=5).text
+    assert 'argus_recording_tier_sidecar_backfill_total{outcome="made"}' in metrics
+    assert not stack.consistent()

@@ -256,7 +256,8 @@ class RecordingService:
             self.heartbeat.run(),
             self.backfill.run(),
             every(1.0, self.crew.failsafe, event="failsafe_failed", log=log),
-            *([self.tiering.run()] if self.tiering is not None else []),
+            *([self.tiering.run(), self.tiering.run_sidecars()] if self.tiering is not None
+              else []),
         ):
             self._tasks.append(asyncio.create_task(coro))
 

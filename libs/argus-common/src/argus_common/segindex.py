@@ -40,6 +40,7 @@ __all__ = [
     "read_index",
     "read_sidecar",
     "remove_index",
+    "save_index",
     "write_index",
 ]
 
@@ -136,6 +137,13 @@ def write_index(segment: Path, durable: bool = False) -> Path | None:
         data = encode(index_file(segment), size)
     except (Mp4Error, OSError, ValueError):
         return None
+    return save_index(segment, data, durable)
+
+
+def save_index(segment: Path, data: bytes, durable: bool = False) -> Path | None:
+    """Write sidecar bytes ``data`` (from :func:`encode`) as ``segment``'s sidecar, all or
+    nothing (temp file, rename: a crash leaves at most the temp file, which no reader
+    opens and :func:`remove_index` removes); returns the sidecar, or None. Blocking."""
     final = index_path(segment)
     tmp = final.with_name(final.name + ".tmp")
     try:

@@ -44,6 +44,10 @@ class TieringSettings(BaseSettings):
     # An object without an index row is deleted only when older than this (an upload
     # whose row update is on its way must not look like an orphan).
     orphan_grace_s: float = Field(3600.0, alias="RECORDING_TIER_ORPHAN_GRACE_S", ge=0)
+    # Segments tiered before the recorder wrote their fragment index get one in the
+    # background (tiering/sidecars.py): at most this many a minute, 0: off.
+    sidecars_per_minute: int = Field(30, alias="RECORDING_TIER_SIDECARS_PER_MINUTE", ge=0,
+                                     le=6000)
 
     @field_validator("cameras")
     @classmethod

@@ -30,3 +30,9 @@ TIER_SEGMENTS = Gauge("argus_recording_tier_segments", "Live segments on each ti
 RECONCILED = Counter(
     "argus_recording_tier_reconciled_total", "Tiering reconcile repairs, by kind", ["kind"]
 )
+SIDECAR_BACKFILL = Counter(
+    "argus_recording_tier_sidecar_backfill_total",
+    "Fragment indexes made for segments tiered without one, by outcome "
+    "(made, damaged: skipped, failed: store or disk, gone: purged meanwhile)",
+    ["outcome"],
+)

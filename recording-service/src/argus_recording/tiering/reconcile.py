@@ -8,6 +8,8 @@ For each camera found on the store or on disk:
   is deleted and the row confirmed gone;
 - an object with no row at all (uploaded, then the row was purged or forgotten) and older
   than the grace period: deleted;
+  in both cases a fragment index left beside where the segment was (the back-fill of
+  ``sidecars.py`` may have made one) goes with the object;
 - a local row whose file is gone while its object exists: the row is pointed at the object.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 import structlog
 
 from argus_common.objectstore import ObjectStore, ObjectStoreError
-from argus_common.segindex import index_path, write_index
+from argus_common.segindex import index_path, remove_index, write_index
 from argus_recording.fencing import LIVE
 from argus_recording.layout import list_segments, safe_path
 from argus_recording.management import RecordingManagement
@@ -81,6 +83,7 @@ async def reconcile(
         for item in index.deleted:
             if item.tier == "object" and item.object_key:
                 await store.delete(item.object_key)
+                await asyncio.to_thread(_drop_index, root, item.path)
                 gone.append(item.id)
                 counts["deleted_objects"] += 1
         if gone:
@@ -91,6 +94,7 @@ async def reconcile(
             # 3. Objects without a row, past the grace period.
             if relpath not in known and now - info.last_modified > grace_s:
                 await store.delete(info.key)
+                await asyncio.to_thread(_drop_index, root, relpath)
                 counts["orphans"] += 1
         # 4. Local rows whose file is gone but whose object is there.
         adopt = sorted(p for p in index.paths - on_disk if p in objects)
@@ -106,6 +110,16 @@ async def reconcile(
     if any(counts.values()):
         log.info("tier_reconciled", **counts)
     return counts
+
+
+def _drop_index(root: Path, relpath: str) -> None:
+    """Remove the fragment index of a segment whose object went (not of a local file)."""
+    try:
+        path = safe_path(root, relpath)
+        if not path.exists():
+            remove_index(path)
+    except (ValueError, OSError):
+        return
 
 
 async def _row_ids(mgmt: RecordingManagement, camera_id: int, paths: list[str]) -> dict[str, int]:

@@ -3,8 +3,10 @@
 Every ``RECORDING_TIER_INTERVAL_S`` the holder asks management for due segments and moves
 them (a few at once), then refreshes the metrics; every
 ``RECORDING_TIER_RECONCILE_INTERVAL_S`` (and first thing after taking the lease) it runs
-the reconcile. Retention calls :meth:`Tiering.delete_objects` for purged segments that live
-on the store, and the disk guard :meth:`Tiering.make_room` before it purges anything.
+the reconcile; the back-fill of missing fragment indexes runs beside it (sidecars.py,
+:meth:`Tiering.run_sidecars`). Retention calls :meth:`Tiering.delete_objects` for purged
+segments that live on the store, and the disk guard :meth:`Tiering.make_room` before it
+purges anything.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from argus_common.errors import Unavailable
 from argus_common.leases import Leases
 from argus_common.objectstore import ObjectStore, ObjectStoreError, ObjectStoreSettings
 from argus_common.retry import every
+from argus_common.segindex import remove_index
 from argus_recording.config import Settings
+from argus_recording.layout import safe_path
 from argus_recording.management import PurgeItem, RecordingManagement
 from argus_recording.retention import Retention
 from argus_recording.tiering import api
@@ -28,6 +32,7 @@ from argus_recording.tiering.config import TieringSettings
 from argus_recording.tiering.metrics import BACKLOG, LAG, TIER_BYTES, TIER_SEGMENTS
 from argus_recording.tiering.mover import Moved, Mover
 from argus_recording.tiering.reconcile import safe_reconcile
+from argus_recording.tiering.sidecars import SidecarBackfill
 
 log = structlog.get_logger("argus.recording.tiering")
 
@@ -58,6 +63,16 @@ class Tiering:
         self._started = False
         self._next_reconcile = 0.0
         self._busy = asyncio.Lock()  # one pass, make_room or reconcile at a time
+        self.sidecars = SidecarBackfill(
+            self.store,
+            root,
+            store_settings.prefix,
+            durable,
+            per_minute=settings.sidecars_per_minute,
+            concurrency=settings.concurrency,
+            interval_s=settings.reconcile_interval_s,
+            active=lambda: self._holding and self._started,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -75,6 +90,13 @@ class Tiering:
             await every(self.settings.interval_s, self.tick, event="tiering_failed", log=log)
         finally:
             await self.store.close()
+
+    async def run_sidecars(self) -> None:
+        """The back-fill of missing fragment indexes: looks every ``interval_s`` whether a
+        pass is due (only the lease holder makes one), until cancelled."""
+        await every(
+            self.settings.interval_s, self.sidecars.tick, event="sidecar_backfill_failed", log=log
+        )
 
     async def _lease(self) -> bool:
         if self._holding:
@@ -196,8 +218,18 @@ class Tiering:
             except ObjectStoreError as exc:
                 log.warning("tier_delete_failed", segment_id=item.id, error=str(exc))
                 continue
+            # Retention removed the fragment index already; a back-fill (sidecars.py) may
+            # have written it again since: it goes with the object.
+            await asyncio.to_thread(_remove_index, self.root, item.path)
             done.append(item.id)
         return done
+
+
+def _remove_index(root: Path, relpath: str) -> None:
+    try:
+        remove_index(safe_path(root, relpath))
+    except (ValueError, OSError):
+        return
 
 
 def tiering_for(
