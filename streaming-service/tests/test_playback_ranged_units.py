@@ -1,26 +1,34 @@
 """Playback of a segment through ranged reads of its object (playback/ranged.py), against
 a fake store that serves a real fMP4 file's bytes: the same units as reading the file, from
-the fragment that holds the instant on; a failed or stuck GET ends the playback."""
+the fragment that holds the instant on; a failed or stuck GET ends the playback. Only a
+tiered segment with a valid sidecar and no local copy is read so (``tiers.ranged``)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import av
 import numpy as np
 import pytest
 
 from argus_common.mp4index import index_file
-from argus_common.segindex import SegmentIndex
+from argus_common.objectstore import ObjectStoreSettings, SegmentFiles
+from argus_common.segindex import SegmentIndex, index_path, write_index
+from argus_streaming.cameras.client import SegmentRef
 from argus_streaming.playback import ranged
 from argus_streaming.playback.ranged import RangedReadError, RangedSegment, plan_blocks
 from argus_streaming.playback.reader import PlaybackFile, PlaybackUnit, read_units
+from argus_streaming.vod import tiers
 
 T0 = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 SECONDS = 6
@@ -138,3 +146,37 @@ def test_a_stuck_get_times_out(
     seg = RangedSegment("k", SegmentIndex(len(body), index), stuck, loop)
     # At open the first fragment does not come: the segment is skipped, nothing plays.
     assert _units([PlaybackFile(seg, T0)], T0 + timedelta(seconds=2.5)) == []
+
+
+async def test_only_a_tiered_segment_with_a_valid_sidecar_is_read_ranged(
+    segment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rel = "1/2026-12-06/03/1796533200000.mp4"
+    local = tmp_path / "rec" / rel
+    local.parent.mkdir(parents=True)
+    env: dict[str, Any] = {
+        "ARGUS_S3_BUCKET": "argus-units", "ARGUS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "ARGUS_S3_ACCESS_KEY_ID": "k", "ARGUS_S3_SECRET_ACCESS_KEY": "s",
+        "ARGUS_S3_CACHE_DIR": str(tmp_path / "cache")}
+    settings = ObjectStoreSettings(**env)  # nothing is sent to it
+    files = SegmentFiles(tmp_path / "rec", settings)
+    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(
+        segment_files=files)))
+    ref = SegmentRef(rel, T0, T0 + timedelta(seconds=SECONDS), "object", rel)
+    try:
+        assert await tiers.ranged(request, 1, ref) is None  # no sidecar
+        shutil.copyfile(segment, local)
+        assert write_index(local) is not None
+        assert await tiers.ranged(request, 1, ref) is None  # the local copy is still there
+        local.unlink()
+        found = await tiers.ranged(request, 1, ref)
+        assert isinstance(found, RangedSegment) and found.key == rel
+        assert await tiers.ranged(request, 1, replace(ref, tier="local")) is None
+        monkeypatch.setattr(tiers, "RANGED_PLAYBACK", False)
+        assert await tiers.ranged(request, 1, ref) is None
+        monkeypatch.setattr(tiers, "RANGED_PLAYBACK", True)
+        side = index_path(local)
+        side.write_bytes(side.read_bytes()[:-1] + b"\x00")  # damaged: bad checksum
+        assert await tiers.ranged(request, 1, ref) is None
+    finally:
+        await files.close()
