@@ -1,5 +1,5 @@
 """The ping and credential re-check shared by management's server sockets (``/ws/alerts``,
-``/ws/wall-display``).
+``/ws/wall-display``, ``/ws/analysis``).
 
 A socket's receiver notes every frame the peer sends (:meth:`Heartbeat.receive`: a pong, or
 anything, is an answer). Its sender, the only writer, calls :meth:`Heartbeat.beat` when
@@ -14,7 +14,7 @@ briefly away, or too slow) keeps it until the next beat.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from fastapi import WebSocket
@@ -57,25 +57,35 @@ class Heartbeat:
     """The ping state of one socket. ``recheck_first``: at a beat, re-check before the pong
     check (``/ws/alerts``: a revoked token then closes 4401 even when the peer was silent)
     rather than after it (``/ws/wall-display``: a silent page is not re-checked, which would
-    mark its monitor seen)."""
+    mark its monitor seen; ``/ws/analysis``)."""
 
-    def __init__(self, websocket: WebSocket, interval: float, *, recheck_first: bool) -> None:
+    def __init__(
+        self, websocket: WebSocket, interval: float, *, recheck_first: bool,
+        ping: Callable[[], str] = lambda: PING,
+    ) -> None:
         self.websocket = websocket
         self.interval = interval
         self.recheck_first = recheck_first
+        self.ping = ping  # the ping frame (``/ws/analysis`` has its own envelope)
         self.loop = asyncio.get_running_loop()
         self.last_heard = self.loop.time()
         self.last_ping: float | None = None
         self.next_ping = self.last_heard + interval
 
-    async def receive(self, gone: Callable[[], None]) -> None:
-        """Read until the peer goes, noting each frame as an answer; then call ``gone``."""
+    async def receive(
+        self, gone: Callable[[], None],
+        heard: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> None:
+        """Read until the peer goes, noting each frame as an answer (and handing it to
+        ``heard``, when given); then call ``gone``."""
         try:
             while True:
                 message = await self.websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
                 self.last_heard = self.loop.time()  # a pong, or anything: the peer is there
+                if heard is not None:
+                    heard(message)
         except Exception:  # noqa: S110 - any failure to read means the peer is gone
             pass
         gone()
@@ -92,5 +102,5 @@ class Heartbeat:
             return False
         self.last_ping = now
         self.next_ping = now + self.interval
-        await self.websocket.send_text(PING)
+        await self.websocket.send_text(self.ping())
         return True

@@ -38,18 +38,13 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from argus_common import wsauth
-from argus_common.errors import ArgusError
-from argus_common.wsauth import (
-    CLOSE_PING_TIMEOUT,
-    CLOSE_SERVER_ERROR,
-    CLOSE_TOO_MANY,
-    CLOSE_UNAUTHORIZED,
-)
+from argus_common.wsauth import CLOSE_SERVER_ERROR, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED
 from argus_management.analysis.hub import AnalysisClient
 from argus_management.deps import StateDep
 from argus_management.events.schemas import MAX_ID
 from argus_management.rbac.dependencies import principal_with
 from argus_management.rbac.principal import Principal
+from argus_management.ws_session import Heartbeat, recheck
 from argus_management.wslimit import SessionLimiter, UserSlot, admit_user
 
 log = structlog.get_logger("argus.analysis.ws")
@@ -145,7 +140,7 @@ def camera_ids(value: Any) -> list[int] | None:
 
 class _Session:
     """The receiver (client messages) and the sender (the only writer: frames, control
-    frames, pings and token re-checks) of one connection."""
+    frames, pings and token re-checks, ``ws_session.Heartbeat``) of one connection."""
 
     def __init__(self, websocket: WebSocket, client: AnalysisClient, token: str,
                  interval: float, limiter: SessionLimiter, limit: int, slot: UserSlot) -> None:
@@ -153,24 +148,16 @@ class _Session:
         self.slot = slot
         self.client = client
         self.token = token
-        self.interval = interval
         self.limiter = limiter
         self.limit = limit
-        self.loop = asyncio.get_running_loop()
-        self.last_heard = self.loop.time()
-        self.last_ping: float | None = None
+        # The pong check before the re-check, as this socket always did.
+        self.heartbeat = Heartbeat(websocket, interval, recheck_first=False,
+                                   ping=lambda: frame(client.session_id, "ping"))
+        self.loop = self.heartbeat.loop
 
     async def receive_loop(self) -> None:
-        try:
-            while True:
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                self.last_heard = self.loop.time()
-                self.handle(message.get("text"))
-        except Exception:  # noqa: S110 - any failure to read means the client is gone
-            pass
-        self.client.request_close(_GONE, "")
+        await self.heartbeat.receive(lambda: self.client.request_close(_GONE, ""),
+                                     lambda message: self.handle(message.get("text")))
 
     def handle(self, text: str | None) -> None:
         """Apply one client message; answer ``error`` for anything unusable."""
@@ -212,10 +199,9 @@ class _Session:
                           {"cameraIds": sorted(client.cameras), "denied": denied}))
 
     async def send_loop(self) -> None:
-        client, websocket = self.client, self.websocket
-        next_ping = self.loop.time() + self.interval
+        client, websocket, heartbeat = self.client, self.websocket, self.heartbeat
         while True:
-            timeout = max(0.0, min(next_ping - self.loop.time(),
+            timeout = max(0.0, min(heartbeat.next_ping - self.loop.time(),
                                    client.principal.token_exp - time.time()))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout + 0.01):
@@ -230,27 +216,19 @@ class _Session:
             if time.time() >= client.principal.token_exp:
                 await wsauth.close(websocket, CLOSE_UNAUTHORIZED, "token expired")
                 return
-            if self.loop.time() >= next_ping:
-                if not await self._tick():
-                    return
-                next_ping = self.loop.time() + self.interval
+            now = self.loop.time()
+            if now >= heartbeat.next_ping and not await heartbeat.beat(now, self._still_valid):
+                return
 
-    async def _tick(self) -> bool:
-        """The pong check, token re-verification, session renewal and the ping."""
-        if self.last_ping is not None and self.last_heard < self.last_ping:
-            await wsauth.close(self.websocket, CLOSE_PING_TIMEOUT, "no pong")
-            return False
-        try:
-            principal = await _verify(self.websocket, self.token)
-            self.client.principal = principal
-            self.client.cameras = {c for c in self.client.cameras if principal.may_see_camera(c)}
-            await self.limiter.acquire(self.client.session_id, self.limit)  # renew
-            await self.slot.renew()
-        except ArgusError as exc:
-            await wsauth.close(self.websocket, *wsauth.close_for(exc))
-            return False
-        except Exception as exc:  # Redis or the database briefly away: check next time
-            log.warning("ws_recheck_failed", error=type(exc).__name__)
-        self.last_ping = self.loop.time()
-        await self.websocket.send_text(frame(self.client.session_id, "ping"))
-        return True
+    async def _still_valid(self) -> bool:
+        """Token re-verification and session renewal; closes with 4401/4403 if it fails."""
+        kept, _ = await recheck(self.websocket, self._renew, log=log, event="ws_recheck_failed")
+        return kept
+
+    async def _renew(self) -> Principal:
+        principal = await _verify(self.websocket, self.token)
+        self.client.principal = principal
+        self.client.cameras = {c for c in self.client.cameras if principal.may_see_camera(c)}
+        await self.limiter.acquire(self.client.session_id, self.limit)  # renew
+        await self.slot.renew()
+        return principal
