@@ -6,44 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
 from argus_management.deps import app_state
 from argus_testkit.ports import free_port
 
-from factories.onvif_sim import OnvifSim, create_onvif_camera, launch_onvif
+from factories import ptz
+from factories.onvif_sim import OnvifSim, create_onvif_camera
+from factories.ptz import ptz_audit, url
 from factories.users import bearer, create_user
 
 Headers = dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[OnvifSim]:
-    s = launch_onvif(cameras=1)
-    yield s
-    s.stop()
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_head(app: FastAPI, sim: OnvifSim) -> AsyncIterator[None]:
-    await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
-    yield
-    await app_state(app).ptz.close()  # no timer of this test may fire into the next one
-    await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
-
-
-@pytest.fixture
-async def cam(app: FastAPI, maker: async_sessionmaker[AsyncSession], sim: OnvifSim) -> Camera:
-    return await create_onvif_camera(maker, app_state(app).settings.secret_key,
-                                     sim.onvif_ports["cam1"])
+# The shared PTZ fixtures, found by name (``_fresh_head`` is autouse in this module).
+sim, cam, _fresh_head = ptz.sim, ptz.cam, ptz._fresh_head
 
 
 @pytest.fixture
@@ -55,18 +35,6 @@ async def op(app: FastAPI, maker: async_sessionmaker[AsyncSession], cam: Camera)
 @pytest.fixture
 async def admin(admin_headers: Headers) -> Headers:
     return admin_headers
-
-
-def url(camera_id: int, tail: str) -> str:
-    return f"/api/v1/cameras/{camera_id}/ptz/{tail}"
-
-
-async def actions(maker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
-    async with maker() as s:
-        rows = await s.scalars(
-            select(AuditEntry).where(AuditEntry.action.like("ptz.%")).order_by(AuditEntry.id)
-        )
-        return list(rows)
 
 
 async def test_continuous_move_turns_the_view_and_stop_stops_it(
@@ -160,7 +128,7 @@ async def test_presets_and_home_round_trip_and_are_audited(
     assert (await client.post(url(cam.id, "home/goto"), headers=op)).status_code == 200
     assert (await sim.ptz())["pan"] == pytest.approx(0.7)
 
-    rows = await actions(maker)
+    rows = await ptz_audit(maker)
     assert [r.action for r in rows] == ["ptz.lock", "ptz.preset_set", "ptz.preset_remove",
                                         "ptz.home_set"]
     assert rows[1].summary == {"preset_token": token, "name": name}

@@ -7,66 +7,34 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect
 
 from argus_management import versions
-from argus_management.audit.models import AuditEntry
 from argus_management.cameras.models import Camera
 from argus_management.deps import app_state
 from argus_management.rbac.models import User
 
-from factories.onvif_sim import OnvifSim, create_onvif_camera, launch_onvif
+from factories import ptz
+from factories.onvif_sim import OnvifSim
+from factories.ptz import ptz_audit, url
 from factories.users import bearer, create_user
 
 Headers = dict[str, str]
+# The shared PTZ fixtures, found by name (``_fresh_head`` is autouse in this module).
+sim, cam, _fresh_head = ptz.sim, ptz.cam, ptz._fresh_head
 CONTINUOUS = {"mode": "continuous", "pan": 0.5, "timeout_s": 10}
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[OnvifSim]:
-    s = launch_onvif(cameras=1)
-    yield s
-    s.stop()
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_head(app: FastAPI, sim: OnvifSim) -> AsyncIterator[None]:
-    await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
-    yield
-    await app_state(app).ptz.close()
-    await sim.put_ptz("cam1", pan=0, tilt=0, zoom=0)
-
-
-@pytest.fixture
-async def cam(app: FastAPI, maker: async_sessionmaker[AsyncSession], sim: OnvifSim) -> Camera:
-    return await create_onvif_camera(maker, app_state(app).settings.secret_key,
-                                     sim.onvif_ports["cam1"])
 
 
 async def operator(app: FastAPI, maker: async_sessionmaker[AsyncSession],
                    cam: Camera) -> tuple[User, Headers]:
     user = await create_user(maker, "operator", camera_ids=[cam.id])
     return user, bearer(app_state(app), user)
-
-
-def url(camera_id: int, tail: str) -> str:
-    return f"/api/v1/cameras/{camera_id}/ptz/{tail}"
-
-
-async def audited(maker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
-    async with maker() as s:
-        rows = await s.scalars(
-            select(AuditEntry).where(AuditEntry.action.like("ptz.%")).order_by(AuditEntry.id)
-        )
-        return list(rows)
 
 
 async def test_two_operators_contend_and_the_second_is_told_who_drives(
@@ -100,7 +68,7 @@ async def test_two_operators_contend_and_the_second_is_told_who_drives(
     await asyncio.sleep(0.01)
     renewed = await client.post(url(cam.id, "lock"), headers=op1)  # the holder's heartbeat
     assert renewed.status_code == 200 and renewed.json()["expires_at"] > expires
-    assert [r.action for r in await audited(maker)] == ["ptz.lock"]  # renewals are not
+    assert [r.action for r in await ptz_audit(maker)] == ["ptz.lock"]  # renewals are not
     assert (await sim.ptz())["moving"] is False
 
 
@@ -140,7 +108,7 @@ async def test_admin_takes_over_and_the_operator_is_told_and_stopped(
 
     again = await client.post(url(cam.id, "move"), json=CONTINUOUS, headers=op)
     assert again.status_code == 409 and "admin" in again.json()["detail"]
-    rows = await audited(maker)
+    rows = await ptz_audit(maker)
     assert [r.action for r in rows] == ["ptz.lock", "ptz.takeover"]
     assert rows[1].summary["previous_username"] == user.username
     assert rows[1].username == "admin"
@@ -191,7 +159,7 @@ async def test_release_stops_the_move_and_is_audited(
     assert (await sim.ptz())["moving"] is False
     assert (await client.get(url(cam.id, "lock"), headers=op)).json() is None
     assert (await client.delete(url(cam.id, "lock"), headers=op)).status_code == 204  # no-op
-    assert [r.action for r in await audited(maker)] == ["ptz.lock", "ptz.unlock"]
+    assert [r.action for r in await ptz_audit(maker)] == ["ptz.lock", "ptz.unlock"]
 
 
 async def test_ptz_requests_are_rate_limited_per_user(
