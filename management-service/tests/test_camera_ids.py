@@ -11,7 +11,6 @@ by retention with the retention the camera had.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,15 +23,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_management import migrate
-from argus_management.config import Settings
 from argus_management.db import make_engine
 from argus_management.deps import app_state
 from argus_management.main import create_app
 from argus_management.recordings.purge import purge_candidates
 from argus_management.recordings.schemas import PurgeRequest
 
-from conftest import REDIS_URL
 from factories.recordings import add_segment
+from factories.sqlite import sqlite_settings
 from factories.users import bearer, create_user
 
 CAMERAS = "/api/v1/cameras"
@@ -43,14 +41,7 @@ WINDOW = {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T13:00:00Z"}
 @pytest.fixture
 async def sqlite_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     """The service on its embedded default, SQLite, migrated from scratch."""
-    settings = Settings(
-        ARGUS_ENV="test", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'argus.db'}",
-        REDIS_URL=REDIS_URL, ARGUS_REDIS_NAMESPACE=f"argus-ids-{uuid.uuid4().hex[:8]}",
-        SECRET_KEY="sqlite-secret-key-0123456789", INTERNAL_API_KEY="sqlite-internal-key-0123",
-        ARGUS_ADMIN_USERNAME="root", ARGUS_ADMIN_PASSWORD="sqlite-admin-pw",
-        ARGUS_DATA_DIR=str(tmp_path), MANAGEMENT_BCRYPT_ROUNDS=4,
-        MANAGEMENT_LIVENESS_ENABLED=False,
-    )
+    settings = sqlite_settings(tmp_path, "argus-ids", MANAGEMENT_LIVENESS_ENABLED=False)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app

@@ -3,29 +3,21 @@ SQLite."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.main import create_app
 
-from conftest import REDIS_URL
 from factories.events import internal_headers
 from factories.objects import object_payload, track_payload
+from factories.sqlite import sqlite_settings
 
 
 async def test_sqlite_objects_search_and_review(tmp_path: Path) -> None:
-    settings = Settings(
-        ARGUS_ENV="test", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'argus.db'}",
-        REDIS_URL=REDIS_URL, ARGUS_REDIS_NAMESPACE=f"argus-sqlite-{uuid.uuid4().hex[:8]}",
-        SECRET_KEY="sqlite-secret-key-0123456789", INTERNAL_API_KEY="sqlite-internal-key-0123",
-        ARGUS_ADMIN_USERNAME="root", ARGUS_ADMIN_PASSWORD="sqlite-admin-pw",
-        ARGUS_DATA_DIR=str(tmp_path), MANAGEMENT_BCRYPT_ROUNDS=4,
-    )
+    settings = sqlite_settings(tmp_path, "argus-sqlite")
     app = create_app(settings)
     t0 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
     async with app.router.lifespan_context(app):

@@ -4,7 +4,6 @@ unique index (a name is unique among keys that are not revoked) enforced by both
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,14 +14,13 @@ from alembic import command
 from sqlalchemy.exc import IntegrityError
 
 from argus_management import migrate
-from argus_management.config import Settings
 from argus_management.db import make_engine
 from argus_management.deps import app_state
 from argus_management.main import create_app
 from argus_testkit.stack import scratch_database
 
-from conftest import REDIS_URL
 from factories.rtmp import create_key, publish
+from factories.sqlite import sqlite_settings
 
 REVISION, PREVIOUS = "0004", "0003"
 
@@ -90,14 +88,7 @@ def test_0004_on_postgresql() -> None:
 
 async def test_keys_and_publish_on_sqlite(tmp_path: Path) -> None:
     """The native default: create a key, publish with it, list the camera, on SQLite."""
-    settings = Settings(
-        ARGUS_ENV="test", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'argus.db'}",
-        REDIS_URL=REDIS_URL, ARGUS_REDIS_NAMESPACE=f"argus-rtmp-{uuid.uuid4().hex[:8]}",
-        SECRET_KEY="sqlite-secret-key-0123456789", INTERNAL_API_KEY="sqlite-internal-key-0123",
-        ARGUS_ADMIN_USERNAME="root", ARGUS_ADMIN_PASSWORD="sqlite-admin-pw",
-        ARGUS_DATA_DIR=str(tmp_path), MANAGEMENT_BCRYPT_ROUNDS=4,
-        MANAGEMENT_LIVENESS_ENABLED=False,
-    )
+    settings = sqlite_settings(tmp_path, "argus-rtmp", MANAGEMENT_LIVENESS_ENABLED=False)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         try:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import httpx
 
-from argus_management.config import Settings
 from argus_management.deps import app_state
 from argus_management.main import create_app
 
-from conftest import REDIS_URL
+from factories.sqlite import sqlite_settings
 
 
 async def test_sqlite_users_groups_layouts_audit(tmp_path: Path) -> None:
-    db = tmp_path / "data" / "argus.db"
-    settings = Settings(
-        ARGUS_ENV="test", DATABASE_URL=f"sqlite+aiosqlite:///{db}", REDIS_URL=REDIS_URL,
-        ARGUS_REDIS_NAMESPACE=f"argus-sqlite-users-{uuid.uuid4().hex[:8]}",
-        SECRET_KEY="sqlite-secret-key-0123456789", INTERNAL_API_KEY="sqlite-internal-key-0123",
-        ARGUS_ADMIN_USERNAME="root", ARGUS_ADMIN_PASSWORD="sqlite-admin-pw",
-        ARGUS_DATA_DIR=str(tmp_path / "data"), MANAGEMENT_BCRYPT_ROUNDS=4,
-    )
+    settings = sqlite_settings(tmp_path / "data", "argus-sqlite-users")
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
