@@ -201,8 +201,9 @@ class RedisBus:
         retry_at: float | None = 0.0  # when our own pending entries are read (again)
         task = asyncio.current_task()
         while True:
-            # A cancellation that lands inside a Redis command can be swallowed on its way
-            # out (seen with redis-py 8: the task stayed "cancelling" and kept reading);
+            # redis-py's own connections can swallow a cancellation that lands inside a
+            # command (``argus_common.redis_conn``: ``redis_client``'s cannot); on a bus
+            # built on a plain client the task stays "cancelling" and would keep reading:
             # honour it here, so a stop ends the loop within one ``block_ms`` read.
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError
