@@ -25,12 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from argus_management import migrate
 from argus_management.db import make_engine
 from argus_management.deps import app_state
-from argus_management.main import create_app
 from argus_management.recordings.purge import purge_candidates
 from argus_management.recordings.schemas import PurgeRequest
 
+from factories import sqlite
 from factories.recordings import add_segment
-from factories.sqlite import sqlite_settings
 from factories.users import bearer, create_user
 
 CAMERAS = "/api/v1/cameras"
@@ -41,14 +40,8 @@ WINDOW = {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T13:00:00Z"}
 @pytest.fixture
 async def sqlite_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     """The service on its embedded default, SQLite, migrated from scratch."""
-    settings = sqlite_settings(tmp_path, "argus-ids", MANAGEMENT_LIVENESS_ENABLED=False)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with sqlite.sqlite_app(tmp_path, "argus-ids", MANAGEMENT_LIVENESS_ENABLED=False) as app:
         yield app
-        redis = app_state(app).bus.redis
-        keys = [k async for k in redis.scan_iter(match=f"{settings.redis_namespace}:*")]
-        if keys:
-            await redis.delete(*keys)
 
 
 async def _admin(app: FastAPI, client: httpx.AsyncClient) -> dict[str, str]:

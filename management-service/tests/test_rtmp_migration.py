@@ -16,11 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from argus_management import migrate
 from argus_management.db import make_engine
 from argus_management.deps import app_state
-from argus_management.main import create_app
 from argus_testkit.stack import scratch_database
 
 from factories.rtmp import create_key, publish
-from factories.sqlite import sqlite_settings
+from factories.sqlite import sqlite_app
 
 REVISION, PREVIOUS = "0004", "0003"
 
@@ -88,26 +87,19 @@ def test_0004_on_postgresql() -> None:
 
 async def test_keys_and_publish_on_sqlite(tmp_path: Path) -> None:
     """The native default: create a key, publish with it, list the camera, on SQLite."""
-    settings = sqlite_settings(tmp_path, "argus-rtmp", MANAGEMENT_LIVENESS_ENABLED=False)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        try:
-            h = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                key = await create_key(client, h, "lite")
-                assert (await client.post("/api/v1/rtmp/keys", json={"name": "lite"},
-                                          headers=h)).status_code == 409
-                resp = await publish(client, settings, "lite", key["key"], "1")
-                assert resp.status_code == 200, resp.text
-                cams = (await client.get("/api/v1/cameras", headers=h)).json()["items"]
-                assert [(c["kind"], c["status"]) for c in cams] == [("rtmp", "online")]
-                assert (await client.delete(f"/api/v1/rtmp/keys/{key['id']}",
-                                            headers=h)).status_code == 204
-                again = await create_key(client, h, "lite")
-                assert again["camera_id"] == resp.json()["camera_id"]
-        finally:
-            redis = app_state(app).bus.redis
-            keys = [k async for k in redis.scan_iter(match=f"{settings.redis_namespace}:*")]
-            if keys:
-                await redis.delete(*keys)
+    async with sqlite_app(tmp_path, "argus-rtmp", MANAGEMENT_LIVENESS_ENABLED=False) as app:
+        settings = app_state(app).settings
+        h = {"Authorization": f"Bearer {app_state(app).jwt.issue('1', 'access', 900).token}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            key = await create_key(client, h, "lite")
+            assert (await client.post("/api/v1/rtmp/keys", json={"name": "lite"},
+                                      headers=h)).status_code == 409
+            resp = await publish(client, settings, "lite", key["key"], "1")
+            assert resp.status_code == 200, resp.text
+            cams = (await client.get("/api/v1/cameras", headers=h)).json()["items"]
+            assert [(c["kind"], c["status"]) for c in cams] == [("rtmp", "online")]
+            assert (await client.delete(f"/api/v1/rtmp/keys/{key['id']}",
+                                        headers=h)).status_code == 204
+            again = await create_key(client, h, "lite")
+            assert again["camera_id"] == resp.json()["camera_id"]
