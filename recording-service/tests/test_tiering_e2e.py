@@ -23,11 +23,12 @@ from typing import Any
 import httpx
 import pytest
 from recstack import (
-    ADMIN_PASSWORD,
     REDIS_URL,
     WATCHED,
     Database,
     Proc,
+    admin_api,
+    drop_namespace,
     start_management,
     start_recorder,
     start_simulator,
@@ -161,12 +162,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         procs.append(mgmt)
         sim, rtsp, _ = start_simulator(1, "--resolution", "320x180", "--fps", "15", "--gop", "1")
         procs.append(sim)
-        api = httpx.Client(base_url=mgmt_url, timeout=10)
-        token = api.post(
-            "/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        assert token.status_code == 200, token.text
-        api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        api = admin_api(mgmt_url)
         resp = api.post(
             "/api/v1/cameras",
             json={
@@ -199,11 +195,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for proc in reversed(procs):
             proc.stop()
         store.stop()
-        redis = Redis.from_url(REDIS_URL)
-        keys = list(redis.scan_iter(match=f"{namespace}:*"))
-        if keys:
-            redis.delete(*keys)
-        redis.close()
+        drop_namespace(namespace)
         db.drop()
 
 
