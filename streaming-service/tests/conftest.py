@@ -1,5 +1,6 @@
 """Fixtures of the streaming-service tests (defined in ``streaming_support``)."""
 
+from playback_support import store  # noqa: F401 - fixtures are found by name
 from streaming_support import (  # noqa: F401 - fixtures are found by name
     camsim,
     client,

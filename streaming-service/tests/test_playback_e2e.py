@@ -15,12 +15,10 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 from browser_support import chromium, open_player
-from recordings_support import RecordedFile, record_segments
-from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, PG_DSN, WIDTH, World
-from whep_client import whep_close, whep_connect
+from playback_support import play_from, record
+from recordings_support import RecordedFile
+from streaming_support import HEIGHT, PG_DSN, WIDTH, World
 
-from argus_camsim.stamp import read_timestamp_ms
-from argus_streaming.cameras.urls import with_userinfo
 from argus_testkit.tools import require
 
 
@@ -71,21 +69,12 @@ async def test_webrtc_and_vod_playback_start_at_requested_time(
 ) -> None:
     problem = await _timeline_ready(world, database_url)
     assert problem is None, problem
-    url = with_userinfo(world.camsim.url(1), CAM_USER, CAM_PASSWORD)
-    files = await asyncio.to_thread(record_segments, url, world.recordings, world.camera_id,
-                                    files=2, seconds=2.0)
+    files = await record(world, files=2, seconds=2.0)
     await _insert_rows(database_url, world.camera_id, files, world.recordings)
     start = files[0].start + timedelta(seconds=1.5)
-    headers = world.auth()
-    resp, viewer = await whep_connect(
-        client, f"/whep/{world.camera_id}?start={start.isoformat().replace('+00:00', 'Z')}",
-        headers)
-    assert resp.status_code == 201, resp.text
-    assert viewer is not None
-    frames = await viewer.frames(20, timeout_s=15)
-    stamp = read_timestamp_ms(frames[-1].to_ndarray(format="gray"), WIDTH, HEIGHT)  # type: ignore[attr-defined]
+    stamp = await play_from(world, client, start)
     assert stamp is not None and abs(stamp - start.timestamp() * 1000) < 1500
-    await whep_close(client, viewer, headers)
+    headers = world.auth()
     end = files[-1].end
     playlist = await client.get(
         f"/vod/{world.camera_id}/index.m3u8",

@@ -8,67 +8,16 @@ recorder's tiering leaves behind); everything else is the service as it runs.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-import pytest
-from recordings_support import RecordedFile, record_segments
-from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, PG_DSN, WIDTH, World
-from whep_client import whep_close, whep_connect
+from playback_support import play_from, reading_from, record, tier
+from streaming_support import World
 
-from argus_camsim.stamp import read_timestamp_ms
-from argus_common.objectstore import ObjectStoreSettings, SegmentFiles
-from argus_streaming.cameras.urls import with_userinfo
 from argus_testkit.objectstore import LocalObjectStore
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalObjectStore]:
-    with LocalObjectStore(tmp_path_factory.mktemp("s3"), bucket="argus-play-test") as s:
-        yield s
-
-
-async def _tier(
-    database_url: str,
-    camera_id: int,
-    files: list[RecordedFile],
-    root: Path,
-    store: LocalObjectStore,
-) -> dict[str, bytes]:
-    """Upload the files, remove them locally, index them as tiered; returns their bytes."""
-    s3 = store.client()
-    bodies = {}
-    conn = await asyncpg.connect(f"{PG_DSN}/{database_url.rsplit('/', 1)[1]}")
-    try:
-        for f in files:
-            body = (root / f.path).read_bytes()
-            s3.put_object(Bucket=store.bucket, Key=f.path, Body=body)
-            (root / f.path).unlink()
-            bodies[f.path] = body
-            await conn.execute(
-                "INSERT INTO recording_segments (camera_id, path, kind, started_at, ended_at,"
-                " duration_s, bytes, codec, width, height, has_audio, kept, tier, object_key)"
-                " VALUES ($1, $2, 'continuous', $3, $4, $5, $6, 'h264', $7, $8, false, false,"
-                " 'object', $2)",
-                camera_id,
-                f.path,
-                f.start,
-                f.end,
-                (f.end_ms - f.start_ms) / 1000,
-                len(body),
-                WIDTH,
-                HEIGHT,
-            )
-    finally:
-        await conn.close()
-        s3.close()
-    return bodies
 
 
 async def test_tiered_segments_play_over_whep_and_vod(
@@ -78,37 +27,15 @@ async def test_tiered_segments_play_over_whep_and_vod(
     store: LocalObjectStore,
     tmp_path: Path,
 ) -> None:
-    settings = ObjectStoreSettings(
-        **{
-            **store.env(),
-            "ARGUS_S3_CACHE_DIR": str(tmp_path / "cache"),
-            "ARGUS_S3_CACHE_BYTES": str(64 * 2**20),
-        }
-    )
-    previous = getattr(world.app.state, "segment_files", None)
-    files_resolver = SegmentFiles(world.recordings, settings)
-    world.app.state.segment_files = files_resolver
-    try:
-        url = with_userinfo(world.camsim.url(1), CAM_USER, CAM_PASSWORD)
-        files = await asyncio.to_thread(
-            record_segments, url, world.recordings, world.camera_id, files=2, seconds=2.0
-        )
-        bodies = await _tier(database_url, world.camera_id, files, world.recordings, store)
+    async with reading_from(world, store, tmp_path / "cache") as files_resolver:
+        files = await record(world, files=2, seconds=2.0)
+        bodies = await tier(database_url, world.camera_id, files, world.recordings, store)
         assert not any((world.recordings / f.path).exists() for f in files)
         headers = world.auth()
 
         start = files[0].start + timedelta(seconds=1.5)
-        resp, viewer = await whep_connect(
-            client,
-            f"/whep/{world.camera_id}?start={start.isoformat().replace('+00:00', 'Z')}",
-            headers,
-        )
-        assert resp.status_code == 201, resp.text
-        assert viewer is not None
-        frames = await viewer.frames(20, timeout_s=15)
-        stamp = read_timestamp_ms(frames[-1].to_ndarray(format="gray"), WIDTH, HEIGHT)  # type: ignore[attr-defined]
+        stamp = await play_from(world, client, start)
         assert stamp is not None and abs(stamp - start.timestamp() * 1000) < 1500
-        await whep_close(client, viewer, headers)
 
         end = files[-1].end
         playlist = await client.get(
@@ -155,6 +82,3 @@ async def test_tiered_segments_play_over_whep_and_vod(
         # Without a Range header the whole file is served (through the cache).
         whole = await client.get(ranges[0][2])
         assert whole.status_code == 200 and cache.misses == misses + 1
-    finally:
-        await files_resolver.close()
-        world.app.state.segment_files = previous

@@ -10,29 +10,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from recordings_support import record_segments
-from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, WIDTH, World
-from test_playback_tiered import _tier
-from whep_client import whep_close, whep_connect
+from playback_support import play_from, reading_from, record, tier
+from streaming_support import World
 
-from argus_camsim.stamp import read_timestamp_ms
-from argus_common.objectstore import ObjectStoreSettings, SegmentFiles
 from argus_common.segindex import index_path, write_index
-from argus_streaming.cameras.urls import with_userinfo
 from argus_testkit.objectstore import LocalObjectStore
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalObjectStore]:
-    with LocalObjectStore(tmp_path_factory.mktemp("s3"), bucket="argus-ranged-test") as s:
-        yield s
 
 
 def _count_bytes(client: Any) -> Counter[str]:
@@ -47,26 +34,6 @@ def _count_bytes(client: Any) -> Counter[str]:
     return asked
 
 
-async def _play_from(
-    world: World, client: httpx.AsyncClient, start: datetime
-) -> int | None:
-    """The burnt-in time of the 20th frame WHEP playback from ``start`` shows."""
-    headers = world.auth()
-    resp, viewer = await whep_connect(
-        client, f"/whep/{world.camera_id}?start={start.isoformat().replace('+00:00', 'Z')}",
-        headers,
-    )
-    assert resp.status_code == 201, resp.text
-    assert viewer is not None
-    try:
-        frames = await viewer.frames(20, timeout_s=15)
-    finally:
-        await whep_close(client, viewer, headers)
-    last: Any = frames[-1]
-    stamp: int | None = read_timestamp_ms(last.to_ndarray(format="gray"), WIDTH, HEIGHT)
-    return stamp
-
-
 async def test_whep_reads_only_the_fragments_it_plays_of_a_tiered_segment(
     world: World,
     database_url: str,
@@ -74,30 +41,20 @@ async def test_whep_reads_only_the_fragments_it_plays_of_a_tiered_segment(
     store: LocalObjectStore,
     tmp_path: Path,
 ) -> None:
-    settings = ObjectStoreSettings(
-        **{**store.env(), "ARGUS_S3_CACHE_DIR": str(tmp_path / "cache"),
-           "ARGUS_S3_CACHE_BYTES": str(64 * 2**20)}
-    )
-    previous = getattr(world.app.state, "segment_files", None)
-    resolver = SegmentFiles(world.recordings, settings)
-    world.app.state.segment_files = resolver
-    try:
-        url = with_userinfo(world.camsim.url(1), CAM_USER, CAM_PASSWORD)
-        files = await asyncio.to_thread(
-            record_segments, url, world.recordings, world.camera_id, files=2, seconds=6.0
-        )
+    async with reading_from(world, store, tmp_path / "cache") as resolver:
+        files = await record(world, files=2, seconds=6.0)
         first, second = files
         # The first keeps its sidecar (the recorder's mover writes it before the upload),
         # the second has none (tiered before sidecars existed).
         assert await asyncio.to_thread(write_index, world.recordings / first.path) is not None
-        bodies = await _tier(database_url, world.camera_id, files, world.recordings, store)
+        bodies = await tier(database_url, world.camera_id, files, world.recordings, store)
         assert index_path(world.recordings / first.path).is_file()
         assert not index_path(world.recordings / second.path).exists()
         cache = await resolver.cache()
         asked = _count_bytes(cache.store.client)
 
         start = first.start + timedelta(seconds=4.5)
-        stamp = await _play_from(world, client, start)
+        stamp = await play_from(world, client, start)
         assert stamp is not None and abs(stamp - start.timestamp() * 1000) < 1500, (
             stamp, start)
         # The init section and the last seconds' fragments, not the object; none of it
@@ -108,11 +65,8 @@ async def test_whep_reads_only_the_fragments_it_plays_of_a_tiered_segment(
 
         # Without a sidecar: the old path, the whole object into the cache, still plays.
         start = second.start + timedelta(seconds=3.5)
-        stamp = await _play_from(world, client, start)
+        stamp = await play_from(world, client, start)
         assert stamp is not None and abs(stamp - start.timestamp() * 1000) < 1500, (
             stamp, start)
         assert asked[second.path] >= len(bodies[second.path])
         assert await resolver.held("object", second.path) is not None
-    finally:
-        await resolver.close()
-        world.app.state.segment_files = previous

@@ -10,26 +10,15 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from recordings_support import record_segments
-from streaming_support import CAM_PASSWORD, CAM_USER, World
-from test_playback_tiered import _tier
+from playback_support import reading_from, record, tier
+from streaming_support import World
 
-from argus_common.objectstore import ObjectStoreSettings, SegmentFiles
 from argus_common.segindex import index_path, write_index
-from argus_streaming.cameras.urls import with_userinfo
 from argus_testkit.objectstore import LocalObjectStore
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalObjectStore]:
-    with LocalObjectStore(tmp_path_factory.mktemp("s3"), bucket="argus-vodidx-test") as s:
-        yield s
 
 
 def _count(client: Any) -> Counter[str]:
@@ -54,22 +43,11 @@ async def test_a_tiered_vod_playlist_comes_from_the_sidecars(
     store: LocalObjectStore,
     tmp_path: Path,
 ) -> None:
-    settings = ObjectStoreSettings(
-        **{**store.env(), "ARGUS_S3_CACHE_DIR": str(tmp_path / "cache"),
-           "ARGUS_S3_CACHE_BYTES": str(64 * 2**20)}
-    )
-    previous = getattr(world.app.state, "segment_files", None)
-    resolver = SegmentFiles(world.recordings, settings)
-    world.app.state.segment_files = resolver
-    world.app.state.vod_index = None
-    try:
-        url = with_userinfo(world.camsim.url(1), CAM_USER, CAM_PASSWORD)
-        files = await asyncio.to_thread(
-            record_segments, url, world.recordings, world.camera_id, files=3, seconds=2.0
-        )
+    async with reading_from(world, store, tmp_path / "cache") as resolver:
+        files = await record(world, files=3, seconds=2.0)
         for f in files:  # what the recorder's mover does first, while the file is local
             assert await asyncio.to_thread(write_index, world.recordings / f.path) is not None
-        bodies = await _tier(database_url, world.camera_id, files, world.recordings, store)
+        bodies = await tier(database_url, world.camera_id, files, world.recordings, store)
         assert not any((world.recordings / f.path).exists() for f in files)
         assert all(index_path(world.recordings / f.path).is_file() for f in files)
         cache = await resolver.cache()
@@ -130,7 +108,3 @@ async def test_a_tiered_vod_playlist_comes_from_the_sidecars(
         assert again.status_code == 200, again.text
         assert _tokenless(again.text) == _tokenless(quick.text)
         assert cache.misses == misses + len(files)
-    finally:
-        await resolver.close()
-        world.app.state.segment_files = previous
-        world.app.state.vod_index = None
