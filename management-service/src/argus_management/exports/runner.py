@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
+import shutil
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,7 +23,7 @@ from argus_common.bus import RedisBus
 from argus_common.events import CHANNEL_ALERTS, utcnow
 from argus_common.objectstore import SegmentFiles
 from argus_management.config import Settings
-from argus_management.exports import service
+from argus_management.exports import ranged, service
 from argus_management.exports.bundle import (
     BundleJob,
     BundleResult,
@@ -30,7 +32,7 @@ from argus_management.exports.bundle import (
     build_bundle,
 )
 from argus_management.exports.models import Export
-from argus_management.exports.remux import NothingRecorded, SourceSegment
+from argus_management.exports.remux import NothingRecorded
 from argus_management.exports.schemas import ExportFrame
 from argus_management.exports.signing import SigningKey, load_signing_key
 from argus_management.job_runner import JobRunner
@@ -96,7 +98,7 @@ class ExportRunner(JobRunner):
         if paths:
             log.info("exports_expired", count=len(paths))
 
-    async def _job(self, session: AsyncSession, export: Export) -> BundleJob:
+    async def _job(self, session: AsyncSession, export: Export, scratch: Path) -> BundleJob:
         root = Path(self.settings.recordings_root())
         camera_ids = sorted({int(i["camera_id"]) for i in export.items})
         names = await service.camera_names(session, camera_ids)
@@ -117,9 +119,12 @@ class ExportRunner(JobRunner):
             )
             segments = []
             for path, at, tier, key in rows:
-                local = await self.segment_files.local_path(root / path, tier, key)
-                if local is not None:
-                    segments.append(SourceSegment(local, at.timestamp()))
+                # A tiered segment the range covers in part: only the fragments it needs.
+                found = await ranged.source_segment(
+                    self.segment_files, root / path, tier, key, at.timestamp(),
+                    start.timestamp(), end.timestamp(), scratch)
+                if found is not None:
+                    segments.append(found)
             items.append(ItemSpec(camera_id=camera_id, camera_name=names.get(camera_id, ""),
                                   start=start, end=end, segments=segments,
                                   event_id=raw.get("event_id")))
@@ -134,6 +139,15 @@ class ExportRunner(JobRunner):
 
     async def execute(self, export_id: int) -> None:
         """Run one claimed job to its end (done or failed)."""
+        # Parts of tiered segments fetched for this job (exports/ranged.py), removed after.
+        scratch = service.exports_dir(self.settings) / (
+            f".ranged-{export_id}-{secrets.token_hex(4)}")
+        try:
+            await self._execute(export_id, scratch)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, scratch, ignore_errors=True)
+
+    async def _execute(self, export_id: int, scratch: Path) -> None:
         async with self.maker() as session:
             export = await session.get(Export, export_id)
             if export is None:
@@ -141,7 +155,7 @@ class ExportRunner(JobRunner):
             if export.attempts > MAX_ATTEMPTS:
                 await self._finish(export_id, error=f"gave up after {MAX_ATTEMPTS} attempts")
                 return
-            job = await self._job(session, export)
+            job = await self._job(session, export, scratch)
             first_camera = int(export.items[0]["camera_id"])
         progress = Progress()
         work = asyncio.ensure_future(asyncio.to_thread(build_bundle, job, progress))
