@@ -6,17 +6,13 @@ from pathlib import Path
 
 import httpx
 
-from argus_management.deps import app_state
-from argus_management.main import create_app
-
-from factories.sqlite import sqlite_settings
+from factories.sqlite import sqlite_app
 
 
 async def test_sqlite_migrate_login_camera_crud(tmp_path: Path) -> None:
     db = tmp_path / "data" / "argus.db"
-    settings = sqlite_settings(tmp_path / "data", "argus-sqlite")
-    app = create_app(settings)  # runs the migrations on start
-    async with app.router.lifespan_context(app):
+    # The app runs the migrations on start.
+    async with sqlite_app(tmp_path / "data", "argus-sqlite") as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             resp = await client.post("/api/v1/auth/login",
@@ -37,8 +33,4 @@ async def test_sqlite_migrate_login_camera_crud(tmp_path: Path) -> None:
             assert [c["name"] for c in listing.json()["items"]] == ["Gate"]
             assert (await client.delete(f"/api/v1/cameras/{cid}", headers=h)).status_code == 204
             assert (await client.get(f"/api/v1/cameras/{cid}", headers=h)).status_code == 404
-        pattern = f"{settings.redis_namespace}:*"
-        keys = [k async for k in app_state(app).bus.redis.scan_iter(match=pattern)]
-        if keys:
-            await app_state(app).bus.redis.delete(*keys)
     assert db.exists()

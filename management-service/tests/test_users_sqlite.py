@@ -6,16 +6,11 @@ from pathlib import Path
 
 import httpx
 
-from argus_management.deps import app_state
-from argus_management.main import create_app
-
-from factories.sqlite import sqlite_settings
+from factories.sqlite import sqlite_app
 
 
 async def test_sqlite_users_groups_layouts_audit(tmp_path: Path) -> None:
-    settings = sqlite_settings(tmp_path / "data", "argus-sqlite-users")
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with sqlite_app(tmp_path / "data", "argus-sqlite-users") as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             resp = await c.post("/api/v1/auth/login",
@@ -61,7 +56,3 @@ async def test_sqlite_users_groups_layouts_audit(tmp_path: Path) -> None:
             assert [e["action"] for e in audit["items"] if e["action"].startswith("user.")] == [
                 "user.delete", "user.update", "user.grants", "user.create"
             ]
-        keys = [k async for k in app_state(app).bus.redis.scan_iter(
-            match=f"{settings.redis_namespace}:*")]
-        if keys:
-            await app_state(app).bus.redis.delete(*keys)
