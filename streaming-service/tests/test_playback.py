@@ -16,13 +16,13 @@ import av
 import httpx
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from recordings_support import RecordedFile, record_segments
-from streaming_support import CAM_PASSWORD, CAM_USER, HEIGHT, WIDTH, World
+from playback_support import record
+from recordings_support import RecordedFile
+from streaming_support import HEIGHT, WIDTH, World
 
 from argus_camsim.stamp import read_timestamp_ms
 from argus_streaming.auth.dependencies import User
 from argus_streaming.auth.tickets import MediaTickets
-from argus_streaming.cameras.urls import with_userinfo
 from argus_streaming.media.mp4 import index_file
 from argus_streaming.playback.reader import PlaybackFile, read_units
 from argus_streaming.playback.track import PlaybackVideoTrack
@@ -32,9 +32,7 @@ from argus_streaming.webrtc.sessions import WhepManager
 
 @pytest.fixture(scope="module")
 async def recorded(world: World) -> list[RecordedFile]:
-    url = with_userinfo(world.camsim.url(1), CAM_USER, CAM_PASSWORD)
-    files = await asyncio.to_thread(record_segments, url, world.recordings, world.camera_id,
-                                    files=3, seconds=2.0)
+    files = await record(world, 3, 2.0)
     assert len(files) == 3
     return files
 
