@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from argus_common.events import utcnow
@@ -56,6 +57,13 @@ class _GetBytes:
         self.gets += 1
         first, _dash, last = str(params.get("Range", "")).removeprefix("bytes=").partition("-")
         self.bytes += int(last) - int(first) + 1
+
+
+def _reads() -> tuple[float, float]:
+    """``argus_export_tier_reads_total`` so far: (ranged, whole)."""
+    def read(path: str) -> float:
+        return REGISTRY.get_sample_value("argus_export_tier_reads_total", {"path": path}) or 0.0
+    return read("ranged"), read("whole")
 
 
 def _mp4(segment: SourceSegment, t0: float, t1: float) -> bytes:
@@ -108,9 +116,11 @@ async def test_five_seconds_from_the_middle_fetch_only_their_fragments(
     t0, t1 = start + lo, start + hi
     try:
         counted = _GetBytes((await files.cache()).store.client)
+        reads = _reads()
         found = await ranged.source_segment(files, path, "object", key, start, t0, t1,
                                             tmp_path / "scratch")
         assert found is not None
+        assert _reads() == (reads[0] + 1, reads[1])
         # init + first fragment + ~6 one-second fragments of 20: well under the object.
         assert 0 < counted.bytes < size / 2, (counted.bytes, size)
         assert (await files.cache()).usage() == 0  # nothing went through the cache
@@ -135,9 +145,11 @@ async def test_the_whole_object_without_a_usable_sidecar_or_for_the_whole_segmen
     t0, t1 = (start - 1, start + 30) if case == "whole" else (start + 7.45, start + 12.45)
     try:
         counted = _GetBytes((await files.cache()).store.client)
+        reads = _reads()
         found = await ranged.source_segment(files, path, "object", key, start, t0, t1,
                                             tmp_path / "scratch")
         assert found is not None
+        assert _reads() == (reads[0], reads[1] + 1)
         # A stale sidecar's fragments are fetched, fail the check, then the whole object.
         whole = counted.bytes - size
         assert whole > 0 if case == "stale" else whole == 0, (counted.bytes, size)
@@ -174,7 +186,7 @@ async def test_the_runner_exports_five_seconds_of_a_tiered_segment_by_ranged_get
         counted = _GetBytes((await files.cache()).store.client)
         for on in (True, False):
             monkeypatch.setattr(ranged, "RANGED_EXPORTS", on)
-            before = counted.bytes
+            before, reads = counted.bytes, _reads()
             async with maker() as s:
                 export = Export(
                     name=f"tiered {on}", reason="ranged", range_start=at_ms(T0_MS + 7_450),
@@ -185,6 +197,7 @@ async def test_the_runner_exports_five_seconds_of_a_tiered_segment_by_ranged_get
                 s.add(export)
                 await s.commit()
             await runner.execute(export.id)
+            assert _reads() == ((reads[0] + 1, reads[1]) if on else (reads[0], reads[1] + 1))
             async with maker() as s:
                 done = await s.get(Export, export.id)
             assert done is not None and done.state == "done", done.error if done else None

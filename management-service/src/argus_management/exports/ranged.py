@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+from prometheus_client import Counter
 
 from argus_common.mp4read import Mp4Error, read_segment
 from argus_common.objectstore import ObjectStoreError, SegmentFiles
@@ -34,6 +35,14 @@ from argus_common.segindex import SegmentIndex, read_sidecar
 from argus_management.exports.remux import SourceSegment
 
 log = structlog.get_logger("argus.exports.ranged")
+
+TIER_READS = Counter(
+    "argus_export_tier_reads_total",
+    "Tiered segments read by exports: ranged (only the fragments needed) or whole",
+    ["path"],
+)
+for _path in ("ranged", "whole"):
+    TIER_READS.labels(path=_path)  # both series from the start, at 0
 
 # Off: every tiered segment is fetched whole into the read-through cache (the old path).
 RANGED_EXPORTS = True
@@ -186,6 +195,11 @@ async def source_segment(files: SegmentFiles, path: Path, tier: str, key: str | 
     if tier == "object" and key:
         found = await window_copy(files, path, key, seg_start, t_start, t_end, scratch)
         if found is not None:
+            TIER_READS.labels(path="ranged").inc()
             return SourceSegment(found[0], seg_start)
     local = await files.local_path(path, tier, key)
-    return SourceSegment(local, seg_start) if local is not None else None
+    if local is None:
+        return None
+    if tier == "object" and key:
+        TIER_READS.labels(path="whole").inc()
+    return SourceSegment(local, seg_start)

@@ -2,15 +2,19 @@
 claims, heartbeats, stale takeover, hand-back at shutdown). A job taken over from a process
 that died is started over (its partial file is replaced). The media work runs in a thread;
 the loop renews the heartbeat, stores the progress and publishes ``export.progress``
-frames, and stops the thread when the job is deleted.
+frames, and stops the thread when the job is deleted. The scratch folders a crashed process
+left behind (``.ranged-<id>-<hex>``) are swept at start and hourly
+(:meth:`ExportRunner.sweep_scratch`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -44,6 +48,7 @@ MAX_ATTEMPTS = 3
 _PROGRESS_S = 1.0
 _EXPIRE_EVERY_S = 3600.0
 _MAX_SEGMENT = timedelta(hours=1, minutes=5)
+_SCRATCH = re.compile(r"\.ranged-(\d+)-[0-9a-f]+")
 
 
 def argus_version() -> str:
@@ -87,6 +92,10 @@ class ExportRunner(JobRunner):
         if loop.time() >= self._next_expiry:
             self._next_expiry = loop.time() + _EXPIRE_EVERY_S
             await self.expire()
+            try:
+                await self.sweep_scratch()
+            except Exception:  # leftovers wait for the next sweep; the claims go on
+                log.exception("export_scratch_sweep_failed")
         await super().tick()
 
     async def expire(self) -> None:
@@ -97,6 +106,30 @@ class ExportRunner(JobRunner):
             path.unlink(missing_ok=True)
         if paths:
             log.info("exports_expired", count=len(paths))
+
+    async def sweep_scratch(self) -> None:
+        """Remove the scratch folders (``.ranged-<id>-<hex>``) no live job owns: a folder is
+        kept while its job runs here, while its row is ``running`` with a heartbeat fresher
+        than ``MANAGEMENT_EXPORT_STALE_S`` (another process's job, which nobody may claim),
+        and while anything in it changed within that time. A job older than that can be
+        claimed again by any process and is started over in a new folder."""
+        stale_s = self.settings.export_stale_s
+        found = await asyncio.to_thread(
+            _old_scratch, service.exports_dir(self.settings), time.time() - stale_s)
+        ids = {export_id for export_id, _path in found} - set(self.running)
+        if not ids:
+            return
+        fresh = utcnow() - timedelta(seconds=stale_s)
+        async with self.maker() as session:
+            live = set(await session.scalars(select(Export.id).where(
+                Export.id.in_(ids), Export.state == "running",
+                Export.heartbeat_at.is_not(None), Export.heartbeat_at >= fresh)))
+        gone = [path for export_id, path in found
+                if export_id in ids and export_id not in live]
+        for path in gone:
+            await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+        if gone:
+            log.info("export_scratch_swept", count=len(gone))
 
     async def _job(self, session: AsyncSession, export: Export, scratch: Path) -> BundleJob:
         root = Path(self.settings.recordings_root())
@@ -241,3 +274,24 @@ class ExportRunner(JobRunner):
             await self.bus.publish(CHANNEL_ALERTS, frame)
         except Exception as exc:  # progress frames are best effort: the API has the state
             log.debug("export_progress_not_published", error=type(exc).__name__)
+
+
+def _old_scratch(base: Path, before: float) -> list[tuple[int, Path]]:
+    """The scratch folders in ``base`` (with their export ids) where nothing changed since
+    ``before`` (epoch s). Blocking."""
+    try:
+        entries = list(base.iterdir())
+    except FileNotFoundError:
+        return []
+    old = []
+    for path in entries:
+        match = _SCRATCH.fullmatch(path.name)
+        if match is None or not path.is_dir():
+            continue
+        try:
+            changed = max([path.stat().st_mtime] + [f.stat().st_mtime for f in path.iterdir()])
+        except FileNotFoundError:
+            continue  # removed meanwhile (its job ended)
+        if changed < before:
+            old.append((int(match.group(1)), path))
+    return old
