@@ -10,20 +10,28 @@ For each camera found on the store or on disk:
   than the grace period: deleted;
   in both cases a fragment index left beside where the segment was (the back-fill of
   ``sidecars.py`` may have made one) goes with the object;
-- a local row whose file is gone while its object exists: the row is pointed at the object.
+- a local row whose file is gone while its object exists: the row is pointed at the object;
+- a fragment index with no segment (no local file, no object in the listing, no live row)
+  and older than the grace period: removed (a back-fill that wrote it while the segment was
+  purged and died before its check). The mover writes a sidecar before it uploads and
+  unlinks the file only after the object is there, so a sidecar whose upload is in flight
+  has its file (and a live row); the camera's sidecars are looked at before the store is
+  listed, and the grace period (as for objects: an upload on its way) covers a listing that
+  lags a completed upload.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from pathlib import Path
 
 import structlog
 
 from argus_common.objectstore import ObjectStore, ObjectStoreError
-from argus_common.segindex import index_path, remove_index, write_index
+from argus_common.segindex import INDEX_SUFFIX, index_path, remove_index, write_index
 from argus_recording.fencing import LIVE
 from argus_recording.layout import list_segments, safe_path
 from argus_recording.management import RecordingManagement
@@ -32,6 +40,8 @@ from argus_recording.tiering.metrics import RECONCILED
 from argus_recording.tiering.mover import remove_local
 
 log = structlog.get_logger("argus.recording.tiering")
+
+_SIDECAR = re.compile(r"^\d{10,16}" + re.escape(INDEX_SUFFIX) + "$")
 
 
 def _local_cameras(root: Path) -> set[int]:
@@ -60,10 +70,17 @@ async def reconcile(
 ) -> dict[str, int]:
     """One full pass; returns how many of each repair were made."""
     prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-    counts = {"local_removed": 0, "deleted_objects": 0, "orphans": 0, "adopted": 0}
+    counts = {
+        "local_removed": 0, "deleted_objects": 0, "orphans": 0, "adopted": 0, "sidecars": 0
+    }
     cameras = _local_cameras(root) | await _store_cameras(store, prefix)
     for camera_id in sorted(cameras):
         index = await mgmt.segment_index(camera_id)
+        # Before the listing: a sidecar whose file is gone now has its object listed below
+        # unless the object went too (the mover unlinks only after the upload is verified).
+        stale = await asyncio.to_thread(
+            _stale_sidecars, root, camera_id, time.time() - grace_s
+        )
         objects = {
             info.key[len(prefix) :]: info async for info in store.list(f"{prefix}{camera_id}/")
         }
@@ -104,6 +121,12 @@ async def reconcile(
             if entries:
                 await api.mark_tiered(mgmt, entries)
                 counts["adopted"] += len(entries)
+        # 5. Sidecars with no segment: no file, no object, no live row, past the grace.
+        live = index.paths | index.tiered
+        for relpath in stale:
+            if relpath not in objects and relpath not in live:
+                if await asyncio.to_thread(_drop_index, root, relpath):
+                    counts["sidecars"] += 1
     for kind, n in counts.items():
         if n:
             RECONCILED.labels(kind).inc(n)
@@ -112,14 +135,30 @@ async def reconcile(
     return counts
 
 
-def _drop_index(root: Path, relpath: str) -> None:
-    """Remove the fragment index of a segment whose object went (not of a local file)."""
+def _drop_index(root: Path, relpath: str) -> bool:
+    """Remove the fragment index of a segment whose object went (not of a local file);
+    whether one went."""
     try:
         path = safe_path(root, relpath)
-        if not path.exists():
-            remove_index(path)
+        return not path.exists() and remove_index(path)
     except (ValueError, OSError):
-        return
+        return False
+
+
+def _stale_sidecars(root: Path, camera_id: int, before: float) -> list[str]:
+    """The segments (relpaths) of a camera with a sidecar last written before ``before``
+    (epoch seconds) and no local file. Blocking."""
+    found: list[str] = []
+    for idx in (root / str(camera_id)).glob(f"*/*/*{INDEX_SUFFIX}"):
+        if not _SIDECAR.match(idx.name):
+            continue
+        try:
+            if idx.stat().st_mtime >= before or idx.with_suffix(".mp4").exists():
+                continue
+        except OSError:  # removed meanwhile
+            continue
+        found.append(idx.relative_to(root).with_suffix(".mp4").as_posix())
+    return found
 
 
 async def _row_ids(mgmt: RecordingManagement, camera_id: int, paths: list[str]) -> dict[str, int]:
