@@ -20,16 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-from tiering_setup import S3Counts, make_segment, settings, tier_copies
+from tiering_setup import S3Counts, load_average, make_segment, settings, tier_copies, uptime
 
 from argus_common.objectstore import ObjectStoreSettings, SegmentFiles
 from argus_management.exports import ranged
@@ -75,10 +73,6 @@ async def one_run(root: Path, conf: ObjectStoreSettings, scratch: Path, rel: str
         await files.close()
 
 
-def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-
-
 async def run(args: argparse.Namespace, work: Path) -> None:
     segment = work / "segment.mp4"
     print(f"making a {args.seconds} s 1080p30 segment with FFmpeg ...", flush=True)
@@ -93,7 +87,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         t1 = t0 + args.window
         print(f"segment {size / 2**20:.1f} MiB; export of {args.window} s from {args.at} s in; "
               f"{args.runs} runs each, alternating", flush=True)
-        print(f"before: {load()}", flush=True)
+        print(f"before: {uptime()}", flush=True)
         figures: dict[bool, list[tuple[float, int, int, str, int]]] = {False: [], True: []}
         for _ in range(args.runs):
             for new in (False, True):
@@ -108,9 +102,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                   f"{frames} frames")
         digests = {f[3] for runs in figures.values() for f in runs}
         print(f"  same MP4 both ways: {len(digests) == 1}")
-        print(f"after:  {load()}", flush=True)
-    la = os.getloadavg()
-    print(f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
+        print(f"after:  {uptime()}", flush=True)
+    print(load_average())
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import tempfile
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 import av
-from tiering_setup import make_segment, settings
+from tiering_setup import load_average, make_segment, settings
 
 from argus_common.objectstore import ObjectStore, ReadThroughCache
 from argus_testkit.objectstore import LocalObjectStore
@@ -131,9 +130,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                 f"median {statistics.median(times) * 1000:.0f} ms, "
                 f"max {max(times) * 1000:.0f} ms over {len(times)} runs (goal <= 1000 ms)"
             )
-    print(
-        f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}"
-    )
+    print(load_average())
 
 
 def main() -> None:

@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tiering_setup import S3Counts, make_segment, settings, tier_copies
+from tiering_setup import S3Counts, load_average, make_segment, settings, tier_copies, uptime
 
 from argus_common.objectstore import ObjectStoreSettings, SegmentFiles
 from argus_common.segindex import read_sidecar
@@ -84,10 +82,6 @@ async def one_run(
         await files.close()
 
 
-def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-
-
 async def run(args: argparse.Namespace, work: Path) -> None:
     segment = work / "segment.mp4"
     print(f"making a {args.seconds} s 1080p30 segment with FFmpeg ...", flush=True)
@@ -101,7 +95,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         at = began + timedelta(seconds=args.at)
         print(f"segment {size / 2**20:.1f} MiB; playback from {args.at} s in; "
               f"{args.runs} runs each, alternating", flush=True)
-        print(f"before: {load()}", flush=True)
+        print(f"before: {uptime()}", flush=True)
         figures: dict[bool, list[tuple[float, int, int, int]]] = {False: [], True: []}
         units: dict[bool, list[bytes]] = {}
         for _ in range(args.runs):
@@ -118,9 +112,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                   f"{asked / 2**20:.2f} MiB; whole playback {total / 2**20:.2f} MiB "
                   f"({total / size:.0%} of the object)")
         print(f"  same units both ways: {units[False] == units[True]} ({len(units[True])})")
-        print(f"after:  {load()}", flush=True)
-    la = os.getloadavg()
-    print(f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
+        print(f"after:  {uptime()}", flush=True)
+    print(load_average())
 
 
 def main() -> None:

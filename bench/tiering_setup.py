@@ -1,12 +1,14 @@
 """Set-up shared by the tiering benches (``tiering_bench.py``, ``tiering_vod_bench.py``,
-``tiering_playback_bench.py``): a 1080p30 H.264 fMP4 segment made with FFmpeg, the store's
-settings, tiered copies of it as the recorder's mover leaves them (in the recordings layout,
-sidecar written while the file is local, uploaded, the local file removed), and a count of
-the S3 requests and bytes a client asks for.
+``tiering_playback_bench.py``, ``export_ranged_bench.py``): a 1080p30 H.264 fMP4 segment
+made with FFmpeg, the store's settings, tiered copies of it as the recorder's mover leaves
+them (in the recordings layout, sidecar written while the file is local, uploaded, the local
+file removed), a count of the S3 requests and bytes a client asks for, and the machine's
+load for each bench's figures.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -21,6 +23,17 @@ from argus_testkit.objectstore import LocalObjectStore
 
 CAMERA = 1
 START = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+
+
+def uptime() -> str:
+    """``uptime``'s line (the load a figure was measured at)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def load_average() -> str:
+    """``load average 1.00 2.00 3.00``: the line each bench ends with."""
+    la = os.getloadavg()
+    return f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"
 
 
 def make_segment(path: Path, seconds: int) -> None:

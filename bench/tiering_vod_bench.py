@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import tempfile
@@ -31,7 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tiering_setup import S3Counts, make_segment, settings, tier_copies
+from tiering_setup import S3Counts, load_average, make_segment, settings, tier_copies
 
 from argus_common.objectstore import SegmentFiles
 from argus_common.segindex import index_path
@@ -122,8 +121,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         print(f"  first media bytes (init + first fragment, ranged GETs): median "
               f"{statistics.median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms")
         await files.close()
-    la = os.getloadavg()
-    print(f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
+    print(load_average())
 
 
 def main() -> None:
