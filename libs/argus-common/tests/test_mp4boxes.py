@@ -16,6 +16,7 @@ from argus_common.mp4boxes import (
     field_after_times,
     find,
     find_all,
+    free_box_header,
     handler_type,
     parse_tfhd,
     parse_trex,
@@ -107,3 +108,12 @@ def test_a_trun_count_its_box_cannot_hold_raises() -> None:
         parse_trun(full_box(b"trun", 0, 0, struct.pack(">I", 0xFFFFFFFF)), 8)
     assert parse_trun(full_box(b"trun", 0, 0, struct.pack(">I", MAX_RUN_SAMPLES)), 8).count == (
         MAX_RUN_SAMPLES)
+
+
+def test_free_box_header_sizes() -> None:
+    # A box header that the one box walker reads back as a free box of that size.
+    small = free_box_header(1000) + bytes(992)
+    assert children(small) == [(b"free", 8, 1000)]
+    assert free_box_header(2**32) == struct.pack(">I4sQ", 1, b"free", 2**32)
+    with pytest.raises(ValueError):
+        free_box_header(7)

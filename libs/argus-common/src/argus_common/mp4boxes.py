@@ -42,6 +42,21 @@ class FileBox:
         return self.start + self.size
 
 
+_HEAD64 = struct.Struct(">I4sQ")
+MIN_FREE_BOX = _HEAD.size  # the smallest free box: its header alone
+
+
+def free_box_header(size: int) -> bytes:
+    """The header of a ``free`` box of ``size`` bytes in all (a 64-bit size from 4 GiB): it
+    stands in for bytes a reader skips (the ranged readers of tiered segments put one over
+    the fragments they do not fetch). At least 8 bytes."""
+    if size < MIN_FREE_BOX:
+        raise ValueError("a free box is at least 8 bytes")
+    if size < 2**32:
+        return _HEAD.pack(size, b"free")
+    return _HEAD64.pack(1, b"free", size)
+
+
 def file_boxes(f: BinaryIO, size: int, *, growing: bool = False) -> Iterator[FileBox]:
     """The complete top-level boxes of the open file ``f`` of ``size`` bytes, in order, read
     from their headers alone (the payloads are skipped). The walk stops at the first box cut

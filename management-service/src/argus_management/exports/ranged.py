@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 from prometheus_client import Counter
 
+from argus_common.mp4boxes import free_box_header
 from argus_common.mp4read import Mp4Error, read_segment
 from argus_common.objectstore import ObjectStoreError, SegmentFiles
 from argus_common.segindex import SegmentIndex, read_sidecar
@@ -54,8 +54,6 @@ MARGIN_S = 0.5
 _RESUME_TOLERANCE_S = 0.5
 PART_BYTES = 8 * 2**20  # one ranged GET
 CONCURRENCY = 4
-_FREE = struct.Struct(">I4s")
-_FREE64 = struct.Struct(">I4sQ")
 
 
 @dataclass(frozen=True)
@@ -102,10 +100,6 @@ def plan_spans(sidecar: SegmentIndex, seg_start: float, t_start: float, t_end: f
     return Spans([(0, head_end), (resume, end)], (head_end, resume), resume)
 
 
-def _free_box(size: int) -> bytes:
-    if size < 2**32:
-        return _FREE.pack(size, b"free")
-    return _FREE64.pack(1, b"free", size)
 
 
 async def _fetch(files: SegmentFiles, key: str, plan: Spans, dest: Path) -> None:
@@ -114,7 +108,7 @@ async def _fetch(files: SegmentFiles, key: str, plan: Spans, dest: Path) -> None
     fd = await asyncio.to_thread(os.open, dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         if plan.hole is not None:
-            await asyncio.to_thread(os.pwrite, fd, _free_box(plan.hole[1] - plan.hole[0]),
+            await asyncio.to_thread(os.pwrite, fd, free_box_header(plan.hole[1] - plan.hole[0]),
                                     plan.hole[0])
 
         async def part(first: int, end: int) -> None:

@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import bisect
 import concurrent.futures
-import struct
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from argus_common.mp4boxes import MIN_FREE_BOX, free_box_header
 from argus_common.mp4index import Fragment
 from argus_common.rtsp.frames import VIDEO_CLOCK
 from argus_common.segindex import SegmentIndex
@@ -37,8 +37,6 @@ from argus_common.segindex import SegmentIndex
 BLOCK_BYTES = 2 * 2**20
 # The longest a playback thread waits for one ranged GET.
 GET_TIMEOUT_S = 30.0
-_FREE = struct.Struct(">I4s")
-_FREE64 = struct.Struct(">I4sQ")
 
 ReadRange = Callable[[str, int, int], Coroutine[Any, Any, bytes]]
 
@@ -97,10 +95,11 @@ class RangedFile:
         self._segment = segment
         self._pos = 0
         hole_end = frags[first].offset
-        if hole_end - idx.init_size < _FREE.size:  # nothing (or too little) to skip
+        if hole_end - idx.init_size < MIN_FREE_BOX:  # nothing (or too little) to skip
             hole_end = idx.init_size
         self._hole = (idx.init_size, hole_end)
-        self._header = _free_box(hole_end - idx.init_size)
+        skipped = hole_end - idx.init_size
+        self._header = free_box_header(skipped) if skipped else b""
         # The first fragment alone, so that the first frame waits for no more than it.
         data = plan_blocks(hole_end, frags[first : first + 1], BLOCK_BYTES)
         data += plan_blocks(data[-1][1], frags[first + 1 :], BLOCK_BYTES)
@@ -181,12 +180,3 @@ class RangedFile:
             future.cancel()
         self._pending.clear()
         self._held = None
-
-
-def _free_box(size: int) -> bytes:
-    """The header of a ``free`` box of ``size`` bytes (b"" for none)."""
-    if size <= 0:
-        return b""
-    if size < 2**32:
-        return _FREE.pack(size, b"free")
-    return _FREE64.pack(1, b"free", size)
